@@ -1,0 +1,23 @@
+/* neurop: synthesize programs as neural network weights. Dispatches to one command. */
+#include "cli/commands.h"
+#include <stdio.h>
+#include <string.h>
+
+static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
+    {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: neurop COMMAND [options]   (neurop COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "neurop: unknown command '%s' (try neurop --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,23 @@
+/* Error reporting for bad input: functions that can fail on user data take an Err* and return
+ * -1 (or NULL) with a one-line message in it; the CLI prints that line and exits non-zero.
+ * Programmer errors (shape mismatches inside the library) abort via NP_ASSERT instead. */
+#ifndef NEUROP_ERR_H
+#define NEUROP_ERR_H
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct Err { char msg[512]; } Err;
+
+/* Formats the message into e (if non-NULL) and returns -1. */
+int err_set(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define NP_ASSERT(cond, ...) do { if (!(cond)) { \
+    fprintf(stderr, "neurop: internal error at %s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+
+/* malloc/calloc that abort with a message on out-of-memory (never return NULL). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+
+#endif

@@ -1,0 +1,102 @@
+/* Tensor allocation, the tape, and reverse-mode differentiation over it. */
+#include "engine/tape.h"
+#include <string.h>
+#include <cblas.h>
+
+void graph_init(Graph *g, Arena *a) {
+    memset(g, 0, sizeof *g);
+    g->arena = a;
+    /* OpenMP owns the parallelism: OpenBLAS runs single-threaded inside our parallel regions,
+     * which keeps results independent of OpenBLAS's own thread pool. */
+    openblas_set_num_threads(1);
+}
+
+void graph_reset(Graph *g) { g->n_nodes = 0; arena_reset(g->arena); }
+void graph_free(Graph *g) { free(g->nodes); g->nodes = NULL; g->n_nodes = g->cap_nodes = 0; }
+
+long shape_numel(int ndim, const int *shape) {
+    long n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+
+int tensor_same_shape(const Tensor *a, const Tensor *b) {
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++) if (a->shape[i] != b->shape[i]) return 0;
+    return 1;
+}
+
+static Tensor *header(Graph *g, int ndim, const int *shape) {
+    NP_ASSERT(ndim >= 1 && ndim <= NT_MAXDIM, "tensor with %d dims (1..%d supported)", ndim, NT_MAXDIM);
+    Tensor *t = arena_alloc(g->arena, sizeof *t);
+    memset(t, 0, sizeof *t);
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) { NP_ASSERT(shape[i] >= 0, "negative dim"); t->shape[i] = shape[i]; }
+    t->numel = shape_numel(ndim, shape);
+    return t;
+}
+
+Tensor *tensor_new(Graph *g, int ndim, const int *shape) {
+    Tensor *t = header(g, ndim, shape);
+    t->data = arena_alloc(g->arena, t->numel * sizeof(float));
+    return t;
+}
+
+Tensor *tensor_zeros(Graph *g, int ndim, const int *shape) {
+    Tensor *t = header(g, ndim, shape);
+    t->data = arena_calloc(g->arena, t->numel * sizeof(float));
+    return t;
+}
+
+Tensor *tensor_from(Graph *g, int ndim, const int *shape, const float *src) {
+    Tensor *t = tensor_new(g, ndim, shape);
+    memcpy(t->data, src, t->numel * sizeof(float));
+    return t;
+}
+
+Tensor *tensor_wrap(Graph *g, float *data, float *grad, int ndim, const int *shape) {
+    Tensor *t = header(g, ndim, shape);
+    t->data = data;
+    t->grad = g->no_grad ? NULL : grad;
+    return t;
+}
+
+void tensor_require_grad(Graph *g, Tensor *t) {
+    if (!t->grad && !g->no_grad) t->grad = arena_calloc(g->arena, t->numel * sizeof(float));
+}
+
+Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape) {
+    Tensor *t = header(g, ndim, shape);
+    NP_ASSERT(t->numel == a->numel, "reshape: %ld elements into %ld", a->numel, t->numel);
+    t->data = a->data;
+    t->grad = a->grad;
+    return t;
+}
+
+Tensor *tape_apply(Graph *g, Node *n) {
+    int ndim, shape[NT_MAXDIM];
+    OPS[n->op].shape(n, &ndim, shape);
+    int needs_grad = 0;
+    if (!g->no_grad) {
+        for (int k = 0; k < 3; k++) if (n->in[k] && n->in[k]->grad) needs_grad = 1;
+        for (int k = 0; k < n->nin; k++) if (n->ins[k]->grad) needs_grad = 1;
+    }
+    n->out = tensor_new(g, ndim, shape);
+    if (needs_grad) n->out->grad = arena_calloc(g->arena, n->out->numel * sizeof(float));
+    OPS[n->op].forward(g, n);
+    if (needs_grad) {
+        if (g->n_nodes == g->cap_nodes) {
+            g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 256;
+            g->nodes = xrealloc(g->nodes, g->cap_nodes * sizeof *g->nodes);
+        }
+        g->nodes[g->n_nodes++] = *n;
+    }
+    return n->out;
+}
+
+void graph_backward(Graph *g, Tensor *loss) {
+    NP_ASSERT(loss->numel == 1, "backward from a tensor of %ld elements (want a scalar loss)", loss->numel);
+    if (!loss->grad) return; /* nothing upstream needs a gradient */
+    loss->grad[0] = 1.0f;
+    for (int i = g->n_nodes - 1; i >= 0; i--) OPS[g->nodes[i].op].backward(&g->nodes[i]);
+}

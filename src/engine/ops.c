@@ -1,0 +1,763 @@
+/* The op table. Each op is a shape rule, a forward and a backward, side by side, followed by its
+ * public constructor. Backward functions accumulate (+=) into the grads of inputs that have one.
+ * Dense products go to cblas_sgemm; elementwise loops use OpenMP above a size threshold. Nothing
+ * here reduces across threads, so results are bit-identical for a given thread count. */
+#include "engine/tape.h"
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, OP_CONCAT, OP_SLICE,
+       OP_PERMUTE, OP_RELU, OP_GELU, OP_SILU, OP_TANH, OP_SIGMOID, OP_SOFTMAX, OP_LAYERNORM,
+       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE };
+
+#define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
+#define SET_SHAPE(...) do { int s_[] = {__VA_ARGS__}; *ndim = (int)(sizeof s_ / sizeof *s_); memcpy(shape, s_, sizeof s_); } while (0)
+
+static int *arena_ints(Graph *g, const int *src, int n) {
+    int *p = arena_alloc(g->arena, (n > 0 ? n : 1) * sizeof(int));
+    if (n > 0) memcpy(p, src, n * sizeof(int));
+    return p;
+}
+
+static void copy_shape(const Tensor *t, int *ndim, int *shape) { *ndim = t->ndim; memcpy(shape, t->shape, sizeof t->shape); }
+
+/* ======================= matmul: a [*, K] · b [K, N] ======================= */
+/* rows/cols of op(a): M x K (a is [M, K], or [K, M] when ta, which must then be 2-D) */
+static void mm_dims(const Node *n, int *M, int *K, int *N) {
+    const Tensor *a = n->in[0], *b = n->in[1];
+    int ta = n->ia[0], tb = n->ia[1];
+    NP_ASSERT(b->ndim == 2, "matmul: b must be 2-D (has %d dims)", b->ndim);
+    NP_ASSERT(!ta || a->ndim == 2, "matmul: transposed a must be 2-D");
+    int ak = a->shape[a->ndim - 1];
+    *K = ta ? a->shape[0] : ak;
+    *M = ta ? ak : (int)(a->numel / (ak ? ak : 1));
+    int bk = tb ? b->shape[1] : b->shape[0];
+    *N = tb ? b->shape[0] : b->shape[1];
+    NP_ASSERT(bk == *K, "matmul: inner dims %d vs %d", *K, bk);
+}
+static void matmul_shape(const Node *n, int *ndim, int *shape) {
+    int M, K, N; mm_dims(n, &M, &K, &N);
+    const Tensor *a = n->in[0];
+    if (n->ia[0]) { SET_SHAPE(M, N); return; }
+    copy_shape(a, ndim, shape);
+    shape[*ndim - 1] = N;
+}
+/* C[M,N] (+)= op(A) op(B), rows split across threads (each thread its own sgemm on a row block). */
+static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                      float beta, float *C, int ldc) {
+    if (M == 0 || N == 0) return;
+    long flops = 2L * M * N * K;
+    if (flops < (1L << 21) || ta) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    #pragma omp parallel
+    {
+        int nt = 1, id = 0;
+        #ifdef _OPENMP
+        nt = omp_get_num_threads(); id = omp_get_thread_num();
+        #endif
+        int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt);
+        if (r1 > r0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, N, K, 1.0f,
+                        A + (long)r0 * lda, lda, B, ldb, beta, C + (long)r0 * ldc, ldc);
+    }
+}
+static void matmul_fwd(Graph *g, Node *n) {
+    int M, K, N; mm_dims(n, &M, &K, &N);
+    const Tensor *a = n->in[0], *b = n->in[1];
+    gemm_rows(n->ia[0], n->ia[1], M, N, K, a->data, n->ia[0] ? M : K, b->data, n->ia[1] ? K : N, 0.0f,
+              n->out->data, N);
+}
+/* Gradients of C = op(A) op(B):  d op(A) = dC op(B)^T,  d op(B) = op(A)^T dC. */
+static void mm_backward(int ta, int tb, int M, int N, int K, const float *A, float *dA, const float *B,
+                        float *dB, const float *dC) {
+    int lda = ta ? M : K, ldb = tb ? K : N;
+    if (dA) {
+        if (!ta) gemm_rows(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, dA, K);       /* dA[M,K] += dC op(B)^T */
+        else cblas_sgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, 1.0f,
+                         B, ldb, dC, N, 1.0f, dA, M);                          /* dA[K,M] += op(B) dC^T */
+    }
+    if (dB) {
+        if (!tb) cblas_sgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M, 1.0f,
+                             A, lda, dC, N, 1.0f, dB, N);                      /* dB[K,N] += op(A)^T dC */
+        else cblas_sgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M, 1.0f,
+                         dC, N, A, lda, 1.0f, dB, K);                          /* dB[N,K] += dC^T op(A) */
+    }
+}
+static void matmul_bwd(Node *n) {
+    int M, K, N; mm_dims(n, &M, &K, &N);
+    Tensor *a = n->in[0], *b = n->in[1];
+    mm_backward(n->ia[0], n->ia[1], M, N, K, a->data, a->grad, b->data, b->grad, n->out->grad);
+}
+Tensor *op_matmul(Graph *g, Tensor *a, Tensor *b, int ta, int tb) {
+    Node n = {.op = OP_MATMUL, .in = {a, b}, .ia = {ta, tb}};
+    return tape_apply(g, &n);
+}
+
+/* ======================= bmm: a [B, M, K] · b [B, K, N] ======================= */
+static void bmm_dims(const Node *n, int *Bt, int *M, int *K, int *N) {
+    const Tensor *a = n->in[0], *b = n->in[1];
+    NP_ASSERT(a->ndim == 3 && b->ndim == 3, "bmm: want 3-D operands, got %d-D and %d-D", a->ndim, b->ndim);
+    NP_ASSERT(a->shape[0] == b->shape[0], "bmm: batch %d vs %d", a->shape[0], b->shape[0]);
+    *Bt = a->shape[0];
+    *M = n->ia[0] ? a->shape[2] : a->shape[1];
+    *K = n->ia[0] ? a->shape[1] : a->shape[2];
+    *N = n->ia[1] ? b->shape[1] : b->shape[2];
+    int bk = n->ia[1] ? b->shape[2] : b->shape[1];
+    NP_ASSERT(bk == *K, "bmm: inner dims %d vs %d", *K, bk);
+}
+static void bmm_shape(const Node *n, int *ndim, int *shape) {
+    int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    SET_SHAPE(Bt, M, N);
+}
+static void bmm_fwd(Graph *g, Node *n) {
+    int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    const float *A = n->in[0]->data, *B = n->in[1]->data;
+    float *C = n->out->data;
+    int ta = n->ia[0], tb = n->ia[1];
+    #pragma omp parallel for schedule(static) if (Bt > 1 && (long)Bt * M * N * K > PAR_MIN)
+    for (int i = 0; i < Bt; i++)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
+                    A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, C + (long)i * M * N, N);
+}
+static void bmm_bwd(Node *n) {
+    int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    Tensor *a = n->in[0], *b = n->in[1];
+    int ta = n->ia[0], tb = n->ia[1];
+    #pragma omp parallel for schedule(static) if (Bt > 1 && (long)Bt * M * N * K > PAR_MIN)
+    for (int i = 0; i < Bt; i++) {
+        long oa = (long)i * M * K, ob = (long)i * K * N, oc = (long)i * M * N;
+        int lda = ta ? M : K, ldb = tb ? K : N;
+        const float *A = a->data + oa, *B = b->data + ob, *dC = n->out->grad + oc;
+        if (a->grad) {
+            if (!ta) cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, M, K, N, 1.0f,
+                                 dC, N, B, ldb, 1.0f, a->grad + oa, K);
+            else cblas_sgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, 1.0f,
+                             B, ldb, dC, N, 1.0f, a->grad + oa, M);
+        }
+        if (b->grad) {
+            if (!tb) cblas_sgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M, 1.0f,
+                                 A, lda, dC, N, 1.0f, b->grad + ob, N);
+            else cblas_sgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M, 1.0f,
+                             dC, N, A, lda, 1.0f, b->grad + ob, K);
+        }
+    }
+}
+Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb) {
+    Node n = {.op = OP_BMM, .in = {a, b}, .ia = {ta, tb}};
+    return tape_apply(g, &n);
+}
+
+/* ======================= segmm: x [M, K], w [G, K, N], segments -> [M, N] ======================= */
+static void segmm_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *x = n->in[0], *w = n->in[1];
+    int G = n->ia[0];
+    NP_ASSERT(x->ndim == 2 && w->ndim == 3, "segmm: want x [M,K] and w [G,K,N]");
+    NP_ASSERT(w->shape[0] == G && w->shape[1] == x->shape[1], "segmm: w [%d,%d,%d] vs G=%d K=%d",
+              w->shape[0], w->shape[1], w->shape[2], G, x->shape[1]);
+    NP_ASSERT(n->idx[0] == 0 && n->idx[G] == x->shape[0], "segmm: segments must cover rows 0..%d", x->shape[0]);
+    for (int s = 0; s < G; s++) NP_ASSERT(n->idx[s] <= n->idx[s + 1], "segmm: segments out of order");
+    SET_SHAPE(x->shape[0], w->shape[2]);
+}
+static void segmm_fwd(Graph *g, Node *n) {
+    const Tensor *x = n->in[0], *w = n->in[1];
+    int K = x->shape[1], N = w->shape[2];
+    for (int s = 0; s < n->ia[0]; s++) {
+        int r0 = n->idx[s], m = n->idx[s + 1] - r0;
+        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, 0.0f,
+                  n->out->data + (long)r0 * N, N);
+    }
+}
+static void segmm_bwd(Node *n) {
+    Tensor *x = n->in[0], *w = n->in[1];
+    int K = x->shape[1], N = w->shape[2];
+    for (int s = 0; s < n->ia[0]; s++) {
+        int r0 = n->idx[s], m = n->idx[s + 1] - r0;
+        if (m == 0) continue;
+        mm_backward(0, 0, m, N, K, x->data + (long)r0 * K, x->grad ? x->grad + (long)r0 * K : NULL,
+                    w->data + (long)s * K * N, w->grad ? w->grad + (long)s * K * N : NULL,
+                    n->out->grad + (long)r0 * N);
+    }
+}
+Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) {
+    Node n = {.op = OP_SEGMM, .in = {x, w}, .ia = {G}, .idx = arena_ints(g, seg, G + 1)};
+    return tape_apply(g, &n);
+}
+
+/* ======================= broadcasting elementwise: add, sub, mul ======================= */
+/* Both operands and the output as 4-D with strides (0 where an operand is broadcast). */
+typedef struct { int shape[4]; long sa[4], sb[4], so[4]; } Bcast;
+static void bcast_plan(const Tensor *a, const Tensor *b, Bcast *p, int *ndim, int *shape) {
+    int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+    int as[4] = {1, 1, 1, 1}, bs[4] = {1, 1, 1, 1};
+    for (int i = 0; i < a->ndim; i++) as[4 - a->ndim + i] = a->shape[i];
+    for (int i = 0; i < b->ndim; i++) bs[4 - b->ndim + i] = b->shape[i];
+    long ka = 1, kb = 1, ko = 1;
+    for (int i = 3; i >= 0; i--) {
+        NP_ASSERT(as[i] == bs[i] || as[i] == 1 || bs[i] == 1, "broadcast: dims %d and %d do not match", as[i], bs[i]);
+        p->shape[i] = as[i] > bs[i] ? as[i] : bs[i];
+        if (as[i] == 0 || bs[i] == 0) p->shape[i] = 0;
+        p->sa[i] = as[i] == 1 ? 0 : ka; p->sb[i] = bs[i] == 1 ? 0 : kb; p->so[i] = ko;
+        ka *= as[i]; kb *= bs[i]; ko *= p->shape[i];
+    }
+    if (ndim) { *ndim = nd; for (int i = 0; i < nd; i++) shape[i] = p->shape[4 - nd + i]; }
+}
+static void binary_shape(const Node *n, int *ndim, int *shape) { Bcast p; bcast_plan(n->in[0], n->in[1], &p, ndim, shape); }
+
+#define BCAST_LOOP(p, BODY) \
+    for (int i0 = 0; i0 < (p).shape[0]; i0++) for (int i1 = 0; i1 < (p).shape[1]; i1++) \
+    for (int i2 = 0; i2 < (p).shape[2]; i2++) { \
+        long ia_ = i0 * (p).sa[0] + i1 * (p).sa[1] + i2 * (p).sa[2]; \
+        long ib_ = i0 * (p).sb[0] + i1 * (p).sb[1] + i2 * (p).sb[2]; \
+        long io_ = i0 * (p).so[0] + i1 * (p).so[1] + i2 * (p).so[2]; \
+        for (int i3 = 0; i3 < (p).shape[3]; i3++) { \
+            long ja = ia_ + i3 * (p).sa[3], jb = ib_ + i3 * (p).sb[3], jo = io_ + i3; (void)ja; (void)jb; BODY } }
+
+static void binary_fwd(Graph *g, Node *n) {
+    Bcast p; bcast_plan(n->in[0], n->in[1], &p, NULL, NULL);
+    const float *a = n->in[0]->data, *b = n->in[1]->data;
+    float *o = n->out->data;
+    long N = n->out->numel;
+    if (tensor_same_shape(n->in[0], n->in[1])) { /* the common case, vectorizable */
+        switch (n->op) {
+        case OP_ADD:
+            #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+            for (long i = 0; i < N; i++) o[i] = a[i] + b[i];
+            break;
+        case OP_SUB:
+            #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+            for (long i = 0; i < N; i++) o[i] = a[i] - b[i];
+            break;
+        default:
+            #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+            for (long i = 0; i < N; i++) o[i] = a[i] * b[i];
+        }
+        return;
+    }
+    switch (n->op) {
+    case OP_ADD: BCAST_LOOP(p, o[jo] = a[ja] + b[jb];) break;
+    case OP_SUB: BCAST_LOOP(p, o[jo] = a[ja] - b[jb];) break;
+    default:     BCAST_LOOP(p, o[jo] = a[ja] * b[jb];) break;
+    }
+}
+/* Reductions over broadcast dims happen here, serially, so the summation order is fixed. */
+static void binary_bwd(Node *n) {
+    Bcast p; bcast_plan(n->in[0], n->in[1], &p, NULL, NULL);
+    Tensor *A = n->in[0], *B = n->in[1];
+    const float *a = A->data, *b = B->data, *go = n->out->grad;
+    float *ga = A->grad, *gb = B->grad;
+    switch (n->op) {
+    case OP_ADD:
+        if (ga) BCAST_LOOP(p, ga[ja] += go[jo];)
+        if (gb) BCAST_LOOP(p, gb[jb] += go[jo];)
+        break;
+    case OP_SUB:
+        if (ga) BCAST_LOOP(p, ga[ja] += go[jo];)
+        if (gb) BCAST_LOOP(p, gb[jb] -= go[jo];)
+        break;
+    default:
+        if (ga) BCAST_LOOP(p, ga[ja] += go[jo] * b[jb];)
+        if (gb) BCAST_LOOP(p, gb[jb] += go[jo] * a[ja];)
+    }
+}
+static Tensor *binary(Graph *g, int op, Tensor *a, Tensor *b) {
+    Node n = {.op = op, .in = {a, b}};
+    return tape_apply(g, &n);
+}
+Tensor *op_add(Graph *g, Tensor *a, Tensor *b) { return binary(g, OP_ADD, a, b); }
+Tensor *op_sub(Graph *g, Tensor *a, Tensor *b) { return binary(g, OP_SUB, a, b); }
+Tensor *op_mul(Graph *g, Tensor *a, Tensor *b) { return binary(g, OP_MUL, a, b); }
+
+/* ======================= scale, add scalar ======================= */
+static void same_shape(const Node *n, int *ndim, int *shape) { copy_shape(n->in[0], ndim, shape); }
+static void scale_fwd(Graph *g, Node *n) {
+    const float *a = n->in[0]->data; float *o = n->out->data, s = n->fa[0];
+    long N = n->out->numel;
+    if (n->op == OP_SCALE) for (long i = 0; i < N; i++) o[i] = a[i] * s;
+    else for (long i = 0; i < N; i++) o[i] = a[i] + s;
+}
+static void scale_bwd(Node *n) {
+    float *ga = n->in[0]->grad; const float *go = n->out->grad;
+    if (!ga) return;
+    float s = n->op == OP_SCALE ? n->fa[0] : 1.0f;
+    for (long i = 0; i < n->out->numel; i++) ga[i] += go[i] * s;
+}
+Tensor *op_scale(Graph *g, Tensor *a, float s) { Node n = {.op = OP_SCALE, .in = {a}, .fa = {s}}; return tape_apply(g, &n); }
+Tensor *op_add_scalar(Graph *g, Tensor *a, float s) { Node n = {.op = OP_ADDS, .in = {a}, .fa = {s}}; return tape_apply(g, &n); }
+
+/* ======================= concat, slice: [outer, axis, inner] blocks ======================= */
+static void axis_split(const Tensor *t, int axis, long *outer, long *inner) {
+    *outer = 1; *inner = 1;
+    for (int i = 0; i < axis; i++) *outer *= t->shape[i];
+    for (int i = axis + 1; i < t->ndim; i++) *inner *= t->shape[i];
+}
+static void concat_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *x0 = n->ins[0];
+    int axis = n->ia[0], tot = 0;
+    NP_ASSERT(axis >= 0 && axis < x0->ndim, "concat: axis %d of a %d-D tensor", axis, x0->ndim);
+    for (int k = 0; k < n->nin; k++) {
+        const Tensor *x = n->ins[k];
+        NP_ASSERT(x->ndim == x0->ndim, "concat: input %d has %d dims, input 0 has %d", k, x->ndim, x0->ndim);
+        for (int i = 0; i < x->ndim; i++)
+            NP_ASSERT(i == axis || x->shape[i] == x0->shape[i], "concat: input %d dim %d is %d, want %d", k, i, x->shape[i], x0->shape[i]);
+        tot += x->shape[axis];
+    }
+    copy_shape(x0, ndim, shape);
+    shape[axis] = tot;
+}
+static void concat_fwd(Graph *g, Node *n) {
+    long outer, inner; axis_split(n->out, n->ia[0], &outer, &inner);
+    long orow = n->out->shape[n->ia[0]] * inner, off = 0;
+    for (int k = 0; k < n->nin; k++) {
+        const Tensor *x = n->ins[k];
+        long w = x->shape[n->ia[0]] * inner;
+        for (long o = 0; o < outer; o++) memcpy(n->out->data + o * orow + off, x->data + o * w, w * sizeof(float));
+        off += w;
+    }
+}
+static void concat_bwd(Node *n) {
+    long outer, inner; axis_split(n->out, n->ia[0], &outer, &inner);
+    long orow = n->out->shape[n->ia[0]] * inner, off = 0;
+    for (int k = 0; k < n->nin; k++) {
+        Tensor *x = n->ins[k];
+        long w = x->shape[n->ia[0]] * inner;
+        if (x->grad)
+            for (long o = 0; o < outer; o++) {
+                const float *src = n->out->grad + o * orow + off;
+                float *dst = x->grad + o * w;
+                for (long j = 0; j < w; j++) dst[j] += src[j];
+            }
+        off += w;
+    }
+}
+Tensor *op_concat(Graph *g, Tensor **xs, int nx, int axis) {
+    NP_ASSERT(nx >= 1, "concat of nothing");
+    Tensor **ins = arena_alloc(g->arena, nx * sizeof *ins);
+    memcpy(ins, xs, nx * sizeof *ins);
+    Node n = {.op = OP_CONCAT, .ins = ins, .nin = nx, .ia = {axis}};
+    return tape_apply(g, &n);
+}
+
+static void slice_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *a = n->in[0];
+    int axis = n->ia[0], start = n->ia[1], len = n->ia[2];
+    NP_ASSERT(axis >= 0 && axis < a->ndim, "slice: axis %d of a %d-D tensor", axis, a->ndim);
+    NP_ASSERT(start >= 0 && len >= 0 && start + len <= a->shape[axis], "slice: [%d, %d) of %d", start, start + len, a->shape[axis]);
+    copy_shape(a, ndim, shape);
+    shape[axis] = len;
+}
+static void slice_fwd(Graph *g, Node *n) {
+    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    long arow = n->in[0]->shape[n->ia[0]] * inner, w = n->ia[2] * inner, off = n->ia[1] * inner;
+    for (long o = 0; o < outer; o++) memcpy(n->out->data + o * w, n->in[0]->data + o * arow + off, w * sizeof(float));
+}
+static void slice_bwd(Node *n) {
+    if (!n->in[0]->grad) return;
+    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    long arow = n->in[0]->shape[n->ia[0]] * inner, w = n->ia[2] * inner, off = n->ia[1] * inner;
+    for (long o = 0; o < outer; o++) {
+        float *dst = n->in[0]->grad + o * arow + off; const float *src = n->out->grad + o * w;
+        for (long j = 0; j < w; j++) dst[j] += src[j];
+    }
+}
+Tensor *op_slice(Graph *g, Tensor *a, int axis, int start, int len) {
+    Node n = {.op = OP_SLICE, .in = {a}, .ia = {axis, start, len}};
+    return tape_apply(g, &n);
+}
+
+/* ======================= permute ======================= */
+static void permute_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *a = n->in[0];
+    int seen[NT_MAXDIM] = {0};
+    for (int i = 0; i < a->ndim; i++) {
+        int p = n->ia[i];
+        NP_ASSERT(p >= 0 && p < a->ndim && !seen[p], "permute: not a permutation of %d axes", a->ndim);
+        seen[p] = 1;
+        shape[i] = a->shape[p];
+    }
+    *ndim = a->ndim;
+}
+/* Source strides seen in output order, padded to 4-D. */
+static void permute_plan(const Node *n, int *os, long *st) {
+    const Tensor *a = n->in[0];
+    long as[NT_MAXDIM]; long k = 1;
+    for (int i = a->ndim - 1; i >= 0; i--) { as[i] = k; k *= a->shape[i]; }
+    int pad = 4 - a->ndim;
+    for (int i = 0; i < 4; i++) { os[i] = 1; st[i] = 0; }
+    for (int i = 0; i < a->ndim; i++) { os[pad + i] = a->shape[n->ia[i]]; st[pad + i] = as[n->ia[i]]; }
+}
+static void permute_fwd(Graph *g, Node *n) {
+    int os[4]; long st[4]; permute_plan(n, os, st);
+    const float *a = n->in[0]->data; float *o = n->out->data; long j = 0;
+    for (int i0 = 0; i0 < os[0]; i0++) for (int i1 = 0; i1 < os[1]; i1++) for (int i2 = 0; i2 < os[2]; i2++)
+        for (int i3 = 0; i3 < os[3]; i3++) o[j++] = a[i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3]];
+}
+static void permute_bwd(Node *n) {
+    if (!n->in[0]->grad) return;
+    int os[4]; long st[4]; permute_plan(n, os, st);
+    float *ga = n->in[0]->grad; const float *go = n->out->grad; long j = 0;
+    for (int i0 = 0; i0 < os[0]; i0++) for (int i1 = 0; i1 < os[1]; i1++) for (int i2 = 0; i2 < os[2]; i2++)
+        for (int i3 = 0; i3 < os[3]; i3++) ga[i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3]] += go[j++];
+}
+Tensor *op_permute(Graph *g, Tensor *a, const int *perm) {
+    Node n = {.op = OP_PERMUTE, .in = {a}};
+    for (int i = 0; i < a->ndim; i++) n.ia[i] = perm[i];
+    return tape_apply(g, &n);
+}
+
+/* ======================= pointwise activations ======================= */
+static inline float act_f(int op, float x) {
+    switch (op) {
+    case OP_RELU: return x > 0 ? x : 0;
+    case OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case OP_SILU: return x / (1.0f + expf(-x));
+    case OP_TANH: return tanhf(x);
+    default:      return 1.0f / (1.0f + expf(-x));
+    }
+}
+/* derivative from the input x and the output y */
+static inline float act_df(int op, float x, float y) {
+    switch (op) {
+    case OP_RELU: return x > 0 ? 1.0f : 0.0f;
+    case OP_GELU: return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x);
+    case OP_SILU: { float s = 1.0f / (1.0f + expf(-x)); return s * (1.0f + x * (1.0f - s)); }
+    case OP_TANH: return 1.0f - y * y;
+    default:      return y * (1.0f - y);
+    }
+}
+static void act_fwd(Graph *g, Node *n) {
+    const float *a = n->in[0]->data; float *o = n->out->data; long N = n->out->numel; int op = n->op;
+    #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+    for (long i = 0; i < N; i++) o[i] = act_f(op, a[i]);
+}
+static void act_bwd(Node *n) {
+    float *ga = n->in[0]->grad; if (!ga) return;
+    const float *a = n->in[0]->data, *o = n->out->data, *go = n->out->grad; long N = n->out->numel; int op = n->op;
+    #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+    for (long i = 0; i < N; i++) ga[i] += go[i] * act_df(op, a[i], o[i]);
+}
+static Tensor *act(Graph *g, int op, Tensor *a) { Node n = {.op = op, .in = {a}}; return tape_apply(g, &n); }
+Tensor *op_relu(Graph *g, Tensor *a)    { return act(g, OP_RELU, a); }
+Tensor *op_gelu(Graph *g, Tensor *a)    { return act(g, OP_GELU, a); }
+Tensor *op_silu(Graph *g, Tensor *a)    { return act(g, OP_SILU, a); }
+Tensor *op_tanh(Graph *g, Tensor *a)    { return act(g, OP_TANH, a); }
+Tensor *op_sigmoid(Graph *g, Tensor *a) { return act(g, OP_SIGMOID, a); }
+
+/* ======================= softmax over the last axis, optional mask ======================= */
+static void softmax_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *a = n->in[0], *m = n->in[1];
+    if (m) {
+        int C = a->shape[a->ndim - 1];
+        NP_ASSERT(m->ndim <= a->ndim, "softmax: mask has more dims than input");
+        for (int i = 0; i < m->ndim; i++)
+            NP_ASSERT(m->shape[m->ndim - 1 - i] == a->shape[a->ndim - 1 - i], "softmax: mask shape must equal the input's trailing dims");
+        NP_ASSERT(m->shape[m->ndim - 1] == C, "softmax: mask last dim");
+    }
+    copy_shape(a, ndim, shape);
+}
+static void softmax_fwd(Graph *g, Node *n) {
+    const Tensor *a = n->in[0], *m = n->in[1];
+    int C = a->shape[a->ndim - 1];
+    long R = C ? a->numel / C : 0, mrows = m ? m->numel / C : 1;
+    #pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
+    for (long r = 0; r < R; r++) {
+        const float *x = a->data + r * C, *mk = m ? m->data + (r % mrows) * C : NULL;
+        float *y = n->out->data + r * C, mx = -INFINITY;
+        for (int c = 0; c < C; c++) if ((!mk || mk[c] != 0) && x[c] > mx) mx = x[c];
+        double s = 0;
+        for (int c = 0; c < C; c++) { y[c] = (!mk || mk[c] != 0) ? expf(x[c] - mx) : 0.0f; s += y[c]; }
+        float inv = s > 0 ? (float)(1.0 / s) : 0.0f;  /* a fully masked row gives zeros, not NaN */
+        for (int c = 0; c < C; c++) y[c] *= inv;
+    }
+}
+static void softmax_bwd(Node *n) {
+    Tensor *a = n->in[0]; if (!a->grad) return;
+    int C = a->shape[a->ndim - 1];
+    long R = C ? a->numel / C : 0;
+    #pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
+    for (long r = 0; r < R; r++) {
+        const float *y = n->out->data + r * C, *dy = n->out->grad + r * C;
+        float *dx = a->grad + r * C;
+        double dot = 0;
+        for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
+        for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - (float)dot);
+    }
+}
+Tensor *op_softmax(Graph *g, Tensor *a, const Tensor *mask) {
+    Node n = {.op = OP_SOFTMAX, .in = {a, (Tensor *)mask}};
+    return tape_apply(g, &n);
+}
+
+/* ======================= LayerNorm over the last axis ======================= */
+/* gain/bias: D floats shared by all rows, or Gr*D floats where row r uses gain row r / (R / Gr)
+ * (a per-program gain [B, 1, D] for x [B, T, D]). */
+static long ln_grows(const Tensor *p, long R, int D, const char *what) {
+    if (!p) return 0;
+    NP_ASSERT(p->numel % D == 0, "layernorm: %s has %ld elements, not a multiple of D=%d", what, p->numel, D);
+    long gr = p->numel / D;
+    NP_ASSERT(gr >= 1 && R % gr == 0, "layernorm: %s rows %ld do not divide %ld rows", what, gr, R);
+    return gr;
+}
+static void layernorm_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *x = n->in[0];
+    int D = x->shape[x->ndim - 1];
+    long R = x->numel / (D ? D : 1);
+    ln_grows(n->in[1], R, D, "gain");
+    ln_grows(n->in[2], R, D, "bias");
+    copy_shape(x, ndim, shape);
+}
+static void layernorm_fwd(Graph *g, Node *n) {
+    const Tensor *x = n->in[0], *ga = n->in[1], *be = n->in[2];
+    int D = x->shape[x->ndim - 1];
+    long R = x->numel / D;
+    long gg = ga ? R / ln_grows(ga, R, D, "gain") : 0, gb = be ? R / ln_grows(be, R, D, "bias") : 0;
+    n->aux = arena_alloc(g->arena, 2 * R * sizeof(float));  /* mean, rstd per row */
+    float eps = n->fa[0];
+    #pragma omp parallel for schedule(static) if (x->numel > PAR_MIN)
+    for (long r = 0; r < R; r++) {
+        const float *xr = x->data + r * D; float *y = n->out->data + r * D;
+        double mu = 0, var = 0;
+        for (int d = 0; d < D; d++) mu += xr[d];
+        mu /= D;
+        for (int d = 0; d < D; d++) var += (xr[d] - mu) * (xr[d] - mu);
+        var /= D;
+        float rs = (float)(1.0 / sqrt(var + eps));
+        n->aux[2 * r] = (float)mu; n->aux[2 * r + 1] = rs;
+        const float *gr = ga ? ga->data + (r / gg) * D : NULL, *br = be ? be->data + (r / gb) * D : NULL;
+        for (int d = 0; d < D; d++) {
+            float xh = (xr[d] - (float)mu) * rs;
+            y[d] = xh * (gr ? gr[d] : 1.0f) + (br ? br[d] : 0.0f);
+        }
+    }
+}
+static void layernorm_bwd(Node *n) {
+    Tensor *x = n->in[0], *ga = n->in[1], *be = n->in[2];
+    int D = x->shape[x->ndim - 1];
+    long R = x->numel / D;
+    long gg = ga ? R / ln_grows(ga, R, D, "gain") : 0, gb = be ? R / ln_grows(be, R, D, "bias") : 0;
+    for (long r = 0; r < R; r++) {   /* serial: gain/bias grads are reduced over rows */
+        const float *xr = x->data + r * D, *dy = n->out->grad + r * D;
+        float mu = n->aux[2 * r], rs = n->aux[2 * r + 1];
+        const float *gr = ga ? ga->data + (r / gg) * D : NULL;
+        if (ga && ga->grad) { float *d_g = ga->grad + (r / gg) * D; for (int d = 0; d < D; d++) d_g[d] += dy[d] * (xr[d] - mu) * rs; }
+        if (be && be->grad) { float *d_b = be->grad + (r / gb) * D; for (int d = 0; d < D; d++) d_b[d] += dy[d]; }
+        if (x->grad) {
+            double s1 = 0, s2 = 0;   /* mean of dxhat and of dxhat * xhat */
+            for (int d = 0; d < D; d++) {
+                float dxh = dy[d] * (gr ? gr[d] : 1.0f), xh = (xr[d] - mu) * rs;
+                s1 += dxh; s2 += dxh * xh;
+            }
+            s1 /= D; s2 /= D;
+            float *dx = x->grad + r * D;
+            for (int d = 0; d < D; d++) {
+                float dxh = dy[d] * (gr ? gr[d] : 1.0f), xh = (xr[d] - mu) * rs;
+                dx[d] += rs * (dxh - (float)s1 - xh * (float)s2);
+            }
+        }
+    }
+}
+Tensor *op_layernorm(Graph *g, Tensor *x, Tensor *gain, Tensor *bias, float eps) {
+    Node n = {.op = OP_LAYERNORM, .in = {x, gain, bias}, .fa = {eps}};
+    return tape_apply(g, &n);
+}
+
+/* ======================= gather rows, scatter-add, segment mean ======================= */
+static void gather_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *t = n->in[0];
+    int D = t->shape[t->ndim - 1];
+    long V = t->numel / (D ? D : 1);
+    for (int i = 0; i < n->ia[0]; i++) NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < V, "gather: index %d out of [0, %ld)", n->idx[i], V);
+    SET_SHAPE(n->ia[0], D);
+}
+static void gather_fwd(Graph *g, Node *n) {
+    int D = n->out->shape[1];
+    #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MIN)
+    for (int i = 0; i < n->ia[0]; i++) memcpy(n->out->data + (long)i * D, n->in[0]->data + (long)n->idx[i] * D, D * sizeof(float));
+}
+static void gather_bwd(Node *n) {
+    float *gt = n->in[0]->grad; if (!gt) return;
+    int D = n->out->shape[1];
+    for (int i = 0; i < n->ia[0]; i++) {  /* serial: repeated indices accumulate in a fixed order */
+        float *dst = gt + (long)n->idx[i] * D; const float *src = n->out->grad + (long)i * D;
+        for (int d = 0; d < D; d++) dst[d] += src[d];
+    }
+}
+Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n_idx) {
+    Node n = {.op = OP_GATHER, .in = {table}, .ia = {n_idx}, .idx = arena_ints(g, idx, n_idx)};
+    return tape_apply(g, &n);
+}
+
+static void scatter_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *s = n->in[0];
+    NP_ASSERT(s->ndim == 2, "scatter: src must be [n, D]");
+    for (int i = 0; i < s->shape[0]; i++) NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "scatter: index %d out of [0, %d)", n->idx[i], n->ia[0]);
+    SET_SHAPE(n->ia[0], s->shape[1]);
+}
+static void scatter_fwd(Graph *g, Node *n) {
+    const Tensor *s = n->in[0];
+    int N = s->shape[0], D = s->shape[1];
+    memset(n->out->data, 0, n->out->numel * sizeof(float));
+    if (n->op == OP_SEGMENT_MEAN) {
+        n->aux = arena_calloc(g->arena, (n->ia[0] > 0 ? n->ia[0] : 1) * sizeof(float)); /* 1 / count */
+        for (int i = 0; i < N; i++) n->aux[n->idx[i]] += 1.0f;
+        for (int o = 0; o < n->ia[0]; o++) n->aux[o] = n->aux[o] > 0 ? 1.0f / n->aux[o] : 0.0f;
+    }
+    for (int i = 0; i < N; i++) {
+        float *dst = n->out->data + (long)n->idx[i] * D; const float *src = s->data + (long)i * D;
+        float w = n->op == OP_SEGMENT_MEAN ? n->aux[n->idx[i]] : 1.0f;
+        for (int d = 0; d < D; d++) dst[d] += w * src[d];
+    }
+}
+static void scatter_bwd(Node *n) {
+    float *gs = n->in[0]->grad; if (!gs) return;
+    int N = n->in[0]->shape[0], D = n->in[0]->shape[1];
+    #pragma omp parallel for schedule(static) if ((long)N * D > PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        const float *src = n->out->grad + (long)n->idx[i] * D; float *dst = gs + (long)i * D;
+        float w = n->op == OP_SEGMENT_MEAN ? n->aux[n->idx[i]] : 1.0f;
+        for (int d = 0; d < D; d++) dst[d] += w * src[d];
+    }
+}
+static Tensor *scatter(Graph *g, int op, Tensor *src, const int *idx, int n_out) {
+    NP_ASSERT(src->ndim == 2, "scatter: src must be [n, D]");
+    Node n = {.op = op, .in = {src}, .ia = {n_out}, .idx = arena_ints(g, idx, src->shape[0])};
+    return tape_apply(g, &n);
+}
+Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out) { return scatter(g, OP_SCATTER_ADD, src, idx, n_out); }
+Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) { return scatter(g, OP_SEGMENT_MEAN, src, idx, n_out); }
+
+/* ======================= reductions and losses ======================= */
+static void scalar_shape(const Node *n, int *ndim, int *shape) { SET_SHAPE(1); }
+static void sum_fwd(Graph *g, Node *n) {
+    const Tensor *a = n->in[0]; double s = 0;
+    for (long i = 0; i < a->numel; i++) s += a->data[i];
+    if (n->op == OP_MEAN && a->numel) s /= a->numel;
+    n->out->data[0] = (float)s;
+}
+static void sum_bwd(Node *n) {
+    Tensor *a = n->in[0]; if (!a->grad) return;
+    float d = n->out->grad[0] / (n->op == OP_MEAN && a->numel ? (float)a->numel : 1.0f);
+    for (long i = 0; i < a->numel; i++) a->grad[i] += d;
+}
+Tensor *op_sum(Graph *g, Tensor *a)  { Node n = {.op = OP_SUM, .in = {a}};  return tape_apply(g, &n); }
+Tensor *op_mean(Graph *g, Tensor *a) { Node n = {.op = OP_MEAN, .in = {a}}; return tape_apply(g, &n); }
+
+static void sum_axis_shape(const Node *n, int *ndim, int *shape) {
+    NP_ASSERT(n->ia[0] >= 0 && n->ia[0] < n->in[0]->ndim, "sum_axis: axis %d of a %d-D tensor", n->ia[0], n->in[0]->ndim);
+    copy_shape(n->in[0], ndim, shape);
+    shape[n->ia[0]] = 1;
+}
+static void sum_axis_fwd(Graph *g, Node *n) {
+    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    int A = n->in[0]->shape[n->ia[0]];
+    for (long o = 0; o < outer; o++) for (long j = 0; j < inner; j++) {
+        double s = 0;
+        for (int k = 0; k < A; k++) s += n->in[0]->data[(o * A + k) * inner + j];
+        n->out->data[o * inner + j] = (float)s;
+    }
+}
+static void sum_axis_bwd(Node *n) {
+    float *ga = n->in[0]->grad; if (!ga) return;
+    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    int A = n->in[0]->shape[n->ia[0]];
+    for (long o = 0; o < outer; o++) for (int k = 0; k < A; k++) for (long j = 0; j < inner; j++)
+        ga[(o * A + k) * inner + j] += n->out->grad[o * inner + j];
+}
+Tensor *op_sum_axis(Graph *g, Tensor *a, int axis) { Node n = {.op = OP_SUM_AXIS, .in = {a}, .ia = {axis}}; return tape_apply(g, &n); }
+
+static void mse_check(const Node *n, int *ndim, int *shape) {
+    NP_ASSERT(n->in[0]->numel == n->in[1]->numel, "mse: %ld predictions vs %ld targets", n->in[0]->numel, n->in[1]->numel);
+    SET_SHAPE(1);
+}
+static void mse_fwd(Graph *g, Node *n) {
+    const float *p = n->in[0]->data, *y = n->in[1]->data; long N = n->in[0]->numel; double s = 0;
+    for (long i = 0; i < N; i++) s += (double)(p[i] - y[i]) * (p[i] - y[i]);
+    n->out->data[0] = N ? (float)(s / N) : 0.0f;
+}
+static void mse_bwd(Node *n) {
+    float *gp = n->in[0]->grad; if (!gp) return;
+    const float *p = n->in[0]->data, *y = n->in[1]->data; long N = n->in[0]->numel;
+    float k = 2.0f * n->out->grad[0] / (float)N;
+    for (long i = 0; i < N; i++) gp[i] += k * (p[i] - y[i]);
+}
+Tensor *op_mse(Graph *g, Tensor *pred, const Tensor *target) {
+    Node n = {.op = OP_MSE, .in = {pred, (Tensor *)target}};
+    return tape_apply(g, &n);
+}
+
+static void ce_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *l = n->in[0];
+    int C = l->shape[l->ndim - 1]; long R = l->numel / (C ? C : 1);
+    for (long r = 0; r < R; r++) NP_ASSERT(n->idx[r] >= -1 && n->idx[r] < C, "cross_entropy: label %d out of [-1, %d)", n->idx[r], C);
+    SET_SHAPE(1);
+}
+static void ce_fwd(Graph *g, Node *n) {
+    const Tensor *l = n->in[0];
+    int C = l->shape[l->ndim - 1]; long R = l->numel / C, cnt = 0;
+    n->aux = arena_alloc(g->arena, (R + 1) * sizeof(float)); /* log-sum-exp per row; aux[R] = 1/count */
+    double s = 0;
+    for (long r = 0; r < R; r++) {
+        const float *x = l->data + r * C;
+        float mx = x[0];
+        for (int c = 1; c < C; c++) if (x[c] > mx) mx = x[c];
+        double z = 0;
+        for (int c = 0; c < C; c++) z += exp((double)x[c] - mx);
+        n->aux[r] = mx + (float)log(z);
+        if (n->idx[r] >= 0) { s += n->aux[r] - x[n->idx[r]]; cnt++; }
+    }
+    n->aux[R] = cnt ? 1.0f / cnt : 0.0f;
+    n->out->data[0] = (float)(s * n->aux[R]);
+}
+static void ce_bwd(Node *n) {
+    Tensor *l = n->in[0]; if (!l->grad) return;
+    int C = l->shape[l->ndim - 1]; long R = l->numel / C;
+    float k = n->out->grad[0] * n->aux[R];
+    for (long r = 0; r < R; r++) {
+        if (n->idx[r] < 0) continue;
+        const float *x = l->data + r * C; float *dx = l->grad + r * C;
+        for (int c = 0; c < C; c++) dx[c] += k * expf(x[c] - n->aux[r]);
+        dx[n->idx[r]] -= k;
+    }
+}
+Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
+    int C = logits->shape[logits->ndim - 1];
+    NP_ASSERT(C > 0, "cross_entropy: zero classes");
+    Node n = {.op = OP_CE, .in = {logits}, .idx = arena_ints(g, labels, (int)(logits->numel / C))};
+    return tape_apply(g, &n);
+}
+
+/* ======================= the table ======================= */
+const OpDef OPS[] = {
+    [OP_MATMUL]       = {"matmul", matmul_shape, matmul_fwd, matmul_bwd},
+    [OP_BMM]          = {"bmm", bmm_shape, bmm_fwd, bmm_bwd},
+    [OP_SEGMM]        = {"segmm", segmm_shape, segmm_fwd, segmm_bwd},
+    [OP_ADD]          = {"add", binary_shape, binary_fwd, binary_bwd},
+    [OP_SUB]          = {"sub", binary_shape, binary_fwd, binary_bwd},
+    [OP_MUL]          = {"mul", binary_shape, binary_fwd, binary_bwd},
+    [OP_SCALE]        = {"scale", same_shape, scale_fwd, scale_bwd},
+    [OP_ADDS]         = {"add_scalar", same_shape, scale_fwd, scale_bwd},
+    [OP_CONCAT]       = {"concat", concat_shape, concat_fwd, concat_bwd},
+    [OP_SLICE]        = {"slice", slice_shape, slice_fwd, slice_bwd},
+    [OP_PERMUTE]      = {"permute", permute_shape, permute_fwd, permute_bwd},
+    [OP_RELU]         = {"relu", same_shape, act_fwd, act_bwd},
+    [OP_GELU]         = {"gelu", same_shape, act_fwd, act_bwd},
+    [OP_SILU]         = {"silu", same_shape, act_fwd, act_bwd},
+    [OP_TANH]         = {"tanh", same_shape, act_fwd, act_bwd},
+    [OP_SIGMOID]      = {"sigmoid", same_shape, act_fwd, act_bwd},
+    [OP_SOFTMAX]      = {"softmax", softmax_shape, softmax_fwd, softmax_bwd},
+    [OP_LAYERNORM]    = {"layernorm", layernorm_shape, layernorm_fwd, layernorm_bwd},
+    [OP_GATHER]       = {"gather", gather_shape, gather_fwd, gather_bwd},
+    [OP_SCATTER_ADD]  = {"scatter_add", scatter_shape, scatter_fwd, scatter_bwd},
+    [OP_SEGMENT_MEAN] = {"segment_mean", scatter_shape, scatter_fwd, scatter_bwd},
+    [OP_SUM]          = {"sum", scalar_shape, sum_fwd, sum_bwd},
+    [OP_MEAN]         = {"mean", scalar_shape, sum_fwd, sum_bwd},
+    [OP_SUM_AXIS]     = {"sum_axis", sum_axis_shape, sum_axis_fwd, sum_axis_bwd},
+    [OP_MSE]          = {"mse", mse_check, mse_fwd, mse_bwd},
+    [OP_CE]           = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
+};

@@ -1,0 +1,29 @@
+/* Internal to the engine: the tape entry and the op table interface. */
+#ifndef NEUROP_TAPE_H
+#define NEUROP_TAPE_H
+#include "engine/tensor.h"
+
+struct Node {
+    int op;                  /* index into OPS[] */
+    Tensor *out;
+    Tensor *in[3];           /* inputs (in[k] may be NULL); concat uses ins/nin */
+    Tensor **ins; int nin;
+    int ia[8];               /* integer arguments (axis, transposes, sizes...) */
+    float fa[2];             /* float arguments (scale, eps) */
+    const int *idx;          /* index argument (gather/scatter/labels/segments), arena copy */
+    float *aux;              /* values saved by forward for backward (arena) */
+};
+
+typedef struct OpDef {
+    const char *name;
+    void (*shape)(const Node *n, int *ndim, int *shape);   /* output shape; validates inputs */
+    void (*forward)(Graph *g, Node *n);
+    void (*backward)(Node *n);                             /* accumulates into in[k]->grad */
+} OpDef;
+
+extern const OpDef OPS[];
+/* Runs op n->op: computes the output shape, allocates the output (with a zeroed grad when any
+ * input has one and the graph records), runs forward and records n on the tape. */
+Tensor *tape_apply(Graph *g, Node *n);
+
+#endif

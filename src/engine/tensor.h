@@ -1,0 +1,113 @@
+/* The numerical core: float32 tensors, an arena, a tape, and the ops that record on it.
+ *
+ * Every op takes a Graph (arena + tape), allocates its output from the arena and, when any input
+ * carries a gradient buffer, records itself on the tape; graph_backward() walks the tape in
+ * reverse and accumulates into every input's grad. Gradients therefore reach any tensor that has
+ * a grad buffer: parameters (grad points into their ParamSet), and tensors made by other ops
+ * (e.g. generated weights), which get a zeroed grad buffer automatically when they depend on one.
+ *
+ * Shapes are written innermost-last, as in PyTorch. Shape errors are programmer errors: they
+ * abort with a message naming the op (see the shape rule of each op in ops.c). */
+#ifndef NEUROP_TENSOR_H
+#define NEUROP_TENSOR_H
+#include <stddef.h>
+#include <stdint.h>
+#include "engine/err.h"
+
+#define NT_MAXDIM 4
+
+typedef struct Tensor {
+    float *data;               /* numel floats, row-major */
+    float *grad;               /* numel floats, or NULL: no gradient flows here */
+    int ndim;
+    int shape[NT_MAXDIM];
+    long numel;
+} Tensor;
+
+/* Bump allocator reset once per step. After the first step it holds one block big enough for
+ * a whole step, so the hot loop does not call malloc. */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena { ArenaBlock *head; size_t used_total, peak; } Arena;
+void  arena_init(Arena *a, size_t initial_bytes);
+void *arena_alloc(Arena *a, size_t bytes);        /* 64-byte aligned, uninitialized */
+void *arena_calloc(Arena *a, size_t bytes);       /* zeroed */
+void  arena_reset(Arena *a);                       /* frees nothing once warm; merges blocks */
+void  arena_free(Arena *a);
+
+typedef struct Node Node;
+typedef struct Graph {
+    Arena *arena;
+    Node *nodes; int n_nodes, cap_nodes;    /* the tape */
+    int no_grad;                            /* 1: record nothing, allocate no grads (inference) */
+} Graph;
+void graph_init(Graph *g, Arena *a);
+void graph_reset(Graph *g);                 /* clears the tape and resets the arena */
+void graph_free(Graph *g);
+/* Seeds d(loss)/d(loss) = 1 (loss must have numel 1) and runs the tape backward. */
+void graph_backward(Graph *g, Tensor *loss);
+
+/* ---- making tensors (arena-owned unless stated) ---- */
+Tensor *tensor_new(Graph *g, int ndim, const int *shape);           /* uninitialized data, no grad */
+Tensor *tensor_zeros(Graph *g, int ndim, const int *shape);
+Tensor *tensor_from(Graph *g, int ndim, const int *shape, const float *src); /* copies src */
+/* Wraps caller-owned memory (e.g. a parameter view); grad may be NULL. */
+Tensor *tensor_wrap(Graph *g, float *data, float *grad, int ndim, const int *shape);
+void    tensor_require_grad(Graph *g, Tensor *t);                     /* gives t a zeroed grad buffer */
+/* A view with another shape over the same data and grad (no copy, no tape entry). */
+Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape);
+long    shape_numel(int ndim, const int *shape);
+int     tensor_same_shape(const Tensor *a, const Tensor *b);
+
+/* Convenience for literal shapes: SHAPE(2, 3) -> 2, (int[]){2, 3} */
+#define SHAPE(...) (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), (int[]){__VA_ARGS__}
+
+/* ---- the ops (table in ops.c: forward, backward and shape rule side by side) ---- */
+/* a [M, K] (or [*, K], leading dims flattened into M; [K, M] when ta, 2-D only)
+ * b [K, N] ([N, K] when tb)  ->  [*, N] */
+Tensor *op_matmul(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
+/* Each batch element has its own right-hand matrix:
+ * a [B, M, K] ([B, K, M] when ta), b [B, K, N] ([B, N, K] when tb) -> [B, M, N]. */
+Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
+/* Rows split into contiguous segments seg[0]=0 <= seg[1] <= ... <= seg[G]=M; segment s uses its own
+ * matrix: x [M, K], w [G, K, N] -> [M, N]. The group-tied linear map of the meta-learners. */
+Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G);
+/* Elementwise with NumPy broadcasting (shapes aligned on the right, size-1 dims stretch). */
+Tensor *op_add(Graph *g, Tensor *a, Tensor *b);
+Tensor *op_sub(Graph *g, Tensor *a, Tensor *b);
+Tensor *op_mul(Graph *g, Tensor *a, Tensor *b);
+Tensor *op_scale(Graph *g, Tensor *a, float s);
+Tensor *op_add_scalar(Graph *g, Tensor *a, float s);
+/* Concatenate n tensors along axis (all other dims equal). */
+Tensor *op_concat(Graph *g, Tensor **xs, int n, int axis);
+/* [..., start:start+len, ...] along axis (a copy). */
+Tensor *op_slice(Graph *g, Tensor *a, int axis, int start, int len);
+/* Reorders axes: out.shape[i] = a.shape[perm[i]]. */
+Tensor *op_permute(Graph *g, Tensor *a, const int *perm);
+Tensor *op_relu(Graph *g, Tensor *a);
+Tensor *op_gelu(Graph *g, Tensor *a);      /* exact erf form, as torch.nn.GELU() */
+Tensor *op_silu(Graph *g, Tensor *a);
+Tensor *op_tanh(Graph *g, Tensor *a);
+Tensor *op_sigmoid(Graph *g, Tensor *a);
+/* Softmax over the last axis. mask (optional, no grad) has the shape of a's trailing dims
+ * (e.g. [T, T] for a [B, H, T, T]) and broadcasts over the leading ones; mask 0 = excluded. */
+Tensor *op_softmax(Graph *g, Tensor *a, const Tensor *mask);
+/* LayerNorm over the last axis D; gain, bias: [D] or broadcastable to a ([B, 1, D] for per-program
+ * generated parameters) or NULL. */
+Tensor *op_layernorm(Graph *g, Tensor *x, Tensor *gain, Tensor *bias, float eps);
+/* out[i, :] = table[idx[i], :]; table [V, D] (or [*, D]), idx n ints in [0, V) -> [n, D]. */
+Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n);
+/* out[idx[i], :] += src[i, :]; src [n, D] -> [n_out, D]. Repeated indices accumulate. */
+Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out);
+/* Mean of the rows sent to each output row (rows that receive none are 0). */
+Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out);
+Tensor *op_sum(Graph *g, Tensor *a);                    /* all elements -> [1] */
+Tensor *op_mean(Graph *g, Tensor *a);                   /* all elements -> [1] */
+/* Sum over axis, keeping it as size 1 (so the result broadcasts back against a). */
+Tensor *op_sum_axis(Graph *g, Tensor *a, int axis);
+/* mean((pred - target)^2) over all elements; target has no grad. -> [1] */
+Tensor *op_mse(Graph *g, Tensor *pred, const Tensor *target);
+/* Mean over rows with label >= 0 of -log softmax(logits[i])[label[i]]; logits [N, C]
+ * (or [*, C] flattened); labels N ints, -1 = ignore. -> [1] */
+Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels);
+
+#endif

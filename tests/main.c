@@ -1,0 +1,59 @@
+/* Test runner: runs every registered test (or those whose name contains argv[1]) and ends
+ * with the line `N passed, N failed, N skipped`; exit status 1 when any test failed. */
+#include "test.h"
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define T(name) void test_##name(TestCtx *);
+#include "registry.h"
+#undef T
+
+static const struct { const char *name; void (*fn)(TestCtx *); } tests[] = {
+#define T(name) { #name, test_##name },
+#include "registry.h"
+#undef T
+};
+
+void test_fail_(TestCtx *t, const char *file, int line, const char *fmt, ...) {
+    if (t->failed++ >= 8) return; /* a broken loop must not flood the log */
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stdout, "    %s:%d: ", file, line);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+}
+
+int test_quick(void) { const char *q = getenv("NEUROP_TEST_QUICK"); return q && *q && strcmp(q, "0"); }
+
+const char *test_shared_dir(void) {
+    static const char *cands[] = {"../shared", "../../shared", "shared"};
+    const char *env = getenv("NEUROP_SHARED");
+    struct stat st;
+    if (env && stat(env, &st) == 0) return env;
+    for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
+        if (stat(cands[i], &st) == 0 && S_ISDIR(st.st_mode)) return cands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int passed = 0, failed = 0, skipped = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
+        if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
+        TestCtx t = {0};
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        tests[i].fn(&t);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double s = (b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec);
+        if (t.failed) { failed++; printf("FAIL %s (%d checks failed)\n", tests[i].name, t.failed); }
+        else if (t.skipped) { skipped++; printf("skip %s: %s\n", tests[i].name, t.skip_msg); }
+        else { passed++; printf("ok   %s (%.2fs)\n", tests[i].name, s); }
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed ? 1 : 0;
+}
