@@ -1,4 +1,4 @@
-/* Minimal test harness. A test is `TEST(name) { ... }` at the start of a line in tests/*.c;
+/* Minimal test harness. A test is `TEST(name) { ... }` at the start of a line in a tests file;
  * the Makefile collects every such name into the registry. CHECK* record a failure with its
  * file:line and keep going, so one run shows every broken assertion of a test. */
 #ifndef NEUROP_TEST_H
