@@ -4,5 +4,12 @@
 #define NEUROP_COMMANDS_H
 
 int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 #endif

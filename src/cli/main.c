@@ -4,7 +4,14 @@
 #include <string.h>
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
+    {"train", cmd_train, "train a method (direct, mlp, gmlp, gnn) on a task"},
+    {"eval", cmd_eval, "IID and OOD exact match of a run, per intent"},
+    {"synth", cmd_synth, "synthesize the program for an intent (one forward pass) into a file"},
+    {"info", cmd_info, "a run's template, parameter counts and FLOPs per step"},
+    {"demo", cmd_demo, "the main job (make run): train Meta-GNN, evaluate, synthesize an unseen program, run it"},
     {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)"},
+    {"graph", cmd_graph, "the neural graph of a template: groups, counts, symmetries (--dot, --json)"},
+    {"exec", cmd_exec, "run a program file on inputs from a file or stdin"},
 };
 
 static void usage(FILE *f) {

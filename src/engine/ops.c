@@ -25,6 +25,13 @@ static int *arena_ints(Graph *g, const int *src, int n) {
 
 static void copy_shape(const Tensor *t, int *ndim, int *shape) { *ndim = t->ndim; memcpy(shape, t->shape, sizeof t->shape); }
 
+/* A product of M x K by K x N: 2MNK FLOPs forward, and as much again for each operand whose
+ * gradient the backward will compute. */
+static void count_mm(Graph *g, const Node *n, double M, double N, double K) {
+    double k = 1 + (n->out->grad && n->in[0]->grad) + (n->out->grad && n->in[1]->grad);
+    g->flops += 2.0 * M * N * K * k;
+}
+
 /* ======================= matmul: a [*, K] · b [K, N] ======================= */
 /* rows/cols of op(a): M x K (a is [M, K], or [K, M] when ta, which must then be 2-D) */
 static void mm_dims(const Node *n, int *M, int *K, int *N) {
@@ -70,6 +77,7 @@ static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int l
 }
 static void matmul_fwd(Graph *g, Node *n) {
     int M, K, N; mm_dims(n, &M, &K, &N);
+    count_mm(g, n, M, N, K);
     const Tensor *a = n->in[0], *b = n->in[1];
     gemm_rows(n->ia[0], n->ia[1], M, N, K, a->data, n->ia[0] ? M : K, b->data, n->ia[1] ? K : N, 0.0f,
               n->out->data, N);
@@ -118,6 +126,7 @@ static void bmm_shape(const Node *n, int *ndim, int *shape) {
 }
 static void bmm_fwd(Graph *g, Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    count_mm(g, n, (double)Bt * M, N, K);
     const float *A = n->in[0]->data, *B = n->in[1]->data;
     float *C = n->out->data;
     int ta = n->ia[0], tb = n->ia[1];
@@ -162,16 +171,25 @@ static void segmm_shape(const Node *n, int *ndim, int *shape) {
     NP_ASSERT(w->shape[0] == G && w->shape[1] == x->shape[1], "segmm: w [%d,%d,%d] vs G=%d K=%d",
               w->shape[0], w->shape[1], w->shape[2], G, x->shape[1]);
     NP_ASSERT(n->idx[0] == 0 && n->idx[G] == x->shape[0], "segmm: segments must cover rows 0..%d", x->shape[0]);
+    const Tensor *b = n->in[2];
+    NP_ASSERT(!b || (b->numel == (long)G * w->shape[2]), "segmm: bias must be [G=%d, N=%d]", G, w->shape[2]);
     for (int s = 0; s < G; s++) NP_ASSERT(n->idx[s] <= n->idx[s + 1], "segmm: segments out of order");
     SET_SHAPE(x->shape[0], w->shape[2]);
 }
 static void segmm_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0], *w = n->in[1];
     int K = x->shape[1], N = w->shape[2];
+    count_mm(g, n, x->shape[0], N, K);
     for (int s = 0; s < n->ia[0]; s++) {
         int r0 = n->idx[s], m = n->idx[s + 1] - r0;
-        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, 0.0f,
-                  n->out->data + (long)r0 * N, N);
+        float *o = n->out->data + (long)r0 * N;
+        float beta = 0.0f;
+        if (n->in[2]) {   /* the group's bias, broadcast over its rows, then accumulate the product */
+            const float *b = n->in[2]->data + (long)s * N;
+            for (int i = 0; i < m; i++) memcpy(o + (long)i * N, b, N * sizeof(float));
+            beta = 1.0f;
+        }
+        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, beta, o, N);
     }
 }
 static void segmm_bwd(Node *n) {
@@ -183,12 +201,20 @@ static void segmm_bwd(Node *n) {
         mm_backward(0, 0, m, N, K, x->data + (long)r0 * K, x->grad ? x->grad + (long)r0 * K : NULL,
                     w->data + (long)s * K * N, w->grad ? w->grad + (long)s * K * N : NULL,
                     n->out->grad + (long)r0 * N);
+        if (n->in[2] && n->in[2]->grad) {
+            float *gb = n->in[2]->grad + (long)s * N;
+            for (int i = 0; i < m; i++) {
+                const float *go = n->out->grad + (long)(r0 + i) * N;
+                for (int j = 0; j < N; j++) gb[j] += go[j];
+            }
+        }
     }
 }
-Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) {
-    Node n = {.op = OP_SEGMM, .in = {x, w}, .ia = {G}, .idx = arena_ints(g, seg, G + 1)};
+Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G}, .idx = arena_ints(g, seg, G + 1)};
     return tape_apply(g, &n);
 }
+Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return op_segmm_bias(g, x, w, NULL, seg, G); }
 
 /* ======================= broadcasting elementwise: add, sub, mul ======================= */
 /* Both operands and the output as 4-D with strides (0 where an operand is broadcast). */
@@ -252,6 +278,18 @@ static void binary_bwd(Node *n) {
     Tensor *A = n->in[0], *B = n->in[1];
     const float *a = A->data, *b = B->data, *go = n->out->grad;
     float *ga = A->grad, *gb = B->grad;
+    if (tensor_same_shape(A, B)) {   /* no reduction: plain vectorizable loops */
+        long N = n->out->numel;
+        float sb = n->op == OP_SUB ? -1.0f : 1.0f;
+        if (n->op == OP_MUL) {
+            if (ga) for (long i = 0; i < N; i++) ga[i] += go[i] * b[i];
+            if (gb) for (long i = 0; i < N; i++) gb[i] += go[i] * a[i];
+        } else {
+            if (ga) for (long i = 0; i < N; i++) ga[i] += go[i];
+            if (gb) for (long i = 0; i < N; i++) gb[i] += sb * go[i];
+        }
+        return;
+    }
     switch (n->op) {
     case OP_ADD:
         if (ga) BCAST_LOOP(p, ga[ja] += go[jo];)
@@ -433,12 +471,20 @@ static inline float act_df(int op, float x, float y) {
 }
 static void act_fwd(Graph *g, Node *n) {
     const float *a = n->in[0]->data; float *o = n->out->data; long N = n->out->numel; int op = n->op;
+    if (op == OP_RELU) {    /* its own loop so that it vectorizes: the meta-learners' hot activation */
+        for (long i = 0; i < N; i++) o[i] = a[i] > 0 ? a[i] : 0.0f;
+        return;
+    }
     #pragma omp parallel for schedule(static) if (N > PAR_MIN)
     for (long i = 0; i < N; i++) o[i] = act_f(op, a[i]);
 }
 static void act_bwd(Node *n) {
     float *ga = n->in[0]->grad; if (!ga) return;
     const float *a = n->in[0]->data, *o = n->out->data, *go = n->out->grad; long N = n->out->numel; int op = n->op;
+    if (op == OP_RELU) {
+        for (long i = 0; i < N; i++) ga[i] += a[i] > 0 ? go[i] : 0.0f;
+        return;
+    }
     #pragma omp parallel for schedule(static) if (N > PAR_MIN)
     for (long i = 0; i < N; i++) ga[i] += go[i] * act_df(op, a[i], o[i]);
 }
@@ -504,12 +550,26 @@ static long ln_grows(const Tensor *p, long R, int D, const char *what) {
     NP_ASSERT(gr >= 1 && R % gr == 0, "layernorm: %s rows %ld do not divide %ld rows", what, gr, R);
     return gr;
 }
+/* Row r / (R / Gr) is what broadcasting means only when p is [D] (leading 1s allowed) or has x's
+ * rank with x's leading dims followed by 1s ([B, 1, D] for x [B, T, D]). Anything else, e.g. a
+ * [1, T, D] gain, would silently pick the wrong rows: refuse it. */
+static void ln_check_layout(const Tensor *x, const Tensor *p, const char *what) {
+    if (!p || p->numel == x->shape[x->ndim - 1]) return;
+    int ok = p->ndim == x->ndim && p->shape[p->ndim - 1] == x->shape[x->ndim - 1], ones = 0;
+    for (int i = 0; ok && i < x->ndim - 1; i++) {
+        if (p->shape[i] == 1 && x->shape[i] != 1) ones = 1;
+        else if (ones || p->shape[i] != x->shape[i]) ok = 0;
+    }
+    NP_ASSERT(ok, "layernorm: %s must be [D] or x's shape with trailing leading dims 1 (e.g. [B, 1, D])", what);
+}
 static void layernorm_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0];
     int D = x->shape[x->ndim - 1];
     long R = x->numel / (D ? D : 1);
     ln_grows(n->in[1], R, D, "gain");
     ln_grows(n->in[2], R, D, "bias");
+    ln_check_layout(x, n->in[1], "gain");
+    ln_check_layout(x, n->in[2], "bias");
     copy_shape(x, ndim, shape);
 }
 static void layernorm_fwd(Graph *g, Node *n) {

@@ -39,6 +39,8 @@ typedef struct Graph {
     Arena *arena;
     Node *nodes; int n_nodes, cap_nodes;    /* the tape */
     int no_grad;                            /* 1: record nothing, allocate no grads (inference) */
+    double flops;                           /* dense-product FLOPs of the ops run so far, including
+                                               those their backward will do (for neurop info) */
 } Graph;
 void graph_init(Graph *g, Arena *a);
 void graph_reset(Graph *g);                 /* clears the tape and resets the arena */
@@ -71,6 +73,8 @@ Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
 /* Rows split into contiguous segments seg[0]=0 <= seg[1] <= ... <= seg[G]=M; segment s uses its own
  * matrix: x [M, K], w [G, K, N] -> [M, N]. The group-tied linear map of the meta-learners. */
 Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G);
+/* The same plus a bias per group: bias [G, N] (segment s adds bias[s] to each of its rows). */
+Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
 /* Elementwise with NumPy broadcasting (shapes aligned on the right, size-1 dims stretch). */
 Tensor *op_add(Graph *g, Tensor *a, Tensor *b);
 Tensor *op_sub(Graph *g, Tensor *a, Tensor *b);

@@ -7,7 +7,7 @@
 #include "engine/tensor.h"
 
 #define TPL_MAX_LAYERS 16
-#define TPL_MAX_TENSORS 128
+#define TPL_MAX_TENSORS (16 * TPL_MAX_LAYERS + 8)   /* a Transformer has 16 per layer + 8 */
 
 typedef enum { TPL_MLP, TPL_TRANSFORMER } TplKind;
 typedef enum { ACT_NONE, ACT_RELU, ACT_GELU, ACT_TANH, ACT_SILU } Act;
@@ -19,11 +19,13 @@ typedef struct TplTensor {
     int init;                   /* TPL_INIT_*: how a standard initialization would draw it */
     int fan_in;                 /* for the standard init variance 1/fan_in */
 } TplTensor;
+/* WEIGHT ~ N(0, 1/fan_in); BIAS = 0 (fan_in is its weight's); GAIN = 1; EMBED ~ N(0, 1) (fan_in 1). */
 enum { TPL_INIT_WEIGHT, TPL_INIT_BIAS, TPL_INIT_GAIN, TPL_INIT_EMBED };
 
 typedef struct Template {
     TplKind kind;
-    /* MLP: widths[0] inputs, widths[n_layers] outputs; act[l] after layer l (last usually NONE) */
+    /* MLP: widths[0] inputs, widths[n_layers] outputs; act[l] after layer l (last usually NONE).
+     * Transformer: n_layers blocks. */
     int n_layers, widths[TPL_MAX_LAYERS + 1];
     Act act[TPL_MAX_LAYERS];
     /* Transformer */
@@ -40,6 +42,7 @@ typedef struct Template {
  * dividing d, and the like, with one clear line. */
 int  template_parse(const char *text, Template *t, Err *e);
 void template_format(const Template *t, char *buf, size_t len);    /* parses back to the same */
+#define TPL_TEXT_MAX 512   /* enough for template_format of any template */
 int  template_find(const Template *t, const char *name);            /* tensor index or -1 */
 /* Standard initialization of θ (the variance a PyTorch module would start with). */
 void template_init_theta(const Template *t, float *theta, Rng *r);
@@ -50,5 +53,10 @@ void template_init_theta(const Template *t, float *theta, Rng *r);
  * readout_last, else [B, N, len, classes]. */
 Tensor *exec_mlp(Graph *g, const Template *t, Tensor *theta, Tensor *x);
 Tensor *exec_transformer(Graph *g, const Template *t, Tensor *theta, const int *tok, int B, int N);
+/* One tensor of θ for all B programs: [B, out, in] for a matrix, [B, 1, n] for a vector (so it
+ * broadcasts over [B, rows, n] and serves as a per-program LayerNorm gain/bias). */
+Tensor *theta_view(Graph *g, const Template *t, Tensor *theta, const char *name);
+const char *act_name(Act a);
+int  act_parse(const char *s, Act *a);    /* 0, or -1 for an unknown name */
 
 #endif

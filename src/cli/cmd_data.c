@@ -1,0 +1,162 @@
+/* neurop data: print samples of a task so a user sees what it is. 1D-ARC rows are drawn as
+ * coloured cells (ARC palette, 24-bit ANSI background colours) on a terminal, digits otherwise. */
+#include "cli/commands.h"
+#include "tasks/task.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_N 10000
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: neurop data TASK [--split train|val|test|ood] [--intent I] [--n N] [--seed S]\n"
+            "                        [--color auto|always|never]\n"
+            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc) per intent.\n"
+            "  --split S    train (default), val, test (IID splits, train intents) or ood (OOD intents)\n"
+            "  --intent I   one intent: sumfirst n=4, addmod p=83, arc move:k=3, recolor:c=5, flip, fill,\n"
+            "               hollow, mirror, denoise; without --split an OOD intent shows its ood split.\n"
+            "               Without --intent: every intent of the split (train intents, or OOD ones for ood).\n"
+            "  --n N        samples per intent (1..%d)\n"
+            "  --seed S     random seed (default 1); same seed, same samples\n"
+            "  --color C    colour 1D-ARC cells: auto (on a terminal, unless NO_COLOR is set), always, never\n",
+            MAX_N);
+}
+
+/* ARC palette (colours 0..9: black, blue, red, green, yellow, grey, magenta, orange, sky, maroon). */
+static const unsigned char palette[ARC_COLOURS][3] = {
+    {0, 0, 0},       {0, 116, 217},  {255, 65, 54},  {46, 204, 64},   {255, 220, 0},
+    {170, 170, 170}, {240, 18, 190}, {255, 133, 27}, {127, 219, 255}, {135, 12, 37}};
+
+static void print_row(const char *label, const int *cells, int len, int colour) {
+    printf("    %-4s", label);
+    for (int j = 0; j < len; j++) {
+        if (colour) {
+            const unsigned char *c = palette[cells[j]];
+            printf("\x1b[48;2;%d;%d;%dm  \x1b[0m", c[0], c[1], c[2]);
+        } else {
+            printf("%s%d", j ? " " : "", cells[j]);
+        }
+    }
+    putchar('\n');
+}
+
+static void print_example(const Task *t, Intent u, const Examples *ex, int i, int colour) {
+    switch (t->kind) {
+    case TASK_SUMFIRST: {
+        const float *x = ex->x + (size_t)i * t->in_dim;
+        printf("    x =");
+        for (int j = 0; j < t->in_dim; j++) printf(" %d", (int)x[j]);
+        printf("   y = %d\n", (int)ex->y[i]);
+        break;
+    }
+    case TASK_ADDMOD: {
+        const int *tok = ex->tok + (size_t)i * t->seq_len;
+        printf("    [%2d %2d =]  (%d + %d) mod %d = %d\n", tok[0], tok[1], tok[0], tok[1], u.param, ex->lab[i]);
+        break;
+    }
+    case TASK_ARC: {
+        const int *tok = ex->tok + (size_t)i * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
+        int len = 0;
+        while (len < t->out_len && lab[len] >= 0) len++;   /* labels are -1 beyond the row */
+        print_row("in", tok, len, colour);
+        print_row("out", lab, len, colour);
+        if (i + 1 < ex->n) putchar('\n');
+        break;
+    }
+    }
+}
+
+static void show_intent(const Task *t, Intent u, Split s, uint64_t seed, int n, int colour) {
+    char name[64];
+    task_intent_format(t, u, name, sizeof name);
+    printf("%s %s  (%s intent, split %s)\n", t->name, name, task_is_ood(t, u) ? "OOD" : "train", split_name(s));
+    Rng base, r;
+    rng_seed(&base, seed);
+    /* One stream per intent, so an intent's samples do not depend on which others are listed. */
+    r = rng_fork(&base, (uint64_t)(u.family * 1000 + u.param + 1));
+    Examples ex;
+    examples_alloc(t, n, &ex);
+    task_sample(t, u, s, &r, n, &ex);
+    for (int i = 0; i < n; i++) print_example(t, u, &ex, i, colour);
+    examples_free(&ex);
+}
+
+static int parse_split(const char *s, Split *out) {
+    for (Split k = SPLIT_TRAIN; k <= SPLIT_OOD; k++)
+        if (!strcmp(s, split_name(k))) { *out = k; return 0; }
+    return -1;
+}
+
+int cmd_data(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"split", required_argument, 0, 's'}, {"intent", required_argument, 0, 'i'},
+        {"n", required_argument, 0, 'n'},     {"seed", required_argument, 0, 'S'},
+        {"color", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},    {0, 0, 0, 0}};
+    const char *split_arg = NULL, *intent_arg = NULL, *colour_arg = "auto";
+    int n = 4, c;
+    uint64_t seed = 1;
+    char *end;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': split_arg = optarg; break;
+        case 'i': intent_arg = optarg; break;
+        case 'n':
+            n = (int)strtol(optarg, &end, 10);
+            if (*end || !*optarg || n < 1 || n > MAX_N) { fprintf(stderr, "neurop data: --n wants 1..%d, got '%s'\n", MAX_N, optarg); return 2; }
+            break;
+        case 'S':
+            seed = strtoull(optarg, &end, 10);
+            if (*end || !*optarg || optarg[0] == '-') { fprintf(stderr, "neurop data: --seed wants a non-negative integer, got '%s'\n", optarg); return 2; }
+            break;
+        case 'c': colour_arg = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            fprintf(stderr, "neurop data: unknown or incomplete option '%s' (try neurop data --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "neurop data: %s (try neurop data --help)\n", optind >= argc ? "missing TASK (sumfirst, addmod, arc)" : "more than one TASK given");
+        return 2;
+    }
+    Err e;
+    Task t;
+    if (task_get(argv[optind], &t, &e)) { fprintf(stderr, "neurop data: %s\n", e.msg); return 2; }
+
+    int colour;
+    if (!strcmp(colour_arg, "always")) colour = 1;
+    else if (!strcmp(colour_arg, "never")) colour = 0;
+    else if (!strcmp(colour_arg, "auto")) colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    else { fprintf(stderr, "neurop data: --color wants auto, always or never, got '%s'\n", colour_arg); return 2; }
+
+    Split s = SPLIT_TRAIN;
+    if (split_arg && parse_split(split_arg, &s)) {
+        fprintf(stderr, "neurop data: --split wants train, val, test or ood, got '%s'\n", split_arg);
+        return 2;
+    }
+    if (intent_arg) {
+        Intent u;
+        if (task_intent_parse(&t, intent_arg, &u, &e)) { fprintf(stderr, "neurop data: %s\n", e.msg); return 2; }
+        int ood = task_is_ood(&t, u);
+        if (!split_arg) s = ood ? SPLIT_OOD : SPLIT_TRAIN;
+        if (ood != (s == SPLIT_OOD)) {
+            fprintf(stderr, "neurop data: intent '%s' is %s, so its only split is %s\n", intent_arg,
+                    ood ? "an OOD intent" : "a train intent", ood ? "ood" : "train, val or test");
+            return 2;
+        }
+        show_intent(&t, u, s, seed, n, colour);
+        return 0;
+    }
+    const Intent *list = s == SPLIT_OOD ? t.ood : t.train;
+    int count = s == SPLIT_OOD ? t.n_ood : t.n_train;
+    for (int k = 0; k < count; k++) {
+        if (k) putchar('\n');
+        show_intent(&t, list[k], s, seed, n, colour);
+    }
+    return 0;
+}

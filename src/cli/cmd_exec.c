@@ -1,0 +1,133 @@
+/* neurop exec PROGRAM [--input FILE] [--logits]: runs a program file on inputs, one example per
+ * line (numbers for an MLP, token ids for a Transformer), and prints one output line each. */
+#include "cli/commands.h"
+#include "program/progfile.h"
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void exec_usage(FILE *f) {
+    fprintf(f, "usage: neurop exec PROGRAM [--input FILE] [--logits]\n\n"
+               "Runs the program file PROGRAM (.safetensors) on the examples in FILE (default: stdin),\n"
+               "one per line; blank lines and lines starting with # are skipped.\n"
+               "  MLP:          a line holds the input numbers (blank- or comma-separated); prints the outputs\n"
+               "  Transformer:  a line holds len token ids; prints the argmax class (readout=last) or one\n"
+               "                class per position (readout=all)\n"
+               "  --logits      also print the logits, after a '|' (positions separated by ' | ')\n"
+               "  --input FILE  read the examples from FILE instead of stdin\n");
+}
+
+/* The examples as floats, `width` per line. Returns the count, or -1 with a message. */
+static int read_examples(FILE *in, int width, float **out, Err *e) {
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0, room = 0, lineno = 0;
+    *out = NULL;
+    while (getline(&line, &cap, in) != -1) {
+        lineno++;
+        char *s = line + strspn(line, " \t\r\n");
+        if (!*s || *s == '#') continue;
+        if (n == room) { room = room ? 2 * room : 64; *out = xrealloc(*out, (size_t)room * width * sizeof **out); }
+        int k = 0;
+        for (char *tok = strtok(s, " \t\r\n,"); tok; tok = strtok(NULL, " \t\r\n,"), k++) {
+            char *end;
+            errno = 0;
+            float v = strtof(tok, &end);
+            if (*end || errno) {
+                err_set(e, "input line %d: '%s' is not a number", lineno, tok);   /* tok lives in line */
+                free(line);
+                return -1;
+            }
+            if (k < width) (*out)[(size_t)n * width + k] = v;
+        }
+        if (k != width) { free(line); return err_set(e, "input line %d: %d values, the program wants %d", lineno, k, width); }
+        n++;
+    }
+    free(line);
+    if (ferror(in)) return err_set(e, "reading the input failed");
+    return n;
+}
+
+/* Token ids must be whole numbers in [0, vocab). */
+static int check_tokens(const Template *t, const float *x, int n, int *tok, Err *e) {
+    for (long i = 0; i < (long)n * t->len; i++) {
+        if (!(x[i] >= 0 && x[i] < t->vocab) || x[i] != (float)(int)x[i])   /* range first: the cast needs it */
+            return err_set(e, "input example %ld: token %g is not an id in [0, %d)", i / t->len + 1, x[i], t->vocab);
+        tok[i] = (int)x[i];
+    }
+    return 0;
+}
+
+static void print_row(const float *v, int n, const char *sep) {
+    for (int i = 0; i < n; i++) printf("%s%.6g", i ? sep : "", v[i]);
+}
+static int argmax(const float *v, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++) if (v[i] > v[best]) best = i;
+    return best;
+}
+
+/* One output line per example. */
+static void print_outputs(const Template *t, const float *y, int n, int logits) {
+    if (t->kind == TPL_MLP) {
+        int w = t->widths[t->n_layers];
+        for (int i = 0; i < n; i++) { print_row(y + (long)i * w, w, " "); putchar('\n'); }
+        return;
+    }
+    int C = t->classes, P = t->readout_last ? 1 : t->len;
+    for (int i = 0; i < n; i++) {
+        const float *yi = y + (long)i * P * C;
+        for (int p = 0; p < P; p++) printf("%s%d", p ? " " : "", argmax(yi + (long)p * C, C));
+        for (int p = 0; logits && p < P; p++) { printf(" | "); print_row(yi + (long)p * C, C, " "); }
+        putchar('\n');
+    }
+}
+
+static int run_program(const Program *p, FILE *in, int logits, Err *e) {
+    const Template *t = &p->t;
+    int width = t->kind == TPL_MLP ? t->widths[0] : t->len;
+    float *x;
+    int n = read_examples(in, width, &x, e);
+    if (n <= 0) { free(x); return n < 0 ? -1 : 0; }
+    int *tok = t->kind == TPL_MLP ? NULL : xmalloc((size_t)n * t->len * sizeof *tok);
+    if (tok && check_tokens(t, x, n, tok, e)) { free(x); free(tok); return -1; }
+    Arena a;
+    Graph g;
+    arena_init(&a, 1 << 20);
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    Tensor *th = tensor_wrap(&g, p->theta, NULL, SHAPE(1, (int)t->n_theta));
+    Tensor *y = tok ? exec_transformer(&g, t, th, tok, 1, n) : exec_mlp(&g, t, th, tensor_wrap(&g, x, NULL, SHAPE(1, n, width)));
+    print_outputs(t, y->data, n, logits);
+    graph_free(&g);
+    arena_free(&a);
+    free(x);
+    free(tok);
+    return 0;
+}
+
+int cmd_exec(int argc, char **argv) {
+    static const struct option opts[] = {{"input", required_argument, 0, 'i'}, {"logits", no_argument, 0, 'l'},
+                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *input = NULL;
+    int logits = 0, c;
+    while ((c = getopt_long(argc, argv, "hi:", opts, NULL)) != -1) {
+        if (c == 'i') input = optarg;
+        else if (c == 'l') logits = 1;
+        else if (c == 'h') { exec_usage(stdout); return 0; }
+        else { exec_usage(stderr); return 2; }
+    }
+    if (optind != argc - 1) { fprintf(stderr, "neurop exec: want exactly one PROGRAM file (try neurop exec --help)\n"); return 2; }
+    Program p;
+    Err e;
+    if (program_load(argv[optind], &p, &e)) { fprintf(stderr, "neurop exec: %s\n", e.msg); return 1; }
+    FILE *in = input ? fopen(input, "r") : stdin;
+    int rc = 0;
+    if (!in) { fprintf(stderr, "neurop exec: %s: %s\n", input, strerror(errno)); rc = 1; }
+    else if (run_program(&p, in, logits, &e)) { fprintf(stderr, "neurop exec: %s\n", e.msg); rc = 1; }
+    if (in && in != stdin) fclose(in);
+    program_free(&p);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* neurop info RUN: what a run is: template, parameter counts, FLOPs per training step. */
+#include "cli/commands.h"
+#include "train/train.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+int cmd_info(int argc, char **argv) {
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') { printf("usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step\n"); return 0; }
+        fprintf(stderr, "usage: neurop info RUN\n");
+        return 2;
+    }
+    if (optind != argc - 1) { fprintf(stderr, "neurop info: want exactly one run folder\n"); return 2; }
+    Err e = {{0}};
+    Run run;
+    if (run_open(&run, argv[optind], "last", &e)) { fprintf(stderr, "neurop info: %s\n", e.msg); return 1; }
+    char cfg[1024], tpl[TPL_TEXT_MAX];
+    config_format(&run.cfg, cfg, sizeof cfg);
+    template_format(&run.tpl, tpl, sizeof tpl);
+    printf("run        %s\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target weights\n",
+           argv[optind], method_name(run.cfg.method), run.task.name, tpl, run.tpl.n_theta);
+    printf("trainable  %ld parameters\n", run.m.ps.n);
+    /* parameters per part: the name up to its first '.' */
+    for (int i = 0; i < run.m.ps.count;) {
+        const char *nm = run.m.ps.views[i].name, *dot = strchr(nm, '.');
+        size_t len = dot ? (size_t)(dot - nm) : strlen(nm);
+        long n = 0;
+        int j = i;
+        while (j < run.m.ps.count && !strncmp(run.m.ps.views[j].name, nm, len) &&
+               (run.m.ps.views[j].name[len] == '.' || run.m.ps.views[j].name[len] == 0))
+            n += run.m.ps.views[j++].numel;
+        printf("  %-9.*s %ld\n", (int)len, nm, n);
+        i = j;
+    }
+    printf("step       B=%d intents x N=%d examples; %.3g dense-product FLOPs per training step (forward + backward)\n",
+           run.cfg.B, run.cfg.N, run_step_flops(&run));
+    printf("trained    %ld steps in %.1f s; best IID-validation %.4f at step %ld\nconfig     %s\n",
+           run.step, run.train_seconds, run.best_val, run.best_step, cfg);
+    run_free(&run);
+    return 0;
+}

@@ -1,0 +1,186 @@
+/* What the four methods share: names, dispatch, group-tied layers, the θ output head. */
+#include "meta/meta_internal.h"
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *NAMES[] = {"direct", "Meta-MLP", "Meta-gMLP", "Meta-GNN"};
+static const char *IDS[] = {"direct", "mlp", "gmlp", "gnn"};
+
+const char *method_name(MethodKind k) { return NAMES[k]; }
+const char *method_id(MethodKind k) { return IDS[k]; }
+
+int method_parse(const char *name, MethodKind *k, Err *e) {
+    for (int i = 0; i < METHOD_COUNT; i++)
+        if (!strcasecmp(name, IDS[i]) || !strcasecmp(name, NAMES[i])) { *k = (MethodKind)i; return 0; }
+    return err_set(e, "unknown method '%s' (valid: direct, mlp, gmlp, gnn)", name);
+}
+
+int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat,
+                const float *calib, int n_calib, Rng *r, Err *e) {
+    memset(m, 0, sizeof *m);
+    m->kind = k; m->cfg = *cfg; m->tpl = *tpl; m->n_feat = n_feat;
+    if (cfg->width < 1 || (k == METHOD_GNN && cfg->rounds < 0) || (k == METHOD_GMLP && cfg->mixer < 1))
+        return err_set(e, "%s: width %d, rounds %d, mixer %d are not a valid configuration",
+                       NAMES[k], cfg->width, cfg->rounds, cfg->mixer);
+    params_init(&m->ps);
+    if (k == METHOD_GNN || k == METHOD_GMLP)
+        if (ngraph_build(tpl, &m->ng, e)) return -1;
+    int rc = 0;
+    switch (k) {
+    case METHOD_DIRECT: rc = direct_init(m, r); break;
+    case METHOD_MLP: rc = mlp_init(m, r); break;
+    case METHOD_GMLP: rc = gmlp_init(m, r); break;
+    case METHOD_GNN: rc = gnn_init(m, r); break;
+    default: rc = -1;
+    }
+    if (rc) { method_free(m); return err_set(e, "%s: could not build the model", NAMES[k]); }
+    if (k != METHOD_DIRECT && calib && n_calib > 0) theta_head_calibrate(m, (ThetaHead *)m->impl, calib, n_calib);
+    return 0;
+}
+
+void method_free(Method *m) {
+    switch (m->kind) {
+    case METHOD_DIRECT: direct_free(m); break;
+    case METHOD_MLP: mlp_free(m); break;
+    case METHOD_GMLP: gmlp_free(m); break;
+    case METHOD_GNN: gnn_free(m); break;
+    default: break;
+    }
+    if (m->kind == METHOD_GNN || m->kind == METHOD_GMLP) ngraph_free(&m->ng);
+    params_free(&m->ps);
+    m->impl = NULL;
+}
+
+Tensor *method_generate(Graph *g, Method *m, const float *feat, int B) {
+    switch (m->kind) {
+    case METHOD_MLP: return mlp_generate(g, m, feat, B);
+    case METHOD_GMLP: return gmlp_generate(g, m, feat, B);
+    case METHOD_GNN: return gnn_generate(g, m, feat, B);
+    default: NP_ASSERT(0, "method_generate: %s generates no weights", NAMES[m->kind]);
+    }
+    return NULL;
+}
+
+Tensor *method_forward(Graph *g, Method *m, const Batch *b) {
+    if (m->kind == METHOD_DIRECT) return direct_forward(g, m, b);
+    Tensor *theta = method_generate(g, m, b->feat, b->B);
+    const Template *t = &m->tpl;
+    if (t->kind == TPL_MLP) {
+        Tensor *x = tensor_wrap(g, (float *)b->x, NULL, SHAPE(b->B, b->N, t->widths[0]));
+        return exec_mlp(g, t, theta, x);
+    }
+    return exec_transformer(g, t, theta, b->tok, b->B, b->N);
+}
+
+/* ---------------- group-tied layers ---------------- */
+void tied_linear_add(ParamSet *ps, TiedLinear *l, const char *name, int G, int in, int out) {
+    char nm[96];
+    l->G = G; l->in = in; l->out = out;
+    snprintf(nm, sizeof nm, "%s.weight", name);
+    l->w = params_add(ps, nm, SHAPE(G, in, out));
+    snprintf(nm, sizeof nm, "%s.bias", name);
+    l->b = params_add(ps, nm, SHAPE(G, out));
+}
+
+void tied_linear_init(ParamSet *ps, const TiedLinear *l, Rng *r, float gain) {
+    params_fill_normal(ps, l->w, r, gain / sqrtf((float)l->in));
+    params_fill(ps, l->b, 0.0f);
+}
+
+Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x, const int *seg) {
+    return op_segmm_bias(g, x, params_tensor(g, ps, l->w), params_tensor(g, ps, l->b), seg, l->G);
+}
+
+void tied_mlp_add(ParamSet *ps, TiedMLP *m, const char *name, int G, int in, int hidden, int out) {
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s.0", name); tied_linear_add(ps, &m->l1, nm, G, in, hidden);
+    snprintf(nm, sizeof nm, "%s.1", name); tied_linear_add(ps, &m->l2, nm, G, hidden, out);
+}
+void tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r) {
+    tied_linear_init(ps, &m->l1, r, 1.0f);
+    tied_linear_init(ps, &m->l2, r, 1.0f);
+}
+Tensor *tied_mlp(Graph *g, const ParamSet *ps, const TiedMLP *m, Tensor *x, const int *seg) {
+    return tied_linear(g, ps, &m->l2, op_relu(g, tied_linear(g, ps, &m->l1, x, seg)), seg);
+}
+
+int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int tie) {
+    int *sg = arena_alloc(g->arena, (size_t)(G + 1) * sizeof(int));
+    if (!tie) { sg[0] = 0; sg[1] = n_slots * B; }
+    else for (int k = 0; k <= G; k++) sg[k] = slot_seg[k] * B;
+    return sg;
+}
+
+Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots) {
+    int F = n_feat + NG_PE_DIM;
+    Tensor *x = tensor_new(g, SHAPE(n_slots * B, F));
+    for (int s = 0; s < n_slots; s++)
+        for (int b = 0; b < B; b++) {
+            float *row = x->data + ((long)s * B + b) * F;
+            memcpy(row, feat + (long)b * n_feat, n_feat * sizeof(float));
+            if (pe) memcpy(row + n_feat, pe + (long)s * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+            else memset(row + n_feat, 0, NG_PE_DIM * sizeof(float));
+        }
+    return x;
+}
+
+/* ---------------- θ output head ---------------- */
+void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t) {
+    h->scale = params_add(ps, "head.scale", SHAPE(t->n_tensors, 1));
+    h->tensor_of = xmalloc(t->n_theta * sizeof(int));
+    h->offset = xmalloc(t->n_theta * sizeof(float));
+    for (int k = 0; k < t->n_tensors; k++)
+        for (long j = 0; j < t->tensors[k].numel; j++) {
+            h->tensor_of[t->tensors[k].off + j] = k;
+            h->offset[t->tensors[k].off + j] = t->tensors[k].init == TPL_INIT_GAIN ? 1.0f : 0.0f;
+        }
+}
+
+void theta_head_free(ThetaHead *h) { free(h->tensor_of); free(h->offset); h->tensor_of = NULL; h->offset = NULL; }
+
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw) {
+    int n = (int)t->n_theta;
+    Tensor *s = op_reshape(g, op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n), SHAPE(1, n));
+    Tensor *off = tensor_wrap(g, h->offset, NULL, SHAPE(1, n));
+    return op_add(g, op_mul(g, raw, s), off);
+}
+
+/* The spread a standard initialization gives each kind of tensor (the decoders start there). */
+static float target_std(const TplTensor *tt) {
+    switch (tt->init) {
+    case TPL_INIT_WEIGHT: return 1.0f / sqrtf((float)tt->fan_in);
+    case TPL_INIT_BIAS:   return 1.0f / sqrtf(3.0f * (float)tt->fan_in);
+    case TPL_INIT_GAIN:   return 0.1f;   /* gains centred on 1 */
+    default:              return 1.0f;   /* embeddings: N(0, 1) as torch.nn.Embedding */
+    }
+}
+
+void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib) {
+    const Template *t = &m->tpl;
+    float *scale = params_data(&m->ps, h->scale);
+    for (int k = 0; k < t->n_tensors; k++) scale[k] = 1.0f;
+    double *s2 = xcalloc(t->n_tensors, sizeof(double));
+    Arena a; Graph g;
+    arena_init(&a, 1 << 20);
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    for (int b = 0; b < n_calib; b++) {   /* one intent at a time: the memory of one forward pass */
+        Tensor *theta = method_generate(&g, m, calib + (long)b * m->n_feat, 1);   /* scale 1: raw outputs */
+        for (int k = 0; k < t->n_tensors; k++)
+            for (long j = t->tensors[k].off; j < t->tensors[k].off + t->tensors[k].numel; j++) {
+                double v = theta->data[j] - h->offset[j];
+                s2[k] += v * v;
+            }
+        graph_reset(&g);
+    }
+    /* the root mean square, not the std: outputs that agree across slots (a large common mean)
+     * must come out small too, or the first θ would be far from a standard init */
+    for (int k = 0; k < t->n_tensors; k++) {
+        double ms = s2[k] / ((double)t->tensors[k].numel * n_calib);
+        scale[k] = (float)(target_std(&t->tensors[k]) / sqrt(ms > 1e-8 ? ms : 1e-8));
+    }
+    free(s2);
+    graph_free(&g);
+    arena_free(&a);
+}

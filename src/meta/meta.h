@@ -1,0 +1,69 @@
+/* The four ways to map an intent U to behaviour (spec §1):
+ *   direct     one network of the task's kind on (U, X) -> Y, no weight generation
+ *   Meta-MLP   an MLP from U to the flat θ
+ *   Meta-gMLP  group-tied encoders, a global mixer over all slots' embeddings, group-tied decoders
+ *   Meta-GNN   group-tied encoders, k rounds of message passing over the neural graph, decoders
+ * Every method answers method_forward(U, X) -> predictions; the three meta-learners do it as
+ * exec(S, M(U), X), and also expose θ = M(U) through method_generate. */
+#ifndef NEUROP_META_H
+#define NEUROP_META_H
+#include "engine/params.h"
+#include "program/ngraph.h"
+#include "program/template.h"
+
+typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT } MethodKind;
+
+typedef struct MetaConfig {
+    int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
+    int rounds;       /* Meta-GNN message-passing rounds k */
+    int mixer;        /* Meta-gMLP mixer hidden width */
+    int tie;          /* 1: one set of weights per group; 0: one set shared by all (ablation) */
+    int pe;           /* 1: positional encodings at the encoder input; 0: off (ablation, equivariance test) */
+    int itok_len;     /* direct on a Transformer template: intent tokens prepended to each input */
+    int itok_vocab;   /* ... and the extra token ids they use (after the template's vocab) */
+} MetaConfig;
+
+typedef struct Method {
+    MethodKind kind;
+    MetaConfig cfg;
+    Template tpl;         /* the target template (for direct: the network it runs itself) */
+    NGraph ng;            /* neural graph of tpl (GNN, gMLP) */
+    int n_feat;
+    ParamSet ps;
+    void *impl;           /* method-specific: indices of its views, index arrays */
+} Method;
+
+/* Inputs of one batch: B intents (features [B, n_feat]) with N examples each. MLP templates read
+ * x [B*N, in]; Transformer templates tok [B*N*len]. */
+typedef struct Batch {
+    int B, N;
+    const float *feat;    /* [B, n_feat] */
+    const float *x;       /* [B*N, in] (MLP templates) */
+    const int *tok;       /* [B*N*len] (Transformer templates) */
+    const int *itok;      /* [B, itok_len] intent tokens (direct on Transformer templates), ids < itok_vocab */
+} Batch;
+
+int  method_parse(const char *name, MethodKind *k, Err *e);   /* direct | mlp | gmlp | gnn */
+const char *method_name(MethodKind k);                        /* "direct", "Meta-MLP", ... */
+const char *method_id(MethodKind k);                          /* "direct", "mlp", "gmlp", "gnn" */
+/* Builds the method for template tpl and n_feat intent features; draws φ from r. calib (B
+ * feature rows) sets each decoder group's output scale so the first θ has the standard init's
+ * variance (ignored by direct). */
+int  method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat,
+                 const float *calib, int n_calib, Rng *r, Err *e);
+void method_free(Method *m);
+/* θ = M(U): [B, n_theta]. Not for direct. */
+Tensor *method_generate(Graph *g, Method *m, const float *feat, int B);
+/* Predictions: MLP template [B, N, out]; Transformer [B, N, classes] (readout last) or
+ * [B, N, len, classes]. */
+Tensor *method_forward(Graph *g, Method *m, const Batch *b);
+
+/* Shared building block: a linear map with one weight matrix and bias per group (or one for all
+ * when untied), applied to rows split into contiguous group segments. */
+typedef struct TiedLinear { int w, b, G, in, out; } TiedLinear;
+void tied_linear_add(ParamSet *ps, TiedLinear *l, const char *name, int G, int in, int out);
+void tied_linear_init(ParamSet *ps, const TiedLinear *l, Rng *r, float gain);
+/* x [M, in] with rows split into groups by seg[0..G] -> [M, out]. */
+Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x, const int *seg);
+
+#endif

@@ -1,0 +1,41 @@
+/* Shared by the method files only. */
+#ifndef NEUROP_META_INTERNAL_H
+#define NEUROP_META_INTERNAL_H
+#include "meta/meta.h"
+
+/* The output head every meta-learner ends with (each method's impl struct starts with one): raw [B, n_theta] -> θ = raw * scale[tensor] + offset,
+ * with one learned scale per θ tensor (calibrated at init to the standard init's spread) and
+ * offset 1 for LayerNorm gains, 0 elsewhere. */
+typedef struct ThetaHead { int scale; int *tensor_of; float *offset; } ThetaHead;
+void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t);
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw);
+/* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
+void    theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib);
+void    theta_head_free(ThetaHead *h);
+
+/* Rows laid out slot-major, intent-minor (row = slot * B + b): a group of slots is then a
+ * contiguous range of rows, as op_segmm wants. Returns the row segments [G+1] in the arena
+ * (one segment for everything when untied). */
+int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int tie);
+/* [U_b ‖ pe_slot] for every (slot, b) row: [n_slots * B, n_feat + NG_PE_DIM]; pe may be NULL (zeros). */
+Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots);
+/* A group-tied two-layer MLP (in -> hidden -> out, ReLU between). */
+typedef struct TiedMLP { TiedLinear l1, l2; } TiedMLP;
+void    tied_mlp_add(ParamSet *ps, TiedMLP *m, const char *name, int G, int in, int hidden, int out);
+void    tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r);
+Tensor *tied_mlp(Graph *g, const ParamSet *ps, const TiedMLP *m, Tensor *x, const int *seg);
+
+int     gnn_init(Method *m, Rng *r);
+Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B);
+void    gnn_free(Method *m);
+int     gmlp_init(Method *m, Rng *r);
+Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B);
+void    gmlp_free(Method *m);
+int     mlp_init(Method *m, Rng *r);
+Tensor *mlp_generate(Graph *g, Method *m, const float *feat, int B);
+void    mlp_free(Method *m);
+int     direct_init(Method *m, Rng *r);
+Tensor *direct_forward(Graph *g, Method *m, const Batch *b);
+void    direct_free(Method *m);
+
+#endif

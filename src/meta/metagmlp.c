@@ -1,0 +1,77 @@
+/* Meta-gMLP: the same group-tied encoders as Meta-GNN, but over the decoded slots only and into
+ * a small width w; then a global mixer, an MLP over all slots' embeddings concatenated (one
+ * vector of n_theta·w per intent), with a residual; then group-tied decoders.
+ *
+ *   z_j = f_enc^{g(j)}([U ‖ p_j])  (j = 1..|θ|)      Z = [z_1 ‖ ... ‖ z_|θ|]
+ *   Z  ← Z + W₂ relu(W₁ Z + b₁) + b₂                θ_j = s_T · f_dec^{g(j)}(z_j)
+ *
+ * Groups are the θ tensors (each is one weight matrix or bias vector of the template). The
+ * mixer's size grows with |θ|: that is the point of comparison with Meta-GNN. */
+#include "meta/meta_internal.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct GMLP {
+    ThetaHead head;                 /* first: see meta_internal.h */
+    TiedMLP enc, dec;
+    int mix1_w, mix1_b, mix2_w, mix2_b;
+    int *seg;                       /* [n_tensors + 1] slot ranges: θ order */
+    float *pe;                      /* [n_theta, NG_PE_DIM]: each slot's node or edge encoding */
+} GMLP;
+
+int gmlp_init(Method *m, Rng *r) {
+    const Template *t = &m->tpl;
+    const NGraph *G = &m->ng;
+    int w = m->cfg.width, h = m->cfg.mixer, F = m->n_feat + NG_PE_DIM, Gt = m->cfg.tie ? t->n_tensors : 1;
+    int Z = (int)t->n_theta * w;
+    GMLP *n = xcalloc(1, sizeof *n);
+    m->impl = n;
+    ParamSet *ps = &m->ps;
+    tied_mlp_add(ps, &n->enc, "enc", Gt, F, w, w);
+    n->mix1_w = params_add(ps, "mix.0.weight", SHAPE(Z, h));
+    n->mix1_b = params_add(ps, "mix.0.bias", SHAPE(h));
+    n->mix2_w = params_add(ps, "mix.1.weight", SHAPE(h, Z));
+    n->mix2_b = params_add(ps, "mix.1.bias", SHAPE(Z));
+    tied_mlp_add(ps, &n->dec, "dec", Gt, w, w, 1);
+    theta_head_add(&n->head, ps, t);
+    params_finalize(ps);
+    tied_mlp_init(ps, &n->enc, r);
+    params_fill_normal(ps, n->mix1_w, r, 1.0f / sqrtf((float)Z));
+    params_fill_normal(ps, n->mix2_w, r, 1.0f / sqrtf((float)h));
+    tied_mlp_init(ps, &n->dec, r);
+    params_fill(ps, n->head.scale, 1.0f);
+
+    n->seg = xmalloc((t->n_tensors + 1) * sizeof(int));
+    for (int k = 0; k < t->n_tensors; k++) n->seg[k] = (int)t->tensors[k].off;
+    n->seg[t->n_tensors] = (int)t->n_theta;
+    n->pe = xcalloc(t->n_theta * NG_PE_DIM, sizeof(float));
+    for (int v = 0; v < G->n_nodes; v++)
+        if (G->node_slot[v] >= 0) memcpy(n->pe + G->node_slot[v] * NG_PE_DIM, G->node_pe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+    for (int e = 0; e < G->n_edges; e++)
+        if (G->edge_slot[e] >= 0) memcpy(n->pe + G->edge_slot[e] * NG_PE_DIM, G->edge_pe + (long)e * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+    return 0;
+}
+
+void gmlp_free(Method *m) {
+    GMLP *n = m->impl;
+    if (!n) return;
+    theta_head_free(&n->head);
+    free(n->seg); free(n->pe); free(n);
+}
+
+Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
+    GMLP *n = m->impl;
+    const Template *t = &m->tpl;
+    const ParamSet *ps = &m->ps;
+    int T = (int)t->n_theta, w = m->cfg.width;
+    int *seg = rows_by_group(g, n->seg, t->n_tensors, T, B, m->cfg.tie);
+    Tensor *z = tied_mlp(g, ps, &n->enc, encoder_input(g, feat, B, m->n_feat, m->cfg.pe ? n->pe : NULL, T), seg);
+    /* [T·B, w] -> [B, T·w]: one vector per intent for the mixer */
+    Tensor *zb = op_reshape(g, op_permute(g, op_reshape(g, z, SHAPE(T, B, w)), (int[]){1, 0, 2}), SHAPE(B, T * w));
+    Tensor *hid = op_relu(g, op_add(g, op_matmul(g, zb, params_tensor(g, ps, n->mix1_w), 0, 0), params_tensor(g, ps, n->mix1_b)));
+    Tensor *mix = op_add(g, op_matmul(g, hid, params_tensor(g, ps, n->mix2_w), 0, 0), params_tensor(g, ps, n->mix2_b));
+    zb = op_add(g, zb, mix);
+    z = op_reshape(g, op_permute(g, op_reshape(g, zb, SHAPE(B, T, w)), (int[]){1, 0, 2}), SHAPE(T * B, w));
+    Tensor *raw = op_reshape(g, tied_mlp(g, ps, &n->dec, z, seg), SHAPE(T, B));
+    return theta_head(g, ps, &n->head, t, op_permute(g, raw, (int[]){1, 0}));
+}

@@ -1,0 +1,174 @@
+/* Meta-GNN: a structure-aware graph hypernetwork over the neural graph G = (V, E) of the template.
+ * Every weight matrix below exists once per group g(·) and is shared by all its members (DeepSets
+ * style tying); s and t are the source and target of edge e, σ is ReLU.
+ *
+ *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U + W_p^{g(v)} p_v + b₁^{g(v)}) + b₂^{g(v)})     (same for edges)
+ *   round   x_e = σ(W_e^{g(e)} h_e + W_s^{g(s)} h_s + W_t^{g(t)} h_t + b^{g(e)}) = [u_e ‖ m⁺_e ‖ m⁻_e]
+ *           h_e ← LN(h_e + u_e)                                                 edge update
+ *           a⁺_v = mean_{e=(s→v)} m⁺_e,   a⁻_v = mean_{e=(v→t)} m⁻_e            along and against edges
+ *           h_v ← LN(h_v + φ^{g(v)}([h_v ‖ a⁺_v ‖ a⁻_v]))                       node update
+ *   decode  θ_slot = s_T · f_dec^{g}(h_slot)  (+1 for LayerNorm gains)
+ *
+ * A slot is a node (its bias) or an edge (its weight); structural edges carry messages but are
+ * never decoded. s_T, one per θ tensor, is calibrated so the first θ has a standard init's spread.
+ * Positional encodings p enter at the encoders only. All updates of a round read the previous
+ * round's states. Mean aggregation and group tying make the map equivariant: permuting G by a
+ * symmetry of S permutes θ the same way (with p off).
+ *
+ * Cost: the encoder's first layer splits into a per-slot part (W_p p, computed once per slot, not
+ * per intent) and a per-intent part (W_U U); the message layer's node terms run on node rows and
+ * are gathered to edges, so each edge row costs one d×3d product per round.
+ * Rows are slot-major, intent-minor (row = v·B + b): every group is a contiguous row range. */
+#include "meta/meta_internal.h"
+#include <math.h>
+#include <string.h>
+
+#define LN_EPS 1e-5f
+
+typedef struct Encoder { int wp, wu, b1, w2, b2; } Encoder;
+typedef struct Round { int ws, wt, we, be; TiedMLP node; } Round;
+typedef struct GNN {
+    ThetaHead head;                 /* first: see meta_internal.h */
+    Encoder enc_node, enc_edge;
+    Round *rounds;
+    TiedMLP dec_node, dec_edge;
+    int *slot_row;                  /* θ index -> its node v, or n_nodes + its edge e */
+    int *node_seg1, *edge_seg1;     /* group ranges over slots (not rows) */
+} GNN;
+
+static void encoder_add(ParamSet *ps, Encoder *en, const char *name, int G, int F, int d) {
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s.pe.weight", name); en->wp = params_add(ps, nm, SHAPE(G, NG_PE_DIM, d));
+    snprintf(nm, sizeof nm, "%s.u.weight", name);  en->wu = params_add(ps, nm, SHAPE(F, G * d));
+    snprintf(nm, sizeof nm, "%s.0.bias", name);    en->b1 = params_add(ps, nm, SHAPE(G, d));
+    snprintf(nm, sizeof nm, "%s.1.weight", name);  en->w2 = params_add(ps, nm, SHAPE(G, d, d));
+    snprintf(nm, sizeof nm, "%s.1.bias", name);    en->b2 = params_add(ps, nm, SHAPE(G, d));
+}
+
+static void encoder_init(ParamSet *ps, const Encoder *en, int F, int d, Rng *r) {
+    float s = 1.0f / sqrtf((float)(F + NG_PE_DIM));
+    params_fill_normal(ps, en->wp, r, s);
+    params_fill_normal(ps, en->wu, r, s);
+    params_fill_normal(ps, en->w2, r, 1.0f / sqrtf((float)d));
+}
+
+int gnn_init(Method *m, Rng *r) {
+    const NGraph *G = &m->ng;
+    int d = m->cfg.width, F = m->n_feat, K = m->cfg.rounds;
+    int Gn = m->cfg.tie ? G->n_node_groups : 1, Ge = m->cfg.tie ? G->n_edge_groups : 1;
+    GNN *n = xcalloc(1, sizeof *n);
+    m->impl = n;
+    ParamSet *ps = &m->ps;
+    encoder_add(ps, &n->enc_node, "enc.node", Gn, F, d);
+    encoder_add(ps, &n->enc_edge, "enc.edge", Ge, F, d);
+    n->rounds = xcalloc(K > 0 ? K : 1, sizeof *n->rounds);
+    for (int k = 0; k < K; k++) {
+        Round *R = &n->rounds[k];
+        char nm[64];
+        snprintf(nm, sizeof nm, "mp.%d.src.weight", k);  R->ws = params_add(ps, nm, SHAPE(Gn, d, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.dst.weight", k);  R->wt = params_add(ps, nm, SHAPE(Gn, d, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.edge.weight", k); R->we = params_add(ps, nm, SHAPE(Ge, d, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.edge.bias", k);   R->be = params_add(ps, nm, SHAPE(Ge, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.node", k);        tied_mlp_add(ps, &R->node, nm, Gn, 3 * d, d, d);
+    }
+    tied_mlp_add(ps, &n->dec_node, "dec.node", Gn, d, d, 1);
+    tied_mlp_add(ps, &n->dec_edge, "dec.edge", Ge, d, d, 1);
+    theta_head_add(&n->head, ps, &m->tpl);
+    params_finalize(ps);
+
+    encoder_init(ps, &n->enc_node, F, d, r);
+    encoder_init(ps, &n->enc_edge, F, d, r);
+    for (int k = 0; k < K; k++) {
+        Round *R = &n->rounds[k];
+        float s = 1.0f / sqrtf(3.0f * d);   /* three d-wide inputs feed each output */
+        params_fill_normal(ps, R->ws, r, s);
+        params_fill_normal(ps, R->wt, r, s);
+        params_fill_normal(ps, R->we, r, s);
+        tied_mlp_init(ps, &R->node, r);
+    }
+    tied_mlp_init(ps, &n->dec_node, r);
+    tied_mlp_init(ps, &n->dec_edge, r);
+    params_fill(ps, n->head.scale, 1.0f);
+
+    n->slot_row = xmalloc(G->n_theta * sizeof(int));
+    for (int v = 0; v < G->n_nodes; v++) if (G->node_slot[v] >= 0) n->slot_row[G->node_slot[v]] = v;
+    for (int e = 0; e < G->n_edges; e++) if (G->edge_slot[e] >= 0) n->slot_row[G->edge_slot[e]] = G->n_nodes + e;
+    return 0;
+}
+
+void gnn_free(Method *m) {
+    GNN *n = m->impl;
+    if (!n) return;
+    theta_head_free(&n->head);
+    free(n->rounds); free(n->slot_row); free(n);
+}
+
+/* idx[e·B + b] = node[e]·B + b: the row of an edge's endpoint for the same intent */
+static int *endpoint_rows(Graph *g, const int *node, int E, int B) {
+    int *idx = arena_alloc(g->arena, (size_t)(E > 0 ? E : 1) * B * sizeof(int));
+    for (int e = 0; e < E; e++) for (int b = 0; b < B; b++) idx[(long)e * B + b] = node[e] * B + b;
+    return idx;
+}
+
+/* h = LN(W₂ σ(W_U U + W_p p + b₁) + b₂) for n slots of G groups (slot_seg), B intents. */
+static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float *feat, int B, const float *pe,
+                      int n, int G, const int *slot_seg, const int *seg) {
+    const ParamSet *ps = &m->ps;
+    int d = m->cfg.width, tie = m->cfg.tie;
+    int one_seg[2] = {0, n};
+    const int *sseg = tie ? slot_seg : one_seg;
+    int Gt = tie ? G : 1;
+    /* per slot: W_p p + b₁ -> [n, d] */
+    Tensor *pt = pe ? tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)) : tensor_zeros(g, SHAPE(n, NG_PE_DIM));
+    int *slot_grp = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
+    for (int k = 0; k < Gt; k++) for (int s = sseg[k]; s < sseg[k + 1]; s++) slot_grp[s] = k;
+    Tensor *ps_slot = op_segmm_bias(g, pt, params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt);
+    /* per intent and group: W_U U -> [G·B, d] */
+    Tensor *u = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, m->n_feat));
+    Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)), (int[]){1, 0, 2});
+    pu = op_reshape(g, pu, SHAPE(Gt * B, d));
+    int *slot_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * B * sizeof(int));
+    int *gb_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * B * sizeof(int));
+    for (int s = 0; s < n; s++)
+        for (int b = 0; b < B; b++) { slot_of[(long)s * B + b] = s; gb_of[(long)s * B + b] = slot_grp[s] * B + b; }
+    Tensor *z = op_relu(g, op_add(g, op_gather(g, ps_slot, slot_of, n * B), op_gather(g, pu, gb_of, n * B)));
+    TiedLinear l2 = {.w = en->w2, .b = en->b2, .G = Gt, .in = d, .out = d};
+    return op_layernorm(g, tied_linear(g, ps, &l2, z, seg), NULL, NULL, LN_EPS);
+}
+
+Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
+    GNN *n = m->impl;
+    const NGraph *G = &m->ng;
+    const ParamSet *ps = &m->ps;
+    int V = G->n_nodes, E = G->n_edges, d = m->cfg.width, tie = m->cfg.tie;
+    int *nseg = rows_by_group(g, G->node_seg, G->n_node_groups, V, B, tie);
+    int *eseg = rows_by_group(g, G->edge_seg, G->n_edge_groups, E, B, tie);
+    int Gn = tie ? G->n_node_groups : 1, Ge = tie ? G->n_edge_groups : 1;
+    int *src = endpoint_rows(g, G->src, E, B), *dst = endpoint_rows(g, G->dst, E, B);
+
+    const float *npe = m->cfg.pe ? G->node_pe : NULL, *epe = m->cfg.pe ? G->edge_pe : NULL;
+    Tensor *hv = encode(g, m, &n->enc_node, feat, B, npe, V, G->n_node_groups, G->node_seg, nseg);
+    Tensor *he = encode(g, m, &n->enc_edge, feat, B, epe, E, G->n_edge_groups, G->edge_seg, eseg);
+
+    for (int k = 0; k < m->cfg.rounds; k++) {
+        const Round *R = &n->rounds[k];
+        Tensor *xs = op_gather(g, op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn), src, E * B);
+        Tensor *xt = op_gather(g, op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn), dst, E * B);
+        Tensor *xe = op_segmm_bias(g, he, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), eseg, Ge);
+        Tensor *x = op_relu(g, op_add(g, op_add(g, xe, xs), xt));        /* [E·B, 3d] = [u ‖ m⁺ ‖ m⁻] */
+        Tensor *a_in = op_segment_mean(g, op_slice(g, x, 1, d, d), dst, V * B);
+        Tensor *a_out = op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), src, V * B);
+        he = op_layernorm(g, op_add(g, he, op_slice(g, x, 1, 0, d)), NULL, NULL, LN_EPS);
+        Tensor *cat[3] = {hv, a_in, a_out};
+        hv = op_layernorm(g, op_add(g, hv, tied_mlp(g, ps, &R->node, op_concat(g, cat, 3, 1), nseg)), NULL, NULL, LN_EPS);
+    }
+
+    /* decode every node and edge, then pick the slots in θ order: [n_theta·B] -> [B, n_theta] */
+    Tensor *both[2] = {tied_mlp(g, ps, &n->dec_node, hv, nseg), tied_mlp(g, ps, &n->dec_edge, he, eseg)};
+    Tensor *all = op_concat(g, both, 2, 0);
+    long T = G->n_theta;
+    int *pick = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
+    for (long j = 0; j < T; j++) for (int b = 0; b < B; b++) pick[j * B + b] = n->slot_row[j] * B + b;
+    Tensor *raw = op_permute(g, op_reshape(g, op_gather(g, all, pick, (int)(T * B)), SHAPE((int)T, B)), (int[]){1, 0});
+    return theta_head(g, ps, &n->head, &m->tpl, raw);
+}

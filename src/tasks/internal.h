@@ -1,0 +1,27 @@
+/* Shared by the files of src/tasks/ only; the public API is task.h. */
+#ifndef NEUROP_TASKS_INTERNAL_H
+#define NEUROP_TASKS_INTERNAL_H
+#include "tasks/task.h"
+
+/* Input-content hashing for the splits: a fixed function of the input alone, so an input lands
+ * in the same split in every run. The salt keeps the three tasks' assignments unrelated. */
+uint64_t task_hash_mix(uint64_t h, uint64_t v);
+uint64_t task_hash_ints(uint64_t salt, const int *v, int n);
+/* 80/10/10: buckets 0..7 train, 8 val, 9 test. */
+Split split_from_hash(uint64_t h);
+
+/* SUMFIRST-n (sumfirst.c): one example into x[10], *y. */
+void  sumfirst_draw(Intent u, Split s, Rng *r, float *x, float *y);
+Split sumfirst_split_of(const float *x);
+
+/* ADDMOD-p (addmod.c): one example into tok[3], lab[1]. */
+void  addmod_draw(Intent u, Split s, Rng *r, int *tok, int *lab);
+Split addmod_split_of(int p, int a, int b);
+int   addmod_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
+
+/* 1D-ARC (arc1d.c): one generated pair; returns the row length (<= ARC_MAX_LEN). */
+int   arc_generate(Intent u, Rng *r, int *in, int *out);
+void  arc_draw(const Task *t, Intent u, Split s, Rng *r, int *tok, int *lab);
+Split arc_split_of(const int *tok, int seq_len);
+
+#endif

@@ -1,0 +1,128 @@
+/* The three benchmark tasks of spec §2 (SUMFIRST-n, ADDMOD-p, 1D-ARC mixed) as deterministic
+ * generators, and the real 1D-ARC task files as an external test.
+ *
+ * What this header promises:
+ * - Every example comes from an explicit Rng: same seed -> same data, on every machine.
+ * - Splits never overlap. SPLIT_TRAIN, SPLIT_VAL and SPLIT_TEST are for train intents (VAL and
+ *   TEST are the IID splits: seen intents, inputs never drawn for training); SPLIT_OOD is for OOD
+ *   intents only, which no training, early-stopping or model-selection code may ever draw.
+ *   Asking a train intent for SPLIT_OOD, or an OOD intent for another split, is a caller bug.
+ * - Intent features are a small fixed vector per task (docs/tasks.md), the same for every method.
+ * - Scoring is exact match of the whole output of one example.
+ * docs/tasks.md describes the generators, split rules and feature choices. */
+#ifndef NEUROP_TASK_H
+#define NEUROP_TASK_H
+#include "engine/err.h"
+#include "engine/rng.h"
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TASK_SUMFIRST, TASK_ADDMOD, TASK_ARC } TaskKind;
+typedef enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_OOD } Split;
+
+/* 1D-ARC families, in the order of the family one-hot feature. */
+enum { ARC_MOVE, ARC_RECOLOR, ARC_FLIP, ARC_FILL, ARC_HOLLOW, ARC_MIRROR, ARC_DENOISE, ARC_N_FAMILIES };
+#define ARC_MAX_LEN 33     /* longest generated row; the default ARC seq_len */
+#define ARC_COLOURS 10     /* colour 0 is the background */
+
+/* family: 0 for SUMFIRST/ADDMOD, an ARC_* index for ARC. param: n, p, k (move), c (recolor),
+ * or -1 for the parameter-free ARC families. */
+typedef struct Intent { int family; int param; } Intent;
+
+typedef struct Task {
+    TaskKind kind;
+    const char *name;    /* "sumfirst", "addmod", "arc" */
+    int n_feat;          /* intent feature dimension */
+    int seq_len;         /* tokens per input: 0 for SUMFIRST, 3 for ADDMOD, ARC_MAX_LEN for ARC.
+                            A caller may raise an ARC task's seq_len (and out_len with it) for a
+                            larger template; rows are then padded further. */
+    int in_dim;          /* float inputs per example: 10 for SUMFIRST, 0 otherwise */
+    int vocab;           /* token ids 0..vocab-1: ADDMOD 101 ('=' is 100), ARC 10, SUMFIRST 0 */
+    int n_classes;       /* ADDMOD 100, ARC 10, SUMFIRST 0 (regression) */
+    int out_len;         /* labels per example: ADDMOD 1 (read at the last position), ARC seq_len,
+                            SUMFIRST 1 (the float y) */
+    int n_train, n_ood;
+    const Intent *train, *ood;  /* the intent lists; static storage, never freed */
+} Task;
+
+/* "sumfirst" | "addmod" | "arc", case-insensitive; aliases "sumfirst-n", "addmod-p", "1d-arc",
+ * "1darc", "arc1d". Unknown name -> -1 with the valid names in e. */
+int task_get(const char *name, Task *out, Err *e);
+
+/* n_feat floats describing u (docs/tasks.md). */
+void task_features(const Task *t, Intent u, float *feat);
+
+/* A batch of examples. Exactly one input array is non-NULL: x (float [cap, in_dim], SUMFIRST) or
+ * tok (int [cap, seq_len]); exactly one label array: y (float [cap], SUMFIRST) or
+ * lab (int [cap, out_len], -1 = ignore, e.g. ARC cells beyond the row's length).
+ * n is the number of valid examples, cap the allocated number. */
+typedef struct Examples { int n, cap; float *x; int *tok; float *y; int *lab; } Examples;
+void examples_alloc(const Task *t, int cap, Examples *ex);
+void examples_free(Examples *ex);
+
+/* n (<= ex->cap) random examples of intent u from split s, drawn from r; sets ex->n = n. */
+void task_sample(const Task *t, Intent u, Split s, Rng *r, int n, Examples *ex);
+
+/* A fixed, deterministic evaluation set of intent u from split s: allocates ex (free it with
+ * examples_free) and returns its size, at most max_n, without duplicate inputs. ADDMOD: all pairs
+ * of that split when they are at most max_n, else a seeded subset of them. SUMFIRST and ARC:
+ * max_n distinct inputs drawn with a generator seeded by (seed, u, s); fewer only when the split
+ * has fewer distinct inputs. */
+int task_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
+
+/* The split that example i's input belongs to for intent u (SPLIT_OOD for OOD intents). */
+Split task_split_of(const Task *t, Intent u, const Examples *ex, int i);
+
+/* Intents as users type them: SUMFIRST "n=4" or "4"; ADDMOD "p=83" or "83"; ARC "move:k=3",
+ * "recolor:c=5", "flip", "fill", "hollow", "mirror", "denoise" (case-insensitive, spaces ignored).
+ * Unknown family or out-of-range value -> -1 with a message that lists what is valid. */
+int  task_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
+void task_intent_format(const Task *t, Intent u, char *buf, size_t len);
+int  task_is_ood(const Task *t, Intent u);
+int  task_intent_valid(const Task *t, Intent u);   /* a train or an OOD intent of t */
+const char *split_name(Split s);                   /* "train" "val" "test" "ood" */
+const char *arc_family_name(int family);           /* "move" ... "denoise" */
+
+/* Exact match of example i. pred: SUMFIRST one float (solved when round(pred) = y); otherwise
+ * [out_len, n_classes] logits, row-major (ADDMOD: argmax = label; ARC: the argmax of every cell
+ * whose label is not -1 is right). */
+int task_correct(const Task *t, const float *pred, const Examples *ex, int i);
+
+/* The independent reference rule of an ARC intent (family + param): writes the output row of
+ * in[0..len) into out[0..len). It reads the rule's objects off the input and shares no code
+ * with the generators; the tests check both generated and real pairs against it. */
+void arc_rule(Intent u, const int *in, int len, int *out);
+
+/* ---- Real 1D-ARC task files ------------------------------------------------------------- */
+
+/* One input/output pair of a real task file. */
+typedef struct ArcPair {
+    char family[64];     /* from the file name: "1d_move_1p" for .../1d_move_1p_7.json */
+    char *path;          /* the file it came from */
+    int is_test;         /* 0: from "train", 1: from "test" */
+    int index;           /* position in that list */
+    int len;             /* cells in the row (input and output have the same length) */
+    int *in, *out;       /* len cells each, colours 0..9 */
+} ArcPair;
+typedef struct ArcSet { int n, cap; ArcPair *pairs; } ArcSet;   /* zero-initialize before use */
+
+/* Appends every pair of one task file to set. A file that cannot be read or is not a valid ARC
+ * task (not JSON, no "train"/"test" list, not a one-row grid, a cell that is not an integer in
+ * 0..9, input and output of different length) -> -1 with the path and what is wrong; set then
+ * keeps only the pairs of earlier files. */
+int arc_load_file(const char *path, ArcSet *set, Err *e);
+/* arc_load_file on every *.json below dir (recursively, in sorted order). */
+int arc_load_dir(const char *dir, ArcSet *set, Err *e);
+void arc_set_free(ArcSet *set);
+
+/* The intent of a real family: 1d_move_1p/2p/3p -> move:k=1/2/3, 1d_flip -> flip, 1d_fill -> fill,
+ * 1d_hollow -> hollow, 1d_mirror -> mirror, 1d_denoising_1c -> denoise. Returns 1 and sets *u for
+ * these, 0 for every other family. */
+int arc_family_intent(const char *family, Intent *u);
+
+/* Writes pair p as example i (< ex->cap) of ex (an ARC task's Examples; ex->n becomes at least
+ * i + 1): the row padded with background 0 to t->seq_len, labels -1 beyond its length. A row
+ * longer than t->seq_len is refused (-1, with the path and both lengths in e), never truncated. */
+int arc_pair_example(const Task *t, const ArcPair *p, Examples *ex, int i, Err *e);
+
+#endif

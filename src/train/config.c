@@ -1,0 +1,139 @@
+/* The default hyperparameters per (task, method), in one table, and the text form of a config. */
+#include "train/config.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Target templates per task (spec §2). SUMFIRST: 193 parameters. ADDMOD: a 1-layer Transformer
+ * of about 6,000 parameters without LayerNorm. 1D-ARC: a 1-layer pre-LN Transformer labelling
+ * every cell, about 17,500 parameters. */
+static const struct { const char *task, *tpl; } TEMPLATES[] = {
+    {"sumfirst", "mlp 10-16-1 act=relu"},
+    {"addmod", "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=0 readout=last act=relu"},
+    {"arc", "transformer vocab=10 len=33 d=32 heads=4 mlp=160 classes=10 layers=1 prenorm=1 readout=all act=relu"},
+};
+
+/* Per (task, method): width, rounds, mixer, steps, B, N, lr. Widths keep the trainable parameter
+ * counts of the four methods within a small factor of each other (neurop info prints them). */
+typedef struct { const char *task; MethodKind m; int width, rounds, mixer; long steps; int B, N; float lr; } Row;
+static const Row TABLE[] = {
+    {"sumfirst", METHOD_DIRECT, 128, 0, 0, 3000, 8, 64, 1e-3f},
+    {"sumfirst", METHOD_MLP, 128, 0, 0, 3000, 8, 64, 1e-3f},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 3000, 8, 64, 1e-3f},
+    {"addmod", METHOD_DIRECT, 32, 0, 0, 4000, 8, 128, 1e-3f},
+    {"addmod", METHOD_MLP, 32, 0, 0, 4000, 8, 128, 1e-3f},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f},
+    {"addmod", METHOD_GNN, 32, 2, 0, 4000, 8, 128, 1e-3f},
+    {"arc", METHOD_DIRECT, 48, 0, 0, 4000, 8, 32, 1e-3f},
+    {"arc", METHOD_MLP, 16, 0, 0, 4000, 8, 32, 1e-3f},
+    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 8, 32, 1e-3f},
+    {"arc", METHOD_GNN, 32, 2, 0, 4000, 8, 32, 1e-3f},
+};
+
+int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
+    Task t;
+    if (task_get(task, &t, e)) return -1;
+    memset(c, 0, sizeof *c);
+    snprintf(c->task, sizeof c->task, "%s", t.name);
+    c->method = method;
+    for (size_t i = 0; i < sizeof TEMPLATES / sizeof *TEMPLATES; i++)
+        if (!strcmp(TEMPLATES[i].task, t.name)) snprintf(c->tpl, sizeof c->tpl, "%s", TEMPLATES[i].tpl);
+    const Row *row = NULL;
+    for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
+        if (!strcmp(TABLE[i].task, t.name) && TABLE[i].m == method) row = &TABLE[i];
+    NP_ASSERT(row, "no defaults for %s/%s", t.name, method_id(method));
+    c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = 1};
+    c->seed = 0;
+    c->steps = row->steps;
+    c->B = row->B; c->N = row->N;
+    c->lr = row->lr; c->lr_min = row->lr * 0.05f; c->wd = 0.01f; c->clip = 1.0f;
+    c->warmup = row->steps / 20;
+    c->eval_every = row->steps / 10 > 0 ? row->steps / 10 : 1;
+    c->ckpt_every = c->eval_every;
+    c->eval_n = 256;
+    return 0;
+}
+
+void config_format(const TrainConfig *c, char *buf, size_t len) {
+    snprintf(buf, len,
+             "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g warmup=%ld "
+             "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d template=%s",
+             c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip,
+             c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer,
+             c->meta.tie, c->meta.pe, c->tpl);
+}
+
+static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) return err_set(e, "%s=%s: want an integer in [%ld, %ld]", key, v, lo, hi);
+    *out = x;
+    return 0;
+}
+static int parse_float(const char *key, const char *v, float lo, float hi, float *out, Err *e) {
+    char *end;
+    float x = strtof(v, &end);
+    if (!*v || *end || !(x >= lo && x <= hi)) return err_set(e, "%s=%s: want a number in [%g, %g]", key, v, lo, hi);
+    *out = x;
+    return 0;
+}
+
+int config_set(TrainConfig *c, const char *kv, Err *e) {
+    const char *eq = strchr(kv, '=');
+    if (!eq) return err_set(e, "'%s': want key=value", kv);
+    char key[32];
+    size_t kl = (size_t)(eq - kv);
+    if (kl == 0 || kl >= sizeof key) return err_set(e, "'%s': bad key", kv);
+    memcpy(key, kv, kl); key[kl] = 0;
+    const char *v = eq + 1;
+    long x; float f;
+#define INT_KEY(name, field, lo, hi) if (!strcmp(key, name)) { if (parse_long(key, v, lo, hi, &x, e)) return -1; field = x; return 0; }
+#define FLT_KEY(name, field, lo, hi) if (!strcmp(key, name)) { if (parse_float(key, v, lo, hi, &f, e)) return -1; field = f; return 0; }
+    if (!strcmp(key, "task")) { Task t; if (task_get(v, &t, e)) return -1; snprintf(c->task, sizeof c->task, "%s", t.name); return 0; }
+    if (!strcmp(key, "method")) return method_parse(v, &c->method, e);
+    if (!strcmp(key, "template")) {
+        if (strlen(v) >= sizeof c->tpl) return err_set(e, "template text too long");
+        snprintf(c->tpl, sizeof c->tpl, "%s", v); return 0;
+    }
+    if (!strcmp(key, "seed")) { if (parse_long(key, v, 0, 2147483647L, &x, e)) return -1; c->seed = (unsigned long)x; return 0; }
+    INT_KEY("steps", c->steps, 1, 100000000L)
+    INT_KEY("B", c->B, 1, 4096)
+    INT_KEY("N", c->N, 1, 65536)
+    FLT_KEY("lr", c->lr, 0.0f, 1e12f)
+    FLT_KEY("lr_min", c->lr_min, 0.0f, 1e12f)
+    FLT_KEY("wd", c->wd, 0.0f, 10.0f)
+    FLT_KEY("clip", c->clip, 0.0f, 1e38f)
+    INT_KEY("warmup", c->warmup, 0, 100000000L)
+    INT_KEY("eval_every", c->eval_every, 1, 100000000L)
+    INT_KEY("ckpt_every", c->ckpt_every, 1, 100000000L)
+    INT_KEY("eval_n", c->eval_n, 1, 1000000)
+    INT_KEY("width", c->meta.width, 1, 4096)
+    INT_KEY("rounds", c->meta.rounds, 0, 64)
+    INT_KEY("mixer", c->meta.mixer, 0, 65536)
+    INT_KEY("tie", c->meta.tie, 0, 1)
+    INT_KEY("pe", c->meta.pe, 0, 1)
+#undef INT_KEY
+#undef FLT_KEY
+    return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "
+                      "eval_every ckpt_every eval_n width rounds mixer tie pe)", key);
+}
+
+/* The template text contains spaces, so it is always last and takes the rest of the line. */
+int config_parse(const char *text, TrainConfig *c, Err *e) {
+    const char *tp = strstr(text, "template=");
+    size_t head = tp ? (size_t)(tp - text) : strlen(text);
+    char *buf = xmalloc(head + 1);
+    memcpy(buf, text, head); buf[head] = 0;
+    int rc = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, " \t\n", &save); tok && !rc; tok = strtok_r(NULL, " \t\n", &save))
+        rc = config_set(c, tok, e);
+    free(buf);
+    if (!rc && tp) {
+        char t[256]; snprintf(t, sizeof t, "%s", tp);
+        size_t n = strlen(t);
+        while (n && (t[n - 1] == '\n' || t[n - 1] == ' ')) t[--n] = 0;
+        rc = config_set(c, t, e);
+    }
+    return rc;
+}

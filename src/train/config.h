@@ -1,0 +1,32 @@
+/* Everything that defines a training run, as one struct with a text form (key=value ...), so a
+ * run folder and every checkpoint carry the exact configuration that made them. */
+#ifndef NEUROP_CONFIG_H
+#define NEUROP_CONFIG_H
+#include "meta/meta.h"
+#include "tasks/task.h"
+
+typedef struct TrainConfig {
+    char task[16];          /* sumfirst | addmod | arc */
+    MethodKind method;
+    char tpl[256];          /* target template text */
+    MetaConfig meta;
+    unsigned long seed;
+    long steps;             /* optimizer steps */
+    int B, N;               /* intents per batch, examples per intent */
+    float lr, lr_min, wd, clip;
+    long warmup;
+    long eval_every;        /* IID-validation evaluation (and best-checkpoint choice) period */
+    long ckpt_every;
+    int eval_n;             /* examples per intent in evaluation sets */
+} TrainConfig;
+
+/* The defaults for (task, method): docs/defaults.md explains each choice. Only IID validation
+ * chose them; OOD intents never did. */
+int  config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e);
+/* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c. */
+void config_format(const TrainConfig *c, char *buf, size_t len);
+int  config_parse(const char *text, TrainConfig *c, Err *e);
+/* Applies one "key=value" override (the CLI's --set). */
+int  config_set(TrainConfig *c, const char *kv, Err *e);
+
+#endif

@@ -1,0 +1,210 @@
+/* A run: task + template + method built from a config; forward passes over batches of intents;
+ * evaluation and synthesis. The training loop itself is in trainer.c. */
+#include "train/run_internal.h"
+#include <math.h>
+#include <string.h>
+
+int intent_tokens(const Task *t, Intent u, int *itok) {
+    switch (t->kind) {
+    case TASK_ADDMOD: itok[0] = u.param; return 1;                          /* the prime, as a number token */
+    case TASK_ARC: itok[0] = t->vocab + u.family; itok[1] = u.param > 0 ? u.param : 0; return 2; /* family, parameter digit */
+    default: return 0;
+    }
+}
+
+int run_init(Run *r, const TrainConfig *c, Err *e) {
+    memset(r, 0, sizeof *r);
+    r->cfg = *c;
+    if (task_get(c->task, &r->task, e)) return -1;
+    if (template_parse(c->tpl, &r->tpl, e)) return -1;
+    const Task *t = &r->task;
+    const Template *tp = &r->tpl;
+    /* the template must fit the task's inputs and outputs */
+    if (t->kind == TASK_SUMFIRST) {
+        if (tp->kind != TPL_MLP || tp->widths[0] != t->in_dim || tp->widths[tp->n_layers] != 1)
+            return err_set(e, "template '%s' does not fit %s (want an MLP %d -> ... -> 1)", c->tpl, t->name, t->in_dim);
+    } else {
+        if (tp->kind != TPL_TRANSFORMER || tp->vocab < t->vocab || tp->classes != t->n_classes ||
+            tp->readout_last != (t->kind == TASK_ADDMOD) || tp->len < t->seq_len)
+            return err_set(e, "template '%s' does not fit %s (vocab >= %d, classes = %d, len >= %d, readout=%s)",
+                           c->tpl, t->name, t->vocab, t->n_classes, t->seq_len, t->kind == TASK_ADDMOD ? "last" : "every");
+        if (t->kind == TASK_ARC) { r->task.seq_len = tp->len; r->task.out_len = tp->len; }
+        else if (tp->len != t->seq_len) return err_set(e, "template len %d: %s inputs have %d tokens", tp->len, t->name, t->seq_len);
+    }
+    MetaConfig mc = c->meta;
+    if (c->method == METHOD_DIRECT && t->kind != TASK_SUMFIRST) {
+        int tmp[4];
+        mc.itok_len = intent_tokens(t, t->train[0], tmp);
+        mc.itok_vocab = t->kind == TASK_ARC ? ARC_N_FAMILIES : 0;
+    }
+    Rng root; rng_seed(&root, c->seed);
+    Rng init = rng_fork(&root, 1);
+    r->data_rng = rng_fork(&root, 2);
+    /* calibration intents: the train intents only */
+    float *calib = xmalloc((size_t)t->n_train * t->n_feat * sizeof(float));
+    for (int i = 0; i < t->n_train; i++) task_features(t, t->train[i], calib + (long)i * t->n_feat);
+    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, calib, t->n_train, &init, e);
+    free(calib);
+    if (rc) return -1;
+    r->opt = adamw_default(c->wd);
+    r->best_val = -1; r->best_step = -1;
+    return 0;
+}
+
+void run_free(Run *r) {
+    method_free(&r->m);
+    if (r->eval_arena.head) arena_free(&r->eval_arena);
+    memset(r, 0, sizeof *r);
+}
+
+/* A no-grad graph over the run's evaluation arena (kept across calls: no page faults per call). */
+static void eval_graph(Run *r, Graph *g) {
+    if (!r->eval_arena.head) arena_init(&r->eval_arena, 1 << 22);
+    graph_init(g, &r->eval_arena);
+    arena_reset(&r->eval_arena);
+    g->no_grad = 1;
+}
+
+/* ---- batches ---- */
+void batch_alloc(Run *r, int B, int N, BatchBuf *bb) {
+    const Task *t = &r->task;
+    memset(bb, 0, sizeof *bb);
+    bb->B = B; bb->N = N;
+    bb->feat = xmalloc((size_t)B * t->n_feat * sizeof(float));
+    bb->itok = xcalloc((size_t)B * 4, sizeof(int));
+    bb->ex = xcalloc(B, sizeof(Examples));
+    for (int b = 0; b < B; b++) examples_alloc(t, N, &bb->ex[b]);
+    if (t->kind == TASK_SUMFIRST) { bb->x = xmalloc((size_t)B * N * t->in_dim * sizeof(float)); bb->y = xmalloc((size_t)B * N * sizeof(float)); }
+    else { bb->tok = xmalloc((size_t)B * N * t->seq_len * sizeof(int)); bb->lab = xmalloc((size_t)B * N * t->out_len * sizeof(int)); }
+}
+
+void batch_free(BatchBuf *bb) {
+    for (int b = 0; b < bb->B; b++) examples_free(&bb->ex[b]);
+    free(bb->ex); free(bb->feat); free(bb->itok); free(bb->x); free(bb->y); free(bb->tok); free(bb->lab);
+    memset(bb, 0, sizeof *bb);
+}
+
+/* Packs the per-intent examples (bb->ex[b], n = bb->N each) and intents into the flat arrays. */
+void batch_pack(Run *r, BatchBuf *bb, const Intent *us) {
+    const Task *t = &r->task;
+    int N = bb->N;
+    for (int b = 0; b < bb->B; b++) {
+        task_features(t, us[b], bb->feat + (long)b * t->n_feat);
+        intent_tokens(t, us[b], bb->itok + (long)b * r->m.cfg.itok_len);
+        const Examples *ex = &bb->ex[b];
+        if (t->kind == TASK_SUMFIRST) {
+            memcpy(bb->x + (long)b * N * t->in_dim, ex->x, (size_t)N * t->in_dim * sizeof(float));
+            memcpy(bb->y + (long)b * N, ex->y, (size_t)N * sizeof(float));
+        } else {
+            memcpy(bb->tok + (long)b * N * t->seq_len, ex->tok, (size_t)N * t->seq_len * sizeof(int));
+            memcpy(bb->lab + (long)b * N * t->out_len, ex->lab, (size_t)N * t->out_len * sizeof(int));
+        }
+    }
+}
+
+Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb) {
+    Batch b = {.B = bb->B, .N = bb->N, .feat = bb->feat, .x = bb->x, .tok = bb->tok, .itok = bb->itok};
+    return method_forward(g, &r->m, &b);
+}
+
+Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred) {
+    const Task *t = &r->task;
+    long R = (long)bb->B * bb->N;
+    if (t->kind == TASK_SUMFIRST)
+        return op_mse(g, op_reshape(g, pred, SHAPE((int)R)), tensor_wrap(g, bb->y, NULL, SHAPE((int)R)));
+    return op_cross_entropy(g, op_reshape(g, pred, SHAPE((int)(R * t->out_len), t->n_classes)), bb->lab);
+}
+
+/* ---- evaluation ---- */
+#define EVAL_CHUNK 256
+
+/* Correct predictions of one intent on ex, run in chunks with no tape. */
+int run_score(Run *r, Intent u, const Examples *ex) {
+    const Task *t = &r->task;
+    int correct = 0;
+    int chunk = ex->n < EVAL_CHUNK ? ex->n : EVAL_CHUNK;
+    if (chunk == 0) return 0;
+    Graph g;
+    eval_graph(r, &g);
+    BatchBuf bb;
+    batch_alloc(r, 1, chunk, &bb);
+    int per = t->kind == TASK_SUMFIRST ? 1 : t->out_len * t->n_classes;
+    for (int s = 0; s < ex->n; s += chunk) {
+        int n = ex->n - s < chunk ? ex->n - s : chunk;
+        Examples *cur = &bb.ex[0];
+        cur->n = n;
+        if (t->kind == TASK_SUMFIRST) {
+            memcpy(cur->x, ex->x + (long)s * t->in_dim, (size_t)n * t->in_dim * sizeof(float));
+            memcpy(cur->y, ex->y + s, (size_t)n * sizeof(float));
+        } else {
+            memcpy(cur->tok, ex->tok + (long)s * t->seq_len, (size_t)n * t->seq_len * sizeof(int));
+            memcpy(cur->lab, ex->lab + (long)s * t->out_len, (size_t)n * t->out_len * sizeof(int));
+        }
+        bb.N = n;
+        batch_pack(r, &bb, &u);
+        Tensor *pred = batch_forward(&g, r, &bb);
+        for (int i = 0; i < n; i++) correct += task_correct(t, pred->data + (long)i * per, cur, i);
+        graph_reset(&g);
+    }
+    bb.N = chunk;
+    batch_free(&bb);
+    graph_free(&g);
+    return correct;
+}
+
+static void score_intent(Run *r, Intent u, Split s, IntentScore *out) {
+    Examples ex;
+    int n = task_eval_set(&r->task, u, s, r->cfg.eval_n, 0x5eed0000u + (uint64_t)s, &ex);
+    out->u = u; out->split = s; out->n = n;
+    out->correct = run_score(r, u, &ex);
+    examples_free(&ex);
+}
+
+void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
+    const Task *t = &r->task;
+    memset(rep, 0, sizeof *rep);
+    for (int i = 0; i < t->n_train && rep->n < 64; i++) {
+        IntentScore *s = &rep->items[rep->n++];
+        score_intent(r, t->train[i], iid_split, s);
+        rep->iid += s->n ? (double)s->correct / s->n : 0; rep->n_iid++;
+    }
+    for (int i = 0; with_ood && i < t->n_ood && rep->n < 64; i++) {
+        IntentScore *s = &rep->items[rep->n++];
+        score_intent(r, t->ood[i], SPLIT_OOD, s);
+        rep->ood += s->n ? (double)s->correct / s->n : 0; rep->n_ood++;
+    }
+    if (rep->n_iid) rep->iid /= rep->n_iid;
+    if (rep->n_ood) rep->ood /= rep->n_ood;
+}
+
+void run_synth(Run *r, Intent u, float *theta) {
+    Graph g;
+    eval_graph(r, &g);
+    float feat[64];
+    task_features(&r->task, u, feat);
+    Tensor *th = method_generate(&g, &r->m, feat, 1);
+    memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
+    graph_free(&g);
+}
+
+double run_step_flops(Run *r) {
+    Arena a; Graph g;
+    arena_init(&a, 1 << 22);
+    graph_init(&g, &a);
+    BatchBuf bb;
+    batch_alloc(r, r->cfg.B, r->cfg.N, &bb);
+    Intent *us = xmalloc(r->cfg.B * sizeof *us);
+    Rng rng; rng_seed(&rng, 1);
+    for (int b = 0; b < r->cfg.B; b++) {
+        us[b] = r->task.train[b % r->task.n_train];
+        task_sample(&r->task, us[b], SPLIT_TRAIN, &rng, r->cfg.N, &bb.ex[b]);
+    }
+    batch_pack(r, &bb, us);
+    batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));   /* counts forward and backward products */
+    double f = g.flops;
+    free(us);
+    batch_free(&bb);
+    graph_free(&g);
+    arena_free(&a);
+    return f;
+}

@@ -1,0 +1,63 @@
+/* Training, evaluation and synthesis over one run folder.
+ *
+ * A run folder holds: config.txt (the full TrainConfig), metrics.csv (one row per evaluation),
+ * last.safetensors (parameters, AdamW moments, step, data-RNG state: enough to resume exactly),
+ * best.safetensors (the parameters with the best IID-validation accuracy; OOD never chooses).
+ * Both checkpoints are written atomically. */
+#ifndef NEUROP_TRAIN_H
+#define NEUROP_TRAIN_H
+#include "engine/adamw.h"
+#include "train/config.h"
+
+typedef struct Run {
+    TrainConfig cfg;
+    Task task;
+    Template tpl;
+    Method m;
+    AdamW opt;
+    Rng data_rng;             /* the training data stream (saved in checkpoints) */
+    long step;
+    double best_val; long best_step;
+    double train_seconds;     /* wall time spent in run_train, summed over resumes */
+    Arena eval_arena;         /* reused by every evaluation (allocated on first use) */
+} Run;
+
+/* Builds the task, template and method of c, with φ drawn from c->seed. */
+int  run_init(Run *r, const TrainConfig *c, Err *e);
+void run_free(Run *r);
+/* Opens a run folder: which = "best" or "last". */
+int  run_open(Run *r, const char *dir, const char *which, Err *e);
+
+typedef struct TrainOptions {
+    const char *dir;          /* run folder (created if missing) */
+    int resume;               /* continue from dir/last.safetensors */
+    int verbose;              /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
+} TrainOptions;
+/* Trains to cfg.steps. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved first);
+ * -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good checkpoint). */
+int  run_train(Run *r, const TrainOptions *o, Err *e);
+
+/* Exact match per intent on fixed evaluation sets. */
+typedef struct IntentScore { Intent u; Split split; int n, correct; } IntentScore;
+typedef struct EvalReport { int n; IntentScore items[64]; double iid, ood; int n_iid, n_ood; } EvalReport;
+/* iid_split: SPLIT_VAL or SPLIT_TEST for the train intents; with_ood adds every OOD intent on
+ * SPLIT_OOD. iid and ood are means over intents. */
+void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);
+/* Accuracy of predictions on prepared examples of one intent (used for real 1D-ARC pairs too). */
+int  run_score(Run *r, Intent u, const Examples *ex);
+
+/* Dense-product FLOPs of one training step (forward and backward) at the run's B and N. */
+double run_step_flops(Run *r);
+/* θ = M(U) for one intent: n_theta floats (not for direct). */
+void run_synth(Run *r, Intent u, float *theta);
+/* Intent tokens the direct method prepends on Transformer tasks: fills itok, returns their count. */
+int  intent_tokens(const Task *t, Intent u, int *itok);
+
+
+/* The real 1D-ARC external test: every pair (train and test pairs of every file) of each
+ * covered family, solved by the program synthesized for the family's intent. */
+typedef struct RealFamily { char family[64]; Intent u; int n, correct; } RealFamily;
+typedef struct RealReport { int n; RealFamily fam[16]; } RealReport;
+int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e);
+
+#endif
