@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The reference for make bench: one training step (forward + backward + AdamW) of the same MLP as
 bench/bench.c (64 -> 256 -> 256 -> 10, ReLU, batch 256, cross-entropy, AdamW lr 1e-3, decay 0.01),
-in PyTorch on the CPU with torch.set_num_threads(OMP_NUM_THREADS). Timed like bench.c: the median of
+in PyTorch on the CPU with torch.set_num_threads(OMP_NUM_THREADS). Timed like bench.c: the best of
 7 samples, each repeating the step for at least 40 ms. Prints "mlp_step_ms <ms> ..." for
 scripts/bench.sh. Run with Debian's python3 (python3-torch)."""
 import os
@@ -28,7 +28,7 @@ def time_per_call(fn):
         for _ in range(reps):
             fn()
         samples.append((time.perf_counter() - t0) / reps)
-    return sorted(samples)[3]
+    return min(samples)
 
 
 def main():

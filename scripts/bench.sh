@@ -4,20 +4,25 @@
 # the same thread count; prints the ratios and writes everything, with the command, the date and the
 # commit, to bench/results/engine.txt.
 #   OMP_NUM_THREADS   thread count for both (default 2)
+#   OMP_WAIT_POLICY   default passive: with libgomp's busy-waiting, any other process on the machine
+#                     makes every parallel region wait for a descheduled thread (both our MLP step
+#                     and PyTorch's slow down 8-30x on a shared 2-core box). Set it to active on an
+#                     idle machine to measure that mode.
 #   BUILD             build directory holding neurop-bench (default build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --bench                      # python3-torch for the reference (idempotent)
 
 T="${OMP_NUM_THREADS:-2}"
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 BUILD="${BUILD:-build}"
 PY=/usr/bin/python3                          # Debian's python3, the one python3-torch installs into
 OUT=bench/results/engine.txt
 [ -x "$BUILD/neurop-bench" ] || make --no-print-directory "$BUILD/neurop-bench"
 mkdir -p bench/results
 
-ours_cmd="OMP_NUM_THREADS=$T $BUILD/neurop-bench"
-torch_cmd="OMP_NUM_THREADS=$T $PY dev/bench_torch.py"
+ours_cmd="OMP_NUM_THREADS=$T OMP_WAIT_POLICY=$OMP_WAIT_POLICY $BUILD/neurop-bench"
+torch_cmd="OMP_NUM_THREADS=$T OMP_WAIT_POLICY=$OMP_WAIT_POLICY $PY dev/bench_torch.py"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 ours="$(OMP_NUM_THREADS=$T "$BUILD/neurop-bench")"
 torch="$(OMP_NUM_THREADS=$T "$PY" dev/bench_torch.py)"
@@ -37,7 +42,6 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
   echo "commit:   $commit$dirty"
   echo "machine:  $(nproc) CPUs, $cpu; load average before $load_before, after $load_after"
   echo "compiler: $(${CC:-cc} --version | head -n1); $(dpkg-query -W -f='libopenblas0 ${Version}' libopenblas0 2>/dev/null || echo 'openblas ?')"
-  echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-<unset>}"
   echo
   echo "## ours (bench/bench.c)"
   echo "$ours"

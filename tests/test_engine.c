@@ -184,6 +184,7 @@ static Tensor *f_bmm(Graph *g, Tensor **x, void *c) { MmCtx *m = c; return op_bm
 
 typedef struct { const int *seg; int G; } SegCtx;
 static Tensor *f_segmm(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm(g, x[0], x[1], s->seg, s->G); }
+static Tensor *f_segmm_bias(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G); }
 
 enum { BIN_ADD, BIN_SUB, BIN_MUL };
 static Tensor *f_binary(Graph *g, Tensor **x, void *c) {
@@ -326,11 +327,15 @@ TEST(grad_segmm_with_empty_segment) {
     SegCtx c = {seg, 4};
     GcIn in[] = {{SH(7, 3)}, {SH(4, 3, 2)}};
     GRADCHECK("segmm", f_segmm, &c, in);
+    GcIn inb[] = {{SH(7, 3)}, {SH(4, 3, 2)}, {SH(4, 2)}};
+    GRADCHECK("segmm_bias", f_segmm_bias, &c, inb);
     /* segments big enough for the row-parallel sgemm inside each (2*m*N*K >= 2^21) */
     static const int bseg[] = {0, 0, 300, 600};
     SegCtx bc = {bseg, 3};
     GcIn bin[] = {{SH(600, 48)}, {SH(3, 48, 40)}};
     GRADCHECK("segmm parallel", f_segmm, &bc, bin, .stride = 61, .atol = 3e-3);
+    GcIn binb[] = {{SH(600, 48)}, {SH(3, 48, 40)}, {SH(3, 40)}};
+    GRADCHECK("segmm_bias parallel", f_segmm_bias, &bc, binb, .stride = 61, .atol = 3e-3);
     /* the empty segment's matrix gets exactly zero gradient */
     Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
     float w[24], x[21], gw[24] = {0};
@@ -347,6 +352,38 @@ TEST(grad_segmm_with_empty_segment) {
         for (int k = 0; k < 3; k++) want += x[2 * 3 + k] * w[2 * 6 + k * 2 + n];
         CHECK_NEAR(y->data[2 * 2 + n], want, 1e-5);
     }
+    /* with a bias [G, N]: row r of segment s gets bias[s]; the empty segment's bias gets no gradient */
+    graph_reset(&g);
+    float bias[8] = {1, 2, 3, 4, 5, 6, 7, 8}, gb[8] = {0};
+    Tensor *Bt = tensor_wrap(&g, bias, gb, SHAPE(4, 2));
+    Tensor *yb = op_segmm_bias(&g, tensor_from(&g, SHAPE(7, 3), x), tensor_from(&g, SHAPE(4, 3, 2), w), Bt, seg, 4);
+    graph_backward(&g, op_sum(&g, yb));
+    for (int n = 0; n < 2; n++) {
+        double want = bias[2 * 2 + n];
+        for (int k = 0; k < 3; k++) want += x[2 * 3 + k] * w[2 * 6 + k * 2 + n];
+        CHECK_NEAR(yb->data[2 * 2 + n], want, 1e-5);
+    }
+    static const float gbw[8] = {2, 2, 0, 0, 3, 3, 2, 2};   /* rows per segment: 2, 0, 3, 2 */
+    for (int k = 0; k < 8; k++) CHECK(gb[k] == gbw[k], "segmm bias grad[%d] = %g, want %g", k, gb[k], gbw[k]);
+    graph_free(&g); arena_free(&a);
+}
+
+TEST(graph_counts_product_flops) {
+    /* 2MNK forward, plus 2MNK for each operand whose gradient backward will compute */
+    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    float w[20] = {0}, gw[20] = {0};
+    Tensor *x = tensor_zeros(&g, SHAPE(3, 4));
+    double f0 = g.flops;
+    op_matmul(&g, x, tensor_zeros(&g, SHAPE(4, 5)), 0, 0);
+    CHECK_NEAR(g.flops - f0, 2.0 * 3 * 5 * 4, 0);
+    f0 = g.flops;
+    op_matmul(&g, x, tensor_wrap(&g, w, gw, SHAPE(4, 5)), 0, 0);
+    CHECK_NEAR(g.flops - f0, 2 * 2.0 * 3 * 5 * 4, 0);
+    f0 = g.flops;
+    Tensor *xb = tensor_zeros(&g, SHAPE(2, 3, 4)); tensor_require_grad(&g, xb);
+    Tensor *wb = tensor_zeros(&g, SHAPE(2, 4, 5)); tensor_require_grad(&g, wb);
+    op_bmm(&g, xb, wb, 0, 0);
+    CHECK_NEAR(g.flops - f0, 3 * 2.0 * 2 * 3 * 5 * 4, 0);
     graph_free(&g); arena_free(&a);
 }
 

@@ -452,7 +452,7 @@ Tensor *op_permute(Graph *g, Tensor *a, const int *perm) {
 /* ======================= pointwise activations ======================= */
 static inline float act_f(int op, float x) {
     switch (op) {
-    case OP_RELU: return x > 0 ? x : 0;
+    case OP_RELU: return x <= 0 ? 0 : x;
     case OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case OP_SILU: return x / (1.0f + expf(-x));
     case OP_TANH: return tanhf(x);
@@ -472,7 +472,7 @@ static inline float act_df(int op, float x, float y) {
 static void act_fwd(Graph *g, Node *n) {
     const float *a = n->in[0]->data; float *o = n->out->data; long N = n->out->numel; int op = n->op;
     if (op == OP_RELU) {    /* its own loop so that it vectorizes: the meta-learners' hot activation */
-        for (long i = 0; i < N; i++) o[i] = a[i] > 0 ? a[i] : 0.0f;
+        for (long i = 0; i < N; i++) o[i] = a[i] <= 0 ? 0.0f : a[i];   /* NaN passes through */
         return;
     }
     #pragma omp parallel for schedule(static) if (N > PAR_MIN)

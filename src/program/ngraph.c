@@ -5,8 +5,8 @@
  * order": its k-th member holds θ[tensor.off + k]. That keeps θ -> slots -> θ trivially
  * bijective and lets a decoder write a whole group as one contiguous block.
  *
- * Positional encodings (NG_PE_DIM = 8): two indices, 4 features each, enc(x, n) =
- * (x/n, sin 2πx/n, cos 2πx/n, sin 4πx/n). A node encodes (its index in its group, its head) —
+ * Positional encodings (NG_PE_DIM = 8): two indices, NG_PE_AXIS = 4 features each, enc(x, n) =
+ * (x/n, sin 2πx/n, cos 2πx/n, sin 4πx/n); larger NG_PE_AXIS adds frequencies f = 2, 3, .... A node encodes (its index in its group, its head) —
  * the head half is zero outside attention; an edge encodes (row, column) of its weight in its
  * tensor; a LayerNorm gain edge (row = column = channel); a structural edge (dst index, src index). */
 #include "program/ngraph.h"
@@ -25,9 +25,11 @@ static void pe_enc(float *out, int x, int n) {
     const double tau = 6.283185307179586;
     double u = n > 0 ? (double)x / n : 0.0;
     out[0] = (float)u;
-    out[1] = (float)sin(tau * u);
-    out[2] = (float)cos(tau * u);
-    out[3] = (float)sin(2 * tau * u);
+    for (int f = 1; f <= NG_PE_AXIS / 2 - 1; f++) {   /* f cycles over the axis: tells apart up to ~2·f indices */
+        out[2 * f - 1] = (float)sin(tau * f * u);
+        out[2 * f] = (float)cos(tau * f * u);
+    }
+    out[NG_PE_AXIS - 1] = (float)sin(tau * (NG_PE_AXIS / 2) * u);
 }
 
 static NGroup *new_group(NGroup **arr, int *n, int *cap, int **seg, const char *name, int tensor, int start) {
@@ -81,8 +83,8 @@ static int add_nodes(Builder *b, const char *name, int n, const char *bias, int 
         g->node_slot[v] = ti >= 0 ? b->t->tensors[ti].off + i : -1;
         float *pe = g->node_pe + (size_t)v * NG_PE_DIM;
         pe_enc(pe, i, n);
-        if (heads > 0) pe_enc(pe + 4, i / (n / heads), heads);
-        else memset(pe + 4, 0, 4 * sizeof *pe);
+        if (heads > 0) pe_enc(pe + NG_PE_AXIS, i / (n / heads), heads);
+        else memset(pe + NG_PE_AXIS, 0, NG_PE_AXIS * sizeof *pe);
     }
     g->node_seg[g->n_node_groups] = g->n_nodes;
     return first;
@@ -96,7 +98,7 @@ static void push_edge(Builder *b, int src, int dst, long slot, int row, int nrow
     g->dst[e] = dst;
     g->edge_slot[e] = slot;
     pe_enc(g->edge_pe + (size_t)e * NG_PE_DIM, row, nrow);
-    pe_enc(g->edge_pe + (size_t)e * NG_PE_DIM + 4, col, ncol);
+    pe_enc(g->edge_pe + (size_t)e * NG_PE_DIM + NG_PE_AXIS, col, ncol);
 }
 
 static void open_edge_group(Builder *b, const char *name, int tensor, int structural, long n) {

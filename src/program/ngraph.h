@@ -11,7 +11,10 @@
 #define NEUROP_NGRAPH_H
 #include "program/template.h"
 
-#define NG_PE_DIM 8   /* positional-encoding features per slot (see ngraph.c for what they are) */
+#ifndef NG_PE_AXIS
+#define NG_PE_AXIS 4                  /* positional-encoding features per index (see ngraph.c) */
+#endif
+#define NG_PE_DIM (2 * NG_PE_AXIS)    /* per slot: two indices */
 
 typedef struct NGroup {
     char name[64];           /* e.g. "layers.0.attn.q.weight" for an edge group, "hidden.0" for nodes */

@@ -192,7 +192,13 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
             break;
         }
         graph_backward(&g, loss);
-        clip_grad_norm(&r->m.ps, c->clip);
+        /* ReLU maps NaN to 0, so a non-finite weight can leave the loss finite: the gradient shows it */
+        float gnorm = clip_grad_norm(&r->m.ps, c->clip);
+        if (!isfinite(gnorm)) {
+            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (the last good checkpoint %s is intact)",
+                         isnan(gnorm) ? "NaN" : "Inf", r->step, lv, last);
+            break;
+        }
         adamw_step(&r->opt, &r->m.ps, lr_schedule(r->step, c->warmup, c->steps, c->lr, c->lr_min));
         graph_reset(&g);
         r->step++;
