@@ -56,10 +56,14 @@ run: all
 
 bench: all
 	@scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory $(BUILD)/neurop-bench
+	@$(MAKE) --no-print-directory $(BUILD)/neurop-bench $(BUILD)/neurop-bench-meta
 	scripts/bench.sh
 
 $(BUILD)/neurop-bench: $(BUILD)/bench/bench.o $(BUILD)/libneurop.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# One Meta-GNN training step per task (bench/bench_meta.c), for dev/bench_metagnn_torch.py to compare against.
+$(BUILD)/neurop-bench-meta: $(BUILD)/bench/bench_meta.o $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 reproduce: all

@@ -14,7 +14,8 @@ AdamW adamw_default(float weight_decay);       /* betas (0.9, 0.999), eps 1e-8 *
 void  adamw_step(AdamW *o, ParamSet *ps, float lr);
 /* Scales all gradients so their global L2 norm is at most max_norm; returns the norm before. */
 float clip_grad_norm(ParamSet *ps, float max_norm);
-/* Linear warmup from 0 over `warmup` steps, then cosine from lr_max down to lr_min at `total`. */
+/* Linear warmup over `warmup` steps (step s gets lr_max·(s+1)/warmup), then cosine from lr_max
+ * down to lr_min at `total`. */
 float lr_schedule(long step, long warmup, long total, float lr_max, float lr_min);
 
 #endif

@@ -95,8 +95,8 @@ Tensor *op_sigmoid(Graph *g, Tensor *a);
 /* Softmax over the last axis. mask (optional, no grad) has the shape of a's trailing dims
  * (e.g. [T, T] for a [B, H, T, T]) and broadcasts over the leading ones; mask 0 = excluded. */
 Tensor *op_softmax(Graph *g, Tensor *a, const Tensor *mask);
-/* LayerNorm over the last axis D; gain, bias: [D] or broadcastable to a ([B, 1, D] for per-program
- * generated parameters) or NULL. */
+/* LayerNorm over the last axis D; gain, bias: NULL, [D], or x's shape with its trailing leading
+ * dims set to 1 (e.g. [B, 1, D] per-program generated parameters for x [B, T, D]). */
 Tensor *op_layernorm(Graph *g, Tensor *x, Tensor *gain, Tensor *bias, float eps);
 /* out[i, :] = table[idx[i], :]; table [V, D] (or [*, D]), idx n ints in [0, V) -> [n, D]. */
 Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n);

@@ -112,6 +112,15 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
     return sg;
 }
 
+const float *pe_select(Graph *g, const float *pe, long n, int mode) {
+    if (mode == PE_OFF || !pe) return NULL;
+    if (mode == PE_FULL) return pe;
+    float *out = arena_calloc(g->arena, (size_t)(n > 0 ? n : 1) * NG_PE_DIM * sizeof(float));
+    for (long i = 0; i < n; i++)
+        for (int k = 0; k < NG_PE_DIM; k += NG_PE_AXIS) out[i * NG_PE_DIM + k] = pe[i * NG_PE_DIM + k];
+    return out;
+}
+
 Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots) {
     int F = n_feat + NG_PE_DIM;
     Tensor *x = tensor_new(g, SHAPE(n_slots * B, F));

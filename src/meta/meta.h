@@ -13,12 +13,16 @@
 
 typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT } MethodKind;
 
+/* What the encoders see of a slot's position (ngraph.c computes the full encoding):
+ * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines. */
+enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2 };
+
 typedef struct MetaConfig {
     int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
     int rounds;       /* Meta-GNN message-passing rounds k */
     int mixer;        /* Meta-gMLP mixer hidden width */
     int tie;          /* 1: one set of weights per group; 0: one set shared by all (ablation) */
-    int pe;           /* 1: positional encodings at the encoder input; 0: off (ablation, equivariance test) */
+    int pe;           /* positional encodings at the encoder input: PE_INDEX (default), PE_FULL, PE_OFF */
     int itok_len;     /* direct on a Transformer template: intent tokens prepended to each input */
     int itok_vocab;   /* ... and the extra token ids they use (after the template's vocab) */
 } MetaConfig;

@@ -17,6 +17,9 @@ void    theta_head_free(ThetaHead *h);
  * contiguous range of rows, as op_segmm wants. Returns the row segments [G+1] in the arena
  * (one segment for everything when untied). */
 int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int tie);
+/* The encodings of n slots as cfg.pe asks: NULL (off), pe itself (full), or an arena copy that
+ * keeps only each axis' normalized index (the first feature of each NG_PE_AXIS block). */
+const float *pe_select(Graph *g, const float *pe, long n, int mode);
 /* [U_b ‖ pe_slot] for every (slot, b) row: [n_slots * B, n_feat + NG_PE_DIM]; pe may be NULL (zeros). */
 Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots);
 /* A group-tied two-layer MLP (in -> hidden -> out, ReLU between). */

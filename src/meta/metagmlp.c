@@ -65,7 +65,7 @@ Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
     const ParamSet *ps = &m->ps;
     int T = (int)t->n_theta, w = m->cfg.width;
     int *seg = rows_by_group(g, n->seg, t->n_tensors, T, B, m->cfg.tie);
-    Tensor *z = tied_mlp(g, ps, &n->enc, encoder_input(g, feat, B, m->n_feat, m->cfg.pe ? n->pe : NULL, T), seg);
+    Tensor *z = tied_mlp(g, ps, &n->enc, encoder_input(g, feat, B, m->n_feat, pe_select(g, n->pe, T, m->cfg.pe), T), seg);
     /* [T·B, w] -> [B, T·w]: one vector per intent for the mixer */
     Tensor *zb = op_reshape(g, op_permute(g, op_reshape(g, z, SHAPE(T, B, w)), (int[]){1, 0, 2}), SHAPE(B, T * w));
     Tensor *hid = op_relu(g, op_add(g, op_matmul(g, zb, params_tensor(g, ps, n->mix1_w), 0, 0), params_tensor(g, ps, n->mix1_b)));

@@ -146,7 +146,7 @@ Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
     int Gn = tie ? G->n_node_groups : 1, Ge = tie ? G->n_edge_groups : 1;
     int *src = endpoint_rows(g, G->src, E, B), *dst = endpoint_rows(g, G->dst, E, B);
 
-    const float *npe = m->cfg.pe ? G->node_pe : NULL, *epe = m->cfg.pe ? G->edge_pe : NULL;
+    const float *npe = pe_select(g, G->node_pe, V, m->cfg.pe), *epe = pe_select(g, G->edge_pe, E, m->cfg.pe);
     Tensor *hv = encode(g, m, &n->enc_node, feat, B, npe, V, G->n_node_groups, G->node_seg, nseg);
     Tensor *he = encode(g, m, &n->enc_edge, feat, B, epe, E, G->n_edge_groups, G->edge_seg, eseg);
 

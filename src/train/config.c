@@ -43,7 +43,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
         if (!strcmp(TABLE[i].task, t.name) && TABLE[i].m == method) row = &TABLE[i];
     NP_ASSERT(row, "no defaults for %s/%s", t.name, method_id(method));
-    c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = 1};
+    c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = PE_INDEX};
     c->seed = 0;
     c->steps = row->steps;
     c->B = row->B; c->N = row->N;
@@ -112,7 +112,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("rounds", c->meta.rounds, 0, 64)
     INT_KEY("mixer", c->meta.mixer, 0, 65536)
     INT_KEY("tie", c->meta.tie, 0, 1)
-    INT_KEY("pe", c->meta.pe, 0, 1)
+    INT_KEY("pe", c->meta.pe, 0, 2)
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "
