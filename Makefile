@@ -42,6 +42,9 @@ $(BUILD)/tests/main.o: CFLAGS += -I$(BUILD)/tests
 $(BUILD)/neurop-tests: $(TEST_OBJ) $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# Sleeping OpenMP waits: spinning threads on a loaded 2-core machine cost 10x (see src/cli/main.c).
+export OMP_WAIT_POLICY ?= passive
+
 test: deps $(BUILD)/neurop-tests $(BUILD)/neurop
 	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BUILD)/neurop-tests
 

@@ -12,7 +12,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop demo [--task T] [--steps N] [--out DIR] [--seed S]\n"
-            "  trains Meta-GNN on T (default addmod), prints IID and OOD exact match, synthesizes the\n"
+            "  trains Meta-GNN on T (default sumfirst), prints IID and OOD exact match, synthesizes the\n"
             "  program for an unseen intent into DIR/program.safetensors and runs it on a few inputs.\n"
             "  A finished demo run in DIR is reused; delete DIR to train again.\n");
 }
@@ -70,7 +70,7 @@ int cmd_demo(int argc, char **argv) {
     static const struct option opts[] = {{"task", required_argument, 0, 't'}, {"steps", required_argument, 0, 'n'},
                                          {"out", required_argument, 0, 'o'}, {"seed", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *task = "addmod", *steps = NULL, *out = NULL, *seed = NULL;
+    const char *task = "sumfirst", *steps = NULL, *out = NULL, *seed = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:n:o:s:h", opts, NULL)) != -1) {

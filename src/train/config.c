@@ -17,16 +17,16 @@ static const struct { const char *task, *tpl; } TEMPLATES[] = {
  * counts of the four methods within a small factor of each other (neurop info prints them). */
 typedef struct { const char *task; MethodKind m; int width, rounds, mixer; long steps; int B, N; float lr; } Row;
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 128, 0, 0, 3000, 8, 64, 1e-3f},
-    {"sumfirst", METHOD_MLP, 128, 0, 0, 3000, 8, 64, 1e-3f},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f},
     {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 3000, 8, 64, 1e-3f},
-    {"addmod", METHOD_DIRECT, 32, 0, 0, 4000, 8, 128, 1e-3f},
-    {"addmod", METHOD_MLP, 32, 0, 0, 4000, 8, 128, 1e-3f},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 4000, 8, 128, 1e-3f},
+    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f},
     {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f},
     {"addmod", METHOD_GNN, 32, 2, 0, 4000, 8, 128, 1e-3f},
-    {"arc", METHOD_DIRECT, 48, 0, 0, 4000, 8, 32, 1e-3f},
-    {"arc", METHOD_MLP, 16, 0, 0, 4000, 8, 32, 1e-3f},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 4000, 8, 32, 1e-3f},
+    {"arc", METHOD_MLP, 32, 0, 0, 4000, 8, 32, 1e-3f},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 8, 32, 1e-3f},
     {"arc", METHOD_GNN, 32, 2, 0, 4000, 8, 32, 1e-3f},
 };
