@@ -12,13 +12,13 @@ The forward is built from stock torch.nn modules (Embedding, LayerNorm, Multihea
 so the head split, the attention scale and the LayerNorm are PyTorch's, not a re-implementation.
 Run with Debian's /usr/bin/python3 (torch + numpy from apt); `make test` never needs Python.
 """
-import json
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+import stio  # dev/stio.py: safetensors by hand
 
 FIXTURES = [
     ("exec_tf1", dict(vocab=7, len=4, d=8, heads=2, mlp=12, classes=5, layers=1, prenorm=1, readout="last", act="relu")),
@@ -106,20 +106,6 @@ def randomize(m, gen):
             p.copy_(p.float().double())   # exactly representable in float32, as neurop reads it
 
 
-def write_safetensors(path, tensors, meta):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors:
-        a = np.ascontiguousarray(a, dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        blobs.append(a.tobytes())
-        off += a.nbytes
-    header["__metadata__"] = meta
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def make(name, c, seed):
     gen = torch.Generator().manual_seed(seed)
     thetas, tokens, logits = [], [], []
@@ -132,7 +118,7 @@ def make(name, c, seed):
         thetas.append(torch.cat([t.detach().reshape(-1) for _, t in neurop_tensors(m)]).numpy())
         tokens.append(tok.numpy().astype(np.float32))
     path = "tests/fixtures/%s.safetensors" % name
-    write_safetensors(path, [("theta", np.stack(thetas)), ("tokens", np.stack(tokens)), ("logits", np.stack(logits))],
+    stio.write(path, [("theta", np.stack(thetas)), ("tokens", np.stack(tokens)), ("logits", np.stack(logits))],
                       {"template": template_text(c)})
     print("%s: %s, |theta| = %d" % (path, template_text(c), thetas[0].size))
 

@@ -16,14 +16,14 @@ same numbers):
 
 Run with Debian's python3 (python3-torch): /usr/bin/python3 dev/parity_engine.py
 """
-import json
 import math
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
+
+import stio  # dev/stio.py: safetensors by hand
 
 B, T, D, H, N_OUT, C = 2, 5, 6, 8, 7, 4
 EPS = 1e-5
@@ -71,27 +71,6 @@ def forward(inputs, p, x):
     return F.cross_entropy(logits, inputs["labels"], ignore_index=-1)
 
 
-def write_safetensors(path, tensors, metadata):
-    """The format by hand: u64 LE header length, JSON header {name: {dtype, shape, data_offsets}},
-    __metadata__, padded with spaces to 8 bytes, then the raw little-endian float32 data."""
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for name, t in tensors:
-        arr = t.detach().to(torch.float32).contiguous().reshape(-1).tolist()
-        blob = struct.pack("<%df" % len(arr), *arr)
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(blob)]}
-        blobs.append(blob)
-        off += len(blob)
-    hj = json.dumps(header, separators=(",", ":")).encode()
-    hj += b" " * (-len(hj) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(struct.pack("<Q", len(hj)))
-        fh.write(hj)
-        for b in blobs:
-            fh.write(b)
-    os.replace(tmp, path)
-
-
 def main():
     inputs, params = build()
     x = inputs["x"].clone().requires_grad_(True)
@@ -106,7 +85,7 @@ def main():
     meta = {"generator": "dev/parity_engine.py", "torch": torch.__version__, "dtype": "float64",
             "shapes": "B=%d T=%d D=%d H=%d N_OUT=%d C=%d eps=%g" % (B, T, D, H, N_OUT, C, EPS)}
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    write_safetensors(OUT, tensors, meta)
+    stio.write(OUT, tensors, meta)
     print("wrote %s: loss %.9f, %d tensors" % (os.path.relpath(OUT), loss.item(), len(tensors)), file=sys.stderr)
 
 

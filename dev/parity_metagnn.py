@@ -22,13 +22,13 @@ on the side of the kink).
 
 Run with Debian's python3 (python3-torch): /usr/bin/python3 dev/parity_metagnn.py
 """
-import json
 import math
 import os
 import re
-import struct
 
 import torch
+
+import stio  # dev/stio.py: safetensors by hand
 
 EPS = 1e-5
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -257,26 +257,6 @@ def make_case(c):
     return tensors, meta
 
 
-def write_safetensors(path, tensors, metadata):
-    """u64 LE header length, JSON header {name: {dtype, shape, data_offsets}} with __metadata__,
-    padded with spaces to 8 bytes, then the raw little-endian float32 data, contiguous."""
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for name, t in tensors:
-        arr = t.detach().to(torch.float32).contiguous().reshape(-1).tolist()
-        blob = struct.pack("<%df" % len(arr), *arr)
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(blob)]}
-        blobs.append(blob)
-        off += len(blob)
-    hj = json.dumps(header, separators=(",", ":")).encode()
-    hj += b" " * (-len(hj) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(struct.pack("<Q", len(hj)))
-        fh.write(hj)
-        fh.write(b"".join(blobs))
-    os.replace(tmp, path)
-
-
 def main():
     torch.set_default_dtype(torch.float64)
     all_tensors, meta = [], {"format": "neurop-metagnn-parity-1", "cases": str(len(CASES)), "pe_dim": str(PE_DIM)}
@@ -284,7 +264,7 @@ def main():
         tensors, m = make_case(c)
         all_tensors += [("c%d.%s" % (k, n), t) for n, t in tensors]
         meta.update({"c%d.%s" % (k, key): v for key, v in m.items()})
-    write_safetensors(OUT, all_tensors, meta)
+    stio.write(OUT, all_tensors, meta)
     print("wrote", os.path.relpath(OUT))
 
 
