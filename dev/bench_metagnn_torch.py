@@ -19,7 +19,8 @@ The model, written from the equations in src/meta/metagnn.c's header and src/pro
   - rows slot-major, intent-minor (row = slot*B + b), so each group is a contiguous row range; a
     group-tied linear map is a loop over groups of torch.addmm on row slices, then torch.cat;
   - encoder h = LN(W2 relu(W_U U + W_p p + b1) + b2), W_p p + b1 computed once per slot;
-  - k rounds: x_e = relu(W_e h_e + b + (W_s h)[src] + (W_t h)[dst]) = [u | m+ | m-];
+  - k rounds: x_e = relu(W_e h_e + b + (W_s h)[src] + (W_t h)[dst]) = [u | m+ | m-] (the second add and
+    the ReLU in place, as a PyTorch user would write it to spare two [E*B, 3d] buffers);
     h_e <- LN(h_e + u); a+ = mean over in-edges of m+, a- = mean over out-edges of m-
     (index_add_ over the slot axis, times 1/degree); h_v <- LN(h_v + MLP([h_v | a+ | a-]));
   - decoders per group, θ = raw[slot rows] * scale[tensor] + (1 for LayerNorm gains);
@@ -32,10 +33,9 @@ The model, written from the equations in src/meta/metagnn.c's header and src/pro
 
 Prints "torch_check task=... params=... loss0=... gnorm0=..." and "torch_step task=... ms=... ...".
 Run with Debian's python3 (python3-torch, python3-numpy)."""
-import json
 import math
 import os
-import struct
+import resource
 import sys
 import time
 
@@ -43,25 +43,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stio  # noqa: E402  (dev/stio.py: safetensors by hand)
+
 EPS = 1e-5
 TPL_INIT_GAIN = 2          # src/program/template.h: WEIGHT, BIAS, GAIN, EMBED
 
 
 def read_safetensors(path):
-    """{name: float32 tensor}, metadata; the format as documented in src/engine/safetensors.h."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    base = 8 + n
-    out = {}
-    for name, h in header.items():
-        assert h["dtype"] == "F32", name
-        a, b = h["data_offsets"]
-        arr = np.frombuffer(raw, dtype="<f4", count=(b - a) // 4, offset=base + a)
-        out[name] = torch.from_numpy(arr.copy()).view(*h["shape"]) if h["shape"] else torch.from_numpy(arr.copy())
-    return out, meta
+    """{name: float32 tensor}, metadata (dev/stio.py reads the file)."""
+    arrays, meta = stio.read(path)
+    return {name: torch.from_numpy(np.array(a, dtype=np.float32)) for name, a in arrays.items()}, meta
 
 
 def ints(t):
@@ -79,7 +71,7 @@ class MetaGNNStep:
         self.B, self.N = int(meta["B"]), int(meta["N"])
         self.d, self.K, self.F = int(meta["width"]), int(meta["rounds"]), int(meta["n_feat"])
         self.pe_dim = int(meta["pe_dim"])
-        B, d = self.B, self.d
+        B = self.B
         # ---- the neural graph ----
         self.src, self.dst = ints(T["g.src"]), ints(T["g.dst"])
         node_seg, edge_seg = ints(T["g.node_seg"]).tolist(), ints(T["g.edge_seg"]).tolist()
@@ -147,7 +139,7 @@ class MetaGNNStep:
         if self.transformer:
             self.tok = ints(T["b.tok"])
             self.lab = ints(T["b.lab"])
-            L, V = self.tf["len"], self.tf["vocab"]
+            V = self.tf["vocab"]
             # program b's embedding table is rows b*vocab .. of the stacked [B*vocab, d]
             self.emb_idx = (torch.arange(B).view(B, 1) * V + self.tok.view(B, -1)).view(-1)
         else:
@@ -207,7 +199,7 @@ class MetaGNNStep:
             xs = self.tied(hv, P[p + "src.weight"], None, self.node_rows).view(V, B, 3 * d).index_select(0, self.src)
             xt = self.tied(hv, P[p + "dst.weight"], None, self.node_rows).view(V, B, 3 * d).index_select(0, self.dst)
             xe = self.tied(he, P[p + "edge.weight"], P[p + "edge.bias"], self.edge_rows).view(E, B, 3 * d)
-            u, mp, mm = torch.relu(xe + xs + xt).split(d, -1)                               # [E, B, 3d] = [u | m+ | m-]
+            u, mp, mm = (xe + xs).add_(xt).relu_().split(d, -1)                             # [E, B, 3d] = [u | m+ | m-]
             a_in = torch.zeros(V, B, d).index_add_(0, self.dst, mp) * self.inv_in
             a_out = torch.zeros(V, B, d).index_add_(0, self.src, mm) * self.inv_out
             he_new = F.layer_norm(he + u.reshape(E * B, d), (d,), eps=EPS)
@@ -230,23 +222,20 @@ class MetaGNNStep:
             out[name] = v.reshape(self.B, *shape) if len(shape) == 2 else v.reshape(self.B, 1, shape[0])
         return out
 
-    def view(self, theta, name):
-        return theta[name]
-
     def linear(self, theta, x, prefix):
-        return torch.baddbmm(self.view(theta, prefix + ".bias"), x, self.view(theta, prefix + ".weight").transpose(1, 2))
+        return torch.baddbmm(theta[prefix + ".bias"], x, theta[prefix + ".weight"].transpose(1, 2))
 
     def norm(self, theta, x, prefix):
         if not self.tf["prenorm"]:
             return x
-        return F.layer_norm(x, (x.shape[-1],), eps=EPS) * self.view(theta, prefix + ".weight") + self.view(theta, prefix + ".bias")
+        return F.layer_norm(x, (x.shape[-1],), eps=EPS) * theta[prefix + ".weight"] + theta[prefix + ".bias"]
 
     def exec_transformer(self, theta):
         B, N, tf = self.B, self.N, self.tf
         L, d, H = tf["len"], tf["d"], tf["heads"]
         dh = d // H
-        E = self.view(theta, "embed.weight").reshape(B * tf["vocab"], d)
-        x = E.index_select(0, self.emb_idx).view(B, N, L, d) + self.view(theta, "pos.weight").view(B, 1, L, d)
+        E = theta["embed.weight"].reshape(B * tf["vocab"], d)
+        x = E.index_select(0, self.emb_idx).view(B, N, L, d) + theta["pos.weight"].view(B, 1, L, d)
         x = x.view(B, N * L, d)
 
         def split(t):   # [B, N*L, d] -> [B*N*H, L, dh]
@@ -311,6 +300,8 @@ def bench(path, warmup, steps, check_only):
                             lr=lr, betas=(0.9, 0.999), eps=1e-8)
     tt, tf, tb, to = [], [], [], []
     for i in range(warmup + steps):
+        if i == warmup:
+            faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = m.loss()
@@ -323,8 +314,9 @@ def bench(path, warmup, steps, check_only):
         assert math.isfinite(loss.item())
         if i >= warmup:
             tt.append(t3 - t0); tf.append(t1 - t0); tb.append(t2 - t1); to.append(t3 - t2)
-    print("torch_step task=%s ms=%.3f min_ms=%.3f fwd_ms=%.3f bwd_ms=%.3f opt_ms=%.3f steps=%d"
-          % (m.task, 1e3 * median(tt), 1e3 * min(tt), 1e3 * median(tf), 1e3 * median(tb), 1e3 * median(to), steps))
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / steps
+    print("torch_step task=%s ms=%.3f min_ms=%.3f fwd_ms=%.3f bwd_ms=%.3f opt_ms=%.3f faults=%.0f steps=%d"
+          % (m.task, 1e3 * median(tt), 1e3 * min(tt), 1e3 * median(tf), 1e3 * median(tb), 1e3 * median(to), faults, steps))
     sys.stdout.flush()
 
 
@@ -333,7 +325,7 @@ def main():
     if not args or args[0].startswith("-"):
         raise SystemExit(__doc__.split("\n\n")[1])
     d = args.pop(0)
-    warmup, steps, check_only, tasks = 3, None, False, []
+    warmup, steps, check_only, tasks = 5, None, False, []
     while args:
         a = args.pop(0)
         if a == "--warmup":
