@@ -28,8 +28,8 @@ The model, written from the equations in src/meta/metagnn.c's header and src/pro
     q/k/v/o, softmax attention as [B*N*H, T, dh] bmm, MLP block, pre-LN or none, readout of the last
     position or of every position);
   - MSE or cross-entropy (ignore_index=-1); clip_grad_norm_ and torch.optim.AdamW with the run's clip,
-    lr (constant: the schedule costs nothing) and weight decay, decay on the parameters of 2 or more
-    dimensions (as neurop's ParamSet), betas (0.9, 0.999), eps 1e-8.
+    lr (constant: the schedule costs nothing) and weight decay, decay on the parameters named *.weight
+    (as neurop's ParamSet), betas (0.9, 0.999), eps 1e-8.
 
 Prints "torch_check task=... params=... loss0=... gnorm0=..." and "torch_step task=... ms=... ...".
 Run with Debian's python3 (python3-torch, python3-numpy)."""
@@ -130,10 +130,10 @@ class MetaGNNStep:
             self.P[name] = t.clone().requires_grad_(True)
         extra = [n for n in T if n.startswith("p.") and n[2:] not in self.P]
         assert not extra, "neurop has parameters this model lacks: %s" % extra
-        # neurop's weight-decay flags (per view, in file order) are those of ndim >= 2, as used below
+        # neurop's weight-decay flags (per view, in file order): the views named *.weight, as used below
         flags = dict(zip([n[2:] for n in T if n.startswith("p.")], meta["p.decay"].split(",")))
         for name, shape in self.shapes:
-            assert (flags[name] == "1") == (len(shape) >= 2), "%s: neurop's weight decay flag differs" % name
+            assert (flags[name] == "1") == name.endswith(".weight"), "%s: neurop's weight decay flag differs" % name
         # ---- the batch ----
         self.feat = T["b.feat"]
         if self.transformer:
@@ -292,8 +292,8 @@ def bench(path, warmup, steps, check_only):
         return
     for p in params:
         p.grad = None
-    decay = [m.P[n] for n, s in m.shapes if len(s) >= 2]
-    no_decay = [m.P[n] for n, s in m.shapes if len(s) < 2]
+    decay = [m.P[n] for n, s in m.shapes if n.endswith(".weight")]
+    no_decay = [m.P[n] for n, s in m.shapes if not n.endswith(".weight")]
     cfg = dict(kv.split("=", 1) for kv in m.meta["config"].split(" template=")[0].split())
     lr, wd, clip = float(cfg["lr"]), float(cfg["wd"]), float(cfg["clip"])
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],

@@ -1040,3 +1040,40 @@ TEST(shape_errors_abort) {
         CHECK(aborts(cases[i].fn) == 1, "%s: did not abort", cases[i].name);
     CHECK(aborts(ok_ln_program_gain) == 0, "layernorm [B,1,D] gain aborted");
 }
+
+/* segmm's weight and bias gradients over a long segment are reduced by several threads into
+ * partial sums (segmm_wgrad): the result must agree with one thread, and be bit-identical run to
+ * run at the same thread count. */
+static void segmm_long_grads(int threads, float *dw, float *db) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    enum { M = 4096, K = 16, N = 32 };
+    Arena a; Graph g; arena_init(&a, 1 << 20); graph_init(&g, &a);
+    Rng r; rng_seed(&r, 17);
+    Tensor *x = tensor_new(&g, SHAPE(M, K)), *w = tensor_new(&g, SHAPE(2, K, N)), *b = tensor_new(&g, SHAPE(2, N));
+    Tensor *ts[3] = {x, w, b};
+    for (int k = 0; k < 3; k++) { for (long i = 0; i < ts[k]->numel; i++) ts[k]->data[i] = rng_normal(&r); tensor_require_grad(&g, ts[k]); }
+    int seg[3] = {0, 100, M};   /* a short segment (serial path) and a long one (split path) */
+    Tensor *y = op_segmm_bias(&g, x, w, b, seg, 2);
+    Tensor *R = tensor_new(&g, SHAPE(M, N));
+    for (long i = 0; i < R->numel; i++) R->data[i] = rng_normal(&r);
+    graph_backward(&g, op_sum(&g, op_mul(&g, y, R)));
+    memcpy(dw, w->grad, w->numel * sizeof(float));
+    memcpy(db, b->grad, b->numel * sizeof(float));
+    graph_free(&g); arena_free(&a);
+}
+TEST(segmm_split_reduction_matches_and_is_deterministic) {
+    static float w1[2 * 16 * 32], b1[64], w2[2 * 16 * 32], b2[64], w2b[2 * 16 * 32], b2b[64];
+    segmm_long_grads(1, w1, b1);
+    segmm_long_grads(2, w2, b2);
+    segmm_long_grads(2, w2b, b2b);
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    CHECK(!memcmp(w2, w2b, sizeof w2) && !memcmp(b2, b2b, sizeof b2), "two runs at 2 threads differ");
+    double worst = 0;
+    for (int i = 0; i < 2 * 16 * 32; i++) worst = fmax(worst, fabs(w1[i] - w2[i]) / fmax(1.0, fabs(w1[i])));
+    for (int i = 0; i < 64; i++) worst = fmax(worst, fabs(b1[i] - b2[i]) / fmax(1.0, fabs(b1[i])));
+    CHECK(worst < 1e-4, "1 vs 2 threads: worst relative difference %g", worst);
+}

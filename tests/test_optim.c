@@ -11,7 +11,7 @@
 
 /* ================================ AdamW ================================ */
 
-/* Three views: "w" [2,3] (a matrix: decayed), "b" [3] (a vector: not decayed), "m" [2,2] (a matrix
+/* Three views: "w.weight" [2,3] (a matrix: decayed), "b" [3] (not decayed), "m.weight" [2,2] (a matrix
  * whose decay the caller switched off). */
 static const float W0[6] = {0.5f, -1.0f, 2.0f, 0.0f, -0.25f, 1.5f}, B0[3] = {0.1f, -0.2f, 0.3f}, M0[4] = {1.0f, -2.0f, 0.5f, 0.25f};
 static const float GW1[6] = {0.1f, -0.3f, 0.0f, 2.0f, -1e-3f, 0.7f}, GB1[3] = {1.0f, 0.0f, -0.5f}, GM1[4] = {0.2f, 0.2f, -0.2f, 1e-4f};
@@ -19,9 +19,9 @@ static const float GW2[6] = {-0.2f, 0.1f, 0.4f, 0.5f, 0.0f, -0.7f}, GB2[3] = {0.
 
 static void adam_setup(ParamSet *ps, int *iw, int *ib, int *im) {
     params_init(ps);
-    *iw = params_add(ps, "w", SHAPE(2, 3));
+    *iw = params_add(ps, "w.weight", SHAPE(2, 3));
     *ib = params_add(ps, "b", SHAPE(3));
-    *im = params_add(ps, "m", SHAPE(2, 2));
+    *im = params_add(ps, "m.weight", SHAPE(2, 2));
     params_finalize(ps);
     ps->views[*im].decay = 0;
     memcpy(params_data(ps, *iw), W0, sizeof W0);
@@ -127,7 +127,7 @@ TEST(adamw_decay_only_where_asked) {
 TEST(adamw_large_view_parallel_matches_serial) {
     /* a view over 65536 elements takes the OpenMP path; it must equal the per-element formula */
     ParamSet ps; params_init(&ps);
-    int i = params_add(&ps, "big", SHAPE(300, 300));
+    int i = params_add(&ps, "big.weight", SHAPE(300, 300));
     params_finalize(&ps);
     Rng r; rng_seed(&r, 3);
     params_fill_normal(&ps, i, &r, 1.0f);

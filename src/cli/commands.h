@@ -11,5 +11,6 @@ int cmd_info(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)"},
     {"graph", cmd_graph, "the neural graph of a template: groups, counts, symmetries (--dot, --json)"},
     {"exec", cmd_exec, "run a program file on inputs from a file or stdin"},
+    {"reproduce", cmd_reproduce, "train and evaluate every method on every task over seeds; write results/ (--quick, --tiny)"},
 };
 
 static void usage(FILE *f) {

@@ -82,7 +82,12 @@ Tensor *tape_apply(Graph *g, Node *n) {
         for (int k = 0; k < n->nin; k++) if (n->ins[k]->grad) needs_grad = 1;
     }
     n->out = tensor_new(g, ndim, shape);
-    if (needs_grad) n->out->grad = arena_calloc(g->arena, n->out->numel * sizeof(float));
+    if (needs_grad) {   /* zeroing every gradient is a large share of a step: in parallel when big */
+        long N = n->out->numel;
+        float *gr = n->out->grad = arena_alloc(g->arena, N * sizeof(float));
+        #pragma omp parallel for schedule(static) if (N > (1L << 17))
+        for (long i = 0; i < N; i++) gr[i] = 0.0f;
+    }
     OPS[n->op].forward(g, n);
     if (needs_grad) {
         if (g->n_nodes == g->cap_nodes) {

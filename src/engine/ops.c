@@ -15,6 +15,7 @@ enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, O
        OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE };
 
 #define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
+#define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
 #define SET_SHAPE(...) do { int s_[] = {__VA_ARGS__}; *ndim = (int)(sizeof s_ / sizeof *s_); memcpy(shape, s_, sizeof s_); } while (0)
 
 static int *arena_ints(Graph *g, const int *src, int n) {
@@ -176,10 +177,23 @@ static void segmm_shape(const Node *n, int *ndim, int *shape) {
     for (int s = 0; s < G; s++) NP_ASSERT(n->idx[s] <= n->idx[s + 1], "segmm: segments out of order");
     SET_SHAPE(x->shape[0], w->shape[2]);
 }
+/* Threads that split a long segment's weight-gradient reduction; the scratch for their partial
+ * sums is taken from the arena at forward time (backward has no allocator). */
+static int n_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
 static void segmm_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0], *w = n->in[1];
     int K = x->shape[1], N = w->shape[2];
     count_mm(g, n, x->shape[0], N, K);
+    if (n->out->grad) {
+        n->ia[1] = n_threads();
+        n->aux = arena_alloc(g->arena, (size_t)n->ia[1] * (K + 1) * N * sizeof(float));
+    }
     for (int s = 0; s < n->ia[0]; s++) {
         int r0 = n->idx[s], m = n->idx[s + 1] - r0;
         float *o = n->out->data + (long)r0 * N;
@@ -192,22 +206,46 @@ static void segmm_fwd(Graph *g, Node *n) {
         gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, beta, o, N);
     }
 }
+/* dW[K,N] += X^T dY and db[N] += colsum(dY) over m rows: each thread reduces a fixed block of rows
+ * into its own partials, which are then added in thread order (deterministic per thread count). */
+static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, const float *dY, float *dW, float *db) {
+    int T = n->ia[1];
+    if (T <= 1 || (long)m * K * N < (1L << 20)) {
+        if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, X, K, dY, N, 1.0f, dW, N);
+        if (db) for (int i = 0; i < m; i++) for (int j = 0; j < N; j++) db[j] += dY[(long)i * N + j];
+        return;
+    }
+    #pragma omp parallel num_threads(T)
+    {
+        int id = 0, nt = 1;
+        #ifdef _OPENMP
+        id = omp_get_thread_num(); nt = omp_get_num_threads();
+        #endif
+        int i0 = (int)((long)m * id / nt), i1 = (int)((long)m * (id + 1) / nt);
+        float *pw = n->aux + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
+        memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
+        if (dW && i1 > i0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, i1 - i0, 1.0f, X + (long)i0 * K, K,
+                                       dY + (long)i0 * N, N, 0.0f, pw, N);
+        if (db) for (int i = i0; i < i1; i++) for (int j = 0; j < N; j++) pb[j] += dY[(long)i * N + j];
+        #pragma omp barrier
+        #pragma omp single
+        for (int t = 0; t < nt; t++) {
+            const float *qw = n->aux + (long)t * (K + 1) * N, *qb = qw + (long)K * N;
+            if (dW) for (long k = 0; k < (long)K * N; k++) dW[k] += qw[k];
+            if (db) for (int j = 0; j < N; j++) db[j] += qb[j];
+        }
+    }
+}
 static void segmm_bwd(Node *n) {
-    Tensor *x = n->in[0], *w = n->in[1];
+    Tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     int K = x->shape[1], N = w->shape[2];
     for (int s = 0; s < n->ia[0]; s++) {
         int r0 = n->idx[s], m = n->idx[s + 1] - r0;
         if (m == 0) continue;
-        mm_backward(0, 0, m, N, K, x->data + (long)r0 * K, x->grad ? x->grad + (long)r0 * K : NULL,
-                    w->data + (long)s * K * N, w->grad ? w->grad + (long)s * K * N : NULL,
-                    n->out->grad + (long)r0 * N);
-        if (n->in[2] && n->in[2]->grad) {
-            float *gb = n->in[2]->grad + (long)s * N;
-            for (int i = 0; i < m; i++) {
-                const float *go = n->out->grad + (long)(r0 + i) * N;
-                for (int j = 0; j < N; j++) gb[j] += go[j];
-            }
-        }
+        const float *dY = n->out->grad + (long)r0 * N;
+        if (x->grad) gemm_rows(0, 1, m, K, N, dY, N, w->data + (long)s * K * N, N, 1.0f, x->grad + (long)r0 * K, K);
+        segmm_wgrad(n, m, K, N, x->data + (long)r0 * K, dY, w->grad ? w->grad + (long)s * K * N : NULL,
+                    b && b->grad ? b->grad + (long)s * N : NULL);
     }
 }
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
@@ -281,12 +319,11 @@ static void binary_bwd(Node *n) {
     if (tensor_same_shape(A, B)) {   /* no reduction: plain vectorizable loops */
         long N = n->out->numel;
         float sb = n->op == OP_SUB ? -1.0f : 1.0f;
-        if (n->op == OP_MUL) {
-            if (ga) for (long i = 0; i < N; i++) ga[i] += go[i] * b[i];
-            if (gb) for (long i = 0; i < N; i++) gb[i] += go[i] * a[i];
-        } else {
-            if (ga) for (long i = 0; i < N; i++) ga[i] += go[i];
-            if (gb) for (long i = 0; i < N; i++) gb[i] += sb * go[i];
+        int mul = n->op == OP_MUL;
+        #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
+        for (long i = 0; i < N; i++) {
+            if (ga) ga[i] += mul ? go[i] * b[i] : go[i];
+            if (gb) gb[i] += mul ? go[i] * a[i] : sb * go[i];
         }
         return;
     }
@@ -393,12 +430,14 @@ static void slice_shape(const Node *n, int *ndim, int *shape) {
 static void slice_fwd(Graph *g, Node *n) {
     long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
     long arow = n->in[0]->shape[n->ia[0]] * inner, w = n->ia[2] * inner, off = n->ia[1] * inner;
+    #pragma omp parallel for schedule(static) if (outer * w > PAR_MEM)
     for (long o = 0; o < outer; o++) memcpy(n->out->data + o * w, n->in[0]->data + o * arow + off, w * sizeof(float));
 }
 static void slice_bwd(Node *n) {
     if (!n->in[0]->grad) return;
     long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
     long arow = n->in[0]->shape[n->ia[0]] * inner, w = n->ia[2] * inner, off = n->ia[1] * inner;
+    #pragma omp parallel for schedule(static) if (outer * w > PAR_MEM)
     for (long o = 0; o < outer; o++) {
         float *dst = n->in[0]->grad + o * arow + off; const float *src = n->out->grad + o * w;
         for (long j = 0; j < w; j++) dst[j] += src[j];
@@ -472,6 +511,7 @@ static inline float act_df(int op, float x, float y) {
 static void act_fwd(Graph *g, Node *n) {
     const float *a = n->in[0]->data; float *o = n->out->data; long N = n->out->numel; int op = n->op;
     if (op == OP_RELU) {    /* its own loop so that it vectorizes: the meta-learners' hot activation */
+        #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
         for (long i = 0; i < N; i++) o[i] = a[i] <= 0 ? 0.0f : a[i];   /* NaN passes through */
         return;
     }
@@ -482,6 +522,7 @@ static void act_bwd(Node *n) {
     float *ga = n->in[0]->grad; if (!ga) return;
     const float *a = n->in[0]->data, *o = n->out->data, *go = n->out->grad; long N = n->out->numel; int op = n->op;
     if (op == OP_RELU) {
+        #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
         for (long i = 0; i < N; i++) ga[i] += a[i] > 0 ? go[i] : 0.0f;
         return;
     }
@@ -601,7 +642,9 @@ static void layernorm_bwd(Node *n) {
     int D = x->shape[x->ndim - 1];
     long R = x->numel / D;
     long gg = ga ? R / ln_grows(ga, R, D, "gain") : 0, gb = be ? R / ln_grows(be, R, D, "bias") : 0;
-    for (long r = 0; r < R; r++) {   /* serial: gain/bias grads are reduced over rows */
+    int reduce = (ga && ga->grad) || (be && be->grad);   /* gain/bias grads sum over rows: keep those serial */
+    #pragma omp parallel for schedule(static) if (!reduce && x->numel > PAR_MIN)
+    for (long r = 0; r < R; r++) {
         const float *xr = x->data + r * D, *dy = n->out->grad + r * D;
         float mu = n->aux[2 * r], rs = n->aux[2 * r + 1];
         const float *gr = ga ? ga->data + (r / gg) * D : NULL;

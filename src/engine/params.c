@@ -19,7 +19,8 @@ int params_add(ParamSet *ps, const char *name, int ndim, const int *shape) {
     memcpy(v->shape, shape, ndim * sizeof(int));
     v->numel = shape_numel(ndim, shape);
     v->off = ps->n;
-    v->decay = ndim >= 2;
+    size_t nl = strlen(name);
+    v->decay = nl >= 7 && !strcmp(name + nl - 7, ".weight");
     ps->n += v->numel;
     return ps->count++;
 }

@@ -10,7 +10,8 @@ typedef struct ParamView {
     char name[96];
     int ndim, shape[NT_MAXDIM];
     long off, numel;
-    int decay;                  /* AdamW weight decay applies (matrices yes, biases and gains no) */
+    int decay;                  /* AdamW weight decay applies: views named *.weight (matrices), not
+                                   biases, gains or output scales */
 } ParamView;
 
 typedef struct ParamSet {
@@ -21,7 +22,7 @@ typedef struct ParamSet {
 } ParamSet;
 
 void   params_init(ParamSet *ps);
-/* Declares a view; returns its index. decay defaults to ndim >= 2. */
+/* Declares a view; returns its index. decay defaults to: the name ends in ".weight". */
 int    params_add(ParamSet *ps, const char *name, int ndim, const int *shape);
 void   params_finalize(ParamSet *ps);
 void   params_free(ParamSet *ps);

@@ -5,7 +5,7 @@
 #include "meta/meta_internal.h"
 #include <string.h>
 
-typedef struct Direct { Template net; int theta; } Direct;
+typedef struct Direct { Template net; int first; } Direct;   /* first: the view of the net's first tensor */
 
 int direct_init(Method *m, Rng *r) {
     const Template *t = &m->tpl;
@@ -24,9 +24,17 @@ int direct_init(Method *m, Rng *r) {
     }
     Err e;
     if (template_parse(spec, &n->net, &e)) { fprintf(stderr, "neurop: direct: %s\n", e.msg); return -1; }
-    n->theta = params_add(&m->ps, "net.theta", SHAPE(1, (int)n->net.n_theta));
+    /* one view per template tensor, in θ order: contiguous, so together they are θ [1, |θ|], and
+     * each gets its own weight decay (matrices) or none (biases, gains) */
+    for (int k = 0; k < n->net.n_tensors; k++) {
+        char nm[96];
+        const TplTensor *tt = &n->net.tensors[k];
+        snprintf(nm, sizeof nm, "net.%s", tt->name);
+        int v = tt->ndim == 2 ? params_add(&m->ps, nm, SHAPE(tt->shape[0], tt->shape[1])) : params_add(&m->ps, nm, SHAPE(tt->shape[0]));
+        if (k == 0) n->first = v;
+    }
     params_finalize(&m->ps);
-    template_init_theta(&n->net, params_data(&m->ps, n->theta), r);
+    template_init_theta(&n->net, params_data(&m->ps, n->first), r);
     return 0;
 }
 
@@ -35,7 +43,8 @@ void direct_free(Method *m) { free(m->impl); }
 Tensor *direct_forward(Graph *g, Method *m, const Batch *b) {
     Direct *n = m->impl;
     const Template *t = &m->tpl, *net = &n->net;
-    Tensor *theta = params_tensor(g, &m->ps, n->theta);
+    long off = m->ps.views[n->first].off;
+    Tensor *theta = tensor_wrap(g, m->ps.data + off, m->ps.grad + off, SHAPE(1, (int)net->n_theta));
     int B = b->B, N = b->N, R = B * N;
     if (t->kind == TPL_MLP) {       /* one program over all B·N examples, each [x ‖ U] */
         int in = t->widths[0], F = m->n_feat;
