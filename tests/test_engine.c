@@ -1077,3 +1077,24 @@ TEST(segmm_split_reduction_matches_and_is_deterministic) {
     for (int i = 0; i < 64; i++) worst = fmax(worst, fabs(b1[i] - b2[i]) / fmax(1.0, fabs(b1[i])));
     CHECK(worst < 1e-4, "1 vs 2 threads: worst relative difference %g", worst);
 }
+
+/* edge_relu = relu(x + s[src] + t[dst]), with repeated and unused node rows; and a size that takes
+ * the parallel (column-split) backward. */
+typedef struct { const int *src, *dst; } EdgeCtx;
+static Tensor *f_edge_relu(Graph *g, Tensor **in, void *ctx) {
+    EdgeCtx *c = ctx;
+    return op_edge_relu(g, in[0], in[1], c->src, in[2], c->dst);
+}
+TEST(grad_edge_relu) {
+    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};   /* t row 2 never read */
+    EdgeCtx c = {src, dst};
+    GcIn in[] = {{SH(6, 5)}, {SH(3, 5)}, {SH(4, 5)}};
+    GRADCHECK("edge_relu", f_edge_relu, &c, in);
+    enum { M = 6000, V = 300, C = 24 };
+    int *bs = xmalloc(M * sizeof(int)), *bd = xmalloc(M * sizeof(int));
+    for (int i = 0; i < M; i++) { bs[i] = (i * 7) % V; bd[i] = (i * 13 + 5) % V; }
+    EdgeCtx bc = {bs, bd};
+    GcIn bin[] = {{SH(M, C)}, {SH(V, C)}, {SH(V, C)}};
+    GRADCHECK("edge_relu parallel", f_edge_relu, &bc, bin, .stride = 97);
+    free(bs); free(bd);
+}

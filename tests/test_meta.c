@@ -126,8 +126,10 @@ static double case_eval(Graph *g, Case *c, uint64_t *pattern) {
     uint64_t h = 1469598103934665603ull;   /* FNV-1a over (position, sign) */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (strcmp(OPS[n->op].name, "relu")) continue;
-        for (long k = 0; k < n->in[0]->numel; k++) h = (h ^ ((uint64_t)k << 1 | (n->in[0]->data[k] > 0))) * 1099511628211ull;
+        /* relu: the sign of its input; edge_relu (a fused relu(x + s[src] + t[dst])): of its output */
+        const Tensor *pre = !strcmp(OPS[n->op].name, "relu") ? n->in[0] : !strcmp(OPS[n->op].name, "edge_relu") ? n->out : NULL;
+        if (!pre) continue;
+        for (long k = 0; k < pre->numel; k++) h = (h ^ ((uint64_t)k << 1 | (pre->data[k] > 0))) * 1099511628211ull;
     }
     if (pattern) *pattern = h;
     graph_reset(g);

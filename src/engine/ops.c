@@ -12,7 +12,7 @@
 
 enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, OP_CONCAT, OP_SLICE,
        OP_PERMUTE, OP_RELU, OP_GELU, OP_SILU, OP_TANH, OP_SIGMOID, OP_SOFTMAX, OP_LAYERNORM,
-       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE };
+       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU };
 
 #define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
@@ -623,18 +623,18 @@ static void layernorm_fwd(Graph *g, Node *n) {
     #pragma omp parallel for schedule(static) if (x->numel > PAR_MIN)
     for (long r = 0; r < R; r++) {
         const float *xr = x->data + r * D; float *y = n->out->data + r * D;
-        double mu = 0, var = 0;
+        float mu = 0, var = 0;   /* float sums over one row vectorize; two passes keep them accurate */
+        #pragma omp simd reduction(+:mu)
         for (int d = 0; d < D; d++) mu += xr[d];
         mu /= D;
+        #pragma omp simd reduction(+:var)
         for (int d = 0; d < D; d++) var += (xr[d] - mu) * (xr[d] - mu);
         var /= D;
-        float rs = (float)(1.0 / sqrt(var + eps));
-        n->aux[2 * r] = (float)mu; n->aux[2 * r + 1] = rs;
-        const float *gr = ga ? ga->data + (r / gg) * D : NULL, *br = be ? be->data + (r / gb) * D : NULL;
-        for (int d = 0; d < D; d++) {
-            float xh = (xr[d] - (float)mu) * rs;
-            y[d] = xh * (gr ? gr[d] : 1.0f) + (br ? br[d] : 0.0f);
-        }
+        float rs = 1.0f / sqrtf(var + eps);
+        n->aux[2 * r] = mu; n->aux[2 * r + 1] = rs;
+        for (int d = 0; d < D; d++) y[d] = (xr[d] - mu) * rs;
+        if (ga) { const float *gr = ga->data + (r / gg) * D; for (int d = 0; d < D; d++) y[d] *= gr[d]; }
+        if (be) { const float *br = be->data + (r / gb) * D; for (int d = 0; d < D; d++) y[d] += br[d]; }
     }
 }
 static void layernorm_bwd(Node *n) {
@@ -734,6 +734,65 @@ static Tensor *scatter(Graph *g, int op, Tensor *src, const int *idx, int n_out)
 }
 Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out) { return scatter(g, OP_SCATTER_ADD, src, idx, n_out); }
 Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) { return scatter(g, OP_SEGMENT_MEAN, src, idx, n_out); }
+
+/* ======================= edge_relu: relu(x + s[src] + t[dst]) ======================= */
+/* The message layer of a graph network in one pass: x [M, C] per edge row, s and t [*, C] per node
+ * row, idx = src (M ints) then dst (M ints). Fusing it saves four [M, C] arrays and their grads. */
+static void edge_relu_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
+    NP_ASSERT(x->ndim == 2 && s->ndim == 2 && t->ndim == 2, "edge_relu: want 2-D x, s, t");
+    int M = x->shape[0], C = x->shape[1];
+    NP_ASSERT(s->shape[1] == C && t->shape[1] == C, "edge_relu: widths %d, %d, %d", C, s->shape[1], t->shape[1]);
+    for (int i = 0; i < M; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < s->shape[0] && n->idx[M + i] >= 0 && n->idx[M + i] < t->shape[0],
+                  "edge_relu: row %d reads node rows %d and %d", i, n->idx[i], n->idx[M + i]);
+    SET_SHAPE(M, C);
+}
+static void edge_relu_fwd(Graph *g, Node *n) {
+    const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
+    int M = x->shape[0], C = x->shape[1];
+    const int *src = n->idx, *dst = n->idx + M;
+    #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
+    for (int i = 0; i < M; i++) {
+        const float *xr = x->data + (long)i * C, *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
+        float *o = n->out->data + (long)i * C;
+        #pragma omp simd
+        for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+    }
+}
+/* Threads own column ranges, so the scatters into s and t stay in row order: deterministic. */
+static void edge_relu_bwd(Node *n) {
+    Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
+    int M = x->shape[0], C = x->shape[1];
+    const int *src = n->idx, *dst = n->idx + M;
+    #pragma omp parallel if (n->out->numel > PAR_MEM)
+    {
+        int id = 0, nt = 1;
+        #ifdef _OPENMP
+        id = omp_get_thread_num(); nt = omp_get_num_threads();
+        #endif
+        int c0 = C * id / nt, c1 = C * (id + 1) / nt;
+        for (int i = 0; i < M; i++) {
+            const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
+            float *gx = x->grad ? x->grad + (long)i * C : NULL;
+            float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
+            for (int c = c0; c < c1; c++) {
+                float d = o[c] > 0 ? go[c] : 0.0f;
+                if (gx) gx[c] += d;
+                if (gs) gs[c] += d;
+                if (gt) gt[c] += d;
+            }
+        }
+    }
+}
+Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst) {
+    NP_ASSERT(x->ndim == 2, "edge_relu: x must be [M, C]");
+    int M = x->shape[0];
+    int *idx = arena_alloc(g->arena, (size_t)(M > 0 ? 2 * M : 1) * sizeof(int));
+    if (M > 0) { memcpy(idx, src, M * sizeof(int)); memcpy(idx + M, dst, M * sizeof(int)); }
+    Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .idx = idx};
+    return tape_apply(g, &n);
+}
 
 /* ======================= reductions and losses ======================= */
 static void scalar_shape(const Node *n, int *ndim, int *shape) { SET_SHAPE(1); }
@@ -863,4 +922,5 @@ const OpDef OPS[] = {
     [OP_SUM_AXIS]     = {"sum_axis", sum_axis_shape, sum_axis_fwd, sum_axis_bwd},
     [OP_MSE]          = {"mse", mse_check, mse_fwd, mse_bwd},
     [OP_CE]           = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
+    [OP_EDGE_RELU]    = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
 };

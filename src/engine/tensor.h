@@ -104,6 +104,9 @@ Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n);
 Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out);
 /* Mean of the rows sent to each output row (rows that receive none are 0). */
 Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out);
+/* relu(x + s[src] + t[dst]): x [M, C], s and t [*, C], src and dst M row indices (repeats
+ * allowed). A graph network's message layer in one op: edge rows read their endpoints' rows. */
+Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst);
 Tensor *op_sum(Graph *g, Tensor *a);                    /* all elements -> [1] */
 Tensor *op_mean(Graph *g, Tensor *a);                   /* all elements -> [1] */
 /* Sum over axis, keeping it as size 1 (so the result broadcasts back against a). */

@@ -152,10 +152,10 @@ Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
 
     for (int k = 0; k < m->cfg.rounds; k++) {
         const Round *R = &n->rounds[k];
-        Tensor *xs = op_gather(g, op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn), src, E * B);
-        Tensor *xt = op_gather(g, op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn), dst, E * B);
+        Tensor *xs = op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn);    /* W_s h per node row */
+        Tensor *xt = op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn);    /* W_t h per node row */
         Tensor *xe = op_segmm_bias(g, he, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), eseg, Ge);
-        Tensor *x = op_relu(g, op_add(g, op_add(g, xe, xs), xt));        /* [E·B, 3d] = [u ‖ m⁺ ‖ m⁻] */
+        Tensor *x = op_edge_relu(g, xe, xs, src, xt, dst);                    /* [E·B, 3d] = [u ‖ m⁺ ‖ m⁻] */
         Tensor *a_in = op_segment_mean(g, op_slice(g, x, 1, d, d), dst, V * B);
         Tensor *a_out = op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), src, V * B);
         he = op_layernorm(g, op_add(g, he, op_slice(g, x, 1, 0, d)), NULL, NULL, LN_EPS);
