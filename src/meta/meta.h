@@ -62,12 +62,4 @@ Tensor *method_generate(Graph *g, Method *m, const float *feat, int B);
  * [B, N, len, classes]. */
 Tensor *method_forward(Graph *g, Method *m, const Batch *b);
 
-/* Shared building block: a linear map with one weight matrix and bias per group (or one for all
- * when untied), applied to rows split into contiguous group segments. */
-typedef struct TiedLinear { int w, b, G, in, out; } TiedLinear;
-void tied_linear_add(ParamSet *ps, TiedLinear *l, const char *name, int G, int in, int out);
-void tied_linear_init(ParamSet *ps, const TiedLinear *l, Rng *r, float gain);
-/* x [M, in] with rows split into groups by seg[0..G] -> [M, out]. */
-Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x, const int *seg);
-
 #endif

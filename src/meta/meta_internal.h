@@ -3,6 +3,14 @@
 #define NEUROP_META_INTERNAL_H
 #include "meta/meta.h"
 
+/* Shared building block: a linear map with one weight matrix and bias per group (or one for all
+ * when untied), applied to rows split into contiguous group segments. */
+typedef struct TiedLinear { int w, b, G, in, out; } TiedLinear;
+void tied_linear_add(ParamSet *ps, TiedLinear *l, const char *name, int G, int in, int out);
+void tied_linear_init(ParamSet *ps, const TiedLinear *l, Rng *r, float gain);
+/* x [M, in] with rows split into groups by seg[0..G] -> [M, out]. */
+Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x, const int *seg);
+
 /* The output head every meta-learner ends with (each method's impl struct starts with one): raw [B, n_theta] -> θ = raw * scale[tensor] + offset,
  * with one learned scale per θ tensor (calibrated at init to the standard init's spread) and
  * offset 1 for LayerNorm gains, 0 elsewhere. */
