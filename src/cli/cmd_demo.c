@@ -92,8 +92,7 @@ int cmd_demo(int argc, char **argv) {
     if (steps) {
         snprintf(kv, sizeof kv, "steps=%s", steps);
         if (config_set(&cfg, kv, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; }
-        cfg.warmup = cfg.steps / 20;
-        cfg.eval_every = cfg.ckpt_every = cfg.steps / 10 > 0 ? cfg.steps / 10 : 1;
+        config_set_steps(&cfg, cfg.steps, 10);
     }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else { mkdir("runs", 0755); snprintf(dir, sizeof dir, "runs/demo-%s", cfg.task); }

@@ -65,8 +65,7 @@ int cmd_train(int argc, char **argv) {
     if (steps) {
         snprintf(kv, sizeof kv, "steps=%s", steps);
         if (config_set(&cfg, kv, &e)) goto bad;
-        cfg.warmup = cfg.steps / 20;
-        cfg.eval_every = cfg.ckpt_every = cfg.steps / 10 > 0 ? cfg.steps / 10 : 1;
+        config_set_steps(&cfg, cfg.steps, 10);
     }
     for (int i = 0; i < nsets; i++) if (config_set(&cfg, sets[i], &e)) goto bad;
     if (out) snprintf(dir, sizeof dir, "%s", out);

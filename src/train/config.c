@@ -45,14 +45,17 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     NP_ASSERT(row, "no defaults for %s/%s", t.name, method_id(method));
     c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = PE_INDEX};
     c->seed = 0;
-    c->steps = row->steps;
     c->B = row->B; c->N = row->N;
     c->lr = row->lr; c->lr_min = row->lr * 0.05f; c->wd = 0.01f; c->clip = 1.0f;
-    c->warmup = row->steps / 20;
-    c->eval_every = row->steps / 10 > 0 ? row->steps / 10 : 1;
-    c->ckpt_every = c->eval_every;
+    config_set_steps(c, row->steps, 10);
     c->eval_n = 256;
     return 0;
+}
+
+void config_set_steps(TrainConfig *c, long steps, long evals) {
+    c->steps = steps;
+    c->warmup = steps / 20;
+    c->eval_every = c->ckpt_every = steps / evals > 0 ? steps / evals : 1;
 }
 
 void config_format(const TrainConfig *c, char *buf, size_t len) {

@@ -26,6 +26,9 @@ int  config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e
 /* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c. */
 void config_format(const TrainConfig *c, char *buf, size_t len);
 int  config_parse(const char *text, TrainConfig *c, Err *e);
+/* Sets the step count and what follows from it: warmup 5%, `evals` IID-validation evaluations
+ * (and checkpoints) over the run. */
+void config_set_steps(TrainConfig *c, long steps, long evals);
 /* Applies one "key=value" override (the CLI's --set). */
 int  config_set(TrainConfig *c, const char *kv, Err *e);
 

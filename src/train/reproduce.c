@@ -96,9 +96,7 @@ int repro_config(const char *task, MethodKind m, ReproMode mode, unsigned long s
         c->steps = 20; c->B = 2; c->N = 8; c->eval_n = 16;
         evals = 4;
     }
-    c->warmup = c->steps / 20;
-    c->eval_every = c->steps / evals > 0 ? c->steps / evals : 1;
-    c->ckpt_every = c->eval_every;
+    config_set_steps(c, c->steps, evals);
     return 0;
 }
 
