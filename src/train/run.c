@@ -33,7 +33,7 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     }
     MetaConfig mc = c->meta;
     if (c->method == METHOD_DIRECT && t->kind != TASK_SUMFIRST) {
-        int tmp[4];
+        int tmp[MAX_INTENT_TOKENS];
         mc.itok_len = intent_tokens(t, t->train[0], tmp);
         mc.itok_vocab = t->kind == TASK_ARC ? ARC_N_FAMILIES : 0;
     }
@@ -71,7 +71,7 @@ void batch_alloc(Run *r, int B, int N, BatchBuf *bb) {
     memset(bb, 0, sizeof *bb);
     bb->B = B; bb->N = N;
     bb->feat = xmalloc((size_t)B * t->n_feat * sizeof(float));
-    bb->itok = xcalloc((size_t)B * 4, sizeof(int));
+    bb->itok = xcalloc((size_t)B * MAX_INTENT_TOKENS, sizeof(int));
     bb->ex = xcalloc(B, sizeof(Examples));
     for (int b = 0; b < B; b++) examples_alloc(t, N, &bb->ex[b]);
     if (t->kind == TASK_SUMFIRST) { bb->x = xmalloc((size_t)B * N * t->in_dim * sizeof(float)); bb->y = xmalloc((size_t)B * N * sizeof(float)); }

@@ -50,7 +50,9 @@ int  run_score(Run *r, Intent u, const Examples *ex);
 double run_step_flops(Run *r);
 /* θ = M(U) for one intent: n_theta floats (not for direct). */
 void run_synth(Run *r, Intent u, float *theta);
-/* Intent tokens the direct method prepends on Transformer tasks: fills itok, returns their count. */
+/* Intent tokens the direct method prepends on Transformer tasks: fills itok (at most
+ * MAX_INTENT_TOKENS), returns their count. */
+#define MAX_INTENT_TOKENS 4
 int  intent_tokens(const Task *t, Intent u, int *itok);
 
 
