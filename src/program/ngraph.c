@@ -6,7 +6,8 @@
  * bijective and lets a decoder write a whole group as one contiguous block.
  *
  * Positional encodings (NG_PE_DIM = 8): two indices, NG_PE_AXIS = 4 features each, enc(x, n) =
- * (x/n, sin 2πx/n, cos 2πx/n, sin 4πx/n); larger NG_PE_AXIS adds frequencies f = 2, 3, .... A node encodes (its index in its group, its head) —
+ * (x/n, sin 2πx/n, cos 2πx/n, sin 4πx/n); a larger NG_PE_AXIS adds sin/cos pairs at frequencies
+ * f = 2, 4, 8, ... (cycles over the axis), the last odd slot a sine at the next frequency. A node encodes (its index in its group, its head) —
  * the head half is zero outside attention; an edge encodes (row, column) of its weight in its
  * tensor; a LayerNorm gain edge (row = column = channel); a structural edge (dst index, src index). */
 #include "program/ngraph.h"
@@ -25,11 +26,12 @@ static void pe_enc(float *out, int x, int n) {
     const double tau = 6.283185307179586;
     double u = n > 0 ? (double)x / n : 0.0;
     out[0] = (float)u;
-    for (int f = 1; f <= NG_PE_AXIS / 2 - 1; f++) {   /* f cycles over the axis: tells apart up to ~2·f indices */
-        out[2 * f - 1] = (float)sin(tau * f * u);
-        out[2 * f] = (float)cos(tau * f * u);
+    /* frequencies 1, 2, 4, ... cycles over the axis: the k-th pair tells apart ~2^(k+1) indices */
+    for (int k = 0; 2 * k + 2 < NG_PE_AXIS; k++) {
+        out[2 * k + 1] = (float)sin(tau * (1 << k) * u);
+        out[2 * k + 2] = (float)cos(tau * (1 << k) * u);
     }
-    out[NG_PE_AXIS - 1] = (float)sin(tau * (NG_PE_AXIS / 2) * u);
+    if (NG_PE_AXIS % 2 == 0) out[NG_PE_AXIS - 1] = (float)sin(tau * (1 << (NG_PE_AXIS / 2 - 1)) * u);
 }
 
 static NGroup *new_group(NGroup **arr, int *n, int *cap, int **seg, const char *name, int tensor, int start) {
