@@ -116,6 +116,30 @@ const float *pe_select(Graph *g, const float *pe, long n, int mode) {
     if (mode == PE_OFF || !pe) return NULL;
     if (mode == PE_FULL) return pe;
     float *out = arena_calloc(g->arena, (size_t)(n > 0 ? n : 1) * NG_PE_DIM * sizeof(float));
+    if (mode == PE_RANDOM) {
+        /* the code is a hash of the axis' full encoding, which (index, axis length) fixes; an absent
+         * axis (all zero) stays zero. Uniform on [-√3, √3]: unit variance like the other inputs. */
+        for (long i = 0; i < n * NG_PE_DIM; i += NG_PE_AXIS) {
+            uint64_t hsh = 0x9e3779b97f4a7c15ull;
+            int any = 0;
+            for (int k = 0; k < NG_PE_AXIS; k++) {
+                uint32_t bits;
+                memcpy(&bits, &pe[i + k], sizeof bits);
+                any |= pe[i + k] != 0.0f;
+                hsh = (hsh ^ bits) * 0xff51afd7ed558ccdull;
+                hsh ^= hsh >> 33;
+            }
+            for (int k = 0; any && k < NG_PE_AXIS; k++) {
+                hsh += 0x9e3779b97f4a7c15ull;   /* splitmix64 */
+                uint64_t z = hsh;
+                z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+                z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+                z ^= z >> 31;
+                out[i + k] = (float)(((z >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0) * 1.7320508075688772);
+            }
+        }
+        return out;
+    }
     for (long i = 0; i < n; i++)
         for (int k = 0; k < NG_PE_DIM; k += NG_PE_AXIS) out[i * NG_PE_DIM + k] = pe[i * NG_PE_DIM + k];
     return out;
@@ -135,8 +159,13 @@ Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const floa
 }
 
 /* ---------------- θ output head ---------------- */
-void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t) {
+void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat) {
     h->scale = params_add(ps, "head.scale", SHAPE(t->n_tensors, 1));
+    h->centred = centred;
+    if (centred) {   /* zero at init: the first θ is the centred, scaled raw output */
+        h->mean_w = params_add(ps, "head.mean.w", SHAPE(t->n_tensors, n_feat));
+        h->mean_b = params_add(ps, "head.mean.b", SHAPE(t->n_tensors, 1));
+    }
     h->tensor_of = xmalloc(t->n_theta * sizeof(int));
     h->offset = xmalloc(t->n_theta * sizeof(float));
     for (int k = 0; k < t->n_tensors; k++)
@@ -148,11 +177,20 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t) {
 
 void theta_head_free(ThetaHead *h) { free(h->tensor_of); free(h->offset); h->tensor_of = NULL; h->offset = NULL; }
 
-Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw) {
-    int n = (int)t->n_theta;
-    Tensor *s = op_reshape(g, op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n), SHAPE(1, n));
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
+                   const float *feat, int n_feat) {
+    int n = (int)t->n_theta, B = raw->shape[0];
+    Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n);   /* [n, 1] */
     Tensor *off = tensor_wrap(g, h->offset, NULL, SHAPE(1, n));
-    return op_add(g, op_mul(g, raw, s), off);
+    if (!h->centred) return op_add(g, op_mul(g, raw, op_reshape(g, s, SHAPE(1, n))), off);
+    Tensor *r = op_permute(g, raw, (int[]){1, 0});                                   /* [n, B] */
+    Tensor *mu = op_segment_mean(g, r, h->tensor_of, t->n_tensors);                  /* [T, B] */
+    Tensor *u = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, n_feat));
+    Tensor *lin = op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1),
+                         params_tensor(g, ps, h->mean_b));                           /* [T, B] */
+    Tensor *c = op_sub(g, r, op_gather(g, mu, h->tensor_of, n));
+    Tensor *th = op_add(g, op_mul(g, c, s), op_gather(g, lin, h->tensor_of, n));
+    return op_add(g, op_permute(g, th, (int[]){1, 0}), off);
 }
 
 /* The spread a standard initialization gives each kind of tensor (the decoders start there). */
@@ -165,31 +203,67 @@ static float target_std(const TplTensor *tt) {
     }
 }
 
+/* The largest singular value of the R×C matrix v (power iteration from a fixed start). */
+static double spectral_norm(const double *v, int R, int C) {
+    double *x = xmalloc(C * sizeof *x), *y = xmalloc(R * sizeof *y), nx = 0;
+    for (int j = 0; j < C; j++) x[j] = 1.0 + 0.01 * j;
+    for (int it = 0; it < 100; it++) {
+        for (int i = 0; i < R; i++) { y[i] = 0; for (int j = 0; j < C; j++) y[i] += v[(long)i * C + j] * x[j]; }
+        nx = 0;
+        for (int j = 0; j < C; j++) { x[j] = 0; for (int i = 0; i < R; i++) x[j] += v[(long)i * C + j] * y[i]; nx += x[j] * x[j]; }
+        nx = sqrt(nx);
+        if (nx < 1e-30) break;
+        for (int j = 0; j < C; j++) x[j] /= nx;
+    }
+    free(x); free(y);
+    return sqrt(nx);   /* ‖MᵀM x‖ → σ² for the unit top singular vector x */
+}
+
 void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib) {
     const Template *t = &m->tpl;
     float *scale = params_data(&m->ps, h->scale);
     for (int k = 0; k < t->n_tensors; k++) scale[k] = 1.0f;
-    double *s2 = xcalloc(t->n_tensors, sizeof(double));
+    double *s2 = xcalloc(t->n_tensors, sizeof(double)), *buf = xmalloc(t->n_theta * sizeof(double));
     Arena a; Graph g;
     arena_init(&a, 1 << 20);
     graph_init(&g, &a);
     g.no_grad = 1;
     for (int b = 0; b < n_calib; b++) {   /* one intent at a time: the memory of one forward pass */
         Tensor *theta = method_generate(&g, m, calib + (long)b * m->n_feat, 1);   /* scale 1: raw outputs */
-        for (int k = 0; k < t->n_tensors; k++)
-            for (long j = t->tensors[k].off; j < t->tensors[k].off + t->tensors[k].numel; j++) {
-                double v = theta->data[j] - h->offset[j];
-                s2[k] += v * v;
+        for (int k = 0; k < t->n_tensors; k++) {
+            const TplTensor *tt = &t->tensors[k];
+            double m1 = 0, m2 = 0, *v = buf + tt->off;
+            for (long j = 0; j < tt->numel; j++) {
+                v[j] = theta->data[tt->off + j] - h->offset[tt->off + j];
+                m1 += v[j]; m2 += v[j] * v[j];
             }
+            if (!h->centred) { s2[k] += m2; continue; }
+            /* centred head: this intent's spread about its mean; for a matrix, its largest singular
+             * value squared, which the calibration matches (below) */
+            for (long j = 0; j < tt->numel; j++) v[j] -= m1 / tt->numel;
+            if (tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED)) {
+                double sn = spectral_norm(v, tt->shape[0], tt->shape[1]);
+                s2[k] += sn * sn;
+            } else s2[k] += m2 - m1 * m1 / tt->numel;
+        }
         graph_reset(&g);
     }
-    /* the root mean square, not the std: outputs that agree across slots (a large common mean)
-     * must come out small too, or the first θ would be far from a standard init */
     for (int k = 0; k < t->n_tensors; k++) {
-        double ms = s2[k] / ((double)t->tensors[k].numel * n_calib);
-        scale[k] = (float)(target_std(&t->tensors[k]) / sqrt(ms > 1e-8 ? ms : 1e-8));
+        const TplTensor *tt = &t->tensors[k];
+        double ms = s2[k] / ((double)tt->numel * n_calib), want = target_std(tt);
+        if (h->centred && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED)) {
+            /* generated matrices are far from random (low rank, correlated rows): matching the entry
+             * spread left the first program's activations growing ~√width per layer (initial ADDMOD
+             * loss 150-400). Matching the operator norm of a standard init, about
+             * std·(√rows + √cols), keeps the first program's signals at a standard init's scale. */
+            ms = s2[k] / n_calib;
+            want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
+        }
+        /* plain head: the root mean square, not the std: outputs that agree across slots (a large
+         * common mean) must come out small too, or the first θ would be far from a standard init */
+        scale[k] = (float)(want / sqrt(ms > 1e-8 ? ms : 1e-8));
     }
-    free(s2);
+    free(s2); free(buf);
     graph_free(&g);
     arena_free(&a);
 }

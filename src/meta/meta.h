@@ -14,8 +14,9 @@
 typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT } MethodKind;
 
 /* What the encoders see of a slot's position (ngraph.c computes the full encoding):
- * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines. */
-enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2 };
+ * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines;
+ * PE_RANDOM a fixed pseudo-random code per (index, axis length): slots far apart in no order. */
+enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_RANDOM = 3 };
 
 typedef struct MetaConfig {
     int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
@@ -23,6 +24,7 @@ typedef struct MetaConfig {
     int mixer;        /* Meta-gMLP mixer hidden width */
     int tie;          /* 1: one set of weights per group; 0: one set shared by all (ablation) */
     int pe;           /* positional encodings at the encoder input: PE_INDEX (default), PE_FULL, PE_OFF */
+    int head;         /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U (meta_internal.h) */
     int itok_len;     /* direct on a Transformer template: intent tokens prepended to each input */
     int itok_vocab;   /* ... and the extra token ids they use (after the template's vocab) */
 } MetaConfig;

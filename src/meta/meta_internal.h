@@ -14,9 +14,14 @@ Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x
 /* The output head every meta-learner ends with (each method's impl struct starts with one): raw [B, n_theta] -> θ = raw * scale[tensor] + offset,
  * with one learned scale per θ tensor (calibrated at init to the standard init's spread) and
  * offset 1 for LayerNorm gains, 0 elsewhere. */
-typedef struct ThetaHead { int scale; int *tensor_of; float *offset; } ThetaHead;
-void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t);
-Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw);
+typedef struct ThetaHead { int scale, mean_w, mean_b, centred; int *tensor_of; float *offset; } ThetaHead;
+void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat);
+/* centred (cfg.head = 1): θ_T = s_T·(raw_T − mean(raw_T)) + W_T·U + c_T + offset, the mean taken over
+ * each tensor's slots per intent. A group-tied decoder moves all slots of a tensor together; here
+ * that common mode is one explicit, linear-in-U scalar per tensor instead, so it can neither swamp
+ * the slots' differences nor drift (e.g. every hidden bias far negative: a dead layer). */
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
+                   const float *feat, int n_feat);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
 void    theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib);
 void    theta_head_free(ThetaHead *h);

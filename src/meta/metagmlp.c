@@ -33,7 +33,7 @@ int gmlp_init(Method *m, Rng *r) {
     n->mix2_w = params_add(ps, "mix.1.weight", SHAPE(h, Z));
     n->mix2_b = params_add(ps, "mix.1.bias", SHAPE(Z));
     tied_mlp_add(ps, &n->dec, "dec", Gt, w, w, 1);
-    theta_head_add(&n->head, ps, t);
+    theta_head_add(&n->head, ps, t, m->cfg.head, m->n_feat);
     params_finalize(ps);
     tied_mlp_init(ps, &n->enc, r);
     params_fill_normal(ps, n->mix1_w, r, 1.0f / sqrtf((float)Z));
@@ -73,5 +73,5 @@ Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
     zb = op_add(g, zb, mix);
     z = op_reshape(g, op_permute(g, op_reshape(g, zb, SHAPE(B, T, w)), (int[]){1, 0, 2}), SHAPE(T * B, w));
     Tensor *raw = op_reshape(g, tied_mlp(g, ps, &n->dec, z, seg), SHAPE(T, B));
-    return theta_head(g, ps, &n->head, t, op_permute(g, raw, (int[]){1, 0}));
+    return theta_head(g, ps, &n->head, t, op_permute(g, raw, (int[]){1, 0}), feat, m->n_feat);
 }

@@ -73,7 +73,7 @@ int gnn_init(Method *m, Rng *r) {
     }
     tied_mlp_add(ps, &n->dec_node, "dec.node", Gn, d, d, 1);
     tied_mlp_add(ps, &n->dec_edge, "dec.edge", Ge, d, d, 1);
-    theta_head_add(&n->head, ps, &m->tpl);
+    theta_head_add(&n->head, ps, &m->tpl, m->cfg.head, m->n_feat);
     params_finalize(ps);
 
     encoder_init(ps, &n->enc_node, F, d, r);
@@ -170,5 +170,5 @@ Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
     int *pick = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
     for (long j = 0; j < T; j++) for (int b = 0; b < B; b++) pick[j * B + b] = n->slot_row[j] * B + b;
     Tensor *raw = op_permute(g, op_reshape(g, op_gather(g, all, pick, (int)(T * B)), SHAPE((int)T, B)), (int[]){1, 0});
-    return theta_head(g, ps, &n->head, &m->tpl, raw);
+    return theta_head(g, ps, &n->head, &m->tpl, raw, feat, m->n_feat);
 }

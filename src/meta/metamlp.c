@@ -15,7 +15,7 @@ int mlp_init(Method *m, Rng *r) {
         snprintf(nm, sizeof nm, "mlp.%d.weight", l); n->w[l] = params_add(ps, nm, SHAPE(dims[l], dims[l + 1]));
         snprintf(nm, sizeof nm, "mlp.%d.bias", l);   n->b[l] = params_add(ps, nm, SHAPE(dims[l + 1]));
     }
-    theta_head_add(&n->head, ps, &m->tpl);
+    theta_head_add(&n->head, ps, &m->tpl, m->cfg.head, m->n_feat);
     params_finalize(ps);
     for (int l = 0; l < 3; l++) params_fill_normal(ps, n->w[l], r, 1.0f / sqrtf((float)dims[l]));
     params_fill(ps, n->head.scale, 1.0f);
@@ -37,5 +37,5 @@ Tensor *mlp_generate(Graph *g, Method *m, const float *feat, int B) {
         h = op_add(g, op_matmul(g, h, params_tensor(g, ps, n->w[l]), 0, 0), params_tensor(g, ps, n->b[l]));
         if (l < 2) h = op_relu(g, h);
     }
-    return theta_head(g, ps, &n->head, &m->tpl, h);
+    return theta_head(g, ps, &n->head, &m->tpl, h, feat, m->n_feat);
 }

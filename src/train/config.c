@@ -61,10 +61,10 @@ void config_set_steps(TrainConfig *c, long steps, long evals) {
 void config_format(const TrainConfig *c, char *buf, size_t len) {
     snprintf(buf, len,
              "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g warmup=%ld "
-             "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d template=%s",
+             "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d template=%s",
              c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip,
              c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer,
-             c->meta.tie, c->meta.pe, c->tpl);
+             c->meta.tie, c->meta.pe, c->meta.head, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -115,11 +115,12 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("rounds", c->meta.rounds, 0, 64)
     INT_KEY("mixer", c->meta.mixer, 0, 65536)
     INT_KEY("tie", c->meta.tie, 0, 1)
-    INT_KEY("pe", c->meta.pe, 0, 2)
+    INT_KEY("pe", c->meta.pe, 0, 3)
+    INT_KEY("head", c->meta.head, 0, 1)
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "
-                      "eval_every ckpt_every eval_n width rounds mixer tie pe)", key);
+                      "eval_every ckpt_every eval_n width rounds mixer tie pe head)", key);
 }
 
 /* The template text contains spaces, so it is always last and takes the rest of the line. */
