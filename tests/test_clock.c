@@ -208,13 +208,14 @@ TEST(clock_analyze_untrained_run) {
     }
     CHECK(n_ood == 3 && rep.ood[8] && rep.ood[15] && rep.ood[22], "OOD flags: %d", n_ood);
     CHECK(fabs(sum) < 1e-6 * (1 + fabs(rep.pc1[0])), "PC1 scores sum to %g", sum);
-    const ClockFit *fs[2] = {&rep.fit, &rep.fit0};
+    const ClockFit *fs[2] = {&rep.fit, &rep.fit_c};
     for (int i = 0; i < 2; i++) {
         const ClockFit *f = fs[i];
         CHECK(f->A >= 0 && f->phi >= 0 && f->phi < 2 * M_PI && f->omega >= CLOCK_OMEGA_MIN && f->omega <= CLOCK_OMEGA_MAX &&
-              isfinite(f->c) && f->r2 <= 1 && isfinite(f->r2), "fit %d: A %g ω %g φ %g c %g R² %g", i, f->A, f->omega, f->phi, f->c, f->r2);
+              isfinite(f->c) && f->r2 <= 1 && isfinite(f->r2) && f->span > 0, "fit %d: A %g ω %g φ %g c %g R² %g", i, f->A, f->omega, f->phi, f->c, f->r2);
     }
-    CHECK(rep.fit.r2 >= 0 && rep.fit.r2 >= rep.fit0.r2 - 1e-9, "the offset fit (R² %g) is worse than the one without (%g)", rep.fit.r2, rep.fit0.r2);
+    CHECK(rep.fit.c == 0 && !rep.fit.with_offset && rep.fit_c.with_offset, "fit kinds");
+    CHECK(rep.fit_c.r2 >= 0 && rep.fit_c.r2 >= rep.fit.r2 - 1e-9, "the offset fit (R² %g) is worse than the one without (%g)", rep.fit_c.r2, rep.fit.r2);
 
     /* the same run analysed twice: the same numbers */
     static ClockReport rep2;

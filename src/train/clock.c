@@ -221,10 +221,11 @@ int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, Cl
     memset(f, 0, sizeof *f);
     f->with_offset = with_offset;
     if (n < 4) return err_set(e, "clock: %d points for a 3- or 4-parameter fit, want at least 4", n);
-    double *x = xmalloc(n * sizeof *x), ym = 0, sst = 0;
+    double *x = xmalloc(n * sizeof *x), ym = 0, sst = 0, xmin = INFINITY, xmax = -INFINITY;
     for (int i = 0; i < n; i++) {
         if (primes[i] <= 0 || !isfinite(y[i])) { free(x); return err_set(e, "clock: bad point p = %d, y = %g", primes[i], y[i]); }
         x[i] = 1.0 / primes[i];
+        xmin = fmin(xmin, x[i]); xmax = fmax(xmax, x[i]);
         ym += y[i];
     }
     ym /= n;
@@ -262,6 +263,7 @@ int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, Cl
     f->omega = best_om;
     f->c = best.c;
     f->r2 = 1 - best.sse / sst;
+    f->span = best_om * (xmax - xmin);
     return 0;
 }
 
@@ -312,8 +314,8 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
         if (!rc && u.param == p) rc = clock_plane(E, p, d, &rep->plane, e);
     }
     if (!rc) rc = clock_pc1(flat, rep->n_primes, L, rep->pc1, &rep->pc1_var, e);
-    if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 1, &rep->fit, e);
-    if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 0, &rep->fit0, e);
+    if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 0, &rep->fit, e);
+    if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 1, &rep->fit_c, e);
     free(flat);
     free(theta);
     return rc;
@@ -341,20 +343,20 @@ static int write_embed(FILE *f, void *ctx, Err *e) {
 
 static int write_pc1(FILE *f, void *ctx, Err *e) {
     const ClockReport *rep = ctx;
-    const ClockFit *a = &rep->fit, *b = &rep->fit0;
+    const ClockFit *a = &rep->fit, *b = &rep->fit_c;
     fprintf(f, "# neurop clock: PC1 of each prime's flattened embed.weight (%d rows x %d = %d values), %.1f%% of the\n"
-               "# variance across the %d primes, and the fits PC1(p) = A*cos(w/p + phi) + c:\n"
-               "#   with c: A = %.6g, w = %.6g, phi = %.6g, c = %.6g, R2 = %.6f\n"
-               "#   c = 0:  A = %.6g, w = %.6g, phi = %.6g, R2 = %.6f\n"
-               "# block 0 columns: p, 1/p, PC1, fit, fit with c = 0, OOD (1) or train (0) prime\n",
-            rep->flat_rows, rep->d, rep->flat_rows * rep->d, 100 * rep->pc1_var, rep->n_primes, a->A, a->omega, a->phi, a->c, a->r2,
-            b->A, b->omega, b->phi, b->r2);
+               "# variance across the %d primes, and the fits PC1(p) = A*cos(w/p + phi) (+ c):\n"
+               "#   c = 0:  A = %.6g, w = %.6g, phi = %.6g, R2 = %.6f (phase span %.3g rad)\n"
+               "#   with c: A = %.6g, w = %.6g, phi = %.6g, c = %.6g, R2 = %.6f (phase span %.3g rad)\n"
+               "# block 0 columns: p, 1/p, PC1, fit, fit with c, OOD (1) or train (0) prime\n",
+            rep->flat_rows, rep->d, rep->flat_rows * rep->d, 100 * rep->pc1_var, rep->n_primes, a->A, a->omega, a->phi, a->r2, a->span,
+            b->A, b->omega, b->phi, b->c, b->r2, b->span);
     for (int i = 0; i < rep->n_primes; i++) {
         int p = rep->primes[i];
         fprintf(f, "%d %.9g %.9g %.9g %.9g %d\n", p, 1.0 / p, rep->pc1[i], clock_fit_eval(a, p), clock_fit_eval(b, p), rep->ood[i]);
     }
     /* the curves, evenly spaced in 1/p: even steps in the cosine's phase */
-    fprintf(f, "\n\n# block 1: the fitted curves. columns: p, 1/p, fit, fit with c = 0\n");
+    fprintf(f, "\n\n# block 1: the fitted curves. columns: p, 1/p, fit, fit with c\n");
     if (rep->n_primes > 0) {
         double u0 = 1.0 / rep->primes[0], u1 = 1.0 / rep->primes[rep->n_primes - 1];
         for (int i = 0; i < 1000; i++) {
@@ -383,6 +385,7 @@ static cJSON *fit_json(const ClockFit *f) {
     cJSON_AddNumberToObject(o, "phi", f->phi);
     cJSON_AddNumberToObject(o, "c", f->c);
     cJSON_AddNumberToObject(o, "r2", f->r2);
+    cJSON_AddNumberToObject(o, "phase_span", f->span);
     return o;
 }
 
@@ -423,7 +426,7 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
         cJSON_AddItemToArray(ps, q);
     }
     cJSON_AddItemToObject(x, "fit", fit_json(&rep->fit));
-    cJSON_AddItemToObject(x, "fit_no_offset", fit_json(&rep->fit0));
+    cJSON_AddItemToObject(x, "fit_offset", fit_json(&rep->fit_c));
     cJSON *pp = cJSON_AddObjectToObject(x, "paper");
     cJSON_AddStringToObject(pp, "form", "A*cos(omega/p + phi)");
     cJSON_AddNumberToObject(pp, "A", 23.43);
@@ -491,16 +494,19 @@ static int write_gp(FILE *f, void *ctx, Err *e) {
                "     \"\" every ::0::%d using 3:4:(sprintf(\"%%d\", $2)) with labels offset 0,0.7 font \",7\" notitle\n",
             pl->p, rep->plane_ood ? " (unseen)" : "", 100 * pl->var_pc1, 100 * pl->var_pc2, pl->k, 100 * pl->k_power, pl->circularity,
             pl->winding, pl->p - 1, pl->p - 1, pl->p - 1);
-    /* right: PC1 per prime and the fit */
-    fprintf(f, "unset colorbox\nset size noratio\nset key bottom right\n"
+    /* right: PC1 per prime and both fits */
+    const ClockFit *b = &rep->fit_c;
+    fprintf(f, "unset colorbox\nset size noratio\nset key top right\n"
                "set title \"PC1 of the flattened embed.weight per prime (%.0f%% of the variance)\\n"
-               "fit %.3g*cos(%.4g/p + %.4g) %+.3g, R2 = %.3f (paper: 23.43*cos(5.672/p + 3.631), R2 > 0.94)\"\n"
+               "%.4g*cos(%.4g/p + %.4g): R2 = %.3f;  with offset: R2 = %.3f\\n"
+               "paper: 23.43*cos(5.672/p + 3.631), R2 > 0.94\"\n"
                "set xlabel \"p\"\nset ylabel \"PC1\"\nset xrange [0:100]\nset autoscale y\n"
-               "plot \"clock_pc1.dat\" index 1 using 1:3 with lines lw 2 lc rgb \"#1f77b4\" title \"fit\", \\\n"
+               "plot \"clock_pc1.dat\" index 1 using 1:3 with lines lw 2 lc rgb \"#1f77b4\" title \"A*cos(w/p + phi)\", \\\n"
+               "     \"\" index 1 using 1:4 with lines lw 1 dt 2 lc rgb \"#2ca02c\" title \"A*cos(w/p + phi) + c\", \\\n"
                "     \"\" index 0 using ($6 == 0 ? $1 : 1/0):3 with points pt 7 ps 1.1 lc rgb \"#333333\" title \"train primes\", \\\n"
                "     \"\" index 0 using ($6 == 1 ? $1 : 1/0):3 with points pt 9 ps 1.8 lc rgb \"#d62728\" title \"OOD primes\"\n"
                "unset multiplot\n",
-            100 * rep->pc1_var, a->A, a->omega, a->phi, a->c, a->r2);
+            100 * rep->pc1_var, a->A, a->omega, a->phi, a->r2, b->r2);
     return ferror(f) ? err_set(e, "write failed") : 0;
 }
 

@@ -5,7 +5,8 @@
  *   share of variance in PC1, PC2 and both, each token's (PC1, PC2) point, the dominant frequency
  *   k of that plane, and how well the tokens ordered by a·k mod p go round it;
  * - every prime (train and OOD): PCA of each prime's whole flattened `embed.weight` (all vocab
- *   rows), the PC1 score per prime, and the closed form PC1(p) ≈ A·cos(ω/p + φ) + c fitted to it.
+ *   rows), the PC1 score per prime, and the closed form PC1(p) ≈ A·cos(ω/p + φ) fitted to it (and
+ *   the same with an offset c).
  *
  * What it promises: everything is computed in double from θ alone, deterministically (same run,
  * same numbers, on every machine up to floating-point summation order); PC signs are fixed by a
@@ -64,7 +65,9 @@ int clock_pc1(const double *x, int n, long m, double *score, double *var_pc1, Er
  * sin(ω/p) (and 1); the best ω is then refined by golden-section search within one grid step.
  * with_offset = 0 fixes c = 0 (the paper's form). r2 = 1 - SS_res/SS_tot (SS_tot about the mean).
  * Changing the sign of y gives φ + π (and -c). */
-typedef struct ClockFit { double A, omega, phi, c, r2; int with_offset; } ClockFit;
+/* span: ω·(1/p_min - 1/p_max), the phase the cosine sweeps over the data; when it is small (say
+ * below 1 rad) the cosine is only a line or parabola in 1/p there and A, φ mean little. */
+typedef struct ClockFit { double A, omega, phi, c, r2, span; int with_offset; } ClockFit;
 int    clock_fit_cos(const int *primes, const double *y, int n, int with_offset, ClockFit *f, Err *e);
 double clock_fit_eval(const ClockFit *f, double p);
 
@@ -81,8 +84,8 @@ typedef struct ClockReport {
     double pc1[CLOCK_MAX_PRIMES];        /* PC1 score of each prime's flattened embed.weight */
     int flat_rows, d;                    /* flattened: rows 0..flat_rows-1 (all vocab rows) × d */
     double pc1_var;                      /* PC1's share of the variance across primes */
-    ClockFit fit;                        /* with offset c (PC1 scores are centred: docs/clock.md) */
-    ClockFit fit0;                       /* the paper's form, c = 0 */
+    ClockFit fit;                        /* the paper's form A·cos(ω/p + φ), c = 0 */
+    ClockFit fit_c;                      /* with an offset c (PC1 scores are centred: docs/clock.md) */
 } ClockReport;
 
 /* Runs the analysis on an opened ADDMOD run whose method generates weights (not direct): θ =
