@@ -3,7 +3,7 @@
  *   symmetric matrix, orthonormal eigenvectors that rebuild it, eigenvalues summing to its trace;
  * - the plane of a synthetic clock E[a] = M·(cos 2πka/p, ±sin 2πka/p) + noise (p = 83, k = 7,
  *   random M, both orientations): k = 7 found, top-2 variance > 0.95, one turn with every step
- *   the same way; unordered noise is not taken for a clock;
+ *   the same way and evenly spaced; an arc (tokens 0..82 at 2πa/101) and noise are not clocks;
  * - PC1 across vectors along one direction recovers the coordinate (centred);
  * - the cosine fit on the paper's curve 23.43·cos(5.672/p + 3.631) over the 25 primes (+ tiny
  *   noise) recovers A, ω, φ (and φ + π for the negated curve), R² > 0.99; with the offset, the
@@ -85,6 +85,7 @@ TEST(clock_plane_detects_frequency) {
         CHECK(pl.k_power > 0.95 && pl.k_power <= 1, "orientation %d: power share at k %.4f", orient, pl.k_power);
         CHECK(pl.circularity == 1.0 && pl.winding == 1, "orientation %d: circularity %.3f, winding %d", orient, pl.circularity,
               pl.winding);
+        CHECK(pl.max_gap < 1.2 / P && pl.radius_cv < 0.05 && clock_is_clock(&pl), "orientation %d: largest gap %.4f of a turn", orient, pl.max_gap);
         double sx = 0, sy = 0;
         for (int a = 0; a < P; a++) { sx += pl.xy[a][0]; sy += pl.xy[a][1]; }
         CHECK(fabs(sx) < 1e-9 && fabs(sy) < 1e-9, "projections not centred: %g %g", sx, sy);
@@ -93,13 +94,28 @@ TEST(clock_plane_detects_frequency) {
     static ClockPlane pk;
     synth_clock(emb, P, D, 40, 1, 0.01, 3);
     CHECK(!clock_plane(emb, P, D, &pk, &e) && pk.k == 40 && pk.winding == 1, "k = 40: found %d, winding %d", pk.k, pk.winding);
+    /* an arc: tokens 0..82 at angles 2πa/101 (what the neural graph's positional encodings give an
+     * untrained Meta-GNN): frequency 1, every step the same way and one turn with the closing
+     * step, but a gap of 19/101 of a turn: not a clock */
+    {
+        Rng ra; rng_seed(&ra, 21);
+        double M[D][2];
+        for (int j = 0; j < D; j++) { M[j][0] = rng_normal(&ra); M[j][1] = rng_normal(&ra); }
+        for (int a = 0; a < P; a++)
+            for (int j = 0; j < D; j++) emb[a * D + j] = (float)(M[j][0] * cos(2 * M_PI * a / 101) + M[j][1] * sin(2 * M_PI * a / 101));
+        static ClockPlane pa;
+        CHECK(!clock_plane(emb, P, D, &pa, &e), "clock_plane on an arc: %s", e.msg);
+        CHECK(pa.k == 1 && pa.winding == 1 && pa.circularity == 1.0, "arc: k %d winding %d circularity %.3f", pa.k, pa.winding, pa.circularity);
+        CHECK(pa.max_gap > 0.1, "arc: largest gap %.4f of a turn", pa.max_gap);
+        CHECK(!clock_is_clock(&pa), "an arc taken for a clock");
+    }
     /* noise alone: no frequency dominates, no ordered circle */
     Rng r; rng_seed(&r, 9);
     for (int i = 0; i < P * D; i++) emb[i] = rng_normal(&r);
     static ClockPlane pn;
     CHECK(!clock_plane(emb, P, D, &pn, &e), "clock_plane on noise: %s", e.msg);
-    CHECK(pn.k_power < 0.3 && pn.circularity < 0.8 && pn.var_top2 < 0.5, "noise looks like a clock: power %.3f, circularity %.3f, top-2 %.3f",
-          pn.k_power, pn.circularity, pn.var_top2);
+    CHECK(pn.k_power < 0.3 && pn.circularity < 0.8 && pn.var_top2 < 0.5 && !clock_is_clock(&pn),
+          "noise looks like a clock: power %.3f, circularity %.3f, top-2 %.3f", pn.k_power, pn.circularity, pn.var_top2);
     /* refused */
     for (int i = 0; i < P * D; i++) emb[i] = 1.5f;
     CHECK(clock_plane(emb, P, D, &pn, &e) == -1 && strstr(e.msg, "equal"), "constant rows: '%s'", e.msg);
@@ -193,6 +209,7 @@ TEST(clock_analyze_untrained_run) {
     CHECK(pl->k >= 1 && pl->k <= 41, "k = %d", pl->k);
     double fr[6] = {pl->var_pc1, pl->var_pc2, pl->var_top2, pl->k_power, pl->circularity, rep.pc1_var};
     for (int i = 0; i < 6; i++) CHECK(isfinite(fr[i]) && fr[i] >= 0 && fr[i] <= 1, "fraction %d = %g", i, fr[i]);
+    CHECK(pl->max_gap >= 0 && pl->max_gap <= 0.5, "largest gap %g", pl->max_gap);
     CHECK(pl->var_pc1 >= pl->var_pc2 && isfinite(pl->radius_cv) && pl->winding >= 0, "plane: %g %g %g %d", pl->var_pc1, pl->var_pc2,
           pl->radius_cv, pl->winding);
     for (int a = 0; a < pl->p; a++) CHECK(isfinite(pl->xy[a][0]) && isfinite(pl->xy[a][1]), "token %d not finite", a);
@@ -217,6 +234,10 @@ TEST(clock_analyze_untrained_run) {
     CHECK(rep.fit.c == 0 && !rep.fit.with_offset && rep.fit_c.with_offset, "fit kinds");
     CHECK(rep.fit_c.r2 >= 0 && rep.fit_c.r2 >= rep.fit.r2 - 1e-9, "the offset fit (R² %g) is worse than the one without (%g)", rep.fit_c.r2, rep.fit.r2);
 
+    if (getenv("NEUROP_GC_VERBOSE"))
+        printf("    untrained: p=83 top-2 %.3f k %d (power %.3f) circularity %.2f winding %d gap %.3f; PC1 %.3f of the variance, "
+               "fit %.4g*cos(%.4g/p + %.4g) R² %.3f, with c R² %.3f\n", pl->var_top2, pl->k, pl->k_power, pl->circularity, pl->winding,
+               pl->max_gap, rep.pc1_var, rep.fit.A, rep.fit.omega, rep.fit.phi, rep.fit.r2, rep.fit_c.r2);
     /* the same run analysed twice: the same numbers */
     static ClockReport rep2;
     CHECK(!clock_analyze(&r, CLOCK_PRIME, &rep2, &e) && !memcmp(&rep, &rep2, sizeof rep), "a second analysis differs");

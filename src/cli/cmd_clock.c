@@ -16,7 +16,7 @@ static void usage(FILE *f) {
             "  For an addmod run of a weight-generating method (mlp, gmlp, gnn): PCA of the token embedding\n"
             "  generated for prime P (default 83, never seen in training): variance in PC1/PC2, the dominant\n"
             "  frequency k, whether tokens ordered by a*k mod P go round a circle; and across all 25 primes,\n"
-            "  PC1 of the flattened embeddings fitted by A*cos(w/p + phi) + c.\n"
+            "  PC1 of the flattened embeddings fitted by A*cos(w/p + phi), also with an offset + c.\n"
             "  --out DIR     write clock.json, clock_embed.dat, clock_pc1.dat, clock.gp and clock.png (gnuplot) there\n"
             "  --prime P     the prime whose embedding is analysed (default 83)\n"
             "  --which W     checkpoint: best (default, chosen on IID validation) or last\n");
@@ -86,9 +86,9 @@ int cmd_clock(int argc, char **argv) {
     printf("p = %d%s: PC1 %.1f%%, PC2 %.1f%% of the variance of its %d token embeddings (top two %.1f%%, d = %d)\n", pl->p,
            rep.plane_ood ? " (never seen in training)" : "", 100 * pl->var_pc1, 100 * pl->var_pc2, pl->p, 100 * pl->var_top2, pl->d);
     printf("  dominant frequency k = %d (%.1f%% of the plane's power); tokens ordered by a*k mod %d: %.0f%% of the steps turn the\n"
-           "  same way, %d full turn%s, radius std/mean %.2f%s\n",
-           pl->k, 100 * pl->k_power, pl->p, 100 * pl->circularity, pl->winding, pl->winding == 1 ? "" : "s", pl->radius_cv,
-           pl->circularity >= 0.9 && pl->winding == 1 ? " (a clock)" : "");
+           "  same way, %d full turn%s, largest gap %.3f of a turn (evenly spaced: %.3f), radius std/mean %.2f: %s\n",
+           pl->k, 100 * pl->k_power, pl->p, 100 * pl->circularity, pl->winding, pl->winding == 1 ? "" : "s", pl->max_gap, 1.0 / pl->p,
+           pl->radius_cv, clock_is_clock(pl) ? "a clock" : "not a clock");
     printf("across %d primes: PC1 of the flattened embed.weight (%d x %d values each) holds %.1f%% of the variance\n", rep.n_primes,
            rep.flat_rows, rep.d, 100 * rep.pc1_var);
     const ClockFit *fs[2] = {f, fc};

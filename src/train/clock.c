@@ -107,6 +107,10 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
         for (int j = 0; j < d; j++) { s0 += x[(size_t)a * d + j] * v[j]; s1 += x[(size_t)a * d + j] * v[d + j]; }
         pl->xy[a][0] = s0; pl->xy[a][1] = s1;
     }
+    /* the plane whitened (each PC scaled to unit variance) for the circle measures: a clock seen
+     * through a linear map is an ellipse with its axes on the PCs, which this makes a circle again */
+    double sd0 = sqrt(fmax(w[0], 0)), sd1 = sqrt(fmax(w[1], 0));
+    if (!(sd1 > 1e-12 * sd0)) sd0 = sd1 = 1;   /* points on a line: no circle to restore */
     free(x); free(cov); free(w); free(v);
 
     /* F(k) for every k; angles as exact multiples of 2π/p (k·a reduced mod p first) */
@@ -135,7 +139,7 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
     double dth[CLOCK_MAX_P], turn = 0;
     for (int m = 0; m < p; m++) {
         const double *z0 = pl->xy[ord[m]], *z1 = pl->xy[ord[(m + 1) % p]];
-        double dd = atan2(z1[1], z1[0]) - atan2(z0[1], z0[0]);
+        double dd = atan2(z1[1] / sd1, z1[0] / sd0) - atan2(z0[1] / sd1, z0[0] / sd0);
         while (dd > M_PI) dd -= 2 * M_PI;
         while (dd <= -M_PI) dd += 2 * M_PI;
         dth[m] = dd;
@@ -143,15 +147,19 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
     }
     double dir = turn >= 0 ? 1 : -1;
     int same = 0;
-    for (int m = 0; m < p; m++) same += dir * dth[m] > 0;
+    for (int m = 0; m < p; m++) { same += dir * dth[m] > 0; pl->max_gap = fmax(pl->max_gap, fabs(dth[m]) / (2 * M_PI)); }
     pl->circularity = (double)same / p;
     pl->winding = (int)lround(fabs(turn) / (2 * M_PI));
     double rm = 0, rv = 0;
-    for (int a = 0; a < p; a++) rm += hypot(pl->xy[a][0], pl->xy[a][1]);
+    for (int a = 0; a < p; a++) rm += hypot(pl->xy[a][0] / sd0, pl->xy[a][1] / sd1);
     rm /= p;
-    for (int a = 0; a < p; a++) { double r = hypot(pl->xy[a][0], pl->xy[a][1]) - rm; rv += r * r; }
+    for (int a = 0; a < p; a++) { double r = hypot(pl->xy[a][0] / sd0, pl->xy[a][1] / sd1) - rm; rv += r * r; }
     pl->radius_cv = rm > 0 ? sqrt(rv / p) / rm : 0;
     return 0;
+}
+
+int clock_is_clock(const ClockPlane *pl) {
+    return pl->p > 0 && pl->circularity >= 0.9 && pl->winding == 1 && pl->max_gap <= 3.0 / pl->p;
 }
 
 /* ---- PC1 across primes -------------------------------------------------------------------- */
@@ -404,6 +412,7 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
     cJSON_AddNumberToObject(o, "k_power", pl->k_power);
     cJSON_AddNumberToObject(o, "circularity", pl->circularity);
     cJSON_AddNumberToObject(o, "winding", pl->winding);
+    cJSON_AddNumberToObject(o, "max_gap", pl->max_gap);
     cJSON_AddNumberToObject(o, "radius_cv", pl->radius_cv);
     cJSON *pts = cJSON_AddArrayToObject(o, "points");   /* [a, PC1, PC2] per token */
     for (int a = 0; a < pl->p; a++) {
@@ -486,14 +495,14 @@ static int write_gp(FILE *f, void *ctx, Err *e) {
             rep->method, rep->step);
     /* left: the plane, points coloured by a*k mod p, labelled by a, joined in that order */
     fprintf(f, "set title \"p = %d%s: token embedding on PC1/PC2 (%.0f%% + %.0f%% of the variance)\\n"
-               "k = %d (%.0f%% of the power); tokens in a*k mod p order: circularity %.2f, winding %d\"\n"
+               "k = %d (%.0f%% of the power); in a*k mod p order: circularity %.2f, winding %d, largest gap %.3f turn%s\"\n"
                "set size ratio -1\nset grid\nset xlabel \"PC1\"\nset ylabel \"PC2\"\n"
                "set palette rgbformulae 33,13,10\nset cbrange [0:%d]\nset cblabel \"a*k mod p\"\n"
                "plot \"clock_embed.dat\" using 3:4 with lines lc rgb \"#c0c0c0\" notitle, \\\n"
                "     \"\" every ::0::%d using 3:4:1 with points pt 7 ps 1.3 lc palette notitle, \\\n"
                "     \"\" every ::0::%d using 3:4:(sprintf(\"%%d\", $2)) with labels offset 0,0.7 font \",7\" notitle\n",
             pl->p, rep->plane_ood ? " (unseen)" : "", 100 * pl->var_pc1, 100 * pl->var_pc2, pl->k, 100 * pl->k_power, pl->circularity,
-            pl->winding, pl->p - 1, pl->p - 1, pl->p - 1);
+            pl->winding, pl->max_gap, clock_is_clock(pl) ? ": a clock" : "", pl->p - 1, pl->p - 1, pl->p - 1);
     /* right: PC1 per prime and both fits */
     const ClockFit *b = &rep->fit_c;
     fprintf(f, "unset colorbox\nset size noratio\nset key top right\n"

@@ -43,13 +43,20 @@ typedef struct ClockPlane {
     int k;
     double k_power;
     /* Tokens in the order m = a·k mod p, m = 0..p-1 and back to 0: the p cyclic steps' angle
-     * changes Δ (wrapped into (-π, π]) in the plane. circularity: the share of steps turning the
-     * way most of the angle goes (1 for a clock, about 0.5 for unordered points); winding: that
-     * total turn in whole turns (1 for a clock); radius_cv: std/mean of |z_a| (0 for a circle). */
-    double circularity, radius_cv;
+     * changes Δ (wrapped into (-π, π]) in the whitened plane (PC1 and PC2 each scaled to unit
+     * variance, so that a clock seen through a linear map, an ellipse, is a circle again).
+     * circularity: the share of steps turning the way the total turn goes (1 for a clock, about
+     * 0.5 for unordered points); winding: that total turn in whole turns (1 for a clock);
+     * max_gap: the largest |Δ| as a share of a turn (1/p for evenly spaced tokens; an arc that
+     * does not close has one large gap); radius_cv: std/mean of the whitened |z_a| (0: a circle). */
+    double circularity, max_gap, radius_cv;
     int winding;
     double xy[CLOCK_MAX_P][2];           /* token a's (PC1, PC2) */
 } ClockPlane;
+/* What the summaries call a clock: circularity >= 0.9, winding 1 and max_gap <= 3/p (the tokens
+ * go round once, nearly evenly: an arc, which an untrained Meta-GNN's positional encodings already
+ * give, has circularity 1 and winding 1 but one gap of the missing part of the circle). */
+int clock_is_clock(const ClockPlane *pl);
 /* emb: the p×d rows (row-major, float32 as in θ). -1 with a message if p or d is out of range
  * (p in 3..CLOCK_MAX_P, d >= 2), a value is not finite, or the rows do not vary at all. */
 int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e);
