@@ -275,10 +275,22 @@ TEST(clock_analyze_untrained_run) {
     cJSON *back = txt ? cJSON_Parse(txt) : NULL;
     CHECK(back != NULL, "the JSON does not parse back (NaN?)");
     cJSON_Delete(back); cJSON_free(txt); cJSON_Delete(j);
-    int pr = clock_plot(&rep, dir, &e);
-    CHECK(pr >= 0, "clock_plot: %s", e.msg);
-    CHECK(file_ok(dir, "clock.gp"), "clock.gp missing");
+    CHECK(clock_plot(&rep, dir, 0, &e) == 2 && file_ok(dir, "clock.gp") && !file_ok(dir, "clock.png"), "clock_plot without rendering");
+    int pr = clock_plot(&rep, dir, 1, &e);
+    CHECK(pr == 0 || pr == 1, "clock_plot: %d %s", pr, e.msg);
     if (pr == 0) CHECK(file_ok(dir, "clock.png"), "clock.png missing");
+    if (pr == 0) {
+        /* a PNG, and no temporary file left beside it */
+        char png[1100]; unsigned char h[8] = {0};
+        snprintf(png, sizeof png, "%s/clock.png", dir);
+        FILE *f = fopen(png, "rb");
+        size_t got = f ? fread(h, 1, 8, f) : 0;
+        if (f) fclose(f);
+        CHECK(got == 8 && !memcmp(h, "\x89PNG\r\n\x1a\n", 8), "clock.png is not a PNG");
+        char ls[1200];
+        snprintf(ls, sizeof ls, "ls '%s' | grep -q tmp", dir);
+        CHECK(system(ls) != 0, "a temporary file is left in %s", dir);
+    }
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) {}

@@ -112,7 +112,7 @@ int cmd_clock(int argc, char **argv) {
     int rc = atomic_write(path, write_json, j, &e);
     cJSON_Delete(j);
     if (rc) { fprintf(stderr, "neurop clock: %s\n", e.msg); return 1; }
-    int pr = clock_plot(&rep, out, &e);
+    int pr = clock_plot(&rep, out, 1, &e);
     if (pr < 0) { fprintf(stderr, "neurop clock: %s\n", e.msg); return 1; }
     printf("wrote %s/clock.json, clock_embed.dat, clock_pc1.dat, clock.gp%s\n", out,
            pr == 0 ? ", clock.png" : " (gnuplot is not installed: no clock.png; run `gnuplot clock.gp` there later)");

@@ -519,10 +519,11 @@ static int write_gp(FILE *f, void *ctx, Err *e) {
     return ferror(f) ? err_set(e, "write failed") : 0;
 }
 
-int clock_plot(const ClockReport *rep, const char *dir, Err *e) {
+int clock_plot(const ClockReport *rep, const char *dir, int render, Err *e) {
     char path[1200], tmp[64], tmppath[1300];
     join(path, sizeof path, dir, "clock.gp");
     if (atomic_write(path, write_gp, (void *)rep, e)) return -1;
+    if (!render) return 2;
     if (!find_program("gnuplot")) return 1;
     /* gnuplot writes a temporary name; the rename makes clock.png appear whole or not at all */
     snprintf(tmp, sizeof tmp, "clock.png.tmp.%ld", (long)getpid());

@@ -107,10 +107,11 @@ int  clock_analyze(Run *r, int p, ClockReport *rep, Err *e);
 int  clock_write_data(const ClockReport *rep, const char *dir, Err *e);
 /* Adds the report's numbers to obj (keys in docs/clock.md). */
 void clock_to_json(const ClockReport *rep, cJSON *obj);
-/* Writes dir/clock.gp and runs gnuplot in dir on the two data files (clock_write_data first):
- * dir/clock.png, written to a temporary name and renamed. Returns 0 with the PNG written, 1 when
- * gnuplot is not installed (the script is still written), -1 with a message if gnuplot failed
- * (its messages are in dir/gnuplot.log) or a file could not be written. */
-int  clock_plot(const ClockReport *rep, const char *dir, Err *e);
+/* Writes dir/clock.gp and, when render, runs gnuplot in dir on the two data files (write them
+ * first with clock_write_data): dir/clock.png, written to a temporary name and renamed. Returns 0
+ * with the PNG written, 1 when gnuplot is not installed, 2 when not asked to render (the script
+ * is written in both cases), -1 with a message if gnuplot failed (its messages are in
+ * dir/gnuplot.log) or a file could not be written. */
+int  clock_plot(const ClockReport *rep, const char *dir, int render, Err *e);
 
 #endif
