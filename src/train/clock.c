@@ -495,7 +495,8 @@ static int write_gp(FILE *f, void *ctx, Err *e) {
             rep->method, rep->step);
     /* left: the plane, points coloured by a*k mod p, labelled by a, joined in that order */
     fprintf(f, "set title \"p = %d%s: token embedding on PC1/PC2 (%.0f%% + %.0f%% of the variance)\\n"
-               "k = %d (%.0f%% of the power); in a*k mod p order: circularity %.2f, winding %d, largest gap %.3f turn%s\"\n"
+               "dominant frequency k = %d (%.0f%% of the power)\\n"
+               "in a*k mod p order: circularity %.2f, winding %d, largest gap %.3f turn%s\"\n"
                "set size ratio -1\nset grid\nset xlabel \"PC1\"\nset ylabel \"PC2\"\n"
                "set palette rgbformulae 33,13,10\nset cbrange [0:%d]\nset cblabel \"a*k mod p\"\n"
                "plot \"clock_embed.dat\" using 3:4 with lines lc rgb \"#c0c0c0\" notitle, \\\n"
