@@ -9,6 +9,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"train", cmd_train, "train a method (direct, mlp, gmlp, gnn) on a task"},
     {"eval", cmd_eval, "IID and OOD exact match of a run, per intent"},
     {"synth", cmd_synth, "synthesize the program for an intent (one forward pass) into a file"},
+    {"clock", cmd_clock, "ADDMOD clock: PCA of the embeddings an addmod run generates; PC1 across primes vs 1/p"},
     {"info", cmd_info, "a run's template, parameter counts and FLOPs per step"},
     {"demo", cmd_demo, "the main job (make run): train Meta-GNN, evaluate, synthesize an unseen program, run it"},
     {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)"},
