@@ -393,7 +393,9 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
             o->mode == REPRO_FULL ? " (the defaults of docs/defaults.md)" :
             o->mode == REPRO_QUICK ? " (fewer steps, smaller batches: see docs/reproduce.md; a check of the pipeline, not the paper's protocol)" :
                                      " (a few steps per run: checks that every file is produced; the numbers mean nothing)");
-    rp_printf(&md, "| seeds | %d per model (0..%d) |\n", x->seeds, x->seeds - 1);
+    rp_printf(&md, "| seeds | %d per model (0..%d)", x->seeds, x->seeds - 1);
+    if (x->study_seeds) rp_printf(&md, "; studies: %d per variant (0..%d)", x->study_seeds, x->study_seeds - 1);
+    rp_printf(&md, " |\n");
     rp_printf(&md, "| command | `%s` |\n", o->command ? o->command : "neurop reproduce");
     rp_printf(&md, "| commit | %s%s |\n", ri->commit, ri->dirty ? " (working tree modified)" : "");
     rp_printf(&md, "| date | %s |\n", ri->date);

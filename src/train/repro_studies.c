@@ -37,7 +37,7 @@ static const Variant VARIANTS[] = {
     {RP_STUDY_SCALE, "x4-gnn", METHOD_GNN, 4, -1, -1, -1, 0, NULL},
     {RP_STUDY_SCALE, "x8-gmlp", METHOD_GMLP, 8, -1, -1, -1, 0, NULL},
     {RP_STUDY_SCALE, "x8-gnn", METHOD_GNN, 8, -1, -1, -1, 0, NULL},
-    {RP_STUDY_ABLATE, "default", METHOD_GNN, 1, -1, -1, -1, 0, "default"},
+    {RP_STUDY_ABLATE, "default", METHOD_GNN, 1, -1, -1, -1, 0, "default (as in the main table)"},
     {RP_STUDY_ABLATE, "rounds0", METHOD_GNN, 1, 0, -1, -1, 1, "k = 0 rounds (encoders straight into decoders)"},
     {RP_STUDY_ABLATE, "rounds1", METHOD_GNN, 1, 1, -1, -1, 0, "k = 1 round"},
     {RP_STUDY_ABLATE, "rounds2", METHOD_GNN, 1, 2, -1, -1, 0, "k = 2 rounds"},
@@ -257,15 +257,15 @@ static void md_mean(Buf *b, Stat s, int decimals) {
 void rp_studies_md(const Ctx *x, const Studies *st, Buf *md) {
     int mults[N_VARIANTS], nm = scale_mults(st, mults);
     const char *mode = repro_mode_name(x->o->mode);
+    TrainConfig base;   /* what the variants change: the mode's Meta-GNN on SUMFIRST */
+    if (repro_config(rp_tasks[STUDY_TASK], METHOD_GNN, x->o->mode, 0, &base, NULL)) memset(&base, 0, sizeof base);
     if (nm) {
-        const Row *r0 = NULL;
-        for (int q = 0; q < nm && !r0; q++) for (int k = 0; k < 2 && !r0; k++) r0 = scale_row(st, mults[q], SCALE_METHODS[k]);
         rp_printf(md, "## Scaling study: the target's width (SUMFIRST-n)\n\n");
         rp_printf(md, "How it was made: the SUMFIRST target `%s` with its hidden layer ×m (the `template=` setting), Meta-gMLP and "
                       "Meta-GNN otherwise at their %s-mode configuration of the main table (same steps, learning rate and "
                       "meta-learner width), %d seed%s each (runs/scale-xM-METHOD-sSEED); OOD mean ± std over seeds. The paper "
                       "claims, without numbers, that Meta-gMLP breaks down as the target grows and Meta-GNN does not.\n\n",
-                  r0 ? r0->first->cfg.tpl : "?", mode, x->study_seeds, x->study_seeds == 1 ? "" : "s");
+                  base.tpl, mode, x->study_seeds, x->study_seeds == 1 ? "" : "s");
         rp_printf(md, "| width | target | θ size |");
         for (int k = 0; k < 2; k++) {
             const char *n = method_name(SCALE_METHODS[k]);
@@ -299,11 +299,12 @@ void rp_studies_md(const Ctx *x, const Studies *st, Buf *md) {
     for (int v = 0; v < N_VARIANTS; v++) any_ablate |= VARIANTS[v].study == RP_STUDY_ABLATE && st->rows[v].on;
     if (any_ablate) {
         rp_printf(md, "## Ablation of Meta-GNN (SUMFIRST-n)\n\n");
-        rp_printf(md, "How it was made: Meta-GNN on SUMFIRST at its %s-mode configuration of the main table (rounds k = 3, group "
-                      "tying, index encodings), one part changed per row (the `rounds=`, `tie=`, `pe=` settings), %d seed%s each "
+        rp_printf(md, "How it was made: Meta-GNN on SUMFIRST at its %s-mode configuration of the main table (rounds k = %d, %s, "
+                      "positional encodings: %s), one part changed per row (the `rounds=`, `tie=`, `pe=` settings), %d seed%s each "
                       "(runs/ablate-VARIANT-sSEED); exact match mean ± std over seeds. No group tying: one set of encoder, "
                       "message and decoder weights for all nodes and one for all edges, instead of one per group.\n\n",
-                  mode, x->study_seeds, x->study_seeds == 1 ? "" : "s");
+                  mode, base.meta.rounds, base.meta.tie ? "group tying" : "no group tying", pe_text(base.meta.pe), x->study_seeds,
+                  x->study_seeds == 1 ? "" : "s");
         rp_printf(md, "| variant | rounds k | group tying | positional encodings | seeds | IID (test) | OOD | trainable params | train s |\n"
                       "|---|---|---|---|---|---|---|---|---|\n");
         for (int v = 0; v < N_VARIANTS; v++) {
