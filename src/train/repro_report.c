@@ -174,11 +174,10 @@ static void read_curve(const PlanItem *it, Curve *c) {
 
 /* Writes plots/curves_TASK.{dat,gp} and plots/ood.{dat,gp}, runs gnuplot on them. Returns the
  * number of PNG files written; names the scripts gnuplot failed on in failed. */
-static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf *failedp, Err *e) {
+static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf *failed, Err *e) {
     int made = 0;
     Curve *cv = xmalloc(sizeof *cv);
     char path[1200];
-    Buf failed = *failedp;
     for (int t = 0; t < REPRO_N_TASKS; t++) {
         int any = 0;
         for (int c = 0; c < nc; c++) any |= cells[c].task == t;
@@ -241,14 +240,14 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
             snprintf(dp, sizeof dp, "%s/curves_%s.dat", plots, rp_tasks[t]);
             snprintf(gpp, sizeof gpp, "%s/curves_%s.gp", plots, rp_tasks[t]);
             if (rp_write_text(dp, dat.s, e) || rp_write_text(gpp, gp.s, e)) {
-                free(dat.s); free(gp.s); free(loss_plot.s); free(val_plot.s); free(cv); *failedp = failed; return -1;
+                free(dat.s); free(gp.s); free(loss_plot.s); free(val_plot.s); free(cv); return -1;
             }
             if (!x->o->no_plots) {
                 char script[64]; snprintf(script, sizeof script, "curves_%s.gp", rp_tasks[t]);
                 snprintf(path, sizeof path, "%s/curves_%s.png", plots, rp_tasks[t]);
                 unlink(path);
                 if (rp_run_gnuplot(plots, script) == 0 && rp_file_exists(path)) made++;
-                else rp_printf(&failed, "%s%s", failed.n ? ", " : "", script);
+                else rp_printf(failed, "%s%s", failed->n ? ", " : "", script);
             }
         }
         free(dat.s); free(gp.s); free(loss_plot.s); free(val_plot.s);
@@ -303,17 +302,16 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
         snprintf(p2, sizeof p2, "%s/ood_summary.dat", plots);
         snprintf(p3, sizeof p3, "%s/ood.gp", plots);
         if (rp_write_text(p1, sd.s, e) || rp_write_text(p2, sm.s, e) || rp_write_text(p3, gp.s, e)) {
-            free(sd.s); free(sm.s); free(gp.s); *failedp = failed; return -1;
+            free(sd.s); free(sm.s); free(gp.s); return -1;
         }
         if (!x->o->no_plots) {
             snprintf(path, sizeof path, "%s/ood.png", plots);
             unlink(path);
             if (rp_run_gnuplot(plots, "ood.gp") == 0 && rp_file_exists(path)) made++;
-            else rp_printf(&failed, "%sood.gp", failed.n ? ", " : "");
+            else rp_printf(failed, "%sood.gp", failed->n ? ", " : "");
         }
     }
     free(sd.s); free(sm.s); free(gp.s);
-    *failedp = failed;
     return made;
 }
 
@@ -380,13 +378,9 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     char wall[32], tot[32];
     rp_dur(ri->wall, wall, sizeof wall);
     rp_dur(ri->total_run_s, tot, sizeof tot);
-    int complete = 0, total = x->n, study_bad = 0;
+    int complete, study_bad, total = x->n;
+    rp_studies_counts(st, &complete, &study_bad);
     for (int c = 0; c < nc; c++) complete += cells[c].n + cells[c].failed;
-    {
-        int sc;
-        rp_studies_counts(st, &sc, &study_bad);
-        complete += sc;
-    }
     rp_printf(&md, "# neurop reproduce: results\n\n");
     rp_printf(&md, "| | |\n|---|---|\n");
     rp_printf(&md, "| mode | **%s**%s |\n", repro_mode_name(o->mode),
