@@ -2,7 +2,10 @@
  * - every file is produced: results.md (with its table header), results.json (parses, has the
  *   expected keys, every exact match in [0, 1]), each run's eval.json and checkpoints, the
  *   gnuplot scripts and data, and the PNG plots when gnuplot is installed;
- * - a second invocation retrains nothing (eval.json and metrics.csv untouched);
+ * - the studies (tiny: the target's width ×1 and ×2 for Meta-gMLP and Meta-GNN, Meta-GNN with
+ *   k = 0 rounds and without group tying) have their runs, sections in results.md, entries in
+ *   results.json with the configuration they promise, and the scaling plot;
+ * - a second invocation retrains nothing (eval.json and metrics.csv untouched, study runs too);
  * - a run stopped half-way (last.safetensors, no eval.json) resumes instead of restarting;
  * - a folder made in another mode is refused, not mixed in;
  * - worker processes (--jobs 2) produce the same set of files;
@@ -60,8 +63,9 @@ static int in01(const cJSON *o, const char *key) {
     return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1;
 }
 
-/* results.json: the keys the report promises, for runs of `methods` on sumfirst with `seeds`. */
-static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int seeds) {
+/* results.json: the keys the report promises, for runs of `methods` on sumfirst with `seeds`,
+ * and `study_runs` more. */
+static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int seeds, int study_runs) {
     char *text = slurp(dir, "results.json");
     CHECK(text, "results.json missing");
     if (!text) return;
@@ -73,7 +77,8 @@ static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int 
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) CHECK(cJSON_HasObjectItem(j, keys[i]), "results.json has no '%s'", keys[i]);
     CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "mode")) && !strcmp(cJSON_GetObjectItem(j, "mode")->valuestring, "tiny"), "mode");
     CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "machine"), "nproc")->valuedouble >= 1, "nproc");
-    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "complete")->valuedouble == n_methods * seeds, "runs.complete");
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "complete")->valuedouble == n_methods * seeds + study_runs, "runs.complete");
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "total")->valuedouble == n_methods * seeds + study_runs, "runs.total");
     const cJSON *res = cJSON_GetObjectItem(j, "results");
     CHECK(cJSON_GetArraySize(res) == n_methods, "results has %d entries, want %d", cJSON_GetArraySize(res), n_methods);
     const cJSON *r;
@@ -124,6 +129,94 @@ static void check_files(TestCtx *t_, const char *dir, const char *const *names, 
     }
 }
 
+static const cJSON *item(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
+static double num(const cJSON *o, const char *key) { const cJSON *v = item(o, key); return cJSON_IsNumber(v) ? v->valuedouble : -1; }
+static const char *str(const cJSON *o, const char *key) { const cJSON *v = item(o, key); return cJSON_IsString(v) ? v->valuestring : ""; }
+
+/* The planned configuration of a study run: the tiny one of (sumfirst, method) with one change. */
+static void study_config(TestCtx *t_, MethodKind m, const char *set, char *out, size_t n) {
+    TrainConfig c; Err e = {{0}};
+    CHECK(!repro_config("sumfirst", m, REPRO_TINY, 0, &c, &e), "%s", e.msg);
+    CHECK(!config_set(&c, set, &e), "%s", e.msg);
+    config_format(&c, out, n);
+}
+
+/* The studies of a tiny reproduction with the main table's sumfirst Meta-MLP and Meta-GNN. */
+static void check_studies(TestCtx *t_, const char *dir, int plots) {
+    const char *runs[] = {"scale-x1-gmlp-s0", "scale-x1-gnn-s0", "scale-x2-gmlp-s0", "scale-x2-gnn-s0", "ablate-rounds0-s0", "ablate-tie0-s0"};
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        char rel[256]; snprintf(rel, sizeof rel, "runs/%s/eval.json", runs[i]);
+        CHECK(exists(dir, rel), "%s missing", rel);
+    }
+    CHECK(!exists(dir, "runs/scale-x4-gnn-s0/eval.json") && !exists(dir, "runs/ablate-pe0-s0/eval.json"), "tiny ran more than its studies");
+    /* each study run is the planned configuration with only the template or one MetaConfig field changed */
+    char want[1024];
+    char *ev = slurp(dir, "runs/scale-x2-gnn-s0/eval.json");
+    cJSON *j = ev ? cJSON_Parse(ev) : NULL;
+    study_config(t_, METHOD_GNN, "template=mlp 10-32-1 act=relu", want, sizeof want);
+    CHECK(j && !strcmp(str(j, "config"), want), "scale-x2-gnn config: %s, want %s", j ? str(j, "config") : "-", want);
+    cJSON_Delete(j); free(ev);
+    ev = slurp(dir, "runs/ablate-rounds0-s0/eval.json");
+    j = ev ? cJSON_Parse(ev) : NULL;
+    study_config(t_, METHOD_GNN, "rounds=0", want, sizeof want);
+    CHECK(j && !strcmp(str(j, "config"), want), "ablate-rounds0 config: %s", j ? str(j, "config") : "-");
+    cJSON_Delete(j); free(ev);
+
+    char *md = slurp(dir, "results.md");
+    CHECK(md, "results.md missing");
+    if (md) {
+        CHECK(strstr(md, "## Scaling study") && strstr(md, "## Ablation of Meta-GNN"), "results.md: no study sections");
+        CHECK(strstr(md, "| ×1 | 10-16-1 | 193 |") && strstr(md, "| ×2 | 10-32-1 | 385 |"), "results.md: scaling rows");
+        CHECK(!strstr(md, "| ×4 |"), "results.md: a ×4 row in tiny mode");
+        CHECK(strstr(md, "| k = 0 rounds") && strstr(md, "| no group tying | 3 | no | index | 1 |"), "results.md: ablation rows");
+        CHECK(strstr(md, "How it was made: the SUMFIRST target `mlp 10-16-1 act=relu`"), "results.md: scaling note");
+        if (plots) CHECK(strstr(md, "plots/scaling.png"), "results.md: no scaling plot");
+        free(md);
+    }
+    CHECK(exists(dir, "plots/scaling.gp") && exists(dir, "plots/scaling.dat") && exists(dir, "plots/scaling_seeds.dat"), "scaling plot sources");
+    if (plots) CHECK(is_png(dir, "plots/scaling.png"), "plots/scaling.png missing or not a PNG");
+
+    char *text = slurp(dir, "results.json");
+    j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK(j, "results.json");
+    if (!j) return;
+    CHECK(num(j, "study_seeds") == 1, "study_seeds");
+    double main_gnn = -1;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, item(j, "results")) if (!strcmp(str(r, "method"), "gnn")) main_gnn = num(r, "params");
+    CHECK(main_gnn > 0, "main table: no Meta-GNN params");
+    const cJSON *sc = item(j, "scaling");
+    CHECK(cJSON_GetArraySize(sc) == 4, "scaling has %d entries, want 4", cJSON_GetArraySize(sc));
+    const char *names[] = {"scale-x1-gmlp", "scale-x1-gnn", "scale-x2-gmlp", "scale-x2-gnn"};
+    const int mult[] = {1, 1, 2, 2}, theta[] = {193, 193, 385, 385};
+    double params[4] = {0};
+    int k = 0;
+    cJSON_ArrayForEach(r, sc) {
+        if (k == 4) break;
+        CHECK(!strcmp(str(r, "name"), names[k]), "scaling[%d] is %s, want %s", k, str(r, "name"), names[k]);
+        CHECK(num(r, "multiplier") == mult[k] && num(r, "theta_size") == theta[k], "%s: multiplier %g theta %g", names[k],
+              num(r, "multiplier"), num(r, "theta_size"));
+        CHECK(num(r, "n_seeds") == 1 && cJSON_GetArraySize(item(item(r, "ood"), "per_seed")) == 1, "%s: seeds", names[k]);
+        CHECK(in01(item(r, "ood"), "mean") && in01(item(r, "iid"), "mean"), "%s: exact match", names[k]);
+        CHECK(num(item(r, "train_seconds"), "mean") > 0, "%s: train_seconds", names[k]);
+        params[k] = num(r, "params");
+        k++;
+    }
+    /* Meta-gMLP's mixer reads every slot: it grows with the target; Meta-GNN's tied weights do not */
+    CHECK(params[2] > 1.5 * params[0] && params[0] > 0, "Meta-gMLP params %g at ×1, %g at ×2", params[0], params[2]);
+    CHECK(params[1] == main_gnn && params[3] == main_gnn, "Meta-GNN params %g, %g, main table %g", params[1], params[3], main_gnn);
+    const cJSON *ab = item(j, "ablation");
+    CHECK(cJSON_GetArraySize(ab) == 2, "ablation has %d entries, want 2", cJSON_GetArraySize(ab));
+    const cJSON *a0 = cJSON_GetArrayItem(ab, 0), *a1 = cJSON_GetArrayItem(ab, 1);
+    CHECK(a0 && !strcmp(str(a0, "variant"), "rounds0") && num(a0, "rounds") == 0 && cJSON_IsTrue(item(a0, "tie")), "ablation[0]");
+    CHECK(a1 && !strcmp(str(a1, "variant"), "tie0") && num(a1, "rounds") == 3 && cJSON_IsFalse(item(a1, "tie")) && num(a1, "pe") == 2, "ablation[1]");
+    CHECK(a0 && a1 && num(a0, "params") > 0 && num(a0, "params") < main_gnn && num(a1, "params") > 0 && num(a1, "params") < main_gnn,
+          "ablation params: fewer rounds and no tying have fewer parameters than the default's %g", main_gnn);
+    CHECK(a0 && in01(item(a0, "ood"), "mean") && cJSON_GetArraySize(item(item(a0, "iid"), "per_seed")) == 1, "ablation numbers");
+    cJSON_Delete(j);
+}
+
 TEST(reproduce_tiny_writes_every_file_and_resumes) {
     char dir[128] = "/tmp/neurop-test-repro-XXXXXX";
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
@@ -157,13 +250,14 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     ReproSummary s;
     int rc = reproduce(&o, &s, &e);
     CHECK(rc == 0, "reproduce: %d %s", rc, e.msg);
-    CHECK(s.total == 2 && s.trained == 1 && s.resumed == 1 && s.skipped == 0 && s.failed == 0,
+    CHECK(s.total == 8 && s.trained == 7 && s.resumed == 1 && s.skipped == 0 && s.failed == 0,
           "first run: total %d trained %d resumed %d skipped %d failed %d", s.total, s.trained, s.resumed, s.skipped, s.failed);
     int plots = have_gnuplot();
-    CHECK(!plots || s.plots == 2, "%d plots, want 2 (the training curves of sumfirst, OOD)", s.plots);
+    CHECK(!plots || s.plots == 3, "%d plots, want 3 (the training curves of sumfirst, OOD, scaling)", s.plots);
     const char *names[] = {"sumfirst-mlp-s0", "sumfirst-gnn-s0"};
     check_files(t_, dir, names, 2, plots);
-    check_results_json(t_, dir, 2, 1);
+    check_results_json(t_, dir, 2, 1, 6);
+    check_studies(t_, dir, plots);
     /* the resumed run went on to the planned end */
     char *ev = slurp(dir, "runs/sumfirst-mlp-s0/eval.json");
     cJSON *j = ev ? cJSON_Parse(ev) : NULL;
@@ -176,22 +270,26 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
 
     /* second invocation: nothing is retrained */
     long long m1 = mtime_ns(dir, "runs/sumfirst-gnn-s0/eval.json"), m2 = mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"),
-              m3 = mtime_ns(dir, "runs/sumfirst-mlp-s0/last.safetensors");
+              m3 = mtime_ns(dir, "runs/sumfirst-mlp-s0/last.safetensors"),
+              m4 = mtime_ns(dir, "runs/scale-x2-gnn-s0/eval.json"), m5 = mtime_ns(dir, "runs/ablate-tie0-s0/metrics.csv");
     usleep(20000);
     rc = reproduce(&o, &s, &e);
     CHECK(rc == 0, "second reproduce: %s", e.msg);
-    CHECK(s.skipped == 2 && s.trained == 0 && s.resumed == 0, "second run: skipped %d trained %d resumed %d", s.skipped, s.trained, s.resumed);
+    CHECK(s.skipped == 8 && s.trained == 0 && s.resumed == 0, "second run: skipped %d trained %d resumed %d", s.skipped, s.trained, s.resumed);
     CHECK(m1 == mtime_ns(dir, "runs/sumfirst-gnn-s0/eval.json"), "eval.json rewritten");
     CHECK(m2 == mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"), "metrics.csv rewritten");
     CHECK(m3 == mtime_ns(dir, "runs/sumfirst-mlp-s0/last.safetensors"), "checkpoint rewritten");
-    check_results_json(t_, dir, 2, 1);
+    CHECK(m4 == mtime_ns(dir, "runs/scale-x2-gnn-s0/eval.json"), "a finished study run was evaluated again");
+    CHECK(m5 == mtime_ns(dir, "runs/ablate-tie0-s0/metrics.csv"), "a finished study run was retrained");
+    check_results_json(t_, dir, 2, 1, 6);
+    check_studies(t_, dir, plots);
 
     /* a trained run without eval.json is evaluated again, not retrained */
     char p[600];
     snprintf(p, sizeof p, "%s/runs/sumfirst-gnn-s0/eval.json", dir);
     unlink(p);
     rc = reproduce(&o, &s, &e);
-    CHECK(rc == 0 && s.resumed == 1 && s.skipped == 1 && s.trained == 0, "third run: rc %d resumed %d skipped %d", rc, s.resumed, s.skipped);
+    CHECK(rc == 0 && s.resumed == 1 && s.skipped == 7 && s.trained == 0, "third run: rc %d resumed %d skipped %d", rc, s.resumed, s.skipped);
     CHECK(m2 == mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"), "metrics.csv changed: the finished run was retrained");
     CHECK(exists(dir, "runs/sumfirst-gnn-s0/eval.json"), "eval.json not rewritten");
 
@@ -207,7 +305,7 @@ TEST(reproduce_tiny_with_worker_processes) {
     char dir[128] = "/tmp/neurop-test-reprojobs-XXXXXX";
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
     Err e = {{0}};
-    ReproOptions o = {.mode = REPRO_TINY, .seeds = 2, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 2};
+    ReproOptions o = {.mode = REPRO_TINY, .seeds = 2, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 2, .no_studies = 1};
     CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e), "%s", e.msg);
     CHECK(!repro_parse_methods("direct,gmlp", &o.methods, &e), "%s", e.msg);
     ReproSummary s;
@@ -218,6 +316,12 @@ TEST(reproduce_tiny_with_worker_processes) {
     char *json = slurp(dir, "results.json");
     cJSON *j = json ? cJSON_Parse(json) : NULL;
     CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "results")) == 2, "results.json");
+    CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "scaling")) == 0 && cJSON_GetArraySize(cJSON_GetObjectItem(j, "ablation")) == 0,
+          "--no-studies: study entries in results.json");
+    CHECK(!exists(dir, "runs/scale-x1-gnn-s0/eval.json") && !exists(dir, "plots/scaling.gp"), "--no-studies: a study ran");
+    char *md = slurp(dir, "results.md");
+    CHECK(md && !strstr(md, "Scaling study") && !strstr(md, "Ablation of Meta-GNN"), "--no-studies: study sections in results.md");
+    free(md);
     cJSON_Delete(j); free(json);
     rc = reproduce(&o, &s, &e);
     CHECK(rc == 0 && s.skipped == 4 && s.trained == 0, "second run: skipped %d", s.skipped);
@@ -249,4 +353,7 @@ TEST(reproduce_configs_and_lists) {
     CHECK(repro_parse_tasks("sumfirst,nope", &mask, &e) == -1, "unknown task accepted");
     CHECK(repro_parse_methods("gnn,transformer", &mask, &e) == -1, "unknown method accepted");
     CHECK(repro_parse_methods("", &mask, &e) == -1, "empty list accepted");
+    CHECK(!repro_parse_studies("scale,ablate", &mask, &e) && mask == 3u, "studies mask %u", mask);
+    CHECK(!repro_parse_studies("ablation", &mask, &e) && mask == 2u, "studies mask %u", mask);
+    CHECK(repro_parse_studies("scale,nope", &mask, &e) == -1 && strstr(e.msg, "nope"), "unknown study accepted");
 }

@@ -1,4 +1,5 @@
-/* Shared by reproduce.c (the plan and its bookkeeping) and repro_report.c (the report). */
+/* Shared by reproduce.c (the plan and its bookkeeping), repro_report.c (the report) and
+ * repro_studies.c (the scaling study and the Meta-GNN ablation: their runs and their report). */
 #ifndef NEUROP_REPRO_INTERNAL_H
 #define NEUROP_REPRO_INTERNAL_H
 #include "train/reproduce.h"
@@ -9,11 +10,17 @@ extern const char *const rp_tasks[REPRO_N_TASKS];        /* "sumfirst" "addmod" 
 extern const char *const rp_task_titles[REPRO_N_TASKS];  /* as the paper names them */
 extern const double rp_paper_ood[REPRO_N_TASKS][METHOD_COUNT][2];   /* spec §2: low, high */
 
+/* What a run of the plan belongs to: the main table (tasks × methods × seeds) or a study. */
+enum { RP_MAIN = 0, RP_STUDY_SCALE = 1, RP_STUDY_ABLATE = 2 };
+
 typedef struct PlanItem {
     int task;                 /* index into rp_tasks */
     MethodKind method;
     unsigned long seed;
-    char name[64];            /* TASK-METHOD-sSEED */
+    int study;                /* RP_MAIN or RP_STUDY_* */
+    int variant;              /* a study's variant (index into its table in repro_studies.c) */
+    int cost_key;             /* ETA: runs of one key cost about the same (task × method, or a study variant) */
+    char name[64];            /* TASK-METHOD-sSEED, scale-x4-gnn-sSEED, ablate-rounds0-sSEED */
     char dir[1024];
     TrainConfig cfg;
     char cfgtext[1024];
@@ -26,7 +33,9 @@ typedef struct Ctx {
     char real_note[256];      /* why not, for the report */
     int seeds;
     PlanItem *items;
-    int n;
+    int n;                    /* runs: the main table's first (n_main of them), then the studies' */
+    int n_main;
+    int study_seeds;          /* seeds of each study variant (0: no studies) */
     int verbose, tty;
 } Ctx;
 
@@ -47,5 +56,43 @@ void   rp_path(char *buf, size_t n, const PlanItem *it, const char *file);
 void   rp_strip(char *s);                                            /* trailing newline and spaces */
 /* Reads every run folder of the plan back and writes results.md, results.json and the plots. */
 int    rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e);
+
+/* ---- repro_report.c: pieces the studies' report shares ---- */
+#define MAX_INTENTS 64
+#define MAX_REAL 16
+typedef struct RunResult {
+    int present, ok;          /* eval.json read; it has numbers */
+    char error[512];
+    double iid, ood, val, train_s, eval_s;
+    long params, best_step, steps;
+    int n_int;
+    struct { char intent[32], family[16]; int ood; double exact; } in[MAX_INTENTS];
+    int n_real;
+    struct { char family[64], intent[32]; int ood, n; double exact; } real[MAX_REAL];
+} RunResult;
+void   rp_load_result(const PlanItem *it, RunResult *r);            /* from its eval.json */
+/* Mean and sample standard deviation (0 for one value). */
+typedef struct Stat { int n; double mean, std, min, max; } Stat;
+Stat   rp_stat_of(const double *v, int n);
+cJSON *rp_stat_json(Stat s, const double *v, const int *seeds);    /* with per_seed when v */
+void   rp_md_stat(Buf *b, Stat s);                                  /* " 0.912 ± 0.010 |" */
+/* Runs gnuplot SCRIPT inside dir (its messages go to dir/gnuplot.log); 0 on success. */
+int    rp_run_gnuplot(const char *dir, const char *script);
+extern const char *const rp_gnuplot_terminal;   /* printf format: width, height, width, height */
+
+/* ---- repro_studies.c ---- */
+/* Appends the studies' runs to the plan (after the main table's), as o->studies says. */
+int    rp_studies_plan(Ctx *x, Err *e);
+/* The studies' results, read back from their run folders. */
+typedef struct Studies Studies;
+Studies *rp_studies_load(const Ctx *x);
+void   rp_studies_free(Studies *st);
+/* complete: runs with an eval.json; bad: failed (an error in eval.json) or missing */
+void   rp_studies_counts(const Studies *st, int *complete, int *bad);
+/* plots/scaling.{dat,gp}, and the PNG when run: returns PNG files made (0 or 1), -1 when a file
+ * cannot be written; names a script gnuplot failed on in failed. */
+int    rp_studies_plot(const Ctx *x, const Studies *st, const char *plots, int run, Buf *failed, Err *e);
+void   rp_studies_md(const Ctx *x, const Studies *st, Buf *md);     /* the sections of results.md */
+void   rp_studies_json(const Ctx *x, const Studies *st, cJSON *j);  /* "scaling" and "ablation" */
 
 #endif

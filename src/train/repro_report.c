@@ -1,5 +1,6 @@
 /* The report of a reproduction, rebuilt from the run folders alone: results.md, results.json and
- * gnuplot plots (see reproduce.h and docs/reproduce.md). */
+ * gnuplot plots (see reproduce.h and docs/reproduce.md). The studies' sections come from
+ * repro_studies.c; everything else here is about the main table's runs (the first n_main). */
 #include "train/repro_internal.h"
 #include "engine/fileio.h"
 #include "train/train.h"
@@ -19,20 +20,7 @@
 #endif
 /* ---- the report: reading the runs back -------------------------------------------------- */
 
-#define MAX_INTENTS 64
-#define MAX_REAL 16
-typedef struct RunResult {
-    int present, ok;          /* eval.json read; it has numbers */
-    char error[512];
-    double iid, ood, val, train_s, eval_s;
-    long params, best_step, steps;
-    int n_int;
-    struct { char intent[32], family[16]; int ood; double exact; } in[MAX_INTENTS];
-    int n_real;
-    struct { char family[64], intent[32]; int ood, n; double exact; } real[MAX_REAL];
-} RunResult;
-
-static void load_result(const PlanItem *it, RunResult *r) {
+void rp_load_result(const PlanItem *it, RunResult *r) {
     memset(r, 0, sizeof *r);
     char path[1200];
     rp_path(path, sizeof path, it, "eval.json");
@@ -74,9 +62,7 @@ static void load_result(const PlanItem *it, RunResult *r) {
     cJSON_Delete(j);
 }
 
-/* Mean and sample standard deviation (0 for one value). */
-typedef struct Stat { int n; double mean, std, min, max; } Stat;
-static Stat stat_of(const double *v, int n) {
+Stat rp_stat_of(const double *v, int n) {
     Stat s = {.n = n};
     if (!n) return s;
     s.min = s.max = v[0];
@@ -85,7 +71,7 @@ static Stat stat_of(const double *v, int n) {
     if (n > 1) { for (int i = 0; i < n; i++) s.std += (v[i] - s.mean) * (v[i] - s.mean); s.std = sqrt(s.std / (n - 1)); }
     return s;
 }
-static cJSON *stat_json(Stat s, const double *v, const int *seeds) {
+cJSON *rp_stat_json(Stat s, const double *v, const int *seeds) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "n", s.n);
     if (s.n) { cJSON_AddNumberToObject(o, "mean", s.mean); cJSON_AddNumberToObject(o, "std", s.std);
@@ -102,7 +88,7 @@ static cJSON *stat_json(Stat s, const double *v, const int *seeds) {
     }
     return o;
 }
-static void md_stat(Buf *b, Stat s) {
+void rp_md_stat(Buf *b, Stat s) {
     if (!s.n) rp_printf(b, " – |");
     else if (s.n == 1) rp_printf(b, " %.3f |", s.mean);
     else rp_printf(b, " %.3f ± %.3f |", s.mean, s.std);
@@ -142,8 +128,7 @@ static int find_program(const char *name) {
     return 0;
 }
 
-/* Runs gnuplot SCRIPT inside dir (its messages go to dir/gnuplot.log); 0 on success. */
-static int run_gnuplot(const char *dir, const char *script) {
+int rp_run_gnuplot(const char *dir, const char *script) {
     fflush(stdout); fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -159,7 +144,7 @@ static int run_gnuplot(const char *dir, const char *script) {
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-static const char *TERMINAL =
+const char *const rp_gnuplot_terminal =
     "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
     "    set terminal pngcairo size %d,%d noenhanced font \",10\"\n"
     "} else {\n"
@@ -188,13 +173,11 @@ static void read_curve(const PlanItem *it, Curve *c) {
 }
 
 /* Writes plots/curves_TASK.{dat,gp} and plots/ood.{dat,gp}, runs gnuplot on them. Returns the
- * number of PNG files written; notes what went wrong in note. */
-static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, char *note, size_t nlen, Err *e) {
+ * number of PNG files written; names the scripts gnuplot failed on in failed. */
+static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf *failed, Err *e) {
     int made = 0;
-    note[0] = 0;
     Curve *cv = xmalloc(sizeof *cv);
     char path[1200];
-    Buf failed = {0};
     for (int t = 0; t < REPRO_N_TASKS; t++) {
         int any = 0;
         for (int c = 0; c < nc; c++) any |= cells[c].task == t;
@@ -211,7 +194,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, char
             enum { MAXS = 4096 };
             static long steps[MAXS]; static double sl[MAXS], sv[MAXS], mn[MAXS], mx[MAXS]; static int cnt[MAXS];
             int ns = 0;
-            for (int i = 0; i < x->n; i++) {
+            for (int i = 0; i < x->n_main; i++) {
                 const PlanItem *it = &x->items[i];
                 if (it->task != t || it->method != cells[c].method) continue;
                 read_curve(it, cv);
@@ -247,7 +230,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, char
         }
         if (block) {
             rp_printf(&gp, "# neurop reproduce: training curves of %s. Re-plot: cd into this folder, gnuplot curves_%s.gp\n", rp_task_titles[t], rp_tasks[t]);
-            rp_printf(&gp, TERMINAL, 1200, 460, 1200, 460);
+            rp_printf(&gp, rp_gnuplot_terminal, 1200, 460, 1200, 460);
             rp_printf(&gp, "set output \"curves_%s.png\"\nset multiplot layout 1,2 title \"%s: training (%s mode; mean over seeds, bars: min-max)\"\n"
                          "set grid\nset key outside right top vertical\nset xlabel \"step\"\nset ylabel \"training loss (mean since the previous evaluation)\"\nset logscale y\n"
                          "plot %s\nunset logscale y\nset ylabel \"IID-validation exact match\"\nset yrange [-0.02:1.02]\n"
@@ -257,14 +240,14 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, char
             snprintf(dp, sizeof dp, "%s/curves_%s.dat", plots, rp_tasks[t]);
             snprintf(gpp, sizeof gpp, "%s/curves_%s.gp", plots, rp_tasks[t]);
             if (rp_write_text(dp, dat.s, e) || rp_write_text(gpp, gp.s, e)) {
-                free(dat.s); free(gp.s); free(loss_plot.s); free(val_plot.s); free(cv); free(failed.s); return -1;
+                free(dat.s); free(gp.s); free(loss_plot.s); free(val_plot.s); free(cv); return -1;
             }
-            if (note && !x->o->no_plots) {
+            if (!x->o->no_plots) {
                 char script[64]; snprintf(script, sizeof script, "curves_%s.gp", rp_tasks[t]);
                 snprintf(path, sizeof path, "%s/curves_%s.png", plots, rp_tasks[t]);
                 unlink(path);
-                if (run_gnuplot(plots, script) == 0 && rp_file_exists(path)) made++;
-                else rp_printf(&failed, "%s%s", failed.n ? ", " : "", script);
+                if (rp_run_gnuplot(plots, script) == 0 && rp_file_exists(path)) made++;
+                else rp_printf(failed, "%s%s", failed->n ? ", " : "", script);
             }
         }
         free(dat.s); free(gp.s); free(loss_plot.s); free(val_plot.s);
@@ -283,7 +266,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, char
         panels += any;
     }
     rp_printf(&gp, "# neurop reproduce: OOD exact match per method and task. Re-plot: cd into this folder, gnuplot ood.gp\n");
-    rp_printf(&gp, TERMINAL, 420 * (panels ? panels : 1) + 80, 460, 420 * (panels ? panels : 1) + 80, 460);
+    rp_printf(&gp, rp_gnuplot_terminal, 420 * (panels ? panels : 1) + 80, 460, 420 * (panels ? panels : 1) + 80, 460);
     rp_printf(&gp, "set output \"ood.png\"\nset multiplot layout 1,%d title \"OOD exact match (%s mode): dots = seeds, bars = mean ± std, x = the paper\"\n"
                  "set grid ytics\nset yrange [-0.02:1.15]\nset ylabel \"OOD exact match\"\nset key top center horizontal\n",
             panels ? panels : 1, repro_mode_name(x->o->mode));
@@ -319,18 +302,16 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, char
         snprintf(p2, sizeof p2, "%s/ood_summary.dat", plots);
         snprintf(p3, sizeof p3, "%s/ood.gp", plots);
         if (rp_write_text(p1, sd.s, e) || rp_write_text(p2, sm.s, e) || rp_write_text(p3, gp.s, e)) {
-            free(sd.s); free(sm.s); free(gp.s); free(failed.s); return -1;
+            free(sd.s); free(sm.s); free(gp.s); return -1;
         }
         if (!x->o->no_plots) {
             snprintf(path, sizeof path, "%s/ood.png", plots);
             unlink(path);
-            if (run_gnuplot(plots, "ood.gp") == 0 && rp_file_exists(path)) made++;
-            else rp_printf(&failed, "%sood.gp", failed.n ? ", " : "");
+            if (rp_run_gnuplot(plots, "ood.gp") == 0 && rp_file_exists(path)) made++;
+            else rp_printf(failed, "%sood.gp", failed->n ? ", " : "");
         }
     }
     free(sd.s); free(sm.s); free(gp.s);
-    if (failed.n) snprintf(note, nlen, "gnuplot failed on %s (its messages are in plots/gnuplot.log)", failed.s);
-    free(failed.s);
     return made;
 }
 
@@ -391,13 +372,14 @@ static void md_paper(Buf *b, int t, MethodKind m) {
     else rp_printf(b, " %.3f–%.3f |", p[0], p[1]);
 }
 
-static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s, const ReportInfo *ri, Err *e) {
+static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, const ReproSummary *s, const ReportInfo *ri, Err *e) {
     const ReproOptions *o = x->o;
     Buf md = {0};
     char wall[32], tot[32];
     rp_dur(ri->wall, wall, sizeof wall);
     rp_dur(ri->total_run_s, tot, sizeof tot);
-    int complete = 0, total = x->n;
+    int complete, study_bad, total = x->n;
+    rp_studies_counts(st, &complete, &study_bad);
     for (int c = 0; c < nc; c++) complete += cells[c].n + cells[c].failed;
     rp_printf(&md, "# neurop reproduce: results\n\n");
     rp_printf(&md, "| | |\n|---|---|\n");
@@ -405,7 +387,9 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
             o->mode == REPRO_FULL ? " (the defaults of docs/defaults.md)" :
             o->mode == REPRO_QUICK ? " (fewer steps, smaller batches: see docs/reproduce.md; a check of the pipeline, not the paper's protocol)" :
                                      " (a few steps per run: checks that every file is produced; the numbers mean nothing)");
-    rp_printf(&md, "| seeds | %d per model (0..%d) |\n", x->seeds, x->seeds - 1);
+    rp_printf(&md, "| seeds | %d per model (0..%d)", x->seeds, x->seeds - 1);
+    if (x->study_seeds) rp_printf(&md, "; studies: %d per variant (0..%d)", x->study_seeds, x->study_seeds - 1);
+    rp_printf(&md, " |\n");
     rp_printf(&md, "| command | `%s` |\n", o->command ? o->command : "neurop reproduce");
     rp_printf(&md, "| commit | %s%s |\n", ri->commit, ri->dirty ? " (working tree modified)" : "");
     rp_printf(&md, "| date | %s |\n", ri->date);
@@ -423,8 +407,8 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
     for (int c = 0; c < nc; c++) {
         Cell *cl = &cells[c];
         rp_printf(&md, "| %s | %s | %d |", rp_task_titles[cl->task], method_name(cl->method), cl->n);
-        md_stat(&md, cl->iid);
-        md_stat(&md, cl->ood);
+        rp_md_stat(&md, cl->iid);
+        rp_md_stat(&md, cl->ood);
         md_paper(&md, cl->task, cl->method);
         if (cl->best >= 0) rp_printf(&md, " s%d (val %.3f) | %.3f / %.3f |\n", cl->seeds[cl->best], cl->runs[cl->best]->val,
                                    cl->runs[cl->best]->iid, cl->runs[cl->best]->ood);
@@ -439,7 +423,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
     /* per seed */
     rp_printf(&md, "## Every run\n\n| task | method | seed | IID val (best) | best step | IID test | OOD | train s | note |\n");
     rp_printf(&md, "|---|---|---|---|---|---|---|---|---|\n");
-    for (int i = 0; i < x->n; i++) {
+    for (int i = 0; i < x->n_main; i++) {
         const PlanItem *it = &x->items[i];
         Cell *cl = NULL;
         for (int c = 0; c < nc; c++) if (cells[c].task == it->task && cells[c].method == it->method) cl = &cells[c];
@@ -467,7 +451,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
                 if (cells[c].task != 2) continue;
                 double v[1024]; int k = 0;
                 for (int i = 0; i < cells[c].n; i++) k += family_iid(cells[c].runs[i], arc_family_name(f), &v[k]) ? 1 : 0;
-                md_stat(&md, stat_of(v, k));
+                rp_md_stat(&md, rp_stat_of(v, k));
             }
             rp_printf(&md, "\n");
         }
@@ -479,7 +463,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
                 if (cells[c].task != 2) continue;
                 double v[1024]; int k = 0;
                 for (int i = 0; i < cells[c].n; i++) k += intent_exact(cells[c].runs[i], nm, 1, &v[k]);
-                md_stat(&md, stat_of(v, k));
+                rp_md_stat(&md, rp_stat_of(v, k));
             }
             rp_printf(&md, "\n");
         }
@@ -520,7 +504,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
                     if (cells[c].task != 2) continue;
                     double v[1024]; int k = 0, n;
                     for (int i = 0; i < cells[c].n; i++) k += real_exact(cells[c].runs[i], fams[f], &v[k], &n);
-                    md_stat(&md, stat_of(v, k));
+                    rp_md_stat(&md, rp_stat_of(v, k));
                 }
                 rp_printf(&md, "\n");
             }
@@ -535,14 +519,16 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
     for (int c = 0; c < nc; c++) {
         Cell *cl = &cells[c];
         rp_printf(&md, "| %s | %s | %ld | %ld | %d × %d |", rp_task_titles[cl->task], method_name(cl->method), cl->params, cl->steps, cl->B, cl->N);
-        md_stat(&md, cl->train);
+        rp_md_stat(&md, cl->train);
         if (cl->n && cl->steps) rp_printf(&md, " %.1f |", 1000 * cl->train.mean / cl->steps); else rp_printf(&md, " – |");
-        md_stat(&md, cl->evals);
+        rp_md_stat(&md, cl->evals);
         rp_printf(&md, "\n");
     }
     rp_printf(&md, "\nTraining time is the wall time of the training loop (IID-validation evaluations and checkpoints "
                  "included), summed over resumes, on this machine with %d thread%s%s.\n\n", ri->threads, ri->threads == 1 ? "" : "s",
             o->jobs > 1 ? " while other runs trained beside it" : "");
+
+    rp_studies_md(x, st, &md);
 
     /* plots */
     rp_printf(&md, "## Plots\n\n");
@@ -563,11 +549,12 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
     /* failures */
     int nfail = 0;
     for (int c = 0; c < nc; c++) nfail += cells[c].failed + cells[c].missing;
+    nfail += study_bad;
     if (nfail) {
         rp_printf(&md, "## Failed or missing runs\n\n");
         for (int i = 0; i < x->n; i++) {
             RunResult r;
-            load_result(&x->items[i], &r);
+            rp_load_result(&x->items[i], &r);
             if (!r.present) rp_printf(&md, "- %s: %s\n", x->items[i].name, s->interrupted ? "not run yet" : "no eval.json");
             else if (r.error[0]) rp_printf(&md, "- %s: %s%s\n", x->items[i].name, r.error, r.ok ? " (its best checkpoint was evaluated)" : "");
         }
@@ -603,9 +590,10 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
     cJSON *pl = cJSON_AddObjectToObject(j, "plots");
     cJSON_AddBoolToObject(pl, "gnuplot", ri->gnuplot);
     cJSON *files = cJSON_AddArrayToObject(pl, "files");
-    for (int t = 0; t <= REPRO_N_TASKS; t++) {
+    for (int t = 0; t <= REPRO_N_TASKS + 1; t++) {
         char rel[64], p[1200];
-        if (t < REPRO_N_TASKS) snprintf(rel, sizeof rel, "plots/curves_%s.png", rp_tasks[t]); else snprintf(rel, sizeof rel, "plots/ood.png");
+        if (t < REPRO_N_TASKS) snprintf(rel, sizeof rel, "plots/curves_%s.png", rp_tasks[t]);
+        else snprintf(rel, sizeof rel, t == REPRO_N_TASKS ? "plots/ood.png" : "plots/scaling.png");
         snprintf(p, sizeof p, "%s/%s", x->out, rel);
         if (rp_file_exists(p)) cJSON_AddItemToArray(files, cJSON_CreateString(rel));
     }
@@ -618,11 +606,11 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
         cJSON_AddStringToObject(r, "method_name", method_name(cl->method));
         cJSON_AddNumberToObject(r, "n_seeds", cl->n);
         double v[1024];
-        cell_values(cl, 0, v); cJSON_AddItemToObject(r, "iid", stat_json(cl->iid, v, cl->seeds));
-        cell_values(cl, 1, v); cJSON_AddItemToObject(r, "ood", stat_json(cl->ood, v, cl->seeds));
-        cell_values(cl, 2, v); cJSON_AddItemToObject(r, "iid_val", stat_json(cl->val, v, cl->seeds));
-        cell_values(cl, 3, v); cJSON_AddItemToObject(r, "train_seconds", stat_json(cl->train, v, cl->seeds));
-        cell_values(cl, 4, v); cJSON_AddItemToObject(r, "eval_seconds", stat_json(cl->evals, v, cl->seeds));
+        cell_values(cl, 0, v); cJSON_AddItemToObject(r, "iid", rp_stat_json(cl->iid, v, cl->seeds));
+        cell_values(cl, 1, v); cJSON_AddItemToObject(r, "ood", rp_stat_json(cl->ood, v, cl->seeds));
+        cell_values(cl, 2, v); cJSON_AddItemToObject(r, "iid_val", rp_stat_json(cl->val, v, cl->seeds));
+        cell_values(cl, 3, v); cJSON_AddItemToObject(r, "train_seconds", rp_stat_json(cl->train, v, cl->seeds));
+        cell_values(cl, 4, v); cJSON_AddItemToObject(r, "eval_seconds", rp_stat_json(cl->evals, v, cl->seeds));
         if (cl->best >= 0) {
             cJSON *b = cJSON_AddObjectToObject(r, "best_seed");
             cJSON_AddStringToObject(b, "chosen_by", "iid_val");
@@ -639,7 +627,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
         cJSON_AddNumberToObject(r, "steps", (double)cl->steps);
         cJSON_AddNumberToObject(r, "B", cl->B);
         cJSON_AddNumberToObject(r, "N", cl->N);
-        for (int i = 0; i < x->n; i++)
+        for (int i = 0; i < x->n_main; i++)
             if (x->items[i].task == cl->task && x->items[i].method == cl->method) { cJSON_AddStringToObject(r, "config_seed0", x->items[i].cfgtext); break; }
         cJSON_AddNumberToObject(r, "failed", cl->failed);
         cJSON_AddNumberToObject(r, "missing", cl->missing);
@@ -648,7 +636,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
             for (int f = 0; f < ARC_N_FAMILIES; f++) {
                 int k = 0, sd[1024];
                 for (int i = 0; i < cl->n; i++) if (family_iid(cl->runs[i], arc_family_name(f), &v[k])) sd[k++] = cl->seeds[i];
-                cJSON *o2 = stat_json(stat_of(v, k), v, sd);
+                cJSON *o2 = rp_stat_json(rp_stat_of(v, k), v, sd);
                 cJSON_AddStringToObject(o2, "family", arc_family_name(f));
                 cJSON_AddItemToArray(fa, o2);
             }
@@ -658,7 +646,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
                 char nm[32]; task_intent_format(&at, at.ood[q], nm, sizeof nm);
                 int k = 0, sd[1024];
                 for (int i = 0; i < cl->n; i++) if (intent_exact(cl->runs[i], nm, 1, &v[k])) sd[k++] = cl->seeds[i];
-                cJSON *o2 = stat_json(stat_of(v, k), v, sd);
+                cJSON *o2 = rp_stat_json(rp_stat_of(v, k), v, sd);
                 cJSON_AddStringToObject(o2, "intent", nm);
                 cJSON_AddItemToArray(oa, o2);
             }
@@ -668,7 +656,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
             for (int q = 0; r0 && q < r0->n_real; q++) {
                 int k = 0, sd[1024], n = 0;
                 for (int i = 0; i < cl->n; i++) if (real_exact(cl->runs[i], r0->real[q].family, &v[k], &n)) sd[k++] = cl->seeds[i];
-                cJSON *o2 = stat_json(stat_of(v, k), v, sd);
+                cJSON *o2 = rp_stat_json(rp_stat_of(v, k), v, sd);
                 cJSON_AddStringToObject(o2, "family", r0->real[q].family);
                 cJSON_AddStringToObject(o2, "intent", r0->real[q].intent);
                 cJSON_AddBoolToObject(o2, "intent_ood", r0->real[q].ood);
@@ -683,7 +671,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
             for (int q = 0; q < r0->n_int; q++) {
                 int k = 0, sd[1024];
                 for (int i = 0; i < cl->n; i++) if (intent_exact(cl->runs[i], r0->in[q].intent, r0->in[q].ood, &v[k])) sd[k++] = cl->seeds[i];
-                cJSON *o2 = stat_json(stat_of(v, k), NULL, sd);
+                cJSON *o2 = rp_stat_json(rp_stat_of(v, k), NULL, sd);
                 cJSON_AddStringToObject(o2, "intent", r0->in[q].intent);
                 cJSON_AddStringToObject(o2, "split", r0->in[q].ood ? "ood" : "test");
                 cJSON_AddItemToArray(ia, o2);
@@ -691,6 +679,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const ReproSummary *s
         }
         cJSON_AddItemToArray(res, r);
     }
+    rp_studies_json(x, st, j);
 
     char p1[1200], p2[1200];
     snprintf(p1, sizeof p1, "%s/results.md", x->out);
@@ -711,6 +700,10 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     double total_run = 0;
     for (int i = 0; i < x->n; i++) {
         const PlanItem *it = &x->items[i];
+        RunResult *r = &rr[i];
+        rp_load_result(it, r);
+        total_run += r->train_s + r->eval_s;
+        if (it->study != RP_MAIN) continue;
         Cell *cl = NULL;
         for (int c = 0; c < nc; c++) if (cells[c].task == it->task && cells[c].method == it->method) cl = &cells[c];
         if (!cl) {
@@ -718,9 +711,6 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
             cl->task = it->task; cl->method = it->method; cl->best = -1;
             cl->steps = it->cfg.steps; cl->B = it->cfg.B; cl->N = it->cfg.N;
         }
-        RunResult *r = &rr[i];
-        load_result(it, r);
-        total_run += r->train_s + r->eval_s;
         if (!r->present) { cl->missing++; continue; }
         if (!r->ok) { cl->failed++; continue; }
         if (r->params) cl->params = r->params;
@@ -734,11 +724,11 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     for (int c = 0; c < nc; c++) {
         Cell *cl = &cells[c];
         double v[1024];
-        cell_values(cl, 0, v); cl->iid = stat_of(v, cl->n);
-        cell_values(cl, 1, v); cl->ood = stat_of(v, cl->n);
-        cell_values(cl, 2, v); cl->val = stat_of(v, cl->n);
-        cell_values(cl, 3, v); cl->train = stat_of(v, cl->n);
-        cell_values(cl, 4, v); cl->evals = stat_of(v, cl->n);
+        cell_values(cl, 0, v); cl->iid = rp_stat_of(v, cl->n);
+        cell_values(cl, 1, v); cl->ood = rp_stat_of(v, cl->n);
+        cell_values(cl, 2, v); cl->val = rp_stat_of(v, cl->n);
+        cell_values(cl, 3, v); cl->train = rp_stat_of(v, cl->n);
+        cell_values(cl, 4, v); cl->evals = rp_stat_of(v, cl->n);
         for (int i = 0; i < cl->n; i++)   /* best by IID validation; ties: the lower seed */
             if (cl->best < 0 || cl->runs[i]->val > cl->runs[cl->best]->val) cl->best = i;
     }
@@ -767,16 +757,22 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     snprintf(plots, sizeof plots, "%s/plots", x->out);
     int rc = rp_mkdir_p(plots, e);
     ri.gnuplot = find_program("gnuplot");
+    Studies *st = rp_studies_load(x);
     if (!rc) {
         ReproOptions o2 = *o;
         Ctx x2 = *x;
         if (!ri.gnuplot) { o2.no_plots = 1; x2.o = &o2; }
-        int made = make_plots(&x2, cells, nc, plots, ri.plot_note, sizeof ri.plot_note, e);
-        if (made < 0) rc = -1; else ri.plots_made = made;
+        Buf failed = {0};
+        int made = make_plots(&x2, cells, nc, plots, &failed, e);
+        int smade = made < 0 ? 0 : rp_studies_plot(&x2, st, plots, !x2.o->no_plots, &failed, e);
+        if (made < 0 || smade < 0) rc = -1; else ri.plots_made = made + smade;
+        if (failed.n) snprintf(ri.plot_note, sizeof ri.plot_note, "gnuplot failed on %s (its messages are in plots/gnuplot.log)", failed.s);
+        free(failed.s);
     }
     ri.wall = rp_now() - t0;
-    if (!rc) rc = write_report(x, cells, nc, s, &ri, e);
+    if (!rc) rc = write_report(x, cells, nc, st, s, &ri, e);
     s->plots = ri.plots_made;
+    rp_studies_free(st);
     free(cells);
     free(rr);
     return rc;

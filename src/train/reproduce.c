@@ -1,5 +1,6 @@
-/* neurop reproduce: the plan (tasks × methods × seeds) and its bookkeeping: resume by files,
- * progress, worker processes. The report it ends with is in repro_report.c. */
+/* neurop reproduce: the plan (tasks × methods × seeds, then the studies' runs of repro_studies.c)
+ * and its bookkeeping: resume by files, progress, worker processes. The report it ends with is in
+ * repro_report.c. */
 #include "train/repro_internal.h"
 #include "engine/fileio.h"
 #include "train/train.h"
@@ -62,11 +63,19 @@ static int one_method(const char *name, unsigned *bit, Err *e) {
     *bit = 1u << k;
     return 0;
 }
+static int one_study(const char *name, unsigned *bit, Err *e) {
+    if (!strcasecmp(name, "scale") || !strcasecmp(name, "scaling")) { *bit = 1u << (RP_STUDY_SCALE - 1); return 0; }
+    if (!strcasecmp(name, "ablate") || !strcasecmp(name, "ablation")) { *bit = 1u << (RP_STUDY_ABLATE - 1); return 0; }
+    return err_set(e, "unknown study '%s' (valid: scale, ablate)", name);
+}
 int repro_parse_tasks(const char *csv, unsigned *mask, Err *e) {
     return parse_csv(csv, "tasks", mask, (1u << REPRO_N_TASKS) - 1, one_task, e);
 }
 int repro_parse_methods(const char *csv, unsigned *mask, Err *e) {
     return parse_csv(csv, "methods", mask, (1u << METHOD_COUNT) - 1, one_method, e);
+}
+int repro_parse_studies(const char *csv, unsigned *mask, Err *e) {
+    return parse_csv(csv, "studies", mask, (1u << REPRO_N_STUDIES) - 1, one_study, e);
 }
 
 /* Quick mode per task: steps divided by div (at least 20), at most B intents × N examples per
@@ -207,13 +216,15 @@ static int build_plan(Ctx *x, Err *e) {
                 if (!((mm >> m) & 1)) continue;
                 PlanItem *it = &x->items[x->n++];
                 it->task = t; it->method = (MethodKind)m; it->seed = (unsigned long)s;
+                it->study = RP_MAIN; it->cost_key = t * METHOD_COUNT + m;
                 snprintf(it->name, sizeof it->name, "%s-%s-s%d", rp_tasks[t], method_id((MethodKind)m), s);
                 snprintf(it->dir, sizeof it->dir, "%s/runs/%s", x->out, it->name);
                 if (repro_config(rp_tasks[t], (MethodKind)m, o->mode, (unsigned long)s, &it->cfg, e)) return -1;
                 config_format(&it->cfg, it->cfgtext, sizeof it->cfgtext);
             }
         }
-    return 0;
+    x->n_main = x->n;
+    return rp_studies_plan(x, e);
 }
 
 
@@ -369,18 +380,18 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
 typedef struct Progress {
     double t0;
     int done, total;          /* done: finished in this invocation (skipped ones excluded) */
-    double *cost;             /* [task*METHOD_COUNT+method]: seconds per run, measured or read */
+    double *cost;             /* [PlanItem.cost_key]: seconds per run, measured or read */
     int *cost_n;
 } Progress;
 
-/* The time left, as text: the runs of kinds (task, method) already timed at their mean cost;
- * while some kind has no timing yet, a lower bound ("more than"). */
+/* The time left, as text: the runs of kinds (cost keys: task × method, or a study variant)
+ * already timed at their mean cost; while some kind has no timing yet, a lower bound. */
 static void eta(const Ctx *x, const Progress *p, const char *state, char *buf, size_t n) {
     double left = 0;
     int untimed = 0;
     for (int i = 0; i < x->n; i++) {
         if (state[i]) continue;
-        int k = x->items[i].task * METHOD_COUNT + x->items[i].method;
+        int k = x->items[i].cost_key;
         if (p->cost_n[k]) left += p->cost[k] / p->cost_n[k];
         else untimed++;
     }
@@ -394,7 +405,7 @@ static void eta(const Ctx *x, const Progress *p, const char *state, char *buf, s
 static void report_done(const Ctx *x, Progress *p, char *state, const RunMsg *m) {
     const PlanItem *it = &x->items[m->idx];
     state[m->idx] = 1;
-    int k = it->task * METHOD_COUNT + it->method;
+    int k = it->cost_key;
     if (!m->interrupted && m->cost > 0) { p->cost[k] += m->cost; p->cost_n[k]++; }
     p->done++;
     if (!x->verbose) return;
@@ -489,8 +500,10 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
 
 static int execute(const Ctx *x, ReproSummary *s, Err *e) {
     Progress p = {.t0 = rp_now(), .total = x->n};
-    p.cost = xcalloc(REPRO_N_TASKS * METHOD_COUNT, sizeof *p.cost);
-    p.cost_n = xcalloc(REPRO_N_TASKS * METHOD_COUNT, sizeof *p.cost_n);
+    int keys = 1;
+    for (int i = 0; i < x->n; i++) if (x->items[i].cost_key >= keys) keys = x->items[i].cost_key + 1;
+    p.cost = xcalloc(keys, sizeof *p.cost);
+    p.cost_n = xcalloc(keys, sizeof *p.cost_n);
     char *state = xcalloc(x->n + 1, 1);   /* 1: finished (before or now) */
     int *pending = xcalloc(x->n + 1, sizeof *pending), np = 0, rc = 0;
     for (int i = 0; i < x->n; i++) {
@@ -500,7 +513,7 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
             state[i] = 1; s->skipped++;
             cJSON *j = rp_read_json(path, NULL);   /* its cost feeds the ETA */
             if (j) {
-                int k = x->items[i].task * METHOD_COUNT + x->items[i].method;
+                int k = x->items[i].cost_key;
                 p.cost[k] += rp_num(j, "train_seconds", 0) + rp_num(j, "eval_seconds", 0); p.cost_n[k]++;
                 cJSON_Delete(j);
             }
@@ -509,9 +522,11 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
     if (x->verbose) {
         char et[128];
         eta(x, &p, state, et, sizeof et);
-        fprintf(stderr, "neurop reproduce: %s mode, %d run%s (%d model%s × %d seed%s) in %s; %d already done",
-                repro_mode_name(x->o->mode), x->n, x->n == 1 ? "" : "s", x->n / (x->seeds ? x->seeds : 1),
-                x->n / (x->seeds ? x->seeds : 1) == 1 ? "" : "s", x->seeds, x->seeds == 1 ? "" : "s", x->out, s->skipped);
+        int models = x->n_main / (x->seeds ? x->seeds : 1), ns = x->n - x->n_main;
+        fprintf(stderr, "neurop reproduce: %s mode, %d run%s (%d model%s × %d seed%s", repro_mode_name(x->o->mode), x->n,
+                x->n == 1 ? "" : "s", models, models == 1 ? "" : "s", x->seeds, x->seeds == 1 ? "" : "s");
+        if (ns) fprintf(stderr, ", then %d study run%s at %d seed%s", ns, ns == 1 ? "" : "s", x->study_seeds, x->study_seeds == 1 ? "" : "s");
+        fprintf(stderr, ") in %s; %d already done", x->out, s->skipped);
         if (np && s->skipped) fprintf(stderr, "; ETA %s", et);
         fprintf(stderr, "\n");
     }

@@ -1,6 +1,8 @@
 /* neurop reproduce: every method on every task over S seeds, trained, evaluated and summarized.
  *
- * The plan is the product tasks × methods × seeds, one run folder each: OUT/runs/TASK-METHOD-sSEED.
+ * The plan is the product tasks × methods × seeds, one run folder each: OUT/runs/TASK-METHOD-sSEED,
+ * then the runs of two studies on SUMFIRST (OUT/runs/scale-..., OUT/runs/ablate-...): the target's
+ * width ×1..×8 for Meta-gMLP and Meta-GNN, and Meta-GNN with one of its parts changed.
  * A run is trained with repro_config (the defaults table, scaled down in quick and tiny modes),
  * then its best checkpoint (chosen on IID validation) is evaluated on the IID test split, every
  * OOD intent and, for arc, the real 1D-ARC files; the numbers go to OUT/runs/NAME/eval.json.
@@ -20,12 +22,15 @@
 typedef enum { REPRO_FULL, REPRO_QUICK, REPRO_TINY } ReproMode;
 
 #define REPRO_N_TASKS 3   /* sumfirst, addmod, arc: bit i of a task mask */
+#define REPRO_N_STUDIES 2 /* scale, ablate: bit i of a study mask */
 
 typedef struct ReproOptions {
     ReproMode mode;
     int seeds;               /* seeds 0..seeds-1; 0: the mode's default (full 10, quick 3, tiny 1) */
     unsigned tasks;          /* bit mask over sumfirst, addmod, arc; 0: all */
     unsigned methods;        /* bit mask over MethodKind; 0: all */
+    unsigned studies;        /* bit mask over scale, ablate; 0: both (tasks and methods do not filter them) */
+    int no_studies;          /* the main table only */
     const char *out;         /* output folder; NULL: "results" */
     const char *real_dir;    /* real 1D-ARC files; NULL: ../shared/data/1d-arc when it exists */
     int no_real;             /* skip the real 1D-ARC test */
@@ -51,6 +56,7 @@ const char *repro_mode_name(ReproMode m);          /* "full" "quick" "tiny" */
 /* Comma-separated names ("sumfirst,arc", "mlp,gnn") to a bit mask; "all" is every one. */
 int  repro_parse_tasks(const char *csv, unsigned *mask, Err *e);
 int  repro_parse_methods(const char *csv, unsigned *mask, Err *e);
+int  repro_parse_studies(const char *csv, unsigned *mask, Err *e);   /* "scale,ablate" */
 /* The configuration of one run of the plan: config_defaults(task, method) with the seed, reduced
  * in quick and tiny modes (docs/reproduce.md lists what each changes). */
 int  repro_config(const char *task, MethodKind m, ReproMode mode, unsigned long seed, TrainConfig *c, Err *e);
