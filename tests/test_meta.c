@@ -357,6 +357,11 @@ TEST(meta_grad_ablations) {
     c.tie = 1; c.pe = 0; c.rounds = 2;
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 54, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 55, per_view());
+    /* the centred θ head (its mean, gather and per-intent linear term) on both template kinds */
+    c.head = 1; c.pe = 2;
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 56, per_view());
+    gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 57, per_view());
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 58, per_view());
 }
 
 /* ================================ equivariance ================================ */
@@ -498,4 +503,62 @@ TEST(meta_mlp_gmlp_not_equivariant) {
         }
         ngraph_free(&g);
     }
+}
+
+/* ================================ θ head calibration ================================ */
+
+static double mat_spectral_norm(const float *v, int R, int C) {
+    double x[256], y[256], nx = 0;
+    for (int j = 0; j < C; j++) x[j] = 1.0 / (1 + j);
+    for (int it = 0; it < 500; it++) {
+        for (int i = 0; i < R; i++) { y[i] = 0; for (int j = 0; j < C; j++) y[i] += v[i * C + j] * x[j]; }
+        nx = 0;
+        for (int j = 0; j < C; j++) { x[j] = 0; for (int i = 0; i < R; i++) x[j] += v[i * C + j] * y[i]; nx += x[j] * x[j]; }
+        nx = sqrt(nx);
+        for (int j = 0; j < C; j++) x[j] /= nx;
+    }
+    return sqrt(nx);
+}
+
+/* The calibration's promise, on the calibration intents themselves: plain head (head=0), every
+ * tensor's root mean square is the standard init's std; centred head (head=1), every tensor has
+ * mean 0 per intent, vectors have that std about it, and matrices the operator norm of a
+ * standard init, std·(√rows + √cols), as a root mean square over the intents. */
+TEST(meta_head_calibration_matches_standard_init) {
+    for (int head = 0; head <= 1; head++)
+        for (int mk = METHOD_MLP; mk <= METHOD_GNN; mk++) {
+            Template tpl; Err e = {{0}};
+            CHECK(template_parse(TPL_TF_TEXT, &tpl, &e) == 0, "%s", e.msg);
+            Rng r; rng_seed(&r, 91 + mk);
+            enum { F = 3, NC = 4 };
+            float calib[NC * F];
+            for (int i = 0; i < NC * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
+            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = 2, .head = head};
+            Method m;
+            CHECK(method_init(&m, (MethodKind)mk, &cfg, &tpl, F, calib, NC, &r, &e) == 0, "%s", e.msg);
+            float *th = generate(&m, calib, NC);
+            for (int k = 0; k < tpl.n_tensors; k++) {
+                const TplTensor *tt = &tpl.tensors[k];
+                double want = tt->init == TPL_INIT_WEIGHT ? 1 / sqrt(tt->fan_in) : tt->init == TPL_INIT_BIAS ? 1 / sqrt(3.0 * tt->fan_in)
+                            : tt->init == TPL_INIT_GAIN ? 0.1 : 1.0;
+                double base = tt->init == TPL_INIT_GAIN ? 1.0 : 0.0, s2 = 0, worst_mean = 0;
+                int matrix = head && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED);
+                for (int b = 0; b < NC; b++) {
+                    const float *v = th + (long)b * tpl.n_theta + tt->off;
+                    double m1 = 0, m2 = 0;
+                    for (long j = 0; j < tt->numel; j++) { m1 += v[j] - base; m2 += (v[j] - base) * (v[j] - base); }
+                    m1 /= tt->numel; m2 /= tt->numel;
+                    worst_mean = fmax(worst_mean, fabs(m1));
+                    if (matrix) { double sn = mat_spectral_norm(v, tt->shape[0], tt->shape[1]); s2 += sn * sn; }
+                    else s2 += head ? m2 - m1 * m1 : m2;
+                }
+                double got = sqrt(s2 / NC);
+                if (matrix) want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
+                CHECK(fabs(got - want) <= 2e-3 * want, "%s head=%d %s: spread %.6g, want %.6g", method_name((MethodKind)mk), head,
+                      tt->name, got, want);
+                if (head) CHECK(worst_mean <= 1e-4 * (want + 1), "%s head=1 %s: mean %.3g, want 0", method_name((MethodKind)mk), tt->name, worst_mean);
+            }
+            free(th);
+            method_free(&m);
+        }
 }

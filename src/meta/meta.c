@@ -116,30 +116,6 @@ const float *pe_select(Graph *g, const float *pe, long n, int mode) {
     if (mode == PE_OFF || !pe) return NULL;
     if (mode == PE_FULL) return pe;
     float *out = arena_calloc(g->arena, (size_t)(n > 0 ? n : 1) * NG_PE_DIM * sizeof(float));
-    if (mode == PE_RANDOM) {
-        /* the code is a hash of the axis' full encoding, which (index, axis length) fixes; an absent
-         * axis (all zero) stays zero. Uniform on [-√3, √3]: unit variance like the other inputs. */
-        for (long i = 0; i < n * NG_PE_DIM; i += NG_PE_AXIS) {
-            uint64_t hsh = 0x9e3779b97f4a7c15ull;
-            int any = 0;
-            for (int k = 0; k < NG_PE_AXIS; k++) {
-                uint32_t bits;
-                memcpy(&bits, &pe[i + k], sizeof bits);
-                any |= pe[i + k] != 0.0f;
-                hsh = (hsh ^ bits) * 0xff51afd7ed558ccdull;
-                hsh ^= hsh >> 33;
-            }
-            for (int k = 0; any && k < NG_PE_AXIS; k++) {
-                hsh += 0x9e3779b97f4a7c15ull;   /* splitmix64 */
-                uint64_t z = hsh;
-                z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-                z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-                z ^= z >> 31;
-                out[i + k] = (float)(((z >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0) * 1.7320508075688772);
-            }
-        }
-        return out;
-    }
     for (long i = 0; i < n; i++)
         for (int k = 0; k < NG_PE_DIM; k += NG_PE_AXIS) out[i * NG_PE_DIM + k] = pe[i * NG_PE_DIM + k];
     return out;

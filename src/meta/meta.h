@@ -14,9 +14,8 @@
 typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT } MethodKind;
 
 /* What the encoders see of a slot's position (ngraph.c computes the full encoding):
- * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines;
- * PE_RANDOM a fixed pseudo-random code per (index, axis length): slots far apart in no order. */
-enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_RANDOM = 3 };
+ * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines. */
+enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2 };
 
 typedef struct MetaConfig {
     int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */

@@ -95,4 +95,13 @@ int    rp_studies_plot(const Ctx *x, const Studies *st, const char *plots, int r
 void   rp_studies_md(const Ctx *x, const Studies *st, Buf *md);     /* the sections of results.md */
 void   rp_studies_json(const Ctx *x, const Studies *st, cJSON *j);  /* "scaling" and "ablation" */
 
+/* ---- repro_clock.c ---- */
+/* The ADDMOD clock analysis of each generating method's best-validation ADDMOD run; figures in
+ * plots/clock-METHOD/ (PNG when render; *pngs counts them). Failures are recorded, not fatal. */
+typedef struct ClockSet ClockSet;
+ClockSet *rp_clock_run(const Ctx *x, const char *plots, int render, int *pngs);
+void   rp_clock_free(ClockSet *cs);
+void   rp_clock_md(const ClockSet *cs, Buf *md);
+void   rp_clock_json(const ClockSet *cs, cJSON *j);                 /* "clock" */
+
 #endif

@@ -372,7 +372,8 @@ static void md_paper(Buf *b, int t, MethodKind m) {
     else rp_printf(b, " %.3f–%.3f |", p[0], p[1]);
 }
 
-static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, const ReproSummary *s, const ReportInfo *ri, Err *e) {
+static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, const ClockSet *cs, const ReproSummary *s,
+                        const ReportInfo *ri, Err *e) {
     const ReproOptions *o = x->o;
     Buf md = {0};
     char wall[32], tot[32];
@@ -529,6 +530,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
             o->jobs > 1 ? " while other runs trained beside it" : "");
 
     rp_studies_md(x, st, &md);
+    rp_clock_md(cs, &md);
 
     /* plots */
     rp_printf(&md, "## Plots\n\n");
@@ -680,6 +682,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
         cJSON_AddItemToArray(res, r);
     }
     rp_studies_json(x, st, j);
+    rp_clock_json(cs, j);
 
     char p1[1200], p2[1200];
     snprintf(p1, sizeof p1, "%s/results.md", x->out);
@@ -758,19 +761,25 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     int rc = rp_mkdir_p(plots, e);
     ri.gnuplot = find_program("gnuplot");
     Studies *st = rp_studies_load(x);
+    ClockSet *cs = NULL;
     if (!rc) {
         ReproOptions o2 = *o;
         Ctx x2 = *x;
         if (!ri.gnuplot) { o2.no_plots = 1; x2.o = &o2; }
         Buf failed = {0};
         int made = make_plots(&x2, cells, nc, plots, &failed, e);
-        int smade = made < 0 ? 0 : rp_studies_plot(&x2, st, plots, !x2.o->no_plots, &failed, e);
-        if (made < 0 || smade < 0) rc = -1; else ri.plots_made = made + smade;
+        int smade = made < 0 ? 0 : rp_studies_plot(&x2, st, plots, !x2.o->no_plots, &failed, e), cmade = 0;
+        if (made < 0 || smade < 0) rc = -1;
+        else {
+            cs = rp_clock_run(&x2, plots, !x2.o->no_plots, &cmade);
+            ri.plots_made = made + smade + cmade;
+        }
         if (failed.n) snprintf(ri.plot_note, sizeof ri.plot_note, "gnuplot failed on %s (its messages are in plots/gnuplot.log)", failed.s);
         free(failed.s);
     }
     ri.wall = rp_now() - t0;
-    if (!rc) rc = write_report(x, cells, nc, st, s, &ri, e);
+    if (!rc) rc = write_report(x, cells, nc, st, cs, s, &ri, e);
+    rp_clock_free(cs);
     s->plots = ri.plots_made;
     rp_studies_free(st);
     free(cells);
