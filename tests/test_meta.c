@@ -198,7 +198,7 @@ static int dead_view(Case *c, char *name, size_t n) {
     int dead = 0;
     for (int i = 0; i < ps->count && !dead; i++) {
         const ParamView *v = &ps->views[i];
-        if (!c->m.cfg.pe && strstr(v->name, ".pe.weight")) continue;   /* encodings off: these weights read zeros */
+        if ((c->m.cfg.pe == PE_OFF || c->m.cfg.pe == PE_ONEHOT) && strstr(v->name, ".pe.weight")) continue;   /* no float encodings: these weights read zeros */
         double n2 = 0;
         for (long j = 0; j < v->numel; j++) n2 += (double)ps->grad[v->off + j] * ps->grad[v->off + j];
         if (n2 == 0) { dead = 1; snprintf(name, n, "%s", v->name); }
@@ -252,7 +252,7 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
         const ParamView *v = &ps->views[i];
         double n2 = 0;
         for (long j = 0; j < v->numel; j++) n2 += (double)grad[v->off + j] * grad[v->off + j];
-        if (!c.m.cfg.pe && strstr(v->name, ".pe.weight")) continue;   /* encodings off: these weights read zeros */
+        if ((c.m.cfg.pe == PE_OFF || c.m.cfg.pe == PE_ONEHOT) && strstr(v->name, ".pe.weight")) continue;   /* no float encodings: these weights read zeros */
         CHECK(n2 > 0, "%s on %s: no gradient reaches %s", what, tpl_text, v->name);
     }
 
@@ -362,6 +362,13 @@ TEST(meta_grad_ablations) {
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 56, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 57, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 58, per_view());
+    /* learned per-index codes (pe=3), tied and untied */
+    c.pe = 3;
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 59, per_view());
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 60, per_view());
+    c.tie = 0;
+    gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 61, per_view());
+    gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 62, per_view());
 }
 
 /* ================================ equivariance ================================ */

@@ -113,12 +113,36 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
 }
 
 const float *pe_select(Graph *g, const float *pe, long n, int mode) {
-    if (mode == PE_OFF || !pe) return NULL;
+    if (mode == PE_OFF || mode == PE_ONEHOT || !pe) return NULL;
     if (mode == PE_FULL) return pe;
     float *out = arena_calloc(g->arena, (size_t)(n > 0 ? n : 1) * NG_PE_DIM * sizeof(float));
     for (long i = 0; i < n; i++)
         for (int k = 0; k < NG_PE_DIM; k += NG_PE_AXIS) out[i * NG_PE_DIM + k] = pe[i * NG_PE_DIM + k];
     return out;
+}
+
+void slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d) {
+    int *size = xcalloc(2 * (G > 0 ? G : 1), sizeof *size), *base = xcalloc(2 * (G > 0 ? G : 1), sizeof *base), rows = 0;
+    for (int k = 0; k < G; k++)
+        for (int s = seg[k]; s < seg[k + 1]; s++)
+            for (int a = 0; a < 2; a++) if (ix[2 * s + a] + 1 > size[2 * k + a]) size[2 * k + a] = ix[2 * s + a] + 1;
+    for (int q = 0; q < 2 * G; q++) { base[q] = rows; rows += size[q]; }
+    c->row = xmalloc((size_t)(n > 0 ? n : 1) * 2 * sizeof *c->row);
+    for (int k = 0; k < G; k++)
+        for (int s = seg[k]; s < seg[k + 1]; s++)
+            for (int a = 0; a < 2; a++) c->row[2 * s + a] = base[2 * k + a] + ix[2 * s + a];
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s.code", name);   /* not "*.weight": no weight decay, like an embedding */
+    c->table = params_add(ps, nm, SHAPE(rows > 0 ? rows : 1, d));
+    free(size); free(base);
+}
+
+/* two codes add up to a unit-variance pre-activation, like the encoder's other inputs */
+void slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r) { params_fill_normal(ps, c->table, r, sqrtf(0.5f)); }
+
+Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d) {
+    Tensor *both = op_gather(g, params_tensor(g, ps, c->table), c->row, 2 * n);        /* [2n, d] */
+    return op_reshape(g, op_sum_axis(g, op_reshape(g, both, SHAPE(n, 2, d)), 1), SHAPE(n, d));
 }
 
 Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots) {

@@ -14,8 +14,10 @@
 typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT } MethodKind;
 
 /* What the encoders see of a slot's position (ngraph.c computes the full encoding):
- * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines. */
-enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2 };
+ * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines;
+ * PE_ONEHOT each index as a one-hot vector, so the encoder's first layer holds a learned code
+ * per (group, axis, index): as free per slot as a flat hypernetwork's output, and no order. */
+enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_ONEHOT = 3 };
 
 typedef struct MetaConfig {
     int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */

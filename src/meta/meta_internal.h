@@ -35,6 +35,13 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
 const float *pe_select(Graph *g, const float *pe, long n, int mode);
 /* [U_b ‖ pe_slot] for every (slot, b) row: [n_slots * B, n_feat + NG_PE_DIM]; pe may be NULL (zeros). */
 Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots);
+/* PE_ONEHOT: the first layer's weights times a one-hot index are a learned code per (group, axis,
+ * index); a slot's pre-activation gets code(axis 0) + code(axis 1). ix: [n, 2] indices, seg: the
+ * n slots' group ranges (G groups). */
+typedef struct SlotCodes { int table; int *row; } SlotCodes;
+void    slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d);
+void    slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r);
+Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d);   /* [n, d] */
 /* A group-tied two-layer MLP (in -> hidden -> out, ReLU between). */
 typedef struct TiedMLP { TiedLinear l1, l2; } TiedMLP;
 void    tied_mlp_add(ParamSet *ps, TiedMLP *m, const char *name, int G, int in, int hidden, int out);

@@ -57,6 +57,7 @@ static void grow_nodes(Builder *b, int need) {
     g->node_group = xrealloc(g->node_group, b->cap_nodes * sizeof *g->node_group);
     g->node_slot = xrealloc(g->node_slot, b->cap_nodes * sizeof *g->node_slot);
     g->node_pe = xrealloc(g->node_pe, (size_t)b->cap_nodes * NG_PE_DIM * sizeof *g->node_pe);
+    g->node_ix = xrealloc(g->node_ix, (size_t)b->cap_nodes * 2 * sizeof *g->node_ix);
 }
 static void grow_edges(Builder *b, long need) {
     NGraph *g = b->g;
@@ -67,6 +68,7 @@ static void grow_edges(Builder *b, long need) {
     g->dst = xrealloc(g->dst, b->cap_edges * sizeof *g->dst);
     g->edge_slot = xrealloc(g->edge_slot, b->cap_edges * sizeof *g->edge_slot);
     g->edge_pe = xrealloc(g->edge_pe, (size_t)b->cap_edges * NG_PE_DIM * sizeof *g->edge_pe);
+    g->edge_ix = xrealloc(g->edge_ix, (size_t)b->cap_edges * 2 * sizeof *g->edge_ix);
 }
 
 /* n nodes of one group; bias is the tensor holding their slots (NULL: none); heads > 0 for
@@ -85,6 +87,8 @@ static int add_nodes(Builder *b, const char *name, int n, const char *bias, int 
         g->node_slot[v] = ti >= 0 ? b->t->tensors[ti].off + i : -1;
         float *pe = g->node_pe + (size_t)v * NG_PE_DIM;
         pe_enc(pe, i, n);
+        g->node_ix[2 * v] = i;
+        g->node_ix[2 * v + 1] = heads > 0 ? i / (n / heads) : 0;
         if (heads > 0) pe_enc(pe + NG_PE_AXIS, i / (n / heads), heads);
         else memset(pe + NG_PE_AXIS, 0, NG_PE_AXIS * sizeof *pe);
     }
@@ -99,6 +103,8 @@ static void push_edge(Builder *b, int src, int dst, long slot, int row, int nrow
     g->src[e] = src;
     g->dst[e] = dst;
     g->edge_slot[e] = slot;
+    g->edge_ix[2 * e] = row;
+    g->edge_ix[2 * e + 1] = col;
     pe_enc(g->edge_pe + (size_t)e * NG_PE_DIM, row, nrow);
     pe_enc(g->edge_pe + (size_t)e * NG_PE_DIM + NG_PE_AXIS, col, ncol);
 }
@@ -237,7 +243,7 @@ int ngraph_build(const Template *t, NGraph *g, Err *e) {
 void ngraph_free(NGraph *g) {
     free(g->node_groups); free(g->edge_groups); free(g->node_seg); free(g->edge_seg);
     free(g->node_group); free(g->node_slot); free(g->edge_group); free(g->src); free(g->dst);
-    free(g->edge_slot); free(g->node_pe); free(g->edge_pe);
+    free(g->edge_slot); free(g->node_pe); free(g->edge_pe); free(g->node_ix); free(g->edge_ix);
     memset(g, 0, sizeof *g);
 }
 

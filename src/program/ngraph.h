@@ -37,6 +37,7 @@ typedef struct NGraph {
     int *src, *dst;               /* [n_edges] */
     long *edge_slot;              /* [n_edges] θ index of the weight, or -1 (structural) */
     float *node_pe, *edge_pe;     /* [n_nodes, NG_PE_DIM], [n_edges, NG_PE_DIM] */
+    int *node_ix, *edge_ix;       /* [n, 2]: the two indices the encodings encode (0 for an absent axis) */
     long n_theta;
 } NGraph;
 

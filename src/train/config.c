@@ -115,7 +115,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("rounds", c->meta.rounds, 0, 64)
     INT_KEY("mixer", c->meta.mixer, 0, 65536)
     INT_KEY("tie", c->meta.tie, 0, 1)
-    INT_KEY("pe", c->meta.pe, 0, 2)
+    INT_KEY("pe", c->meta.pe, 0, 3)
     INT_KEY("head", c->meta.head, 0, 1)
 #undef INT_KEY
 #undef FLT_KEY
