@@ -13,22 +13,24 @@ static const struct { const char *task, *tpl; } TEMPLATES[] = {
     {"arc", "transformer vocab=10 len=33 d=32 heads=4 mlp=160 classes=10 layers=1 prenorm=1 readout=all act=relu"},
 };
 
-/* Per (task, method): width, rounds, mixer, steps, B, N, lr. Widths keep the trainable parameter
- * counts of the four methods within a small factor of each other (neurop info prints them). */
-typedef struct { const char *task; MethodKind m; int width, rounds, mixer; long steps; int B, N; float lr; } Row;
+/* Per (task, method): width, rounds, mixer, steps, B, N, lr, positional encodings, θ head. Widths
+ * keep the trainable parameter counts of the four methods within a small factor of each other
+ * (neurop info prints them). Steps and B are set by cost so that the full reproduction (10 seeds,
+ * both studies) fits about two hours of this 2-core machine (docs/defaults.md has the arithmetic). */
+typedef struct { const char *task; MethodKind m; int width, rounds, mixer; long steps; int B, N; float lr; int pe, head; } Row;
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f},
-    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 4000, 8, 128, 1e-3f},
-    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f},
-    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f},
-    {"addmod", METHOD_GNN, 32, 2, 0, 4000, 8, 128, 1e-3f},
-    {"arc", METHOD_DIRECT, 192, 0, 0, 4000, 8, 32, 1e-3f},
-    {"arc", METHOD_MLP, 32, 0, 0, 4000, 8, 32, 1e-3f},
-    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 8, 32, 1e-3f},
-    {"arc", METHOD_GNN, 32, 2, 0, 4000, 8, 32, 1e-3f},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 0},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0},
+    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
+    {"addmod", METHOD_GNN, 32, 2, 0, 1000, 8, 128, 1e-3f, PE_INDEX, 0},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0},
+    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
+    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
+    {"arc", METHOD_GNN, 32, 2, 0, 1000, 4, 32, 1e-3f, PE_ONEHOT, 1},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
@@ -43,7 +45,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
         if (!strcmp(TABLE[i].task, t.name) && TABLE[i].m == method) row = &TABLE[i];
     NP_ASSERT(row, "no defaults for %s/%s", t.name, method_id(method));
-    c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = PE_INDEX};
+    c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head};
     c->seed = 0;
     c->B = row->B; c->N = row->N;
     c->lr = row->lr; c->lr_min = row->lr * 0.05f; c->wd = 0.01f; c->clip = 1.0f;
