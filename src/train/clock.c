@@ -1,12 +1,12 @@
 /* The ADDMOD clock analysis of generated token embeddings (clock.h, docs/clock.md). */
 #include "train/clock.h"
 #include "engine/fileio.h"
+#include "train/gnuplot.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- symmetric eigen-decomposition (cyclic Jacobi) ---------------------------------------- */
@@ -446,51 +446,14 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
 
 /* ---- the plot ----------------------------------------------------------------------------- */
 
-/* (The same two helpers as the reproduction report's, which keeps its own static.) */
-static int find_program(const char *name) {
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/bin:/bin";
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", *d ? d : ".", name);
-        if (access(p, X_OK) == 0) return 1;
-    }
-    return 0;
-}
-
-/* gnuplot -e "out='OUT'" SCRIPT inside dir, its messages appended to dir/gnuplot.log; 0 on success. */
-static int run_gnuplot(const char *dir, const char *script, const char *out) {
-    char arg[256];
-    snprintf(arg, sizeof arg, "out='%s'", out);
-    fflush(stdout); fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (chdir(dir)) _exit(126);
-        FILE *lf = freopen("gnuplot.log", "a", stderr);
-        if (lf) dup2(fileno(stderr), 1);
-        execlp("gnuplot", "gnuplot", "-e", arg, script, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return -1;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 static int write_gp(FILE *f, void *ctx, Err *e) {
     const ClockReport *rep = ctx;
     const ClockPlane *pl = &rep->plane;
     const ClockFit *a = &rep->fit;
     fprintf(f, "# neurop clock: the plot of clock_embed.dat and clock_pc1.dat. Re-plot: cd into this folder, gnuplot clock.gp\n"
-               "if (!exists(\"out\")) out = \"clock.png\"\n"
-               "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-               "    set terminal pngcairo size 1300,560 noenhanced font \",10\"\n"
-               "} else {\n"
-               "    set terminal png size 1300,560 noenhanced\n"
-               "}\n"
-               "set output out\n"
+               "if (!exists(\"out\")) out = \"clock.png\"\n");
+    fprintf(f, gnuplot_png_terminal, 1300, 560, 1300, 560);
+    fprintf(f, "set output out\n"
                "set multiplot layout 1,2 title \"ADDMOD clock (%s, step %ld)\"\n",
             rep->method, rep->step);
     /* left: the plane, points coloured by a*k mod p, labelled by a, joined in that order */
@@ -525,12 +488,14 @@ int clock_plot(const ClockReport *rep, const char *dir, int render, Err *e) {
     join(path, sizeof path, dir, "clock.gp");
     if (atomic_write(path, write_gp, (void *)rep, e)) return -1;
     if (!render) return 2;
-    if (!find_program("gnuplot")) return 1;
+    if (!gnuplot_installed()) return 1;
     /* gnuplot writes a temporary name; the rename makes clock.png appear whole or not at all */
     snprintf(tmp, sizeof tmp, "clock.png.tmp.%ld", (long)getpid());
     join(tmppath, sizeof tmppath, dir, tmp);
     join(path, sizeof path, dir, "clock.png");
-    if (run_gnuplot(dir, "clock.gp", tmp)) {
+    char setting[128];
+    snprintf(setting, sizeof setting, "out='%s'", tmp);
+    if (gnuplot_run(dir, "clock.gp", setting)) {
         unlink(tmppath);
         return err_set(e, "gnuplot failed on %s/clock.gp (its messages are in %s/gnuplot.log)", dir, dir);
     }

@@ -4,6 +4,7 @@
 #define NEUROP_REPRO_INTERNAL_H
 #include "train/reproduce.h"
 #include "train/train.h"
+#include "train/gnuplot.h"
 #include <cJSON.h>
 
 extern const char *const rp_tasks[REPRO_N_TASKS];        /* "sumfirst" "addmod" "arc" */
@@ -76,9 +77,6 @@ typedef struct Stat { int n; double mean, std, min, max; } Stat;
 Stat   rp_stat_of(const double *v, int n);
 cJSON *rp_stat_json(Stat s, const double *v, const int *seeds);    /* with per_seed when v */
 void   rp_md_stat(Buf *b, Stat s);                                  /* " 0.912 ± 0.010 |" */
-/* Runs gnuplot SCRIPT inside dir (its messages go to dir/gnuplot.log); 0 on success. */
-int    rp_run_gnuplot(const char *dir, const char *script);
-extern const char *const rp_gnuplot_terminal;   /* printf format: width, height, width, height */
 
 /* ---- repro_studies.c ---- */
 /* Appends the studies' runs to the plan (after the main table's), as o->studies says. */

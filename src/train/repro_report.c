@@ -115,42 +115,6 @@ static void cell_values(const Cell *c, int what, double *v) {
 
 /* ---- plots ------------------------------------------------------------------------------ */
 
-static int find_program(const char *name) {
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/bin:/bin";
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", *d ? d : ".", name);
-        if (access(p, X_OK) == 0) return 1;
-    }
-    return 0;
-}
-
-int rp_run_gnuplot(const char *dir, const char *script) {
-    fflush(stdout); fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (chdir(dir)) _exit(126);
-        FILE *lf = freopen("gnuplot.log", "a", stderr);
-        if (lf) dup2(fileno(stderr), 1);
-        execlp("gnuplot", "gnuplot", script, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return -1;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-const char *const rp_gnuplot_terminal =
-    "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-    "    set terminal pngcairo size %d,%d noenhanced font \",10\"\n"
-    "} else {\n"
-    "    set terminal png size %d,%d noenhanced\n"
-    "}\n";
-
 /* metrics.csv of one run: rows (step, loss, val), the last row of a step winning (a resumed run
  * may repeat steps after its last checkpoint). */
 typedef struct Curve { int n; long step[4096]; double loss[4096], val[4096]; } Curve;
@@ -230,7 +194,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
         }
         if (block) {
             rp_printf(&gp, "# neurop reproduce: training curves of %s. Re-plot: cd into this folder, gnuplot curves_%s.gp\n", rp_task_titles[t], rp_tasks[t]);
-            rp_printf(&gp, rp_gnuplot_terminal, 1200, 460, 1200, 460);
+            rp_printf(&gp, gnuplot_png_terminal, 1200, 460, 1200, 460);
             rp_printf(&gp, "set output \"curves_%s.png\"\nset multiplot layout 1,2 title \"%s: training (%s mode; mean over seeds, bars: min-max)\"\n"
                          "set grid\nset key outside right top vertical\nset xlabel \"step\"\nset ylabel \"training loss (mean since the previous evaluation)\"\nset logscale y\n"
                          "plot %s\nunset logscale y\nset ylabel \"IID-validation exact match\"\nset yrange [-0.02:1.02]\n"
@@ -246,7 +210,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
                 char script[64]; snprintf(script, sizeof script, "curves_%s.gp", rp_tasks[t]);
                 snprintf(path, sizeof path, "%s/curves_%s.png", plots, rp_tasks[t]);
                 unlink(path);
-                if (rp_run_gnuplot(plots, script) == 0 && rp_file_exists(path)) made++;
+                if (gnuplot_run(plots, script, NULL) == 0 && rp_file_exists(path)) made++;
                 else rp_printf(failed, "%s%s", failed->n ? ", " : "", script);
             }
         }
@@ -266,7 +230,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
         panels += any;
     }
     rp_printf(&gp, "# neurop reproduce: OOD exact match per method and task. Re-plot: cd into this folder, gnuplot ood.gp\n");
-    rp_printf(&gp, rp_gnuplot_terminal, 420 * (panels ? panels : 1) + 80, 460, 420 * (panels ? panels : 1) + 80, 460);
+    rp_printf(&gp, gnuplot_png_terminal, 420 * (panels ? panels : 1) + 80, 460, 420 * (panels ? panels : 1) + 80, 460);
     rp_printf(&gp, "set output \"ood.png\"\nset multiplot layout 1,%d title \"OOD exact match (%s mode): dots = seeds, bars = mean ± std, x = the paper\"\n"
                  "set grid ytics\nset yrange [-0.02:1.15]\nset ylabel \"OOD exact match\"\nset key top center horizontal\n",
             panels ? panels : 1, repro_mode_name(x->o->mode));
@@ -307,7 +271,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
         if (!x->o->no_plots) {
             snprintf(path, sizeof path, "%s/ood.png", plots);
             unlink(path);
-            if (rp_run_gnuplot(plots, "ood.gp") == 0 && rp_file_exists(path)) made++;
+            if (gnuplot_run(plots, "ood.gp", NULL) == 0 && rp_file_exists(path)) made++;
             else rp_printf(failed, "%sood.gp", failed->n ? ", " : "");
         }
     }
@@ -759,7 +723,7 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     char plots[1000];
     snprintf(plots, sizeof plots, "%s/plots", x->out);
     int rc = rp_mkdir_p(plots, e);
-    ri.gnuplot = find_program("gnuplot");
+    ri.gnuplot = gnuplot_installed();
     Studies *st = rp_studies_load(x);
     ClockSet *cs = NULL;
     if (!rc) {

@@ -225,7 +225,7 @@ int rp_studies_plot(const Ctx *x, const Studies *st, const char *plots, int run,
         Buf tics = {0};
         for (int q = 0; q < nm; q++) rp_printf(&tics, "%s\"×%d\" %d", q ? ", " : "", mults[q], mults[q]);
         rp_printf(&gp, "# neurop reproduce: scaling study. Re-plot: cd into this folder, gnuplot scaling.gp\n");
-        rp_printf(&gp, rp_gnuplot_terminal, 1200, 460, 1200, 460);
+        rp_printf(&gp, gnuplot_png_terminal, 1200, 460, 1200, 460);
         rp_printf(&gp, "set output \"scaling.png\"\n"
                        "set multiplot layout 1,2 title \"SUMFIRST-n: the target's hidden width × m (%s mode, %d seed%s; bars: ± std, min-max)\"\n"
                        "set grid\nset logscale x 2\nset xrange [%g:%g]\nset xtics (%s)\nset xlabel \"width multiplier m of the target (hidden units × m)\"\n"
@@ -242,7 +242,7 @@ int rp_studies_plot(const Ctx *x, const Studies *st, const char *plots, int run,
         else if (run) {
             snprintf(p1, sizeof p1, "%s/scaling.png", plots);
             unlink(p1);
-            if (rp_run_gnuplot(plots, "scaling.gp") == 0 && rp_file_exists(p1)) made = 1;
+            if (gnuplot_run(plots, "scaling.gp", NULL) == 0 && rp_file_exists(p1)) made = 1;
             else rp_printf(failed, "%sscaling.gp", failed->n ? ", " : "");
         }
     }
