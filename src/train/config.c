@@ -21,8 +21,8 @@ typedef struct { const char *task; MethodKind m; int width, rounds, mixer; long 
 static const Row TABLE[] = {
     {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
     {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 0},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1},
     {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0},
     {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
     {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
