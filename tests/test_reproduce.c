@@ -79,6 +79,8 @@ static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int 
     CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "machine"), "nproc")->valuedouble >= 1, "nproc");
     CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "complete")->valuedouble == n_methods * seeds + study_runs, "runs.complete");
     CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "total")->valuedouble == n_methods * seeds + study_runs, "runs.total");
+    const cJSON *jf = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "failed"), *jm = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "missing");
+    CHECK(cJSON_IsNumber(jf) && jf->valuedouble == 0 && cJSON_IsNumber(jm) && jm->valuedouble == 0, "runs.failed and runs.missing: 0 in a complete reproduction");
     const cJSON *res = cJSON_GetObjectItem(j, "results");
     CHECK(cJSON_GetArraySize(res) == n_methods, "results has %d entries, want %d", cJSON_GetArraySize(res), n_methods);
     const cJSON *r;

@@ -513,10 +513,14 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     }
 
     /* failures */
-    int nfail = 0;
-    for (int c = 0; c < nc; c++) nfail += cells[c].failed + cells[c].missing;
-    nfail += study_bad;
-    if (nfail) {
+    int nfail = 0, nmiss = 0;   /* failed: trained, no numbers; missing: not run (yet) */
+    for (int i = 0; i < x->n; i++) {
+        RunResult r;
+        rp_load_result(&x->items[i], &r);
+        if (!r.present) nmiss++;
+        else if (!r.ok) nfail++;
+    }
+    if (nfail + nmiss) {
         rp_printf(&md, "## Failed or missing runs\n\n");
         for (int i = 0; i < x->n; i++) {
             RunResult r;
@@ -551,6 +555,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     cJSON_AddNumberToObject(runs, "resumed_now", s->resumed);
     cJSON_AddNumberToObject(runs, "skipped", s->skipped);
     cJSON_AddNumberToObject(runs, "failed", nfail);
+    cJSON_AddNumberToObject(runs, "missing", nmiss);
     cJSON_AddBoolToObject(j, "interrupted", s->interrupted);
     if (x->real_dir) cJSON_AddStringToObject(j, "real_1d_arc_dir", x->real_dir); else cJSON_AddNullToObject(j, "real_1d_arc_dir");
     cJSON *pl = cJSON_AddObjectToObject(j, "plots");
