@@ -203,6 +203,11 @@ static float target_std(const TplTensor *tt) {
     }
 }
 
+/* The centred head calibrates weight matrices and embeddings by their operator norm. */
+static int by_operator_norm(const ThetaHead *h, const TplTensor *tt) {
+    return h->centred && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED);
+}
+
 /* The largest singular value of the R×C matrix v (power iteration from a fixed start). */
 static double spectral_norm(const double *v, int R, int C) {
     double *x = xmalloc(C * sizeof *x), *y = xmalloc(R * sizeof *y), nx = 0;
@@ -241,7 +246,7 @@ void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_cal
             /* centred head: this intent's spread about its mean; for a matrix, its largest singular
              * value squared, which the calibration matches (below) */
             for (long j = 0; j < tt->numel; j++) v[j] -= m1 / tt->numel;
-            if (tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED)) {
+            if (by_operator_norm(h, tt)) {
                 double sn = spectral_norm(v, tt->shape[0], tt->shape[1]);
                 s2[k] += sn * sn;
             } else s2[k] += m2 - m1 * m1 / tt->numel;
@@ -250,17 +255,14 @@ void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_cal
     }
     for (int k = 0; k < t->n_tensors; k++) {
         const TplTensor *tt = &t->tensors[k];
-        double ms = s2[k] / ((double)tt->numel * n_calib), want = target_std(tt);
-        if (h->centred && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED)) {
-            /* generated matrices are far from random (low rank, correlated rows): matching the entry
-             * spread left the first program's activations growing ~√width per layer (initial ADDMOD
-             * loss 150-400). Matching the operator norm of a standard init, about
-             * std·(√rows + √cols), keeps the first program's signals at a standard init's scale. */
-            ms = s2[k] / n_calib;
-            want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
-        }
-        /* plain head: the root mean square, not the std: outputs that agree across slots (a large
-         * common mean) must come out small too, or the first θ would be far from a standard init */
+        /* Plain head: the root mean square, not the std: outputs that agree across slots (a large
+         * common mean) must come out small too, or the first θ would be far from a standard init.
+         * Operator norm: generated matrices are far from random (low rank, correlated rows), so
+         * matching the entry spread left the first program's activations growing ~√width per
+         * layer (initial ADDMOD loss 150-400); a standard init's norm is about std·(√rows + √cols). */
+        int op = by_operator_norm(h, tt);
+        double ms = s2[k] / (op ? (double)n_calib : (double)tt->numel * n_calib), want = target_std(tt);
+        if (op) want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
         scale[k] = (float)(want / sqrt(ms > 1e-8 ? ms : 1e-8));
     }
     free(s2); free(buf);

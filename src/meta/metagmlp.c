@@ -28,6 +28,9 @@ int gmlp_init(Method *m, Rng *r) {
     GMLP *n = xcalloc(1, sizeof *n);
     m->impl = n;
     ParamSet *ps = &m->ps;
+    n->seg = xmalloc((t->n_tensors + 1) * sizeof(int));
+    for (int k = 0; k < t->n_tensors; k++) n->seg[k] = (int)t->tensors[k].off;
+    n->seg[t->n_tensors] = (int)t->n_theta;
     tied_mlp_add(ps, &n->enc, "enc", Gt, F, w, w);
     n->mix1_w = params_add(ps, "mix.0.weight", SHAPE(Z, h));
     n->mix1_b = params_add(ps, "mix.0.bias", SHAPE(h));
@@ -36,13 +39,11 @@ int gmlp_init(Method *m, Rng *r) {
     tied_mlp_add(ps, &n->dec, "dec", Gt, w, w, 1);
     theta_head_add(&n->head, ps, t, m->cfg.head, m->n_feat);
     if (m->cfg.pe == PE_ONEHOT) {   /* each θ slot's two indices, from its node or edge */
-        int *ix = xcalloc(2 * t->n_theta, sizeof *ix), seg[2] = {0, (int)t->n_theta}, *tseg = xmalloc((t->n_tensors + 1) * sizeof *tseg);
+        int *ix = xcalloc(2 * t->n_theta, sizeof *ix), one[2] = {0, (int)t->n_theta};
         for (int v = 0; v < G->n_nodes; v++) if (G->node_slot[v] >= 0) memcpy(ix + 2 * G->node_slot[v], G->node_ix + 2 * v, 2 * sizeof *ix);
         for (int e = 0; e < G->n_edges; e++) if (G->edge_slot[e] >= 0) memcpy(ix + 2 * G->edge_slot[e], G->edge_ix + 2 * e, 2 * sizeof *ix);
-        for (int k = 0; k < t->n_tensors; k++) tseg[k] = (int)t->tensors[k].off;
-        tseg[t->n_tensors] = (int)t->n_theta;
-        slot_codes_add(ps, &n->codes, "enc", Gt, m->cfg.tie ? tseg : seg, ix, (int)t->n_theta, w);
-        free(ix); free(tseg);
+        slot_codes_add(ps, &n->codes, "enc", Gt, m->cfg.tie ? n->seg : one, ix, (int)t->n_theta, w);
+        free(ix);
     }
     params_finalize(ps);
     tied_mlp_init(ps, &n->enc, r);
@@ -52,9 +53,6 @@ int gmlp_init(Method *m, Rng *r) {
     if (m->cfg.pe == PE_ONEHOT) slot_codes_init(ps, &n->codes, r);
     params_fill(ps, n->head.scale, 1.0f);
 
-    n->seg = xmalloc((t->n_tensors + 1) * sizeof(int));
-    for (int k = 0; k < t->n_tensors; k++) n->seg[k] = (int)t->tensors[k].off;
-    n->seg[t->n_tensors] = (int)t->n_theta;
     n->pe = xcalloc(t->n_theta * NG_PE_DIM, sizeof(float));
     for (int v = 0; v < G->n_nodes; v++)
         if (G->node_slot[v] >= 0) memcpy(n->pe + G->node_slot[v] * NG_PE_DIM, G->node_pe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
