@@ -85,8 +85,8 @@ int    rp_studies_plan(Ctx *x, Err *e);
 typedef struct Studies Studies;
 Studies *rp_studies_load(const Ctx *x);
 void   rp_studies_free(Studies *st);
-/* complete: runs with an eval.json; bad: failed (an error in eval.json) or missing */
-void   rp_studies_counts(const Studies *st, int *complete, int *bad);
+/* study runs that have an eval.json (failed ones included) */
+int    rp_studies_complete(const Studies *st);
 /* plots/scaling.{dat,gp}, and the PNG when run: returns PNG files made (0 or 1), -1 when a file
  * cannot be written; names a script gnuplot failed on in failed. */
 int    rp_studies_plot(const Ctx *x, const Studies *st, const char *plots, int run, Buf *failed, Err *e);

@@ -343,8 +343,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     char wall[32], tot[32];
     rp_dur(ri->wall, wall, sizeof wall);
     rp_dur(ri->total_run_s, tot, sizeof tot);
-    int complete, study_bad, total = x->n;
-    rp_studies_counts(st, &complete, &study_bad);
+    int complete = rp_studies_complete(st), total = x->n;
     for (int c = 0; c < nc; c++) complete += cells[c].n + cells[c].failed;
     rp_printf(&md, "# neurop reproduce: results\n\n");
     rp_printf(&md, "| | |\n|---|---|\n");

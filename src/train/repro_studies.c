@@ -120,7 +120,7 @@ typedef struct Row {          /* one variant over its seeds */
     int failed, missing;
 } Row;
 
-struct Studies { Row rows[N_VARIANTS]; int complete, bad; };
+struct Studies { Row rows[N_VARIANTS]; int complete; };
 
 Studies *rp_studies_load(const Ctx *x) {
     Studies *st = xcalloc(1, sizeof *st);
@@ -134,9 +134,9 @@ Studies *rp_studies_load(const Ctx *x) {
             w->theta = template_parse(it->cfg.tpl, t, NULL) ? 0 : t->n_theta;
         }
         rp_load_result(it, r);
-        if (!r->present) { w->missing++; st->bad++; continue; }
+        if (!r->present) { w->missing++; continue; }
         st->complete++;
-        if (!r->ok) { w->failed++; st->bad++; continue; }
+        if (!r->ok) { w->failed++; continue; }
         if (r->params) w->params = r->params;
         if (w->n == STUDY_MAX_SEEDS) continue;
         w->seeds[w->n] = (int)it->seed;
@@ -154,7 +154,7 @@ Studies *rp_studies_load(const Ctx *x) {
 
 void rp_studies_free(Studies *st) { free(st); }
 
-void rp_studies_counts(const Studies *st, int *complete, int *bad) { *complete = st->complete; *bad = st->bad; }
+int rp_studies_complete(const Studies *st) { return st->complete; }
 
 /* The scaling rows in the report's order: multipliers ascending, then Meta-gMLP before Meta-GNN. */
 static int scale_mults(const Studies *st, int *mults) {
