@@ -198,7 +198,7 @@ static int dead_view(Case *c, char *name, size_t n) {
     int dead = 0;
     for (int i = 0; i < ps->count && !dead; i++) {
         const ParamView *v = &ps->views[i];
-        if ((c->m.cfg.pe == PE_OFF || c->m.cfg.pe == PE_ONEHOT) && strstr(v->name, ".pe.weight")) continue;   /* no float encodings: these weights read zeros */
+        if ((c->m.cfg.pe == PE_OFF || pe_codes(c->m.cfg.pe)) && strstr(v->name, ".pe.weight")) continue;   /* no float encodings: these weights read zeros */
         double n2 = 0;
         for (long j = 0; j < v->numel; j++) n2 += (double)ps->grad[v->off + j] * ps->grad[v->off + j];
         if (n2 == 0) { dead = 1; snprintf(name, n, "%s", v->name); }
@@ -252,7 +252,7 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
         const ParamView *v = &ps->views[i];
         double n2 = 0;
         for (long j = 0; j < v->numel; j++) n2 += (double)grad[v->off + j] * grad[v->off + j];
-        if ((c.m.cfg.pe == PE_OFF || c.m.cfg.pe == PE_ONEHOT) && strstr(v->name, ".pe.weight")) continue;   /* no float encodings: these weights read zeros */
+        if ((c.m.cfg.pe == PE_OFF || pe_codes(c.m.cfg.pe)) && strstr(v->name, ".pe.weight")) continue;   /* no float encodings: these weights read zeros */
         CHECK(n2 > 0, "%s on %s: no gradient reaches %s", what, tpl_text, v->name);
     }
 
@@ -366,7 +366,12 @@ TEST(meta_grad_ablations) {
     c.pe = 3;
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 59, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 60, per_view());
-    c.tie = 0;
+    /* codes multiplied across axes (pe=4) and the double-centred head (head=2) */
+    c.pe = 4; c.head = 2;
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 63, per_view());
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 64, per_view());
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 65, per_view());
+    c.pe = 3; c.head = 1; c.tie = 0;
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 61, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 62, per_view());
 }
@@ -450,24 +455,25 @@ TEST(meta_gnn_equivariance) {
         Rng r; rng_seed(&r, 700 + ti);
         for (int i = 0; i < B * F; i++) feat[i] = (float)(2 * rng_uniform(&r) - 1);
         for (int i = 0; i < 4 * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
-        for (int variant = 0; variant < 2; variant++) {
-            /* variant 0: the encodings moved with the graph; variant 1: pe off (θ fixed by every symmetry) */
-            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = variant == 0};
+        for (int variant = 0; variant < 3; variant++) {
+            /* variant 0: the encodings moved with the graph; variant 1: pe off (θ fixed by every symmetry);
+             * variant 2: as 0, with the double-centred head (row and column means follow the permutation) */
+            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = variant != 1, .head = variant == 2 ? 2 : 0};
             Method m;
             Rng init = rng_fork(&r, 10 + variant);
             if (method_init(&m, METHOD_GNN, &cfg, &tpl, F, calib, 4, &init, &e)) { CHECK(0, "%s", e.msg); continue; }
-            if (variant == 0) random_pe(&m.ng, &r);
+            if (variant != 1) random_pe(&m.ng, &r);
             for (int k = 0; k < ngraph_n_symmetries(&tpl); k++) {
                 EqRes q = equivariance(&m, &m.ng, k, &r, feat, B);
                 CHECK(q.err <= 1e-5 * fmax(1.0, q.scale), "%s, pe %s, %s: θ'[perm] differs from θ by %.3g (max |θ| %.3g)",
-                      EQ_TEMPLATES[ti], variant == 0 ? "moved" : "off", ngraph_symmetry_name(&tpl, k), q.err, q.scale);
+                      EQ_TEMPLATES[ti], variant == 1 ? "off" : variant == 2 ? "moved, head 2" : "moved", ngraph_symmetry_name(&tpl, k), q.err, q.scale);
                 /* with the encodings moved, θ itself must change: otherwise the test proves nothing */
-                if (variant == 0)
+                if (variant != 1)
                     CHECK(q.moved > 1e-3 * q.scale, "%s, %s: permuting the graph did not change θ (max change %.3g)",
                           EQ_TEMPLATES[ti], ngraph_symmetry_name(&tpl, k), q.moved);
                 if (getenv("NEUROP_GC_VERBOSE"))
                     printf("    %-14s pe %-5s %-50s err %.2g  moved %.3g  max|θ| %.3g\n", tpl.kind == TPL_MLP ? "mlp" : "transformer",
-                           variant == 0 ? "moved" : "off", ngraph_symmetry_name(&tpl, k), q.err, q.moved, q.scale);
+                           variant == 1 ? "off" : variant == 2 ? "moved, head 2" : "moved", ngraph_symmetry_name(&tpl, k), q.err, q.moved, q.scale);
             }
             method_free(&m);
         }
@@ -530,9 +536,10 @@ static double mat_spectral_norm(const float *v, int R, int C) {
 /* The calibration's promise, on the calibration intents themselves: plain head (head=0), every
  * tensor's root mean square is the standard init's std; centred head (head=1), every tensor has
  * mean 0 per intent, vectors have that std about it, and matrices the operator norm of a
- * standard init, std·(√rows + √cols), as a root mean square over the intents. */
+ * standard init, std·(√rows + √cols), as a root mean square over the intents; double-centred
+ * (head=2) the same, and every row and column of a matrix has mean 0. */
 TEST(meta_head_calibration_matches_standard_init) {
-    for (int head = 0; head <= 1; head++)
+    for (int head = 0; head <= 2; head++)
         for (int mk = METHOD_MLP; mk <= METHOD_GNN; mk++) {
             Template tpl; Err e = {{0}};
             CHECK(template_parse(TPL_TF_TEXT, &tpl, &e) == 0, "%s", e.msg);
@@ -548,7 +555,7 @@ TEST(meta_head_calibration_matches_standard_init) {
                 const TplTensor *tt = &tpl.tensors[k];
                 double want = tt->init == TPL_INIT_WEIGHT ? 1 / sqrt(tt->fan_in) : tt->init == TPL_INIT_BIAS ? 1 / sqrt(3.0 * tt->fan_in)
                             : tt->init == TPL_INIT_GAIN ? 0.1 : 1.0;
-                double base = tt->init == TPL_INIT_GAIN ? 1.0 : 0.0, s2 = 0, worst_mean = 0;
+                double base = tt->init == TPL_INIT_GAIN ? 1.0 : 0.0, s2 = 0, worst_mean = 0, worst_rc = 0;
                 int matrix = head && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED);
                 for (int b = 0; b < NC; b++) {
                     const float *v = th + (long)b * tpl.n_theta + tt->off;
@@ -558,12 +565,18 @@ TEST(meta_head_calibration_matches_standard_init) {
                     worst_mean = fmax(worst_mean, fabs(m1));
                     if (matrix) { double sn = mat_spectral_norm(v, tt->shape[0], tt->shape[1]); s2 += sn * sn; }
                     else s2 += head ? m2 - m1 * m1 : m2;
+                    if (head == 2 && tt->ndim == 2) {   /* every row and every column sums to zero */
+                        int R = tt->shape[0], C = tt->shape[1];
+                        for (int i = 0; i < R; i++) { double s = 0; for (int j = 0; j < C; j++) s += v[i * C + j]; worst_rc = fmax(worst_rc, fabs(s / C)); }
+                        for (int j = 0; j < C; j++) { double s = 0; for (int i = 0; i < R; i++) s += v[i * C + j]; worst_rc = fmax(worst_rc, fabs(s / R)); }
+                    }
                 }
                 double got = sqrt(s2 / NC);
                 if (matrix) want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
                 CHECK(fabs(got - want) <= 2e-3 * want, "%s head=%d %s: spread %.6g, want %.6g", method_name((MethodKind)mk), head,
                       tt->name, got, want);
-                if (head) CHECK(worst_mean <= 1e-4 * (want + 1), "%s head=1 %s: mean %.3g, want 0", method_name((MethodKind)mk), tt->name, worst_mean);
+                if (head) CHECK(worst_mean <= 1e-4 * (want + 1), "%s head=%d %s: mean %.3g, want 0", method_name((MethodKind)mk), head, tt->name, worst_mean);
+                CHECK(worst_rc <= 1e-4 * (want + 1), "%s head=2 %s: a row or column mean is %.3g, want 0", method_name((MethodKind)mk), tt->name, worst_rc);
             }
             free(th);
             method_free(&m);

@@ -113,7 +113,7 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
 }
 
 const float *pe_select(Graph *g, const float *pe, long n, int mode) {
-    if (mode == PE_OFF || mode == PE_ONEHOT || !pe) return NULL;
+    if (mode == PE_OFF || pe_codes(mode) || !pe) return NULL;
     if (mode == PE_FULL) return pe;
     float *out = arena_calloc(g->arena, (size_t)(n > 0 ? n : 1) * NG_PE_DIM * sizeof(float));
     for (long i = 0; i < n; i++)
@@ -121,7 +121,8 @@ const float *pe_select(Graph *g, const float *pe, long n, int mode) {
     return out;
 }
 
-void slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d) {
+void slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d, int pe) {
+    c->product = pe == PE_PRODUCT;
     int *size = xcalloc(2 * (G > 0 ? G : 1), sizeof *size), *base = xcalloc(2 * (G > 0 ? G : 1), sizeof *base), rows = 0;
     for (int k = 0; k < G; k++)
         for (int s = seg[k]; s < seg[k + 1]; s++)
@@ -137,12 +138,16 @@ void slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const i
     free(size); free(base);
 }
 
-/* two codes add up to a unit-variance pre-activation, like the encoder's other inputs */
-void slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r) { params_fill_normal(ps, c->table, r, sqrtf(0.5f)); }
+/* two codes add (or multiply) up to a unit-variance pre-activation, like the encoder's other inputs */
+void slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r) {
+    params_fill_normal(ps, c->table, r, c->product ? 1.0f : sqrtf(0.5f));
+}
 
 Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d) {
-    Tensor *both = op_gather(g, params_tensor(g, ps, c->table), c->row, 2 * n);        /* [2n, d] */
-    return op_reshape(g, op_sum_axis(g, op_reshape(g, both, SHAPE(n, 2, d)), 1), SHAPE(n, d));
+    Tensor *both = op_reshape(g, op_gather(g, params_tensor(g, ps, c->table), c->row, 2 * n), SHAPE(n, 2, d));
+    if (!c->product) return op_reshape(g, op_sum_axis(g, both, 1), SHAPE(n, d));
+    Tensor *a = op_reshape(g, op_slice(g, both, 1, 0, 1), SHAPE(n, d)), *b = op_reshape(g, op_slice(g, both, 1, 1, 1), SHAPE(n, d));
+    return op_mul(g, a, b);
 }
 
 Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots) {
@@ -166,6 +171,21 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
         h->mean_w = params_add(ps, "head.mean.w", SHAPE(t->n_tensors, n_feat));
         h->mean_b = params_add(ps, "head.mean.b", SHAPE(t->n_tensors, 1));
     }
+    if (centred == 2) {   /* ids: every row of every matrix, then one per vector; columns alike */
+        h->row_of = xmalloc(t->n_theta * sizeof(int));
+        h->col_of = xmalloc(t->n_theta * sizeof(int));
+        h->n_rows = h->n_cols = 0;
+        for (int k = 0; k < t->n_tensors; k++) {
+            const TplTensor *tt = &t->tensors[k];
+            int mat = tt->ndim == 2, C = mat ? tt->shape[1] : 1;
+            for (long j = 0; j < tt->numel; j++) {
+                h->row_of[tt->off + j] = h->n_rows + (mat ? (int)(j / C) : 0);
+                h->col_of[tt->off + j] = h->n_cols + (mat ? (int)(j % C) : 0);
+            }
+            h->n_rows += mat ? tt->shape[0] : 1;
+            h->n_cols += C;
+        }
+    }
     h->tensor_of = xmalloc(t->n_theta * sizeof(int));
     h->offset = xmalloc(t->n_theta * sizeof(float));
     for (int k = 0; k < t->n_tensors; k++)
@@ -175,7 +195,10 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
         }
 }
 
-void theta_head_free(ThetaHead *h) { free(h->tensor_of); free(h->offset); h->tensor_of = NULL; h->offset = NULL; }
+void theta_head_free(ThetaHead *h) {
+    free(h->tensor_of); free(h->offset); free(h->row_of); free(h->col_of);
+    h->tensor_of = h->row_of = h->col_of = NULL; h->offset = NULL;
+}
 
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
                    const float *feat, int n_feat) {
@@ -189,6 +212,10 @@ Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Templ
     Tensor *lin = op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1),
                          params_tensor(g, ps, h->mean_b));                           /* [T, B] */
     Tensor *c = op_sub(g, r, op_gather(g, mu, h->tensor_of, n));
+    if (h->centred == 2) {   /* a vector's row and column are the whole vector: its mean is already 0 */
+        c = op_sub(g, c, op_gather(g, op_segment_mean(g, c, h->row_of, h->n_rows), h->row_of, n));
+        c = op_sub(g, c, op_gather(g, op_segment_mean(g, c, h->col_of, h->n_cols), h->col_of, n));
+    }
     Tensor *th = op_add(g, op_mul(g, c, s), op_gather(g, lin, h->tensor_of, n));
     return op_add(g, op_permute(g, th, (int[]){1, 0}), off);
 }

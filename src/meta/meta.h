@@ -16,16 +16,22 @@ typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT 
 /* What the encoders see of a slot's position (ngraph.c computes the full encoding):
  * PE_INDEX the normalized index along each axis only; PE_FULL also its sines and cosines;
  * PE_ONEHOT each index as a one-hot vector, so the encoder's first layer holds a learned code
- * per (group, axis, index): as free per slot as a flat hypernetwork's output, and no order. */
-enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_ONEHOT = 3 };
+ * per (group, axis, index): as free per slot as a flat hypernetwork's output, and no order; a slot
+ * gets the sum of its two indices' codes. PE_PRODUCT the same codes, multiplied elementwise: summed
+ * codes make a matrix's entries (nearly) a function of a_i + b_j, so the generator's updates are
+ * dominated by rank-2 row-plus-column modes; a product a_i ⊙ b_j is a factorization of rank d.
+ * (docs/meta.md, "Learned codes") */
+enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_ONEHOT = 3, PE_PRODUCT = 4 };
+static inline int pe_codes(int pe) { return pe == PE_ONEHOT || pe == PE_PRODUCT; }
 
 typedef struct MetaConfig {
     int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
     int rounds;       /* Meta-GNN message-passing rounds k */
     int mixer;        /* Meta-gMLP mixer hidden width */
     int tie;          /* 1: one set of weights per group; 0: one set shared by all (ablation) */
-    int pe;           /* positional encodings at the encoder input: PE_INDEX (default), PE_FULL, PE_OFF */
-    int head;         /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U (meta_internal.h) */
+    int pe;           /* positional encodings at the encoder input: PE_* above */
+    int head;         /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U;
+                         2 also each matrix's row and column means removed (meta_internal.h) */
     int itok_len;     /* direct on a Transformer template: intent tokens prepended to each input */
     int itok_vocab;   /* ... and the extra token ids they use (after the template's vocab) */
 } MetaConfig;

@@ -14,12 +14,19 @@ Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x
 /* The output head every meta-learner ends with (each method's impl struct starts with one): raw [B, n_theta] -> θ = raw * scale[tensor] + offset,
  * with one learned scale per θ tensor (calibrated at init to the standard init's spread) and
  * offset 1 for LayerNorm gains, 0 elsewhere. */
-typedef struct ThetaHead { int scale, mean_w, mean_b, centred; int *tensor_of; float *offset; } ThetaHead;
+typedef struct ThetaHead {
+    int scale, mean_w, mean_b, centred, n_rows, n_cols;
+    int *tensor_of, *row_of, *col_of;   /* θ index -> its tensor; its row and column ids (centred 2) */
+    float *offset;
+} ThetaHead;
 void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat);
 /* centred (cfg.head = 1): θ_T = s_T·(raw_T − mean(raw_T)) + W_T·U + c_T + offset, the mean taken over
  * each tensor's slots per intent. A group-tied decoder moves all slots of a tensor together; here
  * that common mode is one explicit, linear-in-U scalar per tensor instead, so it can neither swamp
- * the slots' differences nor drift (e.g. every hidden bias far negative: a dead layer). */
+ * the slots' differences nor drift (e.g. every hidden bias far negative: a dead layer).
+ * Double-centred (cfg.head = 2): each matrix's row means and column means are removed as well. A
+ * tied generator's updates are dominated by row-plus-column modes (a_i + b_j), which here do nothing,
+ * so its steps go into the matrix's interactions; behind a LayerNorm a row mean has no effect anyway. */
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
                    const float *feat, int n_feat);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
@@ -35,11 +42,11 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
 const float *pe_select(Graph *g, const float *pe, long n, int mode);
 /* [U_b ‖ pe_slot] for every (slot, b) row: [n_slots * B, n_feat + NG_PE_DIM]; pe may be NULL (zeros). */
 Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots);
-/* PE_ONEHOT: the first layer's weights times a one-hot index are a learned code per (group, axis,
- * index); a slot's pre-activation gets code(axis 0) + code(axis 1). ix: [n, 2] indices, seg: the
- * n slots' group ranges (G groups). */
-typedef struct SlotCodes { int table; int *row; } SlotCodes;
-void    slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d);
+/* PE_ONEHOT, PE_PRODUCT: the first layer's weights times a one-hot index are a learned code per
+ * (group, axis, index); a slot's pre-activation gets code(axis 0) + code(axis 1), or their
+ * elementwise product (PE_PRODUCT). ix: [n, 2] indices, seg: the n slots' group ranges (G groups). */
+typedef struct SlotCodes { int table, product; int *row; } SlotCodes;
+void    slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d, int pe);
 void    slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r);
 Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d);   /* [n, d] */
 /* A group-tied two-layer MLP (in -> hidden -> out, ReLU between). */

@@ -17,7 +17,7 @@ typedef struct GMLP {
     int mix1_w, mix1_b, mix2_w, mix2_b;
     int *seg;                       /* [n_tensors + 1] slot ranges: θ order */
     float *pe;                      /* [n_theta, NG_PE_DIM]: each slot's node or edge encoding */
-    SlotCodes codes;                /* PE_ONEHOT */
+    SlotCodes codes;                /* PE_ONEHOT, PE_PRODUCT */
 } GMLP;
 
 int gmlp_init(Method *m, Rng *r) {
@@ -38,11 +38,11 @@ int gmlp_init(Method *m, Rng *r) {
     n->mix2_b = params_add(ps, "mix.1.bias", SHAPE(Z));
     tied_mlp_add(ps, &n->dec, "dec", Gt, w, w, 1);
     theta_head_add(&n->head, ps, t, m->cfg.head, m->n_feat);
-    if (m->cfg.pe == PE_ONEHOT) {   /* each θ slot's two indices, from its node or edge */
+    if (pe_codes(m->cfg.pe)) {   /* each θ slot's two indices, from its node or edge */
         int *ix = xcalloc(2 * t->n_theta, sizeof *ix), one[2] = {0, (int)t->n_theta};
         for (int v = 0; v < G->n_nodes; v++) if (G->node_slot[v] >= 0) memcpy(ix + 2 * G->node_slot[v], G->node_ix + 2 * v, 2 * sizeof *ix);
         for (int e = 0; e < G->n_edges; e++) if (G->edge_slot[e] >= 0) memcpy(ix + 2 * G->edge_slot[e], G->edge_ix + 2 * e, 2 * sizeof *ix);
-        slot_codes_add(ps, &n->codes, "enc", Gt, m->cfg.tie ? n->seg : one, ix, (int)t->n_theta, w);
+        slot_codes_add(ps, &n->codes, "enc", Gt, m->cfg.tie ? n->seg : one, ix, (int)t->n_theta, w, m->cfg.pe);
         free(ix);
     }
     params_finalize(ps);
@@ -50,7 +50,7 @@ int gmlp_init(Method *m, Rng *r) {
     params_fill_normal(ps, n->mix1_w, r, 1.0f / sqrtf((float)Z));
     params_fill_normal(ps, n->mix2_w, r, 1.0f / sqrtf((float)h));
     tied_mlp_init(ps, &n->dec, r);
-    if (m->cfg.pe == PE_ONEHOT) slot_codes_init(ps, &n->codes, r);
+    if (pe_codes(m->cfg.pe)) slot_codes_init(ps, &n->codes, r);
     params_fill(ps, n->head.scale, 1.0f);
 
     n->pe = xcalloc(t->n_theta * NG_PE_DIM, sizeof(float));
@@ -75,7 +75,7 @@ Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
     int T = (int)t->n_theta, w = m->cfg.width;
     int *seg = rows_by_group(g, n->seg, t->n_tensors, T, B, m->cfg.tie);
     Tensor *x = encoder_input(g, feat, B, m->n_feat, pe_select(g, n->pe, T, m->cfg.pe), T), *z;
-    if (m->cfg.pe == PE_ONEHOT) {   /* the codes join the first layer's pre-activation */
+    if (pe_codes(m->cfg.pe)) {   /* the codes join the first layer's pre-activation */
         int *slot_of = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
         for (long i = 0; i < (long)T * B; i++) slot_of[i] = (int)(i / B);
         Tensor *h1 = op_add(g, tied_linear(g, ps, &n->enc.l1, x, seg), op_gather(g, slot_codes(g, ps, &n->codes, T, w), slot_of, T * B));

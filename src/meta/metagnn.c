@@ -61,10 +61,10 @@ int gnn_init(Method *m, Rng *r) {
     ParamSet *ps = &m->ps;
     encoder_add(ps, &n->enc_node, "enc.node", Gn, F, d);
     encoder_add(ps, &n->enc_edge, "enc.edge", Ge, F, d);
-    if (m->cfg.pe == PE_ONEHOT) {
+    if (pe_codes(m->cfg.pe)) {
         int one_n[2] = {0, G->n_nodes}, one_e[2] = {0, G->n_edges};
-        slot_codes_add(ps, &n->enc_node.codes, "enc.node", Gn, m->cfg.tie ? G->node_seg : one_n, G->node_ix, G->n_nodes, d);
-        slot_codes_add(ps, &n->enc_edge.codes, "enc.edge", Ge, m->cfg.tie ? G->edge_seg : one_e, G->edge_ix, G->n_edges, d);
+        slot_codes_add(ps, &n->enc_node.codes, "enc.node", Gn, m->cfg.tie ? G->node_seg : one_n, G->node_ix, G->n_nodes, d, m->cfg.pe);
+        slot_codes_add(ps, &n->enc_edge.codes, "enc.edge", Ge, m->cfg.tie ? G->edge_seg : one_e, G->edge_ix, G->n_edges, d, m->cfg.pe);
     }
     n->rounds = xcalloc(K > 0 ? K : 1, sizeof *n->rounds);
     for (int k = 0; k < K; k++) {
@@ -83,7 +83,7 @@ int gnn_init(Method *m, Rng *r) {
 
     encoder_init(ps, &n->enc_node, F, d, r);
     encoder_init(ps, &n->enc_edge, F, d, r);
-    if (m->cfg.pe == PE_ONEHOT) { slot_codes_init(ps, &n->enc_node.codes, r); slot_codes_init(ps, &n->enc_edge.codes, r); }
+    if (pe_codes(m->cfg.pe)) { slot_codes_init(ps, &n->enc_node.codes, r); slot_codes_init(ps, &n->enc_edge.codes, r); }
     for (int k = 0; k < K; k++) {
         Round *R = &n->rounds[k];
         float s = 1.0f / sqrtf(3.0f * d);   /* three d-wide inputs feed each output */
@@ -129,7 +129,7 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float 
     int *slot_grp = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
     for (int k = 0; k < Gt; k++) for (int s = sseg[k]; s < sseg[k + 1]; s++) slot_grp[s] = k;
     Tensor *ps_slot = op_segmm_bias(g, pt, params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt);
-    if (m->cfg.pe == PE_ONEHOT) ps_slot = op_add(g, ps_slot, slot_codes(g, ps, &en->codes, n, d));
+    if (pe_codes(m->cfg.pe)) ps_slot = op_add(g, ps_slot, slot_codes(g, ps, &en->codes, n, d));
     /* per intent and group: W_U U -> [G·B, d] */
     Tensor *u = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, m->n_feat));
     Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)), (int[]){1, 0, 2});

@@ -26,11 +26,11 @@ static const Row TABLE[] = {
     {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0},
     {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
     {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
-    {"addmod", METHOD_GNN, 32, 2, 0, 1000, 8, 128, 1e-3f, PE_INDEX, 0},
+    {"addmod", METHOD_GNN, 32, 2, 0, 1000, 8, 128, 1e-3f, PE_PRODUCT, 2},
     {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0},
     {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
-    {"arc", METHOD_GNN, 32, 2, 0, 1000, 4, 32, 1e-3f, PE_ONEHOT, 1},
+    {"arc", METHOD_GNN, 32, 2, 0, 1000, 4, 32, 1e-3f, PE_PRODUCT, 2},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
@@ -117,8 +117,8 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("rounds", c->meta.rounds, 0, 64)
     INT_KEY("mixer", c->meta.mixer, 0, 65536)
     INT_KEY("tie", c->meta.tie, 0, 1)
-    INT_KEY("pe", c->meta.pe, 0, 3)
-    INT_KEY("head", c->meta.head, 0, 1)
+    INT_KEY("pe", c->meta.pe, 0, 4)
+    INT_KEY("head", c->meta.head, 0, 2)
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "

@@ -46,11 +46,13 @@ static const Variant VARIANTS[] = {
     {RP_STUDY_ABLATE, "pe0", METHOD_GNN, 1, -1, -1, PE_OFF, 0, "no positional encodings"},
     {RP_STUDY_ABLATE, "pe1", METHOD_GNN, 1, -1, -1, PE_FULL, 0, "sinusoidal encodings (index + sin/cos)"},
     {RP_STUDY_ABLATE, "pe3", METHOD_GNN, 1, -1, -1, PE_ONEHOT, 0, "learned per-index codes (one-hot index)"},
+    {RP_STUDY_ABLATE, "pe4", METHOD_GNN, 1, -1, -1, PE_PRODUCT, 0, "learned per-index codes, multiplied across axes"},
 };
 #define N_VARIANTS ((int)(sizeof VARIANTS / sizeof *VARIANTS))
 
 static const char *pe_text(int pe) {
-    return pe == PE_OFF ? "none" : pe == PE_FULL ? "index + sin/cos" : pe == PE_ONEHOT ? "learned per-index codes" : "index";
+    return pe == PE_OFF ? "none" : pe == PE_FULL ? "index + sin/cos" : pe == PE_ONEHOT ? "learned per-index codes"
+         : pe == PE_PRODUCT ? "learned codes, product" : "index";
 }
 
 /* The template with every hidden layer's width × mult ("mlp 10-16-1 act=relu" ×4 →
