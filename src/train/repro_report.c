@@ -513,22 +513,17 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
 
     /* failures */
     int nfail = 0, nmiss = 0;   /* failed: trained, no numbers; missing: not run (yet) */
+    Buf bad = {0};
     for (int i = 0; i < x->n; i++) {
         RunResult r;
         rp_load_result(&x->items[i], &r);
-        if (!r.present) nmiss++;
-        else if (!r.ok) nfail++;
+        nmiss += !r.present;
+        nfail += r.present && !r.ok;
+        if (!r.present) rp_printf(&bad, "- %s: %s\n", x->items[i].name, s->interrupted ? "not run yet" : "no eval.json");
+        else if (r.error[0]) rp_printf(&bad, "- %s: %s%s\n", x->items[i].name, r.error, r.ok ? " (its best checkpoint was evaluated)" : "");
     }
-    if (nfail + nmiss) {
-        rp_printf(&md, "## Failed or missing runs\n\n");
-        for (int i = 0; i < x->n; i++) {
-            RunResult r;
-            rp_load_result(&x->items[i], &r);
-            if (!r.present) rp_printf(&md, "- %s: %s\n", x->items[i].name, s->interrupted ? "not run yet" : "no eval.json");
-            else if (r.error[0]) rp_printf(&md, "- %s: %s%s\n", x->items[i].name, r.error, r.ok ? " (its best checkpoint was evaluated)" : "");
-        }
-        rp_printf(&md, "\n");
-    }
+    if (nfail + nmiss) rp_printf(&md, "## Failed or missing runs\n\n%s\n", bad.s ? bad.s : "");
+    free(bad.s);
     rp_printf(&md, "Per-run numbers: runs/NAME/eval.json; every number above: results.json.\n");
 
     /* ---- results.json ---- */
