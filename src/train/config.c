@@ -30,7 +30,7 @@ static const Row TABLE[] = {
     {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0},
     {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
-    {"arc", METHOD_GNN, 32, 2, 0, 1000, 4, 32, 1e-3f, PE_PRODUCT, 2},
+    {"arc", METHOD_GNN, 32, 2, 0, 2000, 2, 32, 1e-3f, PE_PRODUCT, 2},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
