@@ -26,7 +26,7 @@ static const Row TABLE[] = {
     {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0},
     {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
     {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
-    {"addmod", METHOD_GNN, 32, 2, 0, 1000, 8, 128, 1e-3f, PE_PRODUCT, 2},
+    {"addmod", METHOD_GNN, 32, 2, 0, 2000, 4, 128, 1e-3f, PE_PRODUCT, 2},
     {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0},
     {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
