@@ -459,6 +459,7 @@ TEST(meta_gnn_equivariance) {
             /* variant 0: the encodings moved with the graph; variant 1: pe off (θ fixed by every symmetry);
              * variant 2: as 0, with the double-centred head (row and column means follow the permutation) */
             MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = variant != 1, .head = variant == 2 ? 2 : 0};
+            const char *label = variant == 1 ? "off" : variant == 2 ? "moved, head 2" : "moved";
             Method m;
             Rng init = rng_fork(&r, 10 + variant);
             if (method_init(&m, METHOD_GNN, &cfg, &tpl, F, calib, 4, &init, &e)) { CHECK(0, "%s", e.msg); continue; }
@@ -466,14 +467,14 @@ TEST(meta_gnn_equivariance) {
             for (int k = 0; k < ngraph_n_symmetries(&tpl); k++) {
                 EqRes q = equivariance(&m, &m.ng, k, &r, feat, B);
                 CHECK(q.err <= 1e-5 * fmax(1.0, q.scale), "%s, pe %s, %s: θ'[perm] differs from θ by %.3g (max |θ| %.3g)",
-                      EQ_TEMPLATES[ti], variant == 1 ? "off" : variant == 2 ? "moved, head 2" : "moved", ngraph_symmetry_name(&tpl, k), q.err, q.scale);
+                      EQ_TEMPLATES[ti], label, ngraph_symmetry_name(&tpl, k), q.err, q.scale);
                 /* with the encodings moved, θ itself must change: otherwise the test proves nothing */
                 if (variant != 1)
                     CHECK(q.moved > 1e-3 * q.scale, "%s, %s: permuting the graph did not change θ (max change %.3g)",
                           EQ_TEMPLATES[ti], ngraph_symmetry_name(&tpl, k), q.moved);
                 if (getenv("NEUROP_GC_VERBOSE"))
                     printf("    %-14s pe %-5s %-50s err %.2g  moved %.3g  max|θ| %.3g\n", tpl.kind == TPL_MLP ? "mlp" : "transformer",
-                           variant == 1 ? "off" : variant == 2 ? "moved, head 2" : "moved", ngraph_symmetry_name(&tpl, k), q.err, q.moved, q.scale);
+                           label, ngraph_symmetry_name(&tpl, k), q.err, q.moved, q.scale);
             }
             method_free(&m);
         }
