@@ -1,6 +1,6 @@
 # neurop build. `make run` and `make test` are the two commands; everything else is optional.
 CC      ?= cc
-OPT     ?= -O2 -march=native
+OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT)
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -fopenmp -Isrc -I/usr/include/cjson

@@ -4,6 +4,7 @@
  * compare against. Thread count: OMP_NUM_THREADS (the ceiling gives OpenBLAS the same count).
  *
  * Output lines are "key value ..." so scripts/bench.sh can pick them out. */
+#include "engine/cpu.h"
 #include "engine/adamw.h"
 #include "engine/params.h"
 #include "engine/rng.h"
@@ -205,7 +206,8 @@ static void bench_mlp(Rng *r) {
     free(m.x); free(m.labels);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    cpu_setup(argv);
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();

@@ -1,6 +1,7 @@
 /* Test runner: runs every registered test (or those whose name contains argv[1]) and ends
  * with the line `N passed, N failed, N skipped`; exit status 1 when any test failed. */
 #include "test.h"
+#include "engine/cpu.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ const char *test_shared_dir(void) {
 }
 
 int main(int argc, char **argv) {
+    cpu_setup(argv);
     int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;

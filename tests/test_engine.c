@@ -1098,3 +1098,72 @@ TEST(grad_edge_relu) {
     GRADCHECK("edge_relu parallel", f_edge_relu, &bc, bin, .stride = 97);
     free(bs); free(bd);
 }
+
+/* edge_round: the Meta-GNN's fused message-passing round (two groups, repeated and unused node rows,
+ * one node row that receives no edge), then a size that takes the parallel tiles and the per-thread
+ * weight-gradient partials. Its output is [h' ; a+ ; a-]: all three are checked. */
+typedef struct { const int *src, *dst, *seg; int G; } RoundCtx;
+static Tensor *f_edge_round(Graph *g, Tensor **in, void *ctx) {
+    RoundCtx *c = ctx;
+    return op_edge_round(g, in[0], in[1], in[2], in[3], in[4], c->src, c->dst, c->seg, c->G, 1e-5f);
+}
+TEST(grad_edge_round) {
+    static const int src[] = {0, 2, 2, 1, 0, 2, 4}, dst[] = {1, 1, 0, 3, 3, 1, 0}, seg[] = {0, 4, 7};
+    RoundCtx c = {src, dst, seg, 2};
+    enum { d = 4 };
+    GcIn in[] = {{SH(7, d)}, {SH(5, 3 * d)}, {SH(5, 3 * d)}, {SH(2, d, 3 * d)}, {SH(2, 3 * d)}};
+    GRADCHECK("edge_round", f_edge_round, &c, in);
+}
+
+/* edge_round against the same round written with unfused ops (segmm_bias, edge_relu, slices,
+ * segment means, add, layernorm): outputs and every input gradient agree to float rounding, at a
+ * size that takes the parallel tiles and per-thread weight-gradient partials. (Central differences
+ * are no check at this size: among 10^5 ReLUs some step always crosses a kink.) */
+static Tensor *unfused_round(Graph *g, Tensor **in, const RoundCtx *c, int Rn) {
+    int d = in[0]->shape[1];
+    Tensor *x = op_edge_relu(g, op_segmm_bias(g, in[0], in[3], in[4], c->seg, c->G), in[1], c->src, in[2], c->dst);
+    Tensor *parts[3] = {op_layernorm(g, op_add(g, in[0], op_slice(g, x, 1, 0, d)), NULL, NULL, 1e-5f),
+                        op_segment_mean(g, op_slice(g, x, 1, d, d), c->dst, Rn), op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), c->src, Rn)};
+    return op_concat(g, parts, 3, 0);
+}
+TEST(edge_round_matches_unfused_ops) {
+    enum { M = 6000, V = 300, D = 8, G = 3 };
+    int *bs = xmalloc(M * sizeof(int)), *bd = xmalloc(M * sizeof(int)), seg[] = {0, 2300, 2300, 6000};
+    for (int i = 0; i < M; i++) { bs[i] = (i * 7) % V; bd[i] = (i * 13 + 5) % V; }
+    RoundCtx c = {bs, bd, seg, G};
+    int shapes[5][3] = {{M, D}, {V, 3 * D}, {V, 3 * D}, {G, D, 3 * D}, {G, 3 * D}}, nd[5] = {2, 2, 2, 3, 2};
+    Rng r; rng_seed(&r, 7);
+    float *data[5], *ga[5], *gb[5];
+    long n[5];
+    for (int k = 0; k < 5; k++) {
+        n[k] = shape_numel(nd[k], shapes[k]);
+        data[k] = xmalloc(n[k] * sizeof(float)); ga[k] = xcalloc(n[k], sizeof(float)); gb[k] = xcalloc(n[k], sizeof(float));
+        for (long i = 0; i < n[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a);
+    float *outs[2];
+    for (int v = 0; v < 2; v++) {
+        Tensor *in[5];
+        for (int k = 0; k < 5; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], nd[k], shapes[k]);
+        Tensor *y = v ? unfused_round(&g, in, &c, V) : f_edge_round(&g, in, &c);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 17) - 8) / 8.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        outs[v] = xmalloc(y->numel * sizeof(float));
+        memcpy(outs[v], y->data, y->numel * sizeof(float));
+        CHECK(y->numel == (long)(M + 2 * V) * D, "output size %ld", y->numel);
+        graph_reset(&g);
+    }
+    double worst = 0;
+    for (long i = 0; i < (long)(M + 2 * V) * D; i++) worst = fmax(worst, fabs(outs[0][i] - outs[1][i]) / (1e-4 + fabs(outs[1][i])));
+    CHECK(worst < 1e-5, "outputs differ: worst relative %g", worst);
+    for (int k = 0; k < 5; k++) {
+        double wk = 0; long at = 0;
+        for (long i = 0; i < n[k]; i++) { double e = fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])); if (e > wk) { wk = e; at = i; } }
+        CHECK(wk < 1e-3, "input %d gradient differs: worst relative %g at %ld (fused %g, unfused %g)", k, wk, at, ga[k][at], gb[k][at]);
+    }
+    for (int k = 0; k < 5; k++) { free(data[k]); free(ga[k]); free(gb[k]); }
+    free(outs[0]); free(outs[1]); free(bs); free(bd);
+    graph_free(&g); arena_free(&a);
+}

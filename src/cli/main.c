@@ -1,5 +1,6 @@
 /* neurop: synthesize programs as neural network weights. Dispatches to one command. */
 #include "cli/commands.h"
+#include "engine/cpu.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    /* OpenMP threads that spin between parallel regions make a 2-core machine with any other load
-     * many times slower (measured: 43 s instead of 3 s); sleeping waits cost little. libgomp reads
-     * the policy before main, so set it and start again; a user's own setting is kept. */
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "passive", 1);
-        execv("/proc/self/exe", argv);   /* on failure just go on with the default policy */
-    }
+    cpu_setup(argv);   /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

@@ -73,6 +73,18 @@ Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape) {
     return t;
 }
 
+Tensor *op_rows(Graph *g, Tensor *a, int r0, int n) {
+    NP_ASSERT(a->ndim >= 1 && r0 >= 0 && n >= 0 && r0 + n <= a->shape[0], "rows %d..%d of %d", r0, r0 + n, a->ndim ? a->shape[0] : 0);
+    int shape[NT_MAXDIM];
+    memcpy(shape, a->shape, sizeof shape);
+    shape[0] = n;
+    Tensor *t = header(g, a->ndim, shape);
+    long row = a->shape[0] ? a->numel / a->shape[0] : 0;
+    t->data = a->data + r0 * row;
+    t->grad = a->grad ? a->grad + r0 * row : NULL;
+    return t;
+}
+
 Tensor *tape_apply(Graph *g, Node *n) {
     int ndim, shape[NT_MAXDIM];
     OPS[n->op].shape(n, &ndim, shape);

@@ -12,7 +12,7 @@
 
 enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, OP_CONCAT, OP_SLICE,
        OP_PERMUTE, OP_RELU, OP_GELU, OP_SILU, OP_TANH, OP_SIGMOID, OP_SOFTMAX, OP_LAYERNORM,
-       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU };
+       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU, OP_EDGE_ROUND, OP_COUNT };
 
 #define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
@@ -794,6 +794,226 @@ Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, 
     return tape_apply(g, &n);
 }
 
+/* ======================= edge_round: one message-passing round over a graph's edge rows ======================= */
+/* ins: he [M, d] edge states, xs and xt [Rn, 3d] node rows already multiplied by W_s and W_t,
+ * we [G, d, 3d], be [G, 3d]; idx = src (M) then dst (M) node rows; seg: G+1 edge-row segments
+ * (ia[0] = G, ia[1] = Rn). With x = σ(he W_e[g] + b_e[g] + xs[src] + xt[dst]) = [u ‖ m⁺ ‖ m⁻]:
+ *   out rows 0..M        h' = LN(he + u)                   (no gain or bias)
+ *   out rows M..M+Rn     a⁺[v] = mean of m⁺ over rows with dst = v
+ *   out rows M+Rn..      a⁻[v] = mean of m⁻ over rows with src = v
+ * One pass per tile of rows (GEMM, gathers, ReLU, LayerNorm) while the tile is in cache; only x and
+ * the LayerNorm statistics are kept for backward (4d + 2 floats a row instead of 11d unfused), and
+ * backward turns x into dx in place. The mean scatters run per node row over a CSR index (each node
+ * row sums its edge rows in row order), so no two threads write one row: deterministic. Weight
+ * gradients are summed per thread over a fixed tile assignment, then added in thread order. */
+#define ER_TILE 128
+typedef struct {
+    int M, d, G, Rn, n_tiles, nt;
+    int *tile;              /* [n_tiles + 1][2]: row start and group of each tile, end sentinel */
+    int *in_ptr, *in_row;   /* CSR: node row v's edge rows with dst = v (in_row[in_ptr[v]..in_ptr[v+1]]) */
+    int *out_ptr, *out_row; /* ... with src = v */
+    float *x, *stats;       /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
+    float *part;            /* backward: per-thread [G, d+1, 3d] weight and bias gradient partials */
+} EdgeRound;
+
+static void er_csr(Arena *a, const int *key, int M, int Rn, int **ptr, int **row) {
+    int *p = arena_calloc(a, (size_t)(Rn + 1) * sizeof(int)), *r = arena_alloc(a, (size_t)(M > 0 ? M : 1) * sizeof(int));
+    for (int i = 0; i < M; i++) p[key[i] + 1]++;
+    for (int v = 0; v < Rn; v++) p[v + 1] += p[v];
+    int *fill = arena_alloc(a, (size_t)(Rn > 0 ? Rn : 1) * sizeof(int));
+    memcpy(fill, p, (size_t)Rn * sizeof(int));
+    for (int i = 0; i < M; i++) r[fill[key[i]]++] = i;
+    *ptr = p; *row = r;
+}
+
+static void edge_round_shape(const Node *n, int *ndim, int *shape) {
+    NP_ASSERT(n->nin == 5, "edge_round: want 5 inputs");
+    const Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
+    int G = n->ia[0], Rn = n->ia[1];
+    NP_ASSERT(he->ndim == 2 && xs->ndim == 2 && xt->ndim == 2, "edge_round: want 2-D he, xs, xt");
+    int M = he->shape[0], d = he->shape[1], C = 3 * d;
+    NP_ASSERT(xs->shape[1] == C && xt->shape[1] == C && xs->shape[0] == Rn && xt->shape[0] == Rn,
+              "edge_round: xs, xt must be [%d, %d]", Rn, C);
+    NP_ASSERT(we->ndim == 3 && we->shape[0] == G && we->shape[1] == d && we->shape[2] == C, "edge_round: we must be [%d, %d, %d]", G, d, C);
+    NP_ASSERT(be->numel == (long)G * C, "edge_round: be must be [%d, %d]", G, C);
+    const int *seg = n->idx + 2L * M;
+    NP_ASSERT(seg[0] == 0 && seg[G] == M, "edge_round: segments must cover rows 0..%d", M);
+    for (int s = 0; s < G; s++) NP_ASSERT(seg[s] <= seg[s + 1], "edge_round: segments out of order");
+    for (int i = 0; i < 2 * M; i++) NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < Rn, "edge_round: row %d reads node row %d", i % (M ? M : 1), n->idx[i]);
+    SET_SHAPE(M + 2 * Rn, d);
+}
+
+static void edge_round_fwd(Graph *g, Node *n) {
+    const Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
+    int G = n->ia[0], Rn = n->ia[1], M = he->shape[0], d = he->shape[1], C = 3 * d;
+    const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
+    g->flops += 2.0 * M * C * d * (1 + (n->out->grad && he->grad) + (n->out->grad && we->grad));
+    EdgeRound *er = arena_calloc(g->arena, sizeof *er);
+    n->aux = (float *)er;
+    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = n_threads();
+    int nt_max = 0;
+    for (int s = 0; s < G; s++) nt_max += (seg[s + 1] - seg[s] + ER_TILE - 1) / ER_TILE;
+    er->tile = arena_alloc(g->arena, (size_t)(2 * nt_max + 2) * sizeof(int));
+    for (int s = 0; s < G; s++)
+        for (int r = seg[s]; r < seg[s + 1]; r += ER_TILE) { er->tile[2 * er->n_tiles] = r; er->tile[2 * er->n_tiles + 1] = s; er->n_tiles++; }
+    er->tile[2 * er->n_tiles] = M;
+    er_csr(g->arena, dst, M, Rn, &er->in_ptr, &er->in_row);
+    er_csr(g->arena, src, M, Rn, &er->out_ptr, &er->out_row);
+    er->x = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * C * sizeof(float));
+    er->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * 2 * sizeof(float));
+    if (n->out->grad) er->part = arena_alloc(g->arena, (size_t)er->nt * G * (d + 1) * C * sizeof(float));
+    float *x = er->x, *h1 = n->out->data;
+    #pragma omp parallel for schedule(static) if ((long)M * C > PAR_MEM)
+    for (int t = 0; t < er->n_tiles; t++) {
+        int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
+        if (r1 > seg[s + 1]) r1 = seg[s + 1];
+        const float *b = be->data + (long)s * C;
+        for (int i = r0; i < r1; i++) memcpy(x + (long)i * C, b, C * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
+                    we->data + (long)s * d * C, C, 1.0f, x + (long)r0 * C, C);
+        for (int i = r0; i < r1; i++) {
+            float *xr = x + (long)i * C, *y = h1 + (long)i * d;
+            const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
+            #pragma omp simd
+            for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; xr[c] = v > 0 ? v : 0.0f; }
+            float mu = 0, var = 0;
+            #pragma omp simd reduction(+:mu)
+            for (int c = 0; c < d; c++) { y[c] = hr[c] + xr[c]; mu += y[c]; }
+            mu /= d;
+            #pragma omp simd reduction(+:var)
+            for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
+            float rs = 1.0f / sqrtf(var / d + n->fa[0]);
+            #pragma omp simd
+            for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
+            er->stats[2 * i] = mu; er->stats[2 * i + 1] = rs;
+        }
+    }
+    /* the means, per node row: a⁺ from the m⁺ columns of its in-rows, a⁻ from the m⁻ columns of its out-rows */
+    float *ain = h1 + (long)M * d, *aout = ain + (long)Rn * d;
+    #pragma omp parallel for schedule(static) if ((long)M * d > PAR_MEM)
+    for (int v = 0; v < Rn; v++) {
+        float *pi = ain + (long)v * d, *po = aout + (long)v * d;
+        for (int c = 0; c < d; c++) pi[c] = po[c] = 0.0f;
+        for (int k = er->in_ptr[v]; k < er->in_ptr[v + 1]; k++) {
+            const float *m = x + (long)er->in_row[k] * C + d;
+            #pragma omp simd
+            for (int c = 0; c < d; c++) pi[c] += m[c];
+        }
+        for (int k = er->out_ptr[v]; k < er->out_ptr[v + 1]; k++) {
+            const float *m = x + (long)er->out_row[k] * C + 2 * d;
+            #pragma omp simd
+            for (int c = 0; c < d; c++) po[c] += m[c];
+        }
+        int ni = er->in_ptr[v + 1] - er->in_ptr[v], no = er->out_ptr[v + 1] - er->out_ptr[v];
+        float wi = ni ? 1.0f / ni : 0.0f, wo = no ? 1.0f / no : 0.0f;
+        for (int c = 0; c < d; c++) { pi[c] *= wi; po[c] *= wo; }
+    }
+}
+
+static void edge_round_bwd(Node *n) {
+    Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
+    const EdgeRound *er = (const EdgeRound *)n->aux;
+    int G = er->G, Rn = er->Rn, M = er->M, d = er->d, C = 3 * d;
+    const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
+    const float *dy = n->out->grad, *da_in = dy + (long)M * d, *da_out = da_in + (long)Rn * d;
+    float *x = er->x;
+    int wgrad = we->grad || be->grad, nt = er->nt;
+    #pragma omp parallel num_threads(nt) if ((long)M * C > PAR_MEM)
+    {
+        int id = 0, T = 1;
+        #ifdef _OPENMP
+        id = omp_get_thread_num(); T = omp_get_num_threads();
+        #endif
+        float *part = wgrad ? er->part + (long)id * G * (d + 1) * C : NULL;
+        if (part) memset(part, 0, (size_t)G * (d + 1) * C * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int t = 0; t < er->n_tiles; t++) {
+            int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
+            if (r1 > seg[s + 1]) r1 = seg[s + 1];
+            for (int i = r0; i < r1; i++) {
+                float *xr = x + (long)i * C;   /* becomes dx */
+                const float *hr = he->data + (long)i * d, *g1 = dy + (long)i * d;
+                float mu = er->stats[2 * i], rs = er->stats[2 * i + 1], s1 = 0, s2 = 0;
+                #pragma omp simd reduction(+:s1, s2)
+                for (int c = 0; c < d; c++) { float xh = (hr[c] + xr[c] - mu) * rs; s1 += g1[c]; s2 += g1[c] * xh; }
+                s1 /= d; s2 /= d;
+                const float *gi = da_in + (long)dst[i] * d, *go = da_out + (long)src[i] * d;
+                int ni = er->in_ptr[dst[i] + 1] - er->in_ptr[dst[i]], no = er->out_ptr[src[i] + 1] - er->out_ptr[src[i]];
+                float wi = 1.0f / ni, wo = 1.0f / no;   /* this row is one of them: both ≥ 1 */
+                float *dh = he->grad ? he->grad + (long)i * d : NULL;
+                #pragma omp simd
+                for (int c = 0; c < d; c++) {
+                    float xh = (hr[c] + xr[c] - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);
+                    if (dh) dh[c] += dz;
+                    xr[c] = xr[c] > 0 ? dz : 0.0f;
+                    xr[d + c] = xr[d + c] > 0 ? wi * gi[c] : 0.0f;
+                    xr[2 * d + c] = xr[2 * d + c] > 0 ? wo * go[c] : 0.0f;
+                }
+            }
+            const float *dx = x + (long)r0 * C;
+            if (he->grad)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, d, C, 1.0f, dx, C, we->data + (long)s * d * C, C,
+                            1.0f, he->grad + (long)r0 * d, d);
+            if (part) {
+                float *pw = part + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C,
+                            1.0f, pw, C);
+                for (int i = 0; i < r1 - r0; i++) {
+                    #pragma omp simd
+                    for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];
+                }
+            }
+        }
+        /* (implicit barrier) dx is complete: node rows gather their edge rows' dx; weights in thread order */
+        if (xs->grad || xt->grad) {
+            #pragma omp for schedule(static)
+            for (int v = 0; v < Rn; v++) {
+                if (xs->grad) {
+                    float *o = xs->grad + (long)v * C;
+                    for (int k = er->out_ptr[v]; k < er->out_ptr[v + 1]; k++) {
+                        const float *q = x + (long)er->out_row[k] * C;
+                        #pragma omp simd
+                        for (int c = 0; c < C; c++) o[c] += q[c];
+                    }
+                }
+                if (xt->grad) {
+                    float *o = xt->grad + (long)v * C;
+                    for (int k = er->in_ptr[v]; k < er->in_ptr[v + 1]; k++) {
+                        const float *q = x + (long)er->in_row[k] * C;
+                        #pragma omp simd
+                        for (int c = 0; c < C; c++) o[c] += q[c];
+                    }
+                }
+            }
+        }
+        if (wgrad) {
+            long W = (long)G * (d + 1) * C;
+            #pragma omp for schedule(static)
+            for (long k = 0; k < W; k++) {
+                float acc = 0;
+                for (int q = 0; q < T; q++) acc += er->part[(long)q * W + k];
+                int s = (int)(k / ((long)(d + 1) * C)), r = (int)(k % ((long)(d + 1) * C));
+                if (r < d * C) { if (we->grad) we->grad[(long)s * d * C + r] += acc; }
+                else if (be->grad) be->grad[(long)s * C + r - d * C] += acc;
+            }
+        }
+    }
+}
+
+Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, Tensor *be, const int *src, const int *dst,
+                      const int *seg, int G, float eps) {
+    NP_ASSERT(he->ndim == 2 && xs->ndim == 2, "edge_round: he and xs must be 2-D");
+    int M = he->shape[0];
+    int *idx = arena_alloc(g->arena, (size_t)(2 * M + G + 1) * sizeof(int));
+    memcpy(idx, src, (size_t)M * sizeof(int));
+    memcpy(idx + M, dst, (size_t)M * sizeof(int));
+    memcpy(idx + 2L * M, seg, (size_t)(G + 1) * sizeof(int));
+    Tensor **ins = arena_alloc(g->arena, 5 * sizeof *ins);
+    ins[0] = he; ins[1] = xs; ins[2] = xt; ins[3] = we; ins[4] = be;
+    Node n = {.op = OP_EDGE_ROUND, .ins = ins, .nin = 5, .ia = {G, xs->shape[0]}, .fa = {eps}, .idx = idx};
+    return tape_apply(g, &n);
+}
+
 /* ======================= reductions and losses ======================= */
 static void scalar_shape(const Node *n, int *ndim, int *shape) { SET_SHAPE(1); }
 static void sum_fwd(Graph *g, Node *n) {
@@ -894,6 +1114,16 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
     return tape_apply(g, &n);
 }
 
+/* The values whose signs decide every ReLU an op applies (gradient checks compare these patterns
+ * at both ends of a finite difference: a switched sign is a kink, not a gradient error). */
+const float *op_relu_signs(const Node *n, long *count) {
+    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU ? n->out : NULL;
+    if (t) { *count = t->numel; return t->data; }
+    if (n->op == OP_EDGE_ROUND) { const EdgeRound *er = (const EdgeRound *)n->aux; *count = 3L * er->M * er->d; return er->x; }
+    *count = 0;
+    return NULL;
+}
+
 /* ======================= the table ======================= */
 const OpDef OPS[] = {
     [OP_MATMUL]       = {"matmul", matmul_shape, matmul_fwd, matmul_bwd},
@@ -923,4 +1153,6 @@ const OpDef OPS[] = {
     [OP_MSE]          = {"mse", mse_check, mse_fwd, mse_bwd},
     [OP_CE]           = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
     [OP_EDGE_RELU]    = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
+    [OP_EDGE_ROUND]   = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
 };
+_Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");

@@ -22,6 +22,8 @@ typedef struct OpDef {
 } OpDef;
 
 extern const OpDef OPS[];
+/* The values whose signs are n's ReLU pattern (relu's input, a fused op's activations), or NULL. */
+const float *op_relu_signs(const Node *n, long *count);
 /* Runs op n->op: computes the output shape, allocates the output (with a zeroed grad when any
  * input has one and the graph records), runs forward and records n on the tape. */
 Tensor *tape_apply(Graph *g, Node *n);

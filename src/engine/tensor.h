@@ -57,6 +57,8 @@ Tensor *tensor_wrap(Graph *g, float *data, float *grad, int ndim, const int *sha
 void    tensor_require_grad(Graph *g, Tensor *t);                     /* gives t a zeroed grad buffer */
 /* A view with another shape over the same data and grad (no copy, no tape entry). */
 Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape);
+/* Rows r0 .. r0+n of a (its first axis) as a view: same data and grad, no copy, no tape entry. */
+Tensor *op_rows(Graph *g, Tensor *a, int r0, int n);
 long    shape_numel(int ndim, const int *shape);
 int     tensor_same_shape(const Tensor *a, const Tensor *b);
 
@@ -107,6 +109,13 @@ Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out);
 /* relu(x + s[src] + t[dst]): x [M, C], s and t [*, C], src and dst M row indices (repeats
  * allowed). A graph network's message layer in one op: edge rows read their endpoints' rows. */
 Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst);
+/* One message-passing round over edge rows (the Meta-GNN's, metagnn.c), fused: with
+ * x = relu(he W[g] + b[g] + xs[src] + xt[dst]) = [u | m+ | m-] (he [M, d], xs and xt [Rn, 3d],
+ * w [G, d, 3d], b [G, 3d], seg the G+1 edge-row segments) returns [M + 2 Rn, d]: rows 0..M are
+ * LN(he + u) (no gain or bias), then Rn rows of the mean of m+ over each node row's in-rows
+ * (dst = v) and Rn rows of the mean of m- over its out-rows (src = v). Take them with op_rows. */
+Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, Tensor *b, const int *src, const int *dst,
+                      const int *seg, int G, float eps);
 Tensor *op_sum(Graph *g, Tensor *a);                    /* all elements -> [1] */
 Tensor *op_mean(Graph *g, Tensor *a);                   /* all elements -> [1] */
 /* Sum over axis, keeping it as size 1 (so the result broadcasts back against a). */

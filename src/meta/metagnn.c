@@ -147,7 +147,7 @@ Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
     GNN *n = m->impl;
     const NGraph *G = &m->ng;
     const ParamSet *ps = &m->ps;
-    int V = G->n_nodes, E = G->n_edges, d = m->cfg.width, tie = m->cfg.tie;
+    int V = G->n_nodes, E = G->n_edges, tie = m->cfg.tie;
     int *nseg = rows_by_group(g, G->node_seg, G->n_node_groups, V, B, tie);
     int *eseg = rows_by_group(g, G->edge_seg, G->n_edge_groups, E, B, tie);
     int Gn = tie ? G->n_node_groups : 1, Ge = tie ? G->n_edge_groups : 1;
@@ -161,11 +161,10 @@ Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
         const Round *R = &n->rounds[k];
         Tensor *xs = op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn);    /* W_s h per node row */
         Tensor *xt = op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn);    /* W_t h per node row */
-        Tensor *xe = op_segmm_bias(g, he, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), eseg, Ge);
-        Tensor *x = op_edge_relu(g, xe, xs, src, xt, dst);                    /* [E·B, 3d] = [u ‖ m⁺ ‖ m⁻] */
-        Tensor *a_in = op_segment_mean(g, op_slice(g, x, 1, d, d), dst, V * B);
-        Tensor *a_out = op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), src, V * B);
-        he = op_layernorm(g, op_add(g, he, op_slice(g, x, 1, 0, d)), NULL, NULL, LN_EPS);
+        /* x_e = [u ‖ m⁺ ‖ m⁻]; out = [LN(h_e + u); a⁺; a⁻] */
+        Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), src, dst, eseg, Ge, LN_EPS);
+        he = op_rows(g, out, 0, E * B);
+        Tensor *a_in = op_rows(g, out, E * B, V * B), *a_out = op_rows(g, out, E * B + V * B, V * B);
         Tensor *cat[3] = {hv, a_in, a_out};
         hv = op_layernorm(g, op_add(g, hv, tied_mlp(g, ps, &R->node, op_concat(g, cat, 3, 1), nseg)), NULL, NULL, LN_EPS);
     }

@@ -1,0 +1,93 @@
+/* CPU, BLAS kernel and floating-point mode (cpu.h). */
+#include "engine/cpu.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <xmmintrin.h>
+#include <pmmintrin.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+char *openblas_get_corename(void);
+
+const char *cpu_blas_core(void) { return openblas_get_corename(); }
+
+CpuFeatures cpu_features(void) {
+    CpuFeatures f = {0};
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    f.avx2 = __builtin_cpu_supports("avx2");
+    f.fma = __builtin_cpu_supports("fma");
+    f.avx512f = __builtin_cpu_supports("avx512f");
+    f.avx512bw = __builtin_cpu_supports("avx512bw");
+    f.avx512dq = __builtin_cpu_supports("avx512dq");
+    f.avx512vl = __builtin_cpu_supports("avx512vl");
+    /* gcc 12's __builtin_cpu_supports has no "avx512bf16": read /proc/cpuinfo's flags */
+    FILE *p = fopen("/proc/cpuinfo", "r");
+    if (p) {
+        char line[8192];
+        while (fgets(line, sizeof line, p))
+            if (!strncmp(line, "flags", 5)) { f.avx512bf16 = strstr(line, " avx512_bf16") != NULL; break; }
+        fclose(p);
+    }
+#endif
+    return f;
+}
+
+/* OpenBLAS's generic x86 fallbacks: the cores it picks for a CPU it does not recognise. */
+static const char *FALLBACK[] = {"prescott", "core2", "penryn", "dunnington", "nehalem", "katmai",
+                                 "coppermine", "northwood", "banias", "atom", "generic"};
+
+const char *cpu_blas_core_wanted(const char *current, CpuFeatures f) {
+    int generic = 0;
+    for (size_t i = 0; current && i < sizeof FALLBACK / sizeof *FALLBACK; i++)
+        if (!strcasecmp(current, FALLBACK[i])) generic = 1;
+    if (!generic) return NULL;
+    if (f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) return f.avx512bf16 ? "Cooperlake" : "SkylakeX";
+    if (f.avx2 && f.fma) return "Haswell";
+    return NULL;
+}
+
+void cpu_ftz(void) {
+    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+    #pragma omp parallel
+    {
+        _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+        _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+    }
+}
+
+void cpu_setup(char **argv) {
+    int restart = 0;
+    if (!getenv("OMP_WAIT_POLICY")) { setenv("OMP_WAIT_POLICY", "passive", 1); restart = 1; }
+    const char *want = getenv("OPENBLAS_CORETYPE") ? NULL : cpu_blas_core_wanted(cpu_blas_core(), cpu_features());
+    if (want) { setenv("OPENBLAS_CORETYPE", want, 1); setenv("NEUROP_BLAS_CHOSEN", "1", 1); restart = 1; }
+    /* once only: if the restart fails or OpenBLAS ignores the variable, go on as we are */
+    if (restart && argv && !getenv("NEUROP_RESTARTED")) {
+        setenv("NEUROP_RESTARTED", "1", 1);
+        execv("/proc/self/exe", argv);
+    }
+    cpu_ftz();
+}
+
+void cpu_describe(char *buf, size_t len) {
+    char model[256] = "unknown CPU";
+    FILE *p = fopen("/proc/cpuinfo", "r");
+    if (p) {
+        char line[1024];
+        while (fgets(line, sizeof line, p))
+            if (!strncmp(line, "model name", 10)) {
+                char *c = strchr(line, ':');
+                if (c) { c++; while (*c == ' ') c++; c[strcspn(c, "\n")] = 0; snprintf(model, sizeof model, "%s", c); }
+                break;
+            }
+        fclose(p);
+    }
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    snprintf(buf, len, "%s; OpenBLAS %s%s", model, cpu_blas_core(),
+             getenv("NEUROP_BLAS_CHOSEN") ? " (chosen by neurop for this CPU)" : env ? " (OPENBLAS_CORETYPE)" : "");
+}

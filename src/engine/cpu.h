@@ -1,0 +1,33 @@
+/* The machine a process runs on: its CPU, the BLAS kernel in use, and the floating-point mode.
+ * Every entry point (neurop, the tests, the benchmarks) calls cpu_setup first thing. */
+#ifndef NEUROP_CPU_H
+#define NEUROP_CPU_H
+#include <stddef.h>
+
+/* Prepares the process environment, then (once) restarts the program so that libraries that read
+ * it at load time see it: OMP_WAIT_POLICY=passive (spinning OpenMP waits cost 10x on a loaded
+ * 2-core machine), and OPENBLAS_CORETYPE where OpenBLAS fell back to a generic kernel on a CPU
+ * whose vector units it could use (Debian's OpenBLAS 0.3.21 does not know every Xeon and runs its
+ * SSE3 kernel there, 4x slower). A setting already in the environment is never overridden.
+ * Returns only when no restart was needed (or the restart failed). Then sets flush-to-zero and
+ * denormals-are-zero on every OpenMP thread (cpu_ftz). */
+void cpu_setup(char **argv);
+
+/* Flush-to-zero / denormals-are-zero on the calling thread and on every thread of the OpenMP pool.
+ * Subnormal floats (AdamW's second moments of rarely used weights) cost ~100 cycles each. */
+void cpu_ftz(void);
+
+/* What the CPU can run, as the kernel choice needs it. */
+typedef struct { int avx2, fma, avx512f, avx512bw, avx512dq, avx512vl, avx512bf16; } CpuFeatures;
+CpuFeatures cpu_features(void);
+
+/* The OpenBLAS core to ask for (OPENBLAS_CORETYPE), or NULL to keep the current one: a core is
+ * asked for only where `current` is a generic fallback (Prescott, Core2, Nehalem, ...) and the CPU
+ * has AVX-512 (SkylakeX, Cooperlake with bf16) or AVX2+FMA (Haswell). Pure: tested directly. */
+const char *cpu_blas_core_wanted(const char *current, CpuFeatures f);
+
+/* "Intel(R) Xeon(R) Processor; OpenBLAS SkylakeX (chosen by neurop)": one line for run configs,
+ * neurop info and benchmark output. */
+void cpu_describe(char *buf, size_t len);
+const char *cpu_blas_core(void);   /* openblas_get_corename() */
+#endif
