@@ -1167,3 +1167,20 @@ TEST(edge_round_matches_unfused_ops) {
     free(outs[0]); free(outs[1]); free(bs); free(bd);
     graph_free(&g); arena_free(&a);
 }
+
+/* pair_relu = relu(s[src] + t[dst]) (edge_relu without a per-row term); segmm_bias_relu. */
+static Tensor *f_pair_relu(Graph *g, Tensor **in, void *ctx) {
+    EdgeCtx *c = ctx;
+    return op_pair_relu(g, in[0], c->src, in[1], c->dst, 6);
+}
+static Tensor *f_segmm_bias_relu(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_relu(g, x[0], x[1], x[2], s->seg, s->G); }
+TEST(grad_pair_relu_and_segmm_relu) {
+    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};
+    EdgeCtx c = {src, dst};
+    GcIn in[] = {{SH(3, 5)}, {SH(4, 5)}};
+    GRADCHECK("pair_relu", f_pair_relu, &c, in);
+    static const int seg[] = {0, 3, 3, 7};
+    SegCtx sc = {seg, 3};
+    GcIn sin[] = {{SH(7, 4)}, {SH(3, 4, 5)}, {SH(3, 5)}};
+    GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
+}

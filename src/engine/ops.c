@@ -205,6 +205,12 @@ static void segmm_fwd(Graph *g, Node *n) {
         }
         gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, beta, o, N);
     }
+    if (n->ia[2]) {   /* fused ReLU: the output is the activation, and its sign is the mask backward needs */
+        float *o = n->out->data;
+        long T = n->out->numel;
+        #pragma omp parallel for simd schedule(static) if (T > PAR_MEM)
+        for (long i = 0; i < T; i++) o[i] = o[i] > 0 ? o[i] : 0.0f;
+    }
 }
 /* dW[K,N] += X^T dY and db[N] += colsum(dY) over m rows: each thread reduces a fixed block of rows
  * into its own partials, which are then added in thread order (deterministic per thread count). */
@@ -239,6 +245,13 @@ static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, cons
 static void segmm_bwd(Node *n) {
     Tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     int K = x->shape[1], N = w->shape[2];
+    if (n->ia[2]) {   /* through the ReLU, in place: every consumer of out has added its part by now */
+        float *dY = n->out->grad;
+        const float *o = n->out->data;
+        long T = n->out->numel;
+        #pragma omp parallel for simd schedule(static) if (T > PAR_MEM)
+        for (long i = 0; i < T; i++) dY[i] = o[i] > 0 ? dY[i] : 0.0f;
+    }
     for (int s = 0; s < n->ia[0]; s++) {
         int r0 = n->idx[s], m = n->idx[s + 1] - r0;
         if (m == 0) continue;
@@ -253,6 +266,10 @@ Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *s
     return tape_apply(g, &n);
 }
 Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return op_segmm_bias(g, x, w, NULL, seg, G); }
+Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, 1}, .idx = arena_ints(g, seg, G + 1)};
+    return tape_apply(g, &n);
+}
 
 /* ======================= broadcasting elementwise: add, sub, mul ======================= */
 /* Both operands and the output as 4-D with strides (0 where an operand is broadcast). */
@@ -740,9 +757,10 @@ Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) { retu
  * row, idx = src (M ints) then dst (M ints). Fusing it saves four [M, C] arrays and their grads. */
 static void edge_relu_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    NP_ASSERT(x->ndim == 2 && s->ndim == 2 && t->ndim == 2, "edge_relu: want 2-D x, s, t");
-    int M = x->shape[0], C = x->shape[1];
-    NP_ASSERT(s->shape[1] == C && t->shape[1] == C, "edge_relu: widths %d, %d, %d", C, s->shape[1], t->shape[1]);
+    NP_ASSERT((!x || x->ndim == 2) && s->ndim == 2 && t->ndim == 2, "edge_relu: want 2-D x, s, t");
+    int M = n->ia[0], C = s->shape[1];
+    NP_ASSERT(!x || (x->shape[0] == M && x->shape[1] == C), "edge_relu: x must be [%d, %d]", M, C);
+    NP_ASSERT(t->shape[1] == C, "edge_relu: widths %d, %d", C, t->shape[1]);
     for (int i = 0; i < M; i++)
         NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < s->shape[0] && n->idx[M + i] >= 0 && n->idx[M + i] < t->shape[0],
                   "edge_relu: row %d reads node rows %d and %d", i, n->idx[i], n->idx[M + i]);
@@ -750,20 +768,26 @@ static void edge_relu_shape(const Node *n, int *ndim, int *shape) {
 }
 static void edge_relu_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    int M = x->shape[0], C = x->shape[1];
+    int M = n->ia[0], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
     #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
     for (int i = 0; i < M; i++) {
-        const float *xr = x->data + (long)i * C, *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
+        const float *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
         float *o = n->out->data + (long)i * C;
-        #pragma omp simd
-        for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+        if (x) {
+            const float *xr = x->data + (long)i * C;
+            #pragma omp simd
+            for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+        } else {
+            #pragma omp simd
+            for (int c = 0; c < C; c++) { float v = sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+        }
     }
 }
 /* Threads own column ranges, so the scatters into s and t stay in row order: deterministic. */
 static void edge_relu_bwd(Node *n) {
     Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    int M = x->shape[0], C = x->shape[1];
+    int M = n->ia[0], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
     #pragma omp parallel if (n->out->numel > PAR_MEM)
     {
@@ -774,7 +798,7 @@ static void edge_relu_bwd(Node *n) {
         int c0 = C * id / nt, c1 = C * (id + 1) / nt;
         for (int i = 0; i < M; i++) {
             const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
-            float *gx = x->grad ? x->grad + (long)i * C : NULL;
+            float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
             float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
             for (int c = c0; c < c1; c++) {
                 float d = o[c] > 0 ? go[c] : 0.0f;
@@ -785,13 +809,19 @@ static void edge_relu_bwd(Node *n) {
         }
     }
 }
-Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst) {
-    NP_ASSERT(x->ndim == 2, "edge_relu: x must be [M, C]");
-    int M = x->shape[0];
+static Tensor *edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
     int *idx = arena_alloc(g->arena, (size_t)(M > 0 ? 2 * M : 1) * sizeof(int));
     if (M > 0) { memcpy(idx, src, M * sizeof(int)); memcpy(idx + M, dst, M * sizeof(int)); }
-    Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .idx = idx};
+    Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .ia = {M}, .idx = idx};
     return tape_apply(g, &n);
+}
+Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst) {
+    NP_ASSERT(x->ndim == 2, "edge_relu: x must be [M, C]");
+    return edge_relu(g, x, s, src, t, dst, x->shape[0]);
+}
+Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
+    NP_ASSERT(M >= 0, "pair_relu: %d rows", M);
+    return edge_relu(g, NULL, s, src, t, dst, M);
 }
 
 /* ======================= edge_round: one message-passing round over a graph's edge rows ======================= */
@@ -1117,7 +1147,7 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
 /* The values whose signs decide every ReLU an op applies (gradient checks compare these patterns
  * at both ends of a finite difference: a switched sign is a kink, not a gradient error). */
 const float *op_relu_signs(const Node *n, long *count) {
-    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU ? n->out : NULL;
+    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2]) ? n->out : NULL;
     if (t) { *count = t->numel; return t->data; }
     if (n->op == OP_EDGE_ROUND) { const EdgeRound *er = (const EdgeRound *)n->aux; *count = 3L * er->M * er->d; return er->x; }
     *count = 0;

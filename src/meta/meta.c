@@ -102,7 +102,9 @@ void tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r) {
     tied_linear_init(ps, &m->l2, r, 1.0f);
 }
 Tensor *tied_mlp(Graph *g, const ParamSet *ps, const TiedMLP *m, Tensor *x, const int *seg) {
-    return tied_linear(g, ps, &m->l2, op_relu(g, tied_linear(g, ps, &m->l1, x, seg)), seg);
+    const TiedLinear *l1 = &m->l1;
+    Tensor *z = op_segmm_bias_relu(g, x, params_tensor(g, ps, l1->w), params_tensor(g, ps, l1->b), seg, l1->G);
+    return tied_linear(g, ps, &m->l2, z, seg);
 }
 
 int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int tie) {
