@@ -1174,6 +1174,8 @@ static Tensor *f_pair_relu(Graph *g, Tensor **in, void *ctx) {
     return op_pair_relu(g, in[0], c->src, in[1], c->dst, 6);
 }
 static Tensor *f_segmm_bias_relu(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_relu(g, x[0], x[1], x[2], s->seg, s->G); }
+static Tensor *f_segmm_bias_ln(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_ln(g, x[0], x[1], x[2], s->seg, s->G); }
+static Tensor *f_segmm_then_ln(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_layernorm(g, op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G), NULL, NULL, 1e-5f); }
 TEST(grad_pair_relu_and_segmm_relu) {
     static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};
     EdgeCtx c = {src, dst};
@@ -1183,4 +1185,42 @@ TEST(grad_pair_relu_and_segmm_relu) {
     SegCtx sc = {seg, 3};
     GcIn sin[] = {{SH(7, 4)}, {SH(3, 4, 5)}, {SH(3, 5)}};
     GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
+    GRADCHECK("segmm_bias_ln", f_segmm_bias_ln, &sc, sin);
+    /* the fused LayerNorm equals the two ops, forward and backward, at a size that runs in parallel */
+    enum { M = 9000, K = 8, N = 16 };
+    static const int bseg[] = {0, 4000, 4000, 9000};
+    SegCtx bc = {bseg, 3};
+    int shp[3][3] = {{M, K}, {3, K, N}, {3, N}}, nd[3] = {2, 3, 2};
+    Rng r; rng_seed(&r, 3);
+    float *data[3], *ga[3], *gb[3], *out[2];
+    for (int k = 0; k < 3; k++) {
+        long n = shape_numel(nd[k], shp[k]);
+        data[k] = xmalloc(n * sizeof(float)); ga[k] = xcalloc(n, sizeof(float)); gb[k] = xcalloc(n, sizeof(float));
+        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a);
+    for (int v = 0; v < 2; v++) {
+        Tensor *in[3];
+        for (int k = 0; k < 3; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], nd[k], shp[k]);
+        Tensor *y = v ? f_segmm_then_ln(&g, in, &bc) : f_segmm_bias_ln(&g, in, &bc);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 13) - 6) / 6.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        out[v] = xmalloc(y->numel * sizeof(float));
+        memcpy(out[v], y->data, y->numel * sizeof(float));
+        graph_reset(&g);
+    }
+    double worst = 0;
+    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]));
+    CHECK(worst < 1e-5, "segmm_bias_ln forward differs from segmm_bias + layernorm by %g", worst);
+    for (int k = 0; k < 3; k++) {
+        long n = shape_numel(nd[k], shp[k]);
+        double wk = 0;
+        for (long i = 0; i < n; i++) wk = fmax(wk, fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])));
+        CHECK(wk < 1e-3, "segmm_bias_ln: input %d gradient differs from the two ops (worst relative %g)", k, wk);
+        free(data[k]); free(ga[k]); free(gb[k]);
+    }
+    free(out[0]); free(out[1]);
+    graph_free(&g); arena_free(&a);
 }

@@ -186,30 +186,49 @@ static int n_threads(void) {
     return 1;
 #endif
 }
+/* ia[2]: what follows the product and bias, in the same pass over the output rows */
+enum { EPI_NONE, EPI_RELU, EPI_LN };
+#define SEGMM_LN_EPS 1e-5f
+/* wgrad partials come after the LayerNorm statistics [M, 2] in aux */
+static float *segmm_partials(const Node *n) { return n->aux + (n->ia[2] == EPI_LN ? 2L * n->in[0]->shape[0] : 0); }
 static void segmm_fwd(Graph *g, Node *n) {
-    const Tensor *x = n->in[0], *w = n->in[1];
-    int K = x->shape[1], N = w->shape[2];
-    count_mm(g, n, x->shape[0], N, K);
-    if (n->out->grad) {
-        n->ia[1] = n_threads();
-        n->aux = arena_alloc(g->arena, (size_t)n->ia[1] * (K + 1) * N * sizeof(float));
-    }
+    const Tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2];
+    int K = x->shape[1], N = w->shape[2], M = x->shape[0], epi = n->ia[2];
+    count_mm(g, n, M, N, K);
+    n->ia[1] = n->out->grad ? n_threads() : 0;
+    long stats = epi == EPI_LN ? 2L * M : 0;
+    n->aux = arena_alloc(g->arena, (size_t)(stats + (long)n->ia[1] * (K + 1) * N + 1) * sizeof(float));
     for (int s = 0; s < n->ia[0]; s++) {
         int r0 = n->idx[s], m = n->idx[s + 1] - r0;
-        float *o = n->out->data + (long)r0 * N;
-        float beta = 0.0f;
-        if (n->in[2]) {   /* the group's bias, broadcast over its rows, then accumulate the product */
-            const float *b = n->in[2]->data + (long)s * N;
-            for (int i = 0; i < m; i++) memcpy(o + (long)i * N, b, N * sizeof(float));
-            beta = 1.0f;
-        }
-        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, beta, o, N);
+        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, 0.0f, n->out->data + (long)r0 * N, N);
     }
-    if (n->ia[2]) {   /* fused ReLU: the output is the activation, and its sign is the mask backward needs */
-        float *o = n->out->data;
-        long T = n->out->numel;
-        #pragma omp parallel for simd schedule(static) if (T > PAR_MEM)
-        for (long i = 0; i < T; i++) o[i] = o[i] > 0 ? o[i] : 0.0f;
+    if (!bias && epi == EPI_NONE) return;
+    /* bias, then ReLU or LayerNorm (no gain or bias), one pass per row */
+    #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
+    for (int s = 0; s < n->ia[0]; s++) {
+        const float *b = bias ? bias->data + (long)s * N : NULL;
+        for (int i = n->idx[s]; i < n->idx[s + 1]; i++) {
+            float *o = n->out->data + (long)i * N;
+            if (b) {
+                #pragma omp simd
+                for (int c = 0; c < N; c++) o[c] += b[c];
+            }
+            if (epi == EPI_RELU) {
+                #pragma omp simd
+                for (int c = 0; c < N; c++) o[c] = o[c] > 0 ? o[c] : 0.0f;
+            } else if (epi == EPI_LN) {
+                float mu = 0, var = 0;
+                #pragma omp simd reduction(+:mu)
+                for (int c = 0; c < N; c++) mu += o[c];
+                mu /= N;
+                #pragma omp simd reduction(+:var)
+                for (int c = 0; c < N; c++) var += (o[c] - mu) * (o[c] - mu);
+                float rs = 1.0f / sqrtf(var / N + SEGMM_LN_EPS);
+                #pragma omp simd
+                for (int c = 0; c < N; c++) o[c] = (o[c] - mu) * rs;
+                n->aux[2L * i] = mu; n->aux[2L * i + 1] = rs;
+            }
+        }
     }
 }
 /* dW[K,N] += X^T dY and db[N] += colsum(dY) over m rows: each thread reduces a fixed block of rows
@@ -228,7 +247,7 @@ static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, cons
         id = omp_get_thread_num(); nt = omp_get_num_threads();
         #endif
         int i0 = (int)((long)m * id / nt), i1 = (int)((long)m * (id + 1) / nt);
-        float *pw = n->aux + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
+        float *pw = segmm_partials(n) + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
         memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
         if (dW && i1 > i0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, i1 - i0, 1.0f, X + (long)i0 * K, K,
                                        dY + (long)i0 * N, N, 0.0f, pw, N);
@@ -236,7 +255,7 @@ static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, cons
         #pragma omp barrier
         #pragma omp single
         for (int t = 0; t < nt; t++) {
-            const float *qw = n->aux + (long)t * (K + 1) * N, *qb = qw + (long)K * N;
+            const float *qw = segmm_partials(n) + (long)t * (K + 1) * N, *qb = qw + (long)K * N;
             if (dW) for (long k = 0; k < (long)K * N; k++) dW[k] += qw[k];
             if (db) for (int j = 0; j < N; j++) db[j] += qb[j];
         }
@@ -245,12 +264,26 @@ static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, cons
 static void segmm_bwd(Node *n) {
     Tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     int K = x->shape[1], N = w->shape[2];
-    if (n->ia[2]) {   /* through the ReLU, in place: every consumer of out has added its part by now */
+    /* back through the epilogue, in place: every consumer of out has added its part by now */
+    if (n->ia[2] == EPI_RELU) {
         float *dY = n->out->grad;
         const float *o = n->out->data;
         long T = n->out->numel;
         #pragma omp parallel for simd schedule(static) if (T > PAR_MEM)
         for (long i = 0; i < T; i++) dY[i] = o[i] > 0 ? dY[i] : 0.0f;
+    } else if (n->ia[2] == EPI_LN) {   /* the output is x̂ itself: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
+        int M = x->shape[0];
+        #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
+        for (int i = 0; i < M; i++) {
+            float *dy = n->out->grad + (long)i * N;
+            const float *xh = n->out->data + (long)i * N;
+            float rs = n->aux[2L * i + 1], s1 = 0, s2 = 0;
+            #pragma omp simd reduction(+:s1, s2)
+            for (int c = 0; c < N; c++) { s1 += dy[c]; s2 += dy[c] * xh[c]; }
+            s1 /= N; s2 /= N;
+            #pragma omp simd
+            for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
+        }
     }
     for (int s = 0; s < n->ia[0]; s++) {
         int r0 = n->idx[s], m = n->idx[s + 1] - r0;
@@ -267,7 +300,11 @@ Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *s
 }
 Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return op_segmm_bias(g, x, w, NULL, seg, G); }
 Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
-    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, 1}, .idx = arena_ints(g, seg, G + 1)};
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, EPI_RELU}, .idx = arena_ints(g, seg, G + 1)};
+    return tape_apply(g, &n);
+}
+Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, EPI_LN}, .idx = arena_ints(g, seg, G + 1)};
     return tape_apply(g, &n);
 }
 
@@ -826,34 +863,28 @@ Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *
 
 /* ======================= edge_round: one message-passing round over a graph's edge rows ======================= */
 /* ins: he [M, d] edge states, xs and xt [Rn, 3d] node rows already multiplied by W_s and W_t,
- * we [G, d, 3d], be [G, 3d]; idx = src (M) then dst (M) node rows; seg: G+1 edge-row segments
+ * we [G, d, 3d], be [G, 3d]; idx = src (M) then dst (M) node rows, then seg: G+1 edge-row segments
  * (ia[0] = G, ia[1] = Rn). With x = σ(he W_e[g] + b_e[g] + xs[src] + xt[dst]) = [u ‖ m⁺ ‖ m⁻]:
  *   out rows 0..M        h' = LN(he + u)                   (no gain or bias)
  *   out rows M..M+Rn     a⁺[v] = mean of m⁺ over rows with dst = v
  *   out rows M+Rn..      a⁻[v] = mean of m⁻ over rows with src = v
- * One pass per tile of rows (GEMM, gathers, ReLU, LayerNorm) while the tile is in cache; only x and
- * the LayerNorm statistics are kept for backward (4d + 2 floats a row instead of 11d unfused), and
- * backward turns x into dx in place. The mean scatters run per node row over a CSR index (each node
- * row sums its edge rows in row order), so no two threads write one row: deterministic. Weight
- * gradients are summed per thread over a fixed tile assignment, then added in thread order. */
+ * One pass per tile of rows (GEMM, then bias, endpoint rows, ReLU, LayerNorm and the scatter into
+ * the node rows) while the tile is in cache; only x and the LayerNorm statistics are kept for
+ * backward (4d + 2 floats a row where the unfused ops kept 11d), and backward turns x into dx in
+ * place. Node rows (a few thousand, in L2) are summed per thread over a fixed assignment of tiles,
+ * as are the weight gradients, then added in thread order: deterministic per thread count. */
 #define ER_TILE 128
 typedef struct {
     int M, d, G, Rn, n_tiles, nt;
     int *tile;              /* [n_tiles + 1][2]: row start and group of each tile, end sentinel */
-    int *in_ptr, *in_row;   /* CSR: node row v's edge rows with dst = v (in_row[in_ptr[v]..in_ptr[v+1]]) */
-    int *out_ptr, *out_row; /* ... with src = v */
+    float *inv_in, *inv_out;/* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
     float *x, *stats;       /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
-    float *part;            /* backward: per-thread [G, d+1, 3d] weight and bias gradient partials */
+    float *part;            /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
+    long part_n;            /* floats per thread */
 } EdgeRound;
 
-static void er_csr(Arena *a, const int *key, int M, int Rn, int **ptr, int **row) {
-    int *p = arena_calloc(a, (size_t)(Rn + 1) * sizeof(int)), *r = arena_alloc(a, (size_t)(M > 0 ? M : 1) * sizeof(int));
-    for (int i = 0; i < M; i++) p[key[i] + 1]++;
-    for (int v = 0; v < Rn; v++) p[v + 1] += p[v];
-    int *fill = arena_alloc(a, (size_t)(Rn > 0 ? Rn : 1) * sizeof(int));
-    memcpy(fill, p, (size_t)Rn * sizeof(int));
-    for (int i = 0; i < M; i++) r[fill[key[i]]++] = i;
-    *ptr = p; *row = r;
+static int er_threads(long work) {
+    return work > PAR_MEM ? n_threads() : 1;
 }
 
 static void edge_round_shape(const Node *n, int *ndim, int *shape) {
@@ -873,6 +904,16 @@ static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     SET_SHAPE(M + 2 * Rn, d);
 }
 
+/* Adds T per-thread arrays of n floats into dst (+=), in thread order, in parallel over elements. */
+static void er_reduce(float *dst, const float *part, long stride, int T, long n) {
+    #pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
+    for (long k = 0; k < n; k++) {
+        float acc = 0;
+        for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
+        dst[k] += acc;
+    }
+}
+
 static void edge_round_fwd(Graph *g, Node *n) {
     const Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
     int G = n->ia[0], Rn = n->ia[1], M = he->shape[0], d = he->shape[1], C = 3 * d;
@@ -880,82 +921,89 @@ static void edge_round_fwd(Graph *g, Node *n) {
     g->flops += 2.0 * M * C * d * (1 + (n->out->grad && he->grad) + (n->out->grad && we->grad));
     EdgeRound *er = arena_calloc(g->arena, sizeof *er);
     n->aux = (float *)er;
-    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = n_threads();
+    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = er_threads((long)M * C);
     int nt_max = 0;
     for (int s = 0; s < G; s++) nt_max += (seg[s + 1] - seg[s] + ER_TILE - 1) / ER_TILE;
     er->tile = arena_alloc(g->arena, (size_t)(2 * nt_max + 2) * sizeof(int));
     for (int s = 0; s < G; s++)
         for (int r = seg[s]; r < seg[s + 1]; r += ER_TILE) { er->tile[2 * er->n_tiles] = r; er->tile[2 * er->n_tiles + 1] = s; er->n_tiles++; }
     er->tile[2 * er->n_tiles] = M;
-    er_csr(g->arena, dst, M, Rn, &er->in_ptr, &er->in_row);
-    er_csr(g->arena, src, M, Rn, &er->out_ptr, &er->out_row);
+    er->inv_in = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
+    er->inv_out = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
+    for (int i = 0; i < M; i++) { er->inv_in[dst[i]] += 1.0f; er->inv_out[src[i]] += 1.0f; }
+    for (int v = 0; v < Rn; v++) {
+        er->inv_in[v] = er->inv_in[v] > 0 ? 1.0f / er->inv_in[v] : 0.0f;
+        er->inv_out[v] = er->inv_out[v] > 0 ? 1.0f / er->inv_out[v] : 0.0f;
+    }
     er->x = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * C * sizeof(float));
     er->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * 2 * sizeof(float));
-    if (n->out->grad) er->part = arena_alloc(g->arena, (size_t)er->nt * G * (d + 1) * C * sizeof(float));
-    float *x = er->x, *h1 = n->out->data;
-    #pragma omp parallel for schedule(static) if ((long)M * C > PAR_MEM)
-    for (int t = 0; t < er->n_tiles; t++) {
-        int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
-        if (r1 > seg[s + 1]) r1 = seg[s + 1];
-        const float *b = be->data + (long)s * C;
-        for (int i = r0; i < r1; i++) memcpy(x + (long)i * C, b, C * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
-                    we->data + (long)s * d * C, C, 1.0f, x + (long)r0 * C, C);
-        for (int i = r0; i < r1; i++) {
-            float *xr = x + (long)i * C, *y = h1 + (long)i * d;
-            const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
-            #pragma omp simd
-            for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; xr[c] = v > 0 ? v : 0.0f; }
-            float mu = 0, var = 0;
-            #pragma omp simd reduction(+:mu)
-            for (int c = 0; c < d; c++) { y[c] = hr[c] + xr[c]; mu += y[c]; }
-            mu /= d;
-            #pragma omp simd reduction(+:var)
-            for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
-            float rs = 1.0f / sqrtf(var / d + n->fa[0]);
-            #pragma omp simd
-            for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
-            er->stats[2 * i] = mu; er->stats[2 * i + 1] = rs;
+    long fwd_part = 2L * Rn * d, bwd_part = (long)G * (d + 1) * C + 2L * Rn * C;
+    er->part_n = n->out->grad && bwd_part > fwd_part ? bwd_part : fwd_part;
+    er->part = arena_alloc(g->arena, (size_t)er->nt * (er->part_n > 0 ? er->part_n : 1) * sizeof(float));
+    float *x = er->x, *h1 = n->out->data, eps = n->fa[0];
+    #pragma omp parallel num_threads(er->nt) if (er->nt > 1)
+    {
+        int id = 0;
+        #ifdef _OPENMP
+        id = omp_get_thread_num();
+        #endif
+        float *ain = er->part + (long)id * er->part_n, *aout = ain + (long)Rn * d;   /* this thread's sums */
+        memset(ain, 0, (size_t)fwd_part * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int t = 0; t < er->n_tiles; t++) {
+            int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
+            if (r1 > seg[s + 1]) r1 = seg[s + 1];
+            const float *b = be->data + (long)s * C;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
+                        we->data + (long)s * d * C, C, 0.0f, x + (long)r0 * C, C);
+            for (int i = r0; i < r1; i++) {
+                float *xr = x + (long)i * C, *y = h1 + (long)i * d;
+                const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
+                #pragma omp simd
+                for (int c = 0; c < C; c++) { float v = xr[c] + b[c] + sr[c] + tr[c]; xr[c] = v > 0 ? v : 0.0f; }
+                float mu = 0, var = 0;
+                #pragma omp simd reduction(+:mu)
+                for (int c = 0; c < d; c++) { y[c] = hr[c] + xr[c]; mu += y[c]; }
+                mu /= d;
+                #pragma omp simd reduction(+:var)
+                for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
+                float rs = 1.0f / sqrtf(var / d + eps);
+                #pragma omp simd
+                for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
+                er->stats[2 * i] = mu; er->stats[2 * i + 1] = rs;
+                float *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
+                #pragma omp simd
+                for (int c = 0; c < d; c++) { pi[c] += xr[d + c]; po[c] += xr[2 * d + c]; }
+            }
         }
     }
-    /* the means, per node row: a⁺ from the m⁺ columns of its in-rows, a⁻ from the m⁻ columns of its out-rows */
-    float *ain = h1 + (long)M * d, *aout = ain + (long)Rn * d;
-    #pragma omp parallel for schedule(static) if ((long)M * d > PAR_MEM)
-    for (int v = 0; v < Rn; v++) {
-        float *pi = ain + (long)v * d, *po = aout + (long)v * d;
-        for (int c = 0; c < d; c++) pi[c] = po[c] = 0.0f;
-        for (int k = er->in_ptr[v]; k < er->in_ptr[v + 1]; k++) {
-            const float *m = x + (long)er->in_row[k] * C + d;
-            #pragma omp simd
-            for (int c = 0; c < d; c++) pi[c] += m[c];
-        }
-        for (int k = er->out_ptr[v]; k < er->out_ptr[v + 1]; k++) {
-            const float *m = x + (long)er->out_row[k] * C + 2 * d;
-            #pragma omp simd
-            for (int c = 0; c < d; c++) po[c] += m[c];
-        }
-        int ni = er->in_ptr[v + 1] - er->in_ptr[v], no = er->out_ptr[v + 1] - er->out_ptr[v];
-        float wi = ni ? 1.0f / ni : 0.0f, wo = no ? 1.0f / no : 0.0f;
-        for (int c = 0; c < d; c++) { pi[c] *= wi; po[c] *= wo; }
+    /* the means: the threads' sums in thread order, times 1 / count */
+    float *a = h1 + (long)M * d;
+    #pragma omp parallel for schedule(static) if (er->nt > 1)
+    for (long k = 0; k < fwd_part; k++) {
+        float acc = 0;
+        for (int q = 0; q < er->nt; q++) acc += er->part[(long)q * er->part_n + k];
+        long v = (k / d) % Rn;
+        a[k] = acc * (k < (long)Rn * d ? er->inv_in[v] : er->inv_out[v]);
     }
 }
 
 static void edge_round_bwd(Node *n) {
     Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
     const EdgeRound *er = (const EdgeRound *)n->aux;
-    int G = er->G, Rn = er->Rn, M = er->M, d = er->d, C = 3 * d;
+    int G = er->G, Rn = er->Rn, M = er->M, d = er->d, C = 3 * d, T = er->nt;
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     const float *dy = n->out->grad, *da_in = dy + (long)M * d, *da_out = da_in + (long)Rn * d;
     float *x = er->x;
-    int wgrad = we->grad || be->grad, nt = er->nt;
-    #pragma omp parallel num_threads(nt) if ((long)M * C > PAR_MEM)
+    long W = (long)G * (d + 1) * C, NR = (long)Rn * C;
+    #pragma omp parallel num_threads(T) if (T > 1)
     {
-        int id = 0, T = 1;
+        int id = 0;
         #ifdef _OPENMP
-        id = omp_get_thread_num(); T = omp_get_num_threads();
+        id = omp_get_thread_num();
         #endif
-        float *part = wgrad ? er->part + (long)id * G * (d + 1) * C : NULL;
-        if (part) memset(part, 0, (size_t)G * (d + 1) * C * sizeof(float));
+        float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR;   /* this thread's sums */
+        memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
         #pragma omp for schedule(static)
         for (int t = 0; t < er->n_tiles; t++) {
             int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
@@ -968,8 +1016,7 @@ static void edge_round_bwd(Node *n) {
                 for (int c = 0; c < d; c++) { float xh = (hr[c] + xr[c] - mu) * rs; s1 += g1[c]; s2 += g1[c] * xh; }
                 s1 /= d; s2 /= d;
                 const float *gi = da_in + (long)dst[i] * d, *go = da_out + (long)src[i] * d;
-                int ni = er->in_ptr[dst[i] + 1] - er->in_ptr[dst[i]], no = er->out_ptr[src[i] + 1] - er->out_ptr[src[i]];
-                float wi = 1.0f / ni, wo = 1.0f / no;   /* this row is one of them: both ≥ 1 */
+                float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
                 #pragma omp simd
                 for (int c = 0; c < d; c++) {
@@ -979,54 +1026,29 @@ static void edge_round_bwd(Node *n) {
                     xr[d + c] = xr[d + c] > 0 ? wi * gi[c] : 0.0f;
                     xr[2 * d + c] = xr[2 * d + c] > 0 ? wo * go[c] : 0.0f;
                 }
+                float *qs = ps + (long)src[i] * C, *qt = pt + (long)dst[i] * C;
+                #pragma omp simd
+                for (int c = 0; c < C; c++) { qs[c] += xr[c]; qt[c] += xr[c]; }
             }
             const float *dx = x + (long)r0 * C;
             if (he->grad)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, d, C, 1.0f, dx, C, we->data + (long)s * d * C, C,
                             1.0f, he->grad + (long)r0 * d, d);
-            if (part) {
-                float *pw = part + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C,
-                            1.0f, pw, C);
-                for (int i = 0; i < r1 - r0; i++) {
-                    #pragma omp simd
-                    for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];
-                }
+            float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C, 1.0f, pw, C);
+            for (int i = 0; i < r1 - r0; i++) {
+                #pragma omp simd
+                for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];
             }
         }
-        /* (implicit barrier) dx is complete: node rows gather their edge rows' dx; weights in thread order */
-        if (xs->grad || xt->grad) {
-            #pragma omp for schedule(static)
-            for (int v = 0; v < Rn; v++) {
-                if (xs->grad) {
-                    float *o = xs->grad + (long)v * C;
-                    for (int k = er->out_ptr[v]; k < er->out_ptr[v + 1]; k++) {
-                        const float *q = x + (long)er->out_row[k] * C;
-                        #pragma omp simd
-                        for (int c = 0; c < C; c++) o[c] += q[c];
-                    }
-                }
-                if (xt->grad) {
-                    float *o = xt->grad + (long)v * C;
-                    for (int k = er->in_ptr[v]; k < er->in_ptr[v + 1]; k++) {
-                        const float *q = x + (long)er->in_row[k] * C;
-                        #pragma omp simd
-                        for (int c = 0; c < C; c++) o[c] += q[c];
-                    }
-                }
-            }
-        }
-        if (wgrad) {
-            long W = (long)G * (d + 1) * C;
-            #pragma omp for schedule(static)
-            for (long k = 0; k < W; k++) {
-                float acc = 0;
-                for (int q = 0; q < T; q++) acc += er->part[(long)q * W + k];
-                int s = (int)(k / ((long)(d + 1) * C)), r = (int)(k % ((long)(d + 1) * C));
-                if (r < d * C) { if (we->grad) we->grad[(long)s * d * C + r] += acc; }
-                else if (be->grad) be->grad[(long)s * C + r - d * C] += acc;
-            }
-        }
+    }
+    /* the threads' sums in thread order */
+    long P = er->part_n;
+    if (xs->grad) er_reduce(xs->grad, er->part + W, P, T, NR);
+    if (xt->grad) er_reduce(xt->grad, er->part + W + NR, P, T, NR);
+    for (int s = 0; s < G; s++) {
+        if (we->grad) er_reduce(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C);
+        if (be->grad) er_reduce(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C);
     }
 }
 
@@ -1147,7 +1169,7 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
 /* The values whose signs decide every ReLU an op applies (gradient checks compare these patterns
  * at both ends of a finite difference: a switched sign is a kink, not a gradient error). */
 const float *op_relu_signs(const Node *n, long *count) {
-    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2]) ? n->out : NULL;
+    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2] == EPI_RELU) ? n->out : NULL;
     if (t) { *count = t->numel; return t->data; }
     if (n->op == OP_EDGE_ROUND) { const EdgeRound *er = (const EdgeRound *)n->aux; *count = 3L * er->M * er->d; return er->x; }
     *count = 0;

@@ -79,6 +79,8 @@ Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G);
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
 /* relu(op_segmm_bias(...)) in one op (no separate pre-activation kept: the output's sign is the mask). */
 Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
+/* LayerNorm (no gain or bias, eps 1e-5) of each row of op_segmm_bias(...), in one op. */
+Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
 /* Elementwise with NumPy broadcasting (shapes aligned on the right, size-1 dims stretch). */
 Tensor *op_add(Graph *g, Tensor *a, Tensor *b);
 Tensor *op_sub(Graph *g, Tensor *a, Tensor *b);
