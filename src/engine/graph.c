@@ -2,6 +2,9 @@
 #include "engine/tape.h"
 #include <string.h>
 #include <cblas.h>
+#include <time.h>
+
+static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
 void graph_init(Graph *g, Arena *a) {
     memset(g, 0, sizeof *g);
@@ -94,13 +97,16 @@ Tensor *tape_apply(Graph *g, Node *n) {
         for (int k = 0; k < n->nin; k++) if (n->ins[k]->grad) needs_grad = 1;
     }
     n->out = tensor_new(g, ndim, shape);
+    double t0 = g->prof ? now_s() : 0;
     if (needs_grad) {   /* zeroing every gradient is a large share of a step: in parallel when big */
         long N = n->out->numel;
         float *gr = n->out->grad = arena_alloc(g->arena, N * sizeof(float));
         #pragma omp parallel for schedule(static) if (N > (1L << 17))
         for (long i = 0; i < N; i++) gr[i] = 0.0f;
     }
+    double t1 = g->prof ? now_s() : 0;
     OPS[n->op].forward(g, n);
+    if (g->prof) { g->prof->zero += t1 - t0; g->prof->fwd[n->op] += now_s() - t1; g->prof->calls[n->op]++; }
     if (needs_grad) {
         if (g->n_nodes == g->cap_nodes) {
             g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 256;
@@ -115,5 +121,9 @@ void graph_backward(Graph *g, Tensor *loss) {
     NP_ASSERT(loss->numel == 1, "backward from a tensor of %ld elements (want a scalar loss)", loss->numel);
     if (!loss->grad) return; /* nothing upstream needs a gradient */
     loss->grad[0] = 1.0f;
-    for (int i = g->n_nodes - 1; i >= 0; i--) OPS[g->nodes[i].op].backward(&g->nodes[i]);
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        double t0 = g->prof ? now_s() : 0;
+        OPS[g->nodes[i].op].backward(&g->nodes[i]);
+        if (g->prof) g->prof->bwd[g->nodes[i].op] += now_s() - t0;
+    }
 }

@@ -1208,3 +1208,5 @@ const OpDef OPS[] = {
     [OP_EDGE_ROUND]   = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");
+_Static_assert(OP_COUNT <= 64, "OpProfile holds 64 ops");
+const char *op_name(int op) { return op >= 0 && op < OP_COUNT ? OPS[op].name : NULL; }
