@@ -3,6 +3,7 @@
  * repro_report.c. */
 #include "train/repro_internal.h"
 #include "engine/fileio.h"
+#include "train/gnuplot.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <errno.h>
@@ -594,6 +595,9 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
             char w[32]; rp_dur(rp_now() - t0, w, sizeof w);
             fprintf(stderr, "neurop reproduce: %s/results.md, %s/results.json%s written in %s%s\n", x.out, x.out,
                     s->plots ? " and plots/" : "", w, s->interrupted ? " (partial: interrupted; run again to continue)" : "");
+            if (!o->no_plots && !gnuplot_installed())
+                fprintf(stderr, "neurop reproduce: no PNG plots: gnuplot is not installed (Debian: gnuplot-nox, or `make "
+                                "reproduce`); the scripts and data are in %s/plots/\n", x.out);
         }
     }
     s->wall_seconds = rp_now() - t0;
