@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Target templates per task (spec §2). SUMFIRST: 193 parameters. ADDMOD: a 1-layer Transformer
+/* Target templates per task (the paper's). SUMFIRST: 193 parameters. ADDMOD: a 1-layer Transformer
  * of about 6,000 parameters without LayerNorm. 1D-ARC: a 1-layer pre-LN Transformer labelling
  * every cell, about 17,500 parameters. */
 static const struct { const char *task, *tpl; } TEMPLATES[] = {
