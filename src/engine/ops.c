@@ -164,7 +164,55 @@ Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb) {
     return tape_apply(g, &n);
 }
 
+/* Threads for a job of `work` floats of memory traffic: one below PAR_MEM. */
+static int n_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+static int threads_for(long work) { return work > PAR_MEM ? n_threads() : 1; }
+
+/* Row tiles of a segmented op: up to ROW_TILE rows of one segment each, so that a tile's product
+ * and everything after it run while the tile is in cache. tile[2t] = first row, tile[2t+1] = its
+ * segment, tile[2 n] = M (the end). Threads take tiles in a fixed (static) assignment. */
+#define ROW_TILE 128
+typedef struct { int n, *tile; } Tiles;
+static Tiles row_tiles(Graph *g, const int *seg, int G, int M) {
+    Tiles t = {0};
+    int cap = 0;
+    for (int s = 0; s < G; s++) cap += (seg[s + 1] - seg[s] + ROW_TILE - 1) / ROW_TILE;
+    t.tile = arena_alloc(g->arena, (size_t)(2 * cap + 2) * sizeof(int));
+    for (int s = 0; s < G; s++)
+        for (int r = seg[s]; r < seg[s + 1]; r += ROW_TILE) { t.tile[2 * t.n] = r; t.tile[2 * t.n + 1] = s; t.n++; }
+    t.tile[2 * t.n] = M;
+    return t;
+}
+/* rows r0..r1 and segment s of tile t */
+static inline void tile_rows(const Tiles *t, const int *seg, int k, int *r0, int *r1, int *s) {
+    *r0 = t->tile[2 * k]; *s = t->tile[2 * k + 1]; *r1 = t->tile[2 * k + 2];
+    if (*r1 > seg[*s + 1]) *r1 = seg[*s + 1];
+}
+/* dst[k] += Σ_q part[q·stride + k] over T threads' partial sums, in thread order. */
+static void add_partials(float *dst, const float *part, long stride, int T, long n) {
+    #pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
+    for (long k = 0; k < n; k++) {
+        float acc = 0;
+        for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
+        dst[k] += acc;
+    }
+}
+
 /* ======================= segmm: x [M, K], w [G, K, N], segments -> [M, N] ======================= */
+/* Row segment s (idx[s] .. idx[s+1]) is multiplied by w[s], plus bias[s]; ia[2] is what follows in
+ * the same pass over each row tile: nothing, a ReLU (the output's sign is then the mask backward
+ * needs) or a LayerNorm without gain or bias (the output is x̂; its 1/std is kept). Weight
+ * gradients are summed per thread over its tiles, then added in thread order (deterministic per
+ * thread count). aux: [stats 2M if LN][T partials of G (K+1) N][the tiles]. */
+enum { EPI_NONE, EPI_RELU, EPI_LN };
+#define SEGMM_LN_EPS 1e-5f
+typedef struct { Tiles tl; int T; float *stats, *part; long part_n; } Segmm;
 static void segmm_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0], *w = n->in[1];
     int G = n->ia[0];
@@ -177,38 +225,30 @@ static void segmm_shape(const Node *n, int *ndim, int *shape) {
     for (int s = 0; s < G; s++) NP_ASSERT(n->idx[s] <= n->idx[s + 1], "segmm: segments out of order");
     SET_SHAPE(x->shape[0], w->shape[2]);
 }
-/* Threads that split a long segment's weight-gradient reduction; the scratch for their partial
- * sums is taken from the arena at forward time (backward has no allocator). */
-static int n_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-/* ia[2]: what follows the product and bias, in the same pass over the output rows */
-enum { EPI_NONE, EPI_RELU, EPI_LN };
-#define SEGMM_LN_EPS 1e-5f
-/* wgrad partials come after the LayerNorm statistics [M, 2] in aux */
-static float *segmm_partials(const Node *n) { return n->aux + (n->ia[2] == EPI_LN ? 2L * n->in[0]->shape[0] : 0); }
 static void segmm_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2];
-    int K = x->shape[1], N = w->shape[2], M = x->shape[0], epi = n->ia[2];
+    int K = x->shape[1], N = w->shape[2], M = x->shape[0], G = n->ia[0], epi = n->ia[2];
     count_mm(g, n, M, N, K);
-    n->ia[1] = n->out->grad ? n_threads() : 0;
-    long stats = epi == EPI_LN ? 2L * M : 0;
-    n->aux = arena_alloc(g->arena, (size_t)(stats + (long)n->ia[1] * (K + 1) * N + 1) * sizeof(float));
-    for (int s = 0; s < n->ia[0]; s++) {
-        int r0 = n->idx[s], m = n->idx[s + 1] - r0;
-        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, 0.0f, n->out->data + (long)r0 * N, N);
+    Segmm *sm = arena_calloc(g->arena, sizeof *sm);
+    n->aux = (float *)sm;
+    sm->tl = row_tiles(g, n->idx, G, M);
+    sm->T = threads_for((long)M * (K + N));
+    if (epi == EPI_LN) sm->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
+    if (n->out->grad && (w->grad || (bias && bias->grad))) {
+        sm->part_n = (long)G * (K + 1) * N;
+        sm->part = arena_alloc(g->arena, (size_t)sm->T * sm->part_n * sizeof(float));
     }
-    if (!bias && epi == EPI_NONE) return;
-    /* bias, then ReLU or LayerNorm (no gain or bias), one pass per row */
-    #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
-    for (int s = 0; s < n->ia[0]; s++) {
+    const int *seg = n->idx;
+    #pragma omp parallel for schedule(static) num_threads(sm->T) if (sm->T > 1)
+    for (int t = 0; t < sm->tl.n; t++) {
+        int r0, r1, s;
+        tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
+        float *o = n->out->data + (long)r0 * N;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, N, K, 1.0f, x->data + (long)r0 * K, K,
+                    w->data + (long)s * K * N, N, 0.0f, o, N);
+        if (!bias && epi == EPI_NONE) continue;
         const float *b = bias ? bias->data + (long)s * N : NULL;
-        for (int i = n->idx[s]; i < n->idx[s + 1]; i++) {
-            float *o = n->out->data + (long)i * N;
+        for (int i = r0; i < r1; i++, o += N) {
             if (b) {
                 #pragma omp simd
                 for (int c = 0; c < N; c++) o[c] += b[c];
@@ -226,72 +266,65 @@ static void segmm_fwd(Graph *g, Node *n) {
                 float rs = 1.0f / sqrtf(var / N + SEGMM_LN_EPS);
                 #pragma omp simd
                 for (int c = 0; c < N; c++) o[c] = (o[c] - mu) * rs;
-                n->aux[2L * i] = mu; n->aux[2L * i + 1] = rs;
+                sm->stats[i] = rs;
             }
-        }
-    }
-}
-/* dW[K,N] += X^T dY and db[N] += colsum(dY) over m rows: each thread reduces a fixed block of rows
- * into its own partials, which are then added in thread order (deterministic per thread count). */
-static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, const float *dY, float *dW, float *db) {
-    int T = n->ia[1];
-    if (T <= 1 || (long)m * K * N < (1L << 20)) {
-        if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, X, K, dY, N, 1.0f, dW, N);
-        if (db) for (int i = 0; i < m; i++) for (int j = 0; j < N; j++) db[j] += dY[(long)i * N + j];
-        return;
-    }
-    #pragma omp parallel num_threads(T)
-    {
-        int id = 0, nt = 1;
-        #ifdef _OPENMP
-        id = omp_get_thread_num(); nt = omp_get_num_threads();
-        #endif
-        int i0 = (int)((long)m * id / nt), i1 = (int)((long)m * (id + 1) / nt);
-        float *pw = segmm_partials(n) + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
-        memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
-        if (dW && i1 > i0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, i1 - i0, 1.0f, X + (long)i0 * K, K,
-                                       dY + (long)i0 * N, N, 0.0f, pw, N);
-        if (db) for (int i = i0; i < i1; i++) for (int j = 0; j < N; j++) pb[j] += dY[(long)i * N + j];
-        #pragma omp barrier
-        #pragma omp single
-        for (int t = 0; t < nt; t++) {
-            const float *qw = segmm_partials(n) + (long)t * (K + 1) * N, *qb = qw + (long)K * N;
-            if (dW) for (long k = 0; k < (long)K * N; k++) dW[k] += qw[k];
-            if (db) for (int j = 0; j < N; j++) db[j] += qb[j];
         }
     }
 }
 static void segmm_bwd(Node *n) {
     Tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
-    int K = x->shape[1], N = w->shape[2];
-    /* back through the epilogue, in place: every consumer of out has added its part by now */
-    if (n->ia[2] == EPI_RELU) {
-        float *dY = n->out->grad;
-        const float *o = n->out->data;
-        long T = n->out->numel;
-        #pragma omp parallel for simd schedule(static) if (T > PAR_MEM)
-        for (long i = 0; i < T; i++) dY[i] = o[i] > 0 ? dY[i] : 0.0f;
-    } else if (n->ia[2] == EPI_LN) {   /* the output is x̂ itself: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
-        int M = x->shape[0];
-        #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
-        for (int i = 0; i < M; i++) {
-            float *dy = n->out->grad + (long)i * N;
-            const float *xh = n->out->data + (long)i * N;
-            float rs = n->aux[2L * i + 1], s1 = 0, s2 = 0;
-            #pragma omp simd reduction(+:s1, s2)
-            for (int c = 0; c < N; c++) { s1 += dy[c]; s2 += dy[c] * xh[c]; }
-            s1 /= N; s2 /= N;
-            #pragma omp simd
-            for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
+    const Segmm *sm = (const Segmm *)n->aux;
+    int K = x->shape[1], N = w->shape[2], G = n->ia[0], epi = n->ia[2];
+    const int *seg = n->idx;
+    #pragma omp parallel num_threads(sm->T) if (sm->T > 1)
+    {
+        int id = 0;
+        #ifdef _OPENMP
+        id = omp_get_thread_num();
+        #endif
+        float *part = sm->part ? sm->part + (long)id * sm->part_n : NULL;
+        if (part) memset(part, 0, (size_t)sm->part_n * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int t = 0; t < sm->tl.n; t++) {
+            int r0, r1, s;
+            tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
+            float *dY = n->out->grad + (long)r0 * N;
+            const float *o = n->out->data + (long)r0 * N;
+            /* back through the epilogue, in place: every consumer of out has added its part by now */
+            if (epi == EPI_RELU)
+                for (long k = 0; k < (long)(r1 - r0) * N; k++) dY[k] = o[k] > 0 ? dY[k] : 0.0f;
+            else if (epi == EPI_LN)   /* out is x̂: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
+                for (int i = r0; i < r1; i++) {
+                    float *dy = n->out->grad + (long)i * N;
+                    const float *xh = n->out->data + (long)i * N;
+                    float rs = sm->stats[i], s1 = 0, s2 = 0;
+                    #pragma omp simd reduction(+:s1, s2)
+                    for (int c = 0; c < N; c++) { s1 += dy[c]; s2 += dy[c] * xh[c]; }
+                    s1 /= N; s2 /= N;
+                    #pragma omp simd
+                    for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
+                }
+            if (x->grad)   /* dX = dY W^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, N, 1.0f, dY, N, w->data + (long)s * K * N, N,
+                            1.0f, x->grad + (long)r0 * K, K);
+            if (part) {    /* dW += X^T dY, db += colsum dY */
+                float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
+                if (w->grad)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, r1 - r0, 1.0f, x->data + (long)r0 * K, K, dY, N,
+                                1.0f, pw, N);
+                if (b && b->grad)
+                    for (int i = 0; i < r1 - r0; i++) {
+                        #pragma omp simd
+                        for (int c = 0; c < N; c++) pb[c] += dY[(long)i * N + c];
+                    }
+            }
         }
     }
-    for (int s = 0; s < n->ia[0]; s++) {
-        int r0 = n->idx[s], m = n->idx[s + 1] - r0;
-        if (m == 0) continue;
-        const float *dY = n->out->grad + (long)r0 * N;
-        if (x->grad) gemm_rows(0, 1, m, K, N, dY, N, w->data + (long)s * K * N, N, 1.0f, x->grad + (long)r0 * K, K);
-        segmm_wgrad(n, m, K, N, x->data + (long)r0 * K, dY, w->grad ? w->grad + (long)s * K * N : NULL,
-                    b && b->grad ? b->grad + (long)s * N : NULL);
+    if (!sm->part) return;
+    for (int s = 0; s < G; s++) {
+        const float *ps = sm->part + (long)s * (K + 1) * N;
+        if (w->grad) add_partials(w->grad + (long)s * K * N, ps, sm->part_n, sm->T, (long)K * N);
+        if (b && b->grad) add_partials(b->grad + (long)s * N, ps + (long)K * N, sm->part_n, sm->T, N);
     }
 }
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
@@ -873,19 +906,14 @@ Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *
  * backward (4d + 2 floats a row where the unfused ops kept 11d), and backward turns x into dx in
  * place. Node rows (a few thousand, in L2) are summed per thread over a fixed assignment of tiles,
  * as are the weight gradients, then added in thread order: deterministic per thread count. */
-#define ER_TILE 128
 typedef struct {
-    int M, d, G, Rn, n_tiles, nt;
-    int *tile;              /* [n_tiles + 1][2]: row start and group of each tile, end sentinel */
+    int M, d, G, Rn, nt;
+    Tiles tl;
     float *inv_in, *inv_out;/* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
     float *x, *stats;       /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
     float *part;            /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
     long part_n;            /* floats per thread */
 } EdgeRound;
-
-static int er_threads(long work) {
-    return work > PAR_MEM ? n_threads() : 1;
-}
 
 static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     NP_ASSERT(n->nin == 5, "edge_round: want 5 inputs");
@@ -904,16 +932,6 @@ static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     SET_SHAPE(M + 2 * Rn, d);
 }
 
-/* Adds T per-thread arrays of n floats into dst (+=), in thread order, in parallel over elements. */
-static void er_reduce(float *dst, const float *part, long stride, int T, long n) {
-    #pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
-    for (long k = 0; k < n; k++) {
-        float acc = 0;
-        for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
-        dst[k] += acc;
-    }
-}
-
 static void edge_round_fwd(Graph *g, Node *n) {
     const Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
     int G = n->ia[0], Rn = n->ia[1], M = he->shape[0], d = he->shape[1], C = 3 * d;
@@ -921,13 +939,8 @@ static void edge_round_fwd(Graph *g, Node *n) {
     g->flops += 2.0 * M * C * d * (1 + (n->out->grad && he->grad) + (n->out->grad && we->grad));
     EdgeRound *er = arena_calloc(g->arena, sizeof *er);
     n->aux = (float *)er;
-    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = er_threads((long)M * C);
-    int nt_max = 0;
-    for (int s = 0; s < G; s++) nt_max += (seg[s + 1] - seg[s] + ER_TILE - 1) / ER_TILE;
-    er->tile = arena_alloc(g->arena, (size_t)(2 * nt_max + 2) * sizeof(int));
-    for (int s = 0; s < G; s++)
-        for (int r = seg[s]; r < seg[s + 1]; r += ER_TILE) { er->tile[2 * er->n_tiles] = r; er->tile[2 * er->n_tiles + 1] = s; er->n_tiles++; }
-    er->tile[2 * er->n_tiles] = M;
+    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = threads_for((long)M * C);
+    er->tl = row_tiles(g, seg, G, M);
     er->inv_in = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
     er->inv_out = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
     for (int i = 0; i < M; i++) { er->inv_in[dst[i]] += 1.0f; er->inv_out[src[i]] += 1.0f; }
@@ -950,9 +963,9 @@ static void edge_round_fwd(Graph *g, Node *n) {
         float *ain = er->part + (long)id * er->part_n, *aout = ain + (long)Rn * d;   /* this thread's sums */
         memset(ain, 0, (size_t)fwd_part * sizeof(float));
         #pragma omp for schedule(static)
-        for (int t = 0; t < er->n_tiles; t++) {
-            int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
-            if (r1 > seg[s + 1]) r1 = seg[s + 1];
+        for (int t = 0; t < er->tl.n; t++) {
+            int r0, r1, s;
+            tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             const float *b = be->data + (long)s * C;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
                         we->data + (long)s * d * C, C, 0.0f, x + (long)r0 * C, C);
@@ -1005,9 +1018,9 @@ static void edge_round_bwd(Node *n) {
         float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR;   /* this thread's sums */
         memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
         #pragma omp for schedule(static)
-        for (int t = 0; t < er->n_tiles; t++) {
-            int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
-            if (r1 > seg[s + 1]) r1 = seg[s + 1];
+        for (int t = 0; t < er->tl.n; t++) {
+            int r0, r1, s;
+            tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             for (int i = r0; i < r1; i++) {
                 float *xr = x + (long)i * C;   /* becomes dx */
                 const float *hr = he->data + (long)i * d, *g1 = dy + (long)i * d;
@@ -1044,11 +1057,11 @@ static void edge_round_bwd(Node *n) {
     }
     /* the threads' sums in thread order */
     long P = er->part_n;
-    if (xs->grad) er_reduce(xs->grad, er->part + W, P, T, NR);
-    if (xt->grad) er_reduce(xt->grad, er->part + W + NR, P, T, NR);
+    if (xs->grad) add_partials(xs->grad, er->part + W, P, T, NR);
+    if (xt->grad) add_partials(xt->grad, er->part + W + NR, P, T, NR);
     for (int s = 0; s < G; s++) {
-        if (we->grad) er_reduce(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C);
-        if (be->grad) er_reduce(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C);
+        if (we->grad) add_partials(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C);
+        if (be->grad) add_partials(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C);
     }
 }
 
