@@ -54,6 +54,42 @@ static void matmul_shape(const Node *n, int *ndim, int *shape) {
     copy_shape(a, ndim, shape);
     shape[*ndim - 1] = N;
 }
+/* C[M,N] = op(A) op(B) + beta C, as cblas_sgemm (row-major), but products of a few thousand
+ * multiply-adds (attention over 3-10 positions, thousands of them per step) run as plain loops:
+ * a BLAS call costs more than such a product. */
+#define SMALL_MM 8192
+static void sgemm_any(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
+                      float *C, int ldc) {
+    if ((long)M * N * K > SMALL_MM) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+                    B, ldb, beta, C, ldc);
+        return;
+    }
+    for (int i = 0; i < M; i++) {
+        float *c = C + (long)i * ldc;
+        if (beta == 0.0f) for (int j = 0; j < N; j++) c[j] = 0.0f;
+        if (!tb)   /* rows of B, scaled by A's entries: vectorized over j */
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(long)k * lda + i] : A[(long)i * lda + k];
+                const float *b = B + (long)k * ldb;
+                #pragma omp simd
+                for (int j = 0; j < N; j++) c[j] += a * b[j];
+            }
+        else       /* dot products with B's rows */
+            for (int j = 0; j < N; j++) {
+                const float *b = B + (long)j * ldb;
+                float acc = 0.0f;
+                if (!ta) {
+                    const float *a = A + (long)i * lda;
+                    #pragma omp simd reduction(+:acc)
+                    for (int k = 0; k < K; k++) acc += a[k] * b[k];
+                } else
+                    for (int k = 0; k < K; k++) acc += A[(long)k * lda + i] * b[k];
+                c[j] += acc;
+            }
+    }
+}
+
 /* C[M,N] (+)= op(A) op(B), rows split across threads (each thread its own sgemm on a row block). */
 static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                       float beta, float *C, int ldc) {
@@ -131,31 +167,28 @@ static void bmm_fwd(Graph *g, Node *n) {
     const float *A = n->in[0]->data, *B = n->in[1]->data;
     float *C = n->out->data;
     int ta = n->ia[0], tb = n->ia[1];
-    #pragma omp parallel for schedule(static) if (Bt > 1 && (long)Bt * M * N * K > PAR_MIN)
+    if (Bt == 1) { gemm_rows(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N); return; }   /* rows in parallel */
+    #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
-                    A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, C + (long)i * M * N, N);
+        sgemm_any(ta, tb, M, N, K, A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, C + (long)i * M * N, N);
 }
 static void bmm_bwd(Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
     Tensor *a = n->in[0], *b = n->in[1];
     int ta = n->ia[0], tb = n->ia[1];
-    #pragma omp parallel for schedule(static) if (Bt > 1 && (long)Bt * M * N * K > PAR_MIN)
+    if (Bt == 1) { mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, n->out->grad); return; }
+    #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++) {
         long oa = (long)i * M * K, ob = (long)i * K * N, oc = (long)i * M * N;
         int lda = ta ? M : K, ldb = tb ? K : N;
         const float *A = a->data + oa, *B = b->data + ob, *dC = n->out->grad + oc;
         if (a->grad) {
-            if (!ta) cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, M, K, N, 1.0f,
-                                 dC, N, B, ldb, 1.0f, a->grad + oa, K);
-            else cblas_sgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, 1.0f,
-                             B, ldb, dC, N, 1.0f, a->grad + oa, M);
+            if (!ta) sgemm_any(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, a->grad + oa, K);
+            else sgemm_any(tb, 1, K, M, N, B, ldb, dC, N, 1.0f, a->grad + oa, M);
         }
         if (b->grad) {
-            if (!tb) cblas_sgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M, 1.0f,
-                                 A, lda, dC, N, 1.0f, b->grad + ob, N);
-            else cblas_sgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M, 1.0f,
-                             dC, N, A, lda, 1.0f, b->grad + ob, K);
+            if (!tb) sgemm_any(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, b->grad + ob, N);
+            else sgemm_any(1, ta, N, K, M, dC, N, A, lda, 1.0f, b->grad + ob, K);
         }
     }
 }
