@@ -8,6 +8,7 @@
  * those two are checked on every call too); analytic gradients from graph_backward are compared to
  * central differences of that loss, element by element, for every input that takes a gradient. */
 #include "test.h"
+#include "engine/cpu.h"
 #include "engine/params.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
@@ -1223,4 +1224,28 @@ TEST(grad_pair_relu_and_segmm_relu) {
     }
     free(out[0]); free(out[1]);
     graph_free(&g); arena_free(&a);
+}
+
+/* The BLAS kernel choice (engine/cpu.c): a core is asked for only where OpenBLAS fell back to a
+ * generic one, and then the best the CPU's features allow. And in this process (cpu_setup ran in
+ * main) no better core is left to ask for, unless the environment chose one. */
+TEST(cpu_blas_core_choice) {
+    CpuFeatures none = {0}, avx2 = {.avx2 = 1, .fma = 1},
+                avx512 = {.avx2 = 1, .fma = 1, .avx512f = 1, .avx512bw = 1, .avx512dq = 1, .avx512vl = 1},
+                bf16 = avx512;
+    bf16.avx512bf16 = 1;
+    const char *w;
+    CHECK((w = cpu_blas_core_wanted("Prescott", avx512)) && !strcmp(w, "SkylakeX"), "Prescott on AVX-512: %s", w ? w : "none");
+    CHECK((w = cpu_blas_core_wanted("Prescott", bf16)) && !strcmp(w, "Cooperlake"), "Prescott on AVX-512 bf16: %s", w ? w : "none");
+    CHECK((w = cpu_blas_core_wanted("Nehalem", avx2)) && !strcmp(w, "Haswell"), "Nehalem on AVX2: %s", w ? w : "none");
+    CHECK(!cpu_blas_core_wanted("Prescott", none), "a core asked for on a CPU without AVX2");
+    CHECK(!cpu_blas_core_wanted("Haswell", avx512), "a recognised core (Haswell) overridden");
+    CHECK(!cpu_blas_core_wanted("SkylakeX", bf16), "a recognised core (SkylakeX) overridden");
+    CHECK(!cpu_blas_core_wanted("Zen", avx2), "a recognised core (Zen) overridden");
+    if (!getenv("OPENBLAS_CORETYPE") || getenv("NEUROP_BLAS_CHOSEN"))
+        CHECK(!cpu_blas_core_wanted(cpu_blas_core(), cpu_features()), "OpenBLAS runs %s though this CPU could use %s",
+              cpu_blas_core(), cpu_blas_core_wanted(cpu_blas_core(), cpu_features()));
+    char d[512];
+    cpu_describe(d, sizeof d);
+    CHECK(strstr(d, "OpenBLAS ") && strstr(d, cpu_blas_core()), "cpu_describe: %s", d);
 }
