@@ -1249,3 +1249,50 @@ TEST(cpu_blas_core_choice) {
     cpu_describe(d, sizeof d);
     CHECK(strstr(d, "OpenBLAS ") && strstr(d, cpu_blas_core()), "cpu_describe: %s", d);
 }
+
+/* bmm with a fused bias: per batch element, and one batch element (rows split across threads,
+ * weight and bias gradients summed per thread), against bmm + add at a size that runs in parallel. */
+typedef struct { int ta, tb; } BmmCtx;
+static Tensor *f_bmm_bias(Graph *g, Tensor **x, void *c) { BmmCtx *m = c; return op_bmm_bias(g, x[0], x[1], x[2], m->ta, m->tb); }
+static Tensor *f_bmm_add(Graph *g, Tensor **x, void *c) { BmmCtx *m = c; return op_add(g, op_bmm(g, x[0], x[1], m->ta, m->tb), x[2]); }
+TEST(grad_bmm_bias) {
+    BmmCtx nt = {0, 1}, nn = {0, 0};
+    GcIn in[] = {{SH(3, 4, 5)}, {SH(3, 6, 5)}, {SH(3, 1, 6)}};
+    GRADCHECK("bmm_bias nt", f_bmm_bias, &nt, in);
+    GcIn in1[] = {{SH(1, 7, 5)}, {SH(1, 5, 6)}, {SH(1, 1, 6)}};
+    GRADCHECK("bmm_bias nn one element", f_bmm_bias, &nn, in1);
+    enum { M = 4000, K = 24, N = 40 };
+    int shp[3][3] = {{1, M, K}, {1, N, K}, {1, 1, N}};
+    Rng r; rng_seed(&r, 5);
+    float *data[3], *ga[3], *gb[3], *out[2];
+    long nel[3];
+    for (int k = 0; k < 3; k++) {
+        nel[k] = shape_numel(3, shp[k]);
+        data[k] = xmalloc(nel[k] * sizeof(float)); ga[k] = xcalloc(nel[k], sizeof(float)); gb[k] = xcalloc(nel[k], sizeof(float));
+        for (long i = 0; i < nel[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a);
+    for (int v = 0; v < 2; v++) {
+        Tensor *x[3];
+        for (int k = 0; k < 3; k++) x[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], 3, shp[k]);
+        Tensor *y = v ? f_bmm_add(&g, x, &nt) : f_bmm_bias(&g, x, &nt);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 11) - 5) / 5.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        out[v] = xmalloc(y->numel * sizeof(float));
+        memcpy(out[v], y->data, y->numel * sizeof(float));
+        graph_reset(&g);
+    }
+    double worst = 0;
+    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]) / (1e-3 + fabs(out[1][i])));
+    CHECK(worst < 1e-5, "bmm_bias forward differs from bmm + add by %g", worst);
+    for (int k = 0; k < 3; k++) {
+        double wk = 0;
+        for (long i = 0; i < nel[k]; i++) wk = fmax(wk, fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])));
+        CHECK(wk < 1e-4, "bmm_bias: input %d gradient differs from bmm + add (worst relative %g)", k, wk);
+        free(data[k]); free(ga[k]); free(gb[k]);
+    }
+    free(out[0]); free(out[1]);
+    graph_free(&g); arena_free(&a);
+}

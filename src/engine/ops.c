@@ -33,6 +33,16 @@ static void count_mm(Graph *g, const Node *n, double M, double N, double K) {
     g->flops += 2.0 * M * N * K * k;
 }
 
+/* Threads for a job of `work` floats of memory traffic: one below PAR_MEM. */
+static int n_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+static int threads_for(long work) { return work > PAR_MEM ? n_threads() : 1; }
+
 /* ======================= matmul: a [*, K] · b [K, N] ======================= */
 /* rows/cols of op(a): M x K (a is [M, K], or [K, M] when ta, which must then be 2-D) */
 static void mm_dims(const Node *n, int *M, int *K, int *N) {
@@ -159,24 +169,93 @@ static void bmm_dims(const Node *n, int *Bt, int *M, int *K, int *N) {
 }
 static void bmm_shape(const Node *n, int *ndim, int *shape) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    NP_ASSERT(!n->in[2] || n->in[2]->numel == (long)Bt * N, "bmm: bias must have %d x %d values", Bt, N);
     SET_SHAPE(Bt, M, N);
 }
+/* Optional in[2]: a bias row per batch element ([Bt, 1, N]), added in the same pass. One batch
+ * element (a network shared by all rows, as direct's) splits its rows across threads, forward and
+ * backward; its weight and bias gradients, sums over all rows, go to per-thread partial sums
+ * (aux) added in thread order. */
 static void bmm_fwd(Graph *g, Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
     count_mm(g, n, (double)Bt * M, N, K);
-    const float *A = n->in[0]->data, *B = n->in[1]->data;
+    const float *A = n->in[0]->data, *B = n->in[1]->data, *bias = n->in[2] ? n->in[2]->data : NULL;
     float *C = n->out->data;
     int ta = n->ia[0], tb = n->ia[1];
-    if (Bt == 1) { gemm_rows(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N); return; }   /* rows in parallel */
+    if (Bt == 1) {
+        gemm_rows(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
+        if (bias) {
+            #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
+            for (int i = 0; i < M; i++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) C[(long)i * N + j] += bias[j];
+            }
+        }
+        int T = threads_for((long)M * (K + N));
+        n->ia[2] = T;
+        if (n->out->grad && T > 1 && ((n->in[1]->grad && !ta) || (n->in[2] && n->in[2]->grad)))
+            n->aux = arena_alloc(g->arena, (size_t)T * (K + 1) * N * sizeof(float));
+        return;
+    }
     #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
-    for (int i = 0; i < Bt; i++)
-        sgemm_any(ta, tb, M, N, K, A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, C + (long)i * M * N, N);
+    for (int i = 0; i < Bt; i++) {
+        float *c = C + (long)i * M * N;
+        sgemm_any(ta, tb, M, N, K, A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, c, N);
+        if (bias)
+            for (int r = 0; r < M; r++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) c[(long)r * N + j] += bias[(long)i * N + j];
+            }
+    }
+}
+/* One batch element: dA by rows in parallel; dW (op(B) = W^T, the linear-layer case) and the bias
+ * gradient as per-thread sums over row blocks. */
+static void bmm1_bwd(Node *n, int M, int K, int N) {
+    Tensor *a = n->in[0], *b = n->in[1], *bias = n->in[2];
+    int ta = n->ia[0], tb = n->ia[1], T = n->ia[2];
+    const float *dC = n->out->grad;
+    if (!n->aux) {   /* small, or a transposed A: one thread for the sums */
+        mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, dC);
+        if (bias && bias->grad)
+            for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) bias->grad[j] += dC[(long)i * N + j];
+        return;
+    }
+    mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, NULL, dC);   /* dA */
+    int wg = b->grad != NULL, bg = bias && bias->grad;
+    #pragma omp parallel num_threads(T)
+    {
+        int id = 0, nt = 1;
+        #ifdef _OPENMP
+        id = omp_get_thread_num(); nt = omp_get_num_threads();
+        #endif
+        int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt), m = r1 - r0;
+        float *pw = n->aux + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
+        memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
+        const float *dc = dC + (long)r0 * N, *ar = a->data + (long)r0 * K;
+        if (wg && m > 0) {
+            if (!tb) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, ar, K, dc, N, 0.0f, pw, N);   /* [K,N] */
+            else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, m, 1.0f, dc, N, ar, K, 0.0f, pw, K);    /* [N,K] */
+        }
+        if (bg)
+            for (int i = 0; i < m; i++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) pb[j] += dc[(long)i * N + j];
+            }
+        #pragma omp barrier
+        #pragma omp for schedule(static)
+        for (long k = 0; k < (long)(K + 1) * N; k++) {
+            float acc = 0;
+            for (int q = 0; q < nt; q++) acc += n->aux[(long)q * (K + 1) * N + k];
+            if (k < (long)K * N) { if (wg) b->grad[k] += acc; }
+            else if (bg) bias->grad[k - (long)K * N] += acc;
+        }
+    }
 }
 static void bmm_bwd(Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
-    Tensor *a = n->in[0], *b = n->in[1];
+    Tensor *a = n->in[0], *b = n->in[1], *bias = n->in[2];
     int ta = n->ia[0], tb = n->ia[1];
-    if (Bt == 1) { mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, n->out->grad); return; }
+    if (Bt == 1) { bmm1_bwd(n, M, K, N); return; }
     #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++) {
         long oa = (long)i * M * K, ob = (long)i * K * N, oc = (long)i * M * N;
@@ -190,22 +269,21 @@ static void bmm_bwd(Node *n) {
             if (!tb) sgemm_any(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, b->grad + ob, N);
             else sgemm_any(1, ta, N, K, M, dC, N, A, lda, 1.0f, b->grad + ob, K);
         }
+        if (bias && bias->grad)
+            for (int r = 0; r < M; r++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) bias->grad[(long)i * N + j] += dC[(long)r * N + j];
+            }
     }
 }
 Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb) {
     Node n = {.op = OP_BMM, .in = {a, b}, .ia = {ta, tb}};
     return tape_apply(g, &n);
 }
-
-/* Threads for a job of `work` floats of memory traffic: one below PAR_MEM. */
-static int n_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
+Tensor *op_bmm_bias(Graph *g, Tensor *a, Tensor *b, Tensor *bias, int ta, int tb) {
+    Node n = {.op = OP_BMM, .in = {a, b, bias}, .ia = {ta, tb}};
+    return tape_apply(g, &n);
 }
-static int threads_for(long work) { return work > PAR_MEM ? n_threads() : 1; }
 
 /* Row tiles of a segmented op: up to ROW_TILE rows of one segment each, so that a tile's product
  * and everything after it run while the tile is in cache. tile[2t] = first row, tile[2t+1] = its

@@ -77,6 +77,8 @@ Tensor *op_matmul(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
 /* Each batch element has its own right-hand matrix:
  * a [B, M, K] ([B, K, M] when ta), b [B, K, N] ([B, N, K] when tb) -> [B, M, N]. */
 Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
+/* op_bmm plus bias[i] (Bt x N values, e.g. [Bt, 1, N]) on every row of batch element i. */
+Tensor *op_bmm_bias(Graph *g, Tensor *a, Tensor *b, Tensor *bias, int ta, int tb);
 /* Rows split into contiguous segments seg[0]=0 <= seg[1] <= ... <= seg[G]=M; segment s uses its own
  * matrix: x [M, K], w [G, K, N] -> [M, N]. The group-tied linear map of the meta-learners. */
 Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G);
