@@ -1296,3 +1296,26 @@ TEST(grad_bmm_bias) {
     free(out[0]); free(out[1]);
     graph_free(&g); arena_free(&a);
 }
+
+/* segment_rmsnorm: groups of rows (one empty), every column normalized within its group; a float64
+ * reference for the forward. */
+typedef struct { const int *idx; int G; } SegNormCtx;
+static Tensor *f_segment_rmsnorm(Graph *g, Tensor **x, void *c) { SegNormCtx *s = c; return op_segment_rmsnorm(g, x[0], s->idx, s->G, 1e-4f); }
+static void ref_segment_rmsnorm(double *const *in, double *out, void *c) {
+    SegNormCtx *s = c;
+    enum { R = 7, D = 3 };
+    for (int col = 0; col < D; col++)
+        for (int k = 0; k < s->G; k++) {
+            double m = 0; int n = 0;
+            for (int i = 0; i < R; i++) if (s->idx[i] == k) { m += in[0][i * D + col] * in[0][i * D + col]; n++; }
+            if (!n) continue;
+            double r = 1.0 / sqrt(m / n + 1e-4);
+            for (int i = 0; i < R; i++) if (s->idx[i] == k) out[i * D + col] = in[0][i * D + col] * r;
+        }
+}
+TEST(grad_segment_rmsnorm) {
+    static const int idx[] = {0, 2, 2, 0, 3, 2, 0};   /* group 1 empty, group 3 a single row */
+    SegNormCtx c = {idx, 4};
+    GcIn in[] = {{SH(7, 3)}};
+    GRADCHECK("segment_rmsnorm", f_segment_rmsnorm, &c, in, .ref = ref_segment_rmsnorm);
+}

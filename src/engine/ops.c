@@ -12,7 +12,7 @@
 
 enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, OP_CONCAT, OP_SLICE,
        OP_PERMUTE, OP_RELU, OP_GELU, OP_SILU, OP_TANH, OP_SIGMOID, OP_SOFTMAX, OP_LAYERNORM,
-       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU, OP_EDGE_ROUND, OP_COUNT };
+       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU, OP_EDGE_ROUND, OP_SEGMENT_RMSNORM, OP_COUNT };
 
 #define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
@@ -1190,6 +1190,60 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
     return tape_apply(g, &n);
 }
 
+/* ======================= segment_rmsnorm: rows grouped by index, each column normalized ======================= */
+/* x [n, D], idx n group ids < G (ia[0]): y[i, c] = x[i, c] / sqrt(mean over rows j of i's group of
+ * x[j, c]² + eps). aux keeps r = 1/sqrt(.) per (group, column). Backward:
+ * dx_i = r dy_i - r³ x_i mean_j(dy_j x_j). */
+static void segment_rmsnorm_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *x = n->in[0];
+    NP_ASSERT(x->ndim == 2, "segment_rmsnorm: x must be [n, D]");
+    for (int i = 0; i < x->shape[0]; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "segment_rmsnorm: group %d out of [0, %d)", n->idx[i], n->ia[0]);
+    copy_shape(x, ndim, shape);
+}
+static void segment_rmsnorm_fwd(Graph *g, Node *n) {
+    const Tensor *x = n->in[0];
+    int R = x->shape[0], D = x->shape[1], G = n->ia[0];
+    float *r = n->aux = arena_calloc(g->arena, (size_t)(2L * G * D + G + 1) * sizeof(float)), *cnt = r + 2L * G * D;
+    for (int i = 0; i < R; i++) {   /* serial: rows add into their group in row order */
+        const float *xr = x->data + (long)i * D;
+        float *m = r + (long)n->idx[i] * D;
+        for (int c = 0; c < D; c++) m[c] += xr[c] * xr[c];
+        cnt[n->idx[i]] += 1.0f;
+    }
+    for (int k = 0; k < G; k++)
+        for (int c = 0; c < D; c++) r[(long)k * D + c] = 1.0f / sqrtf(r[(long)k * D + c] / (cnt[k] > 0 ? cnt[k] : 1.0f) + n->fa[0]);
+    for (int i = 0; i < R; i++) {
+        const float *xr = x->data + (long)i * D, *rr = r + (long)n->idx[i] * D;
+        float *y = n->out->data + (long)i * D;
+        for (int c = 0; c < D; c++) y[c] = xr[c] * rr[c];
+    }
+}
+static void segment_rmsnorm_bwd(Node *n) {
+    Tensor *x = n->in[0];
+    if (!x->grad) return;
+    int R = x->shape[0], D = x->shape[1], G = n->ia[0];
+    const float *r = n->aux, *cnt = r + 2L * G * D;
+    float *s = n->aux + (long)G * D;   /* mean of dy x per (group, column) */
+    memset(s, 0, (size_t)G * D * sizeof(float));
+    for (int i = 0; i < R; i++) {
+        const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D;
+        float *sr = s + (long)n->idx[i] * D;
+        for (int c = 0; c < D; c++) sr[c] += dy[c] * xr[c];
+    }
+    for (int i = 0; i < R; i++) {
+        int k = n->idx[i];
+        const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D, *rr = r + (long)k * D, *sr = s + (long)k * D;
+        float *dx = x->grad + (long)i * D, inv = 1.0f / cnt[k];
+        for (int c = 0; c < D; c++) dx[c] += rr[c] * dy[c] - rr[c] * rr[c] * rr[c] * xr[c] * sr[c] * inv;
+    }
+}
+Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps) {
+    NP_ASSERT(x->ndim == 2 && G >= 1, "segment_rmsnorm: x must be [n, D] and G >= 1");
+    Node n = {.op = OP_SEGMENT_RMSNORM, .in = {x}, .ia = {G}, .fa = {eps}, .idx = arena_ints(g, idx, x->shape[0])};
+    return tape_apply(g, &n);
+}
+
 /* ======================= reductions and losses ======================= */
 static void scalar_shape(const Node *n, int *ndim, int *shape) { SET_SHAPE(1); }
 static void sum_fwd(Graph *g, Node *n) {
@@ -1330,6 +1384,7 @@ const OpDef OPS[] = {
     [OP_CE]           = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
     [OP_EDGE_RELU]    = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
     [OP_EDGE_ROUND]   = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
+    [OP_SEGMENT_RMSNORM] = {"segment_rmsnorm", segment_rmsnorm_shape, segment_rmsnorm_fwd, segment_rmsnorm_bwd},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");
 _Static_assert(OP_COUNT <= 64, "OpProfile holds 64 ops");

@@ -117,6 +117,9 @@ Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n);
 Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out);
 /* Mean of the rows sent to each output row (rows that receive none are 0). */
 Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out);
+/* Rows grouped by idx (n ints < G), each group's column scaled to unit root mean square:
+ * y[i, c] = x[i, c] / sqrt(mean over i's group of x[., c]² + eps). */
+Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps);
 /* relu(x + s[src] + t[dst]): x [M, C], s and t [*, C], src and dst M row indices (repeats
  * allowed). A graph network's message layer in one op: edge rows read their endpoints' rows. */
 Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst);

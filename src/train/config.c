@@ -118,7 +118,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("mixer", c->meta.mixer, 0, 65536)
     INT_KEY("tie", c->meta.tie, 0, 1)
     INT_KEY("pe", c->meta.pe, 0, 4)
-    INT_KEY("head", c->meta.head, 0, 2)
+    INT_KEY("head", c->meta.head, 0, 3)
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "
