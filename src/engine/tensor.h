@@ -22,6 +22,8 @@ typedef struct Tensor {
     int ndim;
     int shape[NT_MAXDIM];
     long numel;
+    int node;                  /* 1 + the tape entry whose output grad buffer this grad is (or
+                                  is a view of); 0: none (parameters, leaves) */
 } Tensor;
 
 /* Bump allocator reset once per step. After the first step it holds one block big enough for
