@@ -190,6 +190,12 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
     }
     h->tensor_of = xmalloc(t->n_theta * sizeof(int));
     h->offset = xmalloc(t->n_theta * sizeof(float));
+    h->lin_mask = NULL;
+    if (centred == 3) {
+        h->lin_mask = xmalloc(t->n_theta * sizeof(float));
+        for (int k = 0; k < t->n_tensors; k++)
+            for (long j = 0; j < t->tensors[k].numel; j++) h->lin_mask[t->tensors[k].off + j] = t->tensors[k].ndim == 2 ? 0.0f : 1.0f;
+    }
     for (int k = 0; k < t->n_tensors; k++)
         for (long j = 0; j < t->tensors[k].numel; j++) {
             h->tensor_of[t->tensors[k].off + j] = k;
@@ -198,8 +204,8 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
 }
 
 void theta_head_free(ThetaHead *h) {
-    free(h->tensor_of); free(h->offset); free(h->row_of); free(h->col_of);
-    h->tensor_of = h->row_of = h->col_of = NULL; h->offset = NULL;
+    free(h->tensor_of); free(h->offset); free(h->row_of); free(h->col_of); free(h->lin_mask);
+    h->tensor_of = h->row_of = h->col_of = NULL; h->offset = h->lin_mask = NULL;
 }
 
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
@@ -220,8 +226,12 @@ Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Templ
     }
     /* head 3: each tensor of each program at unit RMS, so that s_T alone sets its size: the
      * generator chooses directions, and no drift of its outputs can grow a weight matrix */
-    if (h->centred == 3) c = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, 1e-4f);
-    Tensor *th = op_add(g, op_mul(g, c, s), op_gather(g, lin, h->tensor_of, n));
+    Tensor *common = op_gather(g, lin, h->tensor_of, n);                            /* [n, B] */
+    if (h->centred == 3) {
+        c = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, 1e-4f);
+        common = op_mul(g, common, tensor_wrap(g, h->lin_mask, NULL, SHAPE(n, 1)));
+    }
+    Tensor *th = op_add(g, op_mul(g, c, s), common);
     return op_add(g, op_permute(g, th, (int[]){1, 0}), off);
 }
 

@@ -18,6 +18,7 @@ typedef struct ThetaHead {
     int scale, mean_w, mean_b, centred, n_rows, n_cols;
     int *tensor_of, *row_of, *col_of;   /* θ index -> its tensor; its row and column ids (centred 2) */
     float *offset;
+    float *lin_mask;                    /* head 3: 1 on vectors' slots, 0 on matrices' (no common mode) */
 } ThetaHead;
 void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat);
 /* centred (cfg.head = 1): θ_T = s_T·(raw_T − mean(raw_T)) + W_T·U + c_T + offset, the mean taken over
@@ -30,7 +31,9 @@ void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centre
  * Normalized (cfg.head = 3): as 2, then each tensor of each program divided by its root mean square
  * (op_segment_rmsnorm), so θ_T = s_T·ĉ_T + W_T·U + c_T with ‖ĉ_T‖ fixed: the size of every generated
  * tensor is one learned scalar that AdamW moves by at most a few lr per step, and no drift of the
- * generator's outputs can blow a program's weights up (weight normalization, Salimans & Kingma 2016). */
+ * generator's outputs can blow a program's weights up (weight normalization, Salimans & Kingma 2016).
+ * A matrix then has no common mode either (W_T·U + c_T applies to vectors only): a constant added to
+ * every entry is a rank-1 term of operator norm |m|·√(rows·cols) that nothing bounds. */
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
                    const float *feat, int n_feat);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
