@@ -119,7 +119,8 @@ int cmd_demo(int argc, char **argv) {
     if (resume != 2) {
         printf("training %s for %ld steps (%d intents x %d examples per step) into %s ...\n",
                method_name(cfg.method), cfg.steps, cfg.B, cfg.N, dir);
-        TrainOptions o = {.dir = dir, .resume = resume, .verbose = 1};
+        /* no checkpoint there: nothing of a run to continue, so starting over loses nothing */
+        TrainOptions o = {.dir = dir, .resume = resume, .force = !resume, .steps = cfg.steps, .verbose = 1};
         int rc = run_train(&run, &o, &e);
         if (rc < 0) { fprintf(stderr, "neurop demo: %s\n", e.msg); run_free(&run); return 1; }
         if (rc == 1) { printf("interrupted; `make run` continues where it stopped\n"); run_free(&run); return 130; }

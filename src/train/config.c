@@ -143,3 +143,23 @@ int config_parse(const char *text, TrainConfig *c, Err *e) {
     }
     return rc;
 }
+
+/* Compares the formatted texts setting by setting: the format is the one definition of what a
+ * config holds, so a field added later is compared too. */
+int config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size_t n) {
+    static const char *step_keys[] = {"steps=", "warmup=", "eval_every=", "ckpt_every="};
+    char ta[1200], tb[1200], *sa = NULL, *sb = NULL;
+    config_format(a, ta, sizeof ta);
+    config_format(b, tb, sizeof tb);
+    char *pa = strstr(ta, " template="), *pb = strstr(tb, " template=");
+    if (pa) *pa = 0;
+    if (pb) *pb = 0;
+    for (char *x = strtok_r(ta, " ", &sa), *y = strtok_r(tb, " ", &sb); x && y;
+         x = strtok_r(NULL, " ", &sa), y = strtok_r(NULL, " ", &sb)) {
+        int skip = 0;
+        for (size_t i = 0; i < sizeof step_keys / sizeof *step_keys; i++) skip |= !strncmp(x, step_keys[i], strlen(step_keys[i]));
+        if (!skip && strcmp(x, y)) { snprintf(what, n, "%s, not %s", x, y); return 1; }
+    }
+    if (strcmp(a->tpl, b->tpl)) { snprintf(what, n, "template=%s, not template=%s", a->tpl, b->tpl); return 1; }
+    return 0;
+}

@@ -31,5 +31,9 @@ int  config_parse(const char *text, TrainConfig *c, Err *e);
 void config_set_steps(TrainConfig *c, long steps, long evals);
 /* Applies one "key=value" override (the CLI's --set). */
 int  config_set(TrainConfig *c, const char *kv, Err *e);
+/* The first setting in which a and b differ, apart from the step count and what follows from it
+ * (steps, warmup, eval_every, ckpt_every: a resumed run may be extended), written to what as
+ * "key=A_VALUE, not key=B_VALUE"; returns 1 then, 0 when they agree. */
+int  config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size_t n);
 
 #endif

@@ -299,7 +299,10 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
 
     Run r;
     if (run_init(&r, &it->cfg, e)) return -1;
-    TrainOptions to = {.dir = it->dir, .resume = resume, .verbose = x->verbose >= 2 || (x->verbose && x->tty && x->o->jobs <= 1)};
+    /* check_folder saw that a folder without a checkpoint holds this plan's config (a run killed
+     * before its first checkpoint): starting it over loses nothing */
+    TrainOptions to = {.dir = it->dir, .resume = resume, .force = !resume, .steps = it->cfg.steps,
+                       .verbose = x->verbose >= 2 || (x->verbose && x->tty && x->o->jobs <= 1)};
     Err te = {{0}};
     int rc = run_train(&r, &to, &te);
     if (rc == 1) { run_free(&r); msg->interrupted = 1; return 1; }

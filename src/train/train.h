@@ -31,10 +31,17 @@ int  run_open(Run *r, const char *dir, const char *which, Err *e);
 typedef struct TrainOptions {
     const char *dir;          /* run folder (created if missing) */
     int resume;               /* continue from dir/last.safetensors */
+    int force;                /* without resume: delete a run the folder holds and start over */
+    long steps;               /* with resume: train on to this many steps (0: the run's own count) */
     int verbose;              /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
 } TrainOptions;
-/* Trains to cfg.steps. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved first);
- * -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good checkpoint). */
+/* Trains to cfg.steps, holding a lock on the folder (dir/lock: a second trainer is refused with
+ * the holder's pid). Without resume, r is a fresh run_init and a folder that already holds a run
+ * is refused unless force. With resume, r is rebuilt from the folder's checkpoint; if r was
+ * run_init'ed, its config must agree with the folder's (apart from the step count), and a
+ * finished run trains nothing. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved
+ * first); -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good
+ * checkpoint). */
 int  run_train(Run *r, const TrainOptions *o, Err *e);
 
 /* Exact match per intent on fixed evaluation sets. */

@@ -4,10 +4,12 @@
 #include "engine/fileio.h"
 #include "engine/safetensors.h"
 #include "train/run_internal.h"
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,7 +21,7 @@ static void on_sigint(int sig) { (void)sig; interrupted = 1; }
 
 static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
-static void path_join(char *out, size_t n, const char *dir, const char *file) { snprintf(out, n, "%s/%s", dir, file); }
+#define METRICS_HEADER "step,loss,lr,val_acc,seconds\n"
 
 /* ---- checkpoints ---- */
 /* Tensors: every parameter view by name; with moments, also "adam.m.<name>" and "adam.v.<name>".
@@ -105,11 +107,14 @@ out:
 }
 
 int run_open(Run *r, const char *dir, const char *which, Err *e) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s.safetensors", dir, which);
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return err_set(e, "%s: no such run folder", dir);
-    return load_checkpoint(r, path, 0, e);
+    char file[32];
+    snprintf(file, sizeof file, "%s.safetensors", which);
+    char *path = path_join(dir, file);
+    int rc = load_checkpoint(r, path, 0, e);
+    free(path);
+    return rc;
 }
 
 /* ---- the loop ---- */
@@ -134,28 +139,113 @@ static void progress(const Run *r, const TrainOptions *o, int tty, double loss, 
     fflush(stderr);
 }
 
-int run_train(Run *r, const TrainOptions *o, Err *e) {
-    char last[1024], best[1024], csv[1024], cfgpath[1024];
-    if (ensure_dir(o->dir, e)) return -1;
-    path_join(last, sizeof last, o->dir, "last.safetensors");
-    path_join(best, sizeof best, o->dir, "best.safetensors");
-    path_join(csv, sizeof csv, o->dir, "metrics.csv");
-    path_join(cfgpath, sizeof cfgpath, o->dir, "config.txt");
-    if (o->resume) {
-        long steps = r->cfg.steps;
-        run_free(r);
-        if (load_checkpoint(r, last, 1, e)) return -1;
-        if (steps > r->cfg.steps) r->cfg.steps = steps;   /* a resume may extend the run */
-    } else {
-        char cfg[1200];
-        config_format(&r->cfg, cfg, sizeof cfg - 1);
-        strcat(cfg, "\n");
-        if (atomic_write(cfgpath, write_text, cfg, e)) return -1;
-        FILE *f = fopen(csv, "w");
-        if (!f) return err_set(e, "cannot write %s: %s", csv, strerror(errno));
-        fprintf(f, "step,loss,lr,val_acc,seconds\n");
-        fclose(f);
+/* What a run writes into its folder (eval.json is reproduce's); --force removes them all. */
+static const char *RUN_FILES[] = {"config.txt", "metrics.csv", "last.safetensors", "best.safetensors", "eval.json"};
+
+static int file_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+
+static const char *kept(const char *last) {
+    return file_exists(last) ? "the last good checkpoint is intact" : "no checkpoint was written yet";
+}
+
+/* Temporary files of atomic writes whose process died mid-write (name.tmp.<pid>). Only called
+ * with the folder locked, so no live writer of ours owns one. */
+static void remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
+            size_t n = strlen(RUN_FILES[i]);
+            if (strncmp(de->d_name, RUN_FILES[i], n) || strncmp(de->d_name + n, ".tmp.", 5)) continue;
+            char *p = path_join(dir, de->d_name);
+            unlink(p);
+            free(p);
+        }
+    closedir(d);
+}
+
+static int write_config(Run *r, const char *path, Err *e) {
+    char cfg[1200];
+    config_format(&r->cfg, cfg, sizeof cfg - 1);
+    strcat(cfg, "\n");
+    return atomic_write(path, write_text, cfg, e);
+}
+
+/* A new run: the folder must hold no run, unless force (then the old one is deleted first, so
+ * that no file of it can be mistaken for part of the new one). */
+static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const char *csv, Err *e) {
+    if (r->step > 0) return err_set(e, "this run has already trained %ld steps: resume it from its folder instead", r->step);
+    for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
+        char *p = path_join(o->dir, RUN_FILES[i]);
+        int rc = 0;
+        if (file_exists(p)) {
+            if (!o->force)
+                rc = err_set(e, "%s already holds a run (%s): --resume continues it, --force deletes it and starts over",
+                             o->dir, RUN_FILES[i]);
+            else if (unlink(p) != 0)
+                rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
+        }
+        free(p);
+        if (rc) return -1;
     }
+    if (write_config(r, cfgpath, e)) return -1;
+    return atomic_write(csv, write_text, (void *)METRICS_HEADER, e);
+}
+
+/* metrics.csv without the rows after step: a row written after the last checkpoint (a crash or
+ * a failed checkpoint write in between) would otherwise appear twice once the step is redone. */
+static int trim_metrics(const char *csv, long step, Err *e) {
+    if (!file_exists(csv)) return atomic_write(csv, write_text, (void *)METRICS_HEADER, e);
+    unsigned char *buf;
+    size_t len;
+    if (read_file(csv, &buf, &len, e)) return -1;
+    char *out = xmalloc(len + sizeof METRICS_HEADER + 2), *w = out;
+    w += sprintf(w, "%s", METRICS_HEADER);
+    for (char *line = (char *)buf, *next; *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        char *end;
+        long s = strtol(line, &end, 10);
+        if (end == line || *end != ',' || s > step) continue;   /* the header, or a row after step */
+        memcpy(w, line, (size_t)(next - line));
+        w += next - line;
+        if (w[-1] != '\n') *w++ = '\n';
+    }
+    *w = 0;
+    int rc = atomic_write(csv, write_text, out, e);
+    free(out); free(buf);
+    return rc;
+}
+
+/* Loads the folder's last checkpoint into r. A run given by the caller (r->cfg set) must be the
+ * folder's run: a resume only continues, it never changes a run's settings; o->steps may extend
+ * it. config.txt is rewritten (an extended run has a new step count). */
+static int resume_run(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, const char *csv, Err *e) {
+    if (!file_exists(last)) return err_set(e, "%s: no checkpoint to resume (no last.safetensors)", o->dir);
+    TrainConfig want = r->cfg;
+    int check = want.task[0] != 0;
+    run_free(r);
+    if (load_checkpoint(r, last, 1, e)) return -1;
+    char what[700];
+    if (check && config_conflict(&r->cfg, &want, what, sizeof what))
+        return err_set(e, "%s holds a run with %s: --resume continues a run as it was made (only --steps can extend it); "
+                          "train into another --out instead", o->dir, what);
+    if (o->steps && o->steps < r->cfg.steps)
+        return err_set(e, "%s: the run is planned for %ld steps; --steps %ld would shorten it (only a longer run can continue)",
+                       o->dir, r->cfg.steps, o->steps);
+    if (o->steps > r->cfg.steps) r->cfg.steps = o->steps;
+    if (r->step >= r->cfg.steps) {
+        if (o->verbose)
+            fprintf(stderr, "%s: already finished at step %ld; nothing to train (--resume --steps N with N > %ld trains on)\n",
+                    o->dir, r->step, r->step);
+        return 0;
+    }
+    if (write_config(r, cfgpath, e)) return -1;
+    return trim_metrics(csv, r->step, e);
+}
+
+static int train_loop(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
     FILE *mf = fopen(csv, "a");
     if (!mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
 
@@ -187,16 +277,14 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
         Tensor *loss = batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));
         float lv = loss->data[0];
         if (!isfinite(lv)) {
-            rc = err_set(e, "loss became %s at step %ld; stopped (the last good checkpoint %s is intact)",
-                         isnan(lv) ? "NaN" : "Inf", r->step, last);
+            rc = err_set(e, "loss became %s at step %ld; stopped (%s)", isnan(lv) ? "NaN" : "Inf", r->step + 1, kept(last));
             break;
         }
         graph_backward(&g, loss);
         /* ReLU maps NaN to 0, so a non-finite weight can leave the loss finite: the gradient shows it */
         float gnorm = clip_grad_norm(&r->m.ps, c->clip);
         if (!isfinite(gnorm)) {
-            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (the last good checkpoint %s is intact)",
-                         isnan(gnorm) ? "NaN" : "Inf", r->step, lv, last);
+            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (%s)", isnan(gnorm) ? "NaN" : "Inf", r->step + 1, lv, kept(last));
             break;
         }
         adamw_step(&r->opt, &r->m.ps, lr_schedule(r->step, c->warmup, c->steps, c->lr, c->lr_min));
@@ -235,5 +323,19 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     batch_free(&bb);
     graph_free(&g);
     arena_free(&arena);
+    return rc;
+}
+
+int run_train(Run *r, const TrainOptions *o, Err *e) {
+    if (ensure_dir(o->dir, e)) return -1;
+    int lock = dir_lock(o->dir, e);
+    if (lock < 0) return -1;
+    remove_stale_tmp(o->dir);
+    char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
+         *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
+    int rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
+    if (rc == 0 && r->step < r->cfg.steps) rc = train_loop(r, o, last, best, csv, e);
+    free(last); free(best); free(csv); free(cfgpath);
+    dir_unlock(lock);
     return rc;
 }
