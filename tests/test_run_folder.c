@@ -181,6 +181,13 @@ TEST(run_folder_long_out_path_not_cut) {
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(file_size(dir, "last.safetensors") > 0 && file_size(dir, "best.safetensors") > 0 && file_size(dir, "config.txt") > 0,
           "the run's files are not in the folder named");
+    /* the commands that keep fixed buffers refuse such a path instead of cutting it */
+    snprintf(args, sizeof args, "reproduce --tiny --tasks sumfirst --methods gnn --no-real --out %s/x", dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "at most"), "reproduce with a long --out: exit %d: %.300s", rc, out);
+    snprintf(args, sizeof args, "demo --out %s/x", dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "at most"), "demo with a long --out: exit %d: %.300s", rc, out);
     rm_rf(base);
 }
 

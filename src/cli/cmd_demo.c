@@ -94,6 +94,7 @@ int cmd_demo(int argc, char **argv) {
         if (config_set(&cfg, kv, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; }
         config_set_steps(&cfg, cfg.steps, 10);
     }
+    if (out && strlen(out) >= sizeof dir) { fprintf(stderr, "neurop demo: --out has %zu characters, at most %zu\n", strlen(out), sizeof dir - 1); return 2; }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else { mkdir("runs", 0755); snprintf(dir, sizeof dir, "runs/demo-%s", cfg.task); }
 

@@ -23,7 +23,8 @@ typedef struct TrainConfig {
 /* The defaults for (task, method): docs/defaults.md explains each choice. Only IID validation
  * chose them; OOD intents never did. */
 int  config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e);
-/* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c. */
+/* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c; the
+ * text must hold every key exactly once. */
 void config_format(const TrainConfig *c, char *buf, size_t len);
 int  config_parse(const char *text, TrainConfig *c, Err *e);
 /* Sets the step count and what follows from it: warmup 5%, `evals` IID-validation evaluations

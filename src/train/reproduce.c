@@ -563,6 +563,9 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     double t0 = rp_now();
     memset(s, 0, sizeof *s);
     Ctx x = {.o = o};
+    /* paths inside it get up to ~120 more characters; a longer --out is refused, never cut */
+    if (o->out && strlen(o->out) >= sizeof x.out - 128)
+        return err_set(e, "--out has %zu characters, at most %zu", strlen(o->out), sizeof x.out - 129);
     snprintf(x.out, sizeof x.out, "%s", o->out && *o->out ? o->out : "results");
     size_t ol = strlen(x.out);
     while (ol > 1 && x.out[ol - 1] == '/') x.out[--ol] = 0;

@@ -31,6 +31,10 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
         if (t->kind == TASK_ARC) { r->task.seq_len = tp->len; r->task.out_len = tp->len; }
         else if (tp->len != t->seq_len) return err_set(e, "template len %d: %s inputs have %d tokens", tp->len, t->name, t->seq_len);
     }
+    /* checked before any allocation that grows with θ: a config (a checkpoint's too) cannot ask
+     * for gigabytes before its tensors are compared with the model */
+    if (tp->n_theta > RUN_MAX_THETA)
+        return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta, RUN_MAX_THETA);
     MetaConfig mc = c->meta;
     if (c->method == METHOD_DIRECT && t->kind != TASK_SUMFIRST) {
         int tmp[MAX_INTENT_TOKENS];

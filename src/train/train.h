@@ -22,6 +22,9 @@ typedef struct Run {
     Arena eval_arena;         /* reused by every evaluation (allocated on first use) */
 } Run;
 
+/* The largest template a run trains (4,194,304 weights, 240 times the 1D-ARC target): the
+ * meta-learners hold per-weight index and encoding arrays, so memory grows with |θ|. */
+#define RUN_MAX_THETA (1 << 22)
 /* Builds the task, template and method of c, with φ drawn from c->seed. */
 int  run_init(Run *r, const TrainConfig *c, Err *e);
 void run_free(Run *r);

@@ -21,6 +21,8 @@ static void on_sigint(int sig) { (void)sig; interrupted = 1; }
 
 static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
+/* The layout of checkpoints (docs/training.md): another is refused, never guessed at. */
+#define CHECKPOINT_FORMAT "neurop-checkpoint-1"
 #define METRICS_HEADER "step,loss,lr,val_acc,seconds\n"
 
 /* ---- checkpoints ---- */
@@ -50,35 +52,71 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     snprintf(best, sizeof best, "%.17g", r->best_val);
     snprintf(bstep, sizeof bstep, "%ld", r->best_step);
     snprintf(secs, sizeof secs, "%.3f", r->train_seconds);
-    StMeta meta[] = {{"format", "neurop-checkpoint-1"}, {"config", cfg}, {"step", step}, {"adam_t", adam_t},
+    StMeta meta[] = {{"format", CHECKPOINT_FORMAT}, {"config", cfg}, {"step", step}, {"adam_t", adam_t},
                      {"data_rng", rng}, {"best_val", best}, {"best_step", bstep}, {"train_seconds", secs}};
     int rc = st_write(path, ts, nt, meta, (int)(sizeof meta / sizeof *meta), e);
     free(ts); free(names);
     return rc;
 }
 
-static int meta_long(const StFile *f, const char *key, long *out, const char *path, Err *e) {
+static int meta_long(const StFile *f, const char *key, long lo, long hi, long *out, const char *path, Err *e) {
     const char *v = st_meta(f, key);
     char *end;
     if (!v) return err_set(e, "%s: not a neurop checkpoint (no '%s' in its metadata)", path, key);
     errno = 0;
     *out = strtol(v, &end, 10);
-    if (errno || *end) return err_set(e, "%s: bad '%s' in its metadata: %s", path, key, v);
+    if (errno || !*v || *end || *out < lo || *out > hi) return err_set(e, "%s: bad '%s' in its metadata (want an integer in [%ld, %ld])", path, key, lo, hi);
+    return 0;
+}
+
+static int meta_double(const StFile *f, const char *key, double *out, const char *path, Err *e) {
+    const char *v = st_meta(f, key);
+    char *end;
+    if (!v) return err_set(e, "%s: not a neurop checkpoint (no '%s' in its metadata)", path, key);
+    *out = strtod(v, &end);
+    if (!*v || *end || !isfinite(*out)) return err_set(e, "%s: bad '%s' in its metadata (want a finite number)", path, key);
+    return 0;
+}
+
+/* The data-RNG state: 64 hex digits, not all zero (xoshiro's one state that never moves). */
+static int meta_rng(const StFile *f, Rng *rng, const char *path, Err *e) {
+    const char *v = st_meta(f, "data_rng");
+    if (!v || strlen(v) != 64 || strspn(v, "0123456789abcdefABCDEF") != 64)
+        return err_set(e, "%s: bad 'data_rng' in its metadata (want 64 hex digits)", path);
+    for (int k = 0; k < 4; k++) {
+        char part[17];
+        memcpy(part, v + 16 * k, 16); part[16] = 0;
+        rng->s[k] = strtoull(part, NULL, 16);
+    }
+    if (!(rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3])) return err_set(e, "%s: bad 'data_rng' in its metadata (all zero)", path);
     return 0;
 }
 
 /* Loads path into a run: rebuilds it from the stored config, then copies parameters (and, with
- * with_state, moments, step and RNG). */
+ * with_state, moments, step and RNG). Every tensor must have exactly the model's name and shape,
+ * and the metadata its form, or nothing is loaded. */
 static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     StFile *f = st_read(path, e);
     if (!f) return -1;
     int rc = -1;
     const char *fmt = st_meta(f, "format"), *cfgtext = st_meta(f, "config");
-    if (!fmt || strcmp(fmt, "neurop-checkpoint-1") || !cfgtext) { err_set(e, "%s: not a neurop checkpoint", path); goto out; }
+    if (!fmt || !cfgtext) { err_set(e, "%s: not a neurop checkpoint (no format or config in its metadata)", path); goto out; }
+    if (strcmp(fmt, CHECKPOINT_FORMAT)) { err_set(e, "%s: checkpoint format '%.40s'; this build reads %s", path, fmt, CHECKPOINT_FORMAT); goto out; }
     TrainConfig c;
-    if (config_defaults("sumfirst", METHOD_GNN, &c, e) || config_parse(cfgtext, &c, e)) goto out;
-    if (run_init(r, &c, e)) goto out;
+    if (config_defaults("sumfirst", METHOD_GNN, &c, e) || config_parse(cfgtext, &c, e)) goto bad_config;
+    long step, at, bstep;
+    double best = 0, secs = 0;
+    Rng rng;
+    if (meta_long(f, "step", 0, c.steps, &step, path, e) || meta_long(f, "adam_t", 0, c.steps, &at, path, e) ||
+        meta_long(f, "best_step", -1, step, &bstep, path, e) || meta_double(f, "best_val", &best, path, e) ||
+        meta_double(f, "train_seconds", &secs, path, e) || meta_rng(f, &rng, path, e))
+        goto out;
+    if (run_init(r, &c, e)) goto bad_config;
     ParamSet *ps = &r->m.ps;
+    if (st_count(f) != ps->count && st_count(f) != 3 * ps->count) {
+        err_set(e, "%s: %d tensors, the model has %d (%d with the optimizer state)", path, st_count(f), ps->count, 3 * ps->count);
+        goto out;
+    }
     for (int part = 0; part < (with_state ? 3 : 1); part++)
         for (int i = 0; i < ps->count; i++) {
             const ParamView *v = &ps->views[i];
@@ -86,21 +124,29 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
             snprintf(nm, sizeof nm, "%s%s", part == 0 ? "" : part == 1 ? "adam.m." : "adam.v.", v->name);
             const StTensor *t = st_find(f, nm);
             if (!t) { err_set(e, "%s: tensor '%s' is missing", path, nm); goto out; }
-            if (st_numel(t) != v->numel) { err_set(e, "%s: tensor '%s' has %" PRId64 " values, the model needs %ld", path, nm, st_numel(t), v->numel); goto out; }
+            int same = t->ndim == v->ndim;
+            for (int d = 0; same && d < v->ndim; d++) same = t->shape[d] == v->shape[d];
+            if (!same) {
+                char want[64] = "", have[64] = "";
+                for (int d = 0; d < v->ndim; d++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "," : "", v->shape[d]);
+                for (int d = 0; d < t->ndim && d < 4; d++)
+                    snprintf(have + strlen(have), sizeof have - strlen(have), "%s%" PRId64, d ? "," : "", t->shape[d]);
+                err_set(e, "%s: tensor '%s' has shape [%s%s], the model needs [%s]", path, nm, have, t->ndim > 4 ? ",..." : "", want);
+                goto out;
+            }
             float *dst = (part == 0 ? ps->data : part == 1 ? ps->m : ps->v) + v->off;
             memcpy(dst, t->data, v->numel * sizeof(float));
         }
-    long step, at, bstep;
-    if (meta_long(f, "step", &step, path, e) || meta_long(f, "adam_t", &at, path, e) || meta_long(f, "best_step", &bstep, path, e)) goto out;
-    const char *rng = st_meta(f, "data_rng"), *best = st_meta(f, "best_val"), *secs = st_meta(f, "train_seconds");
-    if (!rng || strlen(rng) != 64 || !best) { err_set(e, "%s: bad data_rng/best_val metadata", path); goto out; }
-    for (int k = 0; k < 4; k++) {
-        char part[17]; memcpy(part, rng + 16 * k, 16); part[16] = 0;
-        r->data_rng.s[k] = strtoull(part, NULL, 16);
-    }
-    r->step = step; r->opt.t = at; r->best_step = bstep; r->best_val = strtod(best, NULL);
-    r->train_seconds = secs ? strtod(secs, NULL) : 0;
+    r->step = step; r->opt.t = at; r->best_step = bstep; r->best_val = best;
+    r->train_seconds = secs;
+    r->data_rng = rng;
     rc = 0;
+    goto out;
+bad_config: {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        err_set(e, "%s: %s", path, why);
+    }
 out:
     st_free(f);
     return rc;
