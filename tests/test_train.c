@@ -128,6 +128,7 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
     CHECK(rep.iid >= 0.95, "Meta-GNN on SUMFIRST after %ld steps (%.1f s): IID test exact match %.3f, want >= 0.95 (OOD %.3f)",
           c.steps, secs, rep.iid, rep.ood);
     if (getenv("NEUROP_GC_VERBOSE")) printf("    %ld steps in %.1f s: IID test %.3f, OOD %.3f\n", c.steps, secs, rep.iid, rep.ood);
+    eval_report_free(&rep);
     run_free(&r);
     rm_dir(dir);
     threads_restore(nt);
@@ -403,4 +404,33 @@ TEST(train_nan_at_first_step_says_no_checkpoint) {
           "message: '%s'", e.msg);
     run_free(&r);
     rm_dir(dir);
+}
+
+/* An evaluation scores every intent, however many: with 70 train intents (more than the 64 a
+ * fixed report once held, which then dropped every OOD intent and reported OOD 0) both OOD
+ * intents are still scored, and the means are over all of them. */
+TEST(train_evaluate_scores_every_intent) {
+    TrainConfig c;
+    tiny_config(&c, "sumfirst", METHOD_GNN, 1);
+    c.eval_n = 4;
+    Err e = {{0}};
+    Run r;
+    if (run_init(&r, &c, &e)) { CHECK(0, "%s", e.msg); return; }
+    Intent many[70];
+    for (int i = 0; i < 70; i++) many[i] = r.task.train[i % r.task.n_train];
+    const Intent *saved = r.task.train;
+    int saved_n = r.task.n_train;
+    r.task.train = many; r.task.n_train = 70;
+    EvalReport rep;
+    run_evaluate(&r, SPLIT_VAL, 1, &rep);
+    CHECK(rep.n == 70 + r.task.n_ood && rep.n_iid == 70 && rep.n_ood == r.task.n_ood, "%d items: %d IID, %d OOD", rep.n, rep.n_iid, rep.n_ood);
+    double ood = 0;
+    for (int i = 70; i < rep.n; i++) {
+        CHECK(rep.items[i].split == SPLIT_OOD && rep.items[i].n == 4, "item %d: split %d, n %d", i, rep.items[i].split, rep.items[i].n);
+        ood += rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0;
+    }
+    CHECK_NEAR(rep.ood, ood / r.task.n_ood, 1e-12);
+    eval_report_free(&rep);
+    r.task.train = saved; r.task.n_train = saved_n;
+    run_free(&r);
 }

@@ -139,6 +139,7 @@ int cmd_demo(int argc, char **argv) {
         printf("  unseen intent %-10s %.3f\n", nm, rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0);
     }
     printf("  IID (seen intents, new inputs): %.3f\n  OOD (unseen intents):           %.3f\n\n", rep.iid, rep.ood);
+    eval_report_free(&rep);
 
     Intent u = run.task.ood[run.task.n_ood - 1];
     char prog[600], nm[64];

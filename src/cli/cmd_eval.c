@@ -101,6 +101,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(f, "}\n");
         if (fclose(f)) { fprintf(stderr, "neurop eval: write error on %s\n", json); run_free(&run); return 1; }
     }
+    eval_report_free(&rep);
     run_free(&run);
     return 0;
 }

@@ -344,6 +344,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         cJSON *arr = cJSON_AddArrayToObject(j, "intents");
         for (int i = 0; i < rep.n; i++)
             cJSON_AddItemToArray(arr, intent_json(&b.task, rep.items[i].u, rep.items[i].split, rep.items[i].n, rep.items[i].correct));
+        eval_report_free(&rep);
         if (b.task.kind == TASK_ARC && x->real_dir) {
             RealReport rr;
             Err re = {{0}};

@@ -167,12 +167,13 @@ static void score_intent(Run *r, Intent u, Split s, IntentScore *out) {
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     const Task *t = &r->task;
     memset(rep, 0, sizeof *rep);
-    for (int i = 0; i < t->n_train && rep->n < 64; i++) {
+    rep->items = xcalloc(t->n_train + (with_ood ? t->n_ood : 0), sizeof *rep->items);
+    for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
         rep->iid += s->n ? (double)s->correct / s->n : 0; rep->n_iid++;
     }
-    for (int i = 0; with_ood && i < t->n_ood && rep->n < 64; i++) {
+    for (int i = 0; with_ood && i < t->n_ood; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->ood[i], SPLIT_OOD, s);
         rep->ood += s->n ? (double)s->correct / s->n : 0; rep->n_ood++;
@@ -181,13 +182,16 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     if (rep->n_ood) rep->ood /= rep->n_ood;
 }
 
+void eval_report_free(EvalReport *rep) { free(rep->items); memset(rep, 0, sizeof *rep); }
+
 void run_synth(Run *r, Intent u, float *theta) {
     Graph g;
     eval_graph(r, &g);
-    float feat[64];
+    float *feat = xmalloc(r->task.n_feat * sizeof(float));
     task_features(&r->task, u, feat);
     Tensor *th = method_generate(&g, &r->m, feat, 1);
     memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
+    free(feat);
     graph_free(&g);
 }
 

@@ -49,10 +49,11 @@ int  run_train(Run *r, const TrainOptions *o, Err *e);
 
 /* Exact match per intent on fixed evaluation sets. */
 typedef struct IntentScore { Intent u; Split split; int n, correct; } IntentScore;
-typedef struct EvalReport { int n; IntentScore items[64]; double iid, ood; int n_iid, n_ood; } EvalReport;
-/* iid_split: SPLIT_VAL or SPLIT_TEST for the train intents; with_ood adds every OOD intent on
- * SPLIT_OOD. iid and ood are means over intents. */
+typedef struct EvalReport { int n; IntentScore *items; double iid, ood; int n_iid, n_ood; } EvalReport;
+/* iid_split: SPLIT_VAL or SPLIT_TEST for every train intent; with_ood adds every OOD intent on
+ * SPLIT_OOD. iid and ood are means over intents. items is allocated: eval_report_free. */
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);
+void eval_report_free(EvalReport *rep);
 /* Accuracy of predictions on prepared examples of one intent (used for real 1D-ARC pairs too). */
 int  run_score(Run *r, Intent u, const Examples *ex);
 

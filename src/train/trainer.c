@@ -345,6 +345,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
             EvalReport rep;
             run_evaluate(r, SPLIT_VAL, 0, &rep);
             last_val = rep.iid;
+            eval_report_free(&rep);
             fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n, lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
             fflush(mf);
             if (rep.iid > r->best_val) {
