@@ -114,10 +114,12 @@ TEST(checkpoint_damaged_copies_refused) {
             run_free(&rr);
         }
     }
-    /* the undamaged copy loads */
+    /* the undamaged copy loads, and says where it was made (bit-identity holds per machine) */
     CHECK(!rewrite(src, dst, NULL, NULL, 0, &e), "%s", e.msg);
     Run k;
     CHECK(!run_open(&k, bad, "last", &e), "the undamaged copy: %s", e.msg);
+    CHECK(strstr(k.machine, "cpu=") && strstr(k.machine, "blas=") && strstr(k.machine, "(kernel ") && strstr(k.machine, "threads="),
+          "machine: '%s'", k.machine);
     run_free(&k);
     free(no_head); free(twice); free(huge); free(src); free(dst);
     char cmd[400];

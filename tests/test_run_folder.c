@@ -136,6 +136,13 @@ TEST(run_folder_resume_checks_the_run_and_extends_it) {
     CHECK(cfg2 && strstr(cfg2, " steps=6 "), "config.txt of the extended run: %s", cfg2 ? cfg2 : "(none)");
     CHECK(csv && count_rows(csv, 5) == 1 && count_rows(csv, 6) == 1 && !strstr(csv, "9.99") && count_rows(csv, 4) == 1,
           "metrics.csv of the extended run:\n%s", csv ? csv : "(none)");
+    /* nothing to resume: said, and no folder is made */
+    snprintf(args, sizeof args, "train --quiet --resume --out %s/none", dir);
+    rc = cli_run(args, out, sizeof out);
+    char *none = path_join(dir, "none");
+    struct stat st;
+    CHECK(rc == 1 && strstr(out, "no such run folder") && stat(none, &st) != 0, "resuming a missing folder: exit %d: %s", rc, out);
+    free(none);
     free(cfg); free(cfg2); free(csv);
     rm_rf(dir);
 }

@@ -40,6 +40,7 @@ int cmd_info(int argc, char **argv) {
            run.cfg.B, run.cfg.N, run_step_flops(&run));
     printf("trained    %ld steps in %.1f s; best IID-validation %.4f at step %ld\nconfig     %s\n",
            run.step, run.train_seconds, run.best_val, run.best_step, cfg);
+    printf("machine    %s\n", run.machine[0] ? run.machine : "(not recorded)");
     run_free(&run);
     return 0;
 }

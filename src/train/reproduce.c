@@ -308,6 +308,8 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     if (rc == 1) { run_free(&r); msg->interrupted = 1; return 1; }
     long params = r.m.ps.n, steps_done = r.step, best_step = r.best_step;
     double train_s = r.train_seconds, best_val = r.best_val;
+    char machine[sizeof r.machine];
+    snprintf(machine, sizeof machine, "%s", r.machine);
     run_free(&r);
 
     cJSON *j = cJSON_CreateObject();
@@ -318,6 +320,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     cJSON_AddStringToObject(j, "method_name", method_name(it->method));
     cJSON_AddNumberToObject(j, "seed", (double)it->seed);
     cJSON_AddStringToObject(j, "config", it->cfgtext);
+    cJSON_AddStringToObject(j, "machine", machine);
     cJSON_AddNumberToObject(j, "steps", (double)it->cfg.steps);
     cJSON_AddNumberToObject(j, "steps_done", (double)steps_done);
     cJSON_AddNumberToObject(j, "params", (double)params);

@@ -2,6 +2,7 @@
  * warmup + cosine, clipping; IID-validation evaluation picks the best checkpoint; checkpoints
  * are atomic and carry everything needed to resume bit-exactly. */
 #include "engine/fileio.h"
+#include "engine/machine.h"
 #include "engine/safetensors.h"
 #include "train/run_internal.h"
 #include <dirent.h>
@@ -44,6 +45,7 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         ts[k].data = base + v->off;
     }
     char cfg[1024], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
+    machine_describe(r->machine, sizeof r->machine);
     config_format(&r->cfg, cfg, sizeof cfg);
     snprintf(step, sizeof step, "%ld", r->step);
     snprintf(adam_t, sizeof adam_t, "%ld", r->opt.t);
@@ -53,7 +55,8 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     snprintf(bstep, sizeof bstep, "%ld", r->best_step);
     snprintf(secs, sizeof secs, "%.3f", r->train_seconds);
     StMeta meta[] = {{"format", CHECKPOINT_FORMAT}, {"config", cfg}, {"step", step}, {"adam_t", adam_t},
-                     {"data_rng", rng}, {"best_val", best}, {"best_step", bstep}, {"train_seconds", secs}};
+                     {"data_rng", rng}, {"best_val", best}, {"best_step", bstep}, {"train_seconds", secs},
+                     {"machine", r->machine}};
     int rc = st_write(path, ts, nt, meta, (int)(sizeof meta / sizeof *meta), e);
     free(ts); free(names);
     return rc;
@@ -140,6 +143,8 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     r->step = step; r->opt.t = at; r->best_step = bstep; r->best_val = best;
     r->train_seconds = secs;
     r->data_rng = rng;
+    const char *machine = st_meta(f, "machine");   /* informative only: older checkpoints lack it */
+    snprintf(r->machine, sizeof r->machine, "%s", machine ? machine : "");
     rc = 0;
     goto out;
 bad_config: {
@@ -374,6 +379,8 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
 }
 
 int run_train(Run *r, const TrainOptions *o, Err *e) {
+    struct stat st;
+    if (o->resume && (stat(o->dir, &st) || !S_ISDIR(st.st_mode))) return err_set(e, "%s: no such run folder to resume", o->dir);
     if (ensure_dir(o->dir, e)) return -1;
     int lock = dir_lock(o->dir, e);
     if (lock < 0) return -1;
