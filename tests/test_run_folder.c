@@ -127,14 +127,15 @@ TEST(run_folder_resume_checks_the_run_and_extends_it) {
     /* rows after the last checkpoint (as after a failed checkpoint write) are not kept twice */
     char *csvp = path_join(dir, "metrics.csv");
     FILE *f = fopen(csvp, "a");
-    if (f) { fprintf(f, "5,9.99,0.001,0.5,1.00\n"); fclose(f); }
+    if (f) { fprintf(f, "5,9.99,0.001,0.5,1.00\n3,0.5"); fclose(f); }   /* and a row cut short */
     free(csvp);
     snprintf(args, sizeof args, "train --quiet --resume --steps 6 --out %s", dir);
     rc = cli_run(args, out, sizeof out);
     CHECK(rc == 0, "extending: exit %d: %s", rc, out);
     char *cfg2 = slurp(dir, "config.txt"), *csv = slurp(dir, "metrics.csv");
     CHECK(cfg2 && strstr(cfg2, " steps=6 "), "config.txt of the extended run: %s", cfg2 ? cfg2 : "(none)");
-    CHECK(csv && count_rows(csv, 5) == 1 && count_rows(csv, 6) == 1 && !strstr(csv, "9.99") && count_rows(csv, 4) == 1,
+    CHECK(csv && count_rows(csv, 5) == 1 && count_rows(csv, 6) == 1 && !strstr(csv, "9.99") && count_rows(csv, 4) == 1 &&
+          count_rows(csv, 3) == 1 && count_rows(csv, -1) == 6,
           "metrics.csv of the extended run:\n%s", csv ? csv : "(none)");
     /* nothing to resume: said, and no folder is made */
     snprintf(args, sizeof args, "train --quiet --resume --out %s/none", dir);

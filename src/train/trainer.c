@@ -258,7 +258,10 @@ static int trim_metrics(const char *csv, long step, Err *e) {
         next = next ? next + 1 : line + strlen(line);
         char *end;
         long s = strtol(line, &end, 10);
-        if (end == line || *end != ',' || s > step) continue;   /* the header, or a row after step */
+        int commas = 0;
+        for (const char *c = line; c < next; c++) commas += *c == ',';
+        /* the header, a row after step, or a row cut short by a crash */
+        if (end == line || *end != ',' || s > step || commas != 4) continue;
         memcpy(w, line, (size_t)(next - line));
         w += next - line;
         if (w[-1] != '\n') *w++ = '\n';
@@ -273,7 +276,7 @@ static int trim_metrics(const char *csv, long step, Err *e) {
  * folder's run: a resume only continues, it never changes a run's settings; o->steps may extend
  * it. config.txt is rewritten (an extended run has a new step count). */
 static int resume_run(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, const char *csv, Err *e) {
-    if (!file_exists(last)) return err_set(e, "%s: no checkpoint to resume (no last.safetensors)", o->dir);
+    if (!file_exists(last)) return err_set(e, "%s: no checkpoint to resume (no last.safetensors); --force starts the run over", o->dir);
     TrainConfig want = r->cfg;
     int check = want.task[0] != 0;
     run_free(r);
