@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "engine/fileio.h"
 #include "train/train.h"
+#include <cJSON.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -245,4 +246,30 @@ TEST(run_folder_interrupt_before_first_eval_says_how_to_resume) {
     unlink(logp);
     rm_rf(dir);
     (void)out;
+}
+
+/* Commands that write a file next to a run cannot destroy it: synth -o refuses to overwrite
+ * anything but a program (here the run's own best checkpoint), and eval --json writes valid
+ * JSON atomically. */
+TEST(run_folder_synth_and_eval_json_cannot_destroy_a_run) {
+    char dir[128], args[1024], out[4096];
+    if (!tmpdir(dir, sizeof dir, "synth")) { CHECK(0, "mkdtemp"); return; }
+    snprintf(args, sizeof args, TINY " --steps 2 --out %s", dir);
+    CHECK(cli_run(args, out, sizeof out) == 0, "%s", out);
+    long best = file_size(dir, "best.safetensors");
+    snprintf(args, sizeof args, "synth %s --intent n=4 -o %s/best.safetensors", dir, dir);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "not a neurop program; not overwriting"), "synth over a checkpoint: exit %d: %s", rc, out);
+    CHECK(file_size(dir, "best.safetensors") == best, "the checkpoint changed");
+    snprintf(args, sizeof args, "synth %s --intent n=4 -o %s/p.safetensors", dir, dir);
+    CHECK(cli_run(args, out, sizeof out) == 0, "synth: %s", out);
+    CHECK(cli_run(args, out, sizeof out) == 0, "synth over its own program: %s", out);
+    snprintf(args, sizeof args, "eval %s --no-real --json %s/e.json", dir, dir);
+    CHECK(cli_run(args, out, sizeof out) == 0, "eval: %s", out);
+    char *j = slurp(dir, "e.json");
+    cJSON *o = j ? cJSON_Parse(j) : NULL, *in = cJSON_GetObjectItem(o, "intents"), *sp = cJSON_GetObjectItem(o, "iid_split");
+    CHECK(o && cJSON_GetArraySize(in) == 10 && cJSON_IsString(sp) && !strcmp(sp->valuestring, "test"), "e.json: %.300s", j ? j : "");
+    cJSON_Delete(o);
+    free(j);
+    rm_rf(dir);
 }
