@@ -168,6 +168,35 @@ TEST(run_folder_second_trainer_refused_with_pid) {
     char *pid = slurp(dir, "lock");
     CHECK(pid && atol(pid) > 0 && atol(pid) != 424242, "the lock file holds '%s', want the trainer's pid", pid ? pid : "");
     free(pid); free(lp);
+    /* and a real second process: a trainer running in the folder (--force: the folder holds the
+     * run above) refuses another with its pid */
+    pid_t child = fork();
+    if (child == 0) {
+        int fd2 = open("/dev/null", O_WRONLY);
+        dup2(fd2, 1); dup2(fd2, 2);
+        execl(cli_bin(), "neurop", "train", "--task", "sumfirst", "--method", "gnn", "--set", "width=8", "--set", "rounds=1",
+              "--steps", "100000000", "--force", "--out", dir, (char *)NULL);
+        _exit(127);
+    }
+    char *cfgp = path_join(dir, "config.txt");
+    for (int i = 0; i < 400; i++) {   /* until the child has written its config */
+        unsigned char *b = NULL; size_t n; Err e;
+        int started = !read_file(cfgp, &b, &n, &e) && strstr((char *)b, "steps=100000000");
+        free(b);
+        if (started) break;
+        usleep(10000);
+    }
+    snprintf(args, sizeof args, "train --resume --out %s", dir);
+    rc = cli_run(args, out, sizeof out);
+    char want[64];
+    snprintf(want, sizeof want, "pid %ld)", (long)child);
+    CHECK(rc == 1 && strstr(out, want), "a second trainer beside pid %ld: exit %d: %s", (long)child, rc, out);
+    kill(child, SIGINT);
+    int st = 0;
+    waitpid(child, &st, 0);
+    /* 130 once its loop runs; a SIGINT during its setup ends it by the signal (nothing half-written either way) */
+    CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 130) || (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT), "the first trainer: status %d", st);
+    free(cfgp);
     rm_rf(dir);
 }
 
