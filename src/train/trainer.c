@@ -306,10 +306,6 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     const Task *t = &r->task;
     const TrainConfig *c = &r->cfg;
     int tty = isatty(2);
-    interrupted = 0;
-    struct sigaction sa = {0}, old;
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
 
     Arena arena; Graph g;
     arena_init(&arena, 1 << 24);
@@ -372,7 +368,6 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         if (interrupted) { rc = 1; break; }
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
-    sigaction(SIGINT, &old, NULL);
     fclose(mf);
     free(us);
     batch_free(&bb);
@@ -387,12 +382,18 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     if (ensure_dir(o->dir, e)) return -1;
     int lock = dir_lock(o->dir, e);
     if (lock < 0) return -1;
+    /* from here on Ctrl-C only sets a flag: the loop saves a checkpoint and stops */
+    interrupted = 0;
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
     remove_stale_tmp(o->dir);
     char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
          *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
     int rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
     if (rc == 0 && r->step < r->cfg.steps) rc = train_loop(r, o, last, best, csv, e);
     free(last); free(best); free(csv); free(cfgpath);
+    sigaction(SIGINT, &old, NULL);
     dir_unlock(lock);
     return rc;
 }
