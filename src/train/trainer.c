@@ -199,14 +199,15 @@ static const char *kept(const char *last) {
     return file_exists(last) ? "the last good checkpoint is intact" : "no checkpoint was written yet";
 }
 
-/* Temporary files of atomic writes whose process died mid-write (name.tmp.<pid>). Only called
- * with the folder locked, so no live writer of ours owns one. */
+/* Temporary files of atomic writes whose process died mid-write (name.tmp.<pid>), for the files
+ * only a trainer writes (the first four of RUN_FILES; eval.json is written outside the lock).
+ * Only called with the folder locked, so no live writer owns one. */
 static void remove_stale_tmp(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *de;
     while ((de = readdir(d)))
-        for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
+        for (size_t i = 0; i < 4; i++) {
             size_t n = strlen(RUN_FILES[i]);
             if (strncmp(de->d_name, RUN_FILES[i], n) || strncmp(de->d_name + n, ".tmp.", 5)) continue;
             char *p = path_join(dir, de->d_name);
