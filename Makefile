@@ -55,7 +55,7 @@ test-asan: deps
 	@ASAN_OPTIONS=detect_leaks=0 OMP_NUM_THREADS=2 NEUROP_TEST_QUICK=1 build-asan/neurop-tests
 
 # libFuzzer harnesses (tests/fuzz/) under ASan + UBSan, FUZZ_SECONDS each (default 60; CI: 2).
-FUZZ_TARGETS := safetensors arcfile template intent config program
+FUZZ_TARGETS := safetensors arcfile template intent config program checkpoint
 FUZZ_FLAGS   := -Wno-pass-failed -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 fuzz:
 	@scripts/deps.sh --fuzz

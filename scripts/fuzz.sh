@@ -6,7 +6,7 @@
 set -euo pipefail
 secs=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors arcfile template intent config program)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors arcfile template intent config program checkpoint)
 for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$t
   mkdir -p "$corpus"

@@ -29,7 +29,7 @@ typedef struct Run {
 /* Builds the task, template and method of c, with φ drawn from c->seed. */
 int  run_init(Run *r, const TrainConfig *c, Err *e);
 void run_free(Run *r);
-/* Opens a run folder: which = "best" or "last". */
+/* Opens a run folder: which = "best" or "last". On failure r holds nothing (run_free is safe). */
 int  run_open(Run *r, const char *dir, const char *which, Err *e);
 
 typedef struct TrainOptions {

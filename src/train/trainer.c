@@ -99,6 +99,7 @@ static int meta_rng(const StFile *f, Rng *rng, const char *path, Err *e) {
  * with_state, moments, step and RNG). Every tensor must have exactly the model's name and shape,
  * and the metadata its form, or nothing is loaded. */
 static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
+    memset(r, 0, sizeof *r);   /* run_free is safe on r whatever happens below */
     StFile *f = st_read(path, e);
     if (!f) return -1;
     int rc = -1;
