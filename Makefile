@@ -15,7 +15,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test test-asan bench reproduce clean deps
+.PHONY: all run test test-asan fuzz bench reproduce clean deps
 all: $(BUILD)/neurop $(BUILD)/neurop-tests
 
 # scripts/deps.sh installs what is missing. It runs once per build folder (again when it changes):
@@ -61,6 +61,17 @@ test-asan:
 	  LDLIBS="-lopenblas -lcjson -lm -fopenmp -fsanitize=address,undefined" build-asan/neurop-tests build-asan/neurop
 	@ASAN_OPTIONS=detect_leaks=0 OMP_NUM_THREADS=2 NEUROP_TEST_QUICK=1 build-asan/neurop-tests
 
+# libFuzzer harnesses (tests/fuzz/) under ASan + UBSan, FUZZ_SECONDS each (default 60; CI: 2).
+FUZZ_TARGETS := safetensors arcfile template intent config program checkpoint
+FUZZ_FLAGS   := -Wno-pass-failed -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+fuzz:
+	@scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang-14 OPT="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" build-fuzz/libneurop.a
+	@for t in $(FUZZ_TARGETS); do \
+	  clang-14 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -I/usr/include/cjson \
+	    tests/fuzz/fuzz_$$t.c build-fuzz/libneurop.a -lopenblas -lcjson -lm -fopenmp -o build-fuzz/fuzz_$$t || exit 1; done
+	@scripts/fuzz.sh
+
 run: all
 	$(BUILD)/neurop demo
 
@@ -83,6 +94,6 @@ reproduce: all
 	$(BUILD)/neurop reproduce
 
 clean:
-	rm -rf build build-asan neurop
+	rm -rf build build-asan build-fuzz neurop
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

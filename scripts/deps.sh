@@ -6,6 +6,7 @@
 # Usage: scripts/deps.sh           build and test: a C compiler, OpenBLAS, cJSON, OpenMP
 #        scripts/deps.sh --plots   also gnuplot (the PNGs of `neurop reproduce` and `neurop clock`)
 #        scripts/deps.sh --bench   also python3-torch and numpy (the reference of `make bench`)
+#        scripts/deps.sh --fuzz    also clang-14, libFuzzer and libomp (`make fuzz`)
 set -euo pipefail
 CC="${CC:-cc}"
 
@@ -28,19 +29,28 @@ C
   return $rc
 }
 plots_ok() { command -v gnuplot >/dev/null 2>&1; }
-bench_ok() { python3 -c 'import torch, numpy' >/dev/null 2>&1; }
+bench_ok() { /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; }   # Debian's python3, not another on PATH
+fuzz_ok() {
+  local d rc=0
+  d="$(mktemp -d)"
+  echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' > "$d/f.c"
+  clang-14 -fsanitize=fuzzer,address -fopenmp "$d/f.c" -o "$d/f" >/dev/null 2>&1 || rc=1
+  rm -rf "$d"
+  return $rc
+}
 
 groups=(build)
 case "${1:-}" in
   "") ;;
   --plots) groups+=(plots) ;;
   --bench) groups+=(bench) ;;
-  *) echo "usage: scripts/deps.sh [--plots | --bench]" >&2; exit 2 ;;
+  --fuzz) groups+=(fuzz) ;;
+  *) echo "usage: scripts/deps.sh [--plots | --bench | --fuzz]" >&2; exit 2 ;;
 esac
 declare -A pkgs=([build]="build-essential libopenblas-dev libcjson-dev" [plots]="gnuplot-nox"
-                 [bench]="python3-torch python3-numpy")
+                 [bench]="python3-torch python3-numpy" [fuzz]="clang-14 libclang-rt-14-dev libomp-14-dev")
 declare -A what=([build]="a C compiler ($CC) with OpenMP, OpenBLAS and cJSON" [plots]="gnuplot"
-                 [bench]="python3 with torch and numpy")
+                 [bench]="python3 with torch and numpy" [fuzz]="clang-14 with libFuzzer and OpenMP")
 missing=()
 for g in "${groups[@]}"; do "${g}_ok" || missing+=("$g"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -187,6 +187,13 @@ TEST(tasks_arcfile_malformed) {
          "test[0].output[0][1]: cell is not an integer"},
         {"cell12.json", "{\"train\": [{\"input\": [[0, 12, 0]], \"output\": [[0, 0, 1]]}], \"test\": []}",
          "train[0].input[0][1]: colour 12 is outside 0..9"},
+        /* beyond int: the range is checked before any cast (a cast of 3e9 or 1e400 is undefined) */
+        {"cell3e9.json", "{\"train\": [{\"input\": [[0, 3e9, 0]], \"output\": [[0, 0, 1]]}], \"test\": []}",
+         "train[0].input[0][1]: colour 3000000000 is outside 0..9"},
+        {"cell_neg.json", "{\"train\": [{\"input\": [[0, -5e18, 0]], \"output\": [[0, 0, 1]]}], \"test\": []}",
+         "is outside 0..9"},
+        {"cell_inf.json", "{\"train\": [{\"input\": [[0, 1e400, 0]], \"output\": [[0, 0, 1]]}], \"test\": []}",
+         "train[0].input[0][1]: cell is not an integer"},
         {"ragged.json", "{\"train\": [" ROW3 ", {\"input\": [[0, 1, 0]], \"output\": [[0, 0, 1, 0]]}], \"test\": []}",
          "train[1]: input has 3 cells but output has 4"},
         {"two_rows.json", "{\"train\": [{\"input\": [[0, 1], [1, 0]], \"output\": [[0, 0]]}], \"test\": []}",

@@ -94,6 +94,7 @@ int cmd_demo(int argc, char **argv) {
         if (config_set(&cfg, kv, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; }
         config_set_steps(&cfg, cfg.steps, 10);
     }
+    if (out && strlen(out) >= sizeof dir) { fprintf(stderr, "neurop demo: --out has %zu characters, at most %zu\n", strlen(out), sizeof dir - 1); return 2; }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else { mkdir("runs", 0755); snprintf(dir, sizeof dir, "runs/demo-%s", cfg.task); }
 
@@ -119,7 +120,8 @@ int cmd_demo(int argc, char **argv) {
     if (resume != 2) {
         printf("training %s for %ld steps (%d intents x %d examples per step) into %s ...\n",
                method_name(cfg.method), cfg.steps, cfg.B, cfg.N, dir);
-        TrainOptions o = {.dir = dir, .resume = resume, .verbose = 1};
+        /* no checkpoint there: nothing of a run to continue, so starting over loses nothing */
+        TrainOptions o = {.dir = dir, .resume = resume, .force = !resume, .steps = cfg.steps, .verbose = 1};
         int rc = run_train(&run, &o, &e);
         if (rc < 0) { fprintf(stderr, "neurop demo: %s\n", e.msg); run_free(&run); return 1; }
         if (rc == 1) { printf("interrupted; `make run` continues where it stopped\n"); run_free(&run); return 130; }
@@ -137,6 +139,7 @@ int cmd_demo(int argc, char **argv) {
         printf("  unseen intent %-10s %.3f\n", nm, rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0);
     }
     printf("  IID (seen intents, new inputs): %.3f\n  OOD (unseen intents):           %.3f\n\n", rep.iid, rep.ood);
+    eval_report_free(&rep);
 
     Intent u = run.task.ood[run.task.n_ood - 1];
     char prog[600], nm[64];

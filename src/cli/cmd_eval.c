@@ -1,6 +1,8 @@
 /* neurop eval RUN: IID and OOD exact match, overall and per intent (and the real 1D-ARC test). */
 #include "cli/commands.h"
+#include "engine/fileio.h"
 #include "train/train.h"
+#include <cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +18,12 @@ static void usage(FILE *f) {
             "  --json FILE        write every number as JSON\n");
 }
 
-static void json_escape(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) { if (*s == '"' || *s == '\\') fputc('\\', f); fputc(*s, f); }
-    fputc('"', f);
+static int write_json(FILE *f, void *ctx, Err *e) {
+    char *s = cJSON_Print((const cJSON *)ctx);
+    if (!s) return err_set(e, "cannot format JSON");
+    int rc = fputs(s, f) < 0 || fputc('\n', f) == EOF ? err_set(e, "write failed") : 0;
+    cJSON_free(s);
+    return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -85,29 +89,44 @@ int cmd_eval(int argc, char **argv) {
             printf("%-18s %-12s %4d %8.4f\n", rr.fam[k].family, nm, rr.fam[k].n, rr.fam[k].n ? (double)rr.fam[k].correct / rr.fam[k].n : 0.0);
         }
     }
-    if (json) {
-        FILE *f = fopen(json, "w");
-        if (!f) { fprintf(stderr, "neurop eval: cannot write %s\n", json); run_free(&run); return 1; }
-        fprintf(f, "{\"task\": \"%s\", \"method\": \"%s\", \"seed\": %lu, \"checkpoint\": \"%s\", \"step\": %ld, \"iid_split\": \"%s\",\n",
-                run.task.name, method_id(run.cfg.method), run.cfg.seed, which, run.step, split_name(split));
-        fprintf(f, " \"iid\": %.6f, \"ood\": %.6f, \"params\": %ld, \"train_seconds\": %.2f,\n \"intents\": [", rep.iid, rep.ood, run.m.ps.n, run.train_seconds);
+    if (json) {   /* written atomically, like every file of neurop; cJSON escapes every string */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "task", run.task.name);
+        cJSON_AddStringToObject(o, "method", method_id(run.cfg.method));
+        cJSON_AddNumberToObject(o, "seed", (double)run.cfg.seed);
+        cJSON_AddStringToObject(o, "checkpoint", which);
+        cJSON_AddNumberToObject(o, "step", (double)run.step);
+        cJSON_AddStringToObject(o, "iid_split", split_name(split));
+        cJSON_AddNumberToObject(o, "iid", rep.iid);
+        cJSON_AddNumberToObject(o, "ood", rep.ood);
+        cJSON_AddNumberToObject(o, "params", (double)run.m.ps.n);
+        cJSON_AddNumberToObject(o, "train_seconds", run.train_seconds);
+        cJSON *arr = cJSON_AddArrayToObject(o, "intents");
         for (int i = 0; i < rep.n; i++) {
             char nm[64];
             task_intent_format(&run.task, rep.items[i].u, nm, sizeof nm);
-            fprintf(f, "%s\n  {\"intent\": ", i ? "," : "");
-            json_escape(f, nm);
-            fprintf(f, ", \"split\": \"%s\", \"n\": %d, \"correct\": %d}", split_name(rep.items[i].split), rep.items[i].n, rep.items[i].correct);
+            cJSON *it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "intent", nm);
+            cJSON_AddStringToObject(it, "split", split_name(rep.items[i].split));
+            cJSON_AddNumberToObject(it, "n", rep.items[i].n);
+            cJSON_AddNumberToObject(it, "correct", rep.items[i].correct);
+            cJSON_AddItemToArray(arr, it);
         }
-        fprintf(f, "]");
         if (have_real) {
-            fprintf(f, ",\n \"real_1d_arc\": [");
-            for (int k = 0; k < rr.n; k++)
-                fprintf(f, "%s\n  {\"family\": \"%s\", \"n\": %d, \"correct\": %d}", k ? "," : "", rr.fam[k].family, rr.fam[k].n, rr.fam[k].correct);
-            fprintf(f, "]");
+            cJSON *ra = cJSON_AddArrayToObject(o, "real_1d_arc");
+            for (int k = 0; k < rr.n; k++) {
+                cJSON *it = cJSON_CreateObject();
+                cJSON_AddStringToObject(it, "family", rr.fam[k].family);
+                cJSON_AddNumberToObject(it, "n", rr.fam[k].n);
+                cJSON_AddNumberToObject(it, "correct", rr.fam[k].correct);
+                cJSON_AddItemToArray(ra, it);
+            }
         }
-        fprintf(f, "}\n");
-        if (fclose(f)) { fprintf(stderr, "neurop eval: write error on %s\n", json); run_free(&run); return 1; }
+        int rc = atomic_write(json, write_json, o, &e);
+        cJSON_Delete(o);
+        if (rc) { fprintf(stderr, "neurop eval: %s\n", e.msg); eval_report_free(&rep); run_free(&run); return 1; }
     }
+    eval_report_free(&rep);
     run_free(&run);
     return 0;
 }

@@ -20,43 +20,42 @@ static void exec_usage(FILE *f) {
                "  --input FILE  read the examples from FILE instead of stdin\n");
 }
 
-/* The examples as floats, `width` per line. Returns the count, or -1 with a message. */
-static int read_examples(FILE *in, int width, float **out, Err *e) {
-    char *line = NULL;
-    size_t cap = 0;
-    int n = 0, room = 0, lineno = 0;
-    *out = NULL;
-    while (getline(&line, &cap, in) != -1) {
-        lineno++;
-        char *s = line + strspn(line, " \t\r\n"), *hash = strchr(s, '#');
-        if (hash) *hash = 0;
+/* Examples are read, run and printed EXEC_CHUNK at a time: memory stays bounded by the chunk,
+ * not by the input (300,000 ADDMOD lines held in one graph took 1.9 GB). */
+#define EXEC_CHUNK 1024
+
+typedef struct Reader { FILE *in; char *line; size_t cap; long lineno, examples; } Reader;
+
+/* Up to max examples into x, `width` floats per line. Returns the count (0 at the end of the
+ * input), or -1 with a message. */
+static int read_chunk(Reader *rd, int width, int max, float *x, Err *e) {
+    int n = 0;
+    while (n < max && getline(&rd->line, &rd->cap, rd->in) != -1) {
+        rd->lineno++;
+        char *s = rd->line + strspn(rd->line, " \t\r\n"), *hash = strchr(s, '#');
+        if (hash) *hash = 0;   /* a comment: neurop data puts the expected output there */
         if (!*s || !s[strspn(s, " \t\r\n")]) continue;
-        if (n == room) { room = room ? 2 * room : 64; *out = xrealloc(*out, (size_t)room * width * sizeof **out); }
         int k = 0;
-        for (char *tok = strtok(s, " \t\r\n,"); tok; tok = strtok(NULL, " \t\r\n,"), k++) {
+        for (char *save = NULL, *tok = strtok_r(s, " \t\r\n,", &save); tok; tok = strtok_r(NULL, " \t\r\n,", &save), k++) {
             char *end;
             errno = 0;
             float v = strtof(tok, &end);
-            if (*end || errno) {
-                err_set(e, "input line %d: '%s' is not a number", lineno, tok);   /* tok lives in line */
-                free(line);
-                return -1;
-            }
-            if (k < width) (*out)[(size_t)n * width + k] = v;
+            if (*end || errno) return err_set(e, "input line %ld: '%.40s' is not a number", rd->lineno, tok);
+            if (k < width) x[(size_t)n * width + k] = v;
         }
-        if (k != width) { free(line); return err_set(e, "input line %d: %d values, the program wants %d", lineno, k, width); }
+        if (k != width) return err_set(e, "input line %ld: %d values, the program wants %d", rd->lineno, k, width);
         n++;
     }
-    free(line);
-    if (ferror(in)) return err_set(e, "reading the input failed");
+    if (ferror(rd->in)) return err_set(e, "reading the input failed");
+    rd->examples += n;
     return n;
 }
 
-/* Token ids must be whole numbers in [0, vocab). */
-static int check_tokens(const Template *t, const float *x, int n, int *tok, Err *e) {
+/* Token ids must be whole numbers in [0, vocab). first: the number of examples before x. */
+static int check_tokens(const Template *t, const float *x, int n, long first, int *tok, Err *e) {
     for (long i = 0; i < (long)n * t->len; i++) {
         if (!(x[i] >= 0 && x[i] < t->vocab) || x[i] != (float)(int)x[i])   /* range first: the cast needs it */
-            return err_set(e, "input example %ld: token %g is not an id in [0, %d)", i / t->len + 1, x[i], t->vocab);
+            return err_set(e, "input example %ld: token %g is not an id in [0, %d)", first + i / t->len + 1, x[i], t->vocab);
         tok[i] = (int)x[i];
     }
     return 0;
@@ -90,24 +89,30 @@ static void print_outputs(const Template *t, const float *y, int n, int logits) 
 static int run_program(const Program *p, FILE *in, int logits, Err *e) {
     const Template *t = &p->t;
     int width = t->kind == TPL_MLP ? t->widths[0] : t->len;
-    float *x;
-    int n = read_examples(in, width, &x, e);
-    if (n <= 0) { free(x); return n < 0 ? -1 : 0; }
-    int *tok = t->kind == TPL_MLP ? NULL : xmalloc((size_t)n * t->len * sizeof *tok);
-    if (tok && check_tokens(t, x, n, tok, e)) { free(x); free(tok); return -1; }
+    float *x = xmalloc((size_t)EXEC_CHUNK * width * sizeof *x);
+    int *tok = t->kind == TPL_MLP ? NULL : xmalloc((size_t)EXEC_CHUNK * t->len * sizeof *tok);
+    Reader rd = {.in = in};
     Arena a;
     Graph g;
     arena_init(&a, 1 << 20);
     graph_init(&g, &a);
     g.no_grad = 1;
-    Tensor *th = tensor_wrap(&g, p->theta, NULL, SHAPE(1, (int)t->n_theta));
-    Tensor *y = tok ? exec_transformer(&g, t, th, tok, 1, n) : exec_mlp(&g, t, th, tensor_wrap(&g, x, NULL, SHAPE(1, n, width)));
-    print_outputs(t, y->data, n, logits);
+    int n, rc = 0;
+    while ((n = read_chunk(&rd, width, EXEC_CHUNK, x, e)) > 0) {
+        if (tok && check_tokens(t, x, n, rd.examples - n, tok, e)) { rc = -1; break; }
+        Tensor *th = tensor_wrap(&g, p->theta, NULL, SHAPE(1, (int)t->n_theta));
+        Tensor *y = tok ? exec_transformer(&g, t, th, tok, 1, n) : exec_mlp(&g, t, th, tensor_wrap(&g, x, NULL, SHAPE(1, n, width)));
+        print_outputs(t, y->data, n, logits);
+        graph_reset(&g);
+    }
+    if (n < 0) rc = -1;
+    fflush(stdout);
     graph_free(&g);
     arena_free(&a);
+    free(rd.line);
     free(x);
     free(tok);
-    return 0;
+    return rc;
 }
 
 int cmd_exec(int argc, char **argv) {

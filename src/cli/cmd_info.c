@@ -43,7 +43,7 @@ int cmd_info(int argc, char **argv) {
            run.step, run.train_seconds, run.best_val, run.best_step, cfg);
     char mach[512];
     cpu_describe(mach, sizeof mach);
-    printf("machine    %s (this machine, now: the kernel a run here uses)\n", mach);
+    printf("trained on %s\nthis       %s (the kernel a run here uses)\n", run.machine[0] ? run.machine : "(not recorded)", mach);
     run_free(&run);
     return 0;
 }

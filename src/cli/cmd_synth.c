@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static void usage(FILE *f) {
@@ -40,6 +41,18 @@ int cmd_synth(int argc, char **argv) {
         fprintf(stderr, "neurop synth: this run is the direct baseline, which generates no weights\n");
         run_free(&run);
         return 1;
+    }
+    /* -o may overwrite a program, never anything else (a checkpoint given by mistake) */
+    struct stat st;
+    Program old;
+    Err oe;
+    if (!stat(out, &st)) {
+        if (program_load(out, &old, &oe)) {
+            fprintf(stderr, "neurop synth: %s exists and is not a neurop program; not overwriting it (remove it, or choose another -o)\n", out);
+            run_free(&run);
+            return 1;
+        }
+        program_free(&old);
     }
     Intent u;
     if (task_intent_parse(&run.task, intent, &u, &e)) { fprintf(stderr, "neurop synth: %s\n", e.msg); run_free(&run); return 2; }

@@ -12,6 +12,7 @@
 #endif
 
 char *openblas_get_corename(void);
+char *openblas_get_config(void);
 
 const char *cpu_blas_core(void) { return openblas_get_corename(); }
 
@@ -74,20 +75,38 @@ void cpu_setup(char **argv) {
     cpu_ftz();
 }
 
-void cpu_describe(char *buf, size_t len) {
-    char model[256] = "unknown CPU";
-    FILE *p = fopen("/proc/cpuinfo", "r");
-    if (p) {
-        char line[1024];
-        while (fgets(line, sizeof line, p))
-            if (!strncmp(line, "model name", 10)) {
-                char *c = strchr(line, ':');
-                if (c) { c++; while (*c == ' ') c++; c[strcspn(c, "\n")] = 0; snprintf(model, sizeof model, "%s", c); }
-                break;
-            }
-        fclose(p);
+/* "model name : X" of /proc/cpuinfo, or "unknown CPU". */
+static void cpu_model(char *buf, size_t n) {
+    snprintf(buf, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        colon += 1 + strspn(colon + 1, " \t");
+        colon[strcspn(colon, "\n")] = 0;
+        snprintf(buf, n, "%s", colon);
+        break;
     }
+    fclose(f);
+}
+
+void cpu_describe(char *buf, size_t len) {
+    char model[256];
+    cpu_model(model, sizeof model);
     const char *env = getenv("OPENBLAS_CORETYPE");
     snprintf(buf, len, "%s; OpenBLAS %s%s", model, cpu_blas_core(),
              getenv("NEUROP_BLAS_CHOSEN") ? " (chosen by neurop for this CPU)" : env ? " (OPENBLAS_CORETYPE)" : "");
+}
+
+void cpu_record(char *buf, size_t n) {
+    char model[256];
+    cpu_model(model, sizeof model);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    const char *cfg = openblas_get_config(), *core = cpu_blas_core();
+    snprintf(buf, n, "cpu=%s; blas=%s (kernel %s); threads=%d", model, cfg ? cfg : "?", core ? core : "?", threads);
 }

@@ -30,4 +30,7 @@ const char *cpu_blas_core_wanted(const char *current, CpuFeatures f);
  * neurop info and benchmark output. */
 void cpu_describe(char *buf, size_t len);
 const char *cpu_blas_core(void);   /* openblas_get_corename() */
+/* "cpu=MODEL; blas=OPENBLAS_CONFIG (kernel CORE); threads=N", what every checkpoint records: a run
+ * is bit-identical for a seed only on the same CPU model, BLAS build and kernel, and thread count. */
+void cpu_record(char *buf, size_t n);
 #endif

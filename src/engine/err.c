@@ -1,12 +1,22 @@
 #include "engine/err.h"
 #include <stdarg.h>
 
+/* Messages quote user input (file names, tokens, settings): a control byte in it is shown as
+ * \xNN, so a message stays one line and cannot drive the terminal (colours, cursor moves). */
 int err_set(Err *e, const char *fmt, ...) {
     if (!e) return -1;
+    char raw[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)raw; *s && o + 1 < sizeof e->msg; s++) {
+        if (*s >= 0x20 && *s != 0x7f) { e->msg[o++] = (char)*s; continue; }
+        if (o + 5 >= sizeof e->msg) break;
+        o += (size_t)snprintf(e->msg + o, 5, "\\x%02x", *s);
+    }
+    e->msg[o] = 0;
     return -1;
 }
 

@@ -8,7 +8,7 @@
 
 typedef struct Err { char msg[512]; } Err;
 
-/* Formats the message into e (if non-NULL) and returns -1. */
+/* Formats the message into e (if non-NULL), control bytes shown as \xNN, and returns -1. */
 int err_set(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define NP_ASSERT(cond, ...) do { if (!(cond)) { \

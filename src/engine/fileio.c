@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,3 +122,50 @@ int read_file(const char *path, unsigned char **buf, size_t *len, Err *e) {
     *len = n;
     return 0;
 }
+
+char *path_join(const char *dir, const char *file) {
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, file);
+    return p;
+}
+
+int dir_lock(const char *dir, Err *e) {
+    char *path = path_join(dir, "lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int saved = errno;
+        err_set(e, "%s: cannot open: %s", path, strerror(saved));
+        free(path);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int saved = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        if (saved == EWOULDBLOCK)
+            err_set(e, "%s is in use by another process (pid %s); wait for it to end, or use another folder", dir, *pid ? pid : "?");
+        else
+            err_set(e, "%s: cannot lock: %s", path, strerror(saved));
+        close(fd);
+        free(path);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        int saved = errno;
+        err_set(e, "%s: cannot write: %s", path, strerror(saved));
+        close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    return fd;
+}
+
+/* The lock file stays: removing it races with a process that opened it just before and would
+ * then hold a lock on a file no longer in the folder, while a third locks a new one. */
+void dir_unlock(int fd) { if (fd >= 0) close(fd); }

@@ -21,4 +21,15 @@ int atomic_write(const char *path, int (*write_fn)(FILE *f, void *ctx, Err *e), 
  * be used as C strings. Returns 0, or -1 with a message naming the path. */
 int read_file(const char *path, unsigned char **buf, size_t *len, Err *e);
 
+/* dir + "/" + file in a fresh buffer the caller frees (no fixed-size path buffers: a long
+ * folder name is never cut short). */
+char *path_join(const char *dir, const char *file);
+
+/* Takes an exclusive advisory lock (flock) on dir/lock and writes this process's pid into it, so
+ * that a second process asking for the same folder is refused with the holder's pid. Returns
+ * the file descriptor to pass to dir_unlock (the lock also ends when the process dies), or -1
+ * with a message. */
+int  dir_lock(const char *dir, Err *e);
+void dir_unlock(int fd);
+
 #endif

@@ -552,11 +552,11 @@ static char *read_header(const char *path, FILE *f, uint64_t size, uint64_t *hle
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | len[i];
     if (n > ST_MAX_HEADER) {
-        err_set(e, "%s: header length %" PRIu64 " exceeds the %" PRIu64 "-byte limit", path, n, ST_MAX_HEADER);
+        err_set(e, "%s: not a safetensors file (its header length %" PRIu64 " exceeds the %" PRIu64 "-byte limit)", path, n, ST_MAX_HEADER);
         return NULL;
     }
     if (n > size - 8) {
-        err_set(e, "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64 " bytes): truncated?", path, n, size);
+        err_set(e, "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64 " bytes): truncated, or not a safetensors file", path, n, size);
         return NULL;
     }
     char *h = malloc((size_t)n + 1);

@@ -1,10 +1,15 @@
 /* Program files: θ split into the template's named tensors, written and read with safetensors. */
 #include "program/progfile.h"
 #include "engine/safetensors.h"
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 int program_save(const char *path, const Template *t, const float *theta, const char *intent, Err *e) {
+    for (long k = 0; k < t->n_theta; k++)
+        if (!isfinite(theta[k]))
+            return err_set(e, "%s: not written: weight %ld of the program is %s", path, k, isnan(theta[k]) ? "NaN" : "Inf");
     StTensor *ts = xcalloc(t->n_tensors, sizeof *ts);
     for (int i = 0; i < t->n_tensors; i++) {
         const TplTensor *tt = &t->tensors[i];
@@ -44,6 +49,14 @@ static int check_tensors(const char *path, const StFile *f, const Template *t, E
     for (int i = 0; i < st_count(f); i++)
         if (template_find(t, st_at(f, i)->name) < 0)
             return err_set(e, "%s: unexpected tensor '%s' (not part of the template)", path, st_at(f, i)->name);
+    /* a NaN or Inf weight makes every output it reaches NaN (or, through ReLU, silently 0) */
+    for (int i = 0; i < st_count(f); i++) {
+        const StTensor *s = st_at(f, i);
+        for (int64_t k = 0; k < st_numel(s); k++)
+            if (!isfinite(s->data[k]))
+                return err_set(e, "%s: tensor '%s' holds %s at index %" PRId64 "; a program's weights must be finite numbers", path,
+                               s->name, isnan(s->data[k]) ? "NaN" : "Inf", k);
+    }
     return 0;
 }
 

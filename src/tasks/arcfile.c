@@ -5,6 +5,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,14 +55,15 @@ static int *parse_row(const cJSON *grid, const char *path, const char *where, in
     if (n == 0) { free(cells); err_set(e, "%s: %s: the row is empty", path, where); return NULL; }
     for (const cJSON *c = row->child; c; c = c->next, j++) {
         double v = cJSON_IsNumber(c) ? c->valuedouble : -1;
-        if (!cJSON_IsNumber(c) || v != (double)(int)v) {
+        /* integer and range are checked on the double: casting 3e9 or 1e400 to int is undefined */
+        if (!cJSON_IsNumber(c) || !isfinite(v) || v != floor(v)) {
             free(cells);
             err_set(e, "%s: %s[0][%d]: cell is not an integer", path, where, j);
             return NULL;
         }
         if (v < 0 || v > 9) {
             free(cells);
-            err_set(e, "%s: %s[0][%d]: colour %d is outside 0..9", path, where, j, (int)v);
+            err_set(e, "%s: %s[0][%d]: colour %.0f is outside 0..9", path, where, j, v);
             return NULL;
         }
         cells[j] = (int)v;

@@ -125,21 +125,61 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
                       "eval_every ckpt_every eval_n width rounds mixer tie pe head)", key);
 }
 
+/* Every key of the text form, in config_format's order. */
+static const char *KEYS[] = {"task", "method", "seed", "steps", "B", "N", "lr", "lr_min", "wd", "clip", "warmup", "eval_every",
+                             "ckpt_every", "eval_n", "width", "rounds", "mixer", "tie", "pe", "head", "template"};
+#define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
+
+static int key_index(const char *kv) {
+    size_t n = strcspn(kv, "=");
+    for (int k = 0; k < N_KEYS; k++) if (strlen(KEYS[k]) == n && !strncmp(kv, KEYS[k], n)) return k;
+    return -1;
+}
+
 /* The template text contains spaces, so it is always last and takes the rest of the line. */
 int config_parse(const char *text, TrainConfig *c, Err *e) {
     const char *tp = strstr(text, "template=");
     size_t head = tp ? (size_t)(tp - text) : strlen(text);
     char *buf = xmalloc(head + 1);
     memcpy(buf, text, head); buf[head] = 0;
-    int rc = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, " \t\n", &save); tok && !rc; tok = strtok_r(NULL, " \t\n", &save))
-        rc = config_set(c, tok, e);
+    int rc = 0, seen[N_KEYS] = {0};
+    for (char *save = NULL, *tok = strtok_r(buf, " \t\n", &save); tok && !rc; tok = strtok_r(NULL, " \t\n", &save)) {
+        int k = key_index(tok);
+        if (k >= 0 && seen[k]++) rc = err_set(e, "config: '%s' given twice", KEYS[k]);
+        else rc = config_set(c, tok, e);
+    }
     free(buf);
     if (!rc && tp) {
-        char t[256]; snprintf(t, sizeof t, "%s", tp);
+        char *t = xmalloc(strlen(tp) + 1);
+        strcpy(t, tp);
         size_t n = strlen(t);
         while (n && (t[n - 1] == '\n' || t[n - 1] == ' ')) t[--n] = 0;
+        seen[N_KEYS - 1]++;
         rc = config_set(c, t, e);
+        free(t);
     }
+    /* a missing key is an error, not a default: the defaults table changes between versions */
+    for (int k = 0; k < N_KEYS && !rc; k++)
+        if (!seen[k]) rc = err_set(e, "config: '%s=' is missing", KEYS[k]);
     return rc;
+}
+
+/* Compares the formatted texts setting by setting: the format is the one definition of what a
+ * config holds, so a field added later is compared too. */
+int config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size_t n) {
+    static const char *step_keys[] = {"steps=", "warmup=", "eval_every=", "ckpt_every="};
+    char ta[1200], tb[1200], *sa = NULL, *sb = NULL;
+    config_format(a, ta, sizeof ta);
+    config_format(b, tb, sizeof tb);
+    char *pa = strstr(ta, " template="), *pb = strstr(tb, " template=");
+    if (pa) *pa = 0;
+    if (pb) *pb = 0;
+    for (char *x = strtok_r(ta, " ", &sa), *y = strtok_r(tb, " ", &sb); x && y;
+         x = strtok_r(NULL, " ", &sa), y = strtok_r(NULL, " ", &sb)) {
+        int skip = 0;
+        for (size_t i = 0; i < sizeof step_keys / sizeof *step_keys; i++) skip |= !strncmp(x, step_keys[i], strlen(step_keys[i]));
+        if (!skip && strcmp(x, y)) { snprintf(what, n, "%s, not %s", x, y); return 1; }
+    }
+    if (strcmp(a->tpl, b->tpl)) { snprintf(what, n, "template=%s, not template=%s", a->tpl, b->tpl); return 1; }
+    return 0;
 }

@@ -23,7 +23,8 @@ typedef struct TrainConfig {
 /* The defaults for (task, method): docs/defaults.md explains each choice. Only IID validation
  * chose them; OOD intents never did. */
 int  config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e);
-/* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c. */
+/* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c; the
+ * text must hold every key exactly once. */
 void config_format(const TrainConfig *c, char *buf, size_t len);
 int  config_parse(const char *text, TrainConfig *c, Err *e);
 /* Sets the step count and what follows from it: warmup 5%, `evals` IID-validation evaluations
@@ -31,5 +32,9 @@ int  config_parse(const char *text, TrainConfig *c, Err *e);
 void config_set_steps(TrainConfig *c, long steps, long evals);
 /* Applies one "key=value" override (the CLI's --set). */
 int  config_set(TrainConfig *c, const char *kv, Err *e);
+/* The first setting in which a and b differ, apart from the step count and what follows from it
+ * (steps, warmup, eval_every, ckpt_every: a resumed run may be extended), written to what as
+ * "key=A_VALUE, not key=B_VALUE"; returns 1 then, 0 when they agree. */
+int  config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size_t n);
 
 #endif

@@ -8,7 +8,7 @@ int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e) {
     ArcSet set = {0};
     if (arc_load_dir(dir, &set, e)) { arc_set_free(&set); return -1; }
     /* one Examples per covered family, in order of first appearance */
-    Examples ex[16];
+    Examples ex[sizeof rep->fam / sizeof *rep->fam];
     for (int i = 0; i < set.n; i++) {
         const ArcPair *p = &set.pairs[i];
         Intent u;
@@ -16,7 +16,7 @@ int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e) {
         int k = 0;
         while (k < rep->n && strcmp(rep->fam[k].family, p->family)) k++;
         if (k == rep->n) {
-            if (rep->n == 16) continue;
+            NP_ASSERT(rep->n < (int)(sizeof rep->fam / sizeof *rep->fam), "arc_family_intent covers more families than RealReport holds");
             rep->n++;
             snprintf(rep->fam[k].family, sizeof rep->fam[k].family, "%s", p->family);
             rep->fam[k].u = u;

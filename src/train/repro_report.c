@@ -41,7 +41,11 @@ void rp_load_result(const PlanItem *it, RunResult *r) {
     if (cJSON_IsNumber(iid) && cJSON_IsNumber(ood)) { r->ok = 1; r->iid = iid->valuedouble; r->ood = ood->valuedouble; }
     const cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "intents")) {
-        if (r->n_int == MAX_INTENTS) break;
+        if (r->n_int == MAX_INTENTS) {   /* no task has that many: not an eval.json of this build */
+            snprintf(r->error, sizeof r->error, "eval.json lists more than %d intents; not written by this version", MAX_INTENTS);
+            r->ok = 0;
+            break;
+        }
         const char *nm = rp_str(v, "intent"), *fam = rp_str(v, "family"), *sp = rp_str(v, "split");
         snprintf(r->in[r->n_int].intent, sizeof r->in[0].intent, "%s", nm ? nm : "?");
         snprintf(r->in[r->n_int].family, sizeof r->in[0].family, "%s", fam ? fam : "");
@@ -50,7 +54,11 @@ void rp_load_result(const PlanItem *it, RunResult *r) {
         r->n_int++;
     }
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "real_1d_arc")) {
-        if (r->n_real == MAX_REAL) break;
+        if (r->n_real == MAX_REAL) {
+            snprintf(r->error, sizeof r->error, "eval.json lists more than %d real 1D-ARC families; not written by this version", MAX_REAL);
+            r->ok = 0;
+            break;
+        }
         const char *f = rp_str(v, "family"), *nm = rp_str(v, "intent");
         snprintf(r->real[r->n_real].family, sizeof r->real[0].family, "%s", f ? f : "?");
         snprintf(r->real[r->n_real].intent, sizeof r->real[0].intent, "%s", nm ? nm : "?");

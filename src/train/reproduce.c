@@ -300,12 +300,17 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
 
     Run r;
     if (run_init(&r, &it->cfg, e)) return -1;
-    TrainOptions to = {.dir = it->dir, .resume = resume, .verbose = x->verbose >= 2 || (x->verbose && x->tty && x->o->jobs <= 1)};
+    /* check_folder saw that a folder without a checkpoint holds this plan's config (a run killed
+     * before its first checkpoint): starting it over loses nothing */
+    TrainOptions to = {.dir = it->dir, .resume = resume, .force = !resume, .steps = it->cfg.steps,
+                       .verbose = x->verbose >= 2 || (x->verbose && x->tty && x->o->jobs <= 1)};
     Err te = {{0}};
     int rc = run_train(&r, &to, &te);
     if (rc == 1) { run_free(&r); msg->interrupted = 1; return 1; }
     long params = r.m.ps.n, steps_done = r.step, best_step = r.best_step;
     double train_s = r.train_seconds, best_val = r.best_val;
+    char machine[sizeof r.machine];
+    snprintf(machine, sizeof machine, "%s", r.machine);
     run_free(&r);
 
     cJSON *j = cJSON_CreateObject();
@@ -316,6 +321,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     cJSON_AddStringToObject(j, "method_name", method_name(it->method));
     cJSON_AddNumberToObject(j, "seed", (double)it->seed);
     cJSON_AddStringToObject(j, "config", it->cfgtext);
+    cJSON_AddStringToObject(j, "machine", machine);
     cJSON_AddNumberToObject(j, "steps", (double)it->cfg.steps);
     cJSON_AddNumberToObject(j, "steps_done", (double)steps_done);
     cJSON_AddNumberToObject(j, "params", (double)params);
@@ -342,6 +348,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         cJSON *arr = cJSON_AddArrayToObject(j, "intents");
         for (int i = 0; i < rep.n; i++)
             cJSON_AddItemToArray(arr, intent_json(&b.task, rep.items[i].u, rep.items[i].split, rep.items[i].n, rep.items[i].correct));
+        eval_report_free(&rep);
         if (b.task.kind == TASK_ARC && x->real_dir) {
             RealReport rr;
             Err re = {{0}};
@@ -561,6 +568,9 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     double t0 = rp_now();
     memset(s, 0, sizeof *s);
     Ctx x = {.o = o};
+    /* paths inside it get up to ~120 more characters; a longer --out is refused, never cut */
+    if (o->out && strlen(o->out) >= sizeof x.out - 128)
+        return err_set(e, "--out has %zu characters, at most %zu", strlen(o->out), sizeof x.out - 129);
     snprintf(x.out, sizeof x.out, "%s", o->out && *o->out ? o->out : "results");
     size_t ol = strlen(x.out);
     while (ol > 1 && x.out[ol - 1] == '/') x.out[--ol] = 0;

@@ -31,6 +31,10 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
         if (t->kind == TASK_ARC) { r->task.seq_len = tp->len; r->task.out_len = tp->len; }
         else if (tp->len != t->seq_len) return err_set(e, "template len %d: %s inputs have %d tokens", tp->len, t->name, t->seq_len);
     }
+    /* checked before any allocation that grows with θ: a config (a checkpoint's too) cannot ask
+     * for gigabytes before its tensors are compared with the model */
+    if (tp->n_theta > RUN_MAX_THETA)
+        return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta, RUN_MAX_THETA);
     MetaConfig mc = c->meta;
     if (c->method == METHOD_DIRECT && t->kind != TASK_SUMFIRST) {
         int tmp[MAX_INTENT_TOKENS];
@@ -163,12 +167,13 @@ static void score_intent(Run *r, Intent u, Split s, IntentScore *out) {
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     const Task *t = &r->task;
     memset(rep, 0, sizeof *rep);
-    for (int i = 0; i < t->n_train && rep->n < 64; i++) {
+    rep->items = xcalloc(t->n_train + (with_ood ? t->n_ood : 0), sizeof *rep->items);
+    for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
         rep->iid += s->n ? (double)s->correct / s->n : 0; rep->n_iid++;
     }
-    for (int i = 0; with_ood && i < t->n_ood && rep->n < 64; i++) {
+    for (int i = 0; with_ood && i < t->n_ood; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->ood[i], SPLIT_OOD, s);
         rep->ood += s->n ? (double)s->correct / s->n : 0; rep->n_ood++;
@@ -177,13 +182,16 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     if (rep->n_ood) rep->ood /= rep->n_ood;
 }
 
+void eval_report_free(EvalReport *rep) { free(rep->items); memset(rep, 0, sizeof *rep); }
+
 void run_synth(Run *r, Intent u, float *theta) {
     Graph g;
     eval_graph(r, &g);
-    float feat[64];
+    float *feat = xmalloc(r->task.n_feat * sizeof(float));
     task_features(&r->task, u, feat);
     Tensor *th = method_generate(&g, &r->m, feat, 1);
     memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
+    free(feat);
     graph_free(&g);
 }
 

@@ -19,30 +19,42 @@ typedef struct Run {
     long step;
     double best_val; long best_step;
     double train_seconds;     /* wall time spent in run_train, summed over resumes */
+    char machine[320];        /* where its checkpoint was last written (machine_describe; "" if not recorded) */
     Arena eval_arena;         /* reused by every evaluation (allocated on first use) */
 } Run;
 
+/* The largest template a run trains (4,194,304 weights, 240 times the 1D-ARC target): the
+ * meta-learners hold per-weight index and encoding arrays, so memory grows with |θ|. */
+#define RUN_MAX_THETA (1 << 22)
 /* Builds the task, template and method of c, with φ drawn from c->seed. */
 int  run_init(Run *r, const TrainConfig *c, Err *e);
 void run_free(Run *r);
-/* Opens a run folder: which = "best" or "last". */
+/* Opens a run folder: which = "best" or "last". On failure r holds nothing (run_free is safe). */
 int  run_open(Run *r, const char *dir, const char *which, Err *e);
 
 typedef struct TrainOptions {
     const char *dir;          /* run folder (created if missing) */
     int resume;               /* continue from dir/last.safetensors */
+    int force;                /* without resume: delete a run the folder holds and start over */
+    long steps;               /* with resume: train on to this many steps (0: the run's own count) */
     int verbose;              /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
 } TrainOptions;
-/* Trains to cfg.steps. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved first);
- * -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good checkpoint). */
+/* Trains to cfg.steps, holding a lock on the folder (dir/lock: a second trainer is refused with
+ * the holder's pid). Without resume, r is a fresh run_init and a folder that already holds a run
+ * is refused unless force. With resume, r is rebuilt from the folder's checkpoint; if r was
+ * run_init'ed, its config must agree with the folder's (apart from the step count), and a
+ * finished run trains nothing. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved
+ * first); -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good
+ * checkpoint). */
 int  run_train(Run *r, const TrainOptions *o, Err *e);
 
 /* Exact match per intent on fixed evaluation sets. */
 typedef struct IntentScore { Intent u; Split split; int n, correct; } IntentScore;
-typedef struct EvalReport { int n; IntentScore items[64]; double iid, ood; int n_iid, n_ood; } EvalReport;
-/* iid_split: SPLIT_VAL or SPLIT_TEST for the train intents; with_ood adds every OOD intent on
- * SPLIT_OOD. iid and ood are means over intents. */
+typedef struct EvalReport { int n; IntentScore *items; double iid, ood; int n_iid, n_ood; } EvalReport;
+/* iid_split: SPLIT_VAL or SPLIT_TEST for every train intent; with_ood adds every OOD intent on
+ * SPLIT_OOD. iid and ood are means over intents. items is allocated: eval_report_free. */
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);
+void eval_report_free(EvalReport *rep);
 /* Accuracy of predictions on prepared examples of one intent (used for real 1D-ARC pairs too). */
 int  run_score(Run *r, Intent u, const Examples *ex);
 

@@ -2,12 +2,15 @@
  * warmup + cosine, clipping; IID-validation evaluation picks the best checkpoint; checkpoints
  * are atomic and carry everything needed to resume bit-exactly. */
 #include "engine/fileio.h"
+#include "engine/cpu.h"
 #include "engine/safetensors.h"
 #include "train/run_internal.h"
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,7 +22,9 @@ static void on_sigint(int sig) { (void)sig; interrupted = 1; }
 
 static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
-static void path_join(char *out, size_t n, const char *dir, const char *file) { snprintf(out, n, "%s/%s", dir, file); }
+/* The layout of checkpoints (docs/training.md): another is refused, never guessed at. */
+#define CHECKPOINT_FORMAT "neurop-checkpoint-1"
+#define METRICS_HEADER "step,loss,lr,val_acc,seconds\n"
 
 /* ---- checkpoints ---- */
 /* Tensors: every parameter view by name; with moments, also "adam.m.<name>" and "adam.v.<name>".
@@ -40,6 +45,7 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         ts[k].data = base + v->off;
     }
     char cfg[1024], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
+    cpu_record(r->machine, sizeof r->machine);
     config_format(&r->cfg, cfg, sizeof cfg);
     snprintf(step, sizeof step, "%ld", r->step);
     snprintf(adam_t, sizeof adam_t, "%ld", r->opt.t);
@@ -48,35 +54,73 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     snprintf(best, sizeof best, "%.17g", r->best_val);
     snprintf(bstep, sizeof bstep, "%ld", r->best_step);
     snprintf(secs, sizeof secs, "%.3f", r->train_seconds);
-    StMeta meta[] = {{"format", "neurop-checkpoint-1"}, {"config", cfg}, {"step", step}, {"adam_t", adam_t},
-                     {"data_rng", rng}, {"best_val", best}, {"best_step", bstep}, {"train_seconds", secs}};
+    StMeta meta[] = {{"format", CHECKPOINT_FORMAT}, {"config", cfg}, {"step", step}, {"adam_t", adam_t},
+                     {"data_rng", rng}, {"best_val", best}, {"best_step", bstep}, {"train_seconds", secs},
+                     {"machine", r->machine}};
     int rc = st_write(path, ts, nt, meta, (int)(sizeof meta / sizeof *meta), e);
     free(ts); free(names);
     return rc;
 }
 
-static int meta_long(const StFile *f, const char *key, long *out, const char *path, Err *e) {
+static int meta_long(const StFile *f, const char *key, long lo, long hi, long *out, const char *path, Err *e) {
     const char *v = st_meta(f, key);
     char *end;
     if (!v) return err_set(e, "%s: not a neurop checkpoint (no '%s' in its metadata)", path, key);
     errno = 0;
     *out = strtol(v, &end, 10);
-    if (errno || *end) return err_set(e, "%s: bad '%s' in its metadata: %s", path, key, v);
+    if (errno || !*v || *end || *out < lo || *out > hi) return err_set(e, "%s: bad '%s' in its metadata (want an integer in [%ld, %ld])", path, key, lo, hi);
+    return 0;
+}
+
+static int meta_double(const StFile *f, const char *key, double *out, const char *path, Err *e) {
+    const char *v = st_meta(f, key);
+    char *end;
+    if (!v) return err_set(e, "%s: not a neurop checkpoint (no '%s' in its metadata)", path, key);
+    *out = strtod(v, &end);
+    if (!*v || *end || !isfinite(*out)) return err_set(e, "%s: bad '%s' in its metadata (want a finite number)", path, key);
+    return 0;
+}
+
+/* The data-RNG state: 64 hex digits, not all zero (xoshiro's one state that never moves). */
+static int meta_rng(const StFile *f, Rng *rng, const char *path, Err *e) {
+    const char *v = st_meta(f, "data_rng");
+    if (!v || strlen(v) != 64 || strspn(v, "0123456789abcdefABCDEF") != 64)
+        return err_set(e, "%s: bad 'data_rng' in its metadata (want 64 hex digits)", path);
+    for (int k = 0; k < 4; k++) {
+        char part[17];
+        memcpy(part, v + 16 * k, 16); part[16] = 0;
+        rng->s[k] = strtoull(part, NULL, 16);
+    }
+    if (!(rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3])) return err_set(e, "%s: bad 'data_rng' in its metadata (all zero)", path);
     return 0;
 }
 
 /* Loads path into a run: rebuilds it from the stored config, then copies parameters (and, with
- * with_state, moments, step and RNG). */
+ * with_state, moments, step and RNG). Every tensor must have exactly the model's name and shape,
+ * and the metadata its form, or nothing is loaded. */
 static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
+    memset(r, 0, sizeof *r);   /* run_free is safe on r whatever happens below */
     StFile *f = st_read(path, e);
     if (!f) return -1;
     int rc = -1;
     const char *fmt = st_meta(f, "format"), *cfgtext = st_meta(f, "config");
-    if (!fmt || strcmp(fmt, "neurop-checkpoint-1") || !cfgtext) { err_set(e, "%s: not a neurop checkpoint", path); goto out; }
+    if (!fmt || !cfgtext) { err_set(e, "%s: not a neurop checkpoint (no format or config in its metadata)", path); goto out; }
+    if (strcmp(fmt, CHECKPOINT_FORMAT)) { err_set(e, "%s: checkpoint format '%.40s'; this build reads %s", path, fmt, CHECKPOINT_FORMAT); goto out; }
     TrainConfig c;
-    if (config_defaults("sumfirst", METHOD_GNN, &c, e) || config_parse(cfgtext, &c, e)) goto out;
-    if (run_init(r, &c, e)) goto out;
+    if (config_defaults("sumfirst", METHOD_GNN, &c, e) || config_parse(cfgtext, &c, e)) goto bad_config;
+    long step, at, bstep;
+    double best = 0, secs = 0;
+    Rng rng;
+    if (meta_long(f, "step", 0, c.steps, &step, path, e) || meta_long(f, "adam_t", 0, c.steps, &at, path, e) ||
+        meta_long(f, "best_step", -1, step, &bstep, path, e) || meta_double(f, "best_val", &best, path, e) ||
+        meta_double(f, "train_seconds", &secs, path, e) || meta_rng(f, &rng, path, e))
+        goto out;
+    if (run_init(r, &c, e)) goto bad_config;
     ParamSet *ps = &r->m.ps;
+    if (st_count(f) != ps->count && st_count(f) != 3 * ps->count) {
+        err_set(e, "%s: %d tensors, the model has %d (%d with the optimizer state)", path, st_count(f), ps->count, 3 * ps->count);
+        goto out;
+    }
     for (int part = 0; part < (with_state ? 3 : 1); part++)
         for (int i = 0; i < ps->count; i++) {
             const ParamView *v = &ps->views[i];
@@ -84,32 +128,45 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
             snprintf(nm, sizeof nm, "%s%s", part == 0 ? "" : part == 1 ? "adam.m." : "adam.v.", v->name);
             const StTensor *t = st_find(f, nm);
             if (!t) { err_set(e, "%s: tensor '%s' is missing", path, nm); goto out; }
-            if (st_numel(t) != v->numel) { err_set(e, "%s: tensor '%s' has %" PRId64 " values, the model needs %ld", path, nm, st_numel(t), v->numel); goto out; }
+            int same = t->ndim == v->ndim;
+            for (int d = 0; same && d < v->ndim; d++) same = t->shape[d] == v->shape[d];
+            if (!same) {
+                char want[64] = "", have[64] = "";
+                for (int d = 0; d < v->ndim; d++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "," : "", v->shape[d]);
+                for (int d = 0; d < t->ndim && d < 4; d++)
+                    snprintf(have + strlen(have), sizeof have - strlen(have), "%s%" PRId64, d ? "," : "", t->shape[d]);
+                err_set(e, "%s: tensor '%s' has shape [%s%s], the model needs [%s]", path, nm, have, t->ndim > 4 ? ",..." : "", want);
+                goto out;
+            }
             float *dst = (part == 0 ? ps->data : part == 1 ? ps->m : ps->v) + v->off;
             memcpy(dst, t->data, v->numel * sizeof(float));
         }
-    long step, at, bstep;
-    if (meta_long(f, "step", &step, path, e) || meta_long(f, "adam_t", &at, path, e) || meta_long(f, "best_step", &bstep, path, e)) goto out;
-    const char *rng = st_meta(f, "data_rng"), *best = st_meta(f, "best_val"), *secs = st_meta(f, "train_seconds");
-    if (!rng || strlen(rng) != 64 || !best) { err_set(e, "%s: bad data_rng/best_val metadata", path); goto out; }
-    for (int k = 0; k < 4; k++) {
-        char part[17]; memcpy(part, rng + 16 * k, 16); part[16] = 0;
-        r->data_rng.s[k] = strtoull(part, NULL, 16);
-    }
-    r->step = step; r->opt.t = at; r->best_step = bstep; r->best_val = strtod(best, NULL);
-    r->train_seconds = secs ? strtod(secs, NULL) : 0;
+    r->step = step; r->opt.t = at; r->best_step = bstep; r->best_val = best;
+    r->train_seconds = secs;
+    r->data_rng = rng;
+    const char *machine = st_meta(f, "machine");   /* informative only: older checkpoints lack it */
+    snprintf(r->machine, sizeof r->machine, "%s", machine ? machine : "");
     rc = 0;
+    goto out;
+bad_config: {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        err_set(e, "%s: %s", path, why);
+    }
 out:
     st_free(f);
     return rc;
 }
 
 int run_open(Run *r, const char *dir, const char *which, Err *e) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s.safetensors", dir, which);
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return err_set(e, "%s: no such run folder", dir);
-    return load_checkpoint(r, path, 0, e);
+    char file[32];
+    snprintf(file, sizeof file, "%s.safetensors", which);
+    char *path = path_join(dir, file);
+    int rc = load_checkpoint(r, path, 0, e);
+    free(path);
+    return rc;
 }
 
 /* ---- the loop ---- */
@@ -134,38 +191,123 @@ static void progress(const Run *r, const TrainOptions *o, int tty, double loss, 
     fflush(stderr);
 }
 
-int run_train(Run *r, const TrainOptions *o, Err *e) {
-    char last[1024], best[1024], csv[1024], cfgpath[1024];
-    if (ensure_dir(o->dir, e)) return -1;
-    path_join(last, sizeof last, o->dir, "last.safetensors");
-    path_join(best, sizeof best, o->dir, "best.safetensors");
-    path_join(csv, sizeof csv, o->dir, "metrics.csv");
-    path_join(cfgpath, sizeof cfgpath, o->dir, "config.txt");
-    if (o->resume) {
-        long steps = r->cfg.steps;
-        run_free(r);
-        if (load_checkpoint(r, last, 1, e)) return -1;
-        if (steps > r->cfg.steps) r->cfg.steps = steps;   /* a resume may extend the run */
-    } else {
-        char cfg[1200];
-        config_format(&r->cfg, cfg, sizeof cfg - 1);
-        strcat(cfg, "\n");
-        if (atomic_write(cfgpath, write_text, cfg, e)) return -1;
-        FILE *f = fopen(csv, "w");
-        if (!f) return err_set(e, "cannot write %s: %s", csv, strerror(errno));
-        fprintf(f, "step,loss,lr,val_acc,seconds\n");
-        fclose(f);
+/* What a run writes into its folder (eval.json is reproduce's); --force removes them all. */
+static const char *RUN_FILES[] = {"config.txt", "metrics.csv", "last.safetensors", "best.safetensors", "eval.json"};
+
+static int file_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+
+static const char *kept(const char *last) {
+    return file_exists(last) ? "the last good checkpoint is intact" : "no checkpoint was written yet";
+}
+
+/* Temporary files of atomic writes whose process died mid-write (name.tmp.<pid>), for the files
+ * only a trainer writes (the first four of RUN_FILES; eval.json is written outside the lock).
+ * Only called with the folder locked, so no live writer owns one. */
+static void remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        for (size_t i = 0; i < 4; i++) {
+            size_t n = strlen(RUN_FILES[i]);
+            if (strncmp(de->d_name, RUN_FILES[i], n) || strncmp(de->d_name + n, ".tmp.", 5)) continue;
+            char *p = path_join(dir, de->d_name);
+            unlink(p);
+            free(p);
+        }
+    closedir(d);
+}
+
+static int write_config(Run *r, const char *path, Err *e) {
+    char cfg[1200];
+    config_format(&r->cfg, cfg, sizeof cfg - 1);
+    strcat(cfg, "\n");
+    return atomic_write(path, write_text, cfg, e);
+}
+
+/* A new run: the folder must hold no run, unless force (then the old one is deleted first, so
+ * that no file of it can be mistaken for part of the new one). */
+static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const char *csv, Err *e) {
+    if (r->step > 0) return err_set(e, "this run has already trained %ld steps: resume it from its folder instead", r->step);
+    for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
+        char *p = path_join(o->dir, RUN_FILES[i]);
+        int rc = 0;
+        if (file_exists(p)) {
+            if (!o->force)
+                rc = err_set(e, "%s already holds a run (%s): --resume continues it, --force deletes it and starts over",
+                             o->dir, RUN_FILES[i]);
+            else if (unlink(p) != 0)
+                rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
+        }
+        free(p);
+        if (rc) return -1;
     }
+    if (write_config(r, cfgpath, e)) return -1;
+    return atomic_write(csv, write_text, (void *)METRICS_HEADER, e);
+}
+
+/* metrics.csv without the rows after step: a row written after the last checkpoint (a crash or
+ * a failed checkpoint write in between) would otherwise appear twice once the step is redone. */
+static int trim_metrics(const char *csv, long step, Err *e) {
+    if (!file_exists(csv)) return atomic_write(csv, write_text, (void *)METRICS_HEADER, e);
+    unsigned char *buf;
+    size_t len;
+    if (read_file(csv, &buf, &len, e)) return -1;
+    char *out = xmalloc(len + sizeof METRICS_HEADER + 2), *w = out;
+    w += sprintf(w, "%s", METRICS_HEADER);
+    for (char *line = (char *)buf, *next; *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        char *end;
+        long s = strtol(line, &end, 10);
+        int commas = 0;
+        for (const char *c = line; c < next; c++) commas += *c == ',';
+        /* the header, a row after step, or a row cut short by a crash */
+        if (end == line || *end != ',' || s > step || commas != 4) continue;
+        memcpy(w, line, (size_t)(next - line));
+        w += next - line;
+        if (w[-1] != '\n') *w++ = '\n';
+    }
+    *w = 0;
+    int rc = atomic_write(csv, write_text, out, e);
+    free(out); free(buf);
+    return rc;
+}
+
+/* Loads the folder's last checkpoint into r. A run given by the caller (r->cfg set) must be the
+ * folder's run: a resume only continues, it never changes a run's settings; o->steps may extend
+ * it. config.txt is rewritten (an extended run has a new step count). */
+static int resume_run(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, const char *csv, Err *e) {
+    if (!file_exists(last)) return err_set(e, "%s: no checkpoint to resume (no last.safetensors); --force starts the run over", o->dir);
+    TrainConfig want = r->cfg;
+    int check = want.task[0] != 0;
+    run_free(r);
+    if (load_checkpoint(r, last, 1, e)) return -1;
+    char what[700];
+    if (check && config_conflict(&r->cfg, &want, what, sizeof what))
+        return err_set(e, "%s holds a run with %s: --resume continues a run as it was made (only --steps can extend it); "
+                          "train into another --out instead", o->dir, what);
+    if (o->steps && o->steps < r->cfg.steps)
+        return err_set(e, "%s: the run is planned for %ld steps; --steps %ld would shorten it (only a longer run can continue)",
+                       o->dir, r->cfg.steps, o->steps);
+    if (o->steps > r->cfg.steps) r->cfg.steps = o->steps;
+    if (r->step >= r->cfg.steps) {
+        if (o->verbose)
+            fprintf(stderr, "%s: already finished at step %ld; nothing to train (--resume --steps N with N > %ld trains on)\n",
+                    o->dir, r->step, r->step);
+        return 0;
+    }
+    if (write_config(r, cfgpath, e)) return -1;
+    return trim_metrics(csv, r->step, e);
+}
+
+static int train_loop(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
     FILE *mf = fopen(csv, "a");
     if (!mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
 
     const Task *t = &r->task;
     const TrainConfig *c = &r->cfg;
     int tty = isatty(2);
-    interrupted = 0;
-    struct sigaction sa = {0}, old;
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
 
     Arena arena; Graph g;
     arena_init(&arena, 1 << 24);
@@ -187,16 +329,14 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
         Tensor *loss = batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));
         float lv = loss->data[0];
         if (!isfinite(lv)) {
-            rc = err_set(e, "loss became %s at step %ld; stopped (the last good checkpoint %s is intact)",
-                         isnan(lv) ? "NaN" : "Inf", r->step, last);
+            rc = err_set(e, "loss became %s at step %ld; stopped (%s)", isnan(lv) ? "NaN" : "Inf", r->step + 1, kept(last));
             break;
         }
         graph_backward(&g, loss);
         /* ReLU maps NaN to 0, so a non-finite weight can leave the loss finite: the gradient shows it */
         float gnorm = clip_grad_norm(&r->m.ps, c->clip);
         if (!isfinite(gnorm)) {
-            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (the last good checkpoint %s is intact)",
-                         isnan(gnorm) ? "NaN" : "Inf", r->step, lv, last);
+            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (%s)", isnan(gnorm) ? "NaN" : "Inf", r->step + 1, lv, kept(last));
             break;
         }
         adamw_step(&r->opt, &r->m.ps, lr_schedule(r->step, c->warmup, c->steps, c->lr, c->lr_min));
@@ -211,6 +351,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
             EvalReport rep;
             run_evaluate(r, SPLIT_VAL, 0, &rep);
             last_val = rep.iid;
+            eval_report_free(&rep);
             fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n, lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
             fflush(mf);
             if (rep.iid > r->best_val) {
@@ -229,11 +370,32 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
         if (interrupted) { rc = 1; break; }
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
-    sigaction(SIGINT, &old, NULL);
     fclose(mf);
     free(us);
     batch_free(&bb);
     graph_free(&g);
     arena_free(&arena);
+    return rc;
+}
+
+int run_train(Run *r, const TrainOptions *o, Err *e) {
+    struct stat st;
+    if (o->resume && (stat(o->dir, &st) || !S_ISDIR(st.st_mode))) return err_set(e, "%s: no such run folder to resume", o->dir);
+    if (ensure_dir(o->dir, e)) return -1;
+    int lock = dir_lock(o->dir, e);
+    if (lock < 0) return -1;
+    /* from here on Ctrl-C only sets a flag: the loop saves a checkpoint and stops */
+    interrupted = 0;
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
+    remove_stale_tmp(o->dir);
+    char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
+         *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
+    int rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
+    if (rc == 0 && r->step < r->cfg.steps) rc = train_loop(r, o, last, best, csv, e);
+    free(last); free(best); free(csv); free(cfgpath);
+    sigaction(SIGINT, &old, NULL);
+    dir_unlock(lock);
     return rc;
 }

@@ -1,0 +1,207 @@
+/* Bad or unusual input through the neurop command: each gets what it asks for or a one-line
+ * error and a non-zero exit, never a silent cut or a crash (docs/bad-inputs.md lists them):
+ * - the 70th --set is applied like the first (no fixed list of 64);
+ * - exec: a file that is not a safetensors file says so; a program with NaN/Inf weights is
+ *   refused; long input is streamed in chunks (same output as one line at a time);
+ * - control bytes in a name are shown escaped, never written raw to the terminal. */
+#include "test.h"
+#include "cli.h"
+#include "engine/fileio.h"
+#include "engine/safetensors.h"
+#include "program/progfile.h"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void rm_rf(const char *dir) {
+    char cmd[400];
+    if (strncmp(dir, "/tmp/neurop-test-", 17)) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) {}
+}
+
+TEST(bad_inputs_seventieth_set_applied) {
+    char dir[128], out[4096];
+    snprintf(dir, sizeof dir, "/tmp/neurop-test-sets-XXXXXX");
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    size_t n = 20000;
+    char *args = malloc(n);
+    int k = snprintf(args, n, "train --task sumfirst --method gnn --quiet --steps 2 --out %s --set width=8 --set rounds=1 --set eval_n=8", dir);
+    for (int i = 0; i < 66; i++) k += snprintf(args + k, n - k, " --set B=2");
+    snprintf(args + k, n - k, " --set N=4 --set seed=5");   /* the 70th and 71st */
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    char *p = path_join(dir, "config.txt");
+    unsigned char *cfg = NULL; size_t len; Err e;
+    CHECK(!read_file(p, &cfg, &len, &e), "%s", e.msg);
+    CHECK(cfg && strstr((char *)cfg, "seed=5 ") && strstr((char *)cfg, " N=4 "), "config.txt: %s", cfg ? (char *)cfg : "");
+    free(cfg); free(p); free(args);
+    rm_rf(dir);
+}
+
+/* ---- exec ---- */
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (f) { fputs(text, f); fclose(f); }
+}
+
+/* A program of template text with θ from the standard initialization (seed 1), saved at path. */
+static int make_program(const char *path, const char *tpl, Template *t, float **theta) {
+    Err e;
+    if (template_parse(tpl, t, &e)) return -1;
+    *theta = xmalloc(t->n_theta * sizeof(float));
+    Rng r;
+    rng_seed(&r, 1);
+    template_init_theta(t, *theta, &r);
+    return program_save(path, t, *theta, "test", &e);
+}
+
+TEST(bad_inputs_exec_unknown_file_and_nan_program) {
+    char dir[128], p[256], args[600], out[4096];
+    snprintf(dir, sizeof dir, "/tmp/neurop-test-exec-XXXXXX");
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    /* a text file, a PNG header, an empty file */
+    const char *files[][2] = {{"notes.txt", "hello, this is not a program at all\n"}, {"pic.png", "\x89PNG\r\n\x1a\nrest of it"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+        write_text(p, files[i][1]);
+        snprintf(args, sizeof args, "exec %s </dev/null", p);
+        int rc = cli_run(args, out, sizeof out);
+        CHECK(rc == 1 && strstr(out, "not a safetensors file") && strstr(out, files[i][0]), "exec %s: exit %d: %s", files[i][0], rc, out);
+    }
+    /* a program with one NaN weight: refused on load, and never written by program_save */
+    Template t;
+    float *theta = NULL;
+    snprintf(p, sizeof p, "%s/prog.safetensors", dir);
+    CHECK(!make_program(p, "mlp 10-16-1 act=relu", &t, &theta), "make_program");
+    Err e = {{0}};
+    StFile *f = st_read(p, &e);
+    CHECK(f != NULL, "%s", e.msg);
+    if (f) {
+        int nt = st_count(f), nm = st_meta_count(f);
+        StTensor *ts = xcalloc(nt, sizeof *ts);
+        StMeta *meta = xcalloc(nm, sizeof *meta);
+        for (int i = 0; i < nt; i++) ts[i] = *st_at(f, i);
+        for (int i = 0; i < nm; i++) meta[i] = *st_meta_at(f, i);
+        st_find(f, "layers.1.bias")->data[0] = NAN;
+        CHECK(!st_write(p, ts, nt, meta, nm, &e), "%s", e.msg);
+        free(ts); free(meta); st_free(f);
+    }
+    snprintf(args, sizeof args, "exec %s </dev/null", p);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "layers.1.bias") && strstr(out, "NaN"), "exec of a NaN program: exit %d: %s", rc, out);
+    theta[3] = INFINITY;
+    snprintf(p, sizeof p, "%s/inf.safetensors", dir);
+    CHECK(program_save(p, &t, theta, NULL, &e) == -1 && strstr(e.msg, "Inf") && access(p, F_OK) != 0, "program_save of Inf: %s", e.msg);
+    free(theta);
+    rm_rf(dir);
+}
+
+/* 2,500 lines (three chunks) give exactly the outputs of one batch through the library; a bad
+ * token in the second chunk is reported with its own line number, and control bytes in the
+ * input come back escaped. */
+TEST(bad_inputs_exec_streams_chunks) {
+    char dir[128], prog[256], in[256], args[700];
+    snprintf(dir, sizeof dir, "/tmp/neurop-test-exec2-XXXXXX");
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    Template t;
+    float *theta = NULL;
+    snprintf(prog, sizeof prog, "%s/mlp.safetensors", dir);
+    CHECK(!make_program(prog, "mlp 10-16-3 act=tanh", &t, &theta), "make_program");
+    const int N = 2500;
+    float *x = xmalloc((size_t)N * 10 * sizeof(float));
+    Rng r;
+    rng_seed(&r, 2);
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    FILE *f = fopen(in, "w");
+    for (int i = 0; i < N && f; i++) {
+        for (int k = 0; k < 10; k++) {
+            x[i * 10 + k] = (float)(rng_int(&r, 2001) - 1000) / 100.0f;
+            fprintf(f, "%s%g", k ? " " : "", x[i * 10 + k]);
+        }
+        fputc('\n', f);
+    }
+    if (f) fclose(f);
+    /* the expected text: one batch of all N through exec_mlp */
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a); g.no_grad = 1;
+    Tensor *y = exec_mlp(&g, &t, tensor_wrap(&g, theta, NULL, SHAPE(1, (int)t.n_theta)), tensor_wrap(&g, x, NULL, SHAPE(1, N, 10)));
+    size_t cap = (size_t)N * 64, k = 0;
+    char *want = xmalloc(cap), *out = xmalloc(cap);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < 3; j++) k += snprintf(want + k, cap - k, "%s%.6g", j ? " " : "", y->data[i * 3 + j]);
+        k += snprintf(want + k, cap - k, "\n");
+    }
+    graph_free(&g); arena_free(&a);
+    snprintf(args, sizeof args, "exec %s --input %s", prog, in);
+    int rc = cli_run(args, out, cap);
+    CHECK(rc == 0 && !strcmp(out, want), "exec of %d lines: exit %d, output %s the library's (%zu vs %zu bytes)", N, rc,
+          strcmp(out, want) ? "differs from" : "equals", strlen(out), strlen(want));
+    free(theta);
+    /* a Transformer: a bad token on the 1,100th line (the second chunk) */
+    snprintf(prog, sizeof prog, "%s/tf.safetensors", dir);
+    CHECK(!make_program(prog, "transformer vocab=7 len=4 d=8 heads=2 mlp=12 classes=5 layers=1 prenorm=1 readout=last act=relu", &t, &theta),
+          "make_program");
+    f = fopen(in, "w");
+    for (int i = 1; i <= 1100 && f; i++) fprintf(f, "%s\n", i == 1100 ? "1 2 9 3" : "1 2 3 4");
+    if (f) fclose(f);
+    snprintf(args, sizeof args, "exec %s --input %s", prog, in);
+    rc = cli_run(args, out, cap);
+    CHECK(rc == 1 && strstr(out, "input example 1100: token 9 is not an id in [0, 7)"), "bad token: exit %d: %.200s",
+          rc, strstr(out, "neurop") ? strstr(out, "neurop") : out);
+    /* control bytes in the input: escaped in the message */
+    write_text(in, "1 2 \x1b[31mred 4\n");
+    rc = cli_run(args, out, cap);
+    CHECK(rc == 1 && strstr(out, "'\\x1b[31mred'") && !strchr(out, '\x1b'), "control bytes: exit %d: %s", rc, out);
+    free(theta); free(x); free(want); free(out);
+    rm_rf(dir);
+}
+
+/* Memory is bounded by the chunk, not the input: 40,000 ADDMOD-sized lines (which held in one
+ * graph take about 250 MB, 6 KB a line) run in well under 100 MB. */
+TEST(bad_inputs_exec_memory_bounded) {
+    char dir[128], prog[256], in[256];
+    snprintf(dir, sizeof dir, "/tmp/neurop-test-exec3-XXXXXX");
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    Template t;
+    float *theta = NULL;
+    snprintf(prog, sizeof prog, "%s/addmod.safetensors", dir);
+    CHECK(!make_program(prog, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=0 readout=last act=relu",
+                        &t, &theta), "make_program");
+    free(theta);
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    FILE *f = fopen(in, "w");
+    for (int i = 0; i < 40000 && f; i++) fprintf(f, "%d %d 83\n", i % 83, (i * 7) % 83);
+    if (f) fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        execl(cli_bin(), "neurop", "exec", prog, "--input", in, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    wait4(pid, &st, 0, &ru);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exec: status %d", st);
+    CHECK(ru.ru_maxrss > 0 && ru.ru_maxrss < 100 * 1024, "exec of 40,000 lines peaked at %ld MB", ru.ru_maxrss / 1024);
+    if (getenv("NEUROP_GC_VERBOSE")) printf("    peak %ld MB\n", ru.ru_maxrss / 1024);
+    rm_rf(dir);
+}
+
+/* Every message escapes control bytes, so quoting user input keeps it one harmless line. */
+TEST(bad_inputs_messages_escape_control_bytes) {
+    Err e;
+    CHECK(err_set(&e, "bad name '%s' (%d)", "a\x1b[2Jb\nc\x7f", 7) == -1, "err_set returns -1");
+    CHECK(!strcmp(e.msg, "bad name 'a\\x1b[2Jb\\x0ac\\x7f' (7)"), "message: %s", e.msg);
+    char big[2000];
+    memset(big, '\x01', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    err_set(&e, "%s", big);
+    CHECK(strlen(e.msg) < sizeof e.msg && strlen(e.msg) % 4 == 0 && !strncmp(e.msg, "\\x01\\x01", 8), "a long message: %zu bytes", strlen(e.msg));
+}
