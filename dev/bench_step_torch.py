@@ -381,8 +381,8 @@ def bench(path, warmup, steps, check_only):
     rel_l = abs(loss.item() - m.loss0) / max(abs(m.loss0), 1e-12)
     rel_g = abs(gnorm - m.gnorm0) / max(abs(m.gnorm0), 1e-12)
     ok = m.n_params == int(m.meta["n_params"]) and rel_l < 1e-3 and rel_g < 1e-3
-    print("torch_check task=%s method=%s params=%d neurop_params=%s loss0=%.7g neurop_loss0=%.7g rel=%.1e "
-          "gnorm0=%.7g neurop_gnorm0=%.7g rel=%.1e %s"
+    print("torch_check task=%s method=%s params=%d neurop_params=%s torch_loss0=%.7g neurop_loss0=%.7g loss_rel=%.1e "
+          "torch_gnorm0=%.7g neurop_gnorm0=%.7g gnorm_rel=%.1e %s"
           % (m.task, m.method, m.n_params, m.meta["n_params"], loss.item(), m.loss0, rel_l, gnorm, m.gnorm0, rel_g,
              "ok" if ok else "MISMATCH"))
     sys.stdout.flush()
