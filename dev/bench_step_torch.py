@@ -20,7 +20,7 @@ Meta-GNN, written from the equations in src/meta/metagnn.c's header, src/meta/me
 src/program/exec.c:
   - rows slot-major, intent-minor (row = slot*B + b), so each group is a contiguous row range; a
     group-tied linear map is a loop over groups of torch.addmm on row slices, then torch.cat;
-  - encoder h = LN(W2 relu(W_U U + W_p p + b1 [+ c] + b2)), W_p p + b1 computed once per slot; with
+  - encoder h = LN(W2 relu(W_U U + W_p p + b1 [+ c]) + b2), W_p p + b1 [+ c] computed once per slot; with
     learned codes (pe 3, 4) c is the slot's two code-table rows added (3) or multiplied (4);
   - k rounds: x_e = relu(W_e h_e + b + (W_s h)[src] + (W_t h)[dst]) = [u | m+ | m-] (the second add and
     the ReLU in place, as a PyTorch user would write it to spare two [E*B, 3d] buffers);

@@ -129,6 +129,7 @@ step() {
   summary="$(
     header "neurop training-step benchmark" "scripts/bench.sh step, per task and method: $ours_cmd; $torch_cmd; then $ceil_cmd" \
       "$load_before" "$load_after"
+    echo "kernel:   OpenBLAS $core for ours, $(sed -n 's/^torch_threads .*OpenBLAS \([A-Za-z0-9_?]*\).*/\1/p' <<<"$torch" | sort -u | tr '\n' ' ')for PyTorch"
     echo
     echo "One training step (zero grads, forward, loss, backward, clip, AdamW) with the task's default config of"
     echo "the method (gnn: Meta-GNN -> θ -> batched target execution; direct: its own network on [U, X]); the"
