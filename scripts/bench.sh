@@ -7,7 +7,7 @@
 #           the shipped defaults: build/neurop-bench-meta, then dev/bench_step_torch.py (the same step in
 #           PyTorch, built from the graph, index tables, parameters and batch that neurop-bench-meta
 #           dumps; it checks that the loss and gradient norm at init equal neurop's), then the sgemm
-#           ceiling -> bench/results/step.txt. Prints one line per measured step:
+#           ceiling (before and after the steps) -> bench/results/step.txt. Prints one line per measured step:
 #   step task=T method=M ours_ms= torch_ms= speedup=torch_ms/ours_ms gflops= ceiling_gflops= ceiling_fraction=
 #           and after it that step's check line (check ... ok|MISMATCH); exits 1 when a check fails
 #           (the results file is written all the same, with the failure in it).
@@ -104,11 +104,14 @@ step() {
   trap 'rm -rf "$tmp"' RETURN
   local ours_cmd="$BUILD/neurop-bench-meta --dump DIR --method METHOD TASK"
   local torch_cmd="$PY dev/bench_step_torch.py DIR TASK.METHOD"
-  local ceil_cmd="$BUILD/neurop-bench-meta --ceiling"
+  local ceil_cmd="$BUILD/neurop-bench-meta --ceiling"   # before and after
   local load_before load_after ours="" torch="" task method o t rc failed=0
   local -a nsteps=()
   [ -z "${BENCH_STEPS:-}" ] || nsteps=(--steps "$BENCH_STEPS")
   load_before="$(loadavg)"
+  # the ceiling before and after the steps (the better counts: other jobs only ever take from it)
+  echo "bench: sgemm ceiling ..." >&2
+  ours+="$("$BUILD/neurop-bench-meta" --ceiling)"$'\n'
   # step by step, ours then torch, so both sides of a line see about the same load
   for task in $tasks; do
     for method in $methods; do
@@ -124,10 +127,10 @@ step() {
   ours+="$("$BUILD/neurop-bench-meta" --ceiling)"$'\n'
   load_after="$(loadavg)"
   local ceiling
-  ceiling="$(awk '$1 == "sgemm_ceiling" { sub("gflops=", "", $2); print $2 }' <<<"$ours" | tail -n1)"
+  ceiling="$(awk '$1 == "sgemm_ceiling" { sub("gflops=", "", $2); if ($2 + 0 > c) c = $2 + 0 } END { print c }' <<<"$ours")"
   local summary
   summary="$(
-    header "neurop training-step benchmark" "scripts/bench.sh step, per task and method: $ours_cmd; $torch_cmd; then $ceil_cmd" \
+    header "neurop training-step benchmark" "scripts/bench.sh step, $ceil_cmd, then per task and method: $ours_cmd; $torch_cmd; then $ceil_cmd again" \
       "$load_before" "$load_after"
     echo "kernel:   OpenBLAS $core for ours, $(sed -n 's/^torch_threads .*OpenBLAS \([A-Za-z0-9_?]*\).*/\1/p' <<<"$torch" | sort -u | tr '\n' ' ')for PyTorch"
     echo
@@ -136,7 +139,8 @@ step() {
     echo "median of the timed steps after warm-up (5; then ${BENCH_STEPS:-20, 10 for arc}). The batch sampling is in neither"
     echo "time (ours: data_ms below; torch reuses one batch). gflops = the step's dense-product FLOPs (neurop"
     echo "info's count) / our median time. ceiling_gflops = cblas_sgemm [512,512]x[512,512], the better of"
-    echo "OpenBLAS on 1 and on $T threads with the kernel named above, measured after the steps. check: loss"
+    echo "OpenBLAS on 1 and on $T threads with the kernel named above, measured before and after the steps (the"
+    echo "better of the two; both are in the output below). check: loss"
     echo "and gradient norm at init, PyTorch against neurop, relative difference (ok below 1e-3)."
     echo
     for task in $tasks; do
