@@ -46,7 +46,7 @@ mkdir -p bench/results
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
 commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
-dirty=""; git diff --quiet HEAD -- src bench dev scripts 2>/dev/null || dirty=" (with uncommitted changes in src/, bench/, dev/ or scripts/)"
+dirty=""; git diff --quiet HEAD -- src bench dev scripts ':!bench/results' 2>/dev/null || dirty=" (with uncommitted changes in src/, bench/, dev/ or scripts/)"
 compiler="$(${CC:-cc} --version | head -n1); $(dpkg-query -W -f='libopenblas0 ${Version}' libopenblas0 2>/dev/null || echo 'openblas ?')"
 torch_version="$("$PY" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo 'torch ?')"
 # the CPU and the OpenBLAS kernel neurop runs (cpu_describe), and that kernel for PyTorch too
