@@ -28,7 +28,8 @@ src/program/exec.c:
     (index_add_ over the slot axis, times 1/degree); h_v <- LN(h_v + MLP([h_v | a+ | a-]));
   - decoders per group, then the θ head: head 0 raw * scale[tensor]; head 1 also centred per tensor
     and intent plus a per-tensor mean linear in U (head.mean.w U + head.mean.b); head 2 also each
-    matrix's row means and column means removed (index_add_ segment means); + 1 for LayerNorm gains;
+    matrix's row means and column means removed (index_add_ segment means); head 3 then also each
+    tensor of each program divided by its root mean square; + 1 for LayerNorm gains;
   - the target: MLP (baddbmm per layer) or a Transformer (embedding gather + positions, per-program
     q/k/v/o, softmax attention as [B*N*H, T, dh] bmm, MLP block, pre-LN or none, readout of the last
     position or of every position).
@@ -60,6 +61,7 @@ import stio  # noqa: E402  (dev/stio.py: safetensors by hand)
 EPS = 1e-5
 TPL_INIT_GAIN = 2          # src/program/template.h: WEIGHT, BIAS, GAIN, EMBED
 PE_CODES = (3, 4)          # src/meta/meta.h: PE_ONEHOT (codes added), PE_PRODUCT (multiplied)
+HEAD_RMS_EPS = 1e-4        # src/meta/meta.c, theta_head: head 3's op_segment_rmsnorm
 
 
 def read_safetensors(path):
@@ -190,6 +192,7 @@ class MetaGNNStep(Step):
         self.d, self.K = int(meta["width"]), int(meta["rounds"])
         self.pe_dim, self.pe, self.head = int(meta["pe_dim"]), int(meta["pe"]), int(meta["head"])
         assert self.cfg["tie"] == "1", "the tied Meta-GNN only"
+        assert self.head in (0, 1, 2, 3), "θ head %d: this script knows heads 0 to 3" % self.head
         # ---- the neural graph ----
         self.src, self.dst = ints(T["g.src"]), ints(T["g.dst"])
         node_seg, edge_seg = ints(T["g.node_seg"]).tolist(), ints(T["g.edge_seg"]).tolist()
@@ -229,7 +232,7 @@ class MetaGNNStep(Step):
             n = int(ids.max()) + 1
             return ids, (1.0 / torch.zeros(n).index_add_(0, ids, torch.ones(ids.numel()))).view(n, 1)
         self.seg = {"tensor": segments(tensor_of)}
-        if self.head == 2:
+        if self.head >= 2:
             self.seg["row"] = segments(ints(T["head.row_of"]))
             self.seg["col"] = segments(ints(T["head.col_of"]))
         if self.transformer:   # program b's embedding table is rows b*vocab .. of the stacked [B*vocab, d]
@@ -298,9 +301,11 @@ class MetaGNNStep(Step):
             return (raw * s).t() + self.offset
         tof = self.tensor_of
         c = raw - self.segment_mean(raw, "tensor").index_select(0, tof)
-        if self.head == 2:
+        if self.head >= 2:
             c = c - self.segment_mean(c, "row").index_select(0, self.seg["row"][0])
             c = c - self.segment_mean(c, "col").index_select(0, self.seg["col"][0])
+        if self.head == 3:
+            c = c * torch.rsqrt(self.segment_mean(c * c, "tensor") + HEAD_RMS_EPS).index_select(0, tof)
         lin = torch.addmm(P["head.mean.b"], P["head.mean.w"], self.feat.t())                   # [T, B]
         return (c * s + lin.index_select(0, tof)).t() + self.offset
 

@@ -23,6 +23,8 @@
 #                     know (neurop's cpu_setup picks the kernel then; PyTorch would not).
 #   BENCH_TASKS       tasks of the step benchmark (default "sumfirst addmod arc")
 #   BENCH_METHODS     methods of the step benchmark (default "gnn direct")
+#   BENCH_SET         changes to the shipped defaults, e.g. "head=3 B=8" (neurop-bench-meta --set; the
+#                     PyTorch side reads the configuration from the dump); the results file says so
 #   BENCH_STEPS       timed steps per measurement, both sides (default 20, 10 for arc; after 5 warm-up steps)
 #   BENCH_NOTE        a line of context written into the results files
 #   TORCH_MALLOC      default "tuned": PyTorch runs with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=64G, so
@@ -62,6 +64,7 @@ header() {   # title, commands, load before, load after
   echo "machine:  $(getconf _NPROCESSORS_ONLN) CPUs, $machine; load average before $3, after $4"
   echo "threads:  $T for both sides (OMP_NUM_THREADS), OMP_WAIT_POLICY=$OMP_WAIT_POLICY; PyTorch with ${tenv[*]}"
   echo "compiler: $compiler; $torch_version"
+  [ -z "${BENCH_SET:-}" ] || echo "config:   the shipped defaults with $BENCH_SET"
   [ -z "${BENCH_NOTE:-}" ] || echo "note:     $BENCH_NOTE"
 }
 
@@ -108,6 +111,9 @@ step() {
   local load_before load_after ours="" torch="" task method o t rc failed=0
   local -a nsteps=()
   [ -z "${BENCH_STEPS:-}" ] || nsteps=(--steps "$BENCH_STEPS")
+  local -a nsets=()
+  local kv
+  for kv in ${BENCH_SET:-}; do nsets+=(--set "$kv"); done
   load_before="$(loadavg)"
   # the ceiling before and after the steps (the better counts: other jobs only ever take from it)
   echo "bench: sgemm ceiling ..." >&2
@@ -116,7 +122,7 @@ step() {
   for task in $tasks; do
     for method in $methods; do
       echo "bench: $task $method step ..." >&2
-      ours+="$("$BUILD/neurop-bench-meta" --dump "$tmp" --method "$method" ${nsteps[@]+"${nsteps[@]}"} "$task")"$'\n'
+      ours+="$("$BUILD/neurop-bench-meta" --dump "$tmp" --method "$method" ${nsteps[@]+"${nsteps[@]}"} ${nsets[@]+"${nsets[@]}"} "$task")"$'\n'
       rc=0
       t="$(env "${tenv[@]}" "$PY" dev/bench_step_torch.py "$tmp" ${nsteps[@]+"${nsteps[@]}"} "$task.$method")" || rc=$?
       torch+="$t"$'\n'
