@@ -2,7 +2,8 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT)
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wno-unused-parameter \
+# override: `make CFLAGS=-O0` replaces the optimization flags, never the language and include flags.
+override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -fopenmp -Isrc -I/usr/include/cjson
 LDLIBS  += -lopenblas -lcjson -lm -fopenmp
 BUILD   ?= build
@@ -15,12 +16,18 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all run test test-asan bench reproduce clean deps
-all: deps $(BUILD)/neurop $(BUILD)/neurop-tests
+all: $(BUILD)/neurop $(BUILD)/neurop-tests
+
+# scripts/deps.sh installs what is missing. It runs once per build folder (again when it changes):
+# every object waits for its stamp, so `make -j` never compiles before the libraries are there.
+$(BUILD)/deps.stamp: scripts/deps.sh
+	@CC="$(CC)" scripts/deps.sh
+	@mkdir -p $(dir $@) && touch $@
 
 deps:
-	@scripts/deps.sh
+	@CC="$(CC)" scripts/deps.sh
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(BUILD)/deps.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -37,7 +44,7 @@ $(BUILD)/tests/registry.h: $(TEST_SRC)
 	@grep -h '^TEST(' $(TEST_SRC) | sed 's/^TEST(\([A-Za-z0-9_]*\)).*/T(\1)/' > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/main.o: $(BUILD)/tests/registry.h
-$(BUILD)/tests/main.o: CFLAGS += -I$(BUILD)/tests
+$(BUILD)/tests/main.o: override CFLAGS += -I$(BUILD)/tests
 
 $(BUILD)/neurop-tests: $(TEST_OBJ) $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -45,11 +52,11 @@ $(BUILD)/neurop-tests: $(TEST_OBJ) $(BUILD)/libneurop.a
 # Sleeping OpenMP waits: spinning threads on a loaded 2-core machine cost 10x (see src/cli/main.c).
 export OMP_WAIT_POLICY ?= passive
 
-test: deps $(BUILD)/neurop-tests $(BUILD)/neurop
+test: $(BUILD)/neurop-tests $(BUILD)/neurop
 	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BUILD)/neurop-tests
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: deps
+test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDLIBS="-lopenblas -lcjson -lm -fopenmp -fsanitize=address,undefined" build-asan/neurop-tests build-asan/neurop
 	@ASAN_OPTIONS=detect_leaks=0 OMP_NUM_THREADS=2 NEUROP_TEST_QUICK=1 build-asan/neurop-tests
@@ -58,7 +65,7 @@ run: all
 	$(BUILD)/neurop demo
 
 bench: all
-	@scripts/deps.sh --bench
+	@CC="$(CC)" scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(BUILD)/neurop-bench $(BUILD)/neurop-bench-meta
 	scripts/bench.sh
 
@@ -70,7 +77,9 @@ $(BUILD)/neurop-bench-meta: $(BUILD)/bench/bench_meta.o $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 -include $(BUILD)/bench/bench.d $(BUILD)/bench/bench_meta.d
 
+# gnuplot only draws the plots: installed here, not for the build (reproduce skips the PNGs without it).
 reproduce: all
+	@CC="$(CC)" scripts/deps.sh --plots
 	$(BUILD)/neurop reproduce
 
 clean:

@@ -1,16 +1,64 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine lacks for neurop. Idempotent: does nothing when all is there.
-# Usage: scripts/deps.sh          build + test dependencies
-#        scripts/deps.sh --bench  also python3-torch (the reference implementation for make bench)
+# Installs what a fresh Debian machine lacks for neurop, with apt-get. Idempotent: it first checks
+# what is needed itself (a test program compiled and linked against OpenBLAS, cJSON and OpenMP;
+# the gnuplot command; python3's torch), so it runs apt-get only when something is missing, and
+# needs neither dpkg nor root when nothing is.
+# Usage: scripts/deps.sh           build and test: a C compiler, OpenBLAS, cJSON, OpenMP
+#        scripts/deps.sh --plots   also gnuplot (the PNGs of `neurop reproduce` and `neurop clock`)
+#        scripts/deps.sh --bench   also python3-torch and numpy (the reference of `make bench`)
 set -euo pipefail
-pkgs=(build-essential libopenblas-dev libcjson-dev gnuplot-nox)
-[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-numpy)
+CC="${CC:-cc}"
+
+build_ok() {
+  local d rc=0
+  d="$(mktemp -d)"
+  cat > "$d/t.c" <<'C'
+#include <cblas.h>
+#include <cJSON.h>
+#include <omp.h>
+int main(void) {
+    float x = 1;
+    cJSON_Delete(cJSON_CreateObject());
+    return (int)cblas_sdot(1, &x, 1, &x, 1) - 1 + (omp_get_max_threads() < 1);
+}
+C
+  $CC -std=c11 -fopenmp -I/usr/include/cjson "$d/t.c" -o "$d/t" -lopenblas -lcjson -lm >/dev/null 2>&1 \
+    && "$d/t" || rc=1
+  rm -rf "$d"
+  return $rc
+}
+plots_ok() { command -v gnuplot >/dev/null 2>&1; }
+bench_ok() { python3 -c 'import torch, numpy' >/dev/null 2>&1; }
+
+groups=(build)
+case "${1:-}" in
+  "") ;;
+  --plots) groups+=(plots) ;;
+  --bench) groups+=(bench) ;;
+  *) echo "usage: scripts/deps.sh [--plots | --bench]" >&2; exit 2 ;;
+esac
+declare -A pkgs=([build]="build-essential libopenblas-dev libcjson-dev" [plots]="gnuplot-nox"
+                 [bench]="python3-torch python3-numpy")
+declare -A what=([build]="a C compiler ($CC) with OpenMP, OpenBLAS and cJSON" [plots]="gnuplot"
+                 [bench]="python3 with torch and numpy")
 missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+for g in "${groups[@]}"; do "${g}_ok" || missing+=("$g"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
-echo "deps.sh: installing ${missing[*]}" >&2
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+need=(); names=()
+for g in "${missing[@]}"; do need+=(${pkgs[$g]}); names+=("${what[$g]}"); done
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps.sh: missing $(IFS=,; echo "${names[*]}") and no apt-get to install them (Debian packages: ${need[*]})" >&2
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "deps.sh: installing ${need[*]} needs root, and there is no sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "deps.sh: installing ${need[*]}" >&2
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+for g in "${missing[@]}"; do
+  "${g}_ok" || { echo "deps.sh: ${what[$g]} still does not work after installing ${pkgs[$g]}" >&2; exit 1; }
+done

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #define T(name) void test_##name(TestCtx *);
@@ -29,16 +28,6 @@ void test_fail_(TestCtx *t, const char *file, int line, const char *fmt, ...) {
 }
 
 int test_quick(void) { const char *q = getenv("NEUROP_TEST_QUICK"); return q && *q && strcmp(q, "0"); }
-
-const char *test_shared_dir(void) {
-    static const char *cands[] = {"../shared", "../../shared", "shared"};
-    const char *env = getenv("NEUROP_SHARED");
-    struct stat st;
-    if (env && stat(env, &st) == 0) return env;
-    for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
-        if (stat(cands[i], &st) == 0 && S_ISDIR(st.st_mode)) return cands[i];
-    return NULL;
-}
 
 int main(int argc, char **argv) {
     cpu_setup(argv);

@@ -16,8 +16,6 @@ typedef struct TestCtx {
 
 void test_fail_(TestCtx *t, const char *file, int line, const char *fmt, ...);
 int test_quick(void); /* 1 under NEUROP_TEST_QUICK (sanitizer runs): tests may shrink their sizes */
-/* Path of ../shared (1D-ARC files, spec) or NULL when absent; see tests/main.c. */
-const char *test_shared_dir(void);
 
 #define CHECK(cond, ...) do { if (!(cond)) test_fail_(t_, __FILE__, __LINE__, __VA_ARGS__); } while (0)
 #define CHECK_NEAR(a, b, tol) do { double a_ = (a), b_ = (b); \

@@ -8,6 +8,7 @@
  * those two are checked on every call too); analytic gradients from graph_backward are compared to
  * central differences of that loss, element by element, for every input that takes a gradient. */
 #include "test.h"
+#include "engine/cpu.h"
 #include "engine/params.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
@@ -1166,4 +1167,155 @@ TEST(edge_round_matches_unfused_ops) {
     for (int k = 0; k < 5; k++) { free(data[k]); free(ga[k]); free(gb[k]); }
     free(outs[0]); free(outs[1]); free(bs); free(bd);
     graph_free(&g); arena_free(&a);
+}
+
+/* pair_relu = relu(s[src] + t[dst]) (edge_relu without a per-row term); segmm_bias_relu. */
+static Tensor *f_pair_relu(Graph *g, Tensor **in, void *ctx) {
+    EdgeCtx *c = ctx;
+    return op_pair_relu(g, in[0], c->src, in[1], c->dst, 6);
+}
+static Tensor *f_segmm_bias_relu(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_relu(g, x[0], x[1], x[2], s->seg, s->G); }
+static Tensor *f_segmm_bias_ln(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_ln(g, x[0], x[1], x[2], s->seg, s->G); }
+static Tensor *f_segmm_then_ln(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_layernorm(g, op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G), NULL, NULL, 1e-5f); }
+TEST(grad_pair_relu_and_segmm_relu) {
+    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};
+    EdgeCtx c = {src, dst};
+    GcIn in[] = {{SH(3, 5)}, {SH(4, 5)}};
+    GRADCHECK("pair_relu", f_pair_relu, &c, in);
+    static const int seg[] = {0, 3, 3, 7};
+    SegCtx sc = {seg, 3};
+    GcIn sin[] = {{SH(7, 4)}, {SH(3, 4, 5)}, {SH(3, 5)}};
+    GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
+    GRADCHECK("segmm_bias_ln", f_segmm_bias_ln, &sc, sin);
+    /* the fused LayerNorm equals the two ops, forward and backward, at a size that runs in parallel */
+    enum { M = 9000, K = 8, N = 16 };
+    static const int bseg[] = {0, 4000, 4000, 9000};
+    SegCtx bc = {bseg, 3};
+    int shp[3][3] = {{M, K}, {3, K, N}, {3, N}}, nd[3] = {2, 3, 2};
+    Rng r; rng_seed(&r, 3);
+    float *data[3], *ga[3], *gb[3], *out[2];
+    for (int k = 0; k < 3; k++) {
+        long n = shape_numel(nd[k], shp[k]);
+        data[k] = xmalloc(n * sizeof(float)); ga[k] = xcalloc(n, sizeof(float)); gb[k] = xcalloc(n, sizeof(float));
+        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a);
+    for (int v = 0; v < 2; v++) {
+        Tensor *in[3];
+        for (int k = 0; k < 3; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], nd[k], shp[k]);
+        Tensor *y = v ? f_segmm_then_ln(&g, in, &bc) : f_segmm_bias_ln(&g, in, &bc);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 13) - 6) / 6.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        out[v] = xmalloc(y->numel * sizeof(float));
+        memcpy(out[v], y->data, y->numel * sizeof(float));
+        graph_reset(&g);
+    }
+    double worst = 0;
+    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]));
+    CHECK(worst < 1e-5, "segmm_bias_ln forward differs from segmm_bias + layernorm by %g", worst);
+    for (int k = 0; k < 3; k++) {
+        long n = shape_numel(nd[k], shp[k]);
+        double wk = 0;
+        for (long i = 0; i < n; i++) wk = fmax(wk, fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])));
+        CHECK(wk < 1e-3, "segmm_bias_ln: input %d gradient differs from the two ops (worst relative %g)", k, wk);
+        free(data[k]); free(ga[k]); free(gb[k]);
+    }
+    free(out[0]); free(out[1]);
+    graph_free(&g); arena_free(&a);
+}
+
+/* The BLAS kernel choice (engine/cpu.c): a core is asked for only where OpenBLAS fell back to a
+ * generic one, and then the best the CPU's features allow. And in this process (cpu_setup ran in
+ * main) no better core is left to ask for, unless the environment chose one. */
+TEST(cpu_blas_core_choice) {
+    CpuFeatures none = {0}, avx2 = {.avx2 = 1, .fma = 1},
+                avx512 = {.avx2 = 1, .fma = 1, .avx512f = 1, .avx512bw = 1, .avx512dq = 1, .avx512vl = 1},
+                bf16 = avx512;
+    bf16.avx512bf16 = 1;
+    const char *w;
+    CHECK((w = cpu_blas_core_wanted("Prescott", avx512)) && !strcmp(w, "SkylakeX"), "Prescott on AVX-512: %s", w ? w : "none");
+    CHECK((w = cpu_blas_core_wanted("Prescott", bf16)) && !strcmp(w, "Cooperlake"), "Prescott on AVX-512 bf16: %s", w ? w : "none");
+    CHECK((w = cpu_blas_core_wanted("Nehalem", avx2)) && !strcmp(w, "Haswell"), "Nehalem on AVX2: %s", w ? w : "none");
+    CHECK(!cpu_blas_core_wanted("Prescott", none), "a core asked for on a CPU without AVX2");
+    CHECK(!cpu_blas_core_wanted("Haswell", avx512), "a recognised core (Haswell) overridden");
+    CHECK(!cpu_blas_core_wanted("SkylakeX", bf16), "a recognised core (SkylakeX) overridden");
+    CHECK(!cpu_blas_core_wanted("Zen", avx2), "a recognised core (Zen) overridden");
+    if (!getenv("OPENBLAS_CORETYPE") || getenv("NEUROP_BLAS_CHOSEN"))
+        CHECK(!cpu_blas_core_wanted(cpu_blas_core(), cpu_features()), "OpenBLAS runs %s though this CPU could use %s",
+              cpu_blas_core(), cpu_blas_core_wanted(cpu_blas_core(), cpu_features()));
+    char d[512];
+    cpu_describe(d, sizeof d);
+    CHECK(strstr(d, "OpenBLAS ") && strstr(d, cpu_blas_core()), "cpu_describe: %s", d);
+}
+
+/* bmm with a fused bias: per batch element, and one batch element (rows split across threads,
+ * weight and bias gradients summed per thread), against bmm + add at a size that runs in parallel. */
+typedef struct { int ta, tb; } BmmCtx;
+static Tensor *f_bmm_bias(Graph *g, Tensor **x, void *c) { BmmCtx *m = c; return op_bmm_bias(g, x[0], x[1], x[2], m->ta, m->tb); }
+static Tensor *f_bmm_add(Graph *g, Tensor **x, void *c) { BmmCtx *m = c; return op_add(g, op_bmm(g, x[0], x[1], m->ta, m->tb), x[2]); }
+TEST(grad_bmm_bias) {
+    BmmCtx nt = {0, 1}, nn = {0, 0};
+    GcIn in[] = {{SH(3, 4, 5)}, {SH(3, 6, 5)}, {SH(3, 1, 6)}};
+    GRADCHECK("bmm_bias nt", f_bmm_bias, &nt, in);
+    GcIn in1[] = {{SH(1, 7, 5)}, {SH(1, 5, 6)}, {SH(1, 1, 6)}};
+    GRADCHECK("bmm_bias nn one element", f_bmm_bias, &nn, in1);
+    enum { M = 4000, K = 24, N = 40 };
+    int shp[3][3] = {{1, M, K}, {1, N, K}, {1, 1, N}};
+    Rng r; rng_seed(&r, 5);
+    float *data[3], *ga[3], *gb[3], *out[2];
+    long nel[3];
+    for (int k = 0; k < 3; k++) {
+        nel[k] = shape_numel(3, shp[k]);
+        data[k] = xmalloc(nel[k] * sizeof(float)); ga[k] = xcalloc(nel[k], sizeof(float)); gb[k] = xcalloc(nel[k], sizeof(float));
+        for (long i = 0; i < nel[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a);
+    for (int v = 0; v < 2; v++) {
+        Tensor *x[3];
+        for (int k = 0; k < 3; k++) x[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], 3, shp[k]);
+        Tensor *y = v ? f_bmm_add(&g, x, &nt) : f_bmm_bias(&g, x, &nt);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 11) - 5) / 5.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        out[v] = xmalloc(y->numel * sizeof(float));
+        memcpy(out[v], y->data, y->numel * sizeof(float));
+        graph_reset(&g);
+    }
+    double worst = 0;
+    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]) / (1e-3 + fabs(out[1][i])));
+    CHECK(worst < 1e-5, "bmm_bias forward differs from bmm + add by %g", worst);
+    for (int k = 0; k < 3; k++) {
+        double wk = 0;
+        for (long i = 0; i < nel[k]; i++) wk = fmax(wk, fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])));
+        CHECK(wk < 1e-4, "bmm_bias: input %d gradient differs from bmm + add (worst relative %g)", k, wk);
+        free(data[k]); free(ga[k]); free(gb[k]);
+    }
+    free(out[0]); free(out[1]);
+    graph_free(&g); arena_free(&a);
+}
+
+/* segment_rmsnorm: groups of rows (one empty), every column normalized within its group; a float64
+ * reference for the forward. */
+typedef struct { const int *idx; int G; } SegNormCtx;
+static Tensor *f_segment_rmsnorm(Graph *g, Tensor **x, void *c) { SegNormCtx *s = c; return op_segment_rmsnorm(g, x[0], s->idx, s->G, 1e-4f); }
+static void ref_segment_rmsnorm(double *const *in, double *out, void *c) {
+    SegNormCtx *s = c;
+    enum { R = 7, D = 3 };
+    for (int col = 0; col < D; col++)
+        for (int k = 0; k < s->G; k++) {
+            double m = 0; int n = 0;
+            for (int i = 0; i < R; i++) if (s->idx[i] == k) { m += in[0][i * D + col] * in[0][i * D + col]; n++; }
+            if (!n) continue;
+            double r = 1.0 / sqrt(m / n + 1e-4);
+            for (int i = 0; i < R; i++) if (s->idx[i] == k) out[i * D + col] = in[0][i * D + col] * r;
+        }
+}
+TEST(grad_segment_rmsnorm) {
+    static const int idx[] = {0, 2, 2, 0, 3, 2, 0};   /* group 1 empty, group 3 a single row */
+    SegNormCtx c = {idx, 4};
+    GcIn in[] = {{SH(7, 3)}};
+    GRADCHECK("segment_rmsnorm", f_segment_rmsnorm, &c, in, .ref = ref_segment_rmsnorm);
 }

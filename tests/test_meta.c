@@ -378,6 +378,10 @@ TEST(meta_grad_ablations) {
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 63, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 64, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 65, per_view());
+    /* ... and each tensor normalized to unit RMS (head=3) */
+    c.head = 3;
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 66, per_view());
+    c.head = 2;
     c.pe = 3; c.head = 1; c.tie = 0;
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 61, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 62, per_view());

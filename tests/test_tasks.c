@@ -275,14 +275,10 @@ TEST(tasks_arc_geometry) {
 /* The measured ranges above also hold for the real files of the covered families: the checker
  * is the data's geometry, not the generator's. */
 TEST(tasks_arc_geometry_matches_real_files) {
-    const char *shared = test_shared_dir();
-    if (!shared) SKIP("no shared folder with data/1d-arc (set NEUROP_SHARED)");
-    char dir[200];
-    snprintf(dir, sizeof dir, "%.180s/data/1d-arc", shared);
+    char dir[1024];
     ArcSet set = {0};
     Err e;
-    if (access(dir, R_OK)) SKIP("%.200s is absent", dir);
-    CHECK(arc_load_dir(dir, &set, &e) == 0, "%s", e.msg);
+    CHECK(data_dir("1d-arc", dir, sizeof dir, &e) == 0 && arc_load_dir(dir, &set, &e) == 0, "%s", e.msg);
     int checked = 0;
     for (int i = 0; i < set.n; i++) {
         Intent u;

@@ -7,16 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Loads ../shared/data/1d-arc into set; 0 when the folder is absent (the caller skips). */
+/* Loads the real files that ship in data/1d-arc (data_dir) into set; 0 with why on failure. */
 static int load_real(ArcSet *set, char *why, size_t len) {
-    const char *shared = test_shared_dir();
-    if (!shared) { snprintf(why, len, "no shared folder with data/1d-arc (set NEUROP_SHARED)"); return 0; }
-    char dir[200];
-    snprintf(dir, sizeof dir, "%.180s/data/1d-arc", shared);
-    if (access(dir, R_OK)) { snprintf(why, len, "%.200s is absent", dir); return 0; }
+    char dir[1024];
     Err e;
     *set = (ArcSet){0};
-    if (arc_load_dir(dir, set, &e)) { snprintf(why, len, "LOAD FAILED: %.200s", e.msg); return -1; }
+    if (data_dir("1d-arc", dir, sizeof dir, &e)) { snprintf(why, len, "%.230s", e.msg); return 0; }
+    if (arc_load_dir(dir, set, &e)) { snprintf(why, len, "LOAD FAILED: %.200s", e.msg); return 0; }
     return 1;
 }
 
@@ -26,7 +23,6 @@ TEST(tasks_arcfile_load_all) {
     ArcSet set;
     char why[240];
     int rc = load_real(&set, why, sizeof why);
-    if (rc == 0) SKIP("%s", why);
     CHECK(rc == 1, "%s", why);
     if (rc != 1) return;
     CHECK(set.n == 3604, "%d pairs, want 3604", set.n);
@@ -85,7 +81,6 @@ TEST(tasks_arcfile_rules_reproduce_real) {
     ArcSet set;
     char why[240];
     int rc = load_real(&set, why, sizeof why);
-    if (rc == 0) SKIP("%s", why);
     CHECK(rc == 1, "%s", why);
     if (rc != 1) return;
     Task t;
@@ -133,6 +128,36 @@ TEST(tasks_arcfile_rules_reproduce_real) {
     free(logits);
     examples_free(&ex);
     arc_set_free(&set);
+}
+
+/* data_dir: NEUROP_DATA wins and is the only place looked at when set; without it the data is
+ * found beside the executable from any working directory. */
+TEST(tasks_data_dir_finds_the_shipped_data) {
+    char *env0 = getenv("NEUROP_DATA") ? strdup(getenv("NEUROP_DATA")) : NULL;
+    char cwd[1024], buf[1024], tmp[] = "/tmp/neurop-test-data-XXXXXX", sub[1100];
+    NP_ASSERT(getcwd(cwd, sizeof cwd) && mkdtemp(tmp), "getcwd/mkdtemp");
+    Err e = {{0}};
+    unsetenv("NEUROP_DATA");
+    NP_ASSERT(chdir(tmp) == 0, "chdir");   /* no data/ here: only the executable's location can find it */
+    CHECK(data_dir("1d-arc", buf, sizeof buf, &e) == 0, "not found from %s: %s", tmp, e.msg);
+    size_t n = strlen(buf);
+    CHECK(buf[0] == '/' && n > 12 && !strcmp(buf + n - 12, "/data/1d-arc"), "found '%s'", buf);
+    snprintf(sub, sizeof sub, "%s/LICENSE", buf);
+    CHECK(!access(sub, R_OK), "%s: the licence is missing", sub);
+    CHECK(data_dir("no-such-set", buf, sizeof buf, &e) == -1 && strstr(e.msg, "data/no-such-set") &&
+              strstr(e.msg, "NEUROP_DATA"), "absent: '%s'", e.msg);
+    NP_ASSERT(chdir(cwd) == 0, "chdir back");
+    setenv("NEUROP_DATA", tmp, 1);
+    Err e2 = {{0}};
+    CHECK(data_dir("1d-arc", buf, sizeof buf, &e2) == -1 && strstr(e2.msg, tmp) && strstr(e2.msg, "NEUROP_DATA"),
+          "an override without the folder must not fall back: '%s'", e2.msg);
+    snprintf(sub, sizeof sub, "%s/1d-arc", tmp);
+    NP_ASSERT(mkdir(sub, 0700) == 0, "mkdir");
+    CHECK(data_dir("1d-arc", buf, sizeof buf, &e2) == 0 && !strcmp(buf, sub), "override gave '%s'", buf);
+    rmdir(sub);
+    rmdir(tmp);
+    if (env0) setenv("NEUROP_DATA", env0, 1); else unsetenv("NEUROP_DATA");
+    free(env0);
 }
 
 /* ---- malformed files ---- */

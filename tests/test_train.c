@@ -1,7 +1,7 @@
 /* Training, resuming, synthesis and failure handling, end to end on real tasks:
  * - a short Meta-GNN run on SUMFIRST reaches >= 0.95 IID exact match (test split) in seconds;
  * - resuming equals an uninterrupted run bit for bit (one thread): both for a run extended past
- *   its first end and for one stopped by Ctrl-C (SIGINT) at an arbitrary step;
+ *   its first end and for one stopped by Ctrl-C (SIGINT) in the middle;
  * - a synthesized program saved to a file loads back and computes exactly what the in-memory
  *   meta-learner computes for that intent (MLP and Transformer templates);
  * - a NaN/Inf loss stops the run with a message and the last checkpoint still loads. */
@@ -10,7 +10,6 @@
 #include "program/progfile.h"
 #include "train/train.h"
 #include <dirent.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +109,11 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
     TrainConfig c;
     Err e = {{0}};
     CHECK(!config_defaults("sumfirst", METHOD_GNN, &c, &e), "%s", e.msg);
-    c.steps = 800;
-    c.lr = 1e-2f; c.lr_min = c.lr * 0.05f; c.warmup = c.steps / 20;
+    /* The default lr (3e-3), not 1e-2, at which one seed in five stalls (docs/defaults.md). 800
+     * steps were at the edge: another float rounding (row-tiled products) took seed 0 from 0.999 to
+     * 0.798 there; 1,200 of the default 2,000 give IID test 1.000 (neurop train --steps 1200). */
+    c.steps = 1200;
+    c.warmup = c.steps / 20;
     c.eval_every = c.steps; c.ckpt_every = c.steps;
     char dir[128];
     if (!temp_dir(dir, sizeof dir, "sumfirst")) { CHECK(0, "mkdtemp failed"); threads_restore(nt); return; }
@@ -163,19 +165,14 @@ TEST(train_resume_extended_run_bit_identical) {
     threads_restore(nt);
 }
 
-/* Ctrl-C at whatever step it lands, then --resume: the same as never stopping, with the full
- * warmup + cosine schedule. A helper thread sends SIGINT every few milliseconds while the first
- * run trains; the test's own handler swallows any that lands outside run_train. */
+/* Ctrl-C in the middle of a run, then --resume: the same as never stopping, with the full
+ * warmup + cosine schedule. The SIGINT comes from a timer on this thread's CPU time, set to a third
+ * of what the same run took uninterrupted: it lands about a third of the way in however loaded
+ * the machine is (wall-clock time would not), and always inside run_train, whose handler is
+ * installed long before. The test's own handler counts any SIGINT that lands outside it. */
 static volatile sig_atomic_t stray_sigints;
 static void count_sigint(int s) { (void)s; stray_sigints++; }
-typedef struct Spam { pthread_t target; volatile int stop; } Spam;
-static void *spam_sigint(void *p) {
-    Spam *s = p;
-    struct timespec d = {0, 20 * 1000 * 1000};
-    nanosleep(&d, NULL);
-    while (!s->stop) { pthread_kill(s->target, SIGINT); nanosleep(&d, NULL); }
-    return NULL;
-}
+static double thread_cpu_s(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
 TEST(train_resume_after_sigint_bit_identical) {
     int nt = threads_save();
@@ -187,26 +184,28 @@ TEST(train_resume_after_sigint_bit_identical) {
     Err e = {{0}};
     Run a, b;
     TrainOptions oa = {.dir = da}, ob = {.dir = db};
+    double cpu0 = thread_cpu_s();
     CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0, "run A: %s", e.msg);
+    double cpu_a = thread_cpu_s() - cpu0;
 
     struct sigaction sa = {0}, old;
     sa.sa_handler = count_sigint;
     sigaction(SIGINT, &sa, &old);
+    stray_sigints = 0;
     CHECK(!run_init(&b, &c, &e), "run B: %s", e.msg);
-    Spam sp = {.target = pthread_self(), .stop = 0};
-    pthread_t th;
-    pthread_create(&th, NULL, spam_sigint, &sp);
+    timer_t tm;
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGINT};
+    NP_ASSERT(!timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &tm), "timer_create");
+    long ns = (long)(cpu_a / 3 * 1e9);
+    struct itimerspec when = {.it_value = {ns / 1000000000L, ns % 1000000000L}};
+    timer_settime(tm, 0, &when, NULL);
     int rc = run_train(&b, &ob, &e);
-    sp.stop = 1;
-    pthread_join(th, NULL);
+    timer_delete(tm);
     long stopped_at = b.step;
     sigaction(SIGINT, &old, NULL);
-    if (rc == 0) {
-        /* the whole run fit between two signals: nothing to resume (a very fast machine) */
-        run_free(&a); run_free(&b); rm_dir(da); rm_dir(db); threads_restore(nt);
-        SKIP("the run finished before a SIGINT landed");
-    }
-    CHECK(rc == 1 && stopped_at > 0 && stopped_at < steps, "interrupted run: rc %d at step %ld (%s)", rc, stopped_at, e.msg);
+    CHECK(rc == 1 && stopped_at > 0 && stopped_at < steps && !stray_sigints,
+          "interrupted run: rc %d at step %ld of %ld, %d SIGINTs outside run_train (%s)", rc, stopped_at, steps,
+          (int)stray_sigints, e.msg);
     ob.resume = 1;
     CHECK(run_train(&b, &ob, &e) == 0 && b.step == steps, "resumed run: %s (step %ld)", e.msg, b.step);
     check_same_state(t_, "resume after SIGINT", &a, &b);

@@ -1,5 +1,7 @@
-/* neurop data: print samples of a task so a user sees what it is. 1D-ARC rows are drawn as
- * coloured cells (ARC palette, 24-bit ANSI background colours) on a terminal, digits otherwise. */
+/* neurop data: print samples of a task so a user sees what it is. Without colour the output is
+ * what `neurop exec` reads: one input per line (ADDMOD with '=' as id 100, 1D-ARC rows padded to
+ * the template's length), everything else after a '#'. 1D-ARC rows are drawn as coloured cells
+ * (ARC palette, 24-bit ANSI background colours) on a terminal instead. */
 #include "cli/commands.h"
 #include "tasks/task.h"
 #include <getopt.h>
@@ -14,7 +16,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop data TASK [--split train|val|test|ood] [--intent I] [--n N] [--seed S]\n"
             "                        [--color auto|always|never]\n"
-            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc) per intent.\n"
+            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc) per intent: one input per line\n"
+            "as `neurop exec` reads it, the expected output after a '#' (uncoloured; 1D-ARC inputs are\n"
+            "padded with background to the template's 33 cells, '.' marks output cells not scored).\n"
             "  --split S    train (default), val, test (IID splits, train intents) or ood (OOD intents)\n"
             "  --intent I   one intent: sumfirst n=4, addmod p=83, arc move:k=3, recolor:c=5, flip, fill,\n"
             "               hollow, mirror, denoise; without --split an OOD intent shows its ood split.\n"
@@ -30,15 +34,12 @@ static const unsigned char palette[ARC_COLOURS][3] = {
     {0, 0, 0},       {0, 116, 217},  {255, 65, 54},  {46, 204, 64},   {255, 220, 0},
     {170, 170, 170}, {240, 18, 190}, {255, 133, 27}, {127, 219, 255}, {135, 12, 37}};
 
-static void print_row(const char *label, const int *cells, int len, int colour) {
-    printf("    %-4s", label);
+/* A coloured 1D-ARC row (a terminal only: exec cannot read it). */
+static void print_colour_row(const char *label, const int *cells, int len) {
+    printf("# %-4s", label);
     for (int j = 0; j < len; j++) {
-        if (colour) {
-            const unsigned char *c = palette[cells[j]];
-            printf("\x1b[48;2;%d;%d;%dm  \x1b[0m", c[0], c[1], c[2]);
-        } else {
-            printf("%s%d", j ? " " : "", cells[j]);
-        }
+        const unsigned char *c = palette[cells[j]];
+        printf("\x1b[48;2;%d;%d;%dm  \x1b[0m", c[0], c[1], c[2]);
     }
     putchar('\n');
 }
@@ -47,22 +48,30 @@ static void print_example(const Task *t, Intent u, const Examples *ex, int i, in
     switch (t->kind) {
     case TASK_SUMFIRST: {
         const float *x = ex->x + (size_t)i * t->in_dim;
-        printf("    x =");
-        for (int j = 0; j < t->in_dim; j++) printf(" %d", (int)x[j]);
-        printf("   y = %d\n", (int)ex->y[i]);
+        for (int j = 0; j < t->in_dim; j++) printf("%s%d", j ? " " : "", (int)x[j]);
+        printf("    # y = %d\n", (int)ex->y[i]);
         break;
     }
     case TASK_ADDMOD: {
         const int *tok = ex->tok + (size_t)i * t->seq_len;
-        printf("    [%2d %2d =]  (%d + %d) mod %d = %d\n", tok[0], tok[1], tok[0], tok[1], u.param, ex->lab[i]);
+        printf("%2d %2d %d    # (%d + %d) mod %d = %d\n", tok[0], tok[1], tok[2], tok[0], tok[1], u.param, ex->lab[i]);
         break;
     }
     case TASK_ARC: {
         const int *tok = ex->tok + (size_t)i * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
         int len = 0;
         while (len < t->out_len && lab[len] >= 0) len++;   /* labels are -1 beyond the row */
-        print_row("in", tok, len, colour);
-        print_row("out", lab, len, colour);
+        if (colour) {
+            print_colour_row("in", tok, len);
+            print_colour_row("out", lab, len);
+        } else {
+            /* The input as the network reads it, then the labels aligned under it after "# ". */
+            printf("  ");
+            for (int j = 0; j < t->seq_len; j++) printf("%s%d", j ? " " : "", tok[j]);
+            printf("    # in: %d cells, padded\n# ", len);
+            for (int j = 0; j < t->out_len; j++) printf(j < len ? "%s%d" : "%s.", j ? " " : "", lab[j]);
+            printf("    # out\n");
+        }
         if (i + 1 < ex->n) putchar('\n');
         break;
     }
@@ -72,7 +81,7 @@ static void print_example(const Task *t, Intent u, const Examples *ex, int i, in
 static void show_intent(const Task *t, Intent u, Split s, uint64_t seed, int n, int colour) {
     char name[64];
     task_intent_format(t, u, name, sizeof name);
-    printf("%s %s  (%s intent, split %s)\n", t->name, name, task_is_ood(t, u) ? "OOD" : "train", split_name(s));
+    printf("# %s %s  (%s intent, split %s)\n", t->name, name, task_is_ood(t, u) ? "OOD" : "train", split_name(s));
     Rng base, r;
     rng_seed(&base, seed);
     /* One stream per intent, so an intent's samples do not depend on which others are listed. */

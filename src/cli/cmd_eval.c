@@ -4,14 +4,14 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop eval RUN [options]\n"
             "  --which best|last  checkpoint to evaluate (default best: chosen on IID validation)\n"
             "  --split test|val   IID split for the train intents (default test)\n"
-            "  --real DIR         also the real 1D-ARC files below DIR (arc runs; default ../shared/data/1d-arc if present)\n"
+            "  --real DIR         also the real 1D-ARC files below DIR (arc runs; default: the data/1d-arc that\n"
+            "                     ships with neurop, or $NEUROP_DATA/1d-arc)\n"
             "  --no-real          skip the real 1D-ARC test\n"
             "  --json FILE        write every number as JSON\n");
 }
@@ -65,10 +65,17 @@ int cmd_eval(int argc, char **argv) {
     printf("IID (%s, mean over %d intents): %.4f\nOOD (mean over %d intents): %.4f\n", split_name(split), rep.n_iid, rep.iid, rep.n_ood, rep.ood);
 
     RealReport rr = {0};
-    struct stat st;
-    if (!real && !stat("../shared/data/1d-arc", &st)) real = "../shared/data/1d-arc";
+    char found[1024];
     int have_real = 0;
-    if (run.task.kind == TASK_ARC && real && !no_real) {
+    if (run.task.kind == TASK_ARC && !no_real && !real) {
+        if (data_dir("1d-arc", found, sizeof found, &e)) {
+            fprintf(stderr, "neurop eval: the real 1D-ARC test: %s; or give --real DIR or --no-real\n", e.msg);
+            run_free(&run);
+            return 1;
+        }
+        real = found;
+    }
+    if (run.task.kind == TASK_ARC && !no_real) {
         if (run_real_arc(&run, real, &rr, &e)) { fprintf(stderr, "neurop eval: %s\n", e.msg); run_free(&run); return 1; }
         have_real = 1;
         printf("\nreal 1D-ARC (%s): pairs solved by the program synthesized for the family's intent\n", real);

@@ -11,7 +11,8 @@
 static void exec_usage(FILE *f) {
     fprintf(f, "usage: neurop exec PROGRAM [--input FILE] [--logits]\n\n"
                "Runs the program file PROGRAM (.safetensors) on the examples in FILE (default: stdin),\n"
-               "one per line; blank lines and lines starting with # are skipped.\n"
+               "one per line; text after a # is a comment, blank lines are skipped (`neurop data`\n"
+               "prints its samples in this form).\n"
                "  MLP:          a line holds the input numbers (blank- or comma-separated); prints the outputs\n"
                "  Transformer:  a line holds len token ids; prints the argmax class (readout=last) or one\n"
                "                class per position (readout=all)\n"
@@ -27,8 +28,9 @@ static int read_examples(FILE *in, int width, float **out, Err *e) {
     *out = NULL;
     while (getline(&line, &cap, in) != -1) {
         lineno++;
-        char *s = line + strspn(line, " \t\r\n");
-        if (!*s || *s == '#') continue;
+        char *s = line + strspn(line, " \t\r\n"), *hash = strchr(s, '#');
+        if (hash) *hash = 0;
+        if (!*s || !s[strspn(s, " \t\r\n")]) continue;
         if (n == room) { room = room ? 2 * room : 64; *out = xrealloc(*out, (size_t)room * width * sizeof **out); }
         int k = 0;
         for (char *tok = strtok(s, " \t\r\n,"); tok; tok = strtok(NULL, " \t\r\n,"), k++) {

@@ -1,5 +1,6 @@
 /* neurop info RUN: what a run is: template, parameter counts, FLOPs per training step. */
 #include "cli/commands.h"
+#include "engine/cpu.h"
 #include "train/train.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@ int cmd_info(int argc, char **argv) {
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') { printf("usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step\n"); return 0; }
+        if (c == 'h') { printf("usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step; this machine's CPU and BLAS kernel\n"); return 0; }
         fprintf(stderr, "usage: neurop info RUN\n");
         return 2;
     }
@@ -40,6 +41,9 @@ int cmd_info(int argc, char **argv) {
            run.cfg.B, run.cfg.N, run_step_flops(&run));
     printf("trained    %ld steps in %.1f s; best IID-validation %.4f at step %ld\nconfig     %s\n",
            run.step, run.train_seconds, run.best_val, run.best_step, cfg);
+    char mach[512];
+    cpu_describe(mach, sizeof mach);
+    printf("machine    %s (this machine, now: the kernel a run here uses)\n", mach);
     run_free(&run);
     return 0;
 }

@@ -27,7 +27,7 @@ static void usage(FILE *f) {
             "  --out DIR        output folder (default results)\n"
             "  --jobs N         runs trained at once, in N worker processes of one OpenMP thread each\n"
             "                   (default 1: in this process, with OMP_NUM_THREADS threads)\n"
-            "  --real DIR       the real 1D-ARC files (default ../shared/data/1d-arc if present)\n"
+            "  --real DIR       the real 1D-ARC files (default data/1d-arc, or $NEUROP_DATA/1d-arc)\n"
             "  --no-real        skip the real 1D-ARC test\n"
             "  --no-plots       write the gnuplot scripts and data but do not run gnuplot\n"
             "  --verbose        also the trainer's log lines\n"

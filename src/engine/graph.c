@@ -2,6 +2,9 @@
 #include "engine/tape.h"
 #include <string.h>
 #include <cblas.h>
+#include <time.h>
+
+static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
 void graph_init(Graph *g, Arena *a) {
     memset(g, 0, sizeof *g);
@@ -70,6 +73,7 @@ Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape) {
     NP_ASSERT(t->numel == a->numel, "reshape: %ld elements into %ld", a->numel, t->numel);
     t->data = a->data;
     t->grad = a->grad;
+    t->node = a->node;
     return t;
 }
 
@@ -82,6 +86,7 @@ Tensor *op_rows(Graph *g, Tensor *a, int r0, int n) {
     long row = a->shape[0] ? a->numel / a->shape[0] : 0;
     t->data = a->data + r0 * row;
     t->grad = a->grad ? a->grad + r0 * row : NULL;
+    t->node = a->node;
     return t;
 }
 
@@ -94,13 +99,14 @@ Tensor *tape_apply(Graph *g, Node *n) {
         for (int k = 0; k < n->nin; k++) if (n->ins[k]->grad) needs_grad = 1;
     }
     n->out = tensor_new(g, ndim, shape);
-    if (needs_grad) {   /* zeroing every gradient is a large share of a step: in parallel when big */
-        long N = n->out->numel;
-        float *gr = n->out->grad = arena_alloc(g->arena, N * sizeof(float));
-        #pragma omp parallel for schedule(static) if (N > (1L << 17))
-        for (long i = 0; i < N; i++) gr[i] = 0.0f;
+    if (needs_grad) {   /* zeroed in graph_backward, just before its first writer, while it is in cache */
+        n->out->grad = arena_alloc(g->arena, n->out->numel * sizeof(float));
+        n->out->node = g->n_nodes + 1;
+        n->grad_ready = 0;
     }
+    double t1 = g->prof ? now_s() : 0;
     OPS[n->op].forward(g, n);
+    if (g->prof) { g->prof->fwd[n->op] += now_s() - t1; g->prof->calls[n->op]++; }
     if (needs_grad) {
         if (g->n_nodes == g->cap_nodes) {
             g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 256;
@@ -111,9 +117,36 @@ Tensor *tape_apply(Graph *g, Node *n) {
     return n->out;
 }
 
+/* Zeroes node p's output gradient once, before anything adds to it. */
+static void grad_zero(Graph *g, Node *p) {
+    if (p->grad_ready) return;
+    double t0 = g->prof ? now_s() : 0;
+    float *gr = p->out->grad;
+    long N = p->out->numel;
+    #pragma omp parallel for schedule(static) if (N > (1L << 17))
+    for (long i = 0; i < N; i++) gr[i] = 0.0f;
+    p->grad_ready = 1;
+    if (g->prof) g->prof->zero += now_s() - t0;
+}
+
+/* Walks the tape backward. An output gradient is zeroed just before its first writer (the last of
+ * its consumers) adds to it, so the buffer is written once in cache instead of zero-filled at
+ * forward time and read back from memory. A node whose output gradient nobody wrote has nothing
+ * to pass on and is skipped (its buffer is zeroed, for whoever reads it after). */
 void graph_backward(Graph *g, Tensor *loss) {
     NP_ASSERT(loss->numel == 1, "backward from a tensor of %ld elements (want a scalar loss)", loss->numel);
     if (!loss->grad) return; /* nothing upstream needs a gradient */
+    if (loss->node) grad_zero(g, &g->nodes[loss->node - 1]);
     loss->grad[0] = 1.0f;
-    for (int i = g->n_nodes - 1; i >= 0; i--) OPS[g->nodes[i].op].backward(&g->nodes[i]);
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        Node *n = &g->nodes[i];
+        if (!n->grad_ready) { grad_zero(g, n); continue; }
+        for (int k = 0; k < 3; k++)
+            if (n->in[k] && n->in[k]->grad && n->in[k]->node) grad_zero(g, &g->nodes[n->in[k]->node - 1]);
+        for (int k = 0; k < n->nin; k++)
+            if (n->ins[k]->grad && n->ins[k]->node) grad_zero(g, &g->nodes[n->ins[k]->node - 1]);
+        double t0 = g->prof ? now_s() : 0;
+        OPS[n->op].backward(n);
+        if (g->prof) g->prof->bwd[n->op] += now_s() - t0;
+    }
 }

@@ -12,7 +12,7 @@
 
 enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, OP_CONCAT, OP_SLICE,
        OP_PERMUTE, OP_RELU, OP_GELU, OP_SILU, OP_TANH, OP_SIGMOID, OP_SOFTMAX, OP_LAYERNORM,
-       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU, OP_EDGE_ROUND, OP_COUNT };
+       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU, OP_EDGE_ROUND, OP_SEGMENT_RMSNORM, OP_COUNT };
 
 #define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
 #define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
@@ -32,6 +32,16 @@ static void count_mm(Graph *g, const Node *n, double M, double N, double K) {
     double k = 1 + (n->out->grad && n->in[0]->grad) + (n->out->grad && n->in[1]->grad);
     g->flops += 2.0 * M * N * K * k;
 }
+
+/* Threads for a job of `work` floats of memory traffic: one below PAR_MEM. */
+static int n_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+static int threads_for(long work) { return work > PAR_MEM ? n_threads() : 1; }
 
 /* ======================= matmul: a [*, K] · b [K, N] ======================= */
 /* rows/cols of op(a): M x K (a is [M, K], or [K, M] when ta, which must then be 2-D) */
@@ -54,6 +64,42 @@ static void matmul_shape(const Node *n, int *ndim, int *shape) {
     copy_shape(a, ndim, shape);
     shape[*ndim - 1] = N;
 }
+/* C[M,N] = op(A) op(B) + beta C, as cblas_sgemm (row-major), but products of a few thousand
+ * multiply-adds (attention over 3-10 positions, thousands of them per step) run as plain loops:
+ * a BLAS call costs more than such a product. */
+#define SMALL_MM 8192
+static void sgemm_any(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
+                      float *C, int ldc) {
+    if ((long)M * N * K > SMALL_MM) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+                    B, ldb, beta, C, ldc);
+        return;
+    }
+    for (int i = 0; i < M; i++) {
+        float *c = C + (long)i * ldc;
+        if (beta == 0.0f) for (int j = 0; j < N; j++) c[j] = 0.0f;
+        if (!tb)   /* rows of B, scaled by A's entries: vectorized over j */
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(long)k * lda + i] : A[(long)i * lda + k];
+                const float *b = B + (long)k * ldb;
+                #pragma omp simd
+                for (int j = 0; j < N; j++) c[j] += a * b[j];
+            }
+        else       /* dot products with B's rows */
+            for (int j = 0; j < N; j++) {
+                const float *b = B + (long)j * ldb;
+                float acc = 0.0f;
+                if (!ta) {
+                    const float *a = A + (long)i * lda;
+                    #pragma omp simd reduction(+:acc)
+                    for (int k = 0; k < K; k++) acc += a[k] * b[k];
+                } else
+                    for (int k = 0; k < K; k++) acc += A[(long)k * lda + i] * b[k];
+                c[j] += acc;
+            }
+    }
+}
+
 /* C[M,N] (+)= op(A) op(B), rows split across threads (each thread its own sgemm on a row block). */
 static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                       float beta, float *C, int ldc) {
@@ -123,48 +169,161 @@ static void bmm_dims(const Node *n, int *Bt, int *M, int *K, int *N) {
 }
 static void bmm_shape(const Node *n, int *ndim, int *shape) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    NP_ASSERT(!n->in[2] || n->in[2]->numel == (long)Bt * N, "bmm: bias must have %d x %d values", Bt, N);
     SET_SHAPE(Bt, M, N);
 }
+/* Optional in[2]: a bias row per batch element ([Bt, 1, N]), added in the same pass. One batch
+ * element (a network shared by all rows, as direct's) splits its rows across threads, forward and
+ * backward; its weight and bias gradients, sums over all rows, go to per-thread partial sums
+ * (aux) added in thread order. */
 static void bmm_fwd(Graph *g, Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
     count_mm(g, n, (double)Bt * M, N, K);
-    const float *A = n->in[0]->data, *B = n->in[1]->data;
+    const float *A = n->in[0]->data, *B = n->in[1]->data, *bias = n->in[2] ? n->in[2]->data : NULL;
     float *C = n->out->data;
     int ta = n->ia[0], tb = n->ia[1];
-    #pragma omp parallel for schedule(static) if (Bt > 1 && (long)Bt * M * N * K > PAR_MIN)
-    for (int i = 0; i < Bt; i++)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
-                    A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, C + (long)i * M * N, N);
+    if (Bt == 1) {
+        gemm_rows(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
+        if (bias) {
+            #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
+            for (int i = 0; i < M; i++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) C[(long)i * N + j] += bias[j];
+            }
+        }
+        int T = threads_for((long)M * (K + N));
+        n->ia[2] = T;
+        if (n->out->grad && T > 1 && ((n->in[1]->grad && !ta) || (n->in[2] && n->in[2]->grad)))
+            n->aux = arena_alloc(g->arena, (size_t)T * (K + 1) * N * sizeof(float));
+        return;
+    }
+    #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
+    for (int i = 0; i < Bt; i++) {
+        float *c = C + (long)i * M * N;
+        sgemm_any(ta, tb, M, N, K, A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, c, N);
+        if (bias)
+            for (int r = 0; r < M; r++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) c[(long)r * N + j] += bias[(long)i * N + j];
+            }
+    }
+}
+/* One batch element: dA by rows in parallel; dW (op(B) = W^T, the linear-layer case) and the bias
+ * gradient as per-thread sums over row blocks. */
+static void bmm1_bwd(Node *n, int M, int K, int N) {
+    Tensor *a = n->in[0], *b = n->in[1], *bias = n->in[2];
+    int ta = n->ia[0], tb = n->ia[1], T = n->ia[2];
+    const float *dC = n->out->grad;
+    if (!n->aux) {   /* small, or a transposed A: one thread for the sums */
+        mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, dC);
+        if (bias && bias->grad)
+            for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) bias->grad[j] += dC[(long)i * N + j];
+        return;
+    }
+    mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, NULL, dC);   /* dA */
+    int wg = b->grad != NULL, bg = bias && bias->grad;
+    #pragma omp parallel num_threads(T)
+    {
+        int id = 0, nt = 1;
+        #ifdef _OPENMP
+        id = omp_get_thread_num(); nt = omp_get_num_threads();
+        #endif
+        int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt), m = r1 - r0;
+        float *pw = n->aux + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
+        memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
+        const float *dc = dC + (long)r0 * N, *ar = a->data + (long)r0 * K;
+        if (wg && m > 0) {
+            if (!tb) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, ar, K, dc, N, 0.0f, pw, N);   /* [K,N] */
+            else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, m, 1.0f, dc, N, ar, K, 0.0f, pw, K);    /* [N,K] */
+        }
+        if (bg)
+            for (int i = 0; i < m; i++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) pb[j] += dc[(long)i * N + j];
+            }
+        #pragma omp barrier
+        #pragma omp for schedule(static)
+        for (long k = 0; k < (long)(K + 1) * N; k++) {
+            float acc = 0;
+            for (int q = 0; q < nt; q++) acc += n->aux[(long)q * (K + 1) * N + k];
+            if (k < (long)K * N) { if (wg) b->grad[k] += acc; }
+            else if (bg) bias->grad[k - (long)K * N] += acc;
+        }
+    }
 }
 static void bmm_bwd(Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
-    Tensor *a = n->in[0], *b = n->in[1];
+    Tensor *a = n->in[0], *b = n->in[1], *bias = n->in[2];
     int ta = n->ia[0], tb = n->ia[1];
-    #pragma omp parallel for schedule(static) if (Bt > 1 && (long)Bt * M * N * K > PAR_MIN)
+    if (Bt == 1) { bmm1_bwd(n, M, K, N); return; }
+    #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++) {
         long oa = (long)i * M * K, ob = (long)i * K * N, oc = (long)i * M * N;
         int lda = ta ? M : K, ldb = tb ? K : N;
         const float *A = a->data + oa, *B = b->data + ob, *dC = n->out->grad + oc;
         if (a->grad) {
-            if (!ta) cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, M, K, N, 1.0f,
-                                 dC, N, B, ldb, 1.0f, a->grad + oa, K);
-            else cblas_sgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, 1.0f,
-                             B, ldb, dC, N, 1.0f, a->grad + oa, M);
+            if (!ta) sgemm_any(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, a->grad + oa, K);
+            else sgemm_any(tb, 1, K, M, N, B, ldb, dC, N, 1.0f, a->grad + oa, M);
         }
         if (b->grad) {
-            if (!tb) cblas_sgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M, 1.0f,
-                                 A, lda, dC, N, 1.0f, b->grad + ob, N);
-            else cblas_sgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M, 1.0f,
-                             dC, N, A, lda, 1.0f, b->grad + ob, K);
+            if (!tb) sgemm_any(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, b->grad + ob, N);
+            else sgemm_any(1, ta, N, K, M, dC, N, A, lda, 1.0f, b->grad + ob, K);
         }
+        if (bias && bias->grad)
+            for (int r = 0; r < M; r++) {
+                #pragma omp simd
+                for (int j = 0; j < N; j++) bias->grad[(long)i * N + j] += dC[(long)r * N + j];
+            }
     }
 }
 Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb) {
     Node n = {.op = OP_BMM, .in = {a, b}, .ia = {ta, tb}};
     return tape_apply(g, &n);
 }
+Tensor *op_bmm_bias(Graph *g, Tensor *a, Tensor *b, Tensor *bias, int ta, int tb) {
+    Node n = {.op = OP_BMM, .in = {a, b, bias}, .ia = {ta, tb}};
+    return tape_apply(g, &n);
+}
+
+/* Row tiles of a segmented op: up to ROW_TILE rows of one segment each, so that a tile's product
+ * and everything after it run while the tile is in cache. tile[2t] = first row, tile[2t+1] = its
+ * segment, tile[2 n] = M (the end). Threads take tiles in a fixed (static) assignment. */
+#define ROW_TILE 128
+typedef struct { int n, *tile; } Tiles;
+static Tiles row_tiles(Graph *g, const int *seg, int G, int M) {
+    Tiles t = {0};
+    int cap = 0;
+    for (int s = 0; s < G; s++) cap += (seg[s + 1] - seg[s] + ROW_TILE - 1) / ROW_TILE;
+    t.tile = arena_alloc(g->arena, (size_t)(2 * cap + 2) * sizeof(int));
+    for (int s = 0; s < G; s++)
+        for (int r = seg[s]; r < seg[s + 1]; r += ROW_TILE) { t.tile[2 * t.n] = r; t.tile[2 * t.n + 1] = s; t.n++; }
+    t.tile[2 * t.n] = M;
+    return t;
+}
+/* rows r0..r1 and segment s of tile t */
+static inline void tile_rows(const Tiles *t, const int *seg, int k, int *r0, int *r1, int *s) {
+    *r0 = t->tile[2 * k]; *s = t->tile[2 * k + 1]; *r1 = t->tile[2 * k + 2];
+    if (*r1 > seg[*s + 1]) *r1 = seg[*s + 1];
+}
+/* dst[k] += Σ_q part[q·stride + k] over T threads' partial sums, in thread order. */
+static void add_partials(float *dst, const float *part, long stride, int T, long n) {
+    #pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
+    for (long k = 0; k < n; k++) {
+        float acc = 0;
+        for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
+        dst[k] += acc;
+    }
+}
 
 /* ======================= segmm: x [M, K], w [G, K, N], segments -> [M, N] ======================= */
+/* Row segment s (idx[s] .. idx[s+1]) is multiplied by w[s], plus bias[s]; ia[2] is what follows in
+ * the same pass over each row tile: nothing, a ReLU (the output's sign is then the mask backward
+ * needs) or a LayerNorm without gain or bias (the output is x̂; its 1/std is kept). Weight
+ * gradients are summed per thread over its tiles, then added in thread order (deterministic per
+ * thread count). aux: [stats 2M if LN][T partials of G (K+1) N][the tiles]. */
+enum { EPI_NONE, EPI_RELU, EPI_LN };
+#define SEGMM_LN_EPS 1e-5f
+typedef struct { Tiles tl; int T; float *stats, *part; long part_n; } Segmm;
 static void segmm_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0], *w = n->in[1];
     int G = n->ia[0];
@@ -177,75 +336,106 @@ static void segmm_shape(const Node *n, int *ndim, int *shape) {
     for (int s = 0; s < G; s++) NP_ASSERT(n->idx[s] <= n->idx[s + 1], "segmm: segments out of order");
     SET_SHAPE(x->shape[0], w->shape[2]);
 }
-/* Threads that split a long segment's weight-gradient reduction; the scratch for their partial
- * sums is taken from the arena at forward time (backward has no allocator). */
-static int n_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 static void segmm_fwd(Graph *g, Node *n) {
-    const Tensor *x = n->in[0], *w = n->in[1];
-    int K = x->shape[1], N = w->shape[2];
-    count_mm(g, n, x->shape[0], N, K);
-    if (n->out->grad) {
-        n->ia[1] = n_threads();
-        n->aux = arena_alloc(g->arena, (size_t)n->ia[1] * (K + 1) * N * sizeof(float));
+    const Tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2];
+    int K = x->shape[1], N = w->shape[2], M = x->shape[0], G = n->ia[0], epi = n->ia[2];
+    count_mm(g, n, M, N, K);
+    Segmm *sm = arena_calloc(g->arena, sizeof *sm);
+    n->aux = (float *)sm;
+    sm->tl = row_tiles(g, n->idx, G, M);
+    sm->T = threads_for((long)M * (K + N));
+    if (epi == EPI_LN) sm->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
+    if (n->out->grad && (w->grad || (bias && bias->grad))) {
+        sm->part_n = (long)G * (K + 1) * N;
+        sm->part = arena_alloc(g->arena, (size_t)sm->T * sm->part_n * sizeof(float));
     }
-    for (int s = 0; s < n->ia[0]; s++) {
-        int r0 = n->idx[s], m = n->idx[s + 1] - r0;
+    const int *seg = n->idx;
+    #pragma omp parallel for schedule(static) num_threads(sm->T) if (sm->T > 1)
+    for (int t = 0; t < sm->tl.n; t++) {
+        int r0, r1, s;
+        tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
         float *o = n->out->data + (long)r0 * N;
-        float beta = 0.0f;
-        if (n->in[2]) {   /* the group's bias, broadcast over its rows, then accumulate the product */
-            const float *b = n->in[2]->data + (long)s * N;
-            for (int i = 0; i < m; i++) memcpy(o + (long)i * N, b, N * sizeof(float));
-            beta = 1.0f;
-        }
-        gemm_rows(0, 0, m, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, beta, o, N);
-    }
-}
-/* dW[K,N] += X^T dY and db[N] += colsum(dY) over m rows: each thread reduces a fixed block of rows
- * into its own partials, which are then added in thread order (deterministic per thread count). */
-static void segmm_wgrad(const Node *n, int m, int K, int N, const float *X, const float *dY, float *dW, float *db) {
-    int T = n->ia[1];
-    if (T <= 1 || (long)m * K * N < (1L << 20)) {
-        if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, X, K, dY, N, 1.0f, dW, N);
-        if (db) for (int i = 0; i < m; i++) for (int j = 0; j < N; j++) db[j] += dY[(long)i * N + j];
-        return;
-    }
-    #pragma omp parallel num_threads(T)
-    {
-        int id = 0, nt = 1;
-        #ifdef _OPENMP
-        id = omp_get_thread_num(); nt = omp_get_num_threads();
-        #endif
-        int i0 = (int)((long)m * id / nt), i1 = (int)((long)m * (id + 1) / nt);
-        float *pw = n->aux + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
-        memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
-        if (dW && i1 > i0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, i1 - i0, 1.0f, X + (long)i0 * K, K,
-                                       dY + (long)i0 * N, N, 0.0f, pw, N);
-        if (db) for (int i = i0; i < i1; i++) for (int j = 0; j < N; j++) pb[j] += dY[(long)i * N + j];
-        #pragma omp barrier
-        #pragma omp single
-        for (int t = 0; t < nt; t++) {
-            const float *qw = n->aux + (long)t * (K + 1) * N, *qb = qw + (long)K * N;
-            if (dW) for (long k = 0; k < (long)K * N; k++) dW[k] += qw[k];
-            if (db) for (int j = 0; j < N; j++) db[j] += qb[j];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, N, K, 1.0f, x->data + (long)r0 * K, K,
+                    w->data + (long)s * K * N, N, 0.0f, o, N);
+        if (!bias && epi == EPI_NONE) continue;
+        const float *b = bias ? bias->data + (long)s * N : NULL;
+        for (int i = r0; i < r1; i++, o += N) {
+            if (b) {
+                #pragma omp simd
+                for (int c = 0; c < N; c++) o[c] += b[c];
+            }
+            if (epi == EPI_RELU) {
+                #pragma omp simd
+                for (int c = 0; c < N; c++) o[c] = o[c] > 0 ? o[c] : 0.0f;
+            } else if (epi == EPI_LN) {
+                float mu = 0, var = 0;
+                #pragma omp simd reduction(+:mu)
+                for (int c = 0; c < N; c++) mu += o[c];
+                mu /= N;
+                #pragma omp simd reduction(+:var)
+                for (int c = 0; c < N; c++) var += (o[c] - mu) * (o[c] - mu);
+                float rs = 1.0f / sqrtf(var / N + SEGMM_LN_EPS);
+                #pragma omp simd
+                for (int c = 0; c < N; c++) o[c] = (o[c] - mu) * rs;
+                sm->stats[i] = rs;
+            }
         }
     }
 }
 static void segmm_bwd(Node *n) {
     Tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
-    int K = x->shape[1], N = w->shape[2];
-    for (int s = 0; s < n->ia[0]; s++) {
-        int r0 = n->idx[s], m = n->idx[s + 1] - r0;
-        if (m == 0) continue;
-        const float *dY = n->out->grad + (long)r0 * N;
-        if (x->grad) gemm_rows(0, 1, m, K, N, dY, N, w->data + (long)s * K * N, N, 1.0f, x->grad + (long)r0 * K, K);
-        segmm_wgrad(n, m, K, N, x->data + (long)r0 * K, dY, w->grad ? w->grad + (long)s * K * N : NULL,
-                    b && b->grad ? b->grad + (long)s * N : NULL);
+    const Segmm *sm = (const Segmm *)n->aux;
+    int K = x->shape[1], N = w->shape[2], G = n->ia[0], epi = n->ia[2];
+    const int *seg = n->idx;
+    #pragma omp parallel num_threads(sm->T) if (sm->T > 1)
+    {
+        int id = 0;
+        #ifdef _OPENMP
+        id = omp_get_thread_num();
+        #endif
+        float *part = sm->part ? sm->part + (long)id * sm->part_n : NULL;
+        if (part) memset(part, 0, (size_t)sm->part_n * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int t = 0; t < sm->tl.n; t++) {
+            int r0, r1, s;
+            tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
+            float *dY = n->out->grad + (long)r0 * N;
+            const float *o = n->out->data + (long)r0 * N;
+            /* back through the epilogue, in place: every consumer of out has added its part by now */
+            if (epi == EPI_RELU)
+                for (long k = 0; k < (long)(r1 - r0) * N; k++) dY[k] = o[k] > 0 ? dY[k] : 0.0f;
+            else if (epi == EPI_LN)   /* out is x̂: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
+                for (int i = r0; i < r1; i++) {
+                    float *dy = n->out->grad + (long)i * N;
+                    const float *xh = n->out->data + (long)i * N;
+                    float rs = sm->stats[i], s1 = 0, s2 = 0;
+                    #pragma omp simd reduction(+:s1, s2)
+                    for (int c = 0; c < N; c++) { s1 += dy[c]; s2 += dy[c] * xh[c]; }
+                    s1 /= N; s2 /= N;
+                    #pragma omp simd
+                    for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
+                }
+            if (x->grad)   /* dX = dY W^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, N, 1.0f, dY, N, w->data + (long)s * K * N, N,
+                            1.0f, x->grad + (long)r0 * K, K);
+            if (part) {    /* dW += X^T dY, db += colsum dY */
+                float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
+                if (w->grad)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, r1 - r0, 1.0f, x->data + (long)r0 * K, K, dY, N,
+                                1.0f, pw, N);
+                if (b && b->grad)
+                    for (int i = 0; i < r1 - r0; i++) {
+                        #pragma omp simd
+                        for (int c = 0; c < N; c++) pb[c] += dY[(long)i * N + c];
+                    }
+            }
+        }
+    }
+    if (!sm->part) return;
+    for (int s = 0; s < G; s++) {
+        const float *ps = sm->part + (long)s * (K + 1) * N;
+        if (w->grad) add_partials(w->grad + (long)s * K * N, ps, sm->part_n, sm->T, (long)K * N);
+        if (b && b->grad) add_partials(b->grad + (long)s * N, ps + (long)K * N, sm->part_n, sm->T, N);
     }
 }
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
@@ -253,6 +443,14 @@ Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *s
     return tape_apply(g, &n);
 }
 Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return op_segmm_bias(g, x, w, NULL, seg, G); }
+Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, EPI_RELU}, .idx = arena_ints(g, seg, G + 1)};
+    return tape_apply(g, &n);
+}
+Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, EPI_LN}, .idx = arena_ints(g, seg, G + 1)};
+    return tape_apply(g, &n);
+}
 
 /* ======================= broadcasting elementwise: add, sub, mul ======================= */
 /* Both operands and the output as 4-D with strides (0 where an operand is broadcast). */
@@ -740,9 +938,10 @@ Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) { retu
  * row, idx = src (M ints) then dst (M ints). Fusing it saves four [M, C] arrays and their grads. */
 static void edge_relu_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    NP_ASSERT(x->ndim == 2 && s->ndim == 2 && t->ndim == 2, "edge_relu: want 2-D x, s, t");
-    int M = x->shape[0], C = x->shape[1];
-    NP_ASSERT(s->shape[1] == C && t->shape[1] == C, "edge_relu: widths %d, %d, %d", C, s->shape[1], t->shape[1]);
+    NP_ASSERT((!x || x->ndim == 2) && s->ndim == 2 && t->ndim == 2, "edge_relu: want 2-D x, s, t");
+    int M = n->ia[0], C = s->shape[1];
+    NP_ASSERT(!x || (x->shape[0] == M && x->shape[1] == C), "edge_relu: x must be [%d, %d]", M, C);
+    NP_ASSERT(t->shape[1] == C, "edge_relu: widths %d, %d", C, t->shape[1]);
     for (int i = 0; i < M; i++)
         NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < s->shape[0] && n->idx[M + i] >= 0 && n->idx[M + i] < t->shape[0],
                   "edge_relu: row %d reads node rows %d and %d", i, n->idx[i], n->idx[M + i]);
@@ -750,20 +949,26 @@ static void edge_relu_shape(const Node *n, int *ndim, int *shape) {
 }
 static void edge_relu_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    int M = x->shape[0], C = x->shape[1];
+    int M = n->ia[0], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
     #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
     for (int i = 0; i < M; i++) {
-        const float *xr = x->data + (long)i * C, *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
+        const float *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
         float *o = n->out->data + (long)i * C;
-        #pragma omp simd
-        for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+        if (x) {
+            const float *xr = x->data + (long)i * C;
+            #pragma omp simd
+            for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+        } else {
+            #pragma omp simd
+            for (int c = 0; c < C; c++) { float v = sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+        }
     }
 }
 /* Threads own column ranges, so the scatters into s and t stay in row order: deterministic. */
 static void edge_relu_bwd(Node *n) {
     Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    int M = x->shape[0], C = x->shape[1];
+    int M = n->ia[0], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
     #pragma omp parallel if (n->out->numel > PAR_MEM)
     {
@@ -774,7 +979,7 @@ static void edge_relu_bwd(Node *n) {
         int c0 = C * id / nt, c1 = C * (id + 1) / nt;
         for (int i = 0; i < M; i++) {
             const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
-            float *gx = x->grad ? x->grad + (long)i * C : NULL;
+            float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
             float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
             for (int c = c0; c < c1; c++) {
                 float d = o[c] > 0 ? go[c] : 0.0f;
@@ -785,46 +990,41 @@ static void edge_relu_bwd(Node *n) {
         }
     }
 }
-Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst) {
-    NP_ASSERT(x->ndim == 2, "edge_relu: x must be [M, C]");
-    int M = x->shape[0];
+static Tensor *edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
     int *idx = arena_alloc(g->arena, (size_t)(M > 0 ? 2 * M : 1) * sizeof(int));
     if (M > 0) { memcpy(idx, src, M * sizeof(int)); memcpy(idx + M, dst, M * sizeof(int)); }
-    Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .idx = idx};
+    Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .ia = {M}, .idx = idx};
     return tape_apply(g, &n);
+}
+Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst) {
+    NP_ASSERT(x->ndim == 2, "edge_relu: x must be [M, C]");
+    return edge_relu(g, x, s, src, t, dst, x->shape[0]);
+}
+Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
+    NP_ASSERT(M >= 0, "pair_relu: %d rows", M);
+    return edge_relu(g, NULL, s, src, t, dst, M);
 }
 
 /* ======================= edge_round: one message-passing round over a graph's edge rows ======================= */
 /* ins: he [M, d] edge states, xs and xt [Rn, 3d] node rows already multiplied by W_s and W_t,
- * we [G, d, 3d], be [G, 3d]; idx = src (M) then dst (M) node rows; seg: G+1 edge-row segments
+ * we [G, d, 3d], be [G, 3d]; idx = src (M) then dst (M) node rows, then seg: G+1 edge-row segments
  * (ia[0] = G, ia[1] = Rn). With x = σ(he W_e[g] + b_e[g] + xs[src] + xt[dst]) = [u ‖ m⁺ ‖ m⁻]:
  *   out rows 0..M        h' = LN(he + u)                   (no gain or bias)
  *   out rows M..M+Rn     a⁺[v] = mean of m⁺ over rows with dst = v
  *   out rows M+Rn..      a⁻[v] = mean of m⁻ over rows with src = v
- * One pass per tile of rows (GEMM, gathers, ReLU, LayerNorm) while the tile is in cache; only x and
- * the LayerNorm statistics are kept for backward (4d + 2 floats a row instead of 11d unfused), and
- * backward turns x into dx in place. The mean scatters run per node row over a CSR index (each node
- * row sums its edge rows in row order), so no two threads write one row: deterministic. Weight
- * gradients are summed per thread over a fixed tile assignment, then added in thread order. */
-#define ER_TILE 128
+ * One pass per tile of rows (GEMM, then bias, endpoint rows, ReLU, LayerNorm and the scatter into
+ * the node rows) while the tile is in cache; only x and the LayerNorm statistics are kept for
+ * backward (4d + 2 floats a row where the unfused ops kept 11d), and backward turns x into dx in
+ * place. Node rows (a few thousand, in L2) are summed per thread over a fixed assignment of tiles,
+ * as are the weight gradients, then added in thread order: deterministic per thread count. */
 typedef struct {
-    int M, d, G, Rn, n_tiles, nt;
-    int *tile;              /* [n_tiles + 1][2]: row start and group of each tile, end sentinel */
-    int *in_ptr, *in_row;   /* CSR: node row v's edge rows with dst = v (in_row[in_ptr[v]..in_ptr[v+1]]) */
-    int *out_ptr, *out_row; /* ... with src = v */
+    int M, d, G, Rn, nt;
+    Tiles tl;
+    float *inv_in, *inv_out;/* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
     float *x, *stats;       /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
-    float *part;            /* backward: per-thread [G, d+1, 3d] weight and bias gradient partials */
+    float *part;            /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
+    long part_n;            /* floats per thread */
 } EdgeRound;
-
-static void er_csr(Arena *a, const int *key, int M, int Rn, int **ptr, int **row) {
-    int *p = arena_calloc(a, (size_t)(Rn + 1) * sizeof(int)), *r = arena_alloc(a, (size_t)(M > 0 ? M : 1) * sizeof(int));
-    for (int i = 0; i < M; i++) p[key[i] + 1]++;
-    for (int v = 0; v < Rn; v++) p[v + 1] += p[v];
-    int *fill = arena_alloc(a, (size_t)(Rn > 0 ? Rn : 1) * sizeof(int));
-    memcpy(fill, p, (size_t)Rn * sizeof(int));
-    for (int i = 0; i < M; i++) r[fill[key[i]]++] = i;
-    *ptr = p; *row = r;
-}
 
 static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     NP_ASSERT(n->nin == 5, "edge_round: want 5 inputs");
@@ -850,86 +1050,88 @@ static void edge_round_fwd(Graph *g, Node *n) {
     g->flops += 2.0 * M * C * d * (1 + (n->out->grad && he->grad) + (n->out->grad && we->grad));
     EdgeRound *er = arena_calloc(g->arena, sizeof *er);
     n->aux = (float *)er;
-    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = n_threads();
-    int nt_max = 0;
-    for (int s = 0; s < G; s++) nt_max += (seg[s + 1] - seg[s] + ER_TILE - 1) / ER_TILE;
-    er->tile = arena_alloc(g->arena, (size_t)(2 * nt_max + 2) * sizeof(int));
-    for (int s = 0; s < G; s++)
-        for (int r = seg[s]; r < seg[s + 1]; r += ER_TILE) { er->tile[2 * er->n_tiles] = r; er->tile[2 * er->n_tiles + 1] = s; er->n_tiles++; }
-    er->tile[2 * er->n_tiles] = M;
-    er_csr(g->arena, dst, M, Rn, &er->in_ptr, &er->in_row);
-    er_csr(g->arena, src, M, Rn, &er->out_ptr, &er->out_row);
+    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = threads_for((long)M * C);
+    er->tl = row_tiles(g, seg, G, M);
+    er->inv_in = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
+    er->inv_out = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
+    for (int i = 0; i < M; i++) { er->inv_in[dst[i]] += 1.0f; er->inv_out[src[i]] += 1.0f; }
+    for (int v = 0; v < Rn; v++) {
+        er->inv_in[v] = er->inv_in[v] > 0 ? 1.0f / er->inv_in[v] : 0.0f;
+        er->inv_out[v] = er->inv_out[v] > 0 ? 1.0f / er->inv_out[v] : 0.0f;
+    }
     er->x = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * C * sizeof(float));
     er->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * 2 * sizeof(float));
-    if (n->out->grad) er->part = arena_alloc(g->arena, (size_t)er->nt * G * (d + 1) * C * sizeof(float));
-    float *x = er->x, *h1 = n->out->data;
-    #pragma omp parallel for schedule(static) if ((long)M * C > PAR_MEM)
-    for (int t = 0; t < er->n_tiles; t++) {
-        int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
-        if (r1 > seg[s + 1]) r1 = seg[s + 1];
-        const float *b = be->data + (long)s * C;
-        for (int i = r0; i < r1; i++) memcpy(x + (long)i * C, b, C * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
-                    we->data + (long)s * d * C, C, 1.0f, x + (long)r0 * C, C);
-        for (int i = r0; i < r1; i++) {
-            float *xr = x + (long)i * C, *y = h1 + (long)i * d;
-            const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
-            #pragma omp simd
-            for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; xr[c] = v > 0 ? v : 0.0f; }
-            float mu = 0, var = 0;
-            #pragma omp simd reduction(+:mu)
-            for (int c = 0; c < d; c++) { y[c] = hr[c] + xr[c]; mu += y[c]; }
-            mu /= d;
-            #pragma omp simd reduction(+:var)
-            for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
-            float rs = 1.0f / sqrtf(var / d + n->fa[0]);
-            #pragma omp simd
-            for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
-            er->stats[2 * i] = mu; er->stats[2 * i + 1] = rs;
+    long fwd_part = 2L * Rn * d, bwd_part = (long)G * (d + 1) * C + 2L * Rn * C;
+    er->part_n = n->out->grad && bwd_part > fwd_part ? bwd_part : fwd_part;
+    er->part = arena_alloc(g->arena, (size_t)er->nt * (er->part_n > 0 ? er->part_n : 1) * sizeof(float));
+    float *x = er->x, *h1 = n->out->data, eps = n->fa[0];
+    #pragma omp parallel num_threads(er->nt) if (er->nt > 1)
+    {
+        int id = 0;
+        #ifdef _OPENMP
+        id = omp_get_thread_num();
+        #endif
+        float *ain = er->part + (long)id * er->part_n, *aout = ain + (long)Rn * d;   /* this thread's sums */
+        memset(ain, 0, (size_t)fwd_part * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int t = 0; t < er->tl.n; t++) {
+            int r0, r1, s;
+            tile_rows(&er->tl, seg, t, &r0, &r1, &s);
+            const float *b = be->data + (long)s * C;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
+                        we->data + (long)s * d * C, C, 0.0f, x + (long)r0 * C, C);
+            for (int i = r0; i < r1; i++) {
+                float *xr = x + (long)i * C, *y = h1 + (long)i * d;
+                const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
+                #pragma omp simd
+                for (int c = 0; c < C; c++) { float v = xr[c] + b[c] + sr[c] + tr[c]; xr[c] = v > 0 ? v : 0.0f; }
+                float mu = 0, var = 0;
+                #pragma omp simd reduction(+:mu)
+                for (int c = 0; c < d; c++) { y[c] = hr[c] + xr[c]; mu += y[c]; }
+                mu /= d;
+                #pragma omp simd reduction(+:var)
+                for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
+                float rs = 1.0f / sqrtf(var / d + eps);
+                #pragma omp simd
+                for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
+                er->stats[2 * i] = mu; er->stats[2 * i + 1] = rs;
+                float *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
+                #pragma omp simd
+                for (int c = 0; c < d; c++) { pi[c] += xr[d + c]; po[c] += xr[2 * d + c]; }
+            }
         }
     }
-    /* the means, per node row: a⁺ from the m⁺ columns of its in-rows, a⁻ from the m⁻ columns of its out-rows */
-    float *ain = h1 + (long)M * d, *aout = ain + (long)Rn * d;
-    #pragma omp parallel for schedule(static) if ((long)M * d > PAR_MEM)
-    for (int v = 0; v < Rn; v++) {
-        float *pi = ain + (long)v * d, *po = aout + (long)v * d;
-        for (int c = 0; c < d; c++) pi[c] = po[c] = 0.0f;
-        for (int k = er->in_ptr[v]; k < er->in_ptr[v + 1]; k++) {
-            const float *m = x + (long)er->in_row[k] * C + d;
-            #pragma omp simd
-            for (int c = 0; c < d; c++) pi[c] += m[c];
-        }
-        for (int k = er->out_ptr[v]; k < er->out_ptr[v + 1]; k++) {
-            const float *m = x + (long)er->out_row[k] * C + 2 * d;
-            #pragma omp simd
-            for (int c = 0; c < d; c++) po[c] += m[c];
-        }
-        int ni = er->in_ptr[v + 1] - er->in_ptr[v], no = er->out_ptr[v + 1] - er->out_ptr[v];
-        float wi = ni ? 1.0f / ni : 0.0f, wo = no ? 1.0f / no : 0.0f;
-        for (int c = 0; c < d; c++) { pi[c] *= wi; po[c] *= wo; }
+    /* the means: the threads' sums in thread order, times 1 / count */
+    float *a = h1 + (long)M * d;
+    #pragma omp parallel for schedule(static) if (er->nt > 1)
+    for (long k = 0; k < fwd_part; k++) {
+        float acc = 0;
+        for (int q = 0; q < er->nt; q++) acc += er->part[(long)q * er->part_n + k];
+        long v = (k / d) % Rn;
+        a[k] = acc * (k < (long)Rn * d ? er->inv_in[v] : er->inv_out[v]);
     }
 }
 
 static void edge_round_bwd(Node *n) {
     Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
     const EdgeRound *er = (const EdgeRound *)n->aux;
-    int G = er->G, Rn = er->Rn, M = er->M, d = er->d, C = 3 * d;
+    int G = er->G, Rn = er->Rn, M = er->M, d = er->d, C = 3 * d, T = er->nt;
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     const float *dy = n->out->grad, *da_in = dy + (long)M * d, *da_out = da_in + (long)Rn * d;
     float *x = er->x;
-    int wgrad = we->grad || be->grad, nt = er->nt;
-    #pragma omp parallel num_threads(nt) if ((long)M * C > PAR_MEM)
+    long W = (long)G * (d + 1) * C, NR = (long)Rn * C;
+    #pragma omp parallel num_threads(T) if (T > 1)
     {
-        int id = 0, T = 1;
+        int id = 0;
         #ifdef _OPENMP
-        id = omp_get_thread_num(); T = omp_get_num_threads();
+        id = omp_get_thread_num();
         #endif
-        float *part = wgrad ? er->part + (long)id * G * (d + 1) * C : NULL;
-        if (part) memset(part, 0, (size_t)G * (d + 1) * C * sizeof(float));
+        float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR;   /* this thread's sums */
+        memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
         #pragma omp for schedule(static)
-        for (int t = 0; t < er->n_tiles; t++) {
-            int r0 = er->tile[2 * t], s = er->tile[2 * t + 1], r1 = er->tile[2 * t + 2];
-            if (r1 > seg[s + 1]) r1 = seg[s + 1];
+        for (int t = 0; t < er->tl.n; t++) {
+            int r0, r1, s;
+            tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             for (int i = r0; i < r1; i++) {
                 float *xr = x + (long)i * C;   /* becomes dx */
                 const float *hr = he->data + (long)i * d, *g1 = dy + (long)i * d;
@@ -938,8 +1140,7 @@ static void edge_round_bwd(Node *n) {
                 for (int c = 0; c < d; c++) { float xh = (hr[c] + xr[c] - mu) * rs; s1 += g1[c]; s2 += g1[c] * xh; }
                 s1 /= d; s2 /= d;
                 const float *gi = da_in + (long)dst[i] * d, *go = da_out + (long)src[i] * d;
-                int ni = er->in_ptr[dst[i] + 1] - er->in_ptr[dst[i]], no = er->out_ptr[src[i] + 1] - er->out_ptr[src[i]];
-                float wi = 1.0f / ni, wo = 1.0f / no;   /* this row is one of them: both ≥ 1 */
+                float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
                 #pragma omp simd
                 for (int c = 0; c < d; c++) {
@@ -949,54 +1150,29 @@ static void edge_round_bwd(Node *n) {
                     xr[d + c] = xr[d + c] > 0 ? wi * gi[c] : 0.0f;
                     xr[2 * d + c] = xr[2 * d + c] > 0 ? wo * go[c] : 0.0f;
                 }
+                float *qs = ps + (long)src[i] * C, *qt = pt + (long)dst[i] * C;
+                #pragma omp simd
+                for (int c = 0; c < C; c++) { qs[c] += xr[c]; qt[c] += xr[c]; }
             }
             const float *dx = x + (long)r0 * C;
             if (he->grad)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, d, C, 1.0f, dx, C, we->data + (long)s * d * C, C,
                             1.0f, he->grad + (long)r0 * d, d);
-            if (part) {
-                float *pw = part + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C,
-                            1.0f, pw, C);
-                for (int i = 0; i < r1 - r0; i++) {
-                    #pragma omp simd
-                    for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];
-                }
+            float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C, 1.0f, pw, C);
+            for (int i = 0; i < r1 - r0; i++) {
+                #pragma omp simd
+                for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];
             }
         }
-        /* (implicit barrier) dx is complete: node rows gather their edge rows' dx; weights in thread order */
-        if (xs->grad || xt->grad) {
-            #pragma omp for schedule(static)
-            for (int v = 0; v < Rn; v++) {
-                if (xs->grad) {
-                    float *o = xs->grad + (long)v * C;
-                    for (int k = er->out_ptr[v]; k < er->out_ptr[v + 1]; k++) {
-                        const float *q = x + (long)er->out_row[k] * C;
-                        #pragma omp simd
-                        for (int c = 0; c < C; c++) o[c] += q[c];
-                    }
-                }
-                if (xt->grad) {
-                    float *o = xt->grad + (long)v * C;
-                    for (int k = er->in_ptr[v]; k < er->in_ptr[v + 1]; k++) {
-                        const float *q = x + (long)er->in_row[k] * C;
-                        #pragma omp simd
-                        for (int c = 0; c < C; c++) o[c] += q[c];
-                    }
-                }
-            }
-        }
-        if (wgrad) {
-            long W = (long)G * (d + 1) * C;
-            #pragma omp for schedule(static)
-            for (long k = 0; k < W; k++) {
-                float acc = 0;
-                for (int q = 0; q < T; q++) acc += er->part[(long)q * W + k];
-                int s = (int)(k / ((long)(d + 1) * C)), r = (int)(k % ((long)(d + 1) * C));
-                if (r < d * C) { if (we->grad) we->grad[(long)s * d * C + r] += acc; }
-                else if (be->grad) be->grad[(long)s * C + r - d * C] += acc;
-            }
-        }
+    }
+    /* the threads' sums in thread order */
+    long P = er->part_n;
+    if (xs->grad) add_partials(xs->grad, er->part + W, P, T, NR);
+    if (xt->grad) add_partials(xt->grad, er->part + W + NR, P, T, NR);
+    for (int s = 0; s < G; s++) {
+        if (we->grad) add_partials(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C);
+        if (be->grad) add_partials(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C);
     }
 }
 
@@ -1011,6 +1187,60 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
     Tensor **ins = arena_alloc(g->arena, 5 * sizeof *ins);
     ins[0] = he; ins[1] = xs; ins[2] = xt; ins[3] = we; ins[4] = be;
     Node n = {.op = OP_EDGE_ROUND, .ins = ins, .nin = 5, .ia = {G, xs->shape[0]}, .fa = {eps}, .idx = idx};
+    return tape_apply(g, &n);
+}
+
+/* ======================= segment_rmsnorm: rows grouped by index, each column normalized ======================= */
+/* x [n, D], idx n group ids < G (ia[0]): y[i, c] = x[i, c] / sqrt(mean over rows j of i's group of
+ * x[j, c]² + eps). aux keeps r = 1/sqrt(.) per (group, column). Backward:
+ * dx_i = r dy_i - r³ x_i mean_j(dy_j x_j). */
+static void segment_rmsnorm_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *x = n->in[0];
+    NP_ASSERT(x->ndim == 2, "segment_rmsnorm: x must be [n, D]");
+    for (int i = 0; i < x->shape[0]; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "segment_rmsnorm: group %d out of [0, %d)", n->idx[i], n->ia[0]);
+    copy_shape(x, ndim, shape);
+}
+static void segment_rmsnorm_fwd(Graph *g, Node *n) {
+    const Tensor *x = n->in[0];
+    int R = x->shape[0], D = x->shape[1], G = n->ia[0];
+    float *r = n->aux = arena_calloc(g->arena, (size_t)(2L * G * D + G + 1) * sizeof(float)), *cnt = r + 2L * G * D;
+    for (int i = 0; i < R; i++) {   /* serial: rows add into their group in row order */
+        const float *xr = x->data + (long)i * D;
+        float *m = r + (long)n->idx[i] * D;
+        for (int c = 0; c < D; c++) m[c] += xr[c] * xr[c];
+        cnt[n->idx[i]] += 1.0f;
+    }
+    for (int k = 0; k < G; k++)
+        for (int c = 0; c < D; c++) r[(long)k * D + c] = 1.0f / sqrtf(r[(long)k * D + c] / (cnt[k] > 0 ? cnt[k] : 1.0f) + n->fa[0]);
+    for (int i = 0; i < R; i++) {
+        const float *xr = x->data + (long)i * D, *rr = r + (long)n->idx[i] * D;
+        float *y = n->out->data + (long)i * D;
+        for (int c = 0; c < D; c++) y[c] = xr[c] * rr[c];
+    }
+}
+static void segment_rmsnorm_bwd(Node *n) {
+    Tensor *x = n->in[0];
+    if (!x->grad) return;
+    int R = x->shape[0], D = x->shape[1], G = n->ia[0];
+    const float *r = n->aux, *cnt = r + 2L * G * D;
+    float *s = n->aux + (long)G * D;   /* mean of dy x per (group, column) */
+    memset(s, 0, (size_t)G * D * sizeof(float));
+    for (int i = 0; i < R; i++) {
+        const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D;
+        float *sr = s + (long)n->idx[i] * D;
+        for (int c = 0; c < D; c++) sr[c] += dy[c] * xr[c];
+    }
+    for (int i = 0; i < R; i++) {
+        int k = n->idx[i];
+        const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D, *rr = r + (long)k * D, *sr = s + (long)k * D;
+        float *dx = x->grad + (long)i * D, inv = 1.0f / cnt[k];
+        for (int c = 0; c < D; c++) dx[c] += rr[c] * dy[c] - rr[c] * rr[c] * rr[c] * xr[c] * sr[c] * inv;
+    }
+}
+Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps) {
+    NP_ASSERT(x->ndim == 2 && G >= 1, "segment_rmsnorm: x must be [n, D] and G >= 1");
+    Node n = {.op = OP_SEGMENT_RMSNORM, .in = {x}, .ia = {G}, .fa = {eps}, .idx = arena_ints(g, idx, x->shape[0])};
     return tape_apply(g, &n);
 }
 
@@ -1117,7 +1347,7 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
 /* The values whose signs decide every ReLU an op applies (gradient checks compare these patterns
  * at both ends of a finite difference: a switched sign is a kink, not a gradient error). */
 const float *op_relu_signs(const Node *n, long *count) {
-    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU ? n->out : NULL;
+    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2] == EPI_RELU) ? n->out : NULL;
     if (t) { *count = t->numel; return t->data; }
     if (n->op == OP_EDGE_ROUND) { const EdgeRound *er = (const EdgeRound *)n->aux; *count = 3L * er->M * er->d; return er->x; }
     *count = 0;
@@ -1154,5 +1384,8 @@ const OpDef OPS[] = {
     [OP_CE]           = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
     [OP_EDGE_RELU]    = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
     [OP_EDGE_ROUND]   = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
+    [OP_SEGMENT_RMSNORM] = {"segment_rmsnorm", segment_rmsnorm_shape, segment_rmsnorm_fwd, segment_rmsnorm_bwd},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");
+_Static_assert(OP_COUNT <= 64, "OpProfile holds 64 ops");
+const char *op_name(int op) { return op >= 0 && op < OP_COUNT ? OPS[op].name : NULL; }

@@ -12,6 +12,7 @@ struct Node {
     float fa[2];             /* float arguments (scale, eps) */
     const int *idx;          /* index argument (gather/scatter/labels/segments), arena copy */
     float *aux;              /* values saved by forward for backward (arena) */
+    int grad_ready;          /* out->grad has been zeroed (graph_backward does it before its first writer) */
 };
 
 typedef struct OpDef {
@@ -24,8 +25,9 @@ typedef struct OpDef {
 extern const OpDef OPS[];
 /* The values whose signs are n's ReLU pattern (relu's input, a fused op's activations), or NULL. */
 const float *op_relu_signs(const Node *n, long *count);
-/* Runs op n->op: computes the output shape, allocates the output (with a zeroed grad when any
- * input has one and the graph records), runs forward and records n on the tape. */
+/* Runs op n->op: computes the output shape, allocates the output (with a grad buffer when any
+ * input has one and the graph records; graph_backward zeroes it just before its first writer),
+ * runs forward and records n on the tape. */
 Tensor *tape_apply(Graph *g, Node *n);
 
 #endif

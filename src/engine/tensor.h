@@ -22,6 +22,8 @@ typedef struct Tensor {
     int ndim;
     int shape[NT_MAXDIM];
     long numel;
+    int node;                  /* 1 + the tape entry whose output grad buffer this grad is (or
+                                  is a view of); 0: none (parameters, leaves) */
 } Tensor;
 
 /* Bump allocator reset once per step. After the first step it holds one block big enough for
@@ -41,7 +43,12 @@ typedef struct Graph {
     int no_grad;                            /* 1: record nothing, allocate no grads (inference) */
     double flops;                           /* dense-product FLOPs of the ops run so far, including
                                                those their backward will do (for neurop info) */
+    struct OpProfile *prof;                 /* NULL, or where each op's time is summed (op_profile_*) */
 } Graph;
+/* Seconds spent per op kind, forward and backward, and zero-filling gradient buffers: set
+ * g->prof to a zeroed OpProfile and the tape sums into it as it runs (make bench --profile). */
+typedef struct OpProfile { double fwd[64], bwd[64], zero; long calls[64]; } OpProfile;
+const char *op_name(int op);   /* NULL past the last op */
 void graph_init(Graph *g, Arena *a);
 void graph_reset(Graph *g);                 /* clears the tape and resets the arena */
 void graph_free(Graph *g);
@@ -72,11 +79,17 @@ Tensor *op_matmul(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
 /* Each batch element has its own right-hand matrix:
  * a [B, M, K] ([B, K, M] when ta), b [B, K, N] ([B, N, K] when tb) -> [B, M, N]. */
 Tensor *op_bmm(Graph *g, Tensor *a, Tensor *b, int ta, int tb);
+/* op_bmm plus bias[i] (Bt x N values, e.g. [Bt, 1, N]) on every row of batch element i. */
+Tensor *op_bmm_bias(Graph *g, Tensor *a, Tensor *b, Tensor *bias, int ta, int tb);
 /* Rows split into contiguous segments seg[0]=0 <= seg[1] <= ... <= seg[G]=M; segment s uses its own
  * matrix: x [M, K], w [G, K, N] -> [M, N]. The group-tied linear map of the meta-learners. */
 Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G);
 /* The same plus a bias per group: bias [G, N] (segment s adds bias[s] to each of its rows). */
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
+/* relu(op_segmm_bias(...)) in one op (no separate pre-activation kept: the output's sign is the mask). */
+Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
+/* LayerNorm (no gain or bias, eps 1e-5) of each row of op_segmm_bias(...), in one op. */
+Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
 /* Elementwise with NumPy broadcasting (shapes aligned on the right, size-1 dims stretch). */
 Tensor *op_add(Graph *g, Tensor *a, Tensor *b);
 Tensor *op_sub(Graph *g, Tensor *a, Tensor *b);
@@ -106,9 +119,14 @@ Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n);
 Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out);
 /* Mean of the rows sent to each output row (rows that receive none are 0). */
 Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out);
+/* Rows grouped by idx (n ints < G), each group's column scaled to unit root mean square:
+ * y[i, c] = x[i, c] / sqrt(mean over i's group of x[., c]² + eps). */
+Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps);
 /* relu(x + s[src] + t[dst]): x [M, C], s and t [*, C], src and dst M row indices (repeats
  * allowed). A graph network's message layer in one op: edge rows read their endpoints' rows. */
 Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst);
+/* relu(s[src] + t[dst]) for M rows: edge_relu without the per-row term. */
+Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, int M);
 /* One message-passing round over edge rows (the Meta-GNN's, metagnn.c), fused: with
  * x = relu(he W[g] + b[g] + xs[src] + xt[dst]) = [u | m+ | m-] (he [M, d], xs and xt [Rn, 3d],
  * w [G, d, 3d], b [G, 3d], seg the G+1 edge-row segments) returns [M + 2 Rn, d]: rows 0..M are

@@ -102,7 +102,9 @@ void tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r) {
     tied_linear_init(ps, &m->l2, r, 1.0f);
 }
 Tensor *tied_mlp(Graph *g, const ParamSet *ps, const TiedMLP *m, Tensor *x, const int *seg) {
-    return tied_linear(g, ps, &m->l2, op_relu(g, tied_linear(g, ps, &m->l1, x, seg)), seg);
+    const TiedLinear *l1 = &m->l1;
+    Tensor *z = op_segmm_bias_relu(g, x, params_tensor(g, ps, l1->w), params_tensor(g, ps, l1->b), seg, l1->G);
+    return tied_linear(g, ps, &m->l2, z, seg);
 }
 
 int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int tie) {
@@ -171,7 +173,7 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
         h->mean_w = params_add(ps, "head.mean.w", SHAPE(t->n_tensors, n_feat));
         h->mean_b = params_add(ps, "head.mean.b", SHAPE(t->n_tensors, 1));
     }
-    if (centred == 2) {   /* ids: every row of every matrix, then one per vector; columns alike */
+    if (centred >= 2) {   /* ids: every row of every matrix, then one per vector; columns alike */
         h->row_of = xmalloc(t->n_theta * sizeof(int));
         h->col_of = xmalloc(t->n_theta * sizeof(int));
         h->n_rows = h->n_cols = 0;
@@ -212,10 +214,13 @@ Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Templ
     Tensor *lin = op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1),
                          params_tensor(g, ps, h->mean_b));                           /* [T, B] */
     Tensor *c = op_sub(g, r, op_gather(g, mu, h->tensor_of, n));
-    if (h->centred == 2) {   /* a vector's row and column are the whole vector: its mean is already 0 */
+    if (h->centred >= 2) {   /* a vector's row and column are the whole vector: its mean is already 0 */
         c = op_sub(g, c, op_gather(g, op_segment_mean(g, c, h->row_of, h->n_rows), h->row_of, n));
         c = op_sub(g, c, op_gather(g, op_segment_mean(g, c, h->col_of, h->n_cols), h->col_of, n));
     }
+    /* head 3: each tensor of each program at unit RMS, so that s_T alone sets its size: the
+     * generator chooses directions, and no drift of its outputs can grow a weight matrix */
+    if (h->centred == 3) c = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, 1e-4f);
     Tensor *th = op_add(g, op_mul(g, c, s), op_gather(g, lin, h->tensor_of, n));
     return op_add(g, op_permute(g, th, (int[]){1, 0}), off);
 }

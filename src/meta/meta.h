@@ -31,7 +31,8 @@ typedef struct MetaConfig {
     int tie;          /* 1: one set of weights per group; 0: one set shared by all (ablation) */
     int pe;           /* positional encodings at the encoder input: PE_* above */
     int head;         /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U;
-                         2 also each matrix's row and column means removed (meta_internal.h) */
+                         2 also each matrix's row and column means removed; 3 also each tensor
+                         scaled to unit RMS before its scale s_T (meta_internal.h) */
     int itok_len;     /* direct on a Transformer template: intent tokens prepended to each input */
     int itok_vocab;   /* ... and the extra token ids they use (after the template's vocab) */
 } MetaConfig;

@@ -26,7 +26,11 @@ void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centre
  * the slots' differences nor drift (e.g. every hidden bias far negative: a dead layer).
  * Double-centred (cfg.head = 2): each matrix's row means and column means are removed as well. A
  * tied generator's updates are dominated by row-plus-column modes (a_i + b_j), which here do nothing,
- * so its steps go into the matrix's interactions; behind a LayerNorm a row mean has no effect anyway. */
+ * so its steps go into the matrix's interactions; behind a LayerNorm a row mean has no effect anyway.
+ * Normalized (cfg.head = 3): as 2, then each tensor of each program divided by its root mean square
+ * (op_segment_rmsnorm), so θ_T = s_T·ĉ_T + W_T·U + c_T with ‖ĉ_T‖ fixed: the size of every generated
+ * tensor is one learned scalar that AdamW moves by at most a few lr per step, and no drift of the
+ * generator's outputs can blow a program's weights up (weight normalization, Salimans & Kingma 2016). */
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
                    const float *feat, int n_feat);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */

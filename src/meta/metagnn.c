@@ -138,9 +138,8 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float 
     int *gb_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * B * sizeof(int));
     for (int s = 0; s < n; s++)
         for (int b = 0; b < B; b++) { slot_of[(long)s * B + b] = s; gb_of[(long)s * B + b] = slot_grp[s] * B + b; }
-    Tensor *z = op_relu(g, op_add(g, op_gather(g, ps_slot, slot_of, n * B), op_gather(g, pu, gb_of, n * B)));
-    TiedLinear l2 = {.w = en->w2, .b = en->b2, .G = Gt, .in = d, .out = d};
-    return op_layernorm(g, tied_linear(g, ps, &l2, z, seg), NULL, NULL, LN_EPS);
+    Tensor *z = op_pair_relu(g, ps_slot, slot_of, pu, gb_of, n * B);   /* σ(W_p p_s + b₁ + W_U U_b) per row */
+    return op_segmm_bias_ln(g, z, params_tensor(g, ps, en->w2), params_tensor(g, ps, en->b2), seg, Gt);   /* LN(W₂ z + b₂) */
 }
 
 Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {

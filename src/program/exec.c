@@ -42,7 +42,7 @@ static Tensor *activate(Graph *g, Tensor *x, Act a) {
 /* x [B, M, in] -> x W^T + b: [B, M, out], with "prefix.weight" and "prefix.bias" of each program. */
 static Tensor *linear(Graph *g, const Template *t, Tensor *theta, Tensor *x, const char *prefix) {
     Tensor *w = param(g, t, theta, "%s.weight", prefix), *b = param(g, t, theta, "%s.bias", prefix);
-    return op_add(g, op_bmm(g, x, w, 0, 1), b);
+    return op_bmm_bias(g, x, w, b, 0, 1);
 }
 
 Tensor *exec_mlp(Graph *g, const Template *t, Tensor *theta, Tensor *x) {

@@ -1,5 +1,5 @@
 /* 1D-ARC mixed: generators for the seven families, following the geometry measured on the real
- * files (../shared/1d-arc.md; docs/tasks.md lists the ranges). Each generator builds the output
+ * files in data/1d-arc (docs/tasks.md lists the ranges). Each generator builds the output
  * from what it placed, by construction; the tests check it against the independent reference
  * rule of arc_rules.c. A generator draws its free values uniformly and redraws the whole row
  * whenever one derived quantity (a margin, the row length) falls outside its measured range.

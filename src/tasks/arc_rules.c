@@ -1,4 +1,4 @@
-/* Reference rules of the 1D-ARC intents, written from the rule text of spec §2 alone: each reads
+/* Reference rules of the 1D-ARC intents, written from the rule text alone (docs/tasks.md): each reads
  * its objects off the input row and shares no code or geometry with the generators (arc1d.c),
  * so a test that compares the two checks something. The same functions reproduce the real files. */
 #include "tasks/task.h"

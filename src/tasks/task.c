@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- intent lists (spec §2) ---- */
+/* ---- intent lists (the paper's; docs/tasks.md) ---- */
 
 static const Intent sumfirst_train[] = {{0, 1}, {0, 2}, {0, 3}, {0, 5}, {0, 6}, {0, 8}, {0, 9}, {0, 10}};
 static const Intent sumfirst_ood[] = {{0, 4}, {0, 7}};

@@ -1,4 +1,4 @@
-/* The three benchmark tasks of spec §2 (SUMFIRST-n, ADDMOD-p, 1D-ARC mixed) as deterministic
+/* The paper's three benchmark tasks (SUMFIRST-n, ADDMOD-p, 1D-ARC mixed) as deterministic
  * generators, and the real 1D-ARC task files as an external test.
  *
  * What this header promises:
@@ -124,5 +124,11 @@ int arc_family_intent(const char *family, Intent *u);
  * i + 1): the row padded with background 0 to t->seq_len, labels -1 beyond its length. A row
  * longer than t->seq_len is refused (-1, with the path and both lengths in e), never truncated. */
 int arc_pair_example(const Task *t, const ArcPair *p, Examples *ex, int i, Err *e);
+
+/* The folder data/<name> that ships with neurop (name "1d-arc": the real 1D-ARC files), written
+ * into buf: $NEUROP_DATA/<name> when NEUROP_DATA is set (and only there), else data/<name> in the
+ * folder above the executable's (build/neurop -> data/), else data/<name> in the working
+ * directory. Not found -> -1 with where it looked in e. */
+int data_dir(const char *name, char *buf, size_t len, Err *e);
 
 #endif

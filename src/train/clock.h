@@ -1,4 +1,4 @@
-/* The ADDMOD "clock" analysis (spec §2 ADDMOD-p, docs/clock.md) of the token embeddings a
+/* The ADDMOD "clock" analysis (the paper's, docs/clock.md) of the token embeddings a
  * meta-learner generates, θ = M(p), with no training and no data:
  *
  * - one prime p (the unseen 83, as in the paper): PCA of the p used rows of `embed.weight`, the

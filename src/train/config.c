@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Target templates per task (spec §2). SUMFIRST: 193 parameters. ADDMOD: a 1-layer Transformer
+/* Target templates per task (the paper's). SUMFIRST: 193 parameters. ADDMOD: a 1-layer Transformer
  * of about 6,000 parameters without LayerNorm. 1D-ARC: a 1-layer pre-LN Transformer labelling
  * every cell, about 17,500 parameters. */
 static const struct { const char *task, *tpl; } TEMPLATES[] = {
@@ -118,7 +118,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("mixer", c->meta.mixer, 0, 65536)
     INT_KEY("tie", c->meta.tie, 0, 1)
     INT_KEY("pe", c->meta.pe, 0, 4)
-    INT_KEY("head", c->meta.head, 0, 2)
+    INT_KEY("head", c->meta.head, 0, 3)
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "

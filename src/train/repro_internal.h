@@ -9,7 +9,7 @@
 
 extern const char *const rp_tasks[REPRO_N_TASKS];        /* "sumfirst" "addmod" "arc" */
 extern const char *const rp_task_titles[REPRO_N_TASKS];  /* as the paper names them */
-extern const double rp_paper_ood[REPRO_N_TASKS][METHOD_COUNT][2];   /* spec §2: low, high */
+extern const double rp_paper_ood[REPRO_N_TASKS][METHOD_COUNT][2];   /* the paper's: low, high */
 
 /* What a run of the plan belongs to: the main table (tasks × methods × seeds) or a study. */
 enum { RP_MAIN = 0, RP_STUDY_SCALE = 1, RP_STUDY_ABLATE = 2 };

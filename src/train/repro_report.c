@@ -381,7 +381,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     rp_printf(&md, "\nExact match: an instance counts when its whole output is right; averaged per intent, then over intents. "
                  "IID = the train intents on the held-out test split, OOD = the intents never trained on. Each run is "
                  "evaluated at its best checkpoint, chosen on IID **validation**. The best seed is the one with the highest "
-                 "IID-validation score — OOD never chooses anything. The paper's numbers (spec §2) are OOD, 10 seeds; its "
+                 "IID-validation score — OOD never chooses anything. The paper's numbers are OOD, 10 seeds; its "
                  "benchmark details are not public, so they compare in kind, not to the digit.\n\n");
 
     /* per seed */

@@ -3,6 +3,7 @@
  * repro_report.c. */
 #include "train/repro_internal.h"
 #include "engine/fileio.h"
+#include "train/gnuplot.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <errno.h>
@@ -23,7 +24,7 @@
 const char *const rp_tasks[REPRO_N_TASKS] = {"sumfirst", "addmod", "arc"};
 const char *const rp_task_titles[REPRO_N_TASKS] = {"SUMFIRST-n", "ADDMOD-p", "1D-ARC mixed"};
 
-/* spec §2: the paper's OOD exact match (10 seeds per model); ADDMOD direct is a range. */
+/* The paper's OOD exact match (10 seeds per model); ADDMOD direct is a range. */
 const double rp_paper_ood[REPRO_N_TASKS][METHOD_COUNT][2] = {
     {{0.140, 0.140}, {0.145, 0.145}, {0.344, 0.344}, {0.866, 0.866}},
     {{0.682, 0.699}, {0.947, 0.947}, {0.883, 0.883}, {0.943, 0.943}},
@@ -569,12 +570,14 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     x.tty = isatty(2);
     /* the real 1D-ARC files */
     struct stat st;
+    char found[1024];
+    Err de;
     if (o->no_real) snprintf(x.real_note, sizeof x.real_note, "--no-real was given");
     else if (o->real_dir) {
         if (stat(o->real_dir, &st) || !S_ISDIR(st.st_mode)) return err_set(e, "--real %s: no such folder", o->real_dir);
         x.real_dir = o->real_dir;
-    } else if (!stat("../shared/data/1d-arc", &st) && S_ISDIR(st.st_mode)) x.real_dir = "../shared/data/1d-arc";
-    else snprintf(x.real_note, sizeof x.real_note, "the real 1D-ARC files were not found (../shared/data/1d-arc; give --real DIR)");
+    } else if (!data_dir("1d-arc", found, sizeof found, &de)) x.real_dir = found;
+    else return err_set(e, "the real 1D-ARC test: %.400s; or give --real DIR or --no-real", de.msg);
     int rc = build_plan(&x, e);
     unsigned tm = o->tasks ? o->tasks : 7u;
     if (!rc && x.verbose && !x.real_dir && (tm & 4u)) fprintf(stderr, "neurop reproduce: no real 1D-ARC test: %s\n", x.real_note);
@@ -592,6 +595,9 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
             char w[32]; rp_dur(rp_now() - t0, w, sizeof w);
             fprintf(stderr, "neurop reproduce: %s/results.md, %s/results.json%s written in %s%s\n", x.out, x.out,
                     s->plots ? " and plots/" : "", w, s->interrupted ? " (partial: interrupted; run again to continue)" : "");
+            if (!o->no_plots && !gnuplot_installed())
+                fprintf(stderr, "neurop reproduce: no PNG plots: gnuplot is not installed (Debian: gnuplot-nox, or `make "
+                                "reproduce`); the scripts and data are in %s/plots/\n", x.out);
         }
     }
     s->wall_seconds = rp_now() - t0;

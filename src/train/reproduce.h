@@ -32,7 +32,7 @@ typedef struct ReproOptions {
     unsigned studies;        /* bit mask over scale, ablate; 0: both (tasks and methods do not filter them) */
     int no_studies;          /* the main table only */
     const char *out;         /* output folder; NULL: "results" */
-    const char *real_dir;    /* real 1D-ARC files; NULL: ../shared/data/1d-arc when it exists */
+    const char *real_dir;    /* real 1D-ARC files; NULL: data_dir("1d-arc") (src/tasks/task.h) */
     int no_real;             /* skip the real 1D-ARC test */
     int no_plots;            /* skip gnuplot */
     int jobs;                /* runs trained at once (worker processes); 0 or 1: in this process */
