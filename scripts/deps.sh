@@ -28,7 +28,9 @@ C
   return $rc
 }
 plots_ok() { command -v gnuplot >/dev/null 2>&1; }
-bench_ok() { python3 -c 'import torch, numpy' >/dev/null 2>&1; }
+# Debian's python3: the one python3-torch installs into and scripts/bench.sh runs (a python3 earlier
+# on PATH, e.g. pyenv's, may lack torch)
+bench_ok() { /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; }
 
 groups=(build)
 case "${1:-}" in
