@@ -83,7 +83,7 @@ bench: all
 $(BUILD)/neurop-bench: $(BUILD)/bench/bench.o $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# One Meta-GNN training step per task (bench/bench_meta.c), for dev/bench_metagnn_torch.py to compare against.
+# One training step per task and method (bench/bench_meta.c), for dev/bench_step_torch.py to compare against.
 $(BUILD)/neurop-bench-meta: $(BUILD)/bench/bench_meta.o $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 -include $(BUILD)/bench/bench.d $(BUILD)/bench/bench_meta.d

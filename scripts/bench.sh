@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# The benchmarks (make bench), each next to PyTorch on the same thread count:
+# The benchmarks (make bench), each next to PyTorch on the same thread count, measured in the same run:
 #   engine  build/neurop-bench (op_matmul / op_bmm GFLOP/s next to plain cblas_sgemm, and an MLP
 #           training step) and dev/bench_torch.py (the same step in PyTorch)
 #           -> bench/results/engine.txt
-#   meta    build/neurop-bench-meta (one Meta-GNN training step per task, its GFLOP/s against the
-#           cblas_sgemm ceiling) and dev/bench_metagnn_torch.py (the same step in PyTorch, built from
-#           the graph, parameters and batch that neurop-bench-meta dumps; it checks that the loss and
-#           gradient norm at init match neurop's) -> bench/results/metagnn.txt
-# Each writes everything, with the commands, the date, the commit and the load average.
-#   scripts/bench.sh [all|engine|meta]      (default all)
+#   step    one training step per task (sumfirst, addmod, arc) and method (gnn: Meta-GNN, direct) on
+#           the shipped defaults: build/neurop-bench-meta, then dev/bench_step_torch.py (the same step in
+#           PyTorch, built from the graph, index tables, parameters and batch that neurop-bench-meta
+#           dumps; it checks that the loss and gradient norm at init equal neurop's), then the sgemm
+#           ceiling (before and after the steps) -> bench/results/step.txt. Prints one line per measured step:
+#   step task=T method=M ours_ms= torch_ms= speedup=torch_ms/ours_ms gflops= ceiling_gflops= ceiling_fraction=
+#           and after it that step's check line (check ... ok|MISMATCH); exits 1 when a check fails
+#           (the results file is written all the same, with the failure in it).
+# Each results file has the commands, the date, the commit, the machine and BLAS kernel, the load average.
+#   scripts/bench.sh [all|engine|step]      (default all)
 #   OMP_NUM_THREADS   thread count for both sides (default 2)
 #   OMP_WAIT_POLICY   default passive: with libgomp's busy-waiting, any other process on the machine
 #                     makes every parallel region wait for a descheduled thread (both our MLP step
 #                     and PyTorch's slow down 8-30x on a shared 2-core box). Set it to active on an
 #                     idle machine to measure that mode.
-#   META_TASKS        tasks of the Meta-GNN step (default "sumfirst addmod arc")
+#   OPENBLAS_CORETYPE default: the kernel neurop runs (its machine line), for PyTorch too: torch calls
+#                     the same Debian OpenBLAS, which falls back to its SSE3 kernel on CPUs it does not
+#                     know (neurop's cpu_setup picks the kernel then; PyTorch would not).
+#   BENCH_TASKS       tasks of the step benchmark (default "sumfirst addmod arc")
+#   BENCH_METHODS     methods of the step benchmark (default "gnn direct")
+#   BENCH_SET         changes to the shipped defaults, e.g. "head=3 B=8" (neurop-bench-meta --set; the
+#                     PyTorch side reads the configuration from the dump); the results file says so
+#   BENCH_STEPS       timed steps per measurement, both sides (default 20, 10 for arc; after 5 warm-up steps)
+#   BENCH_NOTE        a line of context written into the results files
 #   TORCH_MALLOC      default "tuned": PyTorch runs with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=64G, so
 #                     glibc keeps the step's large buffers instead of unmapping them and faulting them
 #                     in again every step (a page fault costs ~10-40 us on this machine; neurop's
@@ -23,42 +35,54 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT="${1:-all}"
-case "$WHAT" in all|engine|meta) ;; *) echo "usage: scripts/bench.sh [all|engine|meta]" >&2; exit 2 ;; esac
+case "$WHAT" in all|engine|step) ;; *) echo "usage: scripts/bench.sh [all|engine|step]" >&2; exit 2 ;; esac
 scripts/deps.sh --bench                      # python3-torch for the reference (idempotent)
 
 T="${OMP_NUM_THREADS:-2}"
+export OMP_NUM_THREADS="$T"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 BUILD="${BUILD:-build}"
 PY=/usr/bin/python3                          # Debian's python3, the one python3-torch installs into
 mkdir -p bench/results
+[ -x "$BUILD/neurop-bench" ] && [ -x "$BUILD/neurop-bench-meta" ] || make --no-print-directory "$BUILD/neurop-bench" "$BUILD/neurop-bench-meta"
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
 commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
-dirty=""; git diff --quiet HEAD -- src bench dev 2>/dev/null || dirty=" (with uncommitted changes in src/, bench/ or dev/)"
-cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?')"
+dirty=""; git diff --quiet HEAD -- src bench dev scripts ':!bench/results' 2>/dev/null || dirty=" (with uncommitted changes in src/, bench/, dev/ or scripts/)"
 compiler="$(${CC:-cc} --version | head -n1); $(dpkg-query -W -f='libopenblas0 ${Version}' libopenblas0 2>/dev/null || echo 'openblas ?')"
+torch_version="$("$PY" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo 'torch ?')"
+# the CPU and the OpenBLAS kernel neurop runs (cpu_describe), and that kernel for PyTorch too
+machine="$("$BUILD/neurop-bench-meta" --machine | sed -n 's/^machine //p')"
+core="$(sed -n 's/.*; OpenBLAS \([A-Za-z0-9_]*\).*/\1/p' <<<"$machine")"
+declare -a tenv=(OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$core}")
+[ "${TORCH_MALLOC:-tuned}" = tuned ] && tenv+=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736)
+header() {   # title, commands, load before, load after
+  echo "# $1"
+  echo "command:  make bench  ($2)"
+  echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "commit:   $commit$dirty"
+  echo "machine:  $(getconf _NPROCESSORS_ONLN) CPUs, $machine; load average before $3, after $4"
+  echo "threads:  $T for both sides (OMP_NUM_THREADS), OMP_WAIT_POLICY=$OMP_WAIT_POLICY; PyTorch with ${tenv[*]}"
+  echo "compiler: $compiler; $torch_version"
+  [ -z "${BENCH_SET:-}" ] || echo "config:   the shipped defaults with $BENCH_SET"
+  [ -z "${BENCH_NOTE:-}" ] || echo "note:     $BENCH_NOTE"
+}
 
 # ---------------------------------------------------------------- engine
 engine() {
   local OUT=bench/results/engine.txt
-  [ -x "$BUILD/neurop-bench" ] || make --no-print-directory "$BUILD/neurop-bench"
-  local ours_cmd="OMP_NUM_THREADS=$T OMP_WAIT_POLICY=$OMP_WAIT_POLICY $BUILD/neurop-bench"
-  local torch_cmd="OMP_NUM_THREADS=$T OMP_WAIT_POLICY=$OMP_WAIT_POLICY $PY dev/bench_torch.py"
+  local ours_cmd="$BUILD/neurop-bench"
+  local torch_cmd="$PY dev/bench_torch.py"
   local load_before load_after ours torch ours_ms torch_ms
   load_before="$(loadavg)"
-  ours="$(OMP_NUM_THREADS=$T "$BUILD/neurop-bench")"
-  torch="$(OMP_NUM_THREADS=$T "$PY" dev/bench_torch.py)"
+  ours="$("$BUILD/neurop-bench")"
+  torch="$(env "${tenv[@]}" "$PY" dev/bench_torch.py)"
   load_after="$(loadavg)"
   ms() { awk '$1 == "mlp_step_ms" { print $2 }' <<<"$1"; }
   ours_ms="$(ms "$ours")"
   torch_ms="$(ms "$torch")"
   {
-    echo "# neurop engine benchmark"
-    echo "command:  make bench  (scripts/bench.sh: $ours_cmd; $torch_cmd)"
-    echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "commit:   $commit$dirty"
-    echo "machine:  $(nproc) CPUs, $cpu; load average before $load_before, after $load_after"
-    echo "compiler: $compiler"
+    header "neurop engine benchmark" "scripts/bench.sh engine: $ours_cmd; $torch_cmd" "$load_before" "$load_after"
     echo
     echo "## ours (bench/bench.c)"
     echo "$ours"
@@ -74,70 +98,96 @@ engine() {
   echo "wrote $OUT" >&2
 }
 
-# ---------------------------------------------------------------- Meta-GNN step
-meta() {
-  local OUT=bench/results/metagnn.txt
-  [ -x "$BUILD/neurop-bench-meta" ] || make --no-print-directory "$BUILD/neurop-bench-meta"
-  local tasks="${META_TASKS:-sumfirst addmod arc}"
-  local -a tenv=()
-  [ "${TORCH_MALLOC:-tuned}" = tuned ] && tenv=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736)
+# ---------------------------------------------------------------- training steps
+step() {
+  local OUT=bench/results/step.txt
+  local tasks="${BENCH_TASKS:-sumfirst addmod arc}" methods="${BENCH_METHODS:-gnn direct}"
   local tmp
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
-  local ours_cmd="OMP_NUM_THREADS=$T OMP_WAIT_POLICY=$OMP_WAIT_POLICY $BUILD/neurop-bench-meta --dump DIR TASK"
-  local torch_cmd="${tenv[*]:+${tenv[*]} }OMP_NUM_THREADS=$T OMP_WAIT_POLICY=$OMP_WAIT_POLICY $PY dev/bench_metagnn_torch.py DIR TASK"
-  local load_before load_after ours="" torch="" task
+  local ours_cmd="$BUILD/neurop-bench-meta --dump DIR --method METHOD TASK"
+  local torch_cmd="$PY dev/bench_step_torch.py DIR TASK.METHOD"
+  local ceil_cmd="$BUILD/neurop-bench-meta --ceiling"   # before and after
+  local load_before load_after ours="" torch="" task method o t rc failed=0
+  local -a nsteps=()
+  [ -z "${BENCH_STEPS:-}" ] || nsteps=(--steps "$BENCH_STEPS")
+  local -a nsets=()
+  local kv
+  for kv in ${BENCH_SET:-}; do nsets+=(--set "$kv"); done
   load_before="$(loadavg)"
-  # task by task, ours then torch, so both sides of a row see about the same load
+  # the ceiling before and after the steps (the better counts: other jobs only ever take from it)
+  echo "bench: sgemm ceiling ..." >&2
+  ours+="$("$BUILD/neurop-bench-meta" --ceiling)"$'\n'
+  # step by step, ours then torch, so both sides of a line see about the same load
   for task in $tasks; do
-    echo "bench: Meta-GNN step, $task ..." >&2
-    ours+="$(OMP_NUM_THREADS=$T "$BUILD/neurop-bench-meta" --dump "$tmp" "$task")"$'\n'
-    torch+="$(env ${tenv[@]+"${tenv[@]}"} OMP_NUM_THREADS="$T" "$PY" dev/bench_metagnn_torch.py "$tmp" "$task")"$'\n'
-  done
-  load_after="$(loadavg)"
-  {
-    echo "# neurop Meta-GNN training-step benchmark"
-    echo "command:  make bench  (scripts/bench.sh meta, per task: $ours_cmd; $torch_cmd)"
-    echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "commit:   $commit$dirty"
-    echo "machine:  $(nproc) CPUs, $cpu; load average before $load_before, after $load_after"
-    echo "compiler: $compiler; $("$PY" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null)"
-    echo
-    echo "One training step (zero grads, Meta-GNN -> θ -> batched target execution, loss, backward, clip, AdamW) with"
-    echo "the task's default Meta-GNN config; median of the timed steps after warm-up (min in brackets). The batch"
-    echo "sampling is not in either time (ours: data_ms below; torch reuses one batch). GFLOP/s = the step's"
-    echo "dense-product FLOPs (neurop info's count) / median time. ceiling = cblas_sgemm [512,512]x[512,512], the"
-    echo "better of OpenBLAS on 1 and on $T threads, measured right after our steps; ideal = $T x its one-thread rate."
-    echo
-    printf "%-9s %10s %10s %11s %19s %13s %8s %9s %8s %9s  %s\n" task "ours ms" "torch ms" "torch/ours" "(min: ours, torch)" "ours GFLOP/s" ceiling "/ceiling" "/ideal" "torch GF/s" check
-    local o t c k
-    for task in $tasks; do
-      o="$(grep "^meta_step task=$task " <<<"$ours" || true)"
-      t="$(grep "^torch_step task=$task " <<<"$torch" || true)"
-      c="$(grep "^meta_ratio task=$task " <<<"$ours" || true)"
-      k="$(grep "^torch_check task=$task " <<<"$torch" | awk '{ print $NF }' || true)"
-      awk -v task="$task" -v o="$o" -v t="$t" -v c="$c" -v k="$k" '
-        function kv(s, key,   n, i, a, p) { n = split(s, a, " "); for (i = 1; i <= n; i++) { split(a[i], p, "="); if (p[1] == key) return p[2] } return "" }
-        BEGIN {
-          om = kv(o, "ms"); tm = kv(t, "ms"); f = kv(o, "gflop")
-          printf "%-9s %10.2f %10.2f %11.2f %19s %13.2f %8.1f %9.3f %8.3f %9.2f  %s\n", task, om, tm, tm / om,
-                 sprintf("(%.1f, %.1f)", kv(o, "min_ms"), kv(t, "min_ms")), kv(c, "ours_gflops"), kv(c, "ceiling"),
-                 kv(c, "fraction"), kv(c, "fraction_ideal"), f / (tm * 1e-3), (k == "" ? "?" : k)
-        }'
+    for method in $methods; do
+      echo "bench: $task $method step ..." >&2
+      ours+="$("$BUILD/neurop-bench-meta" --dump "$tmp" --method "$method" ${nsteps[@]+"${nsteps[@]}"} ${nsets[@]+"${nsets[@]}"} "$task")"$'\n'
+      rc=0
+      t="$(env "${tenv[@]}" "$PY" dev/bench_step_torch.py "$tmp" ${nsteps[@]+"${nsteps[@]}"} "$task.$method")" || rc=$?
+      torch+="$t"$'\n'
+      [ "$rc" -eq 0 ] || failed=1
     done
+  done
+  echo "bench: sgemm ceiling ..." >&2
+  ours+="$("$BUILD/neurop-bench-meta" --ceiling)"$'\n'
+  load_after="$(loadavg)"
+  local ceiling
+  ceiling="$(awk '$1 == "sgemm_ceiling" { sub("gflops=", "", $2); if ($2 + 0 > c) c = $2 + 0 } END { print c }' <<<"$ours")"
+  local summary
+  summary="$(
+    header "neurop training-step benchmark" "scripts/bench.sh step, $ceil_cmd, then per task and method: $ours_cmd; $torch_cmd; then $ceil_cmd again" \
+      "$load_before" "$load_after"
+    echo "kernel:   OpenBLAS $core for ours, $(sed -n 's/^torch_threads .*OpenBLAS \([A-Za-z0-9_?]*\).*/\1/p' <<<"$torch" | sort -u | tr '\n' ' ')for PyTorch"
+    echo
+    echo "One training step (zero grads, forward, loss, backward, clip, AdamW) with the task's default config of"
+    echo "the method (gnn: Meta-GNN -> θ -> batched target execution; direct: its own network on [U, X]); the"
+    echo "median of the timed steps after warm-up (5; then ${BENCH_STEPS:-20, 10 for arc}). The batch sampling is in neither"
+    echo "time (ours: data_ms below; torch reuses one batch). gflops = the step's dense-product FLOPs (neurop"
+    echo "info's count) / our median time. ceiling_gflops = cblas_sgemm [512,512]x[512,512], the better of"
+    echo "OpenBLAS on 1 and on $T threads with the kernel named above, measured before and after the steps (the"
+    echo "better of the two; both are in the output below). check: loss"
+    echo "and gradient norm at init, PyTorch against neurop, relative difference (ok below 1e-3)."
+    echo
+    for task in $tasks; do
+      for method in $methods; do
+        o="$(grep "^meta_step task=$task method=$method " <<<"$ours" || true)"
+        t="$(grep "^torch_step task=$task method=$method " <<<"$torch" || true)"
+        awk -v task="$task" -v method="$method" -v o="$o" -v t="$t" -v c="$ceiling" '
+          function kv(s, key,   n, i, a, p) { n = split(s, a, " "); for (i = 1; i <= n; i++) { split(a[i], p, "="); if (p[1] == key) return p[2] } return "" }
+          BEGIN {
+            om = kv(o, "ms"); tm = kv(t, "ms"); gf = kv(o, "gflops")
+            if (om == "" || tm == "") { printf "step task=%s method=%s ours_ms=%s torch_ms=%s (a side did not finish)\n", task, method, om, tm; exit }
+            printf "step task=%s method=%s ours_ms=%.3f torch_ms=%.3f speedup=%.2f gflops=%.2f ceiling_gflops=%.2f ceiling_fraction=%.3f\n",
+                   task, method, om, tm, tm / om, gf, c, gf / c
+          }'
+        local k
+        k="$(grep "^torch_check task=$task method=$method " <<<"$torch" || true)"
+        if [ -z "$k" ]; then echo "check task=$task method=$method FAILED (no torch_check line)"
+        else sed 's/^torch_check /check /' <<<"$k"; fi
+      done
+    done
+  )"
+  echo "$summary"   # the header and the step and check lines; the file also gets both sides' own output
+  {
+    echo "$summary"
     echo
     echo "## ours (bench/bench_meta.c)"
     printf "%s" "$ours"
     echo
-    echo "## torch (dev/bench_metagnn_torch.py)"
+    echo "## torch (dev/bench_step_torch.py)"
     printf "%s" "$torch"
-  } | tee "$OUT.tmp"
+  } > "$OUT.tmp"
   mv "$OUT.tmp" "$OUT"
   echo "wrote $OUT" >&2
+  if [ "$failed" -ne 0 ] || grep -q "^torch_check .* MISMATCH$" <<<"$torch"; then
+    echo "bench: a PyTorch check failed: the two sides do not run the same model (see $OUT)" >&2
+    return 1
+  fi
 }
 
 case "$WHAT" in
-  all) engine; echo; meta ;;
+  all) engine; echo; step ;;
   engine) engine ;;
-  meta) meta ;;
+  step) step ;;
 esac
