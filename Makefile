@@ -7,6 +7,14 @@ override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -W
            -fopenmp -Isrc -I/usr/include/cjson
 LDLIBS  += -lopenblas -lcjson -lm -fopenmp
 BUILD   ?= build
+# MPI=1: the same sources through mpicc with -DNEUROP_MPI, into build-mpi/ (src/train/dist.c is the
+# only file that differs; docs/cluster.md). `make` alone never needs MPI; `make test` builds both.
+ifeq ($(MPI),1)
+override CC := mpicc
+override CFLAGS += -DNEUROP_MPI
+override BUILD := build-mpi
+DEPS_GROUP := --mpi
+endif
 
 LIB_SRC  := $(sort $(wildcard src/engine/*.c src/program/*.c src/tasks/*.c src/meta/*.c src/train/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -15,13 +23,13 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test test-asan fuzz bench reproduce clean deps
+.PHONY: all run test test-asan fuzz bench reproduce clean deps mpi
 all: $(BUILD)/neurop $(BUILD)/neurop-tests
 
 # scripts/deps.sh installs what is missing. It runs once per build folder (again when it changes):
 # every object waits for its stamp, so `make -j` never compiles before the libraries are there.
 $(BUILD)/deps.stamp: scripts/deps.sh
-	@CC="$(CC)" scripts/deps.sh
+	@CC="$(CC)" scripts/deps.sh $(DEPS_GROUP)
 	@mkdir -p $(dir $@) && touch $@
 
 deps:
@@ -36,7 +44,7 @@ $(BUILD)/libneurop.a: $(LIB_OBJ)
 
 $(BUILD)/neurop: $(CLI_OBJ) $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-	@ln -sf $(BUILD)/neurop neurop 2>/dev/null || true
+	@$(if $(filter 1,$(MPI)),true,ln -sf $(BUILD)/neurop neurop 2>/dev/null || true)
 
 # The test registry is every TEST(name) in tests/*.c, collected at build time.
 $(BUILD)/tests/registry.h: $(TEST_SRC)
@@ -52,11 +60,15 @@ $(BUILD)/neurop-tests: $(TEST_OBJ) $(BUILD)/libneurop.a
 # Sleeping OpenMP waits: spinning threads on a loaded 2-core machine cost 10x (see src/cli/main.c).
 export OMP_WAIT_POLICY ?= passive
 
-test: $(BUILD)/neurop-tests $(BUILD)/neurop
+# The MPI build too (deps.sh --mpi installs Open MPI once): tests/test_mpi.c runs it under mpirun.
+mpi:
+	@$(MAKE) --no-print-directory MPI=1 build-mpi/neurop
+
+test: $(BUILD)/neurop-tests $(BUILD)/neurop mpi
 	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BUILD)/neurop-tests
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan:
+test-asan: mpi
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDLIBS="-lopenblas -lcjson -lm -fopenmp -fsanitize=address,undefined" build-asan/neurop-tests build-asan/neurop
 	@ASAN_OPTIONS=detect_leaks=0 OMP_NUM_THREADS=2 NEUROP_TEST_QUICK=1 build-asan/neurop-tests
@@ -94,6 +106,6 @@ reproduce: all
 	$(BUILD)/neurop reproduce
 
 clean:
-	rm -rf build build-asan build-fuzz neurop
+	rm -rf build build-asan build-fuzz build-mpi neurop
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -7,6 +7,7 @@
 #        scripts/deps.sh --plots   also gnuplot (the PNGs of `neurop reproduce` and `neurop clock`)
 #        scripts/deps.sh --bench   also python3-torch and numpy (the reference of `make bench`)
 #        scripts/deps.sh --fuzz    also clang-14, libFuzzer and libomp (`make fuzz`)
+#        scripts/deps.sh --mpi     also Open MPI: mpicc and mpirun (`make MPI=1`, `make test`; docs/cluster.md)
 set -euo pipefail
 CC="${CC:-cc}"
 
@@ -38,6 +39,15 @@ fuzz_ok() {
   rm -rf "$d"
   return $rc
 }
+mpi_ok() {
+  local d rc=0
+  command -v mpirun >/dev/null 2>&1 || return 1
+  d="$(mktemp -d)"
+  printf '#include <mpi.h>\nint main(int c, char **v) { MPI_Init(&c, &v); MPI_Finalize(); return 0; }\n' > "$d/m.c"
+  mpicc "$d/m.c" -o "$d/m" >/dev/null 2>&1 || rc=1
+  rm -rf "$d"
+  return $rc
+}
 
 groups=(build)
 case "${1:-}" in
@@ -45,12 +55,15 @@ case "${1:-}" in
   --plots) groups+=(plots) ;;
   --bench) groups+=(bench) ;;
   --fuzz) groups+=(fuzz) ;;
-  *) echo "usage: scripts/deps.sh [--plots | --bench | --fuzz]" >&2; exit 2 ;;
+  --mpi) groups+=(mpi) ;;
+  *) echo "usage: scripts/deps.sh [--plots | --bench | --fuzz | --mpi]" >&2; exit 2 ;;
 esac
 declare -A pkgs=([build]="build-essential libopenblas-dev libcjson-dev" [plots]="gnuplot-nox"
-                 [bench]="python3-torch python3-numpy" [fuzz]="clang-14 libclang-rt-14-dev libomp-14-dev")
+                 [bench]="python3-torch python3-numpy" [fuzz]="clang-14 libclang-rt-14-dev libomp-14-dev"
+                 [mpi]="libopenmpi-dev openmpi-bin")
 declare -A what=([build]="a C compiler ($CC) with OpenMP, OpenBLAS and cJSON" [plots]="gnuplot"
-                 [bench]="python3 with torch and numpy" [fuzz]="clang-14 with libFuzzer and OpenMP")
+                 [bench]="python3 with torch and numpy" [fuzz]="clang-14 with libFuzzer and OpenMP"
+                 [mpi]="Open MPI (mpicc, mpirun)")
 missing=()
 for g in "${groups[@]}"; do "${g}_ok" || missing+=("$g"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,5 +1,6 @@
 /* neurop train: fit one method on one task. */
 #include "cli/commands.h"
+#include "train/dist.h"
 #include "train/train.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ int cmd_train(int argc, char **argv) {
         default: usage(stderr); free(sets); return 2;
         }
     }
+    if (dist_rank() > 0) quiet = 1;   /* under mpirun rank 0 speaks for the job */
     if (optind < argc) { fprintf(stderr, "neurop train: unexpected argument '%s'\n", argv[optind]); free(sets); return 2; }
     if (resume && force) { fprintf(stderr, "neurop train: --resume continues a run and --force starts it over: give one\n"); free(sets); return 2; }
     long want_steps = 0;   /* --steps as given (0: not given) */

@@ -1,6 +1,7 @@
 /* neurop: synthesize programs as neural network weights. Dispatches to one command. */
 #include "cli/commands.h"
 #include "engine/cpu.h"
+#include "train/dist.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,21 @@ static void usage(FILE *f) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
-int main(int argc, char **argv) {
-    cpu_setup(argv);   /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
+static int dispatch(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "neurop: unknown command '%s' (try neurop --help)\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    cpu_setup(argv);   /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
+    dist_init(&argc, &argv);   /* under mpirun: this process is one rank of the job (train/dist.h) */
+    int rc = dispatch(argc, argv);
+    /* a rank that stops with an error may leave others waiting on it: stop the job, never hang */
+    if (rc) dist_abort(rc);
+    dist_finalize();
+    return 0;
 }

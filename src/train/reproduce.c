@@ -3,6 +3,7 @@
  * repro_report.c. */
 #include "train/repro_internal.h"
 #include "engine/fileio.h"
+#include "train/dist.h"
 #include "train/gnuplot.h"
 #include "train/train.h"
 #include <cJSON.h>
@@ -506,6 +507,46 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
     return 0;
 }
 
+/* Under mpirun (train/dist.h): the same queue over MPI messages. Rank 0 hands out run indices
+ * and collects the RunMsgs; ranks 1.. train. A rank asks for work with a RunMsg of idx -1 and
+ * reports each finished run with the next request; -1 sent back means no more. Rank 0 trains
+ * nothing and sleeps while it waits (dist_recv_any), so R ranks train R-1 runs at once. */
+static int rank_worker(const Ctx *x) {
+    RunMsg m = {.idx = -1};
+    dist_solo();   /* each run trains in this rank alone, not data-parallel over the job */
+    for (;;) {
+        dist_send(0, &m, sizeof m);
+        int idx;
+        dist_recv_any(&idx, sizeof idx);
+        if (idx < 0) return 0;
+        Err we = {{0}};
+        int rc = run_one(x, &x->items[idx], &m, &we);
+        m.idx = idx;
+        if (rc < 0) { fprintf(stderr, "neurop reproduce: %s: %s\n", x->items[idx].name, we.msg); m.error = 1; m.iid = -1; }
+    }
+}
+
+static int run_ranks(const Ctx *x, Progress *p, char *state, const int *pending, int np, ReproSummary *s, Err *e) {
+    int active = dist_size() - 1, q = 0, bad = 0;
+    while (active > 0) {
+        RunMsg m;
+        int from = dist_recv_any(&m, sizeof m);
+        if (m.idx >= 0) {
+            if (m.interrupted) s->interrupted = 1;
+            else if (m.error) bad = 1;
+            else { s->trained += m.how == RUN_TRAINED; s->resumed += m.how == RUN_RESUMED; s->failed += m.failed; }
+            report_done(x, p, state, &m);
+            if (m.interrupted) state[m.idx] = 0;
+        }
+        /* after an error or an interrupt no new run starts; the ones under way finish */
+        int next = q < np && !bad && !s->interrupted ? pending[q++] : -1;
+        dist_send(from, &next, sizeof next);
+        if (next < 0) active--;
+    }
+    if (bad && !s->interrupted) return err_set(e, "a rank stopped with an error (its message is above)");
+    return 0;
+}
+
 static int execute(const Ctx *x, ReproSummary *s, Err *e) {
     Progress p = {.t0 = rp_now(), .total = x->n};
     int keys = 1;
@@ -538,7 +579,9 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
         if (np && s->skipped) fprintf(stderr, "; ETA %s", et);
         fprintf(stderr, "\n");
     }
-    if (np && x->o->jobs > 1) {
+    if (dist_size() > 1) {
+        rc = run_ranks(x, &p, state, pending, np, s, e);   /* also with nothing to do: the ranks wait for word */
+    } else if (np && x->o->jobs > 1) {
         rc = run_workers(x, &p, state, pending, np, s, e);
     } else {
         for (int q = 0; q < np && !rc; q++) {
@@ -576,8 +619,10 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     while (ol > 1 && x.out[ol - 1] == '/') x.out[--ol] = 0;
     x.seeds = o->seeds > 0 ? o->seeds : default_seeds(o->mode);
     if (x.seeds > 1000) return err_set(e, "--seeds %d: at most 1000", x.seeds);
-    x.verbose = o->verbose;
-    x.tty = isatty(2);
+    if (dist_size() > 1 && o->jobs > 1) return err_set(e, "--jobs %d under mpirun: the ranks are the workers; give one", o->jobs);
+    /* under mpirun rank 0 speaks for the job; the others print only trainer log lines (--verbose) */
+    x.verbose = dist_rank() == 0 ? o->verbose : o->verbose >= 2 ? 2 : 0;
+    x.tty = dist_rank() == 0 && isatty(2);
     /* the real 1D-ARC files */
     struct stat st;
     char found[1024];
@@ -596,6 +641,11 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     snprintf(runs, sizeof runs, "%s/runs", x.out);
     if (!rc) rc = rp_mkdir_p(runs, e);
     s->total = x.n;
+    if (!rc && dist_rank() > 0) {   /* a worker rank: runs from rank 0 until it says stop; no report */
+        rc = rank_worker(&x);
+        free(x.items);
+        return rc;
+    }
     if (!rc) rc = execute(&x, s, e);
     if (!rc || s->interrupted) {
         Err re = {{0}};

@@ -4,6 +4,7 @@
 #include "engine/fileio.h"
 #include "engine/cpu.h"
 #include "engine/safetensors.h"
+#include "train/dist.h"
 #include "train/run_internal.h"
 #include <dirent.h>
 #include <errno.h>
@@ -229,6 +230,7 @@ static int write_config(Run *r, const char *path, Err *e) {
  * that no file of it can be mistaken for part of the new one). */
 static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const char *csv, Err *e) {
     if (r->step > 0) return err_set(e, "this run has already trained %ld steps: resume it from its folder instead", r->step);
+    if (dist_rank() > 0) return 0;   /* rank 0 alone writes the folder */
     for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
         char *p = path_join(o->dir, RUN_FILES[i]);
         int rc = 0;
@@ -297,13 +299,55 @@ static int resume_run(Run *r, const TrainOptions *o, const char *last, const cha
                     o->dir, r->step, r->step);
         return 0;
     }
+    if (dist_rank() > 0) return 0;   /* every rank reads the checkpoint; rank 0 alone writes */
     if (write_config(r, cfgpath, e)) return -1;
     return trim_metrics(csv, r->step, e);
 }
 
+/* ---- data parallel (train/dist.h) ----
+ * Every rank draws the whole batch from the same data stream, so the global batch and the data
+ * RNG are those of one process, and computes the intents [b0, b0 + nb) of it. The loss is a mean
+ * over its terms (examples; for cross-entropy, labels that are not -1), so each rank's loss and
+ * gradient are weighted by its share of the terms before they are summed over ranks: the sum is
+ * the global batch's mean loss and its gradient. With one rank none of this does anything. */
+static void my_intents(int B, int *b0, int *nb) {
+    int R = dist_size(), k = dist_rank();
+    *b0 = (int)((long)B * k / R);
+    *nb = (int)((long)B * (k + 1) / R) - *b0;
+}
+
+static long loss_terms(const Run *r, const BatchBuf *bb) {
+    const Task *t = &r->task;
+    long n = (long)bb->B * bb->N;
+    if (t->kind == TASK_SUMFIRST) return n;
+    long k = 0;
+    for (long i = 0; i < n * t->out_len; i++) k += bb->lab[i] >= 0;
+    return k;
+}
+
+/* The global loss from this rank's lv over its `terms`; also agrees on a stop (Ctrl-C on any
+ * rank stops them all at the same step). Returns the weight of this rank's gradient. */
+static float reduce_loss(float *lv, long terms, int *stop) {
+    if (dist_size() == 1) return 1;
+    float x[3] = {terms ? *lv * (float)terms : 0, (float)terms, (float)*stop};
+    dist_allreduce_sum(x, 3);
+    *lv = x[1] > 0 ? x[0] / x[1] : 0;
+    *stop = x[2] > 0;
+    return x[1] > 0 ? (float)terms / x[1] : 0;
+}
+
+/* The gradient of the global mean loss: this rank's, weighted, summed over ranks in place. */
+static void reduce_grad(ParamSet *ps, float w) {
+    if (dist_size() == 1) return;
+    if (w == 0) memset(ps->grad, 0, ps->n * sizeof(float));   /* no terms here: 0, even if NaN */
+    else for (long i = 0; i < ps->n; i++) ps->grad[i] *= w;
+    dist_allreduce_sum(ps->grad, ps->n);
+}
+
 static int train_loop(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
-    FILE *mf = fopen(csv, "a");
-    if (!mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
+    int lead = dist_rank() == 0;   /* rank 0 alone evaluates and writes */
+    FILE *mf = lead ? fopen(csv, "a") : NULL;
+    if (lead && !mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
 
     const Task *t = &r->task;
     const TrainConfig *c = &r->cfg;
@@ -312,8 +356,12 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     Arena arena; Graph g;
     arena_init(&arena, 1 << 24);
     graph_init(&g, &arena);
+    int b0, nb;
+    my_intents(c->B, &b0, &nb);
     BatchBuf bb;
-    batch_alloc(r, c->B, c->N, &bb);
+    batch_alloc(r, nb, c->N, &bb);
+    Examples other;   /* the examples of other ranks' intents: drawn (the stream is shared), not used */
+    examples_alloc(t, c->N, &other);
     Intent *us = xmalloc(c->B * sizeof *us);
     double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val, secs0 = r->train_seconds;
     long loss_n = 0, step0 = r->step;
@@ -322,17 +370,21 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     while (r->step < c->steps) {
         for (int b = 0; b < c->B; b++) {
             us[b] = t->train[rng_int(&r->data_rng, t->n_train)];
-            task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, c->N, &bb.ex[b]);
+            task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, c->N, b >= b0 && b < b0 + nb ? &bb.ex[b - b0] : &other);
         }
-        batch_pack(r, &bb, us);
+        batch_pack(r, &bb, us + b0);
         params_zero_grad(&r->m.ps);
         Tensor *loss = batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));
         float lv = loss->data[0];
+        int stop = interrupted;
+        float w = reduce_loss(&lv, loss_terms(r, &bb), &stop);
+        if (stop) interrupted = 1;
         if (!isfinite(lv)) {
             rc = err_set(e, "loss became %s at step %ld; stopped (%s)", isnan(lv) ? "NaN" : "Inf", r->step + 1, kept(last));
             break;
         }
         graph_backward(&g, loss);
+        reduce_grad(&r->m.ps, w);
         /* ReLU maps NaN to 0, so a non-finite weight can leave the loss finite: the gradient shows it */
         float gnorm = clip_grad_norm(&r->m.ps, c->clip);
         if (!isfinite(gnorm)) {
@@ -347,7 +399,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         int do_eval = r->step % c->eval_every == 0 || r->step == c->steps;
         int do_ckpt = do_eval || r->step % c->ckpt_every == 0 || interrupted;
         r->train_seconds = secs0 + (now_s() - t0);
-        if (do_eval) {
+        if (do_eval && lead) {
             EvalReport rep;
             run_evaluate(r, SPLIT_VAL, 0, &rep);
             last_val = rep.iid;
@@ -359,18 +411,19 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
                 if (save_checkpoint(r, best, 0, e)) { rc = -1; break; }
             }
         }
-        if (do_ckpt && save_checkpoint(r, last, 1, e)) { rc = -1; break; }
+        if (do_ckpt && lead && save_checkpoint(r, last, 1, e)) { rc = -1; break; }
         double tn = now_s();
-        if (do_eval || tn - t_last > (tty ? 0.25 : 10.0) || interrupted) {
+        if (lead && (do_eval || tn - t_last > (tty ? 0.25 : 10.0) || interrupted)) {
             double sps = (r->step - step0) / (tn - t0 + 1e-9);
             progress(r, o, tty, loss_sum / (loss_n ? loss_n : 1), last_val, sps, r->step == c->steps);
             if (do_eval) { loss_sum = 0; loss_n = 0; }
             t_last = tn;
         }
-        if (interrupted) { rc = 1; break; }
+        if (interrupted) { dist_barrier(); rc = 1; break; }   /* no rank ends the job before rank 0 has saved */
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
-    fclose(mf);
+    if (mf) fclose(mf);
+    examples_free(&other);
     free(us);
     batch_free(&bb);
     graph_free(&g);
@@ -381,21 +434,26 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
 int run_train(Run *r, const TrainOptions *o, Err *e) {
     struct stat st;
     if (o->resume && (stat(o->dir, &st) || !S_ISDIR(st.st_mode))) return err_set(e, "%s: no such run folder to resume", o->dir);
-    if (ensure_dir(o->dir, e)) return -1;
-    int lock = dir_lock(o->dir, e);
-    if (lock < 0) return -1;
+    if (r->cfg.task[0] && r->cfg.B < dist_size())
+        return err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
+    /* rank 0 alone creates, locks and writes the folder; the others only read its checkpoint */
+    int lead = dist_rank() == 0, lock = -1;
+    if (lead && ensure_dir(o->dir, e)) return -1;
+    if (lead && (lock = dir_lock(o->dir, e)) < 0) return -1;
     /* from here on Ctrl-C only sets a flag: the loop saves a checkpoint and stops */
     interrupted = 0;
     struct sigaction sa = {0}, old;
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
-    remove_stale_tmp(o->dir);
+    if (lead) remove_stale_tmp(o->dir);
     char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
          *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
     int rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
+    if (rc == 0 && r->step < r->cfg.steps && r->cfg.B < dist_size())   /* a resumed run's B is known only now */
+        rc = err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
     if (rc == 0 && r->step < r->cfg.steps) rc = train_loop(r, o, last, best, csv, e);
     free(last); free(best); free(csv); free(cfgpath);
     sigaction(SIGINT, &old, NULL);
-    dir_unlock(lock);
+    if (lead) dir_unlock(lock);
     return rc;
 }
