@@ -7,6 +7,7 @@
  *   tens of steps on some seeds (docs/cluster.md, "Same results on any R");
  * - only rank 0 writes: one config, one metrics row per step;
  * - a rank that cannot go on stops the job with its message and a non-zero status, never a hang;
+ *   Ctrl-C on one rank stops every rank at the same step, after rank 0 saved the checkpoint;
  * - `mpirun -np 3 neurop reproduce --tiny` writes the same results as --jobs 2. */
 #include "test.h"
 #include "engine/fileio.h"
@@ -129,6 +130,32 @@ TEST(mpi_failing_rank_stops_the_job_with_its_message) {
     log = slurp(out);
     CHECK(rc != 0 && rc != 124, "exit status %d for B=1 on 2 ranks", rc);
     CHECK(log && strstr(log, "cannot be shared by 2 ranks"), "no message for B=1 on 2 ranks: %.300s", log ? log : "");
+    free(log);
+    sh("rm -rf '%s'", d);
+}
+
+/* Ctrl-C seen by one rank only (a signal to that process): every rank stops at the same step,
+ * rank 0 saves the checkpoint first, and the job ends (130), never a hang. */
+TEST(mpi_interrupt_of_one_rank_stops_all_after_saving) {
+    if (!have_mpi_build(t_)) return;
+    char d[] = "/tmp/neurop-test-mpii-XXXXXX";
+    CHECK(mkdtemp(d), "mkdtemp");
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/run/last.safetensors", d);
+    /* the signal goes to one rank once the job trains (after its start-up, 2 s is plenty) */
+    int rc = sh("(" MPIRUN " -np 2 " MPI_BIN " train --task sumfirst --method mlp --steps 1000000 --set ckpt_every=1000000 "
+                "--out %s/run > %s/log 2>&1; echo $? > %s/rc) & sleep 2; kill -INT $(pgrep -f '^" MPI_BIN " train .*%s/run' | head -1); wait",
+                d, d, d, d);
+    char rcp[600];
+    snprintf(rcp, sizeof rcp, "%s/rc", d);
+    char *st = slurp(rcp);
+    CHECK(rc == 0 && st && atoi(st) == 130, "job status %s (want 130: interrupted; 124: it hung)", st ? st : "missing");
+    free(st);
+    struct stat sb;
+    CHECK(stat(ck, &sb) == 0, "no checkpoint saved at the interrupt");
+    snprintf(rcp, sizeof rcp, "%s/log", d);
+    char *log = slurp(rcp);
+    CHECK(log && strstr(log, "interrupted at step "), "rank 0 did not say where it stopped: %.300s", log ? log : "");
     free(log);
     sh("rm -rf '%s'", d);
 }

@@ -376,9 +376,9 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         params_zero_grad(&r->m.ps);
         Tensor *loss = batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));
         float lv = loss->data[0];
+        /* stop: Ctrl-C as every rank sees it at this step (one seen later counts at the next) */
         int stop = interrupted;
         float w = reduce_loss(&lv, loss_terms(r, &bb), &stop);
-        if (stop) interrupted = 1;
         if (!isfinite(lv)) {
             rc = err_set(e, "loss became %s at step %ld; stopped (%s)", isnan(lv) ? "NaN" : "Inf", r->step + 1, kept(last));
             break;
@@ -397,7 +397,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         loss_sum += lv; loss_n++;
 
         int do_eval = r->step % c->eval_every == 0 || r->step == c->steps;
-        int do_ckpt = do_eval || r->step % c->ckpt_every == 0 || interrupted;
+        int do_ckpt = do_eval || r->step % c->ckpt_every == 0 || stop;
         r->train_seconds = secs0 + (now_s() - t0);
         if (do_eval && lead) {
             EvalReport rep;
@@ -413,13 +413,13 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         }
         if (do_ckpt && lead && save_checkpoint(r, last, 1, e)) { rc = -1; break; }
         double tn = now_s();
-        if (lead && (do_eval || tn - t_last > (tty ? 0.25 : 10.0) || interrupted)) {
+        if (lead && (do_eval || tn - t_last > (tty ? 0.25 : 10.0) || stop)) {
             double sps = (r->step - step0) / (tn - t0 + 1e-9);
             progress(r, o, tty, loss_sum / (loss_n ? loss_n : 1), last_val, sps, r->step == c->steps);
             if (do_eval) { loss_sum = 0; loss_n = 0; }
             t_last = tn;
         }
-        if (interrupted) { dist_barrier(); rc = 1; break; }   /* no rank ends the job before rank 0 has saved */
+        if (stop) { dist_barrier(); rc = 1; break; }   /* no rank ends the job before rank 0 has saved */
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
     if (mf) fclose(mf);
