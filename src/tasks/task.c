@@ -89,6 +89,7 @@ static int intent_in(const Intent *list, int n, Intent u) {
 }
 
 int task_is_ood(const Task *t, Intent u) { return intent_in(t->ood, t->n_ood, u); }
+int task_ood_ordinal(const Task *t, Intent u) { return task_is_ood(t, u) && !(t->kind == TASK_ARC && u.family == ARC_RECOLOR); }
 int task_intent_valid(const Task *t, Intent u) { return task_is_ood(t, u) || intent_in(t->train, t->n_train, u); }
 
 void task_features(const Task *t, Intent u, float *feat) {

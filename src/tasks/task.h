@@ -79,6 +79,9 @@ Split task_split_of(const Task *t, Intent u, const Examples *ex, int i);
 int  task_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
 void task_intent_format(const Task *t, Intent u, char *buf, size_t len);
 int  task_is_ood(const Task *t, Intent u);
+/* An OOD intent a method can reach by generalizing along an ordered intent (a prime, n, a shift k),
+ * not an unseen category (a 1D-ARC colour never trained on, which no method can extrapolate). */
+int  task_ood_ordinal(const Task *t, Intent u);
 int  task_intent_valid(const Task *t, Intent u);   /* a train or an OOD intent of t */
 const char *split_name(Split s);                   /* "train" "val" "test" "ood" */
 const char *arc_family_name(int family);           /* "move" ... "denoise" */

@@ -168,18 +168,24 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     const Task *t = &r->task;
     memset(rep, 0, sizeof *rep);
     rep->items = xcalloc(t->n_train + (with_ood ? t->n_ood : 0), sizeof *rep->items);
+    long correct = 0, total = 0;
     for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
         rep->iid += s->n ? (double)s->correct / s->n : 0; rep->n_iid++;
+        correct += s->correct; total += s->n;
     }
     for (int i = 0; with_ood && i < t->n_ood; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->ood[i], SPLIT_OOD, s);
-        rep->ood += s->n ? (double)s->correct / s->n : 0; rep->n_ood++;
+        double a = s->n ? (double)s->correct / s->n : 0;
+        rep->ood += a; rep->n_ood++;
+        if (task_ood_ordinal(t, t->ood[i])) { rep->ood_ordinal += a; rep->n_ood_ordinal++; }
     }
     if (rep->n_iid) rep->iid /= rep->n_iid;
     if (rep->n_ood) rep->ood /= rep->n_ood;
+    if (rep->n_ood_ordinal) rep->ood_ordinal /= rep->n_ood_ordinal;
+    rep->iid_pooled = total ? (double)correct / total : 0;
 }
 
 void eval_report_free(EvalReport *rep) { free(rep->items); memset(rep, 0, sizeof *rep); }
