@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for neurop. Idempotent: does nothing when all is there.
-# Usage: scripts/deps.sh          build + test dependencies
-#        scripts/deps.sh --bench  also python3-torch (the reference implementation for make bench)
+# Usage: scripts/deps.sh          build + test dependencies (the Python package's tests need numpy and torch)
+#        scripts/deps.sh --bench  the same (make bench measures against python3-torch)
 set -euo pipefail
-pkgs=(build-essential libopenblas-dev libcjson-dev gnuplot-nox)
-[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-numpy)
+pkgs=(build-essential libopenblas-dev libcjson-dev gnuplot-nox python3-numpy python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
