@@ -71,7 +71,7 @@ class Run:
             self.tensors.append((lib.neurop_tensor_name(h, i).decode(), tuple(shape[:nd])))
             self._offsets.append(off.value)
         self._err = ctypes.create_string_buffer(_ERRLEN)
-        self._canon = ctypes.create_string_buffer(64)
+        self._canon = ctypes.create_string_buffer(256)
         self._ood = ctypes.c_int()
 
     def close(self):
@@ -94,7 +94,7 @@ class Run:
             raise ValueError("run %s is closed" % self.run_dir)
         th = np.empty(self.n_theta, dtype=np.float32)
         rc = self._lib.neurop_synth(self._h, str(intent).encode(), th.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                                    self.n_theta, self._canon, 64, ctypes.byref(self._ood), self._err, _ERRLEN)
+                                    self.n_theta, self._canon, 256, ctypes.byref(self._ood), self._err, _ERRLEN)
         if rc:
             raise ValueError(self._err.value.decode(errors="replace"))
         return th, self._canon.value.decode(), bool(self._ood.value)

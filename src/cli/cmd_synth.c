@@ -48,7 +48,7 @@ int cmd_synth(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     run_synth(&run, u, theta);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    char canon[64];
+    char canon[256];
     task_intent_format(&run.task, u, canon, sizeof canon);
     int rc = program_save(out, &run.tpl, theta, canon, &e);
     if (rc) fprintf(stderr, "neurop synth: %s\n", e.msg);

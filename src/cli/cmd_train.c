@@ -10,7 +10,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop train --task T --method M [options]\n"
-            "  --task T        sumfirst | addmod | arc\n"
+            "  --task T        sumfirst | addmod | arc | PATH.jsonl (your own task: docs/tasks.md)\n"
             "  --method M      direct | mlp | gmlp | gnn\n"
             "  --seed S        seed of the initialization and the data stream (default 0)\n"
             "  --steps N       optimizer steps (default: per task and method, see docs/defaults.md)\n"
@@ -68,10 +68,10 @@ int cmd_train(int argc, char **argv) {
         config_set_steps(&cfg, cfg.steps, 10);
     }
     for (int i = 0; i < nsets; i++) if (config_set(&cfg, sets[i], &e)) goto bad;
-    if (out) snprintf(dir, sizeof dir, "%s", out);
-    else snprintf(dir, sizeof dir, "runs/%s-%s-s%lu", cfg.task, method_id(cfg.method), cfg.seed);
-    if (!out) mkdir("runs", 0755);   /* default folders live under runs/ */
     if (run_init(&run, &cfg, &e)) goto bad;
+    if (out) snprintf(dir, sizeof dir, "%s", out);
+    else snprintf(dir, sizeof dir, "runs/%s-%s-s%lu", run.task.name, method_id(cfg.method), cfg.seed);
+    if (!out) mkdir("runs", 0755);   /* default folders live under runs/ */
     TrainOptions o = {.dir = dir, .resume = resume, .verbose = !quiet};
     int rc = run_train(&run, &o, &e);
     if (rc < 0) { fprintf(stderr, "neurop train: %s\n", e.msg); run_free(&run); return 1; }

@@ -39,7 +39,7 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         for (int d = 0; d < v->ndim; d++) ts[k].shape[d] = v->shape[d];
         ts[k].data = base + v->off;
     }
-    char cfg[1024], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
+    char cfg[2048], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
     config_format(&r->cfg, cfg, sizeof cfg);
     snprintf(step, sizeof step, "%ld", r->step);
     snprintf(adam_t, sizeof adam_t, "%ld", r->opt.t);
@@ -126,20 +126,53 @@ static void progress(const Run *r, const TrainOptions *o, int tty, double loss, 
     double eta = sps > 0 ? left / sps : 0;
     if (tty) {
         fprintf(stderr, "\r%s/%s seed %lu  step %ld/%ld  loss %.4f  val %.3f  %.1f steps/s  ETA %.0fs   %s",
-                r->cfg.task, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta, final ? "\n" : "");
+                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta, final ? "\n" : "");
     } else {
         fprintf(stderr, "%s/%s seed %lu step %ld/%ld loss %.5f val %.4f %.1f steps/s eta %.0fs\n",
-                r->cfg.task, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
+                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
     }
     fflush(stderr);
 }
 
+/* A CSV field: quoted when it holds a comma or a quote (a task file's intents "a=1,b=2" do). */
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"")) { fputs(s, f); return; }
+    fputc('"', f);
+    for (; *s; s++) { if (*s == '"') fputc('"', f); fputc(*s, f); }
+    fputc('"', f);
+}
+
+/* val_intents.csv: one column per train intent, one row per evaluation, the IID-validation exact
+ * match of that intent, so a user can plot which intents learn when. */
+static int start_intent_csv(const Run *r, const char *path, Err *e) {
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(e, "cannot write %s: %s", path, strerror(errno));
+    fputs("step", f);
+    for (int i = 0; i < r->task.n_train; i++) {
+        char nm[128];
+        task_intent_format(&r->task, r->task.train[i], nm, sizeof nm);
+        fputc(',', f);
+        csv_field(f, nm);
+    }
+    fputc('\n', f);
+    return fclose(f) ? err_set(e, "write error on %s", path) : 0;
+}
+
+static void intent_csv_row(FILE *f, long step, const EvalReport *rep) {
+    fprintf(f, "%ld", step);
+    for (int i = 0; i < rep->n; i++)
+        fprintf(f, ",%.6f", rep->items[i].n ? (double)rep->items[i].correct / rep->items[i].n : 0.0);
+    fputc('\n', f);
+    fflush(f);
+}
+
 int run_train(Run *r, const TrainOptions *o, Err *e) {
-    char last[1024], best[1024], csv[1024], cfgpath[1024];
+    char last[1024], best[1024], csv[1024], cfgpath[1024], icsv[1024];
     if (ensure_dir(o->dir, e)) return -1;
     path_join(last, sizeof last, o->dir, "last.safetensors");
     path_join(best, sizeof best, o->dir, "best.safetensors");
     path_join(csv, sizeof csv, o->dir, "metrics.csv");
+    path_join(icsv, sizeof icsv, o->dir, "val_intents.csv");
     path_join(cfgpath, sizeof cfgpath, o->dir, "config.txt");
     if (o->resume) {
         long steps = r->cfg.steps;
@@ -147,7 +180,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
         if (load_checkpoint(r, last, 1, e)) return -1;
         if (steps > r->cfg.steps) r->cfg.steps = steps;   /* a resume may extend the run */
     } else {
-        char cfg[1200];
+        char cfg[2048];
         config_format(&r->cfg, cfg, sizeof cfg - 1);
         strcat(cfg, "\n");
         if (atomic_write(cfgpath, write_text, cfg, e)) return -1;
@@ -155,9 +188,12 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
         if (!f) return err_set(e, "cannot write %s: %s", csv, strerror(errno));
         fprintf(f, "step,loss,lr,val_acc,seconds\n");
         fclose(f);
+        if (start_intent_csv(r, icsv, e)) return -1;
     }
     FILE *mf = fopen(csv, "a");
     if (!mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
+    FILE *vf = fopen(icsv, "a");   /* a run from before val_intents.csv gets one without a header */
+    if (!vf) { fclose(mf); return err_set(e, "cannot append to %s: %s", icsv, strerror(errno)); }
 
     const Task *t = &r->task;
     const TrainConfig *c = &r->cfg;
@@ -213,6 +249,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
             last_val = rep.iid;
             fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n, lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
             fflush(mf);
+            intent_csv_row(vf, r->step, &rep);
             if (rep.iid > r->best_val) {
                 r->best_val = rep.iid; r->best_step = r->step;
                 if (save_checkpoint(r, best, 0, e)) { rc = -1; break; }
@@ -231,6 +268,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     if (o->verbose && tty && rc) fputc('\n', stderr);
     sigaction(SIGINT, &old, NULL);
     fclose(mf);
+    fclose(vf);
     free(us);
     batch_free(&bb);
     graph_free(&g);

@@ -10,11 +10,11 @@ import numpy as np
 import torch
 
 import neurop
-from common import assert_close, exec_logits, neurop as cli
+from common import ROOT, assert_close, exec_logits, neurop as cli
 
 # (task, method, an OOD intent, a train intent)
 RUNS = [("addmod", "gnn", "p=83", "p=7"), ("sumfirst", "gnn", "n=4", "n=2"), ("sumfirst", "mlp", "n=7", "n=9"),
-        ("arc", "gmlp", "move:k=3", "flip")]
+        ("arc", "gmlp", "move:k=3", "flip"), ("examples/count.jsonl", "gnn", "c=4", "c=1")]
 
 
 class RunTest(unittest.TestCase):
@@ -23,8 +23,8 @@ class RunTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.dirs = {}
         for task, method, _, _ in RUNS:
-            d = os.path.join(cls.tmp.name, "%s-%s" % (task, method))
-            cli("train", "--task", task, "--method", method, "--steps", "2", "--set", "eval_n=8", "--out", d, "--quiet")
+            d = os.path.join(cls.tmp.name, "%s-%s" % (os.path.basename(task), method))
+            cli("train", "--task", os.path.join(ROOT, task) if task.endswith(".jsonl") else task, "--method", method, "--steps", "2", "--set", "eval_n=8", "--out", d, "--quiet")
             cls.dirs[task, method] = d
 
     @classmethod
@@ -35,7 +35,7 @@ class RunTest(unittest.TestCase):
         for task, method, ood, train in RUNS:
             with self.subTest(task=task, method=method):
                 run = neurop.Run(self.dirs[task, method])
-                self.assertEqual((run.task, run.method), (task, method))
+                self.assertEqual((run.task, run.method), (os.path.basename(task).replace(".jsonl", ""), method))
                 self.assertEqual(run.tensors, neurop.Template(run.template).tensors)
                 for intent in (ood, train):
                     path = os.path.join(self.tmp.name, "p.safetensors")
