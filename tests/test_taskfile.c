@@ -110,7 +110,7 @@ TEST(taskfile_bad_files_name_line_and_field) {
                    ":1: field 'train[0].a': want a number");
     char buf[4096];
     snprintf(buf, sizeof buf, "%s%s\n{\"intent\": {\"dir\": \"up\", \"s\": 1}, \"input\": [0.5, 1], \"output\": [0.5]}\n", HEAD_CAT, ok3);
-    expect_refused(t_, buf, ":4: field 'input': want 1 numbers, got 2");
+    expect_refused(t_, buf, ":4: field 'input': want 1 number, got 2");
     snprintf(buf, sizeof buf, "%s{\"intent\": {\"dir\": \"left\", \"s\": 1}, \"input\": [0.5], \"output\": [0.5]}\n", HEAD_CAT);
     expect_refused(t_, buf, ":2: field 'intent.dir': want one of the header's categories");
     snprintf(buf, sizeof buf, "%s{\"intent\": {\"dir\": \"up\", \"s\": 3}, \"input\": [0.5], \"output\": [0.5]}\n", HEAD_CAT);

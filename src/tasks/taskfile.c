@@ -246,9 +246,10 @@ static int parse_header(const Ctx *c, TaskFile *f, const cJSON *h) {
 
 /* n numbers of one example field into dst; tokens and labels must be whole numbers in [lo, hi). */
 static int parse_values(const Ctx *c, const cJSON *a, const char *key, int n, int ints, int lo, int hi, float *dst) {
-    if (!cJSON_IsArray(a)) return fail(c, key, "want a list of %d %s", n, ints ? "integers" : "numbers");
+    const char *what = ints ? (n == 1 ? "integer" : "integers") : (n == 1 ? "number" : "numbers");
+    if (!cJSON_IsArray(a)) return fail(c, key, "want a list of %d %s", n, what);
     int m = cJSON_GetArraySize(a), i = 0;
-    if (m != n) return fail(c, key, "want %d %s, got %d", n, ints ? "integers" : "numbers", m);
+    if (m != n) return fail(c, key, "want %d %s, got %d", n, what, m);
     for (const cJSON *v = a->child; v; v = v->next, i++) {
         double x;
         if (number(v, &x)) return fail(c, key, "value %d is not a number", i + 1);
