@@ -16,15 +16,16 @@ override BUILD := build-mpi
 DEPS_GROUP := --mpi
 endif
 
-LIB_SRC  := $(sort $(wildcard src/engine/*.c src/program/*.c src/tasks/*.c src/meta/*.c src/train/*.c))
+LIB_SRC  := $(sort $(wildcard src/engine/*.c src/program/*.c src/tasks/*.c src/meta/*.c src/train/*.c src/api/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all run test test-asan fuzz bench reproduce clean deps mpi
-all: $(BUILD)/neurop $(BUILD)/neurop-tests
+all: $(BUILD)/neurop $(BUILD)/neurop-tests $(BUILD)/libneurop.so
 
 # scripts/deps.sh installs what is missing. It runs once per build folder (again when it changes):
 # every object waits for its stamp, so `make -j` never compiles before the libraries are there.
@@ -41,6 +42,15 @@ $(BUILD)/%.o: %.c | $(BUILD)/deps.stamp
 
 $(BUILD)/libneurop.a: $(LIB_OBJ)
 	ar rcs $@ $^
+
+# The shared library for Python (ctypes) and other languages: the same sources built
+# position-independent in their own folder; only the NEUROP_API functions (src/api/) are exported.
+$(BUILD)/pic/%.o: %.c | $(BUILD)/deps.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(BUILD)/libneurop.so: $(PIC_OBJ)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
 
 $(BUILD)/neurop: $(CLI_OBJ) $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -64,8 +74,9 @@ export OMP_WAIT_POLICY ?= passive
 mpi:
 	@$(MAKE) --no-print-directory MPI=1 build-mpi/neurop
 
-test: $(BUILD)/neurop-tests $(BUILD)/neurop mpi
-	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BUILD)/neurop-tests
+# The C tests, then the Python ones (tests/python/), with one summary line for both.
+test: $(BUILD)/neurop-tests $(BUILD)/neurop $(BUILD)/libneurop.so mpi
+	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} BUILD=$(BUILD) tests/run_all.sh
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: mpi
@@ -108,4 +119,4 @@ reproduce: all
 clean:
 	rm -rf build build-asan build-fuzz build-mpi neurop
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -3,9 +3,10 @@
 # what is needed itself (a test program compiled and linked against OpenBLAS, cJSON and OpenMP;
 # the gnuplot command; python3's torch), so it runs apt-get only when something is missing, and
 # needs neither dpkg nor root when nothing is.
-# Usage: scripts/deps.sh           build and test: a C compiler, OpenBLAS, cJSON, OpenMP
+# Usage: scripts/deps.sh           build and test: a C compiler, OpenBLAS, cJSON, OpenMP, and
+#                                  python3 with numpy and torch (the Python package's tests)
 #        scripts/deps.sh --plots   also gnuplot (the PNGs of `neurop reproduce` and `neurop clock`)
-#        scripts/deps.sh --bench   also python3-torch and numpy (the reference of `make bench`)
+#        scripts/deps.sh --bench   the same (python3-torch is also the reference of `make bench`)
 #        scripts/deps.sh --fuzz    also clang-14, libFuzzer and libomp (`make fuzz`)
 #        scripts/deps.sh --mpi     also Open MPI: mpicc and mpirun (`make MPI=1`, `make test`; docs/cluster.md)
 set -euo pipefail
@@ -49,7 +50,7 @@ mpi_ok() {
   return $rc
 }
 
-groups=(build)
+groups=(build bench)
 case "${1:-}" in
   "") ;;
   --plots) groups+=(plots) ;;

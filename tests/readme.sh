@@ -12,6 +12,7 @@ bin="$(cd "${1:?usage: tests/readme.sh BUILD_DIR}" && pwd)/neurop"
 tmp="$(mktemp -d /tmp/neurop-readme-XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/build" && ln -s "$bin" "$tmp/build/neurop"
+ln -s "$root/examples" "$tmp/examples"   # the README trains on a shipped task file
 awk '/^## Using it/ { on = 1 } on && /^```sh/ { body = 1; next } body && /^```/ { exit } body' \
   "$root/README.md" > "$tmp/block"
 n_lines=$(grep -c . "$tmp/block")

@@ -122,7 +122,8 @@ static void check_files(TestCtx *t_, const char *dir, const char *const *names, 
     char *md = slurp(dir, "results.md");
     CHECK(md, "results.md missing");
     if (md) {
-        CHECK(strstr(md, "| task | method | seeds | IID (test) | OOD | paper OOD | best seed (by IID val) |"), "results.md: no table header");
+        CHECK(strstr(md, "| task | method | seeds | IID (test) | IID pooled | OOD | OOD ordinal | paper OOD | best seed (by IID val) |"),
+              "results.md: no table header");
         CHECK(strstr(md, "SUMFIRST-n"), "results.md: no SUMFIRST row");
         CHECK(strstr(md, " 0.866 |") || strstr(md, " 0.140 |"), "results.md: no paper number");
         CHECK(strstr(md, "trainable params"), "results.md: no cost table");

@@ -358,3 +358,15 @@ TEST(read_file_whole_and_errors) {
     CHECK(read_file(path, &buf, &len, &e) == -1 && buf == NULL && strstr(e.msg, "cannot open"), "missing: %s", e.msg);
     CHECK(read_file("/tmp", &buf, &len, &e) == -1 && strstr(e.msg, "not a regular file"), "dir: %s", e.msg);
 }
+
+/* An atomic write to a device (-o /dev/null) writes into it: renaming a temporary file over it
+ * would replace /dev/null itself with a regular file (it did, as root, before this test). */
+static int write_hello(FILE *f, void *ctx, Err *e) { (void)ctx; (void)e; return fputs("hello", f) < 0 ? -1 : 0; }
+TEST(atomic_write_to_a_device_keeps_the_device) {
+    Err e = {{0}};
+    struct stat st;
+    CHECK(!stat("/dev/null", &st) && S_ISCHR(st.st_mode), "/dev/null is not a character device before the test");
+    CHECK(atomic_write("/dev/null", write_hello, NULL, &e) == 0, "atomic_write to /dev/null: %s", e.msg);
+    CHECK(!stat("/dev/null", &st) && S_ISCHR(st.st_mode), "atomic_write replaced /dev/null with another kind of file");
+    CHECK(atomic_write("/tmp", write_hello, NULL, &e) != 0 && strstr(e.msg, "directory"), "atomic_write onto a directory: %s", e.msg);
+}

@@ -620,3 +620,22 @@ TEST(tasks_correct) {
     free(lg);
     examples_free(&ex);
 }
+
+/* Which OOD intents are ordinal: every one of SUMFIRST and ADDMOD; on 1D-ARC move:k=3, not the
+ * recolor to an unseen colour; no train intent is. */
+TEST(tasks_ood_ordinal) {
+    Task t;
+    Err e = {{0}};
+    const char *names[] = {"sumfirst", "addmod", "arc"};
+    for (int k = 0; k < 3; k++) {
+        CHECK(!task_get(names[k], &t, &e), "%s", e.msg);
+        int ord = 0;
+        for (int i = 0; i < t.n_ood; i++) ord += task_ood_ordinal(&t, t.ood[i]);
+        for (int i = 0; i < t.n_train; i++) CHECK(!task_ood_ordinal(&t, t.train[i]), "%s: a train intent counted as OOD", names[k]);
+        CHECK(ord == (k == 2 ? 1 : t.n_ood), "%s: %d ordinal OOD intents of %d", names[k], ord, t.n_ood);
+        if (k == 2) {
+            Intent u;
+            CHECK(!task_intent_parse(&t, "move:k=3", &u, &e) && task_ood_ordinal(&t, u), "arc: move:k=3 is not ordinal");
+        }
+    }
+}

@@ -16,7 +16,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop data TASK [--split train|val|test|ood] [--intent I] [--n N] [--seed S]\n"
             "                        [--color auto|always|never]\n"
-            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc) per intent: one input per line\n"
+            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc, or a task file PATH.jsonl) per intent: one input per line\n"
             "as `neurop exec` reads it, the expected output after a '#' (uncoloured; 1D-ARC inputs are\n"
             "padded with background to the template's 33 cells, '.' marks output cells not scored).\n"
             "  --split S    train (default), val, test (IID splits, train intents) or ood (OOD intents)\n"
@@ -57,6 +57,15 @@ static void print_example(const Task *t, Intent u, const Examples *ex, int i, in
         printf("%2d %2d %d    # (%d + %d) mod %d = %d\n", tok[0], tok[1], tok[2], tok[0], tok[1], u.param, ex->lab[i]);
         break;
     }
+    case TASK_FILE:   /* a task file's example, as numbers */
+        printf("    input");
+        for (int j = 0; j < (t->in_dim > 0 ? t->in_dim : t->seq_len); j++)
+            printf(" %g", t->in_dim > 0 ? ex->x[(size_t)i * t->in_dim + j] : ex->tok[(size_t)i * t->seq_len + j]);
+        printf("   output");
+        for (int j = 0; j < t->out_len; j++)
+            printf(" %g", t->in_dim > 0 ? ex->y[(size_t)i * t->out_len + j] : ex->lab[(size_t)i * t->out_len + j]);
+        putchar('\n');
+        break;
     case TASK_ARC: {
         const int *tok = ex->tok + (size_t)i * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
         int len = 0;

@@ -87,6 +87,7 @@ int cmd_demo(int argc, char **argv) {
     Err e = {{0}};
     TrainConfig cfg;
     char dir[512], kv[64];
+    if (strstr(task, ".jsonl")) { fprintf(stderr, "neurop demo: the demo is for the built-in tasks; train a task file with neurop train --task %s\n", task); return 2; }
     if (config_defaults(task, METHOD_GNN, &cfg, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; }
     if (seed) { snprintf(kv, sizeof kv, "seed=%s", seed); if (config_set(&cfg, kv, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; } }
     if (steps) {
@@ -96,7 +97,7 @@ int cmd_demo(int argc, char **argv) {
     }
     if (out && strlen(out) >= sizeof dir) { fprintf(stderr, "neurop demo: --out has %zu characters, at most %zu\n", strlen(out), sizeof dir - 1); return 2; }
     if (out) snprintf(dir, sizeof dir, "%s", out);
-    else { mkdir("runs", 0755); snprintf(dir, sizeof dir, "runs/demo-%s", cfg.task); }
+    else { mkdir("runs", 0755); snprintf(dir, sizeof dir, "runs/demo-%.64s", cfg.task); }
 
     Run run;
     if (run_init(&run, &cfg, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 1; }

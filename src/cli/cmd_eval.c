@@ -66,7 +66,10 @@ int cmd_eval(int argc, char **argv) {
         printf("%-16s %-6s %6d %8.4f\n", nm, split_name(rep.items[i].split), rep.items[i].n,
                rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0.0);
     }
-    printf("IID (%s, mean over %d intents): %.4f\nOOD (mean over %d intents): %.4f\n", split_name(split), rep.n_iid, rep.iid, rep.n_ood, rep.ood);
+    printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\nOOD (mean over %d intents): %.4f\n",
+           split_name(split), rep.n_iid, rep.iid, split_name(split), rep.iid_pooled, rep.n_ood, rep.ood);
+    if (rep.n_ood_ordinal && rep.n_ood_ordinal < rep.n_ood)
+        printf("OOD (mean over the %d ordinal intents, no unseen category): %.4f\n", rep.n_ood_ordinal, rep.ood_ordinal);
 
     RealReport rr = {0};
     char found[1024];
@@ -99,6 +102,8 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddStringToObject(o, "iid_split", split_name(split));
         cJSON_AddNumberToObject(o, "iid", rep.iid);
         cJSON_AddNumberToObject(o, "ood", rep.ood);
+        cJSON_AddNumberToObject(o, "iid_pooled", rep.iid_pooled);
+        if (rep.n_ood_ordinal) cJSON_AddNumberToObject(o, "ood_ordinal", rep.ood_ordinal);
         cJSON_AddNumberToObject(o, "params", (double)run.m.ps.n);
         cJSON_AddNumberToObject(o, "train_seconds", run.train_seconds);
         cJSON *arr = cJSON_AddArrayToObject(o, "intents");

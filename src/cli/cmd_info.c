@@ -19,7 +19,7 @@ int cmd_info(int argc, char **argv) {
     Err e = {{0}};
     Run run;
     if (run_open(&run, argv[optind], "last", &e)) { fprintf(stderr, "neurop info: %s\n", e.msg); return 1; }
-    char cfg[1024], tpl[TPL_TEXT_MAX];
+    char cfg[2048], tpl[TPL_TEXT_MAX];
     config_format(&run.cfg, cfg, sizeof cfg);
     template_format(&run.tpl, tpl, sizeof tpl);
     printf("run        %s\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target weights\n",

@@ -46,7 +46,7 @@ int cmd_synth(int argc, char **argv) {
     struct stat st;
     Program old;
     Err oe;
-    if (!stat(out, &st)) {
+    if (!stat(out, &st) && S_ISREG(st.st_mode)) {   /* a device (/dev/null) or a pipe is no file to protect */
         if (program_load(out, &old, &oe)) {
             fprintf(stderr, "neurop synth: %s exists and is not a neurop program; not overwriting it (remove it, or choose another -o)\n", out);
             run_free(&run);
@@ -61,7 +61,7 @@ int cmd_synth(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     run_synth(&run, u, theta);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    char canon[64];
+    char canon[256];
     task_intent_format(&run.task, u, canon, sizeof canon);
     int rc = program_save(out, &run.tpl, theta, canon, &e);
     if (rc) fprintf(stderr, "neurop synth: %s\n", e.msg);

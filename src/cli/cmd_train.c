@@ -11,7 +11,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop train --task T --method M [options]\n"
-            "  --task T        sumfirst | addmod | arc\n"
+            "  --task T        sumfirst | addmod | arc | PATH.jsonl (your own task: docs/tasks.md)\n"
             "  --method M      direct | mlp | gmlp | gnn\n"
             "  --seed S        seed of the initialization and the data stream (default 0)\n"
             "  --steps N       optimizer steps (default: per task and method, see docs/defaults.md)\n"
@@ -84,16 +84,16 @@ int cmd_train(int argc, char **argv) {
         if (seed && set_kv(&cfg, "seed", seed, &e)) goto bad;
         if (steps) config_set_steps(&cfg, want_steps, 10);
         for (int i = 0; i < nsets; i++) if (config_set(&cfg, sets[i], &e)) goto bad;
+        if (run_init(&run, &cfg, &e)) goto bad;   /* with --resume: the run the folder must hold */
         if (out) {
             dir = xmalloc(strlen(out) + 1);
             strcpy(dir, out);
-        } else {
+        } else {   /* the task's name, not cfg.task: for a task file that is its path */
             mkdir("runs", 0755);   /* default folders live under runs/ */
-            size_t n = strlen(cfg.task) + 64;
+            size_t n = strlen(run.task.name) + 64;
             dir = xmalloc(n);
-            snprintf(dir, n, "runs/%s-%s-s%lu", cfg.task, method_id(cfg.method), cfg.seed);
+            snprintf(dir, n, "runs/%s-%s-s%lu", run.task.name, method_id(cfg.method), cfg.seed);
         }
-        if (run_init(&run, &cfg, &e)) goto bad;   /* with --resume: the run the folder must hold */
     }
     TrainOptions o = {.dir = dir, .resume = resume, .force = force, .steps = want_steps, .verbose = !quiet};
     int trc = run_train(&run, &o, &e);

@@ -59,7 +59,23 @@ static int fill_tmp(const char *path, const char *tmp, int fd,
     return 0;
 }
 
+/* A target that exists and is not a regular file (/dev/null, a pipe, a terminal) is written in
+ * place: renaming a temporary file over it would replace the device itself (as root, `-o /dev/null`
+ * turned /dev/null into an empty regular file for the whole machine). */
+static int write_in_place(const char *path, int (*write_fn)(FILE *f, void *ctx, Err *e), void *ctx, Err *e) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return err_set(e, "%s: cannot open: %s", path, strerror(errno));
+    if (write_fn(f, ctx, e) != 0) { fclose(f); return -1; }
+    if (fflush(f) != 0 || ferror(f)) { int saved = errno; fclose(f); return err_set(e, "%s: writing failed: %s", path, strerror(saved)); }
+    return fclose(f) != 0 ? err_set(e, "%s: closing failed: %s", path, strerror(errno)) : 0;
+}
+
 int atomic_write(const char *path, int (*write_fn)(FILE *f, void *ctx, Err *e), void *ctx, Err *e) {
+    struct stat st;
+    if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return err_set(e, "%s: is a directory", path);
+        return write_in_place(path, write_fn, ctx, e);
+    }
     size_t n = strlen(path) + 32;
     char *tmp = xmalloc(n);
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());

@@ -1,7 +1,7 @@
 /* Program files: a synthesized program (template + one θ row + the intent it was made for) as a
  * standard .safetensors file. Tensors carry the template's PyTorch names and shapes; the
  * metadata holds {"format": "neurop-program-1", "template": canonical text, "intent": text}.
- * PyTorch users read it with safetensors.torch.load_file and load_state_dict. */
+ * PyTorch users read it with python/neurop (neurop.load_program: the module, strict load). */
 #ifndef NEUROP_PROGFILE_H
 #define NEUROP_PROGFILE_H
 #include "program/template.h"

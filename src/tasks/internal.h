@@ -24,4 +24,15 @@ int   arc_generate(Intent u, Rng *r, int *in, int *out);
 void  arc_draw(const Task *t, Intent u, Split s, Rng *r, int *tok, int *lab);
 Split arc_split_of(const int *tok, int seq_len);
 
+/* A task file (taskfile.c): task_get loads it into t (t->file owns everything). */
+int   taskfile_load(const char *path, Task *t, Err *e);
+void  taskfile_free(TaskFile *f);
+void  taskfile_features(const Task *t, Intent u, float *feat);
+int   taskfile_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
+void  taskfile_intent_format(const Task *t, Intent u, char *buf, size_t len);
+void  taskfile_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i);
+int   taskfile_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
+Split taskfile_split_of(const Task *t, Intent u, const Examples *ex, int i);
+float taskfile_tolerance(const Task *t);   /* |pred - y| allowed per output (regression) */
+
 #endif

@@ -59,14 +59,23 @@ static Task task_make(TaskKind kind) {
         t.train = arc_train; t.n_train = COUNT(arc_train);
         t.ood = arc_ood; t.n_ood = COUNT(arc_ood);
         break;
+    case TASK_FILE: NP_ASSERT(0, "task files are loaded by taskfile_load");
     }
     return t;
 }
 
 int task_get(const char *name, Task *out, Err *e) {
+    memset(out, 0, sizeof *out);
     for (int i = 0; i < COUNT(task_aliases); i++)
-        if (name && !strcasecmp(name, task_aliases[i].alias)) { *out = task_make(task_aliases[i].kind); return 0; }
-    return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc)", name ? name : "");
+        if (name && !strcasecmp(name, task_aliases[i].alias)) { *out = task_make(task_aliases[i].kind); out->id = out->name; return 0; }
+    size_t n = name ? strlen(name) : 0;
+    if (n > 6 && !strcmp(name + n - 6, ".jsonl")) return taskfile_load(name, out, e);
+    return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc, or a task file PATH.jsonl)", name ? name : "");
+}
+
+void task_free(Task *t) {
+    if (t->kind == TASK_FILE) taskfile_free(t->file);
+    memset(t, 0, sizeof *t);
 }
 
 const char *split_name(Split s) {
@@ -89,6 +98,7 @@ static int intent_in(const Intent *list, int n, Intent u) {
 }
 
 int task_is_ood(const Task *t, Intent u) { return intent_in(t->ood, t->n_ood, u); }
+int task_ood_ordinal(const Task *t, Intent u) { return task_is_ood(t, u) && !(t->kind == TASK_ARC && u.family == ARC_RECOLOR); }
 int task_intent_valid(const Task *t, Intent u) { return task_is_ood(t, u) || intent_in(t->train, t->n_train, u); }
 
 void task_features(const Task *t, Intent u, float *feat) {
@@ -104,6 +114,7 @@ void task_features(const Task *t, Intent u, float *feat) {
         feat[2] = (float)(log(p) / log(100.0));
         break;
     }
+    case TASK_FILE: taskfile_features(t, u, feat); break;
     case TASK_ARC:
         feat[u.family] = 1.0f;
         if (u.family == ARC_MOVE) feat[ARC_N_FAMILIES] = u.param / 5.0f;
@@ -180,6 +191,7 @@ static int parse_arc(const char *s, const char *raw, Intent *u, Err *e) {
 }
 
 int task_intent_parse(const Task *t, const char *text, Intent *u, Err *e) {
+    if (t->kind == TASK_FILE) return taskfile_intent_parse(t, text, u, e);
     char s[64];
     size_t o = 0;
     for (const char *c = text; *c; c++) {
@@ -196,6 +208,7 @@ void task_intent_format(const Task *t, Intent u, char *buf, size_t len) {
     switch (t->kind) {
     case TASK_SUMFIRST: snprintf(buf, len, "n=%d", u.param); break;
     case TASK_ADDMOD: snprintf(buf, len, "p=%d", u.param); break;
+    case TASK_FILE: taskfile_intent_format(t, u, buf, len); break;
     case TASK_ARC:
         NP_ASSERT(u.family >= 0 && u.family < ARC_N_FAMILIES, "bad ARC family %d", u.family);
         if (arc_params[u.family].pname) snprintf(buf, len, "%s:%s=%d", arc_names[u.family], arc_params[u.family].pname, u.param);
@@ -209,9 +222,9 @@ void task_intent_format(const Task *t, Intent u, char *buf, size_t len) {
 void examples_alloc(const Task *t, int cap, Examples *ex) {
     NP_ASSERT(cap >= 0, "negative example count %d", cap);
     *ex = (Examples){.cap = cap};
-    if (t->kind == TASK_SUMFIRST) {
+    if (t->in_dim > 0) {
         ex->x = xmalloc(sizeof *ex->x * (size_t)cap * (size_t)t->in_dim);
-        ex->y = xmalloc(sizeof *ex->y * (size_t)cap);
+        ex->y = xmalloc(sizeof *ex->y * (size_t)cap * (size_t)t->out_len);
     } else {
         ex->tok = xmalloc(sizeof *ex->tok * (size_t)cap * (size_t)t->seq_len);
         ex->lab = xmalloc(sizeof *ex->lab * (size_t)cap * (size_t)t->out_len);
@@ -238,6 +251,7 @@ static void draw_one(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int
     case TASK_SUMFIRST: sumfirst_draw(u, s, r, ex->x + (size_t)i * t->in_dim, ex->y + i); break;
     case TASK_ADDMOD: addmod_draw(u, s, r, ex->tok + (size_t)i * t->seq_len, ex->lab + (size_t)i * t->out_len); break;
     case TASK_ARC: arc_draw(t, u, s, r, ex->tok + (size_t)i * t->seq_len, ex->lab + (size_t)i * t->out_len); break;
+    case TASK_FILE: taskfile_draw(t, u, s, r, ex, i); break;
     }
 }
 
@@ -257,6 +271,7 @@ Split task_split_of(const Task *t, Intent u, const Examples *ex, int i) {
         return addmod_split_of(u.param, tok[0], tok[1]);
     }
     case TASK_ARC: return arc_split_of(ex->tok + (size_t)i * t->seq_len, t->seq_len);
+    case TASK_FILE: return taskfile_split_of(t, u, ex, i);
     }
     NP_ASSERT(0, "bad task kind");
     return SPLIT_TRAIN;
@@ -292,6 +307,7 @@ int task_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Ex
     check_request(t, u, s);
     NP_ASSERT(max_n >= 0, "max_n %d", max_n);
     if (t->kind == TASK_ADDMOD) return addmod_eval_set(t, u, s, max_n, seed, ex);
+    if (t->kind == TASK_FILE) return taskfile_eval_set(t, u, s, max_n, seed, ex);
     examples_alloc(t, max_n, ex);
     Rng r = eval_rng(t, u, s, seed);
     size_t cap = 16;
@@ -323,6 +339,12 @@ int task_correct(const Task *t, const float *pred, const Examples *ex, int i) {
     if (t->kind == TASK_SUMFIRST) {
         float p = pred[0];
         return isfinite(p) && floorf(p + 0.5f) == ex->y[i];
+    }
+    if (t->in_dim > 0) {   /* a task file's regression: every output within the tolerance */
+        float tol = taskfile_tolerance(t);
+        for (int j = 0; j < t->out_len; j++)
+            if (!(fabsf(pred[j] - ex->y[(size_t)i * t->out_len + j]) <= tol)) return 0;
+        return 1;
     }
     const int *lab = ex->lab + (size_t)i * t->out_len;
     for (int j = 0; j < t->out_len; j++)

@@ -1,5 +1,6 @@
 /* The paper's three benchmark tasks (SUMFIRST-n, ADDMOD-p, 1D-ARC mixed) as deterministic
- * generators, and the real 1D-ARC task files as an external test.
+ * generators, the real 1D-ARC task files as an external test, and a user's own task from a
+ * JSON Lines file (TASK_FILE, taskfile.c; docs/tasks.md "Your own task").
  *
  * What this header promises:
  * - Every example comes from an explicit Rng: same seed -> same data, on every machine.
@@ -17,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { TASK_SUMFIRST, TASK_ADDMOD, TASK_ARC } TaskKind;
+typedef enum { TASK_SUMFIRST, TASK_ADDMOD, TASK_ARC, TASK_FILE } TaskKind;
 typedef enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_OOD } Split;
 
 /* 1D-ARC families, in the order of the family one-hot feature. */
@@ -29,31 +30,44 @@ enum { ARC_MOVE, ARC_RECOLOR, ARC_FLIP, ARC_FILL, ARC_HOLLOW, ARC_MIRROR, ARC_DE
  * or -1 for the parameter-free ARC families. */
 typedef struct Intent { int family; int param; } Intent;
 
+typedef struct TaskFile TaskFile;   /* a loaded task file (taskfile.c) */
+
 typedef struct Task {
     TaskKind kind;
-    const char *name;    /* "sumfirst", "addmod", "arc" */
+    const char *name;    /* "sumfirst", "addmod", "arc"; a task file's "task" name */
+    const char *id;      /* what task_get takes to make this task again: the name, or the file's absolute path */
     int n_feat;          /* intent feature dimension */
     int seq_len;         /* tokens per input: 0 for SUMFIRST, 3 for ADDMOD, ARC_MAX_LEN for ARC.
                             A caller may raise an ARC task's seq_len (and out_len with it) for a
                             larger template; rows are then padded further. */
-    int in_dim;          /* float inputs per example: 10 for SUMFIRST, 0 otherwise */
+    int in_dim;          /* float inputs per example: 10 for SUMFIRST (and a file task's MLP inputs), 0 for
+                            token tasks; in_dim > 0 means x/y examples, scored as regression */
     int vocab;           /* token ids 0..vocab-1: ADDMOD 101 ('=' is 100), ARC 10, SUMFIRST 0 */
     int n_classes;       /* ADDMOD 100, ARC 10, SUMFIRST 0 (regression) */
     int out_len;         /* labels per example: ADDMOD 1 (read at the last position), ARC seq_len,
-                            SUMFIRST 1 (the float y) */
+                            SUMFIRST 1 (the float y); a file task's outputs per example */
     int n_train, n_ood;
-    const Intent *train, *ood;  /* the intent lists; static storage, never freed */
+    const Intent *train, *ood;  /* the intent lists; static storage (a file task: owned by file) */
+    TaskFile *file;      /* TASK_FILE only: the loaded file, freed by task_free */
 } Task;
 
 /* "sumfirst" | "addmod" | "arc", case-insensitive; aliases "sumfirst-n", "addmod-p", "1d-arc",
- * "1darc", "arc1d". Unknown name -> -1 with the valid names in e. */
+ * "1darc", "arc1d"; or the path of a task file (ends in .jsonl), loaded and checked whole.
+ * Unknown name or bad file -> -1 with one line in e (for a file: path, line and field). */
 int task_get(const char *name, Task *out, Err *e);
-
+/* Frees what task_get loaded (a file task's data); a no-op for the built-in tasks. */
+void task_free(Task *t);
+/* A file task's template text (its header's "template"), or NULL for the built-in tasks. */
+const char *task_template(const Task *t);
+/* Intent tokens for the direct method on a file task with a Transformer template: one token per
+ * intent field, ids from t->vocab up (the value's rank among the field's values). Returns the
+ * count and sets *extra_vocab; -1 when there are more than max fields. */
+int taskfile_intent_tokens(const Task *t, Intent u, int *itok, int max, int *extra_vocab);
 /* n_feat floats describing u (docs/tasks.md). */
 void task_features(const Task *t, Intent u, float *feat);
 
-/* A batch of examples. Exactly one input array is non-NULL: x (float [cap, in_dim], SUMFIRST) or
- * tok (int [cap, seq_len]); exactly one label array: y (float [cap], SUMFIRST) or
+/* A batch of examples. Exactly one input array is non-NULL: x (float [cap, in_dim], in_dim > 0) or
+ * tok (int [cap, seq_len]); exactly one label array: y (float [cap, out_len], in_dim > 0) or
  * lab (int [cap, out_len], -1 = ignore, e.g. ARC cells beyond the row's length).
  * n is the number of valid examples, cap the allocated number. */
 typedef struct Examples { int n, cap; float *x; int *tok; float *y; int *lab; } Examples;
@@ -79,11 +93,15 @@ Split task_split_of(const Task *t, Intent u, const Examples *ex, int i);
 int  task_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
 void task_intent_format(const Task *t, Intent u, char *buf, size_t len);
 int  task_is_ood(const Task *t, Intent u);
+/* An OOD intent a method can reach by generalizing along an ordered intent (a prime, n, a shift k),
+ * not an unseen category (a 1D-ARC colour never trained on, which no method can extrapolate). */
+int  task_ood_ordinal(const Task *t, Intent u);
 int  task_intent_valid(const Task *t, Intent u);   /* a train or an OOD intent of t */
 const char *split_name(Split s);                   /* "train" "val" "test" "ood" */
 const char *arc_family_name(int family);           /* "move" ... "denoise" */
 
-/* Exact match of example i. pred: SUMFIRST one float (solved when round(pred) = y); otherwise
+/* Exact match of example i. pred: SUMFIRST one float (solved when round(pred) = y); a task file's
+ * regression out_len floats (each within the file's tolerance of y); otherwise
  * [out_len, n_classes] logits, row-major (ADDMOD: argmax = label; ARC: the argmax of every cell
  * whose label is not -1 is right). */
 int task_correct(const Task *t, const float *pred, const Examples *ex, int i);

@@ -37,14 +37,22 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     Task t;
     if (task_get(task, &t, e)) return -1;
     memset(c, 0, sizeof *c);
-    snprintf(c->task, sizeof c->task, "%s", t.name);
+    snprintf(c->task, sizeof c->task, "%s", t.id);
     c->method = method;
+    /* A task file names its template; its other defaults are those of the built-in task whose
+     * target is most alike: SUMFIRST's for an MLP, ADDMOD's for readout=last, 1D-ARC's for all. */
+    const char *like = t.name;
+    if (t.kind == TASK_FILE) {
+        snprintf(c->tpl, sizeof c->tpl, "%s", task_template(&t));
+        like = t.in_dim > 0 ? "sumfirst" : strstr(c->tpl, "readout=all") ? "arc" : "addmod";
+    }
     for (size_t i = 0; i < sizeof TEMPLATES / sizeof *TEMPLATES; i++)
-        if (!strcmp(TEMPLATES[i].task, t.name)) snprintf(c->tpl, sizeof c->tpl, "%s", TEMPLATES[i].tpl);
+        if (t.kind != TASK_FILE && !strcmp(TEMPLATES[i].task, t.name)) snprintf(c->tpl, sizeof c->tpl, "%s", TEMPLATES[i].tpl);
+    task_free(&t);
     const Row *row = NULL;
     for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
-        if (!strcmp(TABLE[i].task, t.name) && TABLE[i].m == method) row = &TABLE[i];
-    NP_ASSERT(row, "no defaults for %s/%s", t.name, method_id(method));
+        if (!strcmp(TABLE[i].task, like) && TABLE[i].m == method) row = &TABLE[i];
+    NP_ASSERT(row, "no defaults for %s/%s", like, method_id(method));
     c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head};
     c->seed = 0;
     c->B = row->B; c->N = row->N;
@@ -95,7 +103,13 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     long x; float f;
 #define INT_KEY(name, field, lo, hi) if (!strcmp(key, name)) { if (parse_long(key, v, lo, hi, &x, e)) return -1; field = x; return 0; }
 #define FLT_KEY(name, field, lo, hi) if (!strcmp(key, name)) { if (parse_float(key, v, lo, hi, &f, e)) return -1; field = f; return 0; }
-    if (!strcmp(key, "task")) { Task t; if (task_get(v, &t, e)) return -1; snprintf(c->task, sizeof c->task, "%s", t.name); return 0; }
+    if (!strcmp(key, "task")) {
+        Task t;
+        if (task_get(v, &t, e)) return -1;
+        snprintf(c->task, sizeof c->task, "%s", t.id);
+        task_free(&t);
+        return 0;
+    }
     if (!strcmp(key, "method")) return method_parse(v, &c->method, e);
     if (!strcmp(key, "template")) {
         if (strlen(v) >= sizeof c->tpl) return err_set(e, "template text too long");

@@ -6,7 +6,7 @@
 #include "tasks/task.h"
 
 typedef struct TrainConfig {
-    char task[16];          /* sumfirst | addmod | arc */
+    char task[512];         /* sumfirst | addmod | arc | the absolute path of a task file (.jsonl) */
     MethodKind method;
     char tpl[256];          /* target template text */
     MetaConfig meta;

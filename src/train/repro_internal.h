@@ -65,6 +65,7 @@ typedef struct RunResult {
     int present, ok;          /* eval.json read; it has numbers */
     char error[512];
     double iid, ood, val, train_s, eval_s;
+    double iid_pooled, ood_ordinal;   /* eval.json's; the plain means when it has none (older runs) */
     long params, best_step, steps;
     int n_int;
     struct { char intent[32], family[16]; int ood; double exact; } in[MAX_INTENTS];

@@ -345,6 +345,8 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         cJSON_AddStringToObject(j, "iid_split", "test");
         cJSON_AddNumberToObject(j, "iid", rep.iid);
         cJSON_AddNumberToObject(j, "ood", rep.ood);
+        cJSON_AddNumberToObject(j, "iid_pooled", rep.iid_pooled);
+        if (rep.n_ood_ordinal) cJSON_AddNumberToObject(j, "ood_ordinal", rep.ood_ordinal);
         msg->iid = rep.iid; msg->ood = rep.ood;
         cJSON *arr = cJSON_AddArrayToObject(j, "intents");
         for (int i = 0; i < rep.n; i++)

@@ -5,7 +5,9 @@
 #include <string.h>
 
 int intent_tokens(const Task *t, Intent u, int *itok) {
+    int extra;
     switch (t->kind) {
+    case TASK_FILE: return t->in_dim > 0 ? 0 : taskfile_intent_tokens(t, u, itok, MAX_INTENT_TOKENS, &extra);
     case TASK_ADDMOD: itok[0] = u.param; return 1;                          /* the prime, as a number token */
     case TASK_ARC: itok[0] = t->vocab + u.family; itok[1] = u.param > 0 ? u.param : 0; return 2; /* family, parameter digit */
     default: return 0;
@@ -20,9 +22,15 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     const Task *t = &r->task;
     const Template *tp = &r->tpl;
     /* the template must fit the task's inputs and outputs */
-    if (t->kind == TASK_SUMFIRST) {
-        if (tp->kind != TPL_MLP || tp->widths[0] != t->in_dim || tp->widths[tp->n_layers] != 1)
-            return err_set(e, "template '%s' does not fit %s (want an MLP %d -> ... -> 1)", c->tpl, t->name, t->in_dim);
+    if (t->in_dim > 0) {
+        if (tp->kind != TPL_MLP || tp->widths[0] != t->in_dim || tp->widths[tp->n_layers] != t->out_len)
+            return err_set(e, "template '%s' does not fit %s (want an MLP %d -> ... -> %d)", c->tpl, t->name, t->in_dim, t->out_len);
+    } else if (t->kind == TASK_FILE) {
+        int all = t->out_len > 1 || strstr(task_template(t), "readout=all") != NULL;
+        if (tp->kind != TPL_TRANSFORMER || tp->vocab < t->vocab || tp->classes != t->n_classes || tp->len != t->seq_len ||
+            tp->readout_last == all)
+            return err_set(e, "template '%s' does not fit %s (want a Transformer with vocab >= %d, classes = %d, len = %d, readout=%s)",
+                           c->tpl, t->name, t->vocab, t->n_classes, t->seq_len, all ? "all" : "last");
     } else {
         if (tp->kind != TPL_TRANSFORMER || tp->vocab < t->vocab || tp->classes != t->n_classes ||
             tp->readout_last != (t->kind == TASK_ADDMOD) || tp->len < t->seq_len)
@@ -36,10 +44,12 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     if (tp->n_theta > RUN_MAX_THETA)
         return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta, RUN_MAX_THETA);
     MetaConfig mc = c->meta;
-    if (c->method == METHOD_DIRECT && t->kind != TASK_SUMFIRST) {
+    if (c->method == METHOD_DIRECT && t->in_dim == 0) {
         int tmp[MAX_INTENT_TOKENS];
         mc.itok_len = intent_tokens(t, t->train[0], tmp);
         mc.itok_vocab = t->kind == TASK_ARC ? ARC_N_FAMILIES : 0;
+        if (t->kind == TASK_FILE && (mc.itok_len < 0 || taskfile_intent_tokens(t, t->train[0], tmp, MAX_INTENT_TOKENS, &mc.itok_vocab) < 0))
+            return err_set(e, "%s: the direct method reads at most %d intent fields as tokens", t->name, MAX_INTENT_TOKENS);
     }
     Rng root; rng_seed(&root, c->seed);
     Rng init = rng_fork(&root, 1);
@@ -57,6 +67,7 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
 
 void run_free(Run *r) {
     method_free(&r->m);
+    task_free(&r->task);
     if (r->eval_arena.head) arena_free(&r->eval_arena);
     memset(r, 0, sizeof *r);
 }
@@ -78,7 +89,7 @@ void batch_alloc(Run *r, int B, int N, BatchBuf *bb) {
     bb->itok = xcalloc((size_t)B * MAX_INTENT_TOKENS, sizeof(int));
     bb->ex = xcalloc(B, sizeof(Examples));
     for (int b = 0; b < B; b++) examples_alloc(t, N, &bb->ex[b]);
-    if (t->kind == TASK_SUMFIRST) { bb->x = xmalloc((size_t)B * N * t->in_dim * sizeof(float)); bb->y = xmalloc((size_t)B * N * sizeof(float)); }
+    if (t->in_dim > 0) { bb->x = xmalloc((size_t)B * N * t->in_dim * sizeof(float)); bb->y = xmalloc((size_t)B * N * t->out_len * sizeof(float)); }
     else { bb->tok = xmalloc((size_t)B * N * t->seq_len * sizeof(int)); bb->lab = xmalloc((size_t)B * N * t->out_len * sizeof(int)); }
 }
 
@@ -96,9 +107,9 @@ void batch_pack(Run *r, BatchBuf *bb, const Intent *us) {
         task_features(t, us[b], bb->feat + (long)b * t->n_feat);
         intent_tokens(t, us[b], bb->itok + (long)b * r->m.cfg.itok_len);
         const Examples *ex = &bb->ex[b];
-        if (t->kind == TASK_SUMFIRST) {
+        if (t->in_dim > 0) {
             memcpy(bb->x + (long)b * N * t->in_dim, ex->x, (size_t)N * t->in_dim * sizeof(float));
-            memcpy(bb->y + (long)b * N, ex->y, (size_t)N * sizeof(float));
+            memcpy(bb->y + (long)b * N * t->out_len, ex->y, (size_t)N * t->out_len * sizeof(float));
         } else {
             memcpy(bb->tok + (long)b * N * t->seq_len, ex->tok, (size_t)N * t->seq_len * sizeof(int));
             memcpy(bb->lab + (long)b * N * t->out_len, ex->lab, (size_t)N * t->out_len * sizeof(int));
@@ -114,8 +125,10 @@ Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb) {
 Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred) {
     const Task *t = &r->task;
     long R = (long)bb->B * bb->N;
-    if (t->kind == TASK_SUMFIRST)
-        return op_mse(g, op_reshape(g, pred, SHAPE((int)R)), tensor_wrap(g, bb->y, NULL, SHAPE((int)R)));
+    if (t->in_dim > 0) {
+        int n = (int)(R * t->out_len);
+        return op_mse(g, op_reshape(g, pred, SHAPE(n)), tensor_wrap(g, bb->y, NULL, SHAPE(n)));
+    }
     return op_cross_entropy(g, op_reshape(g, pred, SHAPE((int)(R * t->out_len), t->n_classes)), bb->lab);
 }
 
@@ -132,14 +145,14 @@ int run_score(Run *r, Intent u, const Examples *ex) {
     eval_graph(r, &g);
     BatchBuf bb;
     batch_alloc(r, 1, chunk, &bb);
-    int per = t->kind == TASK_SUMFIRST ? 1 : t->out_len * t->n_classes;
+    int per = t->in_dim > 0 ? t->out_len : t->out_len * t->n_classes;
     for (int s = 0; s < ex->n; s += chunk) {
         int n = ex->n - s < chunk ? ex->n - s : chunk;
         Examples *cur = &bb.ex[0];
         cur->n = n;
-        if (t->kind == TASK_SUMFIRST) {
+        if (t->in_dim > 0) {
             memcpy(cur->x, ex->x + (long)s * t->in_dim, (size_t)n * t->in_dim * sizeof(float));
-            memcpy(cur->y, ex->y + s, (size_t)n * sizeof(float));
+            memcpy(cur->y, ex->y + (long)s * t->out_len, (size_t)n * t->out_len * sizeof(float));
         } else {
             memcpy(cur->tok, ex->tok + (long)s * t->seq_len, (size_t)n * t->seq_len * sizeof(int));
             memcpy(cur->lab, ex->lab + (long)s * t->out_len, (size_t)n * t->out_len * sizeof(int));
@@ -168,18 +181,24 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     const Task *t = &r->task;
     memset(rep, 0, sizeof *rep);
     rep->items = xcalloc(t->n_train + (with_ood ? t->n_ood : 0), sizeof *rep->items);
+    long correct = 0, total = 0;
     for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
         rep->iid += s->n ? (double)s->correct / s->n : 0; rep->n_iid++;
+        correct += s->correct; total += s->n;
     }
     for (int i = 0; with_ood && i < t->n_ood; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->ood[i], SPLIT_OOD, s);
-        rep->ood += s->n ? (double)s->correct / s->n : 0; rep->n_ood++;
+        double a = s->n ? (double)s->correct / s->n : 0;
+        rep->ood += a; rep->n_ood++;
+        if (task_ood_ordinal(t, t->ood[i])) { rep->ood_ordinal += a; rep->n_ood_ordinal++; }
     }
     if (rep->n_iid) rep->iid /= rep->n_iid;
     if (rep->n_ood) rep->ood /= rep->n_ood;
+    if (rep->n_ood_ordinal) rep->ood_ordinal /= rep->n_ood_ordinal;
+    rep->iid_pooled = total ? (double)correct / total : 0;
 }
 
 void eval_report_free(EvalReport *rep) { free(rep->items); memset(rep, 0, sizeof *rep); }

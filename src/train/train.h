@@ -50,7 +50,14 @@ int  run_train(Run *r, const TrainOptions *o, Err *e);
 
 /* Exact match per intent on fixed evaluation sets. */
 typedef struct IntentScore { Intent u; Split split; int n, correct; } IntentScore;
-typedef struct EvalReport { int n; IntentScore *items; double iid, ood; int n_iid, n_ood; } EvalReport;
+typedef struct EvalReport {
+    int n; IntentScore *items;
+    double iid, ood;          /* means over intents */
+    double iid_pooled;        /* correct / examples over all train intents: small intents (p = 2, 3, 5
+                                 have 1-3 test pairs) weigh by their examples, not as 1/22 each */
+    double ood_ordinal;       /* mean over the OOD intents that are ordinal (task_ood_ordinal) */
+    int n_iid, n_ood, n_ood_ordinal;
+} EvalReport;
 /* iid_split: SPLIT_VAL or SPLIT_TEST for every train intent; with_ood adds every OOD intent on
  * SPLIT_OOD. iid and ood are means over intents. items is allocated: eval_report_free. */
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);

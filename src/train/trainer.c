@@ -45,7 +45,7 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         for (int d = 0; d < v->ndim; d++) ts[k].shape[d] = v->shape[d];
         ts[k].data = base + v->off;
     }
-    char cfg[1024], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
+    char cfg[2048], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
     cpu_record(r->machine, sizeof r->machine);
     config_format(&r->cfg, cfg, sizeof cfg);
     snprintf(step, sizeof step, "%ld", r->step);
@@ -184,16 +184,50 @@ static void progress(const Run *r, const TrainOptions *o, int tty, double loss, 
     double eta = sps > 0 ? left / sps : 0;
     if (tty) {
         fprintf(stderr, "\r%s/%s seed %lu  step %ld/%ld  loss %.4f  val %.3f  %.1f steps/s  ETA %.0fs   %s",
-                r->cfg.task, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta, final ? "\n" : "");
+                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta, final ? "\n" : "");
     } else {
         fprintf(stderr, "%s/%s seed %lu step %ld/%ld loss %.5f val %.4f %.1f steps/s eta %.0fs\n",
-                r->cfg.task, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
+                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
     }
     fflush(stderr);
 }
 
+/* A CSV field: quoted when it holds a comma or a quote (a task file's intents "a=1,b=2" do). */
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"")) { fputs(s, f); return; }
+    fputc('"', f);
+    for (; *s; s++) { if (*s == '"') fputc('"', f); fputc(*s, f); }
+    fputc('"', f);
+}
+
+/* val_intents.csv's header: one column per train intent, whose IID-validation exact match each
+ * evaluation appends as a row, so a user can plot which intents learn when. */
+static char *intents_header(const Run *r) {
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    NP_ASSERT(f, "out of memory");
+    fputs("step", f);
+    for (int i = 0; i < r->task.n_train; i++) {
+        char nm[128];
+        task_intent_format(&r->task, r->task.train[i], nm, sizeof nm);
+        fputc(',', f);
+        csv_field(f, nm);
+    }
+    fputc('\n', f);
+    fclose(f);
+    return s;
+}
+
+static void intents_row(FILE *f, long step, const EvalReport *rep) {
+    fprintf(f, "%ld", step);
+    for (int i = 0; i < rep->n; i++) fprintf(f, ",%.6f", rep->items[i].n ? (double)rep->items[i].correct / rep->items[i].n : 0.0);
+    fputc('\n', f);
+    fflush(f);
+}
+
 /* What a run writes into its folder (eval.json is reproduce's); --force removes them all. */
-static const char *RUN_FILES[] = {"config.txt", "metrics.csv", "last.safetensors", "best.safetensors", "eval.json"};
+static const char *RUN_FILES[] = {"config.txt", "metrics.csv", "last.safetensors", "best.safetensors", "val_intents.csv", "eval.json"};
 
 static int file_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
 
@@ -220,7 +254,7 @@ static void remove_stale_tmp(const char *dir) {
 }
 
 static int write_config(Run *r, const char *path, Err *e) {
-    char cfg[1200];
+    char cfg[2048];
     config_format(&r->cfg, cfg, sizeof cfg - 1);
     strcat(cfg, "\n");
     return atomic_write(path, write_text, cfg, e);
@@ -245,18 +279,22 @@ static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const c
         if (rc) return -1;
     }
     if (write_config(r, cfgpath, e)) return -1;
-    return atomic_write(csv, write_text, (void *)METRICS_HEADER, e);
+    char *ih = intents_header(r), *icsv = path_join(o->dir, "val_intents.csv");
+    int rc = atomic_write(csv, write_text, (void *)METRICS_HEADER, e) || atomic_write(icsv, write_text, ih, e) ? -1 : 0;
+    free(ih); free(icsv);
+    return rc;
 }
 
-/* metrics.csv without the rows after step: a row written after the last checkpoint (a crash or
- * a failed checkpoint write in between) would otherwise appear twice once the step is redone. */
-static int trim_metrics(const char *csv, long step, Err *e) {
-    if (!file_exists(csv)) return atomic_write(csv, write_text, (void *)METRICS_HEADER, e);
+/* A CSV of the run without the rows after step: a row written after the last checkpoint (a crash
+ * or a failed checkpoint write in between) would otherwise appear twice once the step is redone.
+ * commas: the count a whole row has (a row cut short by a crash has fewer). */
+static int trim_csv(const char *csv, const char *header, int commas_want, long step, Err *e) {
+    if (!file_exists(csv)) return atomic_write(csv, write_text, (void *)header, e);
     unsigned char *buf;
     size_t len;
     if (read_file(csv, &buf, &len, e)) return -1;
-    char *out = xmalloc(len + sizeof METRICS_HEADER + 2), *w = out;
-    w += sprintf(w, "%s", METRICS_HEADER);
+    char *out = xmalloc(len + strlen(header) + 2), *w = out;
+    w += sprintf(w, "%s", header);
     for (char *line = (char *)buf, *next; *line; line = next) {
         next = strchr(line, '\n');
         next = next ? next + 1 : line + strlen(line);
@@ -265,7 +303,7 @@ static int trim_metrics(const char *csv, long step, Err *e) {
         int commas = 0;
         for (const char *c = line; c < next; c++) commas += *c == ',';
         /* the header, a row after step, or a row cut short by a crash */
-        if (end == line || *end != ',' || s > step || commas != 4) continue;
+        if (end == line || *end != ',' || s > step || commas != commas_want) continue;
         memcpy(w, line, (size_t)(next - line));
         w += next - line;
         if (w[-1] != '\n') *w++ = '\n';
@@ -301,13 +339,16 @@ static int resume_run(Run *r, const TrainOptions *o, const char *last, const cha
     }
     if (dist_rank() > 0) return 0;   /* every rank reads the checkpoint; rank 0 alone writes */
     if (write_config(r, cfgpath, e)) return -1;
-    return trim_metrics(csv, r->step, e);
+    char *ih = intents_header(r), *icsv = path_join(o->dir, "val_intents.csv");
+    int rc = trim_csv(csv, METRICS_HEADER, 4, r->step, e) || trim_csv(icsv, ih, r->task.n_train, r->step, e) ? -1 : 0;
+    free(ih); free(icsv);
+    return rc;
 }
 
 /* ---- data parallel (train/dist.h) ----
  * Every rank draws the whole batch from the same data stream, so the global batch and the data
  * RNG are those of one process, and computes the intents [b0, b0 + nb) of it. The loss is a mean
- * over its terms (examples; for cross-entropy, labels that are not -1), so each rank's loss and
+ * over its terms (regression outputs; labels that are not -1), so each rank's loss and
  * gradient are weighted by its share of the terms before they are summed over ranks: the sum is
  * the global batch's mean loss and its gradient. With one rank none of this does anything. */
 static void my_intents(int B, int *b0, int *nb) {
@@ -316,12 +357,13 @@ static void my_intents(int B, int *b0, int *nb) {
     *nb = (int)((long)B * (k + 1) / R) - *b0;
 }
 
+/* The terms batch_loss (run.c) averages: every output of a regression, every label not -1. */
 static long loss_terms(const Run *r, const BatchBuf *bb) {
     const Task *t = &r->task;
-    long n = (long)bb->B * bb->N;
-    if (t->kind == TASK_SUMFIRST) return n;
+    long n = (long)bb->B * bb->N * t->out_len;
+    if (t->in_dim > 0) return n;
     long k = 0;
-    for (long i = 0; i < n * t->out_len; i++) k += bb->lab[i] >= 0;
+    for (long i = 0; i < n; i++) k += bb->lab[i] >= 0;
     return k;
 }
 
@@ -346,8 +388,15 @@ static void reduce_grad(ParamSet *ps, float w) {
 
 static int train_loop(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
     int lead = dist_rank() == 0;   /* rank 0 alone evaluates and writes */
-    FILE *mf = lead ? fopen(csv, "a") : NULL;
-    if (lead && !mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
+    FILE *mf = NULL, *vf = NULL;
+    if (lead) {
+        mf = fopen(csv, "a");
+        if (!mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
+        char *icsv = path_join(o->dir, "val_intents.csv");
+        vf = fopen(icsv, "a");
+        if (!vf) { fclose(mf); err_set(e, "cannot append to %s: %s", icsv, strerror(errno)); free(icsv); return -1; }
+        free(icsv);
+    }
 
     const Task *t = &r->task;
     const TrainConfig *c = &r->cfg;
@@ -403,11 +452,13 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
             EvalReport rep;
             run_evaluate(r, SPLIT_VAL, 0, &rep);
             last_val = rep.iid;
-            eval_report_free(&rep);
             fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n, lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
             fflush(mf);
-            if (rep.iid > r->best_val) {
-                r->best_val = rep.iid; r->best_step = r->step;
+            intents_row(vf, r->step, &rep);
+            double iid = rep.iid;
+            eval_report_free(&rep);   /* zeroes rep: the best is chosen on iid, read before */
+            if (iid > r->best_val) {
+                r->best_val = iid; r->best_step = r->step;
                 if (save_checkpoint(r, best, 0, e)) { rc = -1; break; }
             }
         }
@@ -423,6 +474,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
     if (mf) fclose(mf);
+    if (vf) fclose(vf);
     examples_free(&other);
     free(us);
     batch_free(&bb);
