@@ -302,3 +302,29 @@ TEST(run_folder_synth_and_eval_json_cannot_destroy_a_run) {
     free(j);
     rm_rf(dir);
 }
+
+/* best.safetensors is the evaluation with the highest IID-validation accuracy in metrics.csv,
+ * not the first one (Meta-MLP on SUMFIRST improves at every one of these evaluations). */
+TEST(run_folder_best_checkpoint_is_the_best_evaluation) {
+    char dir[128], args[1024], out[4096];
+    if (!tmpdir(dir, sizeof dir, "best")) { CHECK(0, "mkdtemp"); return; }
+    snprintf(args, sizeof args, "train --task sumfirst --method mlp --quiet --steps 600 --set eval_every=150 --set eval_n=64 --out %s", dir);
+    CHECK(cli_run(args, out, sizeof out) == 0, "%s", out);
+    char *csv = slurp(dir, "metrics.csv");
+    double best = -1, first = -1;
+    long best_step = -1;
+    for (const char *l = csv; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+        long step; double loss, lr, acc;
+        if (sscanf(l, "%ld,%lf,%lf,%lf", &step, &loss, &lr, &acc) != 4) continue;
+        if (first < 0) first = acc;
+        if (acc > best) { best = acc; best_step = step; }
+    }
+    free(csv);
+    CHECK(best > first, "validation accuracy never rose above the first evaluation's (%g): the test cannot tell", first);
+    Run r; Err e;
+    CHECK(run_open(&r, dir, "best", &e) == 0, "%s", e.msg);
+    CHECK(r.best_step == best_step, "best.safetensors is from step %ld; metrics.csv's best is at step %ld", r.best_step, best_step);
+    CHECK_NEAR(r.best_val, best, 1e-6);
+    run_free(&r);
+    rm_rf(dir);
+}
