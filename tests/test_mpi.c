@@ -10,6 +10,7 @@
  *   Ctrl-C on one rank stops every rank at the same step, after rank 0 saved the checkpoint;
  * - `mpirun -np 3 neurop reproduce --tiny` writes the same results as --jobs 2. */
 #include "test.h"
+#include "cli.h"
 #include "engine/fileio.h"
 #include <cJSON.h>
 #include <stdlib.h>
@@ -162,7 +163,7 @@ TEST(mpi_interrupt_of_one_rank_stops_all_after_saving) {
 
 /* A run's eval.json numbers that do not depend on timing. */
 static int same_eval(const char *d1, const char *d2, const char *name, char *why, size_t n) {
-    char p1[600], p2[600];
+    char p1[700], p2[700];
     snprintf(p1, sizeof p1, "%s/runs/%s/eval.json", d1, name);
     snprintf(p2, sizeof p2, "%s/runs/%s/eval.json", d2, name);
     char *a = slurp(p1), *b = slurp(p2);
@@ -186,7 +187,7 @@ TEST(mpi_reproduce_work_queue_same_results_as_jobs) {
 #define PLAN "reproduce --tiny --seeds 2 --tasks sumfirst --methods direct,gmlp --no-studies --no-real --no-plots"
     /* rank 0 hands out the 4 runs, ranks 1 and 2 train them */
     CHECK(sh(MPIRUN " -np 3 " MPI_BIN " " PLAN " --quiet --out %s/mpi", d) == 0, "mpirun reproduce failed");
-    CHECK(sh("OMP_NUM_THREADS=1 build/neurop " PLAN " --quiet --jobs 2 --out %s/jobs", d) == 0, "--jobs 2 reproduce failed");
+    CHECK(sh("OMP_NUM_THREADS=1 '%s' " PLAN " --quiet --jobs 2 --out %s/jobs", cli_bin(), d) == 0, "--jobs 2 reproduce failed");
     char m[600], j[600], why[300] = "";
     snprintf(m, sizeof m, "%s/mpi", d);
     snprintf(j, sizeof j, "%s/jobs", d);
