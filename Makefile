@@ -59,8 +59,8 @@ $(BUILD)/tests/main.o: override CFLAGS += -I$(BUILD)/tests
 $(BUILD)/neurop-tests: $(TEST_OBJ) $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Sleeping OpenMP waits: spinning threads on a loaded 2-core machine cost 10x (see src/cli/main.c).
-export OMP_WAIT_POLICY ?= passive
+# OpenMP's waits between parallel regions: a short spin, then sleep (src/engine/cpu.c says why).
+export GOMP_SPINCOUNT ?= 20000
 
 # The C tests, then the Python ones (tests/python/), with one summary line for both.
 test: $(BUILD)/neurop-tests $(BUILD)/neurop $(BUILD)/libneurop.so
