@@ -67,8 +67,8 @@ $(BUILD)/tests/main.o: override CFLAGS += -I$(BUILD)/tests
 $(BUILD)/neurop-tests: $(TEST_OBJ) $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Sleeping OpenMP waits: spinning threads on a loaded 2-core machine cost 10x (see src/cli/main.c).
-export OMP_WAIT_POLICY ?= passive
+# OpenMP's waits between parallel regions: a short spin, then sleep (src/engine/cpu.c says why).
+export GOMP_SPINCOUNT ?= 20000
 
 # The MPI build too (deps.sh --mpi installs Open MPI once): tests/test_mpi.c runs it under mpirun.
 mpi:

@@ -14,10 +14,11 @@
 # Each results file has the commands, the date, the commit, the machine and BLAS kernel, the load average.
 #   scripts/bench.sh [all|engine|step]      (default all)
 #   OMP_NUM_THREADS   thread count for both sides (default 2)
-#   OMP_WAIT_POLICY   default passive: with libgomp's busy-waiting, any other process on the machine
-#                     makes every parallel region wait for a descheduled thread (both our MLP step
-#                     and PyTorch's slow down 8-30x on a shared 2-core box). Set it to active on an
-#                     idle machine to measure that mode.
+#   GOMP_SPINCOUNT    default 20000, for both sides (both use libgomp): a short spin, then sleep, between
+#                     parallel regions, as neurop sets it (src/engine/cpu.c). With libgomp's long
+#                     default spin any other process on the machine makes every parallel region wait
+#                     for a descheduled thread (8-30x on a shared 2-core box); OMP_WAIT_POLICY=passive
+#                     (sleep at once) costs a wake per region. A policy set in the environment is kept.
 #   OPENBLAS_CORETYPE default: the kernel neurop runs (its machine line), for PyTorch too: torch calls
 #                     the same Debian OpenBLAS, which falls back to its SSE3 kernel on CPUs it does not
 #                     know (neurop's cpu_setup picks the kernel then; PyTorch would not).
@@ -40,7 +41,7 @@ scripts/deps.sh --bench                      # python3-torch for the reference (
 
 T="${OMP_NUM_THREADS:-2}"
 export OMP_NUM_THREADS="$T"
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+[ -n "${OMP_WAIT_POLICY:-}" ] || export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-20000}"
 BUILD="${BUILD:-build}"
 PY=/usr/bin/python3                          # Debian's python3, the one python3-torch installs into
 mkdir -p bench/results
@@ -62,7 +63,7 @@ header() {   # title, commands, load before, load after
   echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "commit:   $commit$dirty"
   echo "machine:  $(getconf _NPROCESSORS_ONLN) CPUs, $machine; load average before $3, after $4"
-  echo "threads:  $T for both sides (OMP_NUM_THREADS), OMP_WAIT_POLICY=$OMP_WAIT_POLICY; PyTorch with ${tenv[*]}"
+  echo "threads:  $T for both sides (OMP_NUM_THREADS), OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-unset}; PyTorch with ${tenv[*]}"
   echo "compiler: $compiler; $torch_version"
   [ -z "${BENCH_SET:-}" ] || echo "config:   the shipped defaults with $BENCH_SET"
   [ -z "${BENCH_NOTE:-}" ] || echo "note:     $BENCH_NOTE"

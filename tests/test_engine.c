@@ -1116,6 +1116,47 @@ TEST(grad_edge_round) {
     GRADCHECK("edge_round", f_edge_round, &c, in);
 }
 
+/* A fused op against the same computation written with the ops it replaces: random inputs
+ * (spec: shapes), one backward of sum(y * w) for a fixed w through each, then the outputs must agree
+ * to fwd_tol and every input gradient to 1e-3, relative (|a - b| / (1e-3 + |b|)). */
+static void fused_matches(TestCtx *t_, const char *what, GcFn fused, GcFn ref, void *ctx, int nin, const GcIn *spec,
+                          double fwd_tol, uint64_t seed) {
+    Rng r; rng_seed(&r, seed);
+    float *data[GC_MAXIN], *ga[GC_MAXIN], *gb[GC_MAXIN], *out[2] = {0};
+    long n[GC_MAXIN], ny = 0;
+    for (int k = 0; k < nin; k++) {
+        n[k] = shape_numel(spec[k].ndim, spec[k].shape);
+        data[k] = xmalloc(n[k] * sizeof(float)); ga[k] = xcalloc(n[k], sizeof(float)); gb[k] = xcalloc(n[k], sizeof(float));
+        for (long i = 0; i < n[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a; arena_init(&a, 1 << 20);
+    Graph g; graph_init(&g, &a);
+    for (int v = 0; v < 2; v++) {
+        Tensor *in[GC_MAXIN];
+        for (int k = 0; k < nin; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], spec[k].ndim, spec[k].shape);
+        Tensor *y = v ? ref(&g, in, ctx) : fused(&g, in, ctx);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 17) - 8) / 8.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        CHECK(!v || y->numel == ny, "%s: output has %ld values, the reference %ld", what, ny, y->numel);
+        ny = y->numel;
+        out[v] = xmalloc(ny * sizeof(float));
+        memcpy(out[v], y->data, ny * sizeof(float));
+        graph_reset(&g);
+    }
+    double worst = 0;
+    for (long i = 0; i < ny; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]) / (1e-3 + fabs(out[1][i])));
+    CHECK(worst < fwd_tol, "%s: outputs differ from the unfused ops: worst relative %g", what, worst);
+    for (int k = 0; k < nin; k++) {
+        double wk = 0; long at = 0;
+        for (long i = 0; i < n[k]; i++) { double e = fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])); if (e > wk) { wk = e; at = i; } }
+        CHECK(wk < 1e-3, "%s: input %d gradient differs: worst relative %g at %ld (fused %g, unfused %g)", what, k, wk, at, ga[k][at], gb[k][at]);
+        free(data[k]); free(ga[k]); free(gb[k]);
+    }
+    free(out[0]); free(out[1]);
+    graph_free(&g); arena_free(&a);
+}
+
 /* edge_round against the same round written with unfused ops (segmm_bias, edge_relu, slices,
  * segment means, add, layernorm): outputs and every input gradient agree to float rounding, at a
  * size that takes the parallel tiles and per-thread weight-gradient partials. (Central differences
@@ -1127,46 +1168,15 @@ static Tensor *unfused_round(Graph *g, Tensor **in, const RoundCtx *c, int Rn) {
                         op_segment_mean(g, op_slice(g, x, 1, d, d), c->dst, Rn), op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), c->src, Rn)};
     return op_concat(g, parts, 3, 0);
 }
+static Tensor *f_unfused_round(Graph *g, Tensor **in, void *ctx) { return unfused_round(g, in, ctx, 300); }
 TEST(edge_round_matches_unfused_ops) {
     enum { M = 6000, V = 300, D = 8, G = 3 };
     int *bs = xmalloc(M * sizeof(int)), *bd = xmalloc(M * sizeof(int)), seg[] = {0, 2300, 2300, 6000};
     for (int i = 0; i < M; i++) { bs[i] = (i * 7) % V; bd[i] = (i * 13 + 5) % V; }
     RoundCtx c = {bs, bd, seg, G};
-    int shapes[5][3] = {{M, D}, {V, 3 * D}, {V, 3 * D}, {G, D, 3 * D}, {G, 3 * D}}, nd[5] = {2, 2, 2, 3, 2};
-    Rng r; rng_seed(&r, 7);
-    float *data[5], *ga[5], *gb[5];
-    long n[5];
-    for (int k = 0; k < 5; k++) {
-        n[k] = shape_numel(nd[k], shapes[k]);
-        data[k] = xmalloc(n[k] * sizeof(float)); ga[k] = xcalloc(n[k], sizeof(float)); gb[k] = xcalloc(n[k], sizeof(float));
-        for (long i = 0; i < n[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
-    }
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
-    float *outs[2];
-    for (int v = 0; v < 2; v++) {
-        Tensor *in[5];
-        for (int k = 0; k < 5; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], nd[k], shapes[k]);
-        Tensor *y = v ? unfused_round(&g, in, &c, V) : f_edge_round(&g, in, &c);
-        Tensor *w = tensor_new(&g, y->ndim, y->shape);
-        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 17) - 8) / 8.0f;
-        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
-        outs[v] = xmalloc(y->numel * sizeof(float));
-        memcpy(outs[v], y->data, y->numel * sizeof(float));
-        CHECK(y->numel == (long)(M + 2 * V) * D, "output size %ld", y->numel);
-        graph_reset(&g);
-    }
-    double worst = 0;
-    for (long i = 0; i < (long)(M + 2 * V) * D; i++) worst = fmax(worst, fabs(outs[0][i] - outs[1][i]) / (1e-4 + fabs(outs[1][i])));
-    CHECK(worst < 1e-5, "outputs differ: worst relative %g", worst);
-    for (int k = 0; k < 5; k++) {
-        double wk = 0; long at = 0;
-        for (long i = 0; i < n[k]; i++) { double e = fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])); if (e > wk) { wk = e; at = i; } }
-        CHECK(wk < 1e-3, "input %d gradient differs: worst relative %g at %ld (fused %g, unfused %g)", k, wk, at, ga[k][at], gb[k][at]);
-    }
-    for (int k = 0; k < 5; k++) { free(data[k]); free(ga[k]); free(gb[k]); }
-    free(outs[0]); free(outs[1]); free(bs); free(bd);
-    graph_free(&g); arena_free(&a);
+    GcIn in[] = {{SH(M, D)}, {SH(V, 3 * D)}, {SH(V, 3 * D)}, {SH(G, D, 3 * D)}, {SH(G, 3 * D)}};
+    fused_matches(t_, "edge_round", f_edge_round, f_unfused_round, &c, 5, in, 1e-5, 7);
+    free(bs); free(bd);
 }
 
 /* pair_relu = relu(s[src] + t[dst]) (edge_relu without a per-row term); segmm_bias_relu. */
@@ -1188,42 +1198,10 @@ TEST(grad_pair_relu_and_segmm_relu) {
     GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
     GRADCHECK("segmm_bias_ln", f_segmm_bias_ln, &sc, sin);
     /* the fused LayerNorm equals the two ops, forward and backward, at a size that runs in parallel */
-    enum { M = 9000, K = 8, N = 16 };
     static const int bseg[] = {0, 4000, 4000, 9000};
     SegCtx bc = {bseg, 3};
-    int shp[3][3] = {{M, K}, {3, K, N}, {3, N}}, nd[3] = {2, 3, 2};
-    Rng r; rng_seed(&r, 3);
-    float *data[3], *ga[3], *gb[3], *out[2];
-    for (int k = 0; k < 3; k++) {
-        long n = shape_numel(nd[k], shp[k]);
-        data[k] = xmalloc(n * sizeof(float)); ga[k] = xcalloc(n, sizeof(float)); gb[k] = xcalloc(n, sizeof(float));
-        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
-    }
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
-    for (int v = 0; v < 2; v++) {
-        Tensor *in[3];
-        for (int k = 0; k < 3; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], nd[k], shp[k]);
-        Tensor *y = v ? f_segmm_then_ln(&g, in, &bc) : f_segmm_bias_ln(&g, in, &bc);
-        Tensor *w = tensor_new(&g, y->ndim, y->shape);
-        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 13) - 6) / 6.0f;
-        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
-        out[v] = xmalloc(y->numel * sizeof(float));
-        memcpy(out[v], y->data, y->numel * sizeof(float));
-        graph_reset(&g);
-    }
-    double worst = 0;
-    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]));
-    CHECK(worst < 1e-5, "segmm_bias_ln forward differs from segmm_bias + layernorm by %g", worst);
-    for (int k = 0; k < 3; k++) {
-        long n = shape_numel(nd[k], shp[k]);
-        double wk = 0;
-        for (long i = 0; i < n; i++) wk = fmax(wk, fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])));
-        CHECK(wk < 1e-3, "segmm_bias_ln: input %d gradient differs from the two ops (worst relative %g)", k, wk);
-        free(data[k]); free(ga[k]); free(gb[k]);
-    }
-    free(out[0]); free(out[1]);
-    graph_free(&g); arena_free(&a);
+    GcIn big[] = {{SH(9000, 8)}, {SH(3, 8, 16)}, {SH(3, 16)}};
+    fused_matches(t_, "segmm_bias_ln", f_segmm_bias_ln, f_segmm_then_ln, &bc, 3, big, 1e-5, 3);
 }
 
 /* The BLAS kernel choice (engine/cpu.c): a core is asked for only where OpenBLAS fell back to a
@@ -1261,40 +1239,8 @@ TEST(grad_bmm_bias) {
     GRADCHECK("bmm_bias nt", f_bmm_bias, &nt, in);
     GcIn in1[] = {{SH(1, 7, 5)}, {SH(1, 5, 6)}, {SH(1, 1, 6)}};
     GRADCHECK("bmm_bias nn one element", f_bmm_bias, &nn, in1);
-    enum { M = 4000, K = 24, N = 40 };
-    int shp[3][3] = {{1, M, K}, {1, N, K}, {1, 1, N}};
-    Rng r; rng_seed(&r, 5);
-    float *data[3], *ga[3], *gb[3], *out[2];
-    long nel[3];
-    for (int k = 0; k < 3; k++) {
-        nel[k] = shape_numel(3, shp[k]);
-        data[k] = xmalloc(nel[k] * sizeof(float)); ga[k] = xcalloc(nel[k], sizeof(float)); gb[k] = xcalloc(nel[k], sizeof(float));
-        for (long i = 0; i < nel[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
-    }
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
-    for (int v = 0; v < 2; v++) {
-        Tensor *x[3];
-        for (int k = 0; k < 3; k++) x[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], 3, shp[k]);
-        Tensor *y = v ? f_bmm_add(&g, x, &nt) : f_bmm_bias(&g, x, &nt);
-        Tensor *w = tensor_new(&g, y->ndim, y->shape);
-        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 11) - 5) / 5.0f;
-        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
-        out[v] = xmalloc(y->numel * sizeof(float));
-        memcpy(out[v], y->data, y->numel * sizeof(float));
-        graph_reset(&g);
-    }
-    double worst = 0;
-    for (long i = 0; i < (long)M * N; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]) / (1e-3 + fabs(out[1][i])));
-    CHECK(worst < 1e-5, "bmm_bias forward differs from bmm + add by %g", worst);
-    for (int k = 0; k < 3; k++) {
-        double wk = 0;
-        for (long i = 0; i < nel[k]; i++) wk = fmax(wk, fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])));
-        CHECK(wk < 1e-4, "bmm_bias: input %d gradient differs from bmm + add (worst relative %g)", k, wk);
-        free(data[k]); free(ga[k]); free(gb[k]);
-    }
-    free(out[0]); free(out[1]);
-    graph_free(&g); arena_free(&a);
+    GcIn big[] = {{SH(1, 4000, 24)}, {SH(1, 40, 24)}, {SH(1, 1, 40)}};
+    fused_matches(t_, "bmm_bias one element", f_bmm_bias, f_bmm_add, &nt, 3, big, 1e-5, 5);
 }
 
 /* segment_rmsnorm: groups of rows (one empty), every column normalized within its group; a float64

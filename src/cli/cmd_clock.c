@@ -38,14 +38,6 @@ static int mkdir_p(const char *dir, Err *e) {
     }
 }
 
-static int write_json(FILE *f, void *ctx, Err *e) {
-    char *s = cJSON_Print((const cJSON *)ctx);
-    if (!s) return err_set(e, "cannot format JSON");
-    int rc = fputs(s, f) < 0 || fputc('\n', f) == EOF ? err_set(e, "write failed") : 0;
-    cJSON_free(s);
-    return rc;
-}
-
 int cmd_clock(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"prime", required_argument, 0, 'p'},
                                          {"which", required_argument, 0, 'w'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -109,7 +101,7 @@ int cmd_clock(int argc, char **argv) {
     clock_to_json(&rep, j);
     char path[1200];
     snprintf(path, sizeof path, "%s/clock.json", out);
-    int rc = atomic_write(path, write_json, j, &e);
+    int rc = json_write(path, j, &e);
     cJSON_Delete(j);
     if (rc) { fprintf(stderr, "neurop clock: %s\n", e.msg); return 1; }
     int pr = clock_plot(&rep, out, 1, &e);

@@ -18,14 +18,6 @@ static void usage(FILE *f) {
             "  --json FILE        write every number as JSON\n");
 }
 
-static int write_json(FILE *f, void *ctx, Err *e) {
-    char *s = cJSON_Print((const cJSON *)ctx);
-    if (!s) return err_set(e, "cannot format JSON");
-    int rc = fputs(s, f) < 0 || fputc('\n', f) == EOF ? err_set(e, "write failed") : 0;
-    cJSON_free(s);
-    return rc;
-}
-
 int cmd_eval(int argc, char **argv) {
     static const struct option opts[] = {{"which", required_argument, 0, 'w'}, {"split", required_argument, 0, 's'},
                                          {"real", required_argument, 0, 'r'}, {"no-real", no_argument, 0, 'R'},
@@ -127,7 +119,7 @@ int cmd_eval(int argc, char **argv) {
                 cJSON_AddItemToArray(ra, it);
             }
         }
-        int rc = atomic_write(json, write_json, o, &e);
+        int rc = json_write(json, o, &e);
         cJSON_Delete(o);
         if (rc) { fprintf(stderr, "neurop eval: %s\n", e.msg); eval_report_free(&rep); run_free(&run); return 1; }
     }

@@ -1,4 +1,5 @@
 #include "engine/fileio.h"
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -185,3 +186,13 @@ int dir_lock(const char *dir, Err *e) {
 /* The lock file stays: removing it races with a process that opened it just before and would
  * then hold a lock on a file no longer in the folder, while a third locks a new one. */
 void dir_unlock(int fd) { if (fd >= 0) close(fd); }
+
+static int write_json_text(FILE *f, void *ctx, Err *e) {
+    char *s = cJSON_Print((const cJSON *)ctx);
+    if (!s) return err_set(e, "cannot format JSON");
+    int rc = fputs(s, f) < 0 || fputc('\n', f) == EOF ? err_set(e, "write failed") : 0;
+    cJSON_free(s);
+    return rc;
+}
+
+int json_write(const char *path, const cJSON *j, Err *e) { return atomic_write(path, write_json_text, (void *)j, e); }

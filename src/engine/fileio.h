@@ -15,6 +15,9 @@
  * an existing file at path is left untouched, and -1 is returned with a message naming the path.
  * (If only the final directory fsync fails, path already holds the new contents.) */
 int atomic_write(const char *path, int (*write_fn)(FILE *f, void *ctx, Err *e), void *ctx, Err *e);
+/* j, formatted, and a newline, written atomically. */
+struct cJSON;
+int json_write(const char *path, const struct cJSON *j, Err *e);
 
 /* Reads a whole regular file (at most READ_FILE_MAX bytes) into a fresh buffer that the caller
  * frees. *len is the size; the buffer has one extra NUL byte after the data, so text files can

@@ -7,23 +7,26 @@
 
 typedef struct Direct { Template net; int first; } Direct;   /* first: the view of the net's first tensor */
 
-int direct_init(Method *m, Rng *r) {
-    const Template *t = &m->tpl;
-    Direct *n = xcalloc(1, sizeof *n);
-    m->impl = n;
+int direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Template *net, Err *e) {
     char spec[512];
-    int w = m->cfg.width;
+    int w = cfg->width;
     if (t->kind == TPL_MLP) {
-        snprintf(spec, sizeof spec, "mlp %d-%d-%d-%d act=relu", t->widths[0] + m->n_feat, w, w, t->widths[t->n_layers]);
+        snprintf(spec, sizeof spec, "mlp %d-%d-%d-%d act=relu", t->widths[0] + n_feat, w, w, t->widths[t->n_layers]);
     } else {
         int heads = t->heads, mlp = t->mlp * w / t->d;
         while (w % heads) heads--;
         snprintf(spec, sizeof spec, "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
-                 t->vocab + m->cfg.itok_vocab, t->len + m->cfg.itok_len, w, heads, mlp > 0 ? mlp : w, t->classes,
+                 t->vocab + cfg->itok_vocab, t->len + cfg->itok_len, w, heads, mlp > 0 ? mlp : w, t->classes,
                  t->n_layers, t->prenorm, t->readout_last ? "last" : "all", t->mlp_act == ACT_GELU ? "gelu" : "relu");
     }
+    return template_parse(spec, net, e);
+}
+
+int direct_init(Method *m, Rng *r) {
+    Direct *n = xcalloc(1, sizeof *n);
+    m->impl = n;
     Err e;
-    if (template_parse(spec, &n->net, &e)) { fprintf(stderr, "neurop: direct: %s\n", e.msg); return -1; }
+    if (direct_network(&m->tpl, &m->cfg, m->n_feat, &n->net, &e)) { fprintf(stderr, "neurop: direct: %s\n", e.msg); return -1; }
     /* one view per template tensor, in θ order: contiguous, so together they are θ [1, |θ|], and
      * each gets its own weight decay (matrices) or none (biases, gains) */
     for (int k = 0; k < n->net.n_tensors; k++) {

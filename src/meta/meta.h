@@ -58,6 +58,10 @@ typedef struct Batch {
 } Batch;
 
 int  method_parse(const char *name, MethodKind *k, Err *e);   /* direct | mlp | gmlp | gnn */
+/* The network direct runs on template t: the same kind at d = cfg->width (heads reduced until they
+ * divide it, the MLP width scaled), reading the intent as n_feat extra inputs (MLP) or
+ * cfg->itok_len prepended tokens (Transformer). Its tensors are direct's parameter views, in order. */
+int  direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Template *net, Err *e);
 const char *method_name(MethodKind k);                        /* "direct", "Meta-MLP", ... */
 const char *method_id(MethodKind k);                          /* "direct", "mlp", "gmlp", "gnn" */
 /* Builds the method for template tpl and n_feat intent features; draws φ from r. calib (B

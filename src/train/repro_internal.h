@@ -48,7 +48,6 @@ double rp_now(void);
 int    rp_file_exists(const char *path);
 int    rp_mkdir_p(const char *dir, Err *e);
 int    rp_write_text(const char *path, const char *text, Err *e);   /* atomic */
-int    rp_write_json(const char *path, const cJSON *j, Err *e);     /* atomic */
 cJSON *rp_read_json(const char *path, Err *e);
 double rp_num(const cJSON *o, const char *key, double dflt);
 const char *rp_str(const cJSON *o, const char *key);

@@ -670,7 +670,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     snprintf(p1, sizeof p1, "%s/results.md", x->out);
     snprintf(p2, sizeof p2, "%s/results.json", x->out);
     int rc = rp_write_text(p1, md.s, e);
-    if (!rc) rc = rp_write_json(p2, j, e);
+    if (!rc) rc = json_write(p2, j, e);
     free(md.s);
     cJSON_Delete(j);
     return rc;

@@ -157,17 +157,6 @@ int rp_write_text(const char *path, const char *text, Err *e) {
     Buf b = {(char *)text, strlen(text), strlen(text) + 1};
     return atomic_write(path, write_buf, &b, e);
 }
-int rp_write_json(const char *path, const cJSON *j, Err *e) {
-    char *s = cJSON_Print(j);
-    if (!s) return err_set(e, "%s: cannot format JSON", path);
-    size_t n = strlen(s);
-    char *t = xmalloc(n + 2);
-    memcpy(t, s, n); t[n] = '\n'; t[n + 1] = 0;
-    cJSON_free(s);
-    int rc = rp_write_text(path, t, e);
-    free(t);
-    return rc;
-}
 cJSON *rp_read_json(const char *path, Err *e) {
     unsigned char *buf; size_t len;
     if (read_file(path, &buf, &len, e)) return NULL;
@@ -380,7 +369,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     if (!evaluated && !msg->failed) cJSON_AddStringToObject(j, "error", "no best checkpoint");
     cJSON_AddNumberToObject(j, "eval_seconds", rp_now() - te0);
     msg->cost = train_s + (rp_now() - te0);
-    int wrc = rp_write_json(evalp, j, e);
+    int wrc = json_write(evalp, j, e);
     cJSON_Delete(j);
     msg->wall = rp_now() - t0;
     return wrc;

@@ -455,10 +455,10 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
             fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n, lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
             fflush(mf);
             intents_row(vf, r->step, &rep);
-            double iid = rep.iid;
-            eval_report_free(&rep);   /* zeroes rep: the best is chosen on iid, read before */
-            if (iid > r->best_val) {
-                r->best_val = iid; r->best_step = r->step;
+            double val = rep.iid;
+            eval_report_free(&rep);   /* zeroes rep: read what is needed first */
+            if (val > r->best_val) {
+                r->best_val = val; r->best_step = r->step;
                 if (save_checkpoint(r, best, 0, e)) { rc = -1; break; }
             }
         }
