@@ -75,7 +75,7 @@ mpi:
 	@$(MAKE) --no-print-directory MPI=1 build-mpi/neurop
 
 # The C tests, then the Python ones (tests/python/), with one summary line for both.
-test: $(BUILD)/neurop-tests $(BUILD)/neurop $(BUILD)/libneurop.so mpi
+test: $(BUILD)/neurop-tests $(BUILD)/neurop $(BUILD)/libneurop.so $(BUILD)/neurop-bench-meta mpi
 	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} BUILD=$(BUILD) tests/run_all.sh
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
