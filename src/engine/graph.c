@@ -141,10 +141,21 @@ void graph_backward(Graph *g, Tensor *loss) {
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         Node *n = &g->nodes[i];
         if (!n->grad_ready) { grad_zero(g, n); continue; }
-        for (int k = 0; k < 3; k++)
-            if (n->in[k] && n->in[k]->grad && n->in[k]->node) grad_zero(g, &g->nodes[n->in[k]->node - 1]);
-        for (int k = 0; k < n->nin; k++)
-            if (n->ins[k]->grad && n->ins[k]->node) grad_zero(g, &g->nodes[n->ins[k]->node - 1]);
+        int nin = n->nin ? n->nin : 3;
+        Tensor **in = n->nin ? n->ins : n->in;
+        n->fresh = 0;
+        for (int k = 0; k < nin; k++) {
+            if (!in[k] || !in[k]->grad || !in[k]->node) continue;
+            Node *p = &g->nodes[in[k]->node - 1];
+            if (p->grad_ready) continue;
+            /* the first writer may assign instead of adding when it writes the whole buffer, and
+             * no other input of this op shares it */
+            int alone = op_assigns(n->op, k) && in[k]->grad == p->out->grad && in[k]->numel == p->out->numel;
+            for (int q = 0; q < nin && alone; q++)
+                if (q != k && in[q] && in[q]->node == in[k]->node) alone = 0;
+            if (alone) { p->grad_ready = 1; n->fresh |= 1u << k; }
+            else grad_zero(g, p);
+        }
         double t0 = g->prof ? now_s() : 0;
         OPS[n->op].backward(n);
         if (g->prof) g->prof->bwd[n->op] += now_s() - t0;

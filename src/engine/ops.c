@@ -306,12 +306,12 @@ static inline void tile_rows(const Tiles *t, const int *seg, int k, int *r0, int
     if (*r1 > seg[*s + 1]) *r1 = seg[*s + 1];
 }
 /* dst[k] += Σ_q part[q·stride + k] over T threads' partial sums, in thread order. */
-static void add_partials(float *dst, const float *part, long stride, int T, long n) {
+static void add_partials(float *dst, const float *part, long stride, int T, long n, int assign) {
     #pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
     for (long k = 0; k < n; k++) {
         float acc = 0;
         for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
-        dst[k] += acc;
+        dst[k] = assign ? acc : dst[k] + acc;
     }
 }
 
@@ -415,9 +415,9 @@ static void segmm_bwd(Node *n) {
                     #pragma omp simd
                     for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
                 }
-            if (x->grad)   /* dX = dY W^T */
+            if (x->grad)   /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, N, 1.0f, dY, N, w->data + (long)s * K * N, N,
-                            1.0f, x->grad + (long)r0 * K, K);
+                            (n->fresh & 1) ? 0.0f : 1.0f, x->grad + (long)r0 * K, K);
             if (part) {    /* dW += X^T dY, db += colsum dY */
                 float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
                 if (w->grad)
@@ -434,8 +434,8 @@ static void segmm_bwd(Node *n) {
     if (!sm->part) return;
     for (int s = 0; s < G; s++) {
         const float *ps = sm->part + (long)s * (K + 1) * N;
-        if (w->grad) add_partials(w->grad + (long)s * K * N, ps, sm->part_n, sm->T, (long)K * N);
-        if (b && b->grad) add_partials(b->grad + (long)s * N, ps + (long)K * N, sm->part_n, sm->T, N);
+        if (w->grad) add_partials(w->grad + (long)s * K * N, ps, sm->part_n, sm->T, (long)K * N, 0);
+        if (b && b->grad) add_partials(b->grad + (long)s * N, ps + (long)K * N, sm->part_n, sm->T, N, 0);
     }
 }
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
@@ -1119,6 +1119,7 @@ static void edge_round_bwd(Node *n) {
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     const float *dy = n->out->grad, *da_in = dy + (long)M * d, *da_out = da_in + (long)Rn * d;
     float *x = er->x;
+    int dh_fresh = n->fresh & 1;   /* he's gradient is this op's to assign: every row is written once below */
     long W = (long)G * (d + 1) * C, NR = (long)Rn * C;
     #pragma omp parallel num_threads(T) if (T > 1)
     {
@@ -1145,7 +1146,7 @@ static void edge_round_bwd(Node *n) {
                 #pragma omp simd
                 for (int c = 0; c < d; c++) {
                     float xh = (hr[c] + xr[c] - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);
-                    if (dh) dh[c] += dz;
+                    if (dh) dh[c] = dh_fresh ? dz : dh[c] + dz;
                     xr[c] = xr[c] > 0 ? dz : 0.0f;
                     xr[d + c] = xr[d + c] > 0 ? wi * gi[c] : 0.0f;
                     xr[2 * d + c] = xr[2 * d + c] > 0 ? wo * go[c] : 0.0f;
@@ -1168,11 +1169,11 @@ static void edge_round_bwd(Node *n) {
     }
     /* the threads' sums in thread order */
     long P = er->part_n;
-    if (xs->grad) add_partials(xs->grad, er->part + W, P, T, NR);
-    if (xt->grad) add_partials(xt->grad, er->part + W + NR, P, T, NR);
+    if (xs->grad) add_partials(xs->grad, er->part + W, P, T, NR, (n->fresh >> 1) & 1);
+    if (xt->grad) add_partials(xt->grad, er->part + W + NR, P, T, NR, (n->fresh >> 2) & 1);
     for (int s = 0; s < G; s++) {
-        if (we->grad) add_partials(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C);
-        if (be->grad) add_partials(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C);
+        if (we->grad) add_partials(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C, 0);
+        if (be->grad) add_partials(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C, 0);
     }
 }
 
@@ -1389,3 +1390,4 @@ const OpDef OPS[] = {
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");
 _Static_assert(OP_COUNT <= 64, "OpProfile holds 64 ops");
 const char *op_name(int op) { return op >= 0 && op < OP_COUNT ? OPS[op].name : NULL; }
+int op_assigns(int op, int k) { return (op == OP_SEGMM && k == 0) || (op == OP_EDGE_ROUND && k <= 2); }

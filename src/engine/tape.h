@@ -12,7 +12,9 @@ struct Node {
     float fa[2];             /* float arguments (scale, eps) */
     const int *idx;          /* index argument (gather/scatter/labels/segments), arena copy */
     float *aux;              /* values saved by forward for backward (arena) */
-    int grad_ready;          /* out->grad has been zeroed (graph_backward does it before its first writer) */
+    int grad_ready;          /* out->grad holds a value: zeroed before its first writer, or written by one that assigns */
+    unsigned fresh;          /* backward only: bit k set = input k's grad buffer is this op's to assign (=),
+                                not to add to: nothing was written there yet and the op writes all of it */
 };
 
 typedef struct OpDef {
@@ -23,6 +25,9 @@ typedef struct OpDef {
 } OpDef;
 
 extern const OpDef OPS[];
+/* 1 when op's backward writes every element of input k's gradient exactly once, so that it can
+ * assign instead of adding when it is the first writer (Node.fresh). */
+int op_assigns(int op, int k);
 /* The values whose signs are n's ReLU pattern (relu's input, a fused op's activations), or NULL. */
 const float *op_relu_signs(const Node *n, long *count);
 /* Runs op n->op: computes the output shape, allocates the output (with a grad buffer when any
