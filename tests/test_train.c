@@ -103,7 +103,10 @@ static void check_same_state(TestCtx *t_, const char *what, const Run *a, const 
 /* ---- a short SUMFIRST run ---- */
 
 TEST(train_gnn_sumfirst_reaches_95_percent) {
-    if (test_quick()) SKIP("a real training run (seconds optimized, minutes under sanitizers)");
+    /* quick mode (the sanitizer run): a third of the steps, and learning shown by IID 0.5 where an
+     * untrained generator gets under 0.1 (400 steps reach 0.97 at -O3; the bound leaves room for
+     * another float rounding) */
+    int quick = test_quick();
     /* one thread: with OMP_NUM_THREADS=2 on a machine that other processes also load, OpenMP's
      * spinning threads made this run 13x slower (96 s instead of 7.5 s) */
     int nt = threads_save();
@@ -113,7 +116,7 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
     /* The default lr (3e-3), not 1e-2, at which one seed in five stalls (docs/defaults.md). 800
      * steps were at the edge: another float rounding (row-tiled products) took seed 0 from 0.999 to
      * 0.798 there; 1,200 of the default 2,000 give IID test 1.000 (neurop train --steps 1200). */
-    c.steps = 1200;
+    c.steps = quick ? 400 : 1200;
     c.warmup = c.steps / 20;
     c.eval_every = c.steps; c.ckpt_every = c.steps;
     char dir[128];
@@ -127,8 +130,9 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
     CHECK(rc == 0, "run_train: %d %s", rc, e.msg);
     EvalReport rep;
     run_evaluate(&r, SPLIT_TEST, 1, &rep);
-    CHECK(rep.iid >= 0.95, "Meta-GNN on SUMFIRST after %ld steps (%.1f s): IID test exact match %.3f, want >= 0.95 (OOD %.3f)",
-          c.steps, secs, rep.iid, rep.ood);
+    double want = quick ? 0.5 : 0.95;
+    CHECK(rep.iid >= want, "Meta-GNN on SUMFIRST after %ld steps (%.1f s): IID test exact match %.3f, want >= %.2f (OOD %.3f)",
+          c.steps, secs, rep.iid, want, rep.ood);
     if (getenv("NEUROP_GC_VERBOSE")) printf("    %ld steps in %.1f s: IID test %.3f, OOD %.3f\n", c.steps, secs, rep.iid, rep.ood);
     eval_report_free(&rep);
     run_free(&r);
