@@ -2,6 +2,7 @@
  * gnuplot plots (see reproduce.h and docs/reproduce.md). The studies' sections come from
  * repro_studies.c; everything else here is about the main table's runs (the first n_main). */
 #include "train/repro_internal.h"
+#include "engine/cpu.h"
 #include "engine/fileio.h"
 #include "train/train.h"
 #include <cJSON.h>
@@ -304,19 +305,6 @@ static void run_cmd(const char *cmd, char *out, size_t n) {
     rp_strip(out);
 }
 
-static void cpu_model(char *out, size_t n) {
-    snprintf(out, n, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10)) continue;
-        char *c = strchr(line, ':');
-        if (c) { c++; while (*c == ' ') c++; snprintf(out, n, "%s", c); rp_strip(out); }
-        break;
-    }
-    fclose(f);
-}
 
 /* Per-family IID (test) exact match of one arc run: mean over the family's train intents. */
 static int family_iid(const RunResult *r, const char *fam, double *v) {
@@ -734,7 +722,7 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     gmtime_r(&now, &tm);
     strftime(ri.date, sizeof ri.date, "%Y-%m-%d %H:%M:%S UTC", &tm);
     ri.nproc = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    cpu_model(ri.cpu, sizeof ri.cpu);
+    cpu_describe(ri.cpu, sizeof ri.cpu);   /* the CPU and the OpenBLAS kernel: bit-identity holds per both */
 #ifdef _OPENMP
     ri.threads = o->jobs > 1 ? 1 : omp_get_max_threads();
 #else
