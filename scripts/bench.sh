@@ -54,7 +54,7 @@ compiler="$(${CC:-cc} --version | head -n1); $(dpkg-query -W -f='libopenblas0 ${
 torch_version="$("$PY" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo 'torch ?')"
 # the CPU and the OpenBLAS kernel neurop runs (cpu_describe), and that kernel for PyTorch too
 machine="$("$BUILD/neurop-bench-meta" --machine | sed -n 's/^machine //p')"
-core="$(sed -n 's/.*; OpenBLAS \([A-Za-z0-9_]*\).*/\1/p' <<<"$machine")"
+core="$(sed -n 's/.*(kernel \([A-Za-z0-9_]*\).*/\1/p' <<<"$machine")"
 declare -a tenv=(OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$core}")
 [ "${TORCH_MALLOC:-tuned}" = tuned ] && tenv+=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736)
 header() {   # title, commands, load before, load after

@@ -99,18 +99,11 @@ static void cpu_model(char *buf, size_t n) {
 void cpu_describe(char *buf, size_t len) {
     char model[256];
     cpu_model(model, sizeof model);
-    const char *env = getenv("OPENBLAS_CORETYPE");
-    snprintf(buf, len, "%s; OpenBLAS %s%s", model, cpu_blas_core(),
-             getenv("NEUROP_BLAS_CHOSEN") ? " (chosen by neurop for this CPU)" : env ? " (OPENBLAS_CORETYPE)" : "");
-}
-
-void cpu_record(char *buf, size_t n) {
-    char model[256];
-    cpu_model(model, sizeof model);
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
     const char *cfg = openblas_get_config(), *core = cpu_blas_core();
-    snprintf(buf, n, "cpu=%s; blas=%s (kernel %s); threads=%d", model, cfg ? cfg : "?", core ? core : "?", threads);
+    const char *how = getenv("NEUROP_BLAS_CHOSEN") ? ", chosen by neurop for this CPU" : getenv("OPENBLAS_CORETYPE") ? ", from OPENBLAS_CORETYPE" : "";
+    snprintf(buf, len, "cpu=%s; blas=%s (kernel %s%s); threads=%d", model, cfg ? cfg : "?", core ? core : "?", how, threads);
 }

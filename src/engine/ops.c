@@ -438,19 +438,14 @@ static void segmm_bwd(Node *n) {
         if (b && b->grad) add_partials(b->grad + (long)s * N, ps + (long)K * N, sm->part_n, sm->T, N, 0);
     }
 }
-Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
-    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G}, .idx = arena_ints(g, seg, G + 1)};
+static Tensor *segmm(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G, int epi) {
+    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, epi}, .idx = arena_ints(g, seg, G + 1)};
     return tape_apply(g, &n);
 }
-Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return op_segmm_bias(g, x, w, NULL, seg, G); }
-Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
-    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, EPI_RELU}, .idx = arena_ints(g, seg, G + 1)};
-    return tape_apply(g, &n);
-}
-Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G) {
-    Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, EPI_LN}, .idx = arena_ints(g, seg, G + 1)};
-    return tape_apply(g, &n);
-}
+Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return segmm(g, x, w, NULL, seg, G, EPI_NONE); }
+Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) { return segmm(g, x, w, b, seg, G, EPI_NONE); }
+Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) { return segmm(g, x, w, b, seg, G, EPI_RELU); }
+Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) { return segmm(g, x, w, b, seg, G, EPI_LN); }
 
 /* ======================= broadcasting elementwise: add, sub, mul ======================= */
 /* Both operands and the output as 4-D with strides (0 where an operand is broadcast). */

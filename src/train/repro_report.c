@@ -324,7 +324,7 @@ static int real_exact(const RunResult *r, const char *family, double *v, int *n)
 
 typedef struct ReportInfo {
     double wall;
-    char commit[64], date[64], cpu[256], plot_note[512];
+    char commit[64], date[64], cpu[320], plot_note[512];
     int dirty, nproc, threads, gnuplot, plots_made;
     double total_run_s;
 } ReportInfo;

@@ -19,7 +19,7 @@ typedef struct Run {
     long step;
     double best_val; long best_step;
     double train_seconds;     /* wall time spent in run_train, summed over resumes */
-    char machine[320];        /* where its checkpoint was last written (machine_describe; "" if not recorded) */
+    char machine[320];        /* where its checkpoint was last written (cpu_describe; "" if not recorded) */
     Arena eval_arena;         /* reused by every evaluation (allocated on first use) */
 } Run;
 

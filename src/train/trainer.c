@@ -46,7 +46,7 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         ts[k].data = base + v->off;
     }
     char cfg[2048], step[32], adam_t[32], rng[128], best[64], bstep[32], secs[32];
-    cpu_record(r->machine, sizeof r->machine);
+    cpu_describe(r->machine, sizeof r->machine);
     config_format(&r->cfg, cfg, sizeof cfg);
     snprintf(step, sizeof step, "%ld", r->step);
     snprintf(adam_t, sizeof adam_t, "%ld", r->opt.t);
