@@ -3,7 +3,8 @@
  * (not loaded into a run that then trains on constant data or transposed weights):
  * - data_rng that is not 64 hex digits, or all zero;
  * - a tensor with the right element count but another shape (transposed);
- * - a config without one of its keys, or with a key twice (no filling in from defaults);
+ * - a config without one of its keys, or with a key twice (no filling in from defaults; only a key
+ *   added later, beta2, means the value older runs used);
  * - a config whose template would need gigabytes: refused before anything is allocated;
  * - another format version; step, adam_t or best_val out of range or not numbers. */
 #include "test.h"
@@ -68,6 +69,8 @@ TEST(checkpoint_damaged_copies_refused) {
     Err e = {{0}};
     CHECK(!config_defaults("sumfirst", METHOD_GNN, &c, &e), "%s", e.msg);
     c.meta.width = 8; c.meta.rounds = 1; c.B = 2; c.N = 8; c.eval_n = 16;
+    CHECK(!config_set(&c, "beta2=0.98", &e), "%s", e.msg);
+    CHECK(config_set(&c, "beta2=1", &e) == -1 && strstr(e.msg, "beta2=1: want a number in [0, 0.99999]"), "beta2=1: '%s'", e.msg);
     config_set_steps(&c, 2, 2);
     Run r;
     TrainOptions o = {.dir = dir};
@@ -121,7 +124,15 @@ TEST(checkpoint_damaged_copies_refused) {
     CHECK(!run_open(&k, bad, "last", &e), "the undamaged copy: %s", e.msg);
     CHECK(strstr(k.machine, "cpu=") && strstr(k.machine, "blas=") && strstr(k.machine, "(kernel ") && strstr(k.machine, "threads="),
           "machine: '%s'", k.machine);
+    CHECK(k.cfg.beta2 == 0.98f && k.opt.beta2 == 0.98f, "beta2 %g, optimizer %g, want the run's 0.98", k.cfg.beta2, k.opt.beta2);
     run_free(&k);
+    /* a checkpoint written before beta2 was a setting (no key) means what those runs used: 0.999 */
+    char *old = config_edit(src, " beta2=0.980000019", "");
+    CHECK(old && !rewrite(src, dst, "config", old, 0, &e), "%s", e.msg);
+    CHECK(!run_open(&k, bad, "last", &e), "a config without beta2: %s", e.msg);
+    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f, "old config: beta2 %g, optimizer %g, want 0.999", k.cfg.beta2, k.opt.beta2);
+    run_free(&k);
+    free(old);
     free(no_head); free(twice); free(huge); free(src); free(dst);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, bad);

@@ -56,7 +56,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head};
     c->seed = 0;
     c->B = row->B; c->N = row->N;
-    c->lr = row->lr; c->lr_min = row->lr * 0.05f; c->wd = 0.01f; c->clip = 1.0f;
+    c->lr = row->lr; c->lr_min = row->lr * 0.05f; c->wd = 0.01f; c->clip = 1.0f; c->beta2 = 0.999f;
     config_set_steps(c, row->steps, 10);
     c->eval_n = 256;
     return 0;
@@ -70,9 +70,9 @@ void config_set_steps(TrainConfig *c, long steps, long evals) {
 
 void config_format(const TrainConfig *c, char *buf, size_t len) {
     snprintf(buf, len,
-             "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g warmup=%ld "
+             "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g warmup=%ld "
              "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d template=%s",
-             c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip,
+             c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
              c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer,
              c->meta.tie, c->meta.pe, c->meta.head, c->tpl);
 }
@@ -123,6 +123,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("lr_min", c->lr_min, 0.0f, 1e12f)
     FLT_KEY("wd", c->wd, 0.0f, 10.0f)
     FLT_KEY("clip", c->clip, 0.0f, 1e38f)
+    FLT_KEY("beta2", c->beta2, 0.0f, 0.99999f)
     INT_KEY("warmup", c->warmup, 0, 100000000L)
     INT_KEY("eval_every", c->eval_every, 1, 100000000L)
     INT_KEY("ckpt_every", c->ckpt_every, 1, 100000000L)
@@ -135,14 +136,17 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("head", c->meta.head, 0, 3)
 #undef INT_KEY
 #undef FLT_KEY
-    return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip warmup "
+    return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 warmup "
                       "eval_every ckpt_every eval_n width rounds mixer tie pe head)", key);
 }
 
 /* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {"task", "method", "seed", "steps", "B", "N", "lr", "lr_min", "wd", "clip", "warmup", "eval_every",
-                             "ckpt_every", "eval_n", "width", "rounds", "mixer", "tie", "pe", "head", "template"};
+static const char *KEYS[] = {"task", "method", "seed", "steps", "B", "N", "lr", "lr_min", "wd", "clip", "beta2", "warmup",
+                             "eval_every", "ckpt_every", "eval_n", "width", "rounds", "mixer", "tie", "pe", "head", "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
+/* Keys added after the first run folders were written, with the value every run before them used:
+ * an older config without the key means that value; any other missing key is an error. */
+static const struct { const char *key, *was; } ADDED[] = {{"beta2", "beta2=0.999"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");
@@ -173,8 +177,12 @@ int config_parse(const char *text, TrainConfig *c, Err *e) {
         free(t);
     }
     /* a missing key is an error, not a default: the defaults table changes between versions */
-    for (int k = 0; k < N_KEYS && !rc; k++)
-        if (!seen[k]) rc = err_set(e, "config: '%s=' is missing", KEYS[k]);
+    for (int k = 0; k < N_KEYS && !rc; k++) {
+        if (seen[k]) continue;
+        const char *was = NULL;
+        for (size_t i = 0; i < sizeof ADDED / sizeof *ADDED; i++) if (!strcmp(ADDED[i].key, KEYS[k])) was = ADDED[i].was;
+        rc = was ? config_set(c, was, e) : err_set(e, "config: '%s=' is missing", KEYS[k]);
+    }
     return rc;
 }
 

@@ -14,6 +14,7 @@ typedef struct TrainConfig {
     long steps;             /* optimizer steps */
     int B, N;               /* intents per batch, examples per intent */
     float lr, lr_min, wd, clip;
+    float beta2;            /* AdamW's second-moment decay (β₁ is 0.9) */
     long warmup;
     long eval_every;        /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

@@ -696,7 +696,7 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
         }
     for (int c = 0; c < nc; c++) {
         Cell *cl = &cells[c];
-        double v[1024];
+        double v[1024] = {0};   /* zeroed: -O3 cannot see that only v[0..n) is read */
         cell_values(cl, 0, v); cl->iid = rp_stat_of(v, cl->n);
         cell_values(cl, 1, v); cl->ood = rp_stat_of(v, cl->n);
         cell_values(cl, 2, v); cl->val = rp_stat_of(v, cl->n);

@@ -61,6 +61,7 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     free(calib);
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
+    r->opt.beta2 = c->beta2;
     r->best_val = -1; r->best_step = -1;
     return 0;
 }
