@@ -16,7 +16,8 @@ override BUILD := build-mpi
 DEPS_GROUP := --mpi
 endif
 
-LIB_SRC  := $(sort $(wildcard src/engine/*.c src/program/*.c src/tasks/*.c src/meta/*.c src/train/*.c src/api/*.c))
+LIB_SRC  := $(sort $(wildcard src/engine/*.c src/io/*.c src/program/*.c src/tasks/*.c src/meta/*.c src/train/*.c \
+                               src/analysis/*.c src/repro/*.c src/api/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -1,7 +1,7 @@
 """safetensors by hand for the dev scripts (Debian has no safetensors package): u64 LE header
 length, JSON header {"__metadata__": {...}, name: {dtype, shape, data_offsets}} padded with
 spaces to a multiple of 8, then the raw little-endian float32 data, contiguous, no holes.
-The same layout as src/engine/safetensors.c writes."""
+The same layout as src/io/safetensors.c writes."""
 import json
 import os
 import struct

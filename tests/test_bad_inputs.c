@@ -6,8 +6,8 @@
  * - control bytes in a name are shown escaped, never written raw to the terminal. */
 #include "test.h"
 #include "cli.h"
-#include "engine/fileio.h"
-#include "engine/safetensors.h"
+#include "io/fileio.h"
+#include "io/safetensors.h"
 #include "program/progfile.h"
 #include <fcntl.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
  * - a config whose template would need gigabytes: refused before anything is allocated;
  * - another format version; step, adam_t or best_val out of range or not numbers. */
 #include "test.h"
-#include "engine/fileio.h"
-#include "engine/safetensors.h"
+#include "io/fileio.h"
+#include "io/safetensors.h"
 #include "train/train.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The ADDMOD clock analysis (src/train/clock.h), on known answers:
+/* The ADDMOD clock analysis (src/analysis/clock.h), on known answers:
  * - the Jacobi eigen solver: the closed-form eigenpairs of a tridiagonal matrix; on a random
  *   symmetric matrix, orthonormal eigenvectors that rebuild it, eigenvalues summing to its trace;
  * - the plane of a synthetic clock E[a] = M·(cos 2πka/p, ±sin 2πka/p) + noise (p = 83, k = 7,
@@ -11,8 +11,8 @@
  * - end to end on an untrained addmod Meta-GNN run: a finite, well-formed report, the data
  *   files, JSON and plot; direct and non-addmod runs are refused with a message. */
 #include "test.h"
-#include "engine/fileio.h"
-#include "train/clock.h"
+#include "io/fileio.h"
+#include "analysis/clock.h"
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * the loss and the gradient of every parameter. This loads the parameters into a Meta-GNN built by
  * method_init, runs forward and backward, and compares. No Python here. */
 #include "test.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include "meta/meta.h"
 #include <stdlib.h>
 #include <string.h>

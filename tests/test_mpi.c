@@ -11,7 +11,7 @@
  * - `mpirun -np 3 neurop reproduce --tiny` writes the same results as --jobs 2. */
 #include "test.h"
 #include "cli.h"
-#include "engine/fileio.h"
+#include "io/fileio.h"
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>

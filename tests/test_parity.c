@@ -3,7 +3,7 @@
  * this rebuilds the same computation with our ops and compares loss and gradients. No Python here. */
 #include "test.h"
 #include "engine/params.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include "engine/tensor.h"
 #include <stdlib.h>
 #include <string.h>

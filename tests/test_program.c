@@ -2,7 +2,7 @@
  * with a PyTorch forward (committed fixtures), gradients, and the declared symmetries acting on
  * the executed function. */
 #include "test.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include "program/ngraph.h"
 #include <stdlib.h>
 #include <string.h>

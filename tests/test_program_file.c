@@ -1,7 +1,7 @@
 /* Program files: save/load round trip, and files whose tensors or metadata do not match a
  * template refused with a message naming what is wrong. */
 #include "test.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include "program/progfile.h"
 #include <stdlib.h>
 #include <string.h>

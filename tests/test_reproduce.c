@@ -11,8 +11,8 @@
  * - worker processes (--jobs 2) produce the same set of files;
  * - the quick and tiny configurations reduce the defaults; list parsing rejects unknown names. */
 #include "test.h"
-#include "engine/fileio.h"
-#include "train/reproduce.h"
+#include "io/fileio.h"
+#include "repro/reproduce.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <stdlib.h>

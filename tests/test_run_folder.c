@@ -11,7 +11,7 @@
  * - a run interrupted before its first evaluation says so and how to resume. */
 #include "test.h"
 #include "cli.h"
-#include "engine/fileio.h"
+#include "io/fileio.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <fcntl.h>

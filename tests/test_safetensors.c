@@ -1,8 +1,8 @@
 /* safetensors reader/writer and atomic file writing: round trips, the exact bytes we write,
  * malformed files each rejected with their own message, and atomicity on failure. */
 #include "test.h"
-#include "engine/fileio.h"
-#include "engine/safetensors.h"
+#include "io/fileio.h"
+#include "io/safetensors.h"
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>

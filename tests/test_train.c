@@ -6,8 +6,8 @@
  *   meta-learner computes for that intent (MLP and Transformer templates);
  * - a NaN/Inf loss stops the run with a message and the last checkpoint still loads. */
 #include "test.h"
-#include "engine/fileio.h"
-#include "engine/safetensors.h"
+#include "io/fileio.h"
+#include "io/safetensors.h"
 #include "program/progfile.h"
 #include "train/train.h"
 #include <dirent.h>

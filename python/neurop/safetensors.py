@@ -1,5 +1,5 @@
 """safetensors reading (and writing, for tests and tools) in numpy, checked like the C reader
-(src/engine/safetensors.c): an 8-byte little-endian header length, a JSON header, then the data.
+(src/io/safetensors.c): an 8-byte little-endian header length, a JSON header, then the data.
 Only float32 is supported. Every length and offset is checked against the real file size; a bad
 file raises ValueError with one line naming the path (and the tensor at fault)."""
 import json

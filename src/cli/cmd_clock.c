@@ -1,8 +1,8 @@
 /* neurop clock RUN [--out DIR]: the ADDMOD "clock" analysis of the embeddings a run generates
- * (src/train/clock.h, docs/clock.md). */
+ * (src/analysis/clock.h, docs/clock.md). */
 #include "cli/commands.h"
-#include "engine/fileio.h"
-#include "train/clock.h"
+#include "io/fileio.h"
+#include "analysis/clock.h"
 #include <cJSON.h>
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,7 @@
 /* neurop eval RUN: IID and OOD exact match, overall and per intent (and the real 1D-ARC test). */
 #include "cli/commands.h"
-#include "engine/fileio.h"
+#include "analysis/realarc.h"
+#include "io/fileio.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <getopt.h>

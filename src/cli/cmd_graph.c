@@ -1,7 +1,7 @@
 /* neurop graph TEMPLATE [--dot FILE | --json FILE]: the neural graph of a template — counts per
  * group, the declared symmetries, and optionally the whole graph as Graphviz DOT or JSON. */
 #include "cli/commands.h"
-#include "engine/fileio.h"
+#include "io/fileio.h"
 #include "program/ngraph.h"
 #include <cJSON.h>
 #include <getopt.h>

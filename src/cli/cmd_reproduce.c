@@ -1,6 +1,6 @@
 /* neurop reproduce: every method on every task over S seeds, trained, evaluated, summarized. */
 #include "cli/commands.h"
-#include "train/reproduce.h"
+#include "repro/reproduce.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Program files: θ split into the template's named tensors, written and read with safetensors. */
 #include "program/progfile.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>

@@ -74,11 +74,4 @@ void run_synth(Run *r, Intent u, float *theta);
 #define MAX_INTENT_TOKENS 4
 int  intent_tokens(const Task *t, Intent u, int *itok);
 
-
-/* The real 1D-ARC external test: every pair (train and test pairs of every file) of each
- * covered family, solved by the program synthesized for the family's intent. */
-typedef struct RealFamily { char family[64]; Intent u; int n, correct; } RealFamily;
-typedef struct RealReport { int n; RealFamily fam[16]; } RealReport;
-int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e);
-
 #endif

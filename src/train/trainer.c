@@ -1,9 +1,9 @@
 /* The training loop: batches of B intents × N examples, the semantic loss alone, AdamW with
  * warmup + cosine, clipping; IID-validation evaluation picks the best checkpoint; checkpoints
  * are atomic and carry everything needed to resume bit-exactly. */
-#include "engine/fileio.h"
+#include "io/fileio.h"
 #include "engine/cpu.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include "train/dist.h"
 #include "train/run_internal.h"
 #include <dirent.h>

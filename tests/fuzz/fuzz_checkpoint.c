@@ -3,7 +3,7 @@
  * skipped: it would be allocated before its tensors are compared (docs/bad-inputs.md), which is
  * the work it asks for, not a parser fault. */
 #include "fuzz.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 #include "train/train.h"
 #include <sys/stat.h>
 

@@ -1,7 +1,7 @@
 /* st_read on arbitrary bytes: a file is refused with a one-line message, or read and every
  * tensor's data lies within what was read (touched here, so ASan sees any overrun). */
 #include "fuzz.h"
-#include "engine/safetensors.h"
+#include "io/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Err e = {{0}};

@@ -1,7 +1,7 @@
 /* The ADDMOD clock analysis of generated token embeddings (clock.h, docs/clock.md). */
-#include "train/clock.h"
-#include "engine/fileio.h"
-#include "train/gnuplot.h"
+#include "analysis/clock.h"
+#include "io/fileio.h"
+#include "io/gnuplot.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>

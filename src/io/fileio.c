@@ -1,4 +1,4 @@
-#include "engine/fileio.h"
+#include "io/fileio.h"
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>

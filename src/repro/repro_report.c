@@ -1,9 +1,9 @@
 /* The report of a reproduction, rebuilt from the run folders alone: results.md, results.json and
  * gnuplot plots (see reproduce.h and docs/reproduce.md). The studies' sections come from
  * repro_studies.c; everything else here is about the main table's runs (the first n_main). */
-#include "train/repro_internal.h"
+#include "repro/repro_internal.h"
 #include "engine/cpu.h"
-#include "engine/fileio.h"
+#include "io/fileio.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <errno.h>

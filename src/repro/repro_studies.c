@@ -10,7 +10,7 @@
  * MetaConfig field changed, so steps, learning rate and the meta-learner's width stay the
  * defaults'. Seeds: min(3, seeds) in full mode, 1 in quick and tiny; tiny keeps four scaling and
  * two ablation runs so the CI check stays fast. */
-#include "train/repro_internal.h"
+#include "repro/repro_internal.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

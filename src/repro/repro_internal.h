@@ -2,9 +2,9 @@
  * repro_studies.c (the scaling study and the Meta-GNN ablation: their runs and their report). */
 #ifndef NEUROP_REPRO_INTERNAL_H
 #define NEUROP_REPRO_INTERNAL_H
-#include "train/reproduce.h"
+#include "repro/reproduce.h"
+#include "io/gnuplot.h"
 #include "train/train.h"
-#include "train/gnuplot.h"
 #include <cJSON.h>
 
 extern const char *const rp_tasks[REPRO_N_TASKS];        /* "sumfirst" "addmod" "arc" */

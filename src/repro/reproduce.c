@@ -1,10 +1,11 @@
 /* neurop reproduce: the plan (tasks × methods × seeds, then the studies' runs of repro_studies.c)
  * and its bookkeeping: resume by files, progress, worker processes. The report it ends with is in
  * repro_report.c. */
-#include "train/repro_internal.h"
-#include "engine/fileio.h"
+#include "repro/repro_internal.h"
+#include "analysis/realarc.h"
+#include "io/fileio.h"
+#include "io/gnuplot.h"
 #include "train/dist.h"
-#include "train/gnuplot.h"
 #include "train/train.h"
 #include <cJSON.h>
 #include <errno.h>

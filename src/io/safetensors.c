@@ -1,8 +1,8 @@
 /* safetensors reader and writer. The reader trusts nothing in the file: every length and offset
  * is checked against the real file size before anything is read or indexed, so a truncated,
  * oversized or hostile file gives an error message, never an out-of-bounds access. */
-#include "engine/safetensors.h"
-#include "engine/fileio.h"
+#include "io/safetensors.h"
+#include "io/fileio.h"
 #include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -1,8 +1,8 @@
 /* The ADDMOD clock analysis in a reproduction: for each weight-generating method, its ADDMOD run
  * with the best IID validation (OOD chooses nothing) is analysed by clock.c; the figures go to
  * plots/clock-METHOD/, the numbers to results.md and results.json. */
-#include "train/clock.h"
-#include "train/repro_internal.h"
+#include "analysis/clock.h"
+#include "repro/repro_internal.h"
 #include <stdlib.h>
 #include <string.h>
 

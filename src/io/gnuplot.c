@@ -1,5 +1,5 @@
 /* Running gnuplot in a child process (see gnuplot.h). */
-#include "train/gnuplot.h"
+#include "io/gnuplot.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

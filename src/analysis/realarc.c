@@ -1,5 +1,5 @@
 /* The real 1D-ARC files as an external test of a run trained on the generated 1D-ARC mix. */
-#include "train/train.h"
+#include "analysis/realarc.h"
 #include <string.h>
 
 int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e) {
