@@ -104,9 +104,15 @@ Tensor *tape_apply(Graph *g, Node *n) {
         n->out->node = g->n_nodes + 1;
         n->grad_ready = 0;
     }
+    int ia[8];
+    float fa[2];
+    memcpy(ia, n->ia, sizeof ia);
+    memcpy(fa, n->fa, sizeof fa);
     double t1 = g->prof ? now_s() : 0;
     OPS[n->op].forward(g, n);
     if (g->prof) { g->prof->fwd[n->op] += now_s() - t1; g->prof->calls[n->op]++; }
+    NP_ASSERT(!memcmp(ia, n->ia, sizeof ia) && !memcmp(fa, n->fa, sizeof fa),
+              "%s: forward changed its arguments (what it saves for backward belongs in aux)", OPS[n->op].name);
     if (needs_grad) {
         if (g->n_nodes == g->cap_nodes) {
             g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 256;

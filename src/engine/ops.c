@@ -129,26 +129,28 @@ static void matmul_fwd(Graph *g, Node *n) {
     gemm_rows(n->ia[0], n->ia[1], M, N, K, a->data, n->ia[0] ? M : K, b->data, n->ia[1] ? K : N, 0.0f,
               n->out->data, N);
 }
-/* Gradients of C = op(A) op(B):  d op(A) = dC op(B)^T,  d op(B) = op(A)^T dC. */
-static void mm_backward(int ta, int tb, int M, int N, int K, const float *A, float *dA, const float *B,
+/* Gradients of C = op(A) op(B):  d op(A) = dC op(B)^T,  d op(B) = op(A)^T dC, added into dA and dB
+ * (either may be NULL). The one backward of matmul and bmm. par: the products may split their rows
+ * across threads (gemm_rows); 0 inside a loop that is already parallel (sgemm_any). */
+typedef void GemmFn(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc);
+static void mm_backward(int par, int ta, int tb, int M, int N, int K, const float *A, float *dA, const float *B,
                         float *dB, const float *dC) {
+    GemmFn *gemm = par ? gemm_rows : sgemm_any;
     int lda = ta ? M : K, ldb = tb ? K : N;
     if (dA) {
-        if (!ta) gemm_rows(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, dA, K);       /* dA[M,K] += dC op(B)^T */
-        else cblas_sgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, 1.0f,
-                         B, ldb, dC, N, 1.0f, dA, M);                          /* dA[K,M] += op(B) dC^T */
+        if (!ta) gemm(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, dA, K);     /* dA[M,K] += dC op(B)^T */
+        else gemm(tb, 1, K, M, N, B, ldb, dC, N, 1.0f, dA, M);          /* dA[K,M] += op(B) dC^T */
     }
     if (dB) {
-        if (!tb) cblas_sgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M, 1.0f,
-                             A, lda, dC, N, 1.0f, dB, N);                      /* dB[K,N] += op(A)^T dC */
-        else cblas_sgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M, 1.0f,
-                         dC, N, A, lda, 1.0f, dB, K);                          /* dB[N,K] += dC^T op(A) */
+        if (!tb) gemm(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, dB, N);     /* dB[K,N] += op(A)^T dC */
+        else gemm(1, ta, N, K, M, dC, N, A, lda, 1.0f, dB, K);          /* dB[N,K] += dC^T op(A) */
     }
 }
 static void matmul_bwd(Node *n) {
     int M, K, N; mm_dims(n, &M, &K, &N);
     Tensor *a = n->in[0], *b = n->in[1];
-    mm_backward(n->ia[0], n->ia[1], M, N, K, a->data, a->grad, b->data, b->grad, n->out->grad);
+    mm_backward(1, n->ia[0], n->ia[1], M, N, K, a->data, a->grad, b->data, b->grad, n->out->grad);
 }
 Tensor *op_matmul(Graph *g, Tensor *a, Tensor *b, int ta, int tb) {
     Node n = {.op = OP_MATMUL, .in = {a, b}, .ia = {ta, tb}};
@@ -175,7 +177,8 @@ static void bmm_shape(const Node *n, int *ndim, int *shape) {
 /* Optional in[2]: a bias row per batch element ([Bt, 1, N]), added in the same pass. One batch
  * element (a network shared by all rows, as direct's) splits its rows across threads, forward and
  * backward; its weight and bias gradients, sums over all rows, go to per-thread partial sums
- * (aux) added in thread order. */
+ * added in thread order (aux: a Bmm1, saved by forward; NULL when one thread does the sums). */
+typedef struct { int T; float *part; } Bmm1;   /* T threads' partial sums, (K + 1) N floats each */
 static void bmm_fwd(Graph *g, Node *n) {
     int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
     count_mm(g, n, (double)Bt * M, N, K);
@@ -192,9 +195,12 @@ static void bmm_fwd(Graph *g, Node *n) {
             }
         }
         int T = threads_for((long)M * (K + N));
-        n->ia[2] = T;
-        if (n->out->grad && T > 1 && ((n->in[1]->grad && !ta) || (n->in[2] && n->in[2]->grad)))
-            n->aux = arena_alloc(g->arena, (size_t)T * (K + 1) * N * sizeof(float));
+        if (n->out->grad && T > 1 && ((n->in[1]->grad && !ta) || (n->in[2] && n->in[2]->grad))) {
+            Bmm1 *bm = arena_alloc(g->arena, sizeof *bm);
+            bm->T = T;
+            bm->part = arena_alloc(g->arena, (size_t)T * (K + 1) * N * sizeof(float));
+            n->aux = (float *)bm;
+        }
         return;
     }
     #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
@@ -212,24 +218,25 @@ static void bmm_fwd(Graph *g, Node *n) {
  * gradient as per-thread sums over row blocks. */
 static void bmm1_bwd(Node *n, int M, int K, int N) {
     Tensor *a = n->in[0], *b = n->in[1], *bias = n->in[2];
-    int ta = n->ia[0], tb = n->ia[1], T = n->ia[2];
+    int ta = n->ia[0], tb = n->ia[1];
     const float *dC = n->out->grad;
-    if (!n->aux) {   /* small, or a transposed A: one thread for the sums */
-        mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, dC);
+    const Bmm1 *bm = (const Bmm1 *)n->aux;
+    if (!bm) {   /* small, or a transposed A: one thread for the sums */
+        mm_backward(1, ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, dC);
         if (bias && bias->grad)
             for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) bias->grad[j] += dC[(long)i * N + j];
         return;
     }
-    mm_backward(ta, tb, M, N, K, a->data, a->grad, b->data, NULL, dC);   /* dA */
+    mm_backward(1, ta, tb, M, N, K, a->data, a->grad, b->data, NULL, dC);   /* dA */
     int wg = b->grad != NULL, bg = bias && bias->grad;
-    #pragma omp parallel num_threads(T)
+    #pragma omp parallel num_threads(bm->T)
     {
         int id = 0, nt = 1;
         #ifdef _OPENMP
         id = omp_get_thread_num(); nt = omp_get_num_threads();
         #endif
         int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt), m = r1 - r0;
-        float *pw = n->aux + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
+        float *pw = bm->part + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
         memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
         const float *dc = dC + (long)r0 * N, *ar = a->data + (long)r0 * K;
         if (wg && m > 0) {
@@ -245,7 +252,7 @@ static void bmm1_bwd(Node *n, int M, int K, int N) {
         #pragma omp for schedule(static)
         for (long k = 0; k < (long)(K + 1) * N; k++) {
             float acc = 0;
-            for (int q = 0; q < nt; q++) acc += n->aux[(long)q * (K + 1) * N + k];
+            for (int q = 0; q < nt; q++) acc += bm->part[(long)q * (K + 1) * N + k];
             if (k < (long)K * N) { if (wg) b->grad[k] += acc; }
             else if (bg) bias->grad[k - (long)K * N] += acc;
         }
@@ -259,16 +266,9 @@ static void bmm_bwd(Node *n) {
     #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++) {
         long oa = (long)i * M * K, ob = (long)i * K * N, oc = (long)i * M * N;
-        int lda = ta ? M : K, ldb = tb ? K : N;
-        const float *A = a->data + oa, *B = b->data + ob, *dC = n->out->grad + oc;
-        if (a->grad) {
-            if (!ta) sgemm_any(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, a->grad + oa, K);
-            else sgemm_any(tb, 1, K, M, N, B, ldb, dC, N, 1.0f, a->grad + oa, M);
-        }
-        if (b->grad) {
-            if (!tb) sgemm_any(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, b->grad + ob, N);
-            else sgemm_any(1, ta, N, K, M, dC, N, A, lda, 1.0f, b->grad + ob, K);
-        }
+        const float *dC = n->out->grad + oc;
+        mm_backward(0, ta, tb, M, N, K, a->data + oa, a->grad ? a->grad + oa : NULL, b->data + ob,
+                    b->grad ? b->grad + ob : NULL, dC);
         if (bias && bias->grad)
             for (int r = 0; r < M; r++) {
                 #pragma omp simd
