@@ -172,13 +172,13 @@ TEST(train_resume_extended_run_bit_identical) {
 }
 
 /* Ctrl-C in the middle of a run, then --resume: the same as never stopping, with the full
- * warmup + cosine schedule. The SIGINT comes from a timer on this thread's CPU time, set to a third
- * of what the same run took uninterrupted: it lands about a third of the way in however loaded
- * the machine is (wall-clock time would not), and always inside run_train, whose handler is
- * installed long before. The test's own handler counts any SIGINT that lands outside it. */
+ * warmup + cosine schedule. The SIGINT is raised by run_train's after_step hook once step `at` is
+ * done: raise() runs the handler before it returns, so the next step sees the flag, completes,
+ * saves and stops, at step at + 1 on every machine and under any load. The test's own handler
+ * counts any SIGINT that lands outside run_train. */
 static volatile sig_atomic_t stray_sigints;
 static void count_sigint(int s) { (void)s; stray_sigints++; }
-static double thread_cpu_s(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static void sigint_at(const Run *r, void *arg) { if (r->step == *(const long *)arg) raise(SIGINT); }
 
 TEST(train_resume_after_sigint_bit_identical) {
     int nt = threads_save();
@@ -190,27 +190,22 @@ TEST(train_resume_after_sigint_bit_identical) {
     Err e = {{0}};
     Run a, b;
     TrainOptions oa = {.dir = da}, ob = {.dir = db};
-    double cpu0 = thread_cpu_s();
     CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0, "run A: %s", e.msg);
-    double cpu_a = thread_cpu_s() - cpu0;
 
     struct sigaction sa = {0}, old;
     sa.sa_handler = count_sigint;
     sigaction(SIGINT, &sa, &old);
     stray_sigints = 0;
     CHECK(!run_init(&b, &c, &e), "run B: %s", e.msg);
-    timer_t tm;
-    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGINT};
-    NP_ASSERT(!timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &tm), "timer_create");
-    long ns = (long)(cpu_a / 3 * 1e9);
-    struct itimerspec when = {.it_value = {ns / 1000000000L, ns % 1000000000L}};
-    timer_settime(tm, 0, &when, NULL);
+    long at = steps / 3;   /* not on a checkpoint or evaluation period: the stop writes its own */
+    ob.after_step = sigint_at;
+    ob.after_step_arg = &at;
     int rc = run_train(&b, &ob, &e);
-    timer_delete(tm);
+    ob.after_step = NULL;
     long stopped_at = b.step;
     sigaction(SIGINT, &old, NULL);
-    CHECK(rc == 1 && stopped_at > 0 && stopped_at < steps && !stray_sigints,
-          "interrupted run: rc %d at step %ld of %ld, %d SIGINTs outside run_train (%s)", rc, stopped_at, steps,
+    CHECK(rc == 1 && stopped_at == at + 1 && !stray_sigints,
+          "interrupted run: rc %d at step %ld, want %ld; %d SIGINTs outside run_train (%s)", rc, stopped_at, at + 1,
           (int)stray_sigints, e.msg);
     ob.resume = 1;
     CHECK(run_train(&b, &ob, &e) == 0 && b.step == steps, "resumed run: %s (step %ld)", e.msg, b.step);

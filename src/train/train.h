@@ -38,6 +38,10 @@ typedef struct TrainOptions {
     int force;                /* without resume: delete a run the folder holds and start over */
     long steps;               /* with resume: train on to this many steps (0: the run's own count) */
     int verbose;              /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
+    /* Called after each step is complete (r->step counts it), before the next one starts; NULL for
+     * none. A Ctrl-C it raises is seen by the next step, which then saves and stops. */
+    void (*after_step)(const Run *r, void *arg);
+    void *after_step_arg;
 } TrainOptions;
 /* Trains to cfg.steps, holding a lock on the folder (dir/lock: a second trainer is refused with
  * the holder's pid). Without resume, r is a fresh run_init and a folder that already holds a run

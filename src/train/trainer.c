@@ -471,6 +471,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
             t_last = tn;
         }
         if (stop) { dist_barrier(); rc = 1; break; }   /* no rank ends the job before rank 0 has saved */
+        if (o->after_step) o->after_step(r, o->after_step_arg);
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
     if (mf) fclose(mf);
