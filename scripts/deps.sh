@@ -9,6 +9,7 @@
 #        scripts/deps.sh --bench   the same (python3-torch is also the reference of `make bench`)
 #        scripts/deps.sh --fuzz    also clang-14, libFuzzer and libomp (`make fuzz`)
 #        scripts/deps.sh --mpi     also Open MPI: mpicc and mpirun (`make MPI=1`, `make test`; docs/cluster.md)
+#        scripts/deps.sh --format  only clang-format 14 (`make format`, `make format-check`)
 set -euo pipefail
 CC="${CC:-cc}"
 
@@ -32,6 +33,7 @@ C
 }
 plots_ok() { command -v gnuplot >/dev/null 2>&1; }
 bench_ok() { /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; }   # Debian's python3, not another on PATH
+format_ok() { command -v clang-format-14 >/dev/null 2>&1; }
 fuzz_ok() {
   local d rc=0
   d="$(mktemp -d)"
@@ -57,14 +59,15 @@ case "${1:-}" in
   --bench) groups+=(bench) ;;
   --fuzz) groups+=(fuzz) ;;
   --mpi) groups+=(mpi) ;;
-  *) echo "usage: scripts/deps.sh [--plots | --bench | --fuzz | --mpi]" >&2; exit 2 ;;
+  --format) groups=(format) ;;
+  *) echo "usage: scripts/deps.sh [--plots | --bench | --fuzz | --mpi | --format]" >&2; exit 2 ;;
 esac
 declare -A pkgs=([build]="build-essential libopenblas-dev libcjson-dev" [plots]="gnuplot-nox"
                  [bench]="python3-torch python3-numpy" [fuzz]="clang-14 libclang-rt-14-dev libomp-14-dev"
-                 [mpi]="libopenmpi-dev openmpi-bin")
+                 [mpi]="libopenmpi-dev openmpi-bin" [format]="clang-format-14")
 declare -A what=([build]="a C compiler ($CC) with OpenMP, OpenBLAS and cJSON" [plots]="gnuplot"
                  [bench]="python3 with torch and numpy" [fuzz]="clang-14 with libFuzzer and OpenMP"
-                 [mpi]="Open MPI (mpicc, mpirun)")
+                 [mpi]="Open MPI (mpicc, mpirun)" [format]="clang-format 14")
 missing=()
 for g in "${groups[@]}"; do "${g}_ok" || missing+=("$g"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
