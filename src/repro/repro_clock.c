@@ -13,7 +13,7 @@ typedef struct ClockItem {
     char run[64];             /* the run analysed */
     double val;               /* its IID validation accuracy (why it was chosen) */
     int ok, png;
-    char error[300];
+    char error[sizeof(Err) + 8];   /* an Err message, with "plot: " before it */
     ClockReport rep;
 } ClockItem;
 struct ClockSet { int n; ClockItem it[METHOD_COUNT]; };
