@@ -10,7 +10,10 @@ const char *cli_bin(void) {
     static char bin[4096];
     if (bin[0]) return bin;
     ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 16);
-    if (n <= 0) { strcpy(bin, "build/neurop"); return bin; }
+    if (n <= 0) {
+        strcpy(bin, "build/neurop");
+        return bin;
+    }
     bin[n] = 0;
     char *slash = strrchr(bin, '/');
     strcpy(slash ? slash + 1 : bin, "neurop");

@@ -11,8 +11,11 @@
 #include "registry.h"
 #undef T
 
-static const struct { const char *name; void (*fn)(TestCtx *); } tests[] = {
-#define T(name) { #name, test_##name },
+static const struct {
+    const char *name;
+    void (*fn)(TestCtx *);
+} tests[] = {
+#define T(name) {#name, test_##name},
 #include "registry.h"
 #undef T
 };
@@ -27,7 +30,10 @@ void test_fail_(TestCtx *t, const char *file, int line, const char *fmt, ...) {
     va_end(ap);
 }
 
-int test_quick(void) { const char *q = getenv("NEUROP_TEST_QUICK"); return q && *q && strcmp(q, "0"); }
+int test_quick(void) {
+    const char *q = getenv("NEUROP_TEST_QUICK");
+    return q && *q && strcmp(q, "0");
+}
 
 int main(int argc, char **argv) {
     cpu_setup(argv);
@@ -40,9 +46,16 @@ int main(int argc, char **argv) {
         tests[i].fn(&t);
         clock_gettime(CLOCK_MONOTONIC, &b);
         double s = (b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec);
-        if (t.failed) { failed++; printf("FAIL %s (%d checks failed)\n", tests[i].name, t.failed); }
-        else if (t.skipped) { skipped++; printf("skip %s: %s\n", tests[i].name, t.skip_msg); }
-        else { passed++; printf("ok   %s (%.2fs)\n", tests[i].name, s); }
+        if (t.failed) {
+            failed++;
+            printf("FAIL %s (%d checks failed)\n", tests[i].name, t.failed);
+        } else if (t.skipped) {
+            skipped++;
+            printf("skip %s: %s\n", tests[i].name, t.skip_msg);
+        } else {
+            passed++;
+            printf("ok   %s (%.2fs)\n", tests[i].name, s);
+        }
         fflush(stdout);
     }
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);

@@ -26,19 +26,30 @@ static void rm_rf(const char *dir) {
 TEST(bad_inputs_seventieth_set_applied) {
     char dir[128], out[4096];
     snprintf(dir, sizeof dir, "/tmp/neurop-test-sets-XXXXXX");
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     size_t n = 20000;
     char *args = malloc(n);
-    int k = snprintf(args, n, "train --task sumfirst --method gnn --quiet --steps 2 --out %s --set width=8 --set rounds=1 --set eval_n=8", dir);
+    int k = snprintf(
+        args, n,
+        "train --task sumfirst --method gnn --quiet --steps 2 --out %s --set width=8 --set rounds=1 --set eval_n=8",
+        dir);
     for (int i = 0; i < 66; i++) k += snprintf(args + k, n - k, " --set B=2");
-    snprintf(args + k, n - k, " --set N=4 --set seed=5");   /* the 70th and 71st */
+    snprintf(args + k, n - k, " --set N=4 --set seed=5"); /* the 70th and 71st */
     int rc = cli_run(args, out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     char *p = path_join(dir, "config.txt");
-    unsigned char *cfg = NULL; size_t len; Err e;
+    unsigned char *cfg = NULL;
+    size_t len;
+    Err e;
     CHECK(!read_file(p, &cfg, &len, &e), "%s", e.msg);
-    CHECK(cfg && strstr((char *)cfg, "seed=5 ") && strstr((char *)cfg, " N=4 "), "config.txt: %s", cfg ? (char *)cfg : "");
-    free(cfg); free(p); free(args);
+    CHECK(cfg && strstr((char *)cfg, "seed=5 ") && strstr((char *)cfg, " N=4 "), "config.txt: %s",
+          cfg ? (char *)cfg : "");
+    free(cfg);
+    free(p);
+    free(args);
     rm_rf(dir);
 }
 
@@ -46,7 +57,10 @@ TEST(bad_inputs_seventieth_set_applied) {
 
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
-    if (f) { fputs(text, f); fclose(f); }
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
 }
 
 /* A program of template text with θ from the standard initialization (seed 1), saved at path. */
@@ -63,15 +77,20 @@ static int make_program(const char *path, const char *tpl, Template *t, float **
 TEST(bad_inputs_exec_unknown_file_and_nan_program) {
     char dir[128], p[256], args[600], out[4096];
     snprintf(dir, sizeof dir, "/tmp/neurop-test-exec-XXXXXX");
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     /* a text file, a PNG header, an empty file */
-    const char *files[][2] = {{"notes.txt", "hello, this is not a program at all\n"}, {"pic.png", "\x89PNG\r\n\x1a\nrest of it"}};
+    const char *files[][2] = {{"notes.txt", "hello, this is not a program at all\n"},
+                              {"pic.png", "\x89PNG\r\n\x1a\nrest of it"}};
     for (int i = 0; i < 2; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
         write_text(p, files[i][1]);
         snprintf(args, sizeof args, "exec %s </dev/null", p);
         int rc = cli_run(args, out, sizeof out);
-        CHECK(rc == 1 && strstr(out, "not a safetensors file") && strstr(out, files[i][0]), "exec %s: exit %d: %s", files[i][0], rc, out);
+        CHECK(rc == 1 && strstr(out, "not a safetensors file") && strstr(out, files[i][0]), "exec %s: exit %d: %s",
+              files[i][0], rc, out);
     }
     /* a program with one NaN weight: refused on load, and never written by program_save */
     Template t;
@@ -89,14 +108,17 @@ TEST(bad_inputs_exec_unknown_file_and_nan_program) {
         for (int i = 0; i < nm; i++) meta[i] = *st_meta_at(f, i);
         st_find(f, "layers.1.bias")->data[0] = NAN;
         CHECK(!st_write(p, ts, nt, meta, nm, &e), "%s", e.msg);
-        free(ts); free(meta); st_free(f);
+        free(ts);
+        free(meta);
+        st_free(f);
     }
     snprintf(args, sizeof args, "exec %s </dev/null", p);
     int rc = cli_run(args, out, sizeof out);
     CHECK(rc == 1 && strstr(out, "layers.1.bias") && strstr(out, "NaN"), "exec of a NaN program: exit %d: %s", rc, out);
     theta[3] = INFINITY;
     snprintf(p, sizeof p, "%s/inf.safetensors", dir);
-    CHECK(program_save(p, &t, theta, NULL, &e) == -1 && strstr(e.msg, "Inf") && access(p, F_OK) != 0, "program_save of Inf: %s", e.msg);
+    CHECK(program_save(p, &t, theta, NULL, &e) == -1 && strstr(e.msg, "Inf") && access(p, F_OK) != 0,
+          "program_save of Inf: %s", e.msg);
     free(theta);
     rm_rf(dir);
 }
@@ -117,21 +139,35 @@ static int lines_differ(const char *a, const char *b, double rel) {
         while (a < ea || b < eb) {
             char *na, *nb;
             double x = strtod(a, &na), y = strtod(b, &nb);
-            if (na == a || nb == b || na > ea || nb > eb) { bad++; break; }
-            if (!(fabs(x - y) <= rel * fmax(1.0, fmax(fabs(x), fabs(y))))) { bad++; break; }
-            a = na; b = nb;
+            if (na == a || nb == b || na > ea || nb > eb) {
+                bad++;
+                break;
+            }
+            if (!(fabs(x - y) <= rel * fmax(1.0, fmax(fabs(x), fabs(y))))) {
+                bad++;
+                break;
+            }
+            a = na;
+            b = nb;
             while (a < ea && *a == ' ') a++;
             while (b < eb && *b == ' ') b++;
-            if ((a == ea) != (b == eb)) { bad++; break; }
+            if ((a == ea) != (b == eb)) {
+                bad++;
+                break;
+            }
         }
-        a = ea + 1; b = eb + 1;
+        a = ea + 1;
+        b = eb + 1;
     }
     return bad;
 }
 TEST(bad_inputs_exec_streams_chunks) {
     char dir[128], prog[256], in[256], args[700];
     snprintf(dir, sizeof dir, "/tmp/neurop-test-exec2-XXXXXX");
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     Template t;
     float *theta = NULL;
     snprintf(prog, sizeof prog, "%s/mlp.safetensors", dir);
@@ -151,24 +187,32 @@ TEST(bad_inputs_exec_streams_chunks) {
     }
     if (f) fclose(f);
     /* the expected text: one batch of all N through exec_mlp */
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a); g.no_grad = 1;
-    Tensor *y = exec_mlp(&g, &t, tensor_wrap(&g, theta, NULL, SHAPE(1, (int)t.n_theta)), tensor_wrap(&g, x, NULL, SHAPE(1, N, 10)));
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    Tensor *y = exec_mlp(&g, &t, tensor_wrap(&g, theta, NULL, SHAPE(1, (int)t.n_theta)),
+                         tensor_wrap(&g, x, NULL, SHAPE(1, N, 10)));
     size_t cap = (size_t)N * 64, k = 0;
     char *want = xmalloc(cap), *out = xmalloc(cap);
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < 3; j++) k += snprintf(want + k, cap - k, "%s%.6g", j ? " " : "", y->data[i * 3 + j]);
         k += snprintf(want + k, cap - k, "\n");
     }
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
     snprintf(args, sizeof args, "exec %s --input %s", prog, in);
     int rc = cli_run(args, out, cap);
     int differ = lines_differ(out, want, 2e-5);
-    CHECK(rc == 0 && !differ, "exec of %d lines: exit %d, %d lines differ from the library's beyond rounding", N, rc, differ);
+    CHECK(rc == 0 && !differ, "exec of %d lines: exit %d, %d lines differ from the library's beyond rounding", N, rc,
+          differ);
     free(theta);
     /* a Transformer: a bad token on the 1,100th line (the second chunk) */
     snprintf(prog, sizeof prog, "%s/tf.safetensors", dir);
-    CHECK(!make_program(prog, "transformer vocab=7 len=4 d=8 heads=2 mlp=12 classes=5 layers=1 prenorm=1 readout=last act=relu", &t, &theta),
+    CHECK(!make_program(
+              prog, "transformer vocab=7 len=4 d=8 heads=2 mlp=12 classes=5 layers=1 prenorm=1 readout=last act=relu",
+              &t, &theta),
           "make_program");
     f = fopen(in, "w");
     for (int i = 1; i <= 1100 && f; i++) fprintf(f, "%s\n", i == 1100 ? "1 2 9 3" : "1 2 3 4");
@@ -181,7 +225,10 @@ TEST(bad_inputs_exec_streams_chunks) {
     write_text(in, "1 2 \x1b[31mred 4\n");
     rc = cli_run(args, out, cap);
     CHECK(rc == 1 && strstr(out, "'\\x1b[31mred'") && !strchr(out, '\x1b'), "control bytes: exit %d: %s", rc, out);
-    free(theta); free(x); free(want); free(out);
+    free(theta);
+    free(x);
+    free(want);
+    free(out);
     rm_rf(dir);
 }
 
@@ -190,12 +237,18 @@ TEST(bad_inputs_exec_streams_chunks) {
 TEST(bad_inputs_exec_memory_bounded) {
     char dir[128], prog[256], in[256];
     snprintf(dir, sizeof dir, "/tmp/neurop-test-exec3-XXXXXX");
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     Template t;
     float *theta = NULL;
     snprintf(prog, sizeof prog, "%s/addmod.safetensors", dir);
-    CHECK(!make_program(prog, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=0 readout=last act=relu",
-                        &t, &theta), "make_program");
+    CHECK(!make_program(
+              prog,
+              "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=0 readout=last act=relu",
+              &t, &theta),
+          "make_program");
     free(theta);
     snprintf(in, sizeof in, "%s/in.txt", dir);
     FILE *f = fopen(in, "w");
@@ -227,5 +280,6 @@ TEST(bad_inputs_messages_escape_control_bytes) {
     memset(big, '\x01', sizeof big - 1);
     big[sizeof big - 1] = 0;
     err_set(&e, "%s", big);
-    CHECK(strlen(e.msg) < sizeof e.msg && strlen(e.msg) % 4 == 0 && !strncmp(e.msg, "\\x01\\x01", 8), "a long message: %zu bytes", strlen(e.msg));
+    CHECK(strlen(e.msg) < sizeof e.msg && strlen(e.msg) % 4 == 0 && !strncmp(e.msg, "\\x01\\x01", 8),
+          "a long message: %zu bytes", strlen(e.msg));
 }

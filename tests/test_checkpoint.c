@@ -29,17 +29,22 @@ static int rewrite(const char *src, const char *dst, const char *key, const char
         ts[i] = *st_at(f, i);
         if (transpose && !done && ts[i].ndim == 2 && ts[i].shape[0] != ts[i].shape[1]) {
             int64_t a = ts[i].shape[0];
-            ts[i].shape[0] = ts[i].shape[1]; ts[i].shape[1] = a;
+            ts[i].shape[0] = ts[i].shape[1];
+            ts[i].shape[1] = a;
             done = 1;
         }
     }
     for (int i = 0; i < nm; i++) {
         meta[k] = *st_meta_at(f, i);
-        if (key && !strcmp(meta[k].key, key)) { if (!value) continue; meta[k].value = value; }
+        if (key && !strcmp(meta[k].key, key)) {
+            if (!value) continue;
+            meta[k].value = value;
+        }
         k++;
     }
     int rc = st_write(dst, ts, nt, meta, k, e);
-    free(ts); free(meta);
+    free(ts);
+    free(meta);
     st_free(f);
     return rc;
 }
@@ -64,13 +69,21 @@ TEST(checkpoint_damaged_copies_refused) {
     char dir[128], bad[128];
     snprintf(dir, sizeof dir, "/tmp/neurop-test-ckpt-XXXXXX");
     snprintf(bad, sizeof bad, "/tmp/neurop-test-ckptbad-XXXXXX");
-    if (!mkdtemp(dir) || !mkdtemp(bad)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir) || !mkdtemp(bad)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     TrainConfig c;
     Err e = {{0}};
     CHECK(!config_defaults("sumfirst", METHOD_GNN, &c, &e), "%s", e.msg);
-    c.meta.width = 8; c.meta.rounds = 1; c.B = 2; c.N = 8; c.eval_n = 16;
+    c.meta.width = 8;
+    c.meta.rounds = 1;
+    c.B = 2;
+    c.N = 8;
+    c.eval_n = 16;
     CHECK(!config_set(&c, "beta2=0.98", &e), "%s", e.msg);
-    CHECK(config_set(&c, "beta2=1", &e) == -1 && strstr(e.msg, "beta2=1: want a number in [0, 0.99999]"), "beta2=1: '%s'", e.msg);
+    CHECK(config_set(&c, "beta2=1", &e) == -1 && strstr(e.msg, "beta2=1: want a number in [0, 0.99999]"),
+          "beta2=1: '%s'", e.msg);
     config_set_steps(&c, 2, 2);
     Run r;
     TrainOptions o = {.dir = dir};
@@ -80,7 +93,11 @@ TEST(checkpoint_damaged_copies_refused) {
     char *no_head = config_edit(src, " head=1", ""), *twice = config_edit(src, " head=", " width=8 head="),
          *huge = config_edit(src, "mlp 10-16-1", "mlp 10-40000-40000-1");
     CHECK(no_head && twice && huge, "config edits");
-    const struct { const char *key, *value; int transpose; const char *want; } cases[] = {
+    const struct {
+        const char *key, *value;
+        int transpose;
+        const char *want;
+    } cases[] = {
         {"data_rng", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 0, "data_rng"},
         {"data_rng", "0000000000000000000000000000000000000000000000000000000000000000", 0, "all zero"},
         {"data_rng", "1234", 0, "64 hex digits"},
@@ -97,24 +114,29 @@ TEST(checkpoint_damaged_copies_refused) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (cases[i].key && !cases[i].value && strcmp(cases[i].key, "best_step")) continue;
-        if (rewrite(src, dst, cases[i].key, cases[i].value, cases[i].transpose, &e)) { CHECK(0, "rewrite %zu: %s", i, e.msg); continue; }
+        if (rewrite(src, dst, cases[i].key, cases[i].value, cases[i].transpose, &e)) {
+            CHECK(0, "rewrite %zu: %s", i, e.msg);
+            continue;
+        }
         Run k;
-        memset(&k, 0xa5, sizeof k);   /* garbage, as on a caller's stack: a failed run_open must leave it safe to free */
+        memset(&k, 0xa5, sizeof k); /* garbage, as on a caller's stack: a failed run_open must leave it safe to free */
         Err le = {{0}};
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
         int rc = run_open(&k, bad, "last", &le);
         clock_gettime(CLOCK_MONOTONIC, &b);
         run_free(&k);
-        CHECK(rc == -1 && strstr(le.msg, cases[i].want) && strstr(le.msg, bad), "case %zu (%s): rc %d, message '%s', want '%s'", i,
-              cases[i].key ? cases[i].key : "transposed", rc, le.msg, cases[i].want);
+        CHECK(rc == -1 && strstr(le.msg, cases[i].want) && strstr(le.msg, bad),
+              "case %zu (%s): rc %d, message '%s', want '%s'", i, cases[i].key ? cases[i].key : "transposed", rc,
+              le.msg, cases[i].want);
         CHECK((b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec) < 1.0, "case %zu took more than a second", i);
         /* the same damage refuses a resume too, and the folder's files stay as they were */
         if (i == 0) {
             TrainOptions ro = {.dir = bad, .resume = 1, .steps = 4};
             Run rr;
             memset(&rr, 0, sizeof rr);
-            CHECK(run_train(&rr, &ro, &le) == -1 && strstr(le.msg, "data_rng"), "resume from a bad data_rng: %s", le.msg);
+            CHECK(run_train(&rr, &ro, &le) == -1 && strstr(le.msg, "data_rng"), "resume from a bad data_rng: %s",
+                  le.msg);
             run_free(&rr);
         }
     }
@@ -122,18 +144,25 @@ TEST(checkpoint_damaged_copies_refused) {
     CHECK(!rewrite(src, dst, NULL, NULL, 0, &e), "%s", e.msg);
     Run k;
     CHECK(!run_open(&k, bad, "last", &e), "the undamaged copy: %s", e.msg);
-    CHECK(strstr(k.machine, "cpu=") && strstr(k.machine, "blas=") && strstr(k.machine, "(kernel ") && strstr(k.machine, "threads="),
+    CHECK(strstr(k.machine, "cpu=") && strstr(k.machine, "blas=") && strstr(k.machine, "(kernel ") &&
+              strstr(k.machine, "threads="),
           "machine: '%s'", k.machine);
-    CHECK(k.cfg.beta2 == 0.98f && k.opt.beta2 == 0.98f, "beta2 %g, optimizer %g, want the run's 0.98", k.cfg.beta2, k.opt.beta2);
+    CHECK(k.cfg.beta2 == 0.98f && k.opt.beta2 == 0.98f, "beta2 %g, optimizer %g, want the run's 0.98", k.cfg.beta2,
+          k.opt.beta2);
     run_free(&k);
     /* a checkpoint written before beta2 was a setting (no key) means what those runs used: 0.999 */
     char *old = config_edit(src, " beta2=0.980000019", "");
     CHECK(old && !rewrite(src, dst, "config", old, 0, &e), "%s", e.msg);
     CHECK(!run_open(&k, bad, "last", &e), "a config without beta2: %s", e.msg);
-    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f, "old config: beta2 %g, optimizer %g, want 0.999", k.cfg.beta2, k.opt.beta2);
+    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f, "old config: beta2 %g, optimizer %g, want 0.999", k.cfg.beta2,
+          k.opt.beta2);
     run_free(&k);
     free(old);
-    free(no_head); free(twice); free(huge); free(src); free(dst);
+    free(no_head);
+    free(twice);
+    free(huge);
+    free(src);
+    free(dst);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, bad);
     if (system(cmd)) {}

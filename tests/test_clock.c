@@ -11,14 +11,15 @@
  * - end to end on an untrained addmod Meta-GNN run: a finite, well-formed report, the data
  *   files, JSON and plot; direct and non-addmod runs are refused with a message. */
 #include "test.h"
-#include "io/fileio.h"
 #include "analysis/clock.h"
+#include "io/fileio.h"
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static const int PRIMES[25] = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
+static const int PRIMES[25] = {2,  3,  5,  7,  11, 13, 17, 19, 23, 29, 31, 37, 41,
+                               43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
 
 /* ---- eigen solver ---- */
 
@@ -39,18 +40,26 @@ TEST(clock_eigen_known_matrix) {
     /* a random symmetric 12×12: V is orthonormal, Σ λ v vᵀ rebuilds A, Σ λ = trace */
     enum { N = 12 };
     static double m[N * N], m0[N * N], ww[N], vv[N * N];
-    Rng r; rng_seed(&r, 5);
-    for (int i = 0; i < N; i++) for (int j = 0; j <= i; j++) m[i * N + j] = m[j * N + i] = rng_normal(&r);
+    Rng r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j <= i; j++) m[i * N + j] = m[j * N + i] = rng_normal(&r);
     memcpy(m0, m, sizeof m);
     CHECK(clock_eigen_sym(N, m, ww, vv) >= 0, "Jacobi did not converge on 12x12");
     double tr = 0, sw = 0, maxo = 0, maxr = 0;
-    for (int i = 0; i < N; i++) { tr += m0[i * N + i]; sw += ww[i]; }
+    for (int i = 0; i < N; i++) {
+        tr += m0[i * N + i];
+        sw += ww[i];
+    }
     CHECK_NEAR(sw, tr, 1e-10);
     for (int i = 1; i < N; i++) CHECK(ww[i] <= ww[i - 1], "eigenvalues not descending at %d", i);
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {
             double dot = 0, rec = 0;
-            for (int k = 0; k < N; k++) { dot += vv[i * N + k] * vv[j * N + k]; rec += ww[k] * vv[k * N + i] * vv[k * N + j]; }
+            for (int k = 0; k < N; k++) {
+                dot += vv[i * N + k] * vv[j * N + k];
+                rec += ww[k] * vv[k * N + i] * vv[k * N + j];
+            }
             maxo = fmax(maxo, fabs(dot - (i == j)));
             maxr = fmax(maxr, fabs(rec - m0[i * N + j]));
         }
@@ -61,9 +70,13 @@ TEST(clock_eigen_known_matrix) {
 /* ---- the plane ---- */
 
 static void synth_clock(float *emb, int p, int d, int k, int orient, double noise, uint64_t seed) {
-    Rng r; rng_seed(&r, seed);
+    Rng r;
+    rng_seed(&r, seed);
     double M[64][2];
-    for (int j = 0; j < d; j++) { M[j][0] = rng_normal(&r); M[j][1] = rng_normal(&r); }
+    for (int j = 0; j < d; j++) {
+        M[j][0] = rng_normal(&r);
+        M[j][1] = rng_normal(&r);
+    }
     for (int a = 0; a < p; a++) {
         double t = 2 * M_PI * (double)((long)k * a % p) / p, c = cos(t), s = orient * sin(t);
         for (int j = 0; j < d; j++) emb[a * d + j] = (float)(M[j][0] * c + M[j][1] * s + noise * rng_normal(&r) + 0.3);
@@ -81,41 +94,55 @@ TEST(clock_plane_detects_frequency) {
         CHECK(pl.k == 7, "orientation %d: dominant frequency %d, want 7", orient, pl.k);
         CHECK(pl.var_top2 > 0.95, "orientation %d: top-2 variance %.4f", orient, pl.var_top2);
         CHECK_NEAR(pl.var_top2, pl.var_pc1 + pl.var_pc2, 1e-12);
-        CHECK(pl.var_pc1 >= pl.var_pc2 && pl.var_pc2 >= 0 && pl.var_pc1 <= 1, "shares %.4f %.4f", pl.var_pc1, pl.var_pc2);
+        CHECK(pl.var_pc1 >= pl.var_pc2 && pl.var_pc2 >= 0 && pl.var_pc1 <= 1, "shares %.4f %.4f", pl.var_pc1,
+              pl.var_pc2);
         CHECK(pl.k_power > 0.95 && pl.k_power <= 1, "orientation %d: power share at k %.4f", orient, pl.k_power);
-        CHECK(pl.circularity == 1.0 && pl.winding == 1, "orientation %d: circularity %.3f, winding %d", orient, pl.circularity,
-              pl.winding);
-        CHECK(pl.max_gap < 1.2 / P && pl.radius_cv < 0.05 && clock_is_clock(&pl), "orientation %d: largest gap %.4f of a turn", orient, pl.max_gap);
+        CHECK(pl.circularity == 1.0 && pl.winding == 1, "orientation %d: circularity %.3f, winding %d", orient,
+              pl.circularity, pl.winding);
+        CHECK(pl.max_gap < 1.2 / P && pl.radius_cv < 0.05 && clock_is_clock(&pl),
+              "orientation %d: largest gap %.4f of a turn", orient, pl.max_gap);
         double sx = 0, sy = 0;
-        for (int a = 0; a < P; a++) { sx += pl.xy[a][0]; sy += pl.xy[a][1]; }
+        for (int a = 0; a < P; a++) {
+            sx += pl.xy[a][0];
+            sy += pl.xy[a][1];
+        }
         CHECK(fabs(sx) < 1e-9 && fabs(sy) < 1e-9, "projections not centred: %g %g", sx, sy);
     }
     /* a clock at k = 40 (the top of the range (p-1)/2 = 41 is reachable) */
     static ClockPlane pk;
     synth_clock(emb, P, D, 40, 1, 0.01, 3);
-    CHECK(!clock_plane(emb, P, D, &pk, &e) && pk.k == 40 && pk.winding == 1, "k = 40: found %d, winding %d", pk.k, pk.winding);
+    CHECK(!clock_plane(emb, P, D, &pk, &e) && pk.k == 40 && pk.winding == 1, "k = 40: found %d, winding %d", pk.k,
+          pk.winding);
     /* an arc: tokens 0..82 at angles 2πa/101 (what the neural graph's positional encodings give an
      * untrained Meta-GNN): frequency 1, every step the same way and one turn with the closing
      * step, but a gap of 19/101 of a turn: not a clock */
     {
-        Rng ra; rng_seed(&ra, 21);
+        Rng ra;
+        rng_seed(&ra, 21);
         double M[D][2];
-        for (int j = 0; j < D; j++) { M[j][0] = rng_normal(&ra); M[j][1] = rng_normal(&ra); }
+        for (int j = 0; j < D; j++) {
+            M[j][0] = rng_normal(&ra);
+            M[j][1] = rng_normal(&ra);
+        }
         for (int a = 0; a < P; a++)
-            for (int j = 0; j < D; j++) emb[a * D + j] = (float)(M[j][0] * cos(2 * M_PI * a / 101) + M[j][1] * sin(2 * M_PI * a / 101));
+            for (int j = 0; j < D; j++)
+                emb[a * D + j] = (float)(M[j][0] * cos(2 * M_PI * a / 101) + M[j][1] * sin(2 * M_PI * a / 101));
         static ClockPlane pa;
         CHECK(!clock_plane(emb, P, D, &pa, &e), "clock_plane on an arc: %s", e.msg);
-        CHECK(pa.k == 1 && pa.winding == 1 && pa.circularity == 1.0, "arc: k %d winding %d circularity %.3f", pa.k, pa.winding, pa.circularity);
+        CHECK(pa.k == 1 && pa.winding == 1 && pa.circularity == 1.0, "arc: k %d winding %d circularity %.3f", pa.k,
+              pa.winding, pa.circularity);
         CHECK(pa.max_gap > 0.1, "arc: largest gap %.4f of a turn", pa.max_gap);
         CHECK(!clock_is_clock(&pa), "an arc taken for a clock");
     }
     /* noise alone: no frequency dominates, no ordered circle */
-    Rng r; rng_seed(&r, 9);
+    Rng r;
+    rng_seed(&r, 9);
     for (int i = 0; i < P * D; i++) emb[i] = rng_normal(&r);
     static ClockPlane pn;
     CHECK(!clock_plane(emb, P, D, &pn, &e), "clock_plane on noise: %s", e.msg);
     CHECK(pn.k_power < 0.3 && pn.circularity < 0.8 && pn.var_top2 < 0.5 && !clock_is_clock(&pn),
-          "noise looks like a clock: power %.3f, circularity %.3f, top-2 %.3f", pn.k_power, pn.circularity, pn.var_top2);
+          "noise looks like a clock: power %.3f, circularity %.3f, top-2 %.3f", pn.k_power, pn.circularity,
+          pn.var_top2);
     /* refused */
     for (int i = 0; i < P * D; i++) emb[i] = 1.5f;
     CHECK(clock_plane(emb, P, D, &pn, &e) == -1 && strstr(e.msg, "equal"), "constant rows: '%s'", e.msg);
@@ -128,18 +155,30 @@ TEST(clock_pc1_recovers_coordinate) {
     enum { N = 25, M = 300 };
     static double x[N * M], sc[N];
     double s[N], u[M], w[M], sm = 0, nu = 0;
-    Rng r; rng_seed(&r, 4);
-    for (int l = 0; l < M; l++) { u[l] = rng_normal(&r); w[l] = rng_normal(&r); nu += u[l] * u[l]; }
+    Rng r;
+    rng_seed(&r, 4);
+    for (int l = 0; l < M; l++) {
+        u[l] = rng_normal(&r);
+        w[l] = rng_normal(&r);
+        nu += u[l] * u[l];
+    }
     nu = sqrt(nu);
-    for (int i = 0; i < N; i++) { s[i] = 10 * cos(3.0 * i); sm += s[i]; }
+    for (int i = 0; i < N; i++) {
+        s[i] = 10 * cos(3.0 * i);
+        sm += s[i];
+    }
     sm /= N;
-    for (int i = 0; i < N; i++) for (int l = 0; l < M; l++) x[i * M + l] = s[i] * u[l] + 2 * w[l] + 1e-6 * rng_normal(&r);
+    for (int i = 0; i < N; i++)
+        for (int l = 0; l < M; l++) x[i * M + l] = s[i] * u[l] + 2 * w[l] + 1e-6 * rng_normal(&r);
     double var;
     Err e = {{0}};
     CHECK(!clock_pc1(x, N, M, sc, &var, &e), "clock_pc1: %s", e.msg);
     CHECK(var > 0.999999, "PC1 share %.9f", var);
     double sign = sc[0] * (s[0] - sm) >= 0 ? 1 : -1, sum = 0;
-    for (int i = 0; i < N; i++) { CHECK_NEAR(sc[i], sign * (s[i] - sm) * nu, 1e-4); sum += sc[i]; }
+    for (int i = 0; i < N; i++) {
+        CHECK_NEAR(sc[i], sign * (s[i] - sm) * nu, 1e-4);
+        sum += sc[i];
+    }
     CHECK_NEAR(sum, 0, 1e-8);
 }
 
@@ -149,8 +188,13 @@ static double paper(int p) { return 23.43 * cos(5.672 / p + 3.631); }
 
 TEST(clock_fit_recovers_paper_curve) {
     double y[25], yn[25], yc[25], mean = 0;
-    Rng r; rng_seed(&r, 8);
-    for (int i = 0; i < 25; i++) { y[i] = paper(PRIMES[i]) + 1e-3 * rng_normal(&r); yn[i] = -y[i]; mean += y[i]; }
+    Rng r;
+    rng_seed(&r, 8);
+    for (int i = 0; i < 25; i++) {
+        y[i] = paper(PRIMES[i]) + 1e-3 * rng_normal(&r);
+        yn[i] = -y[i];
+        mean += y[i];
+    }
     mean /= 25;
     for (int i = 0; i < 25; i++) yc[i] = y[i] - mean;
     ClockFit f;
@@ -177,7 +221,8 @@ TEST(clock_fit_recovers_paper_curve) {
     CHECK(f.with_offset && f.r2 > 0.99, "R² %.6f", f.r2);
     /* the paper's form cannot follow the centred curve as well: the offset is what it lacks */
     ClockFit f0;
-    CHECK(!clock_fit_cos(PRIMES, yc, 25, 0, &f0, &e) && f0.r2 < f.r2, "no-offset fit of the centred curve: R² %.4f", f0.r2);
+    CHECK(!clock_fit_cos(PRIMES, yc, 25, 0, &f0, &e) && f0.r2 < f.r2, "no-offset fit of the centred curve: R² %.4f",
+          f0.r2);
     /* refused */
     double flat[25];
     for (int i = 0; i < 25; i++) flat[i] = 3;
@@ -188,7 +233,8 @@ TEST(clock_fit_recovers_paper_curve) {
 /* ---- end to end ---- */
 
 static int file_ok(const char *dir, const char *name) {
-    char p[1024]; struct stat st;
+    char p[1024];
+    struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, name);
     return stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
@@ -197,24 +243,34 @@ TEST(clock_analyze_untrained_run) {
     TrainConfig c;
     Err e = {{0}};
     CHECK(!config_defaults("addmod", METHOD_GNN, &c, &e), "%s", e.msg);
-    c.meta.width = 8; c.meta.rounds = 1; c.meta.mixer = 8; c.seed = 3;
+    c.meta.width = 8;
+    c.meta.rounds = 1;
+    c.meta.mixer = 8;
+    c.seed = 3;
     Run r;
-    if (run_init(&r, &c, &e)) { CHECK(0, "run_init: %s", e.msg); return; }
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "run_init: %s", e.msg);
+        return;
+    }
     static ClockReport rep;
     CHECK(clock_analyze(&r, 1000, &rep, &e) == -1 && strstr(e.msg, "1000"), "p = 1000 accepted: '%s'", e.msg);
     CHECK(clock_analyze(&r, 4, &rep, &e) == -1, "p = 4 accepted");
-    if (clock_analyze(&r, CLOCK_PRIME, &rep, &e)) { CHECK(0, "clock_analyze: %s", e.msg); run_free(&r); return; }
+    if (clock_analyze(&r, CLOCK_PRIME, &rep, &e)) {
+        CHECK(0, "clock_analyze: %s", e.msg);
+        run_free(&r);
+        return;
+    }
     const ClockPlane *pl = &rep.plane;
     CHECK(pl->p == 83 && pl->d == 16 && rep.plane_ood, "plane p %d d %d ood %d", pl->p, pl->d, rep.plane_ood);
     CHECK(pl->k >= 1 && pl->k <= 41, "k = %d", pl->k);
     double fr[6] = {pl->var_pc1, pl->var_pc2, pl->var_top2, pl->k_power, pl->circularity, rep.pc1_var};
     for (int i = 0; i < 6; i++) CHECK(isfinite(fr[i]) && fr[i] >= 0 && fr[i] <= 1, "fraction %d = %g", i, fr[i]);
     CHECK(pl->max_gap >= 0 && pl->max_gap <= 0.5, "largest gap %g", pl->max_gap);
-    CHECK(pl->var_pc1 >= pl->var_pc2 && isfinite(pl->radius_cv) && pl->winding >= 0, "plane: %g %g %g %d", pl->var_pc1, pl->var_pc2,
-          pl->radius_cv, pl->winding);
+    CHECK(pl->var_pc1 >= pl->var_pc2 && isfinite(pl->radius_cv) && pl->winding >= 0, "plane: %g %g %g %d", pl->var_pc1,
+          pl->var_pc2, pl->radius_cv, pl->winding);
     for (int a = 0; a < pl->p; a++) CHECK(isfinite(pl->xy[a][0]) && isfinite(pl->xy[a][1]), "token %d not finite", a);
-    CHECK(rep.n_primes == 25 && rep.flat_rows == 101 && rep.d == 16 && !strcmp(rep.method, "gnn"), "%d primes, %d rows, d %d, %s",
-          rep.n_primes, rep.flat_rows, rep.d, rep.method);
+    CHECK(rep.n_primes == 25 && rep.flat_rows == 101 && rep.d == 16 && !strcmp(rep.method, "gnn"),
+          "%d primes, %d rows, d %d, %s", rep.n_primes, rep.flat_rows, rep.d, rep.method);
     int n_ood = 0;
     double sum = 0;
     for (int i = 0; i < rep.n_primes; i++) {
@@ -228,28 +284,37 @@ TEST(clock_analyze_untrained_run) {
     const ClockFit *fs[2] = {&rep.fit, &rep.fit_c};
     for (int i = 0; i < 2; i++) {
         const ClockFit *f = fs[i];
-        CHECK(f->A >= 0 && f->phi >= 0 && f->phi < 2 * M_PI && f->omega >= CLOCK_OMEGA_MIN && f->omega <= CLOCK_OMEGA_MAX &&
-              isfinite(f->c) && f->r2 <= 1 && isfinite(f->r2) && f->span > 0, "fit %d: A %g ω %g φ %g c %g R² %g", i, f->A, f->omega, f->phi, f->c, f->r2);
+        CHECK(f->A >= 0 && f->phi >= 0 && f->phi < 2 * M_PI && f->omega >= CLOCK_OMEGA_MIN &&
+                  f->omega <= CLOCK_OMEGA_MAX && isfinite(f->c) && f->r2 <= 1 && isfinite(f->r2) && f->span > 0,
+              "fit %d: A %g ω %g φ %g c %g R² %g", i, f->A, f->omega, f->phi, f->c, f->r2);
     }
     CHECK(rep.fit.c == 0 && !rep.fit.with_offset && rep.fit_c.with_offset, "fit kinds");
-    CHECK(rep.fit_c.r2 >= 0 && rep.fit_c.r2 >= rep.fit.r2 - 1e-9, "the offset fit (R² %g) is worse than the one without (%g)", rep.fit_c.r2, rep.fit.r2);
+    CHECK(rep.fit_c.r2 >= 0 && rep.fit_c.r2 >= rep.fit.r2 - 1e-9,
+          "the offset fit (R² %g) is worse than the one without (%g)", rep.fit_c.r2, rep.fit.r2);
 
     if (getenv("NEUROP_GC_VERBOSE"))
-        printf("    untrained: p=83 top-2 %.3f k %d (power %.3f) circularity %.2f winding %d gap %.3f; PC1 %.3f of the variance, "
-               "fit %.4g*cos(%.4g/p + %.4g) R² %.3f, with c R² %.3f\n", pl->var_top2, pl->k, pl->k_power, pl->circularity, pl->winding,
-               pl->max_gap, rep.pc1_var, rep.fit.A, rep.fit.omega, rep.fit.phi, rep.fit.r2, rep.fit_c.r2);
+        printf("    untrained: p=83 top-2 %.3f k %d (power %.3f) circularity %.2f winding %d gap %.3f; PC1 %.3f of the "
+               "variance, "
+               "fit %.4g*cos(%.4g/p + %.4g) R² %.3f, with c R² %.3f\n",
+               pl->var_top2, pl->k, pl->k_power, pl->circularity, pl->winding, pl->max_gap, rep.pc1_var, rep.fit.A,
+               rep.fit.omega, rep.fit.phi, rep.fit.r2, rep.fit_c.r2);
     /* the same run analysed twice: the same numbers */
     static ClockReport rep2;
     CHECK(!clock_analyze(&r, CLOCK_PRIME, &rep2, &e) && !memcmp(&rep, &rep2, sizeof rep), "a second analysis differs");
 
     /* files */
     char dir[] = "/tmp/neurop-test-clock-XXXXXX";
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); run_free(&r); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        run_free(&r);
+        return;
+    }
     CHECK(!clock_write_data(&rep, dir, &e), "clock_write_data: %s", e.msg);
     CHECK(file_ok(dir, "clock_embed.dat") && file_ok(dir, "clock_pc1.dat"), "data files missing");
     char path[1100];
     snprintf(path, sizeof path, "%s/clock_embed.dat", dir);
-    unsigned char *buf; size_t len;
+    unsigned char *buf;
+    size_t len;
     if (!read_file(path, &buf, &len, &e)) {
         int rows = 0, first_m = -1, last_m = -1;
         for (char *line = strtok((char *)buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -257,31 +322,39 @@ TEST(clock_analyze_untrained_run) {
             if (line[0] == '#' || sscanf(line, "%d %d", &m, &a) != 2) continue;
             CHECK(m == (long)a * pl->k % 83, "row %d: m %d for token %d", rows, m, a);
             if (!rows) first_m = m;
-            last_m = m; rows++;
+            last_m = m;
+            rows++;
         }
-        CHECK(rows == 84 && first_m == 0 && last_m == 0, "clock_embed.dat: %d rows, m from %d to %d", rows, first_m, last_m);
+        CHECK(rows == 84 && first_m == 0 && last_m == 0, "clock_embed.dat: %d rows, m from %d to %d", rows, first_m,
+              last_m);
         free(buf);
     }
     cJSON *j = cJSON_CreateObject();
     clock_to_json(&rep, j);
-    const cJSON *plane = cJSON_GetObjectItemCaseSensitive(j, "plane"), *across = cJSON_GetObjectItemCaseSensitive(j, "across_primes");
+    const cJSON *plane = cJSON_GetObjectItemCaseSensitive(j, "plane"),
+                *across = cJSON_GetObjectItemCaseSensitive(j, "across_primes");
     CHECK(cJSON_IsObject(plane) && cJSON_IsObject(across), "JSON sections missing");
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plane, "points")) == 83, "83 points");
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(across, "primes")) == 25, "25 primes");
     const cJSON *fit = cJSON_GetObjectItemCaseSensitive(across, "fit");
     CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(fit, "r2")) &&
-          cJSON_GetObjectItemCaseSensitive(fit, "r2")->valuedouble == rep.fit.r2, "fit.r2 in JSON");
+              cJSON_GetObjectItemCaseSensitive(fit, "r2")->valuedouble == rep.fit.r2,
+          "fit.r2 in JSON");
     char *txt = cJSON_PrintUnformatted(j);
     cJSON *back = txt ? cJSON_Parse(txt) : NULL;
     CHECK(back != NULL, "the JSON does not parse back (NaN?)");
-    cJSON_Delete(back); cJSON_free(txt); cJSON_Delete(j);
-    CHECK(clock_plot(&rep, dir, 0, &e) == 2 && file_ok(dir, "clock.gp") && !file_ok(dir, "clock.png"), "clock_plot without rendering");
+    cJSON_Delete(back);
+    cJSON_free(txt);
+    cJSON_Delete(j);
+    CHECK(clock_plot(&rep, dir, 0, &e) == 2 && file_ok(dir, "clock.gp") && !file_ok(dir, "clock.png"),
+          "clock_plot without rendering");
     int pr = clock_plot(&rep, dir, 1, &e);
     CHECK(pr == 0 || pr == 1, "clock_plot: %d %s", pr, e.msg);
     if (pr == 0) CHECK(file_ok(dir, "clock.png"), "clock.png missing");
     if (pr == 0) {
         /* a PNG, and no temporary file left beside it */
-        char png[1100]; unsigned char h[8] = {0};
+        char png[1100];
+        unsigned char h[8] = {0};
         snprintf(png, sizeof png, "%s/clock.png", dir);
         FILE *f = fopen(png, "rb");
         size_t got = f ? fread(h, 1, 8, f) : 0;
@@ -309,7 +382,9 @@ TEST(clock_refuses_direct_and_other_tasks) {
         run_free(&r);
     } else CHECK(0, "run_init direct: %s", e.msg);
     CHECK(!config_defaults("sumfirst", METHOD_GNN, &c, &e), "%s", e.msg);
-    c.meta.width = 8; c.meta.rounds = 1; c.meta.mixer = 8;
+    c.meta.width = 8;
+    c.meta.rounds = 1;
+    c.meta.mixer = 8;
     if (!run_init(&r, &c, &e)) {
         CHECK(clock_analyze(&r, CLOCK_PRIME, &rep, &e) == -1 && strstr(e.msg, "addmod"), "sumfirst: '%s'", e.msg);
         run_free(&r);

@@ -32,24 +32,24 @@ typedef void (*GcRef)(double *const *in, double *out, void *ctx);
 
 typedef struct GcIn {
     int ndim, shape[NT_MAXDIM];
-    float lo, hi;          /* uniform init range; lo == hi == 0 means [-1, 1] */
-    float gap;             /* keep values at least this far from 0 (kinks of relu) */
-    const float *init;     /* explicit values instead (numel floats) */
-    int no_grad;           /* passed without a grad buffer (masks, targets): not checked */
+    float lo, hi;      /* uniform init range; lo == hi == 0 means [-1, 1] */
+    float gap;         /* keep values at least this far from 0 (kinks of relu) */
+    const float *init; /* explicit values instead (numel floats) */
+    int no_grad;       /* passed without a grad buffer (masks, targets): not checked */
 } GcIn;
 #define SH(...) .ndim = (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), .shape = {__VA_ARGS__}
 
 typedef struct GcOpt {
-    GcRef ref;             /* NULL: central differences of the float32 forward */
-    double h, atol, rtol;  /* 0: defaults (float32: h 1e-3, atol 1e-3, rtol 1e-2; float64: 1e-6, 1e-5, 1e-4) */
-    int stride;            /* compare every stride-th element only (large inputs); 0 = all */
-    int corrupt;           /* self-test only: perturbs one analytic gradient */
+    GcRef ref;            /* NULL: central differences of the float32 forward */
+    double h, atol, rtol; /* 0: defaults (float32: h 1e-3, atol 1e-3, rtol 1e-2; float64: 1e-6, 1e-5, 1e-4) */
+    int stride;           /* compare every stride-th element only (large inputs); 0 = all */
+    int corrupt;          /* self-test only: perturbs one analytic gradient */
 } GcOpt;
 
 typedef struct GcRes {
-    double worst;          /* max over elements of |analytic - numeric| / (atol + rtol * max(|a|, |n|)) */
-    double fwd_err;        /* with ref: max |f - ref| / (1e-5 + 1e-5 |ref|) over the outputs */
-    int checked;           /* number of gradient elements compared */
+    double worst;   /* max over elements of |analytic - numeric| / (atol + rtol * max(|a|, |n|)) */
+    double fwd_err; /* with ref: max |f - ref| / (1e-5 + 1e-5 |ref|) over the outputs */
+    int checked;    /* number of gradient elements compared */
     char where[200];
 } GcRes;
 
@@ -83,9 +83,12 @@ static double ref_loss(GcRef ref, void *ctx, double *const *dd, double *out, con
 
 static GcRes gradcheck_run(GcFn f, void *ctx, int nin, const GcIn *spec, const GcOpt *opt, uint64_t seed) {
     GcRes res = {0};
-    Arena arena; arena_init(&arena, 1 << 16);
-    Graph g; graph_init(&g, &arena);
-    Rng rng; rng_seed(&rng, seed);
+    Arena arena;
+    arena_init(&arena, 1 << 16);
+    Graph g;
+    graph_init(&g, &arena);
+    Rng rng;
+    rng_seed(&rng, seed);
     float *data[GC_MAXIN], *grad[GC_MAXIN];
     long numel[GC_MAXIN];
     NP_ASSERT(nin <= GC_MAXIN, "gradcheck: too many inputs");
@@ -94,7 +97,10 @@ static GcRes gradcheck_run(GcFn f, void *ctx, int nin, const GcIn *spec, const G
         data[i] = xmalloc((numel[i] + 1) * sizeof(float));
         grad[i] = xcalloc(numel[i] + 1, sizeof(float));
         float lo = spec[i].lo, hi = spec[i].hi;
-        if (lo == 0 && hi == 0) { lo = -1; hi = 1; }
+        if (lo == 0 && hi == 0) {
+            lo = -1;
+            hi = 1;
+        }
         for (long k = 0; k < numel[i]; k++) {
             float v = spec[i].init ? spec[i].init[k] : lo + (hi - lo) * (float)rng_uniform(&rng);
             if (spec[i].gap > 0 && fabsf(v) < spec[i].gap) v += v < 0 ? -spec[i].gap : spec[i].gap;
@@ -117,7 +123,12 @@ static GcRes gradcheck_run(GcFn f, void *ctx, int nin, const GcIn *spec, const G
 
     /* numerical */
     /* float32 differences carry ~1e-4 noise; the float64 reference only the float32 gradient error */
-    double atol = opt->atol > 0 ? opt->atol : opt->ref ? 1e-5 : 1e-3, rtol = opt->rtol > 0 ? opt->rtol : opt->ref ? 1e-4 : 1e-2;
+    double atol = opt->atol > 0 ? opt->atol
+                  : opt->ref    ? 1e-5
+                                : 1e-3,
+           rtol = opt->rtol > 0 ? opt->rtol
+                  : opt->ref    ? 1e-4
+                                : 1e-2;
     double *dd[GC_MAXIN] = {0}, *dout = NULL;
     if (opt->ref) {
         for (int i = 0; i < nin; i++) {
@@ -139,15 +150,19 @@ static GcRes gradcheck_run(GcFn f, void *ctx, int nin, const GcIn *spec, const G
             double num;
             if (opt->ref) {
                 double h = opt->h > 0 ? opt->h : 1e-6, x0 = dd[i][k];
-                dd[i][k] = x0 + h; double lp = ref_loss(opt->ref, ctx, dd, dout, R, nout);
-                dd[i][k] = x0 - h; double lm = ref_loss(opt->ref, ctx, dd, dout, R, nout);
+                dd[i][k] = x0 + h;
+                double lp = ref_loss(opt->ref, ctx, dd, dout, R, nout);
+                dd[i][k] = x0 - h;
+                double lm = ref_loss(opt->ref, ctx, dd, dout, R, nout);
                 dd[i][k] = x0;
                 num = (lp - lm) / (2 * h);
             } else {
                 float h = opt->h > 0 ? (float)opt->h : 1e-3f, x0 = data[i][k];
-                float xp = x0 + h, xm = x0 - h;   /* the actual float step is used below */
-                data[i][k] = xp; double lp = gc_forward(&g, f, ctx, nin, spec, data, R);
-                data[i][k] = xm; double lm = gc_forward(&g, f, ctx, nin, spec, data, R);
+                float xp = x0 + h, xm = x0 - h; /* the actual float step is used below */
+                data[i][k] = xp;
+                double lp = gc_forward(&g, f, ctx, nin, spec, data, R);
+                data[i][k] = xm;
+                double lm = gc_forward(&g, f, ctx, nin, spec, data, R);
                 data[i][k] = x0;
                 num = (lp - lm) / ((double)xp - (double)xm);
             }
@@ -155,37 +170,71 @@ static GcRes gradcheck_run(GcFn f, void *ctx, int nin, const GcIn *spec, const G
             res.checked++;
             if (err / bound > res.worst) {
                 res.worst = err / bound;
-                snprintf(res.where, sizeof res.where, "input %d element %ld: analytic %.7g, numeric %.7g", i, k, a, num);
+                snprintf(res.where, sizeof res.where, "input %d element %ld: analytic %.7g, numeric %.7g", i, k, a,
+                         num);
             }
         }
     }
-    for (int i = 0; i < nin; i++) { free(data[i]); free(grad[i]); free(dd[i]); }
-    free(R); free(outf); free(dout);
-    graph_free(&g); arena_free(&arena);
+    for (int i = 0; i < nin; i++) {
+        free(data[i]);
+        free(grad[i]);
+        free(dd[i]);
+    }
+    free(R);
+    free(outf);
+    free(dout);
+    graph_free(&g);
+    arena_free(&arena);
     return res;
 }
 
-static uint64_t name_seed(const char *s) { uint64_t h = 1469598103934665603ULL; while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ULL; return h; }
+static uint64_t name_seed(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
 
 /* Checks every input of f; the spec array's length gives the number of inputs. Optional GcOpt fields. */
-#define GRADCHECK(name, f, ctx, spec, ...) do { \
-    GcOpt o_ = {__VA_ARGS__}; \
-    GcRes r_ = gradcheck_run(f, ctx, (int)(sizeof(spec) / sizeof *(spec)), spec, &o_, name_seed(name)); \
-    if (getenv("NEUROP_GC_VERBOSE")) printf("    %-48s %5d elements, worst error/tol %.3g, forward %.3g\n", name, r_.checked, r_.worst, r_.fwd_err); \
-    CHECK(r_.checked > 0, "%s: no gradient compared", name); \
-    CHECK(r_.worst <= 1.0, "%s: gradient mismatch at %s (error/tolerance %.3g)", name, r_.where, r_.worst); \
-    if (o_.ref) CHECK(r_.fwd_err <= 1.0, "%s: forward differs from the float64 reference (error/tolerance %.3g)", name, r_.fwd_err); \
-} while (0)
+#define GRADCHECK(name, f, ctx, spec, ...)                                                                          \
+    do {                                                                                                            \
+        GcOpt o_ = {__VA_ARGS__};                                                                                   \
+        GcRes r_ = gradcheck_run(f, ctx, (int)(sizeof(spec) / sizeof *(spec)), spec, &o_, name_seed(name));         \
+        if (getenv("NEUROP_GC_VERBOSE"))                                                                            \
+            printf("    %-48s %5d elements, worst error/tol %.3g, forward %.3g\n", name, r_.checked, r_.worst,      \
+                   r_.fwd_err);                                                                                     \
+        CHECK(r_.checked > 0, "%s: no gradient compared", name);                                                    \
+        CHECK(r_.worst <= 1.0, "%s: gradient mismatch at %s (error/tolerance %.3g)", name, r_.where, r_.worst);     \
+        if (o_.ref)                                                                                                 \
+            CHECK(r_.fwd_err <= 1.0, "%s: forward differs from the float64 reference (error/tolerance %.3g)", name, \
+                  r_.fwd_err);                                                                                      \
+    } while (0)
 
 /* ================================ op wrappers ================================ */
 
-typedef struct { int ta, tb; } MmCtx;
-static Tensor *f_matmul(Graph *g, Tensor **x, void *c) { MmCtx *m = c; return op_matmul(g, x[0], x[1], m->ta, m->tb); }
-static Tensor *f_bmm(Graph *g, Tensor **x, void *c) { MmCtx *m = c; return op_bmm(g, x[0], x[1], m->ta, m->tb); }
+typedef struct {
+    int ta, tb;
+} MmCtx;
+static Tensor *f_matmul(Graph *g, Tensor **x, void *c) {
+    MmCtx *m = c;
+    return op_matmul(g, x[0], x[1], m->ta, m->tb);
+}
+static Tensor *f_bmm(Graph *g, Tensor **x, void *c) {
+    MmCtx *m = c;
+    return op_bmm(g, x[0], x[1], m->ta, m->tb);
+}
 
-typedef struct { const int *seg; int G; } SegCtx;
-static Tensor *f_segmm(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm(g, x[0], x[1], s->seg, s->G); }
-static Tensor *f_segmm_bias(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G); }
+typedef struct {
+    const int *seg;
+    int G;
+} SegCtx;
+static Tensor *f_segmm(Graph *g, Tensor **x, void *c) {
+    SegCtx *s = c;
+    return op_segmm(g, x[0], x[1], s->seg, s->G);
+}
+static Tensor *f_segmm_bias(Graph *g, Tensor **x, void *c) {
+    SegCtx *s = c;
+    return op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G);
+}
 
 enum { BIN_ADD, BIN_SUB, BIN_MUL };
 static Tensor *f_binary(Graph *g, Tensor **x, void *c) {
@@ -195,9 +244,16 @@ static Tensor *f_binary(Graph *g, Tensor **x, void *c) {
 static Tensor *f_scale(Graph *g, Tensor **x, void *c) { return op_scale(g, x[0], *(float *)c); }
 static Tensor *f_add_scalar(Graph *g, Tensor **x, void *c) { return op_add_scalar(g, x[0], *(float *)c); }
 static Tensor *f_concat3(Graph *g, Tensor **x, void *c) { return op_concat(g, x, 3, *(int *)c); }
-static Tensor *f_concat_dup(Graph *g, Tensor **x, void *c) { return op_concat(g, (Tensor *[]){x[0], x[1], x[0]}, 3, 1); }
-typedef struct { int axis, start, len; } SliceCtx;
-static Tensor *f_slice(Graph *g, Tensor **x, void *c) { SliceCtx *s = c; return op_slice(g, x[0], s->axis, s->start, s->len); }
+static Tensor *f_concat_dup(Graph *g, Tensor **x, void *c) {
+    return op_concat(g, (Tensor *[]){x[0], x[1], x[0]}, 3, 1);
+}
+typedef struct {
+    int axis, start, len;
+} SliceCtx;
+static Tensor *f_slice(Graph *g, Tensor **x, void *c) {
+    SliceCtx *s = c;
+    return op_slice(g, x[0], s->axis, s->start, s->len);
+}
 static Tensor *f_permute(Graph *g, Tensor **x, void *c) { return op_permute(g, x[0], (const int *)c); }
 static Tensor *f_relu(Graph *g, Tensor **x, void *c) { return op_relu(g, x[0]); }
 static Tensor *f_gelu(Graph *g, Tensor **x, void *c) { return op_gelu(g, x[0]); }
@@ -209,19 +265,39 @@ static Tensor *f_mean(Graph *g, Tensor **x, void *c) { return op_mean(g, x[0]); 
 static Tensor *f_sum_axis(Graph *g, Tensor **x, void *c) { return op_sum_axis(g, x[0], *(int *)c); }
 static Tensor *f_mse(Graph *g, Tensor **x, void *c) { return op_mse(g, x[0], x[1]); }
 
-typedef struct { const int *idx; int n, n_out; } IdxCtx;
-static Tensor *f_gather(Graph *g, Tensor **x, void *c) { IdxCtx *k = c; return op_gather(g, x[0], k->idx, k->n); }
-static Tensor *f_scatter_add(Graph *g, Tensor **x, void *c) { IdxCtx *k = c; return op_scatter_add(g, x[0], k->idx, k->n_out); }
-static Tensor *f_segment_mean(Graph *g, Tensor **x, void *c) { IdxCtx *k = c; return op_segment_mean(g, x[0], k->idx, k->n_out); }
+typedef struct {
+    const int *idx;
+    int n, n_out;
+} IdxCtx;
+static Tensor *f_gather(Graph *g, Tensor **x, void *c) {
+    IdxCtx *k = c;
+    return op_gather(g, x[0], k->idx, k->n);
+}
+static Tensor *f_scatter_add(Graph *g, Tensor **x, void *c) {
+    IdxCtx *k = c;
+    return op_scatter_add(g, x[0], k->idx, k->n_out);
+}
+static Tensor *f_segment_mean(Graph *g, Tensor **x, void *c) {
+    IdxCtx *k = c;
+    return op_segment_mean(g, x[0], k->idx, k->n_out);
+}
 
 /* float64 references */
 static void ref_gelu(double *const *in, double *out, void *c) {
     long n = *(long *)c;
-    for (long i = 0; i < n; i++) { double x = in[0][i]; out[i] = 0.5 * x * (1 + erf(x / sqrt(2.0))); }
+    for (long i = 0; i < n; i++) {
+        double x = in[0][i];
+        out[i] = 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    }
 }
 
 /* softmax over the last axis C of R rows; mask (R_m rows, repeated) may be NULL */
-typedef struct { long R; int C; const float *mask; long mrows; } SmCtx;
+typedef struct {
+    long R;
+    int C;
+    const float *mask;
+    long mrows;
+} SmCtx;
 static Tensor *f_softmax(Graph *g, Tensor **x, void *c) {
     SmCtx *s = c;
     Tensor *m = s->mask ? tensor_from(g, SHAPE((int)s->mrows, s->C), s->mask) : NULL;
@@ -230,17 +306,27 @@ static Tensor *f_softmax(Graph *g, Tensor **x, void *c) {
 static void ref_softmax(double *const *in, double *out, void *c) {
     SmCtx *s = c;
     for (long r = 0; r < s->R; r++) {
-        const double *x = in[0] + r * s->C; double *y = out + r * s->C;
+        const double *x = in[0] + r * s->C;
+        double *y = out + r * s->C;
         const float *mk = s->mask ? s->mask + (r % s->mrows) * s->C : NULL;
         double mx = -INFINITY, z = 0;
-        for (int k = 0; k < s->C; k++) if ((!mk || mk[k] != 0) && x[k] > mx) mx = x[k];
-        for (int k = 0; k < s->C; k++) { y[k] = (!mk || mk[k] != 0) ? exp(x[k] - mx) : 0; z += y[k]; }
+        for (int k = 0; k < s->C; k++)
+            if ((!mk || mk[k] != 0) && x[k] > mx) mx = x[k];
+        for (int k = 0; k < s->C; k++) {
+            y[k] = (!mk || mk[k] != 0) ? exp(x[k] - mx) : 0;
+            z += y[k];
+        }
         for (int k = 0; k < s->C; k++) y[k] = z > 0 ? y[k] / z : 0;
     }
 }
 
 /* layernorm of R rows of D; gain/bias rows: gr/br rows (0 = absent), row r uses row r / (R / gr) */
-typedef struct { long R; int D; long gr, br; float eps; } LnCtx;
+typedef struct {
+    long R;
+    int D;
+    long gr, br;
+    float eps;
+} LnCtx;
 static Tensor *f_layernorm(Graph *g, Tensor **x, void *c) {
     LnCtx *l = c;
     return op_layernorm(g, x[0], l->gr ? x[1] : NULL, l->br ? x[l->gr ? 2 : 1] : NULL, l->eps);
@@ -249,7 +335,8 @@ static void ref_layernorm(double *const *in, double *out, void *c) {
     LnCtx *l = c;
     const double *gain = l->gr ? in[1] : NULL, *bias = l->br ? in[l->gr ? 2 : 1] : NULL;
     for (long r = 0; r < l->R; r++) {
-        const double *x = in[0] + r * l->D; double mu = 0, var = 0;
+        const double *x = in[0] + r * l->D;
+        double mu = 0, var = 0;
         for (int d = 0; d < l->D; d++) mu += x[d];
         mu /= l->D;
         for (int d = 0; d < l->D; d++) var += (x[d] - mu) * (x[d] - mu);
@@ -264,16 +351,25 @@ static void ref_layernorm(double *const *in, double *out, void *c) {
     }
 }
 
-typedef struct { long R; int C; const int *labels; } CeCtx;
+typedef struct {
+    long R;
+    int C;
+    const int *labels;
+} CeCtx;
 static Tensor *f_ce(Graph *g, Tensor **x, void *c) { return op_cross_entropy(g, x[0], ((CeCtx *)c)->labels); }
 static void ref_ce(double *const *in, double *out, void *c) {
-    CeCtx *e = c; double s = 0; int cnt = 0;
+    CeCtx *e = c;
+    double s = 0;
+    int cnt = 0;
     for (long r = 0; r < e->R; r++) {
         if (e->labels[r] < 0) continue;
-        const double *x = in[0] + r * e->C; double mx = x[0], z = 0;
-        for (int k = 1; k < e->C; k++) if (x[k] > mx) mx = x[k];
+        const double *x = in[0] + r * e->C;
+        double mx = x[0], z = 0;
+        for (int k = 1; k < e->C; k++)
+            if (x[k] > mx) mx = x[k];
         for (int k = 0; k < e->C; k++) z += exp(x[k] - mx);
-        s += mx + log(z) - x[e->labels[r]]; cnt++;
+        s += mx + log(z) - x[e->labels[r]];
+        cnt++;
     }
     out[0] = cnt ? s / cnt : 0;
 }
@@ -294,11 +390,13 @@ TEST(gradcheck_detects_a_wrong_gradient) {
 
 TEST(grad_matmul_all_transposes) {
     static const char *names[] = {"matmul nn", "matmul nt", "matmul tn", "matmul tt"};
-    for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++) {
-        MmCtx c = {ta, tb};
-        GcIn in[] = {{.ndim = 2, .shape = {ta ? 4 : 3, ta ? 3 : 4}}, {.ndim = 2, .shape = {tb ? 5 : 4, tb ? 4 : 5}}};
-        GRADCHECK(names[ta * 2 + tb], f_matmul, &c, in);
-    }
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            MmCtx c = {ta, tb};
+            GcIn in[] = {{.ndim = 2, .shape = {ta ? 4 : 3, ta ? 3 : 4}},
+                         {.ndim = 2, .shape = {tb ? 5 : 4, tb ? 4 : 5}}};
+            GRADCHECK(names[ta * 2 + tb], f_matmul, &c, in);
+        }
     /* a 3-D left operand (leading dims flattened), with and without transposed b */
     MmCtx c0 = {0, 0}, c1 = {0, 1};
     GcIn in0[] = {{SH(2, 3, 4)}, {SH(4, 5)}}, in1[] = {{SH(2, 3, 4)}, {SH(5, 4)}};
@@ -312,11 +410,13 @@ TEST(grad_matmul_all_transposes) {
 
 TEST(grad_bmm_all_transposes) {
     static const char *names[] = {"bmm nn", "bmm nt", "bmm tn", "bmm tt"};
-    for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++) {
-        MmCtx c = {ta, tb};
-        GcIn in[] = {{.ndim = 3, .shape = {3, ta ? 4 : 2, ta ? 2 : 4}}, {.ndim = 3, .shape = {3, tb ? 3 : 4, tb ? 4 : 3}}};
-        GRADCHECK(names[ta * 2 + tb], f_bmm, &c, in);
-    }
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            MmCtx c = {ta, tb};
+            GcIn in[] = {{.ndim = 3, .shape = {3, ta ? 4 : 2, ta ? 2 : 4}},
+                         {.ndim = 3, .shape = {3, tb ? 3 : 4, tb ? 4 : 3}}};
+            GRADCHECK(names[ta * 2 + tb], f_bmm, &c, in);
+        }
     /* the parallel path: B * M * N * K > 32768 */
     MmCtx c = {0, 1};
     GcIn big[] = {{SH(8, 16, 24)}, {SH(8, 20, 24)}};
@@ -338,7 +438,10 @@ TEST(grad_segmm_with_empty_segment) {
     GcIn binb[] = {{SH(600, 48)}, {SH(3, 48, 40)}, {SH(3, 40)}};
     GRADCHECK("segmm_bias parallel", f_segmm_bias, &bc, binb, .stride = 61, .atol = 3e-3);
     /* the empty segment's matrix gets exactly zero gradient */
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     float w[24], x[21], gw[24] = {0};
     for (int i = 0; i < 24; i++) w[i] = 0.1f * i;
     for (int i = 0; i < 21; i++) x[i] = 1.0f - 0.05f * i;
@@ -364,14 +467,18 @@ TEST(grad_segmm_with_empty_segment) {
         for (int k = 0; k < 3; k++) want += x[2 * 3 + k] * w[2 * 6 + k * 2 + n];
         CHECK_NEAR(yb->data[2 * 2 + n], want, 1e-5);
     }
-    static const float gbw[8] = {2, 2, 0, 0, 3, 3, 2, 2};   /* rows per segment: 2, 0, 3, 2 */
+    static const float gbw[8] = {2, 2, 0, 0, 3, 3, 2, 2}; /* rows per segment: 2, 0, 3, 2 */
     for (int k = 0; k < 8; k++) CHECK(gb[k] == gbw[k], "segmm bias grad[%d] = %g, want %g", k, gb[k], gbw[k]);
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 TEST(graph_counts_product_flops) {
     /* 2MNK forward, plus 2MNK for each operand whose gradient backward will compute */
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     float w[20] = {0}, gw[20] = {0};
     Tensor *x = tensor_zeros(&g, SHAPE(3, 4));
     double f0 = g.flops;
@@ -381,31 +488,36 @@ TEST(graph_counts_product_flops) {
     op_matmul(&g, x, tensor_wrap(&g, w, gw, SHAPE(4, 5)), 0, 0);
     CHECK_NEAR(g.flops - f0, 2 * 2.0 * 3 * 5 * 4, 0);
     f0 = g.flops;
-    Tensor *xb = tensor_zeros(&g, SHAPE(2, 3, 4)); tensor_require_grad(&g, xb);
-    Tensor *wb = tensor_zeros(&g, SHAPE(2, 4, 5)); tensor_require_grad(&g, wb);
+    Tensor *xb = tensor_zeros(&g, SHAPE(2, 3, 4));
+    tensor_require_grad(&g, xb);
+    Tensor *wb = tensor_zeros(&g, SHAPE(2, 4, 5));
+    tensor_require_grad(&g, wb);
     op_bmm(&g, xb, wb, 0, 0);
     CHECK_NEAR(g.flops - f0, 3 * 2.0 * 2 * 3 * 5 * 4, 0);
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 TEST(grad_add_sub_mul_broadcasting) {
-    static const struct { const char *name; int nda, sa[4], ndb, sb[4]; } cases[] = {
-        {"[2,3,4] op [4]", 3, {2, 3, 4}, 1, {4}},
-        {"[2,3,4] op [2,1,4]", 3, {2, 3, 4}, 3, {2, 1, 4}},
-        {"[3,1] op [1,4]", 2, {3, 1}, 2, {1, 4}},
-        {"same shape [3,4]", 2, {3, 4}, 2, {3, 4}},
-        {"[4] op [2,3,4]", 1, {4}, 3, {2, 3, 4}},
-        {"[2,1,3,1] op [4,1,5]", 4, {2, 1, 3, 1}, 3, {4, 1, 5}},
+    static const struct {
+        const char *name;
+        int nda, sa[4], ndb, sb[4];
+    } cases[] = {
+        {"[2,3,4] op [4]", 3, {2, 3, 4}, 1, {4}}, {"[2,3,4] op [2,1,4]", 3, {2, 3, 4}, 3, {2, 1, 4}},
+        {"[3,1] op [1,4]", 2, {3, 1}, 2, {1, 4}}, {"same shape [3,4]", 2, {3, 4}, 2, {3, 4}},
+        {"[4] op [2,3,4]", 1, {4}, 3, {2, 3, 4}}, {"[2,1,3,1] op [4,1,5]", 4, {2, 1, 3, 1}, 3, {4, 1, 5}},
     };
     static const char *opn[] = {"add", "sub", "mul"};
-    for (int op = 0; op < 3; op++) for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        GcIn in[2] = {{.ndim = cases[k].nda}, {.ndim = cases[k].ndb}};
-        memcpy(in[0].shape, cases[k].sa, sizeof cases[k].sa);
-        memcpy(in[1].shape, cases[k].sb, sizeof cases[k].sb);
-        char name[96]; snprintf(name, sizeof name, "%s %s", opn[op], cases[k].name);
-        int opc = op;
-        GRADCHECK(name, f_binary, &opc, in);
-    }
+    for (int op = 0; op < 3; op++)
+        for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+            GcIn in[2] = {{.ndim = cases[k].nda}, {.ndim = cases[k].ndb}};
+            memcpy(in[0].shape, cases[k].sa, sizeof cases[k].sa);
+            memcpy(in[1].shape, cases[k].sb, sizeof cases[k].sb);
+            char name[96];
+            snprintf(name, sizeof name, "%s %s", opn[op], cases[k].name);
+            int opc = op;
+            GRADCHECK(name, f_binary, &opc, in);
+        }
     /* one operand without a gradient */
     int opc = BIN_MUL;
     GcIn in[] = {{SH(2, 3, 4)}, {SH(4), .no_grad = 1}};
@@ -475,9 +587,7 @@ TEST(grad_softmax_with_and_without_mask) {
     GRADCHECK("softmax", f_softmax, &plain, in);
     GRADCHECK("softmax float64", f_softmax, &plain, in, .ref = ref_softmax);
     /* mask [3, 5] over a [2, 3, 5]: row 1 fully masked, row 2 keeps one entry */
-    static const float mask[] = {1, 1, 0, 1, 0,
-                                 0, 0, 0, 0, 0,
-                                 0, 0, 1, 0, 0};
+    static const float mask[] = {1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0};
     SmCtx masked = {6, 5, mask, 3};
     GRADCHECK("softmax masked", f_softmax, &masked, in);
     GRADCHECK("softmax masked float64", f_softmax, &masked, in, .ref = ref_softmax);
@@ -500,7 +610,7 @@ TEST(grad_layernorm) {
     GcIn in2[] = {{SH(2, 3, 6), .lo = -2, .hi = 2}, {SH(2, 1, 6), .lo = 0.5f, .hi = 1.5f}, {SH(2, 1, 6)}};
     GRADCHECK("layernorm, per-program gain [B,1,D]", f_layernorm, &pp, in2);
     GRADCHECK("layernorm, per-program gain [B,1,D] float64", f_layernorm, &pp, in2, .ref = ref_layernorm);
-    LnCtx full = {6, 6, 6, 0, 1e-5f};   /* a gain per row: [B, T, D] */
+    LnCtx full = {6, 6, 6, 0, 1e-5f}; /* a gain per row: [B, T, D] */
     GcIn in5[] = {{SH(2, 3, 6), .lo = -2, .hi = 2}, {SH(2, 3, 6), .lo = 0.5f, .hi = 1.5f}};
     GRADCHECK("layernorm, gain per row [B,T,D]", f_layernorm, &full, in5, .ref = ref_layernorm);
     LnCtx gonly = {6, 6, 2, 0, 1e-5f};
@@ -513,11 +623,11 @@ TEST(grad_layernorm) {
 }
 
 TEST(grad_gather_scatter_segment_mean_repeated_indices) {
-    static const int gidx[] = {4, 0, 4, 2, 4, 1};          /* row 3 never read, row 4 three times */
+    static const int gidx[] = {4, 0, 4, 2, 4, 1}; /* row 3 never read, row 4 three times */
     IdxCtx gc = {gidx, 6, 0};
     GcIn gin[] = {{SH(5, 3)}};
     GRADCHECK("gather", f_gather, &gc, gin);
-    static const int sidx[] = {1, 3, 1, 1, 0, 3};          /* rows 2 and 4 receive nothing */
+    static const int sidx[] = {1, 3, 1, 1, 0, 3}; /* rows 2 and 4 receive nothing */
     IdxCtx sc = {sidx, 6, 5};
     GcIn sin_[] = {{SH(6, 3)}};
     GRADCHECK("scatter_add", f_scatter_add, &sc, sin_);
@@ -537,7 +647,8 @@ TEST(grad_reductions_and_losses) {
     GRADCHECK("mean", f_mean, NULL, in);
     GcIn in3[] = {{SH(2, 3, 4)}};
     for (int ax = 0; ax < 3; ax++) {
-        char name[32]; snprintf(name, sizeof name, "sum_axis %d", ax);
+        char name[32];
+        snprintf(name, sizeof name, "sum_axis %d", ax);
         GRADCHECK(name, f_sum_axis, &ax, in3);
     }
     GcIn mse_in[] = {{SH(3, 4)}, {SH(3, 4), .no_grad = 1}};
@@ -547,7 +658,7 @@ TEST(grad_reductions_and_losses) {
     GcIn ce_in[] = {{SH(5, 4), .lo = -3, .hi = 3}};
     GRADCHECK("cross_entropy", f_ce, &ce, ce_in);
     GRADCHECK("cross_entropy float64", f_ce, &ce, ce_in, .ref = ref_ce);
-    static const int labels3[] = {1, 0, -1, 2, 2, 0};       /* [2, 3, C] logits flattened */
+    static const int labels3[] = {1, 0, -1, 2, 2, 0}; /* [2, 3, C] logits flattened */
     CeCtx ce3 = {6, 3, labels3};
     GcIn ce3_in[] = {{SH(2, 3, 3), .lo = -3, .hi = 3}};
     GRADCHECK("cross_entropy 3-D logits float64", f_ce, &ce3, ce3_in, .ref = ref_ce);
@@ -566,15 +677,23 @@ TEST(grad_generated_weights_chain) {
     GRADCHECK("generated weights", f_generated, NULL, in);
     /* the same chain with the generator's parameters in a ParamSet: the gradient lands in ps.grad,
      * and the intermediate W (made by ops, not a parameter) gets a grad buffer of its own */
-    ParamSet ps; params_init(&ps);
-    int iz = params_add(&ps, "z", SHAPE(3, 5)), iw = params_add(&ps, "gen.w", SHAPE(5, 8)), ib = params_add(&ps, "gen.b", SHAPE(8));
+    ParamSet ps;
+    params_init(&ps);
+    int iz = params_add(&ps, "z", SHAPE(3, 5)), iw = params_add(&ps, "gen.w", SHAPE(5, 8)),
+        ib = params_add(&ps, "gen.b", SHAPE(8));
     params_finalize(&ps);
-    Rng r; rng_seed(&r, 11);
-    params_fill_normal(&ps, iz, &r, 1.0f); params_fill_normal(&ps, iw, &r, 0.3f); params_fill_normal(&ps, ib, &r, 0.3f);
+    Rng r;
+    rng_seed(&r, 11);
+    params_fill_normal(&ps, iz, &r, 1.0f);
+    params_fill_normal(&ps, iw, &r, 0.3f);
+    params_fill_normal(&ps, ib, &r, 0.3f);
     float x[24], R[12];
     for (int i = 0; i < 24; i++) x[i] = rng_normal(&r);
     for (int i = 0; i < 12; i++) R[i] = rng_normal(&r);
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     double L0 = 0;
     for (int pass = 0; pass < 2; pass++) {
         graph_reset(&g);
@@ -584,19 +703,26 @@ TEST(grad_generated_weights_chain) {
         CHECK(w->grad != NULL, "generated weights got no grad buffer");
         Tensor *y = op_gelu(&g, op_bmm(&g, in_t[3], op_reshape(&g, w, SHAPE(3, 4, 2)), 0, 0));
         Tensor *L = op_sum(&g, op_mul(&g, y, tensor_from(&g, SHAPE(3, 2, 2), R)));
-        if (pass == 0) { params_zero_grad(&ps); graph_backward(&g, L); L0 = L->data[0]; }
-        else CHECK(L->data[0] == (float)L0, "forward not repeatable");
+        if (pass == 0) {
+            params_zero_grad(&ps);
+            graph_backward(&g, L);
+            L0 = L->data[0];
+        } else CHECK(L->data[0] == (float)L0, "forward not repeatable");
     }
     /* finite differences over the whole flat parameter buffer */
-    double worst = 0; long worst_k = -1;
+    double worst = 0;
+    long worst_k = -1;
     g.no_grad = 1;
     for (long k = 0; k < ps.n; k++) {
-        float x0 = ps.data[k], h = 1e-3f; double l[2];
+        float x0 = ps.data[k], h = 1e-3f;
+        double l[2];
         for (int s = 0; s < 2; s++) {
             ps.data[k] = s ? x0 - h : x0 + h;
             graph_reset(&g);
-            Tensor *w = op_add(&g, op_matmul(&g, params_tensor(&g, &ps, iz), params_tensor(&g, &ps, iw), 0, 0), params_tensor(&g, &ps, ib));
-            Tensor *y = op_gelu(&g, op_bmm(&g, tensor_from(&g, SHAPE(3, 2, 4), x), op_reshape(&g, w, SHAPE(3, 4, 2)), 0, 0));
+            Tensor *w = op_add(&g, op_matmul(&g, params_tensor(&g, &ps, iz), params_tensor(&g, &ps, iw), 0, 0),
+                               params_tensor(&g, &ps, ib));
+            Tensor *y =
+                op_gelu(&g, op_bmm(&g, tensor_from(&g, SHAPE(3, 2, 4), x), op_reshape(&g, w, SHAPE(3, 4, 2)), 0, 0));
             double s2 = 0;
             for (int i = 0; i < 12; i++) s2 += (double)y->data[i] * R[i];
             l[s] = s2;
@@ -604,32 +730,47 @@ TEST(grad_generated_weights_chain) {
         float xp = x0 + h, xm = x0 - h;
         ps.data[k] = x0;
         double num = (l[0] - l[1]) / ((double)xp - xm), e = fabs(num - ps.grad[k]) / (1e-3 + 1e-2 * fabs(num));
-        if (e > worst) { worst = e; worst_k = k; }
+        if (e > worst) {
+            worst = e;
+            worst_k = k;
+        }
     }
-    CHECK(worst <= 1.0, "ParamSet generated chain: worst at flat index %ld: analytic %g (error/tol %.3g)",
-          worst_k, worst_k >= 0 ? ps.grad[worst_k] : 0.0, worst);
-    graph_free(&g); arena_free(&a); params_free(&ps);
+    CHECK(worst <= 1.0, "ParamSet generated chain: worst at flat index %ld: analytic %g (error/tol %.3g)", worst_k,
+          worst_k >= 0 ? ps.grad[worst_k] : 0.0, worst);
+    graph_free(&g);
+    arena_free(&a);
+    params_free(&ps);
 }
 
 /* ================================ forward values ================================ */
 
 TEST(forward_known_values) {
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     /* softmax of [0, ln 2] = [1/3, 2/3] */
     Tensor *s = op_softmax(&g, tensor_from(&g, SHAPE(1, 2), (float[]){0.0f, (float)log(2.0)}), NULL);
-    CHECK_NEAR(s->data[0], 1.0 / 3, 1e-6); CHECK_NEAR(s->data[1], 2.0 / 3, 1e-6);
+    CHECK_NEAR(s->data[0], 1.0 / 3, 1e-6);
+    CHECK_NEAR(s->data[1], 2.0 / 3, 1e-6);
     /* fully masked row -> zeros, not NaN; a one-entry row -> 1 there */
     Tensor *sm = op_softmax(&g, tensor_from(&g, SHAPE(2, 3), (float[]){5, -1, 2, 1, 2, 3}),
                             tensor_from(&g, SHAPE(2, 3), (float[]){0, 0, 0, 0, 1, 0}));
     for (int i = 0; i < 6; i++) CHECK(sm->data[i] == (i == 4 ? 1.0f : 0.0f), "masked softmax[%d] = %g", i, sm->data[i]);
     /* layernorm of [1, 2, 3] (eps 0): mean 2, var 2/3 -> [-sqrt(1.5), 0, sqrt(1.5)] */
     Tensor *ln = op_layernorm(&g, tensor_from(&g, SHAPE(1, 3), (float[]){1, 2, 3}), NULL, NULL, 0.0f);
-    CHECK_NEAR(ln->data[0], -1.2247449, 1e-6); CHECK_NEAR(ln->data[1], 0.0, 1e-6); CHECK_NEAR(ln->data[2], 1.2247449, 1e-6);
+    CHECK_NEAR(ln->data[0], -1.2247449, 1e-6);
+    CHECK_NEAR(ln->data[1], 0.0, 1e-6);
+    CHECK_NEAR(ln->data[2], 1.2247449, 1e-6);
     Tensor *ln2 = op_layernorm(&g, tensor_from(&g, SHAPE(1, 3), (float[]){1, 2, 3}),
-                               tensor_from(&g, SHAPE(3), (float[]){2, 2, 2}), tensor_from(&g, SHAPE(3), (float[]){1, 0, -1}), 0.0f);
-    CHECK_NEAR(ln2->data[0], 1 - 2 * 1.2247449, 1e-5); CHECK_NEAR(ln2->data[1], 0.0, 1e-6); CHECK_NEAR(ln2->data[2], -1 + 2 * 1.2247449, 1e-5);
+                               tensor_from(&g, SHAPE(3), (float[]){2, 2, 2}),
+                               tensor_from(&g, SHAPE(3), (float[]){1, 0, -1}), 0.0f);
+    CHECK_NEAR(ln2->data[0], 1 - 2 * 1.2247449, 1e-5);
+    CHECK_NEAR(ln2->data[1], 0.0, 1e-6);
+    CHECK_NEAR(ln2->data[2], -1 + 2 * 1.2247449, 1e-5);
     /* cross-entropy: uniform logits -> ln C; [1,2,3] label 2 -> log(1 + e^-1 + e^-2); ignored rows drop out */
-    Tensor *ce = op_cross_entropy(&g, tensor_from(&g, SHAPE(3, 4), (float[]){0, 0, 0, 0, 9, 9, 9, -9, 1, 2, 3, 0}), (int[]){1, -1, 2});
+    Tensor *ce = op_cross_entropy(&g, tensor_from(&g, SHAPE(3, 4), (float[]){0, 0, 0, 0, 9, 9, 9, -9, 1, 2, 3, 0}),
+                                  (int[]){1, -1, 2});
     double l2 = log(exp(1.0) + exp(2.0) + exp(3.0) + exp(0.0)) - 3;
     CHECK_NEAR(ce->data[0], (log(4.0) + l2) / 2, 1e-6);
     Tensor *ce1 = op_cross_entropy(&g, tensor_from(&g, SHAPE(1, 3), (float[]){1, 2, 3}), (int[]){2});
@@ -641,27 +782,39 @@ TEST(forward_known_values) {
     CHECK_NEAR(ceb->data[0], 1000.0, 1e-3);
     /* activations */
     Tensor *x = tensor_from(&g, SHAPE(4), (float[]){1, -1, 0, 0.5f});
-    Tensor *ge = op_gelu(&g, x), *si = op_silu(&g, x), *th = op_tanh(&g, x), *sg = op_sigmoid(&g, x), *re = op_relu(&g, x);
-    CHECK_NEAR(ge->data[0], 0.8413447, 1e-6); CHECK_NEAR(ge->data[1], -0.1586553, 1e-6); CHECK_NEAR(ge->data[2], 0.0, 0);
-    CHECK_NEAR(si->data[0], 0.7310586, 1e-6); CHECK_NEAR(si->data[1], -0.2689414, 1e-6);
-    CHECK_NEAR(th->data[3], 0.46211716, 1e-6); CHECK_NEAR(sg->data[2], 0.5, 0); CHECK_NEAR(sg->data[0], 0.7310586, 1e-6);
+    Tensor *ge = op_gelu(&g, x), *si = op_silu(&g, x), *th = op_tanh(&g, x), *sg = op_sigmoid(&g, x),
+           *re = op_relu(&g, x);
+    CHECK_NEAR(ge->data[0], 0.8413447, 1e-6);
+    CHECK_NEAR(ge->data[1], -0.1586553, 1e-6);
+    CHECK_NEAR(ge->data[2], 0.0, 0);
+    CHECK_NEAR(si->data[0], 0.7310586, 1e-6);
+    CHECK_NEAR(si->data[1], -0.2689414, 1e-6);
+    CHECK_NEAR(th->data[3], 0.46211716, 1e-6);
+    CHECK_NEAR(sg->data[2], 0.5, 0);
+    CHECK_NEAR(sg->data[0], 0.7310586, 1e-6);
     CHECK(re->data[0] == 1 && re->data[1] == 0 && re->data[2] == 0 && re->data[3] == 0.5f, "relu");
     /* matmul [[1,2],[3,4]] [[5,6],[7,8]] = [[19,22],[43,50]], and with transposes */
-    Tensor *A = tensor_from(&g, SHAPE(2, 2), (float[]){1, 2, 3, 4}), *B = tensor_from(&g, SHAPE(2, 2), (float[]){5, 6, 7, 8});
-    static const float nn[] = {19, 22, 43, 50}, nt[] = {17, 23, 39, 53}, tn[] = {26, 30, 38, 44}, tt[] = {23, 31, 34, 46};
+    Tensor *A = tensor_from(&g, SHAPE(2, 2), (float[]){1, 2, 3, 4}),
+           *B = tensor_from(&g, SHAPE(2, 2), (float[]){5, 6, 7, 8});
+    static const float nn[] = {19, 22, 43, 50}, nt[] = {17, 23, 39, 53}, tn[] = {26, 30, 38, 44},
+                       tt[] = {23, 31, 34, 46};
     const float *want[] = {nn, nt, tn, tt};
     for (int k = 0; k < 4; k++) {
         Tensor *C = op_matmul(&g, A, B, k / 2, k % 2);
-        for (int i = 0; i < 4; i++) CHECK(C->data[i] == want[k][i], "matmul case %d [%d] = %g want %g", k, i, C->data[i], want[k][i]);
+        for (int i = 0; i < 4; i++)
+            CHECK(C->data[i] == want[k][i], "matmul case %d [%d] = %g want %g", k, i, C->data[i], want[k][i]);
     }
     /* bmm: batch 1 uses its own right-hand matrix */
-    Tensor *bm = op_bmm(&g, tensor_from(&g, SHAPE(2, 1, 2), (float[]){1, 2, 1, 2}), tensor_from(&g, SHAPE(2, 2, 1), (float[]){1, 1, 10, 100}), 0, 0);
+    Tensor *bm = op_bmm(&g, tensor_from(&g, SHAPE(2, 1, 2), (float[]){1, 2, 1, 2}),
+                        tensor_from(&g, SHAPE(2, 2, 1), (float[]){1, 1, 10, 100}), 0, 0);
     CHECK(bm->data[0] == 3 && bm->data[1] == 210, "bmm = [%g, %g]", bm->data[0], bm->data[1]);
     /* broadcasting [3,1] * [1,4] = outer product; [2,3] - [3] */
-    Tensor *o = op_mul(&g, tensor_from(&g, SHAPE(3, 1), (float[]){1, 2, 3}), tensor_from(&g, SHAPE(1, 4), (float[]){1, 10, 100, 1000}));
+    Tensor *o = op_mul(&g, tensor_from(&g, SHAPE(3, 1), (float[]){1, 2, 3}),
+                       tensor_from(&g, SHAPE(1, 4), (float[]){1, 10, 100, 1000}));
     CHECK(o->ndim == 2 && o->shape[0] == 3 && o->shape[1] == 4, "outer shape");
     CHECK(o->data[0] == 1 && o->data[5] == 20 && o->data[11] == 3000, "outer values");
-    Tensor *d = op_sub(&g, tensor_from(&g, SHAPE(2, 3), (float[]){1, 2, 3, 4, 5, 6}), tensor_from(&g, SHAPE(3), (float[]){1, 1, 2}));
+    Tensor *d = op_sub(&g, tensor_from(&g, SHAPE(2, 3), (float[]){1, 2, 3, 4, 5, 6}),
+                       tensor_from(&g, SHAPE(3), (float[]){1, 1, 2}));
     static const float dw[] = {0, 1, 1, 3, 4, 4};
     for (int i = 0; i < 6; i++) CHECK(d->data[i] == dw[i], "sub bcast [%d] = %g", i, d->data[i]);
     /* scale, add_scalar */
@@ -671,16 +824,23 @@ TEST(forward_known_values) {
     Tensor *m = tensor_from(&g, SHAPE(2, 3), (float[]){1, 2, 3, 4, 5, 6});
     CHECK(op_sum(&g, m)->data[0] == 21 && op_mean(&g, m)->data[0] == 3.5f, "sum/mean");
     Tensor *s0 = op_sum_axis(&g, m, 0), *s1 = op_sum_axis(&g, m, 1);
-    CHECK(s0->ndim == 2 && s0->shape[0] == 1 && s0->shape[1] == 3 && s0->data[0] == 5 && s0->data[2] == 9, "sum_axis 0");
-    CHECK(s1->ndim == 2 && s1->shape[0] == 2 && s1->shape[1] == 1 && s1->data[0] == 6 && s1->data[1] == 15, "sum_axis 1");
+    CHECK(s0->ndim == 2 && s0->shape[0] == 1 && s0->shape[1] == 3 && s0->data[0] == 5 && s0->data[2] == 9,
+          "sum_axis 0");
+    CHECK(s1->ndim == 2 && s1->shape[0] == 2 && s1->shape[1] == 1 && s1->data[0] == 6 && s1->data[1] == 15,
+          "sum_axis 1");
     Tensor *mse = op_mse(&g, m, tensor_from(&g, SHAPE(6), (float[]){1, 2, 3, 4, 5, 0}));
     CHECK_NEAR(mse->data[0], 6.0, 1e-6);
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 TEST(forward_index_and_layout_ops) {
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
-    float v[12]; for (int i = 0; i < 12; i++) v[i] = (float)i;
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
+    float v[12];
+    for (int i = 0; i < 12; i++) v[i] = (float)i;
     Tensor *t = tensor_from(&g, SHAPE(4, 3), v);
     Tensor *ga = op_gather(&g, t, (int[]){3, 0, 3}, 3);
     CHECK(ga->ndim == 2 && ga->shape[0] == 3 && ga->shape[1] == 3, "gather shape");
@@ -695,7 +855,10 @@ TEST(forward_index_and_layout_ops) {
     static const float smw[] = {3, 4, 5, 0, 0, 0, 5, 6, 7, 0, 0, 0};
     for (int i = 0; i < 12; i++) CHECK_NEAR(sm->data[i], smw[i], 1e-6);
     /* concat / slice / permute layouts */
-    Tensor *c = op_concat(&g, (Tensor *[]){tensor_from(&g, SHAPE(2, 1), (float[]){1, 2}), tensor_from(&g, SHAPE(2, 2), (float[]){3, 4, 5, 6})}, 2, 1);
+    Tensor *c = op_concat(&g,
+                          (Tensor *[]){tensor_from(&g, SHAPE(2, 1), (float[]){1, 2}),
+                                       tensor_from(&g, SHAPE(2, 2), (float[]){3, 4, 5, 6})},
+                          2, 1);
     static const float cw[] = {1, 3, 4, 2, 5, 6};
     CHECK(c->shape[0] == 2 && c->shape[1] == 3, "concat shape");
     for (int i = 0; i < 6; i++) CHECK(c->data[i] == cw[i], "concat[%d] = %g", i, c->data[i]);
@@ -706,27 +869,43 @@ TEST(forward_index_and_layout_ops) {
     Tensor *p = op_permute(&g, op_reshape(&g, t, SHAPE(2, 3, 2)), (int[]){2, 0, 1});
     CHECK(p->shape[0] == 2 && p->shape[1] == 2 && p->shape[2] == 3, "permute shape");
     /* p[i,j,k] = t3[j,k,i] = 6j + 2k + i */
-    for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) for (int k = 0; k < 3; k++)
-        CHECK(p->data[(i * 2 + j) * 3 + k] == 6 * j + 2 * k + i, "permute[%d,%d,%d]", i, j, k);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            for (int k = 0; k < 3; k++)
+                CHECK(p->data[(i * 2 + j) * 3 + k] == 6 * j + 2 * k + i, "permute[%d,%d,%d]", i, j, k);
     /* reshape is a view: same data and grad pointers, no tape entry */
     int before = g.n_nodes;
     Tensor *r = op_reshape(&g, t, SHAPE(12));
     CHECK(r->data == t->data && r->ndim == 1 && r->numel == 12 && g.n_nodes == before, "reshape view");
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 TEST(output_shapes) {
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
-#define SHAPE_IS(t, ...) do { int w_[] = {__VA_ARGS__}; int n_ = (int)(sizeof w_ / sizeof *w_); int ok_ = (t)->ndim == n_; \
-        for (int i_ = 0; ok_ && i_ < n_; i_++) ok_ = (t)->shape[i_] == w_[i_]; \
-        CHECK(ok_ && (t)->numel == shape_numel(n_, w_), "%s: wrong shape (ndim %d, [%d,%d,%d,%d])", #t, (t)->ndim, (t)->shape[0], (t)->shape[1], (t)->shape[2], (t)->shape[3]); } while (0)
-    Tensor *a3 = tensor_zeros(&g, SHAPE(2, 3, 4)), *b = tensor_zeros(&g, SHAPE(4, 5)), *bt = tensor_zeros(&g, SHAPE(5, 4));
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
+#define SHAPE_IS(t, ...)                                                                                           \
+    do {                                                                                                           \
+        int w_[] = {__VA_ARGS__};                                                                                  \
+        int n_ = (int)(sizeof w_ / sizeof *w_);                                                                    \
+        int ok_ = (t)->ndim == n_;                                                                                 \
+        for (int i_ = 0; ok_ && i_ < n_; i_++) ok_ = (t)->shape[i_] == w_[i_];                                     \
+        CHECK(ok_ && (t)->numel == shape_numel(n_, w_), "%s: wrong shape (ndim %d, [%d,%d,%d,%d])", #t, (t)->ndim, \
+              (t)->shape[0], (t)->shape[1], (t)->shape[2], (t)->shape[3]);                                         \
+    } while (0)
+    Tensor *a3 = tensor_zeros(&g, SHAPE(2, 3, 4)), *b = tensor_zeros(&g, SHAPE(4, 5)),
+           *bt = tensor_zeros(&g, SHAPE(5, 4));
     Tensor *mm = op_matmul(&g, a3, b, 0, 0), *mmt = op_matmul(&g, a3, bt, 0, 1);
-    SHAPE_IS(mm, 2, 3, 5); SHAPE_IS(mmt, 2, 3, 5);
+    SHAPE_IS(mm, 2, 3, 5);
+    SHAPE_IS(mmt, 2, 3, 5);
     Tensor *mta = op_matmul(&g, tensor_zeros(&g, SHAPE(4, 6)), b, 1, 0);
     SHAPE_IS(mta, 6, 5);
-    Tensor *bmm = op_bmm(&g, a3, tensor_zeros(&g, SHAPE(2, 4, 7)), 0, 0), *bmmt = op_bmm(&g, a3, tensor_zeros(&g, SHAPE(2, 3, 7)), 1, 0);
-    SHAPE_IS(bmm, 2, 3, 7); SHAPE_IS(bmmt, 2, 4, 7);
+    Tensor *bmm = op_bmm(&g, a3, tensor_zeros(&g, SHAPE(2, 4, 7)), 0, 0),
+           *bmmt = op_bmm(&g, a3, tensor_zeros(&g, SHAPE(2, 3, 7)), 1, 0);
+    SHAPE_IS(bmm, 2, 3, 7);
+    SHAPE_IS(bmmt, 2, 4, 7);
     Tensor *seg = op_segmm(&g, tensor_zeros(&g, SHAPE(5, 4)), tensor_zeros(&g, SHAPE(2, 4, 3)), (int[]){0, 3, 5}, 2);
     SHAPE_IS(seg, 5, 3);
     Tensor *bc = op_add(&g, tensor_zeros(&g, SHAPE(3, 1)), tensor_zeros(&g, SHAPE(2, 1, 4)));
@@ -744,21 +923,26 @@ TEST(output_shapes) {
     Tensor *sc = op_scatter_add(&g, b, (int[]){0, 0, 0, 0}, 9);
     SHAPE_IS(sc, 9, 5);
     Tensor *su = op_sum(&g, a3), *ce = op_cross_entropy(&g, a3, (int[]){0, 1, 2, 3, -1, 0});
-    SHAPE_IS(su, 1); SHAPE_IS(ce, 1);
+    SHAPE_IS(su, 1);
+    SHAPE_IS(ce, 1);
     Tensor *ln = op_layernorm(&g, a3, NULL, NULL, 1e-5f);
     SHAPE_IS(ln, 2, 3, 4);
 #undef SHAPE_IS
     /* nothing took a gradient, so nothing was recorded */
     CHECK(g.n_nodes == 0, "tape has %d nodes without any grad", g.n_nodes);
     CHECK(mm->grad == NULL, "output of grad-free inputs has a grad buffer");
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 TEST(tape_records_only_what_needs_grad) {
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     float w[4] = {1, 2, 3, 4}, gw[4] = {0};
     Tensor *x = tensor_from(&g, SHAPE(1, 2), (float[]){1, 1});
-    Tensor *c = op_scale(&g, x, 2);                       /* no grad anywhere: not recorded */
+    Tensor *c = op_scale(&g, x, 2); /* no grad anywhere: not recorded */
     CHECK(g.n_nodes == 0 && c->grad == NULL, "constant op recorded");
     Tensor *W = tensor_wrap(&g, w, gw, SHAPE(2, 2));
     Tensor *y = op_matmul(&g, c, W, 0, 0);
@@ -784,23 +968,30 @@ TEST(tape_records_only_what_needs_grad) {
     tensor_require_grad(&g, u);
     Tensor *L = op_sum(&g, op_mul(&g, u, u));
     graph_backward(&g, L);
-    CHECK(u->grad[0] == 2 && u->grad[1] == 4 && u->grad[2] == 6, "d sum(u^2) = [%g %g %g]", u->grad[0], u->grad[1], u->grad[2]);
+    CHECK(u->grad[0] == 2 && u->grad[1] == 4 && u->grad[2] == 6, "d sum(u^2) = [%g %g %g]", u->grad[0], u->grad[1],
+          u->grad[2]);
     /* backward from a loss that needs no gradient is a no-op */
     graph_reset(&g);
     graph_backward(&g, op_sum(&g, tensor_from(&g, SHAPE(2), (float[]){1, 2})));
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 TEST(arena_alignment_reuse) {
-    Arena a; arena_init(&a, 1024);
+    Arena a;
+    arena_init(&a, 1024);
     char *ps[100];
     for (int i = 0; i < 100; i++) {
         ps[i] = arena_alloc(&a, 1 + 37 * i);
         CHECK(((uintptr_t)ps[i] & 63) == 0, "allocation %d not 64-byte aligned", i);
         memset(ps[i], i, 1 + 37 * i);
     }
-    for (int i = 0; i < 100; i++) for (int k = 0; k < 1 + 37 * i; k++)
-        if (ps[i][k] != (char)i) { CHECK(0, "allocation %d overwritten at %d", i, k); break; }
+    for (int i = 0; i < 100; i++)
+        for (int k = 0; k < 1 + 37 * i; k++)
+            if (ps[i][k] != (char)i) {
+                CHECK(0, "allocation %d overwritten at %d", i, k);
+                break;
+            }
     size_t peak = a.peak;
     arena_reset(&a);
     CHECK(a.used_total == 0, "reset leaves %zu used", a.used_total);
@@ -813,7 +1004,8 @@ TEST(arena_alignment_reuse) {
     }
     CHECK(a.peak == peak, "peak changed %zu -> %zu", peak, a.peak);
     float *z = arena_calloc(&a, 1000 * sizeof(float));
-    int nz = 0; for (int i = 0; i < 1000; i++) nz += z[i] != 0;
+    int nz = 0;
+    for (int i = 0; i < 1000; i++) nz += z[i] != 0;
     CHECK(nz == 0, "arena_calloc left %d non-zero", nz);
     arena_free(&a);
 }
@@ -821,27 +1013,38 @@ TEST(arena_alignment_reuse) {
 /* ================================ composed model: all parameters at once ================================ */
 
 enum { CB = 2, CT = 4, CD = 6, CH = 8, CC = 5 };
-typedef struct { ParamSet ps; int w1, g1, b1, wq, wo, bo; float x[CB * CT * CD]; int labels[CB * CT]; float mask[CT * CT]; } Composed;
+typedef struct {
+    ParamSet ps;
+    int w1, g1, b1, wq, wo, bo;
+    float x[CB * CT * CD];
+    int labels[CB * CT];
+    float mask[CT * CT];
+} Composed;
 
 static void composed_init(Composed *m, uint64_t seed) {
     params_init(&m->ps);
     m->w1 = params_add(&m->ps, "w1", SHAPE(CD, CH));
     m->g1 = params_add(&m->ps, "ln.gain", SHAPE(CH));
     m->b1 = params_add(&m->ps, "ln.bias", SHAPE(CH));
-    m->wq = params_add(&m->ps, "wq", SHAPE(CB, CH, CH));   /* one matrix per batch element */
+    m->wq = params_add(&m->ps, "wq", SHAPE(CB, CH, CH)); /* one matrix per batch element */
     m->wo = params_add(&m->ps, "wo", SHAPE(CH, CC));
     m->bo = params_add(&m->ps, "bo", SHAPE(CC));
     params_finalize(&m->ps);
-    Rng r; rng_seed(&r, seed);
+    Rng r;
+    rng_seed(&r, seed);
     params_fill_normal(&m->ps, m->w1, &r, 0.5f);
-    for (int i = 0; i < CH; i++) { params_data(&m->ps, m->g1)[i] = 1 + 0.3f * rng_normal(&r); params_data(&m->ps, m->b1)[i] = 0.3f * rng_normal(&r); }
+    for (int i = 0; i < CH; i++) {
+        params_data(&m->ps, m->g1)[i] = 1 + 0.3f * rng_normal(&r);
+        params_data(&m->ps, m->b1)[i] = 0.3f * rng_normal(&r);
+    }
     params_fill_normal(&m->ps, m->wq, &r, 0.4f);
     params_fill_normal(&m->ps, m->wo, &r, 0.5f);
     params_fill_normal(&m->ps, m->bo, &r, 0.1f);
     for (int i = 0; i < CB * CT * CD; i++) m->x[i] = rng_normal(&r);
     for (int i = 0; i < CB * CT; i++) m->labels[i] = rng_int(&r, CC);
     m->labels[3] = -1;
-    for (int i = 0; i < CT; i++) for (int j = 0; j < CT; j++) m->mask[i * CT + j] = j <= i;  /* causal */
+    for (int i = 0; i < CT; i++)
+        for (int j = 0; j < CT; j++) m->mask[i * CT + j] = j <= i; /* causal */
 }
 
 /* matmul -> layernorm -> gelu -> bmm (per-batch weights) -> attention softmax (masked) -> bmm ->
@@ -861,15 +1064,20 @@ static Tensor *composed_loss(Graph *g, Composed *m) {
 }
 
 static double composed_eval(Graph *g, Composed *m) {
-    graph_reset(g); g->no_grad = 1;
+    graph_reset(g);
+    g->no_grad = 1;
     double L = composed_loss(g, m)->data[0];
     g->no_grad = 0;
     return L;
 }
 
 TEST(directional_derivative_composed_model) {
-    Composed m; composed_init(&m, 5);
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Composed m;
+    composed_init(&m, 5);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     params_zero_grad(&m.ps);
     Tensor *L = composed_loss(&g, &m);
     graph_backward(&g, L);
@@ -877,18 +1085,26 @@ TEST(directional_derivative_composed_model) {
     CHECK(isfinite(L0) && L0 > 0, "loss %g", L0);
     /* every view received a gradient */
     for (int i = 0; i < m.ps.count; i++) {
-        const ParamView *v = &m.ps.views[i]; double n2 = 0;
+        const ParamView *v = &m.ps.views[i];
+        double n2 = 0;
         for (long k = 0; k < v->numel; k++) n2 += (double)m.ps.grad[v->off + k] * m.ps.grad[v->off + k];
         CHECK(n2 > 0, "no gradient reached %s", v->name);
     }
     float *theta = xmalloc(m.ps.n * sizeof(float)), *dir = xmalloc(m.ps.n * sizeof(float));
     memcpy(theta, m.ps.data, m.ps.n * sizeof(float));
-    Rng r; rng_seed(&r, 99);
+    Rng r;
+    rng_seed(&r, 99);
     for (int trial = 0; trial < 4; trial++) {
         double nrm = 0, gv = 0;
-        for (long k = 0; k < m.ps.n; k++) { dir[k] = rng_normal(&r); nrm += (double)dir[k] * dir[k]; }
+        for (long k = 0; k < m.ps.n; k++) {
+            dir[k] = rng_normal(&r);
+            nrm += (double)dir[k] * dir[k];
+        }
         nrm = sqrt(nrm);
-        for (long k = 0; k < m.ps.n; k++) { dir[k] /= (float)nrm; gv += (double)m.ps.grad[k] * dir[k]; }
+        for (long k = 0; k < m.ps.n; k++) {
+            dir[k] /= (float)nrm;
+            gv += (double)m.ps.grad[k] * dir[k];
+        }
         const float h = 2e-3f;
         for (long k = 0; k < m.ps.n; k++) m.ps.data[k] = theta[k] + h * dir[k];
         double lp = composed_eval(&g, &m);
@@ -896,27 +1112,43 @@ TEST(directional_derivative_composed_model) {
         double lm = composed_eval(&g, &m);
         memcpy(m.ps.data, theta, m.ps.n * sizeof(float));
         double num = (lp - lm) / (2.0 * h);
-        CHECK(fabs(num - gv) <= 1e-3 + 1e-2 * fabs(gv), "direction %d: (L(θ+hv)-L(θ-hv))/2h = %.7g, grad·v = %.7g", trial, num, gv);
+        CHECK(fabs(num - gv) <= 1e-3 + 1e-2 * fabs(gv), "direction %d: (L(θ+hv)-L(θ-hv))/2h = %.7g, grad·v = %.7g",
+              trial, num, gv);
     }
     /* and per element (the model is small): catches errors a random direction could average out */
-    double worst = 0; long wk = -1;
+    double worst = 0;
+    long wk = -1;
     for (long k = 0; k < m.ps.n; k++) {
-        const float h = 1e-3f; float x0 = theta[k];
-        m.ps.data[k] = x0 + h; double lp = composed_eval(&g, &m);
-        m.ps.data[k] = x0 - h; double lm = composed_eval(&g, &m);
+        const float h = 1e-3f;
+        float x0 = theta[k];
+        m.ps.data[k] = x0 + h;
+        double lp = composed_eval(&g, &m);
+        m.ps.data[k] = x0 - h;
+        double lm = composed_eval(&g, &m);
         double step = (double)(x0 + h) - (double)(x0 - h);
         m.ps.data[k] = x0;
         double num = (lp - lm) / step, e = fabs(num - m.ps.grad[k]) / (2e-3 + 1e-2 * fabs(num));
-        if (e > worst) { worst = e; wk = k; }
+        if (e > worst) {
+            worst = e;
+            wk = k;
+        }
     }
-    CHECK(worst <= 1.0, "composed model: worst element %ld analytic %g (error/tol %.3g)", wk, wk >= 0 ? m.ps.grad[wk] : 0.0, worst);
-    free(theta); free(dir);
-    graph_free(&g); arena_free(&a); params_free(&m.ps);
+    CHECK(worst <= 1.0, "composed model: worst element %ld analytic %g (error/tol %.3g)", wk,
+          wk >= 0 ? m.ps.grad[wk] : 0.0, worst);
+    free(theta);
+    free(dir);
+    graph_free(&g);
+    arena_free(&a);
+    params_free(&m.ps);
 }
 
 /* ================================ determinism of the parallel paths ================================ */
 
-typedef struct { double loss; float *grad, *data; long n; } DetOut;
+typedef struct {
+    double loss;
+    float *grad, *data;
+    long n;
+} DetOut;
 
 /* A model whose every op runs its OpenMP path (> 32768 elements, sgemm rows split across threads),
  * then an AdamW-sized update of the parameters by hand (adamw has its own tests). */
@@ -926,39 +1158,61 @@ static DetOut det_run(int threads) {
     omp_set_num_threads(threads);
 #endif
     enum { B = 64, T = 32, D = 64, H = 128, Q = 64, C = 10, NOUT = 1024 };
-    ParamSet ps; params_init(&ps);
-    int w1 = params_add(&ps, "w1", SHAPE(D, H)), g1 = params_add(&ps, "g1", SHAPE(H)), b1 = params_add(&ps, "b1", SHAPE(H));
-    int wb = params_add(&ps, "wb", SHAPE(B, H, Q)), wo = params_add(&ps, "wo", SHAPE(Q, C)), emb = params_add(&ps, "emb", SHAPE(NOUT, Q));
+    ParamSet ps;
+    params_init(&ps);
+    int w1 = params_add(&ps, "w1", SHAPE(D, H)), g1 = params_add(&ps, "g1", SHAPE(H)),
+        b1 = params_add(&ps, "b1", SHAPE(H));
+    int wb = params_add(&ps, "wb", SHAPE(B, H, Q)), wo = params_add(&ps, "wo", SHAPE(Q, C)),
+        emb = params_add(&ps, "emb", SHAPE(NOUT, Q));
     params_finalize(&ps);
-    Rng r; rng_seed(&r, 1234);
-    params_fill_normal(&ps, w1, &r, 0.2f); params_fill(&ps, g1, 1.0f); params_fill_normal(&ps, b1, &r, 0.1f);
-    params_fill_normal(&ps, wb, &r, 0.1f); params_fill_normal(&ps, wo, &r, 0.2f); params_fill_normal(&ps, emb, &r, 0.5f);
+    Rng r;
+    rng_seed(&r, 1234);
+    params_fill_normal(&ps, w1, &r, 0.2f);
+    params_fill(&ps, g1, 1.0f);
+    params_fill_normal(&ps, b1, &r, 0.1f);
+    params_fill_normal(&ps, wb, &r, 0.1f);
+    params_fill_normal(&ps, wo, &r, 0.2f);
+    params_fill_normal(&ps, emb, &r, 0.5f);
     float *x = xmalloc((long)B * T * D * sizeof(float));
     for (long i = 0; i < (long)B * T * D; i++) x[i] = rng_normal(&r);
-    int *idx = xmalloc(B * T * sizeof(int)), *labels = xmalloc(NOUT * sizeof(int)), *gidx = xmalloc(B * T * sizeof(int));
-    for (int i = 0; i < B * T; i++) { idx[i] = rng_int(&r, NOUT); gidx[i] = rng_int(&r, NOUT); }
+    int *idx = xmalloc(B * T * sizeof(int)), *labels = xmalloc(NOUT * sizeof(int)),
+        *gidx = xmalloc(B * T * sizeof(int));
+    for (int i = 0; i < B * T; i++) {
+        idx[i] = rng_int(&r, NOUT);
+        gidx[i] = rng_int(&r, NOUT);
+    }
     for (int i = 0; i < NOUT; i++) labels[i] = rng_int(&r, C);
     float *mask = xmalloc(T * T * sizeof(float));
-    for (int i = 0; i < T; i++) for (int j = 0; j < T; j++) mask[i * T + j] = j <= i;
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) mask[i * T + j] = j <= i;
 
-    Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
     Tensor *h = op_matmul(&g, tensor_from(&g, SHAPE(B * T, D), x), params_tensor(&g, &ps, w1), 0, 0);
     h = op_gelu(&g, op_layernorm(&g, h, params_tensor(&g, &ps, g1), params_tensor(&g, &ps, b1), 1e-5f));
-    Tensor *q = op_bmm(&g, op_reshape(&g, h, SHAPE(B, T, H)), params_tensor(&g, &ps, wb), 0, 0);      /* [B,T,Q] */
+    Tensor *q = op_bmm(&g, op_reshape(&g, h, SHAPE(B, T, H)), params_tensor(&g, &ps, wb), 0, 0); /* [B,T,Q] */
     Tensor *att = op_softmax(&g, op_scale(&g, op_bmm(&g, q, q, 0, 1), 0.125f), tensor_from(&g, SHAPE(T, T), mask));
     Tensor *ctx = op_reshape(&g, op_bmm(&g, att, q, 0, 0), SHAPE(B * T, Q));
     ctx = op_add(&g, ctx, op_gather(&g, params_tensor(&g, &ps, emb), gidx, B * T));
-    Tensor *agg = op_segment_mean(&g, op_silu(&g, ctx), idx, NOUT);                                  /* [NOUT, Q] */
+    Tensor *agg = op_segment_mean(&g, op_silu(&g, ctx), idx, NOUT); /* [NOUT, Q] */
     Tensor *L = op_cross_entropy(&g, op_matmul(&g, agg, params_tensor(&g, &ps, wo), 0, 0), labels);
     graph_backward(&g, L);
     DetOut o = {L->data[0], xmalloc(ps.n * sizeof(float)), xmalloc(ps.n * sizeof(float)), ps.n};
     memcpy(o.grad, ps.grad, ps.n * sizeof(float));
-    /* a plain parallel update so a bit-level difference in grads shows in the data too */
-    #pragma omp parallel for schedule(static)
+/* a plain parallel update so a bit-level difference in grads shows in the data too */
+#pragma omp parallel for schedule(static)
     for (long k = 0; k < ps.n; k++) ps.data[k] -= 0.01f * ps.grad[k];
     memcpy(o.data, ps.data, ps.n * sizeof(float));
-    graph_free(&g); arena_free(&a); params_free(&ps);
-    free(x); free(idx); free(labels); free(gidx); free(mask);
+    graph_free(&g);
+    arena_free(&a);
+    params_free(&ps);
+    free(x);
+    free(idx);
+    free(labels);
+    free(gidx);
+    free(mask);
 #ifdef _OPENMP
     omp_set_num_threads(saved);
 #endif
@@ -973,29 +1227,42 @@ TEST(determinism_bit_identical_with_threads) {
     DetOut ref1 = det_run(1);
     for (int c = 0; c < 2; c++) {
         DetOut a = det_run(counts[c]), b = det_run(counts[c]);
-        CHECK(memcmp(&a.loss, &b.loss, sizeof a.loss) == 0, "%d threads: loss %.17g vs %.17g", counts[c], a.loss, b.loss);
-        CHECK(memcmp(a.grad, b.grad, a.n * sizeof(float)) == 0, "%d threads: gradients differ between two identical runs", counts[c]);
+        CHECK(memcmp(&a.loss, &b.loss, sizeof a.loss) == 0, "%d threads: loss %.17g vs %.17g", counts[c], a.loss,
+              b.loss);
+        CHECK(memcmp(a.grad, b.grad, a.n * sizeof(float)) == 0,
+              "%d threads: gradients differ between two identical runs", counts[c]);
         CHECK(memcmp(a.data, b.data, a.n * sizeof(float)) == 0, "%d threads: updated parameters differ", counts[c]);
         /* across thread counts the results need not be bit-identical, but must agree closely */
         double worst = 0, gmax = 0;
-        for (long k = 0; k < a.n; k++) { worst = fmax(worst, fabs(a.grad[k] - ref1.grad[k])); gmax = fmax(gmax, fabs(ref1.grad[k])); }
+        for (long k = 0; k < a.n; k++) {
+            worst = fmax(worst, fabs(a.grad[k] - ref1.grad[k]));
+            gmax = fmax(gmax, fabs(ref1.grad[k]));
+        }
         CHECK(worst <= 1e-4 * gmax, "%d threads vs 1: max grad difference %g (max |grad| %g)", counts[c], worst, gmax);
         CHECK_REL(a.loss, ref1.loss, 1e-5);
-        free(a.grad); free(a.data); free(b.grad); free(b.data);
+        free(a.grad);
+        free(a.data);
+        free(b.grad);
+        free(b.data);
     }
-    free(ref1.grad); free(ref1.data);
+    free(ref1.grad);
+    free(ref1.data);
 }
 
 /* ================================ shape errors abort, loudly ================================ */
 
 /* Runs fn in a child process (stderr silenced); 1 when it aborted. */
 static int aborts(void (*fn)(Graph *g)) {
-    fflush(stdout); fflush(stderr);
+    fflush(stdout);
+    fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 2);
-        Arena a; arena_init(&a, 0); Graph g; graph_init(&g, &a);
+        Arena a;
+        arena_init(&a, 0);
+        Graph g;
+        graph_init(&g, &a);
         fn(&g);
         _exit(0);
     }
@@ -1009,13 +1276,18 @@ static void d_bmm_batch(Graph *g) { op_bmm(g, tensor_zeros(g, SHAPE(2, 3, 4)), t
 static void d_gather(Graph *g) { op_gather(g, tensor_zeros(g, SHAPE(3, 2)), (int[]){0, 3}, 2); }
 static void d_scatter(Graph *g) { op_scatter_add(g, tensor_zeros(g, SHAPE(2, 2)), (int[]){0, -1}, 4); }
 static void d_ce_label(Graph *g) { op_cross_entropy(g, tensor_zeros(g, SHAPE(2, 3)), (int[]){0, 3}); }
-static void d_concat(Graph *g) { op_concat(g, (Tensor *[]){tensor_zeros(g, SHAPE(2, 3)), tensor_zeros(g, SHAPE(3, 3))}, 2, 1); }
+static void d_concat(Graph *g) {
+    op_concat(g, (Tensor *[]){tensor_zeros(g, SHAPE(2, 3)), tensor_zeros(g, SHAPE(3, 3))}, 2, 1);
+}
 static void d_slice(Graph *g) { op_slice(g, tensor_zeros(g, SHAPE(2, 3)), 1, 2, 2); }
 static void d_permute(Graph *g) { op_permute(g, tensor_zeros(g, SHAPE(2, 3, 4)), (int[]){0, 1, 1}); }
-static void d_segmm(Graph *g) { op_segmm(g, tensor_zeros(g, SHAPE(5, 2)), tensor_zeros(g, SHAPE(2, 2, 2)), (int[]){0, 3, 4}, 2); }
+static void d_segmm(Graph *g) {
+    op_segmm(g, tensor_zeros(g, SHAPE(5, 2)), tensor_zeros(g, SHAPE(2, 2, 2)), (int[]){0, 3, 4}, 2);
+}
 static void d_reshape(Graph *g) { op_reshape(g, tensor_zeros(g, SHAPE(2, 3)), SHAPE(4, 2)); }
 static void d_backward_vector(Graph *g) {
-    Tensor *x = tensor_zeros(g, SHAPE(3)); tensor_require_grad(g, x);
+    Tensor *x = tensor_zeros(g, SHAPE(3));
+    tensor_require_grad(g, x);
     graph_backward(g, op_scale(g, x, 2));
 }
 /* a [1, T, D] gain broadcasts per position in NumPy; the row-group rule would read it wrongly */
@@ -1026,16 +1298,29 @@ static void d_ln_bias_rows(Graph *g) {
     op_layernorm(g, tensor_zeros(g, SHAPE(2, 3, 4)), NULL, tensor_zeros(g, SHAPE(3, 4)), 1e-5f);
 }
 static void ok_ln_program_gain(Graph *g) {
-    op_layernorm(g, tensor_zeros(g, SHAPE(2, 3, 4)), tensor_zeros(g, SHAPE(2, 1, 4)), tensor_zeros(g, SHAPE(1, 1, 4)), 1e-5f);
+    op_layernorm(g, tensor_zeros(g, SHAPE(2, 3, 4)), tensor_zeros(g, SHAPE(2, 1, 4)), tensor_zeros(g, SHAPE(1, 1, 4)),
+                 1e-5f);
 }
 
 TEST(shape_errors_abort) {
-    static const struct { const char *name; void (*fn)(Graph *); } cases[] = {
-        {"matmul inner dims", d_matmul_inner}, {"broadcast mismatch", d_bcast}, {"bmm batch", d_bmm_batch},
-        {"gather index", d_gather}, {"scatter index", d_scatter}, {"cross-entropy label", d_ce_label},
-        {"concat dims", d_concat}, {"slice range", d_slice}, {"permute not a permutation", d_permute},
-        {"segmm segments", d_segmm}, {"reshape numel", d_reshape}, {"backward from a vector", d_backward_vector},
-        {"layernorm [1,T,D] gain", d_ln_gain_positional}, {"layernorm [T,D] bias", d_ln_bias_rows},
+    static const struct {
+        const char *name;
+        void (*fn)(Graph *);
+    } cases[] = {
+        {"matmul inner dims", d_matmul_inner},
+        {"broadcast mismatch", d_bcast},
+        {"bmm batch", d_bmm_batch},
+        {"gather index", d_gather},
+        {"scatter index", d_scatter},
+        {"cross-entropy label", d_ce_label},
+        {"concat dims", d_concat},
+        {"slice range", d_slice},
+        {"permute not a permutation", d_permute},
+        {"segmm segments", d_segmm},
+        {"reshape numel", d_reshape},
+        {"backward from a vector", d_backward_vector},
+        {"layernorm [1,T,D] gain", d_ln_gain_positional},
+        {"layernorm [T,D] bias", d_ln_bias_rows},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         CHECK(aborts(cases[i].fn) == 1, "%s: did not abort", cases[i].name);
@@ -1050,19 +1335,27 @@ static void segmm_long_grads(int threads, float *dw, float *db) {
     omp_set_num_threads(threads);
 #endif
     enum { M = 4096, K = 16, N = 32 };
-    Arena a; Graph g; arena_init(&a, 1 << 20); graph_init(&g, &a);
-    Rng r; rng_seed(&r, 17);
+    Arena a;
+    Graph g;
+    arena_init(&a, 1 << 20);
+    graph_init(&g, &a);
+    Rng r;
+    rng_seed(&r, 17);
     Tensor *x = tensor_new(&g, SHAPE(M, K)), *w = tensor_new(&g, SHAPE(2, K, N)), *b = tensor_new(&g, SHAPE(2, N));
     Tensor *ts[3] = {x, w, b};
-    for (int k = 0; k < 3; k++) { for (long i = 0; i < ts[k]->numel; i++) ts[k]->data[i] = rng_normal(&r); tensor_require_grad(&g, ts[k]); }
-    int seg[3] = {0, 100, M};   /* a short segment (serial path) and a long one (split path) */
+    for (int k = 0; k < 3; k++) {
+        for (long i = 0; i < ts[k]->numel; i++) ts[k]->data[i] = rng_normal(&r);
+        tensor_require_grad(&g, ts[k]);
+    }
+    int seg[3] = {0, 100, M}; /* a short segment (serial path) and a long one (split path) */
     Tensor *y = op_segmm_bias(&g, x, w, b, seg, 2);
     Tensor *R = tensor_new(&g, SHAPE(M, N));
     for (long i = 0; i < R->numel; i++) R->data[i] = rng_normal(&r);
     graph_backward(&g, op_sum(&g, op_mul(&g, y, R)));
     memcpy(dw, w->grad, w->numel * sizeof(float));
     memcpy(db, b->grad, b->numel * sizeof(float));
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
 }
 TEST(segmm_split_reduction_matches_and_is_deterministic) {
     static float w1[2 * 16 * 32], b1[64], w2[2 * 16 * 32], b2[64], w2b[2 * 16 * 32], b2b[64];
@@ -1081,29 +1374,38 @@ TEST(segmm_split_reduction_matches_and_is_deterministic) {
 
 /* edge_relu = relu(x + s[src] + t[dst]), with repeated and unused node rows; and a size that takes
  * the parallel (column-split) backward. */
-typedef struct { const int *src, *dst; } EdgeCtx;
+typedef struct {
+    const int *src, *dst;
+} EdgeCtx;
 static Tensor *f_edge_relu(Graph *g, Tensor **in, void *ctx) {
     EdgeCtx *c = ctx;
     return op_edge_relu(g, in[0], in[1], c->src, in[2], c->dst);
 }
 TEST(grad_edge_relu) {
-    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};   /* t row 2 never read */
+    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1}; /* t row 2 never read */
     EdgeCtx c = {src, dst};
     GcIn in[] = {{SH(6, 5)}, {SH(3, 5)}, {SH(4, 5)}};
     GRADCHECK("edge_relu", f_edge_relu, &c, in);
     enum { M = 6000, V = 300, C = 24 };
     int *bs = xmalloc(M * sizeof(int)), *bd = xmalloc(M * sizeof(int));
-    for (int i = 0; i < M; i++) { bs[i] = (i * 7) % V; bd[i] = (i * 13 + 5) % V; }
+    for (int i = 0; i < M; i++) {
+        bs[i] = (i * 7) % V;
+        bd[i] = (i * 13 + 5) % V;
+    }
     EdgeCtx bc = {bs, bd};
     GcIn bin[] = {{SH(M, C)}, {SH(V, C)}, {SH(V, C)}};
     GRADCHECK("edge_relu parallel", f_edge_relu, &bc, bin, .stride = 97);
-    free(bs); free(bd);
+    free(bs);
+    free(bd);
 }
 
 /* edge_round: the Meta-GNN's fused message-passing round (two groups, repeated and unused node rows,
  * one node row that receives no edge), then a size that takes the parallel tiles and the per-thread
  * weight-gradient partials. Its output is [h' ; a+ ; a-]: all three are checked. */
-typedef struct { const int *src, *dst, *seg; int G; } RoundCtx;
+typedef struct {
+    const int *src, *dst, *seg;
+    int G;
+} RoundCtx;
 static Tensor *f_edge_round(Graph *g, Tensor **in, void *ctx) {
     RoundCtx *c = ctx;
     return op_edge_round(g, in[0], in[1], in[2], in[3], in[4], c->src, c->dst, c->seg, c->G, 1e-5f);
@@ -1121,16 +1423,21 @@ TEST(grad_edge_round) {
  * to fwd_tol and every input gradient to 1e-3, relative (|a - b| / (1e-3 + |b|)). */
 static void fused_matches(TestCtx *t_, const char *what, GcFn fused, GcFn ref, void *ctx, int nin, const GcIn *spec,
                           double fwd_tol, uint64_t seed) {
-    Rng r; rng_seed(&r, seed);
+    Rng r;
+    rng_seed(&r, seed);
     float *data[GC_MAXIN], *ga[GC_MAXIN], *gb[GC_MAXIN], *out[2] = {0};
     long n[GC_MAXIN], ny = 0;
     for (int k = 0; k < nin; k++) {
         n[k] = shape_numel(spec[k].ndim, spec[k].shape);
-        data[k] = xmalloc(n[k] * sizeof(float)); ga[k] = xcalloc(n[k], sizeof(float)); gb[k] = xcalloc(n[k], sizeof(float));
+        data[k] = xmalloc(n[k] * sizeof(float));
+        ga[k] = xcalloc(n[k], sizeof(float));
+        gb[k] = xcalloc(n[k], sizeof(float));
         for (long i = 0; i < n[k]; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
     }
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
     for (int v = 0; v < 2; v++) {
         Tensor *in[GC_MAXIN];
         for (int k = 0; k < nin; k++) in[k] = tensor_wrap(&g, data[k], v ? gb[k] : ga[k], spec[k].ndim, spec[k].shape);
@@ -1148,13 +1455,25 @@ static void fused_matches(TestCtx *t_, const char *what, GcFn fused, GcFn ref, v
     for (long i = 0; i < ny; i++) worst = fmax(worst, fabs(out[0][i] - out[1][i]) / (1e-3 + fabs(out[1][i])));
     CHECK(worst < fwd_tol, "%s: outputs differ from the unfused ops: worst relative %g", what, worst);
     for (int k = 0; k < nin; k++) {
-        double wk = 0; long at = 0;
-        for (long i = 0; i < n[k]; i++) { double e = fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i])); if (e > wk) { wk = e; at = i; } }
-        CHECK(wk < 1e-3, "%s: input %d gradient differs: worst relative %g at %ld (fused %g, unfused %g)", what, k, wk, at, ga[k][at], gb[k][at]);
-        free(data[k]); free(ga[k]); free(gb[k]);
+        double wk = 0;
+        long at = 0;
+        for (long i = 0; i < n[k]; i++) {
+            double e = fabs(ga[k][i] - gb[k][i]) / (1e-3 + fabs(gb[k][i]));
+            if (e > wk) {
+                wk = e;
+                at = i;
+            }
+        }
+        CHECK(wk < 1e-3, "%s: input %d gradient differs: worst relative %g at %ld (fused %g, unfused %g)", what, k, wk,
+              at, ga[k][at], gb[k][at]);
+        free(data[k]);
+        free(ga[k]);
+        free(gb[k]);
     }
-    free(out[0]); free(out[1]);
-    graph_free(&g); arena_free(&a);
+    free(out[0]);
+    free(out[1]);
+    graph_free(&g);
+    arena_free(&a);
 }
 
 /* edge_round against the same round written with unfused ops (segmm_bias, edge_relu, slices,
@@ -1165,18 +1484,23 @@ static Tensor *unfused_round(Graph *g, Tensor **in, const RoundCtx *c, int Rn) {
     int d = in[0]->shape[1];
     Tensor *x = op_edge_relu(g, op_segmm_bias(g, in[0], in[3], in[4], c->seg, c->G), in[1], c->src, in[2], c->dst);
     Tensor *parts[3] = {op_layernorm(g, op_add(g, in[0], op_slice(g, x, 1, 0, d)), NULL, NULL, 1e-5f),
-                        op_segment_mean(g, op_slice(g, x, 1, d, d), c->dst, Rn), op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), c->src, Rn)};
+                        op_segment_mean(g, op_slice(g, x, 1, d, d), c->dst, Rn),
+                        op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), c->src, Rn)};
     return op_concat(g, parts, 3, 0);
 }
 static Tensor *f_unfused_round(Graph *g, Tensor **in, void *ctx) { return unfused_round(g, in, ctx, 300); }
 TEST(edge_round_matches_unfused_ops) {
     enum { M = 6000, V = 300, D = 8, G = 3 };
     int *bs = xmalloc(M * sizeof(int)), *bd = xmalloc(M * sizeof(int)), seg[] = {0, 2300, 2300, 6000};
-    for (int i = 0; i < M; i++) { bs[i] = (i * 7) % V; bd[i] = (i * 13 + 5) % V; }
+    for (int i = 0; i < M; i++) {
+        bs[i] = (i * 7) % V;
+        bd[i] = (i * 13 + 5) % V;
+    }
     RoundCtx c = {bs, bd, seg, G};
     GcIn in[] = {{SH(M, D)}, {SH(V, 3 * D)}, {SH(V, 3 * D)}, {SH(G, D, 3 * D)}, {SH(G, 3 * D)}};
     fused_matches(t_, "edge_round", f_edge_round, f_unfused_round, &c, 5, in, 1e-5, 7);
-    free(bs); free(bd);
+    free(bs);
+    free(bd);
 }
 
 /* pair_relu = relu(s[src] + t[dst]) (edge_relu without a per-row term); segmm_bias_relu. */
@@ -1184,9 +1508,18 @@ static Tensor *f_pair_relu(Graph *g, Tensor **in, void *ctx) {
     EdgeCtx *c = ctx;
     return op_pair_relu(g, in[0], c->src, in[1], c->dst, 6);
 }
-static Tensor *f_segmm_bias_relu(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_relu(g, x[0], x[1], x[2], s->seg, s->G); }
-static Tensor *f_segmm_bias_ln(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_segmm_bias_ln(g, x[0], x[1], x[2], s->seg, s->G); }
-static Tensor *f_segmm_then_ln(Graph *g, Tensor **x, void *c) { SegCtx *s = c; return op_layernorm(g, op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G), NULL, NULL, 1e-5f); }
+static Tensor *f_segmm_bias_relu(Graph *g, Tensor **x, void *c) {
+    SegCtx *s = c;
+    return op_segmm_bias_relu(g, x[0], x[1], x[2], s->seg, s->G);
+}
+static Tensor *f_segmm_bias_ln(Graph *g, Tensor **x, void *c) {
+    SegCtx *s = c;
+    return op_segmm_bias_ln(g, x[0], x[1], x[2], s->seg, s->G);
+}
+static Tensor *f_segmm_then_ln(Graph *g, Tensor **x, void *c) {
+    SegCtx *s = c;
+    return op_layernorm(g, op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G), NULL, NULL, 1e-5f);
+}
 TEST(grad_pair_relu_and_segmm_relu) {
     static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};
     EdgeCtx c = {src, dst};
@@ -1213,8 +1546,10 @@ TEST(cpu_blas_core_choice) {
                 bf16 = avx512;
     bf16.avx512bf16 = 1;
     const char *w;
-    CHECK((w = cpu_blas_core_wanted("Prescott", avx512)) && !strcmp(w, "SkylakeX"), "Prescott on AVX-512: %s", w ? w : "none");
-    CHECK((w = cpu_blas_core_wanted("Prescott", bf16)) && !strcmp(w, "Cooperlake"), "Prescott on AVX-512 bf16: %s", w ? w : "none");
+    CHECK((w = cpu_blas_core_wanted("Prescott", avx512)) && !strcmp(w, "SkylakeX"), "Prescott on AVX-512: %s",
+          w ? w : "none");
+    CHECK((w = cpu_blas_core_wanted("Prescott", bf16)) && !strcmp(w, "Cooperlake"), "Prescott on AVX-512 bf16: %s",
+          w ? w : "none");
     CHECK((w = cpu_blas_core_wanted("Nehalem", avx2)) && !strcmp(w, "Haswell"), "Nehalem on AVX2: %s", w ? w : "none");
     CHECK(!cpu_blas_core_wanted("Prescott", none), "a core asked for on a CPU without AVX2");
     CHECK(!cpu_blas_core_wanted("Haswell", avx512), "a recognised core (Haswell) overridden");
@@ -1230,9 +1565,17 @@ TEST(cpu_blas_core_choice) {
 
 /* bmm with a fused bias: per batch element, and one batch element (rows split across threads,
  * weight and bias gradients summed per thread), against bmm + add at a size that runs in parallel. */
-typedef struct { int ta, tb; } BmmCtx;
-static Tensor *f_bmm_bias(Graph *g, Tensor **x, void *c) { BmmCtx *m = c; return op_bmm_bias(g, x[0], x[1], x[2], m->ta, m->tb); }
-static Tensor *f_bmm_add(Graph *g, Tensor **x, void *c) { BmmCtx *m = c; return op_add(g, op_bmm(g, x[0], x[1], m->ta, m->tb), x[2]); }
+typedef struct {
+    int ta, tb;
+} BmmCtx;
+static Tensor *f_bmm_bias(Graph *g, Tensor **x, void *c) {
+    BmmCtx *m = c;
+    return op_bmm_bias(g, x[0], x[1], x[2], m->ta, m->tb);
+}
+static Tensor *f_bmm_add(Graph *g, Tensor **x, void *c) {
+    BmmCtx *m = c;
+    return op_add(g, op_bmm(g, x[0], x[1], m->ta, m->tb), x[2]);
+}
 TEST(grad_bmm_bias) {
     BmmCtx nt = {0, 1}, nn = {0, 0};
     GcIn in[] = {{SH(3, 4, 5)}, {SH(3, 6, 5)}, {SH(3, 1, 6)}};
@@ -1245,22 +1588,34 @@ TEST(grad_bmm_bias) {
 
 /* segment_rmsnorm: groups of rows (one empty), every column normalized within its group; a float64
  * reference for the forward. */
-typedef struct { const int *idx; int G; } SegNormCtx;
-static Tensor *f_segment_rmsnorm(Graph *g, Tensor **x, void *c) { SegNormCtx *s = c; return op_segment_rmsnorm(g, x[0], s->idx, s->G, 1e-4f); }
+typedef struct {
+    const int *idx;
+    int G;
+} SegNormCtx;
+static Tensor *f_segment_rmsnorm(Graph *g, Tensor **x, void *c) {
+    SegNormCtx *s = c;
+    return op_segment_rmsnorm(g, x[0], s->idx, s->G, 1e-4f);
+}
 static void ref_segment_rmsnorm(double *const *in, double *out, void *c) {
     SegNormCtx *s = c;
     enum { R = 7, D = 3 };
     for (int col = 0; col < D; col++)
         for (int k = 0; k < s->G; k++) {
-            double m = 0; int n = 0;
-            for (int i = 0; i < R; i++) if (s->idx[i] == k) { m += in[0][i * D + col] * in[0][i * D + col]; n++; }
+            double m = 0;
+            int n = 0;
+            for (int i = 0; i < R; i++)
+                if (s->idx[i] == k) {
+                    m += in[0][i * D + col] * in[0][i * D + col];
+                    n++;
+                }
             if (!n) continue;
             double r = 1.0 / sqrt(m / n + 1e-4);
-            for (int i = 0; i < R; i++) if (s->idx[i] == k) out[i * D + col] = in[0][i * D + col] * r;
+            for (int i = 0; i < R; i++)
+                if (s->idx[i] == k) out[i * D + col] = in[0][i * D + col] * r;
         }
 }
 TEST(grad_segment_rmsnorm) {
-    static const int idx[] = {0, 2, 2, 0, 3, 2, 0};   /* group 1 empty, group 3 a single row */
+    static const int idx[] = {0, 2, 2, 0, 3, 2, 0}; /* group 1 empty, group 3 a single row */
     SegNormCtx c = {idx, 4};
     GcIn in[] = {{SH(7, 3)}};
     GRADCHECK("segment_rmsnorm", f_segment_rmsnorm, &c, in, .ref = ref_segment_rmsnorm);

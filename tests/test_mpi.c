@@ -22,8 +22,9 @@
 #define MPI_BIN "build-mpi/neurop"
 /* Open MPI refuses root without these (CI runs as root); --bind-to none: ranks share the cores
  * with everything else on a test machine; one OpenMP thread per rank */
-#define MPIRUN "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 " \
-               "mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS"
+#define MPIRUN                                                                                 \
+    "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 " \
+    "mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS"
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #include <stdarg.h>
@@ -38,7 +39,9 @@ static int sh(const char *fmt, ...) {
 }
 
 static char *slurp(const char *path) {
-    unsigned char *buf = NULL; size_t len; Err e;
+    unsigned char *buf = NULL;
+    size_t len;
+    Err e;
     return read_file(path, &buf, &len, &e) ? NULL : (char *)buf;
 }
 
@@ -48,10 +51,13 @@ static int read_losses(const char *dir, double *loss, int max) {
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     char *csv = slurp(path);
     int n = 0;
-    for (char *l = csv; l && *l; ) {
+    for (char *l = csv; l && *l;) {
         char *end;
         long step = strtol(l, &end, 10);
-        if (end != l && *end == ',' && step >= 1 && step <= max) { loss[step - 1] = strtod(end + 1, NULL); n++; }
+        if (end != l && *end == ',' && step >= 1 && step <= max) {
+            loss[step - 1] = strtod(end + 1, NULL);
+            n++;
+        }
         char *nl = strchr(l, '\n');
         l = nl ? nl + 1 : l + strlen(l);
     }
@@ -76,23 +82,28 @@ TEST(mpi_train_two_ranks_same_loss_as_one_and_resume) {
     enum { STEPS = 50, HALF = 25 };
     /* half the steps, then --resume to all of them: the resume reads the checkpoint on every rank */
     CHECK(sh(MPIRUN " -np 1 " MPI_BIN " " RUN " --steps %d --out %s/run --force", HALF, d1) == 0, "R=1 run failed");
-    CHECK(sh(MPIRUN " -np 1 " MPI_BIN " train --quiet --resume --steps %d --out %s/run", STEPS, d1) == 0, "R=1 resume failed");
+    CHECK(sh(MPIRUN " -np 1 " MPI_BIN " train --quiet --resume --steps %d --out %s/run", STEPS, d1) == 0,
+          "R=1 resume failed");
     CHECK(sh(MPIRUN " -np 2 " MPI_BIN " " RUN " --steps %d --out %s/run --force", HALF, d2) == 0, "R=2 run failed");
-    CHECK(sh(MPIRUN " -np 2 " MPI_BIN " train --quiet --resume --steps %d --out %s/run", STEPS, d2) == 0, "R=2 resume failed");
+    CHECK(sh(MPIRUN " -np 2 " MPI_BIN " train --quiet --resume --steps %d --out %s/run", STEPS, d2) == 0,
+          "R=2 resume failed");
     double a[STEPS], b[STEPS];
     char r1[600], r2[600];
     snprintf(r1, sizeof r1, "%s/run", d1);
     snprintf(r2, sizeof r2, "%s/run", d2);
     int na = read_losses(r1, a, STEPS), nb = read_losses(r2, b, STEPS);
-    CHECK(na == STEPS && nb == STEPS, "metrics rows: R=1 %d, R=2 %d, want %d (one per step, rank 0 alone writes)", na, nb, STEPS);
+    CHECK(na == STEPS && nb == STEPS, "metrics rows: R=1 %d, R=2 %d, want %d (one per step, rank 0 alone writes)", na,
+          nb, STEPS);
     double worst = 0;
     for (int s = 0; s < STEPS && na == STEPS && nb == STEPS; s++) {
         CHECK_REL(b[s], a[s], 1e-4);
         double d = fabs(b[s] - a[s]) / fabs(a[s]);
         if (d > worst) worst = d;
     }
-    CHECK(na == STEPS && a[STEPS - 1] < 0.8 * a[0], "the loss did not fall (%g -> %g): the test would not see a wrong gradient", a[0], a[STEPS - 1]);
-    printf("    R=1 vs R=2: loss %.4f -> %.4f, largest relative difference %.2g over %d steps\n", a[0], a[STEPS - 1], worst, STEPS);
+    CHECK(na == STEPS && a[STEPS - 1] < 0.8 * a[0],
+          "the loss did not fall (%g -> %g): the test would not see a wrong gradient", a[0], a[STEPS - 1]);
+    printf("    R=1 vs R=2: loss %.4f -> %.4f, largest relative difference %.2g over %d steps\n", a[0], a[STEPS - 1],
+           worst, STEPS);
     sh("rm -rf '%s' '%s'", d1, d2);
 }
 
@@ -144,9 +155,11 @@ TEST(mpi_interrupt_of_one_rank_stops_all_after_saving) {
     char ck[600];
     snprintf(ck, sizeof ck, "%s/run/last.safetensors", d);
     /* the signal goes to one rank once the job trains (after its start-up, 2 s is plenty) */
-    int rc = sh("(" MPIRUN " -np 2 " MPI_BIN " train --task sumfirst --method mlp --steps 1000000 --set ckpt_every=1000000 "
-                "--out %s/run > %s/log 2>&1; echo $? > %s/rc) & sleep 2; kill -INT $(pgrep -f '^" MPI_BIN " train .*%s/run' | head -1); wait",
-                d, d, d, d);
+    int rc =
+        sh("(" MPIRUN " -np 2 " MPI_BIN " train --task sumfirst --method mlp --steps 1000000 --set ckpt_every=1000000 "
+           "--out %s/run > %s/log 2>&1; echo $? > %s/rc) & sleep 2; kill -INT $(pgrep -f '^" MPI_BIN
+           " train .*%s/run' | head -1); wait",
+           d, d, d, d);
     char rcp[600];
     snprintf(rcp, sizeof rcp, "%s/rc", d);
     char *st = slurp(rcp);
@@ -174,9 +187,14 @@ static int same_eval(const char *d1, const char *d2, const char *name, char *why
     for (int k = 0; ok && k < 5; k++) {
         cJSON *x = cJSON_GetObjectItem(ja, keys[k]), *y = cJSON_GetObjectItem(jb, keys[k]);
         ok = cJSON_IsNumber(x) && cJSON_IsNumber(y) && x->valuedouble == y->valuedouble;
-        if (!ok) snprintf(why, n, "%s: %s %g under mpirun, %g with --jobs", name, keys[k], x ? x->valuedouble : -1, y ? y->valuedouble : -1);
+        if (!ok)
+            snprintf(why, n, "%s: %s %g under mpirun, %g with --jobs", name, keys[k], x ? x->valuedouble : -1,
+                     y ? y->valuedouble : -1);
     }
-    cJSON_Delete(ja); cJSON_Delete(jb); free(a); free(b);
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    free(a);
+    free(b);
     return ok;
 }
 
@@ -187,7 +205,8 @@ TEST(mpi_reproduce_work_queue_same_results_as_jobs) {
 #define PLAN "reproduce --tiny --seeds 2 --tasks sumfirst --methods direct,gmlp --no-studies --no-real --no-plots"
     /* rank 0 hands out the 4 runs, ranks 1 and 2 train them */
     CHECK(sh(MPIRUN " -np 3 " MPI_BIN " " PLAN " --quiet --out %s/mpi", d) == 0, "mpirun reproduce failed");
-    CHECK(sh("OMP_NUM_THREADS=1 '%s' " PLAN " --quiet --jobs 2 --out %s/jobs", cli_bin(), d) == 0, "--jobs 2 reproduce failed");
+    CHECK(sh("OMP_NUM_THREADS=1 '%s' " PLAN " --quiet --jobs 2 --out %s/jobs", cli_bin(), d) == 0,
+          "--jobs 2 reproduce failed");
     char m[600], j[600], why[300] = "";
     snprintf(m, sizeof m, "%s/mpi", d);
     snprintf(j, sizeof j, "%s/jobs", d);
@@ -197,11 +216,14 @@ TEST(mpi_reproduce_work_queue_same_results_as_jobs) {
     snprintf(path, sizeof path, "%s/results.json", m);
     char *json = slurp(path);
     cJSON *r = json ? cJSON_Parse(json) : NULL;
-    CHECK(r && cJSON_GetArraySize(cJSON_GetObjectItem(r, "results")) == 2, "results.json under mpirun: %.200s", json ? json : "missing");
-    cJSON_Delete(r); free(json);
+    CHECK(r && cJSON_GetArraySize(cJSON_GetObjectItem(r, "results")) == 2, "results.json under mpirun: %.200s",
+          json ? json : "missing");
+    cJSON_Delete(r);
+    free(json);
     /* run again: every run is done (resume by files, as with --jobs) */
     snprintf(path, sizeof path, "%s/log", d);
-    CHECK(sh(MPIRUN " -np 3 " MPI_BIN " " PLAN " --out %s/mpi > %s 2>&1", d, path) == 0, "second mpirun reproduce failed");
+    CHECK(sh(MPIRUN " -np 3 " MPI_BIN " " PLAN " --out %s/mpi > %s 2>&1", d, path) == 0,
+          "second mpirun reproduce failed");
     char *log = slurp(path);
     CHECK(log && strstr(log, "4 already done"), "second run did not skip the 4 finished runs: %.300s", log ? log : "");
     free(log);

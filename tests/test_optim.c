@@ -13,9 +13,12 @@
 
 /* Three views: "w.weight" [2,3] (a matrix: decayed), "b" [3] (not decayed), "m.weight" [2,2] (a matrix
  * whose decay the caller switched off). */
-static const float W0[6] = {0.5f, -1.0f, 2.0f, 0.0f, -0.25f, 1.5f}, B0[3] = {0.1f, -0.2f, 0.3f}, M0[4] = {1.0f, -2.0f, 0.5f, 0.25f};
-static const float GW1[6] = {0.1f, -0.3f, 0.0f, 2.0f, -1e-3f, 0.7f}, GB1[3] = {1.0f, 0.0f, -0.5f}, GM1[4] = {0.2f, 0.2f, -0.2f, 1e-4f};
-static const float GW2[6] = {-0.2f, 0.1f, 0.4f, 0.5f, 0.0f, -0.7f}, GB2[3] = {0.3f, -0.6f, 0.5f}, GM2[4] = {0.0f, 1.0f, -1.0f, 2.0f};
+static const float W0[6] = {0.5f, -1.0f, 2.0f, 0.0f, -0.25f, 1.5f}, B0[3] = {0.1f, -0.2f, 0.3f},
+                   M0[4] = {1.0f, -2.0f, 0.5f, 0.25f};
+static const float GW1[6] = {0.1f, -0.3f, 0.0f, 2.0f, -1e-3f, 0.7f}, GB1[3] = {1.0f, 0.0f, -0.5f},
+                   GM1[4] = {0.2f, 0.2f, -0.2f, 1e-4f};
+static const float GW2[6] = {-0.2f, 0.1f, 0.4f, 0.5f, 0.0f, -0.7f}, GB2[3] = {0.3f, -0.6f, 0.5f},
+                   GM2[4] = {0.0f, 1.0f, -1.0f, 2.0f};
 
 static void adam_setup(ParamSet *ps, int *iw, int *ib, int *im) {
     params_init(ps);
@@ -49,17 +52,21 @@ static void adam_by_hand(double *p, double *m, double *v, const float *g, int n,
 }
 
 TEST(adamw_one_and_two_steps_by_hand) {
-    ParamSet ps; int iw, ib, im;
+    ParamSet ps;
+    int iw, ib, im;
     adam_setup(&ps, &iw, &ib, &im);
-    CHECK(ps.views[iw].decay == 1 && ps.views[ib].decay == 0, "default decay flags: w %d, b %d", ps.views[iw].decay, ps.views[ib].decay);
+    CHECK(ps.views[iw].decay == 1 && ps.views[ib].decay == 0, "default decay flags: w %d, b %d", ps.views[iw].decay,
+          ps.views[ib].decay);
     AdamW o = adamw_default(0.1f);
-    CHECK(o.beta1 == 0.9f && o.beta2 == 0.999f && o.eps == 1e-8f && o.weight_decay == 0.1f && o.t == 0, "adamw_default");
+    CHECK(o.beta1 == 0.9f && o.beta2 == 0.999f && o.eps == 1e-8f && o.weight_decay == 0.1f && o.t == 0,
+          "adamw_default");
     const double lr = 0.01;
     double p[3][6], m[3][6] = {{0}}, v[3][6] = {{0}};
     const float *init[3] = {W0, B0, M0};
     int n[3] = {6, 3, 4}, idx[3] = {iw, ib, im};
     double wd[3] = {0.1, 0.0, 0.0};
-    for (int j = 0; j < 3; j++) for (int k = 0; k < n[j]; k++) p[j][k] = init[j][k];
+    for (int j = 0; j < 3; j++)
+        for (int k = 0; k < n[j]; k++) p[j][k] = init[j][k];
 
     set_grads(&ps, iw, ib, im, GW1, GB1, GM1);
     adamw_step(&o, &ps, (float)lr);
@@ -67,20 +74,23 @@ TEST(adamw_one_and_two_steps_by_hand) {
     adam_by_hand(p[0], m[0], v[0], GW1, 6, 1, lr, wd[0]);
     adam_by_hand(p[1], m[1], v[1], GB1, 3, 1, lr, wd[1]);
     adam_by_hand(p[2], m[2], v[2], GM1, 4, 1, lr, wd[2]);
-    for (int j = 0; j < 3; j++) for (int k = 0; k < n[j]; k++) {
-        long off = ps.views[idx[j]].off + k;
-        CHECK_NEAR(ps.data[off], p[j][k], 2e-7 * fmax(1, fabs(p[j][k])));
-        CHECK_NEAR(ps.m[off], m[j][k], 1e-7);
-        CHECK_NEAR(ps.v[off], v[j][k], 3e-5 * v[j][k] + 1e-12);  /* 1 - 0.999f = 0.00099998713 in float */
-    }
+    for (int j = 0; j < 3; j++)
+        for (int k = 0; k < n[j]; k++) {
+            long off = ps.views[idx[j]].off + k;
+            CHECK_NEAR(ps.data[off], p[j][k], 2e-7 * fmax(1, fabs(p[j][k])));
+            CHECK_NEAR(ps.m[off], m[j][k], 1e-7);
+            CHECK_NEAR(ps.v[off], v[j][k], 3e-5 * v[j][k] + 1e-12); /* 1 - 0.999f = 0.00099998713 in float */
+        }
     /* Step 1 moves every coordinate with a non-zero gradient by about lr (mhat/sqrt(vhat) = sign g):
      * w[3] = 0 with g = 2 -> -0.01; a zero gradient gives no Adam step, only decay (w[2] = 2 -> 1.998). */
     CHECK_NEAR(params_data(&ps, iw)[3], -0.01, 1e-7);
     CHECK_NEAR(params_data(&ps, iw)[2], 2.0 - 0.01 * 0.1 * 2.0, 1e-6);
-    CHECK(params_data(&ps, ib)[1] == B0[1], "b[1] with zero gradient and no decay moved to %g", params_data(&ps, ib)[1]);
+    CHECK(params_data(&ps, ib)[1] == B0[1], "b[1] with zero gradient and no decay moved to %g",
+          params_data(&ps, ib)[1]);
     /* torch.optim.AdamW(lr=0.01, weight_decay=0.1 for w, 0 for b and m), float32, after step 1 */
     static const float t1w[6] = {0.489500016f, -0.989000022f, 1.99800003f, -0.00999999978f, -0.239750102f, 1.4885f};
-    static const float t1b[3] = {0.0900000036f, -0.200000003f, 0.310000002f}, t1m[4] = {0.99000001f, -2.00999999f, 0.50999999f, 0.240000993f};
+    static const float t1b[3] = {0.0900000036f, -0.200000003f, 0.310000002f},
+                       t1m[4] = {0.99000001f, -2.00999999f, 0.50999999f, 0.240000993f};
     for (int k = 0; k < 6; k++) CHECK_NEAR(params_data(&ps, iw)[k], t1w[k], 1e-6);
     for (int k = 0; k < 3; k++) CHECK_NEAR(params_data(&ps, ib)[k], t1b[k], 1e-6);
     for (int k = 0; k < 4; k++) CHECK_NEAR(params_data(&ps, im)[k], t1m[k], 1e-6);
@@ -91,14 +101,16 @@ TEST(adamw_one_and_two_steps_by_hand) {
     adam_by_hand(p[0], m[0], v[0], GW2, 6, 2, lr, wd[0]);
     adam_by_hand(p[1], m[1], v[1], GB2, 3, 2, lr, wd[1]);
     adam_by_hand(p[2], m[2], v[2], GM2, 4, 2, lr, wd[2]);
-    for (int j = 0; j < 3; j++) for (int k = 0; k < n[j]; k++) {
-        long off = ps.views[idx[j]].off + k;
-        CHECK_NEAR(ps.data[off], p[j][k], 5e-7 * fmax(1, fabs(p[j][k])));
-        CHECK_NEAR(ps.m[off], m[j][k], 1e-7);
-        CHECK_NEAR(ps.v[off], v[j][k], 3e-5 * v[j][k] + 1e-12);  /* 1 - 0.999f = 0.00099998713 in float */
-    }
+    for (int j = 0; j < 3; j++)
+        for (int k = 0; k < n[j]; k++) {
+            long off = ps.views[idx[j]].off + k;
+            CHECK_NEAR(ps.data[off], p[j][k], 5e-7 * fmax(1, fabs(p[j][k])));
+            CHECK_NEAR(ps.m[off], m[j][k], 1e-7);
+            CHECK_NEAR(ps.v[off], v[j][k], 3e-5 * v[j][k] + 1e-12); /* 1 - 0.999f = 0.00099998713 in float */
+        }
     static const float t2w[6] = {0.492671549f, -0.984008849f, 1.98856068f, -0.0182959735f, -0.232809871f, 1.48753786f};
-    static const float t2b[3] = {0.0814430341f, -0.192558631f, 0.309473693f}, t2m[4] = {0.983299434f, -2.01861048f, 0.518610477f, 0.232559294f};
+    static const float t2b[3] = {0.0814430341f, -0.192558631f, 0.309473693f},
+                       t2m[4] = {0.983299434f, -2.01861048f, 0.518610477f, 0.232559294f};
     for (int k = 0; k < 6; k++) CHECK_NEAR(params_data(&ps, iw)[k], t2w[k], 1e-6);
     for (int k = 0; k < 3; k++) CHECK_NEAR(params_data(&ps, ib)[k], t2b[k], 1e-6);
     for (int k = 0; k < 4; k++) CHECK_NEAR(params_data(&ps, im)[k], t2m[k], 1e-6);
@@ -107,7 +119,8 @@ TEST(adamw_one_and_two_steps_by_hand) {
 
 TEST(adamw_decay_only_where_asked) {
     /* zero gradients: the only change is decoupled decay p <- p (1 - lr wd), on decayed views only */
-    ParamSet ps; int iw, ib, im;
+    ParamSet ps;
+    int iw, ib, im;
     adam_setup(&ps, &iw, &ib, &im);
     params_zero_grad(&ps);
     AdamW o = adamw_default(0.5f);
@@ -117,7 +130,8 @@ TEST(adamw_decay_only_where_asked) {
     for (int k = 0; k < 4; k++) CHECK(params_data(&ps, im)[k] == M0[k], "m[%d] decayed though decay = 0", k);
     /* lr 0 changes no parameter but still advances the moments */
     set_grads(&ps, iw, ib, im, GW1, GB1, GM1);
-    float before[13]; memcpy(before, ps.data, sizeof before);
+    float before[13];
+    memcpy(before, ps.data, sizeof before);
     adamw_step(&o, &ps, 0.0f);
     CHECK(memcmp(before, ps.data, sizeof before) == 0, "lr 0 moved parameters");
     CHECK_NEAR(ps.m[ps.views[iw].off + 3], 0.1 * 2.0, 1e-7);
@@ -126,10 +140,12 @@ TEST(adamw_decay_only_where_asked) {
 
 TEST(adamw_large_view_parallel_matches_serial) {
     /* a view over 65536 elements takes the OpenMP path; it must equal the per-element formula */
-    ParamSet ps; params_init(&ps);
+    ParamSet ps;
+    params_init(&ps);
     int i = params_add(&ps, "big.weight", SHAPE(300, 300));
     params_finalize(&ps);
-    Rng r; rng_seed(&r, 3);
+    Rng r;
+    rng_seed(&r, 3);
     params_fill_normal(&ps, i, &r, 1.0f);
     for (long k = 0; k < ps.n; k++) ps.grad[k] = rng_normal(&r);
     float *p0 = xmalloc(ps.n * sizeof(float));
@@ -138,30 +154,35 @@ TEST(adamw_large_view_parallel_matches_serial) {
     adamw_step(&o, &ps, 1e-3f);
     long bad = 0;
     for (long k = 0; k < ps.n; k++) {
-        double g = ps.grad[k], mh = g, vh = g * g;  /* step 1: mhat = g, vhat = g^2 */
+        double g = ps.grad[k], mh = g, vh = g * g; /* step 1: mhat = g, vhat = g^2 */
         double want = p0[k] - 1e-3 * (0.01 * p0[k] + mh / (sqrt(vh) + 1e-8));
         if (fabs(ps.data[k] - want) > 1e-6 * fmax(1, fabs(want))) bad++;
     }
     CHECK(bad == 0, "%ld of %ld elements off", bad, ps.n);
-    free(p0); params_free(&ps);
+    free(p0);
+    params_free(&ps);
 }
 
 /* ================================ clipping and schedule ================================ */
 
 TEST(clip_grad_norm_global) {
-    ParamSet ps; params_init(&ps);
+    ParamSet ps;
+    params_init(&ps);
     int a = params_add(&ps, "a", SHAPE(1)), b = params_add(&ps, "b", SHAPE(1, 1));
     params_finalize(&ps);
-    ps.grad[ps.views[a].off] = 3; ps.grad[ps.views[b].off] = -4;      /* global norm 5 across views */
+    ps.grad[ps.views[a].off] = 3;
+    ps.grad[ps.views[b].off] = -4; /* global norm 5 across views */
     float n = clip_grad_norm(&ps, 10.0f);
     CHECK_NEAR(n, 5.0, 1e-6);
     CHECK(ps.grad[0] == 3 && ps.grad[1] == -4, "clipped below the limit: %g %g", ps.grad[0], ps.grad[1]);
-    n = clip_grad_norm(&ps, 4.0f);                                      /* just above the limit */
+    n = clip_grad_norm(&ps, 4.0f); /* just above the limit */
     CHECK_NEAR(n, 5.0, 1e-6);
-    CHECK_NEAR(ps.grad[0], 2.4, 1e-5); CHECK_NEAR(ps.grad[1], -3.2, 1e-5);
+    CHECK_NEAR(ps.grad[0], 2.4, 1e-5);
+    CHECK_NEAR(ps.grad[1], -3.2, 1e-5);
     n = clip_grad_norm(&ps, 1.0f);
     CHECK_NEAR(n, 4.0, 1e-5);
-    CHECK_NEAR(ps.grad[0], 0.6, 1e-6); CHECK_NEAR(ps.grad[1], -0.8, 1e-6);
+    CHECK_NEAR(ps.grad[0], 0.6, 1e-6);
+    CHECK_NEAR(ps.grad[1], -0.8, 1e-6);
     double after = sqrt((double)ps.grad[0] * ps.grad[0] + (double)ps.grad[1] * ps.grad[1]);
     CHECK(after <= 1.0 && after > 0.999999, "norm after clipping %.9g", after);
     params_zero_grad(&ps);
@@ -185,7 +206,8 @@ TEST(lr_schedule_warmup_cosine) {
     /* no warmup: starts at the peak */
     CHECK_NEAR(lr_schedule(0, 0, 100, mx, mn), 1e-3, 1e-10);
     /* increasing during warmup, non-increasing after */
-    float prev = 0; int bad_up = 0, bad_down = 0;
+    float prev = 0;
+    int bad_up = 0, bad_down = 0;
     for (long s = 0; s < 120; s++) {
         float lr = lr_schedule(s, 10, 110, mx, mn);
         if (s < 10 && !(lr > prev)) bad_up++;
@@ -214,17 +236,23 @@ TEST(rng_known_answers_xoshiro256ss) {
     /* rng_int = u64 % n after rejection; rng_uniform = (u64 >> 11) * 2^-53 */
     rng_seed(&r, 7);
     static const int ints[5] = {4, 4, 8, 4, 4};
-    for (int i = 0; i < 5; i++) { int k = rng_int(&r, 10); CHECK(k == ints[i], "seed 7 rng_int(10) draw %d = %d, want %d", i, k, ints[i]); }
+    for (int i = 0; i < 5; i++) {
+        int k = rng_int(&r, 10);
+        CHECK(k == ints[i], "seed 7 rng_int(10) draw %d = %d, want %d", i, k, ints[i]);
+    }
     CHECK(rng_uniform(&r) == 0.872773938745132, "seed 7 rng_uniform after five ints");
 }
 
 TEST(rng_streams_deterministic_and_distinct) {
     Rng a, b, c;
-    rng_seed(&a, 7); rng_seed(&b, 7); rng_seed(&c, 8);
+    rng_seed(&a, 7);
+    rng_seed(&b, 7);
+    rng_seed(&c, 8);
     int same = 1, diff = 0;
     for (int i = 0; i < 1000; i++) {
         uint64_t x = rng_u64(&a), y = rng_u64(&b), z = rng_u64(&c);
-        same &= x == y; diff += x != z;
+        same &= x == y;
+        diff += x != z;
     }
     CHECK(same, "same seed gave different streams");
     CHECK(diff == 1000, "different seeds agree on %d of 1000 draws", 1000 - diff);
@@ -237,7 +265,8 @@ TEST(rng_streams_deterministic_and_distinct) {
     CHECK(x1 == x1b, "fork with the same tag differs");
     CHECK(x1 != x2 && x1 != p && x2 != p, "fork streams collide");
     /* the float helpers are functions of the stream too */
-    rng_seed(&a, 9); rng_seed(&b, 9);
+    rng_seed(&a, 9);
+    rng_seed(&b, 9);
     int eq = 1;
     for (int i = 0; i < 100; i++) {
         eq &= rng_uniform(&a) == rng_uniform(&b);
@@ -248,18 +277,27 @@ TEST(rng_streams_deterministic_and_distinct) {
 }
 
 TEST(rng_ranges_and_uniformity) {
-    Rng r; rng_seed(&r, 2024);
+    Rng r;
+    rng_seed(&r, 2024);
     /* rng_int: in range and uniform (chi-square, 9 degrees of freedom; 40 is p < 1e-5) */
-    long cnt[10] = {0}; int out = 0;
+    long cnt[10] = {0};
+    int out = 0;
     const int N = 200000;
-    for (int i = 0; i < N; i++) { int k = rng_int(&r, 10); if (k < 0 || k >= 10) out++; else cnt[k]++; }
+    for (int i = 0; i < N; i++) {
+        int k = rng_int(&r, 10);
+        if (k < 0 || k >= 10) out++;
+        else cnt[k]++;
+    }
     CHECK(out == 0, "%d draws of rng_int(10) out of range", out);
     double chi = 0;
     for (int k = 0; k < 10; k++) chi += (cnt[k] - N / 10.0) * (cnt[k] - N / 10.0) / (N / 10.0);
     CHECK(chi < 40, "rng_int(10) chi-square %.2f", chi);
     /* a non power of two near 2^31 stays in range */
     int big_bad = 0;
-    for (int i = 0; i < 10000; i++) { int k = rng_int(&r, 2000000011); big_bad += k < 0 || k >= 2000000011; }
+    for (int i = 0; i < 10000; i++) {
+        int k = rng_int(&r, 2000000011);
+        big_bad += k < 0 || k >= 2000000011;
+    }
     CHECK(big_bad == 0, "rng_int(2e9) out of range %d times", big_bad);
     int one = 0;
     for (int i = 0; i < 100; i++) one += rng_int(&r, 1);
@@ -268,14 +306,21 @@ TEST(rng_ranges_and_uniformity) {
     int seen_lo = 0, seen_hi = 0, rbad = 0;
     for (int i = 0; i < 10000; i++) {
         int k = rng_range(&r, -3, 3);
-        seen_lo |= k == -3; seen_hi |= k == 3; rbad += k < -3 || k > 3;
+        seen_lo |= k == -3;
+        seen_hi |= k == 3;
+        rbad += k < -3 || k > 3;
     }
     CHECK(seen_lo && seen_hi && !rbad, "rng_range(-3, 3): lo %d hi %d out %d", seen_lo, seen_hi, rbad);
     /* uniform in [0, 1) with mean 1/2; normal with mean 0, variance 1 */
     double su = 0, sn = 0, sn2 = 0, umin = 1, umax = 0;
     for (int i = 0; i < N; i++) {
-        double u = rng_uniform(&r); su += u; umin = fmin(umin, u); umax = fmax(umax, u);
-        double z = rng_normal(&r); sn += z; sn2 += z * z;
+        double u = rng_uniform(&r);
+        su += u;
+        umin = fmin(umin, u);
+        umax = fmax(umax, u);
+        double z = rng_normal(&r);
+        sn += z;
+        sn2 += z * z;
     }
     CHECK(umin >= 0 && umax < 1, "uniform range [%g, %g]", umin, umax);
     CHECK_NEAR(su / N, 0.5, 0.005);
@@ -285,7 +330,10 @@ TEST(rng_ranges_and_uniformity) {
     int a[100], seen[100] = {0}, moved = 0, perm_ok = 1;
     for (int i = 0; i < 100; i++) a[i] = i;
     rng_shuffle_int(&r, a, 100);
-    for (int i = 0; i < 100; i++) { if (a[i] < 0 || a[i] >= 100 || seen[a[i]]++) perm_ok = 0; moved += a[i] != i; }
+    for (int i = 0; i < 100; i++) {
+        if (a[i] < 0 || a[i] >= 100 || seen[a[i]]++) perm_ok = 0;
+        moved += a[i] != i;
+    }
     CHECK(perm_ok, "shuffle is not a permutation");
     CHECK(moved > 50, "shuffle moved only %d of 100", moved);
 }

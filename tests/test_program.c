@@ -60,7 +60,8 @@ static float *random_theta(const Template *t, int B, Rng *r) {
 
 /* Random inputs for N examples per program: floats in [-2, 2] or token ids. */
 static void random_inputs(const Template *t, int B, int N, Rng *r, float **x, int **tok) {
-    *x = NULL; *tok = NULL;
+    *x = NULL;
+    *tok = NULL;
     if (t->kind == TPL_MLP) {
         *x = xmalloc((size_t)B * N * t->widths[0] * sizeof **x);
         for (long i = 0; i < (long)B * N * t->widths[0]; i++) (*x)[i] = 4.0f * (float)rng_uniform(r) - 2.0f;
@@ -98,15 +99,18 @@ TEST(program_template_format_roundtrip) {
         CHECK(a.n_theta == b.n_theta && a.n_tensors == b.n_tensors, "%s: layout differs after round trip", text);
         for (int k = 0; k < a.n_tensors && k < b.n_tensors; k++)
             CHECK(!strcmp(a.tensors[k].name, b.tensors[k].name) && a.tensors[k].off == b.tensors[k].off &&
-                  a.tensors[k].numel == b.tensors[k].numel, "%s: tensor %d differs", text, k);
+                      a.tensors[k].numel == b.tensors[k].numel,
+                  "%s: tensor %d differs", text, k);
         CHECK(a.kind != TPL_MLP || !memcmp(a.act, b.act, sizeof a.act), "%s: activations differ", text);
     }
     Template t;
     char f[TPL_TEXT_MAX];
     parse_ok(t_, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100", &t);
     template_format(&t, f, sizeof f);
-    CHECK(!strcmp(f, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=1 readout=last act=relu"),
-          "defaults: %s", f);
+    CHECK(
+        !strcmp(f,
+                "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=1 readout=last act=relu"),
+        "defaults: %s", f);
     parse_ok(t_, "mlp 10-16-1 act=relu", &t);
     template_format(&t, f, sizeof f);
     CHECK(!strcmp(f, "mlp 10-16-1 act=relu"), "mlp canonical: %s", f);
@@ -118,16 +122,35 @@ TEST(program_template_layout) {
     parse_ok(t_, "mlp 10-16-1 act=relu", &t);
     CHECK(t.n_theta == 193, "mlp 10-16-1: |θ| = %ld, want 193", t.n_theta);
     CHECK(t.n_tensors == 4 && !strcmp(t.tensors[0].name, "layers.0.weight") && t.tensors[0].shape[0] == 16 &&
-          t.tensors[0].shape[1] == 10 && !strcmp(t.tensors[3].name, "layers.1.bias"), "mlp tensors");
+              t.tensors[0].shape[1] == 10 && !strcmp(t.tensors[3].name, "layers.1.bias"),
+          "mlp tensors");
     parse_ok(t_, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100", &t);
-    long d = 16, want = 101 * d + 3 * d + 2 * d + 4 * (d * d + d) + 2 * d + (48 * d + 48) + (d * 48 + d) + 2 * d + (100 * d + 100);
+    long d = 16, want = 101 * d + 3 * d + 2 * d + 4 * (d * d + d) + 2 * d + (48 * d + 48) + (d * 48 + d) + 2 * d +
+                        (100 * d + 100);
     CHECK(t.n_theta == want, "addmod transformer: |θ| = %ld, want %ld", t.n_theta, want);
     CHECK(t.n_theta == 6148, "addmod transformer: |θ| = %ld", t.n_theta);
-    static const char *const names[] = {"embed.weight", "pos.weight", "layers.0.ln1.weight", "layers.0.ln1.bias",
-        "layers.0.attn.q.weight", "layers.0.attn.q.bias", "layers.0.attn.k.weight", "layers.0.attn.k.bias",
-        "layers.0.attn.v.weight", "layers.0.attn.v.bias", "layers.0.attn.o.weight", "layers.0.attn.o.bias",
-        "layers.0.ln2.weight", "layers.0.ln2.bias", "layers.0.mlp.fc1.weight", "layers.0.mlp.fc1.bias",
-        "layers.0.mlp.fc2.weight", "layers.0.mlp.fc2.bias", "ln_f.weight", "ln_f.bias", "unembed.weight", "unembed.bias"};
+    static const char *const names[] = {"embed.weight",
+                                        "pos.weight",
+                                        "layers.0.ln1.weight",
+                                        "layers.0.ln1.bias",
+                                        "layers.0.attn.q.weight",
+                                        "layers.0.attn.q.bias",
+                                        "layers.0.attn.k.weight",
+                                        "layers.0.attn.k.bias",
+                                        "layers.0.attn.v.weight",
+                                        "layers.0.attn.v.bias",
+                                        "layers.0.attn.o.weight",
+                                        "layers.0.attn.o.bias",
+                                        "layers.0.ln2.weight",
+                                        "layers.0.ln2.bias",
+                                        "layers.0.mlp.fc1.weight",
+                                        "layers.0.mlp.fc1.bias",
+                                        "layers.0.mlp.fc2.weight",
+                                        "layers.0.mlp.fc2.bias",
+                                        "ln_f.weight",
+                                        "ln_f.bias",
+                                        "unembed.weight",
+                                        "unembed.bias"};
     CHECK(t.n_tensors == 22, "%d tensors", t.n_tensors);
     long off = 0;
     for (int i = 0; i < t.n_tensors && i < 22; i++) {
@@ -136,17 +159,21 @@ TEST(program_template_layout) {
         off += t.tensors[i].numel;
     }
     int fc1 = template_find(&t, "layers.0.mlp.fc1.weight");
-    CHECK(fc1 >= 0 && t.tensors[fc1].shape[0] == 48 && t.tensors[fc1].shape[1] == 16 && t.tensors[fc1].fan_in == 16, "fc1 shape");
+    CHECK(fc1 >= 0 && t.tensors[fc1].shape[0] == 48 && t.tensors[fc1].shape[1] == 16 && t.tensors[fc1].fan_in == 16,
+          "fc1 shape");
     CHECK(template_find(&t, "nope") == -1, "find of an unknown name");
     parse_ok(t_, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 prenorm=0 layers=2", &t);
     CHECK(template_find(&t, "layers.1.ln1.weight") < 0 && template_find(&t, "ln_f.bias") < 0 &&
-          template_find(&t, "layers.1.mlp.fc2.bias") >= 0, "prenorm=0 has no LayerNorm tensors");
+              template_find(&t, "layers.1.mlp.fc2.bias") >= 0,
+          "prenorm=0 has no LayerNorm tensors");
     parse_ok(t_, "transformer vocab=3 len=2 d=4 heads=2 mlp=4 classes=2 layers=16", &t);
     CHECK(t.n_tensors == 16 * 16 + 6, "16 layers: %d tensors", t.n_tensors);
 }
 
 TEST(program_template_errors) {
-    static const struct { const char *text, *msg; } cases[] = {
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
         {"", "empty"},
         {"cnn 3-3", "unknown kind 'cnn'"},
         {"mlp", "needs its widths"},
@@ -161,7 +188,8 @@ TEST(program_template_errors) {
         {"mlp 1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1", "too many layers"},
         {"transformer vocab=101 len=3 d=16 heads=2 mlp=48", "needs classes="},
         {"transformer vocab=101 len=3 d=16 heads=3 mlp=48 classes=100", "heads=3 does not divide d=16"},
-        {"transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 dropout=0.1", "unknown transformer key 'dropout'"},
+        {"transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 dropout=0.1",
+         "unknown transformer key 'dropout'"},
         {"transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=17", "too many layers"},
         {"transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=0", "layers=0 is not an integer"},
         {"transformer vocab=101 len=3 d=-16 heads=2 mlp=48 classes=100", "d=-16 is not an integer"},
@@ -193,7 +221,10 @@ TEST(program_init_theta_statistics) {
     for (int i = 0; i < t.n_tensors; i++) {
         const TplTensor *tt = &t.tensors[i];
         double s = 0, s2 = 0;
-        for (long j = 0; j < tt->numel; j++) { s += th[tt->off + j]; s2 += (double)th[tt->off + j] * th[tt->off + j]; }
+        for (long j = 0; j < tt->numel; j++) {
+            s += th[tt->off + j];
+            s2 += (double)th[tt->off + j] * th[tt->off + j];
+        }
         double mean = s / tt->numel, var = s2 / tt->numel - mean * mean;
         if (tt->init == TPL_INIT_GAIN) CHECK(mean == 1.0 && var == 0.0, "%s: gains not 1", tt->name);
         else if (tt->init == TPL_INIT_BIAS) CHECK(s2 == 0.0, "%s: biases not 0", tt->name);
@@ -224,7 +255,8 @@ static void check_fixture(TestCtx *t_, const char *path) {
         CHECK(n_out == st_numel(lg), "%s: %ld outputs, fixture has %lld", path, n_out, (long long)st_numel(lg));
         double scale = max_abs(lg->data, st_numel(lg));
         for (long i = 0; i < n_out && n_out == st_numel(lg); i++)
-            CHECK(fabs(y[i] - lg->data[i]) <= 1e-4 * fmax(1.0, scale), "%s: logit %ld = %.7g, PyTorch %.7g", path, i, y[i], lg->data[i]);
+            CHECK(fabs(y[i] - lg->data[i]) <= 1e-4 * fmax(1.0, scale), "%s: logit %ld = %.7g, PyTorch %.7g", path, i,
+                  y[i], lg->data[i]);
         free(tok);
         free(y);
     }
@@ -232,9 +264,9 @@ static void check_fixture(TestCtx *t_, const char *path) {
 }
 
 TEST(program_exec_matches_pytorch) {
-    check_fixture(t_, "tests/fixtures/exec_tf1.safetensors");   /* 1 layer, pre-LN, readout last */
-    check_fixture(t_, "tests/fixtures/exec_tf2.safetensors");   /* 2 layers, pre-LN, readout all, gelu */
-    check_fixture(t_, "tests/fixtures/exec_tf3.safetensors");   /* 2 layers, no LayerNorm, 4 heads */
+    check_fixture(t_, "tests/fixtures/exec_tf1.safetensors"); /* 1 layer, pre-LN, readout last */
+    check_fixture(t_, "tests/fixtures/exec_tf2.safetensors"); /* 2 layers, pre-LN, readout all, gelu */
+    check_fixture(t_, "tests/fixtures/exec_tf3.safetensors"); /* 2 layers, no LayerNorm, 4 heads */
 }
 
 TEST(program_exec_mlp_matches_loops) {
@@ -265,7 +297,9 @@ TEST(program_exec_mlp_matches_loops) {
             }
             for (int i = 0; i < 2; i++) CHECK_NEAR(y[(b * N + n) * 2 + i], h[i], 1e-5);
         }
-    free(th); free(x); free(y);
+    free(th);
+    free(x);
+    free(y);
 }
 
 /* Program b of a batch computes what it computes alone. */
@@ -283,11 +317,16 @@ TEST(program_exec_batch_rows_independent) {
         float *all = run(&t, th, B, N, x, tok, &n_all);
         long per = n_all / B, in_per = t.kind == TPL_MLP ? (long)N * t.widths[0] : (long)N * t.len;
         for (int b = 0; b < B; b++) {
-            float *one = run(&t, th + b * t.n_theta, 1, N, x ? x + b * in_per : NULL, tok ? tok + b * in_per : NULL, &n_one);
-            CHECK(max_diff(one, all + b * per, per) <= 1e-6 * fmax(1, max_abs(one, per)), "%s: program %d differs in a batch", TEMPLATES[k], b);
+            float *one =
+                run(&t, th + b * t.n_theta, 1, N, x ? x + b * in_per : NULL, tok ? tok + b * in_per : NULL, &n_one);
+            CHECK(max_diff(one, all + b * per, per) <= 1e-6 * fmax(1, max_abs(one, per)),
+                  "%s: program %d differs in a batch", TEMPLATES[k], b);
             free(one);
         }
-        free(th); free(x); free(tok); free(all);
+        free(th);
+        free(x);
+        free(tok);
+        free(all);
     }
 }
 
@@ -318,7 +357,7 @@ static void check_grad(TestCtx *t_, const char *text) {
     graph_backward(&g, op_sum(&g, op_mul(&g, y, wt)));
     int checks = 60;
     for (int c = 0; c < checks; c++) {
-        long i = c < 4 ? c : rng_int(&r, (int)(B * t.n_theta));   /* always includes the first embedding slots */
+        long i = c < 4 ? c : rng_int(&r, (int)(B * t.n_theta)); /* always includes the first embedding slots */
         const float eps = 1e-2f;
         float keep = th[i];
         double f[2];
@@ -332,11 +371,16 @@ static void check_grad(TestCtx *t_, const char *text) {
         }
         th[i] = keep;
         double fd = (f[0] - f[1]) / (2 * eps), an = tt->grad[i];
-        CHECK(fabs(fd - an) <= 2e-2 * fmax(0.1, fabs(fd)), "%s: dθ[%ld] backprop %.6g, finite difference %.6g", text, i, an, fd);
+        CHECK(fabs(fd - an) <= 2e-2 * fmax(0.1, fabs(fd)), "%s: dθ[%ld] backprop %.6g, finite difference %.6g", text, i,
+              an, fd);
     }
     graph_free(&g);
     arena_free(&a);
-    free(th); free(x); free(tok); free(y0); free(w);
+    free(th);
+    free(x);
+    free(tok);
+    free(y0);
+    free(w);
 }
 
 TEST(program_exec_grad_matches_finite_differences) {
@@ -379,9 +423,14 @@ TEST(program_symmetries_preserve_function) {
                 double diff = max_diff(y, y2, n_out), scale = max_abs(y, n_out);
                 CHECK(diff <= 1e-5 * scale, "%s: symmetry '%s' changes outputs by %.3g (scale %.3g)", TEMPLATES[k],
                       ngraph_symmetry_name(&t, s), diff, scale);
-                free(pt); free(y2);
+                free(pt);
+                free(y2);
             }
-        free(perm); free(th); free(x); free(tok); free(y);
+        free(perm);
+        free(th);
+        free(x);
+        free(tok);
+        free(y);
         ngraph_free(&g);
     }
 }
@@ -409,20 +458,25 @@ TEST(program_non_symmetries_change_function) {
         float *th = random_theta(&t, B, &r), *x;
         int *tok;
         random_inputs(&t, B, N, &r, &x, &tok);
-        for (long i = 0; i < (long)B * N * t.len; i += t.len) tok[i] = 0;   /* every input uses token 0 ... */
+        for (long i = 0; i < (long)B * N * t.len; i += t.len) tok[i] = 0; /* every input uses token 0 ... */
         long n_out, n2;
         float *y = run(&t, th, B, N, x, tok, &n_out);
         for (int which = 0; which < 2; which++) {
             const TplTensor *tt = &t.tensors[template_find(&t, which ? "pos.weight" : "embed.weight")];
-            int j = which ? t.len - 1 : 1;   /* ... and so token 0 <-> 1 or position 0 <-> last matters */
+            int j = which ? t.len - 1 : 1; /* ... and so token 0 <-> 1 or position 0 <-> last matters */
             float *pt = xmalloc(B * t.n_theta * sizeof *pt);
             memcpy(pt, th, B * t.n_theta * sizeof *pt);
             swap_rows(&t, pt, B, tt->off, 0, j, t.d);
             float *y2 = run(&t, pt, B, N, x, tok, &n2);
             double diff = max_diff(y, y2, n_out), scale = max_abs(y, n_out);
-            CHECK(diff > 1e-3 * scale, "%s: swapping two %s rows left outputs unchanged (%.3g)", TEMPLATES[k], tt->name, diff);
-            free(pt); free(y2);
+            CHECK(diff > 1e-3 * scale, "%s: swapping two %s rows left outputs unchanged (%.3g)", TEMPLATES[k], tt->name,
+                  diff);
+            free(pt);
+            free(y2);
         }
-        free(th); free(x); free(tok); free(y);
+        free(th);
+        free(x);
+        free(tok);
+        free(y);
     }
 }

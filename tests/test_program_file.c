@@ -33,7 +33,8 @@ TEST(program_file_roundtrip) {
             template_format(&t, a, sizeof a);
             template_format(&p.t, b, sizeof b);
             CHECK(!strcmp(a, b), "template %s vs %s", a, b);
-            CHECK(p.t.n_theta == t.n_theta && !memcmp(p.theta, th, t.n_theta * sizeof *th), "θ differs after the round trip");
+            CHECK(p.t.n_theta == t.n_theta && !memcmp(p.theta, th, t.n_theta * sizeof *th),
+                  "θ differs after the round trip");
             CHECK(!strcmp(p.intent, "addmod p=83 \"quoted\""), "intent '%s'", p.intent);
             /* standard safetensors: every tensor readable by name with its PyTorch shape */
             StFile *f = st_read(path, &e);
@@ -49,8 +50,8 @@ TEST(program_file_roundtrip) {
 
 /* Writes the tensors of TF_TEXT, minus `drop`, with `reshape` given shape [2, 2], plus `extra`,
  * and metadata (fmt, tpl), then expects program_load to fail with `msg` in its message. */
-static void expect_reject(TestCtx *t_, const char *drop, const char *reshape, const char *extra,
-                          const char *fmt, const char *tpl, const char *msg) {
+static void expect_reject(TestCtx *t_, const char *drop, const char *reshape, const char *extra, const char *fmt,
+                          const char *tpl, const char *msg) {
     Template t;
     Err e = {{0}};
     template_parse(TF_TEXT, &t, &e);
@@ -61,7 +62,11 @@ static void expect_reject(TestCtx *t_, const char *drop, const char *reshape, co
         const TplTensor *tt = &t.tensors[i];
         if (drop && !strcmp(drop, tt->name)) continue;
         StTensor s = {.name = tt->name, .ndim = tt->ndim, .shape = {tt->shape[0], tt->shape[1]}, .data = th + tt->off};
-        if (reshape && !strcmp(reshape, tt->name)) { s.ndim = 2; s.shape[0] = 2; s.shape[1] = 2; }
+        if (reshape && !strcmp(reshape, tt->name)) {
+            s.ndim = 2;
+            s.shape[0] = 2;
+            s.shape[1] = 2;
+        }
         ts[n++] = s;
     }
     if (extra) ts[n++] = (StTensor){.name = extra, .ndim = 1, .shape = {3}, .data = th};
@@ -80,8 +85,10 @@ static void expect_reject(TestCtx *t_, const char *drop, const char *reshape, co
 
 TEST(program_file_rejects_mismatches) {
     const char *F = PROGRAM_FORMAT;
-    expect_reject(t_, "layers.0.attn.k.bias", NULL, NULL, F, TF_TEXT, "tensor 'layers.0.attn.k.bias' is missing (the template wants [4])");
-    expect_reject(t_, NULL, "embed.weight", NULL, F, TF_TEXT, "tensor 'embed.weight' has shape [2, 2], the template wants [6, 4]");
+    expect_reject(t_, "layers.0.attn.k.bias", NULL, NULL, F, TF_TEXT,
+                  "tensor 'layers.0.attn.k.bias' is missing (the template wants [4])");
+    expect_reject(t_, NULL, "embed.weight", NULL, F, TF_TEXT,
+                  "tensor 'embed.weight' has shape [2, 2], the template wants [6, 4]");
     expect_reject(t_, NULL, NULL, "layers.1.attn.q.bias", F, TF_TEXT, "unexpected tensor 'layers.1.attn.q.bias'");
     expect_reject(t_, NULL, NULL, NULL, F, "transformer vocab=6 len=3 d=4 heads=3 mlp=5 classes=3",
                   "bad template metadata: template: heads=3 does not divide d=4");

@@ -18,7 +18,10 @@ static const char *const GRAPH_TEMPLATES[] = {
 
 static int build(TestCtx *t_, const char *text, Template *t, NGraph *g) {
     Err e = {{0}};
-    if (template_parse(text, t, &e) || ngraph_build(t, g, &e)) { CHECK(0, "%s: %s", text, e.msg); return -1; }
+    if (template_parse(text, t, &e) || ngraph_build(t, g, &e)) {
+        CHECK(0, "%s: %s", text, e.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -30,15 +33,23 @@ TEST(program_graph_slots_cover_theta_once) {
         long decoded = 0;
         int *count = xcalloc(t.n_theta, sizeof *count);
         for (int v = 0; v < g.n_nodes; v++)
-            if (g.node_slot[v] >= 0) { decoded++; count[g.node_slot[v]]++; }
+            if (g.node_slot[v] >= 0) {
+                decoded++;
+                count[g.node_slot[v]]++;
+            }
         for (int e = 0; e < g.n_edges; e++)
-            if (g.edge_slot[e] >= 0) { decoded++; count[g.edge_slot[e]]++; }
-        CHECK(decoded == t.n_theta && g.n_theta == t.n_theta, "%s: %ld decoded slots, |θ| = %ld", GRAPH_TEMPLATES[k], decoded, t.n_theta);
+            if (g.edge_slot[e] >= 0) {
+                decoded++;
+                count[g.edge_slot[e]]++;
+            }
+        CHECK(decoded == t.n_theta && g.n_theta == t.n_theta, "%s: %ld decoded slots, |θ| = %ld", GRAPH_TEMPLATES[k],
+              decoded, t.n_theta);
         long bad = 0;
         for (long i = 0; i < t.n_theta; i++) bad += count[i] != 1;
         CHECK(bad == 0, "%s: %ld θ indices not held by exactly one slot", GRAPH_TEMPLATES[k], bad);
         /* θ -> slot values -> θ, bit-exact, through ngraph_theta_rows */
-        float *theta = xmalloc(t.n_theta * sizeof *theta), *vals = xmalloc((g.n_nodes + (size_t)g.n_edges) * sizeof *vals);
+        float *theta = xmalloc(t.n_theta * sizeof *theta),
+              *vals = xmalloc((g.n_nodes + (size_t)g.n_edges) * sizeof *vals);
         int *rows = xmalloc(t.n_theta * sizeof *rows);
         Rng r;
         rng_seed(&r, k);
@@ -47,9 +58,13 @@ TEST(program_graph_slots_cover_theta_once) {
         for (int e = 0; e < g.n_edges; e++) vals[g.n_nodes + e] = g.edge_slot[e] >= 0 ? theta[g.edge_slot[e]] : NAN;
         ngraph_theta_rows(&g, rows);
         long diff = 0;
-        for (long i = 0; i < t.n_theta; i++) diff += rows[i] < 0 || memcmp(&vals[rows[i]], &theta[i], sizeof(float)) != 0;
+        for (long i = 0; i < t.n_theta; i++)
+            diff += rows[i] < 0 || memcmp(&vals[rows[i]], &theta[i], sizeof(float)) != 0;
         CHECK(diff == 0, "%s: %ld θ scalars differ after θ -> slots -> θ", GRAPH_TEMPLATES[k], diff);
-        free(count); free(theta); free(vals); free(rows);
+        free(count);
+        free(theta);
+        free(vals);
+        free(rows);
         ngraph_free(&g);
     }
 }
@@ -68,32 +83,40 @@ TEST(program_graph_groups_are_contiguous_and_tied) {
             for (int v = g.node_seg[s]; v < g.node_seg[s + 1]; v++) {
                 CHECK(g.node_group[v] == s, "%s: node %d outside its group's range", name, v);
                 long want = gr->tensor >= 0 ? t.tensors[gr->tensor].off + (v - g.node_seg[s]) : -1;
-                CHECK(g.node_slot[v] == want, "%s: node %d of %s holds %ld, want %ld", name, v, gr->name, g.node_slot[v], want);
+                CHECK(g.node_slot[v] == want, "%s: node %d of %s holds %ld, want %ld", name, v, gr->name,
+                      g.node_slot[v], want);
             }
-            CHECK(gr->tensor < 0 || t.tensors[gr->tensor].numel == g.node_seg[s + 1] - g.node_seg[s], "%s: %s size", name, gr->name);
+            CHECK(gr->tensor < 0 || t.tensors[gr->tensor].numel == g.node_seg[s + 1] - g.node_seg[s], "%s: %s size",
+                  name, gr->name);
         }
         for (int s = 0; s < g.n_edge_groups; s++) {
             const NGroup *gr = &g.edge_groups[s];
             CHECK(gr->structural == (gr->tensor < 0), "%s: %s structural flag", name, gr->name);
-            CHECK(gr->tensor < 0 || !strcmp(gr->name, t.tensors[gr->tensor].name), "%s: edge group %s is not named after its tensor", name, gr->name);
+            CHECK(gr->tensor < 0 || !strcmp(gr->name, t.tensors[gr->tensor].name),
+                  "%s: edge group %s is not named after its tensor", name, gr->name);
             for (int e = g.edge_seg[s]; e < g.edge_seg[s + 1]; e++) {
                 CHECK(g.edge_group[e] == s, "%s: edge %d outside its group's range", name, e);
                 long want = gr->tensor >= 0 ? t.tensors[gr->tensor].off + (e - g.edge_seg[s]) : -1;
-                CHECK(g.edge_slot[e] == want, "%s: edge %d of %s holds %ld, want %ld", name, e, gr->name, g.edge_slot[e], want);
-                CHECK(g.src[e] >= 0 && g.src[e] < g.n_nodes && g.dst[e] >= 0 && g.dst[e] < g.n_nodes && g.src[e] != g.dst[e],
+                CHECK(g.edge_slot[e] == want, "%s: edge %d of %s holds %ld, want %ld", name, e, gr->name,
+                      g.edge_slot[e], want);
+                CHECK(g.src[e] >= 0 && g.src[e] < g.n_nodes && g.dst[e] >= 0 && g.dst[e] < g.n_nodes &&
+                          g.src[e] != g.dst[e],
                       "%s: edge %d endpoints", name, e);
             }
         }
         /* positional encodings: finite and distinct within every group of size > 1 */
         for (int s = 0; s < g.n_node_groups; s++)
             for (int v = g.node_seg[s] + 1; v < g.node_seg[s + 1]; v++)
-                CHECK(memcmp(g.node_pe + (size_t)v * NG_PE_DIM, g.node_pe + (size_t)(v - 1) * NG_PE_DIM, NG_PE_DIM * sizeof(float)),
+                CHECK(memcmp(g.node_pe + (size_t)v * NG_PE_DIM, g.node_pe + (size_t)(v - 1) * NG_PE_DIM,
+                             NG_PE_DIM * sizeof(float)),
                       "%s: nodes %d and %d share a positional encoding", name, v - 1, v);
         for (int e = 1; e < g.n_edges; e++)
             CHECK(g.edge_group[e] != g.edge_group[e - 1] ||
-                  memcmp(g.edge_pe + (size_t)e * NG_PE_DIM, g.edge_pe + (size_t)(e - 1) * NG_PE_DIM, NG_PE_DIM * sizeof(float)),
+                      memcmp(g.edge_pe + (size_t)e * NG_PE_DIM, g.edge_pe + (size_t)(e - 1) * NG_PE_DIM,
+                             NG_PE_DIM * sizeof(float)),
                   "%s: edges %d and %d share a positional encoding", name, e - 1, e);
-        for (long i = 0; i < (long)g.n_edges * NG_PE_DIM; i++) CHECK(isfinite(g.edge_pe[i]), "%s: edge PE not finite", name);
+        for (long i = 0; i < (long)g.n_edges * NG_PE_DIM; i++)
+            CHECK(isfinite(g.edge_pe[i]), "%s: edge PE not finite", name);
         ngraph_free(&g);
     }
 }
@@ -104,7 +127,8 @@ TEST(program_graph_benchmark_sizes) {
     if (!build(t_, "mlp 10-16-1 act=relu", &t, &g)) {
         CHECK(g.n_nodes == 27 && g.n_edges == 176 && g.n_node_groups == 3 && g.n_edge_groups == 2,
               "mlp 10-16-1: %d nodes, %d edges, %d+%d groups", g.n_nodes, g.n_edges, g.n_node_groups, g.n_edge_groups);
-        CHECK(ngraph_find_group(&g, 0, "hidden.0") == 1 && ngraph_find_group(&g, 1, "layers.1.weight") == 1, "mlp group names");
+        CHECK(ngraph_find_group(&g, 0, "hidden.0") == 1 && ngraph_find_group(&g, 1, "layers.1.weight") == 1,
+              "mlp group names");
         ngraph_free(&g);
     }
     if (!build(t_, "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100", &t, &g)) {
@@ -119,7 +143,8 @@ TEST(program_graph_benchmark_sizes) {
         int qk = ngraph_find_group(&g, 1, "layers.0.attn.qk");
         int q = ngraph_find_group(&g, 0, "layers.0.attn.q"), kk = ngraph_find_group(&g, 0, "layers.0.attn.k");
         CHECK(qk >= 0 && g.edge_groups[qk].structural && g.src[g.edge_seg[qk] + 5] == g.node_seg[q] + 5 &&
-              g.dst[g.edge_seg[qk] + 5] == g.node_seg[kk] + 5, "q_i -> k_i structural edges");
+                  g.dst[g.edge_seg[qk] + 5] == g.node_seg[kk] + 5,
+              "q_i -> k_i structural edges");
         ngraph_free(&g);
     }
 }
@@ -150,10 +175,11 @@ TEST(program_symmetries_agree_with_graph) {
         for (int s = 0; s < ngraph_n_symmetries(&t); s++) {
             const char *sym = ngraph_symmetry_name(&t, s);
             long moved = 0;
-            for (int rep = 0; rep < 8; rep++) {   /* a 2-element shuffle is the identity half the time */
+            for (int rep = 0; rep < 8; rep++) { /* a 2-element shuffle is the identity half the time */
                 ngraph_symmetry_sample(&t, &g, s, &r, np, ep, tp);
                 for (long i = 0; i < t.n_theta; i++) tpi[i] = (int)tp[i];
-                CHECK(is_perm_int(np, g.n_nodes) && is_perm_int(tpi, (int)t.n_theta), "%s / %s: not a permutation", name, sym);
+                CHECK(is_perm_int(np, g.n_nodes) && is_perm_int(tpi, (int)t.n_theta), "%s / %s: not a permutation",
+                      name, sym);
                 long bad_nodes = 0, bad_edges = 0;
                 for (int v = 0; v < g.n_nodes; v++) {
                     moved += np[v] != v;
@@ -162,15 +188,20 @@ TEST(program_symmetries_agree_with_graph) {
                 }
                 for (int e = 0; e < g.n_edges; e++) {
                     int f = ep[e];
-                    bad_edges += f < 0 || g.edge_group[f] != g.edge_group[e] || g.src[f] != np[g.src[e]] || g.dst[f] != np[g.dst[e]] ||
+                    bad_edges += f < 0 || g.edge_group[f] != g.edge_group[e] || g.src[f] != np[g.src[e]] ||
+                                 g.dst[f] != np[g.dst[e]] ||
                                  (g.edge_slot[e] >= 0 && tp[g.edge_slot[e]] != g.edge_slot[f]);
                 }
-                CHECK(bad_nodes == 0 && bad_edges == 0, "%s / %s: %ld nodes, %ld edges disagree", name, sym, bad_nodes, bad_edges);
+                CHECK(bad_nodes == 0 && bad_edges == 0, "%s / %s: %ld nodes, %ld edges disagree", name, sym, bad_nodes,
+                      bad_edges);
                 CHECK(bad_edges || is_perm_int(ep, g.n_edges), "%s / %s: edge map not a permutation", name, sym);
             }
             CHECK(moved > 0, "%s / %s: moved nothing in 8 draws", name, sym);
         }
-        free(np); free(ep); free(tp); free(tpi);
+        free(np);
+        free(ep);
+        free(tp);
+        free(tpi);
         ngraph_free(&g);
     }
 }

@@ -1,8 +1,8 @@
 /* README.md's "Using it" block runs verbatim, in order, from an empty folder, and neurop data of
  * every task pipes into neurop exec (tests/readme.sh does it; this test gives it the neurop that
  * sits beside this test binary and counts it with the others). Run from the repository root. */
-#include "engine/err.h"
 #include "test.h"
+#include "engine/err.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -22,19 +22,21 @@
 
 static void rm_rf(const char *dir) {
     char cmd[600];
-    if (strncmp(dir, "/tmp/neurop-test-", 17)) return;   /* only our own temp folders */
+    if (strncmp(dir, "/tmp/neurop-test-", 17)) return; /* only our own temp folders */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) {}
 }
 
 static int exists(const char *dir, const char *rel) {
-    char p[1024]; struct stat st;
+    char p[1024];
+    struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     return stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
 static int is_png(const char *dir, const char *rel) {
-    char p[1024]; unsigned char h[8] = {0};
+    char p[1024];
+    unsigned char h[8] = {0};
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     FILE *f = fopen(p, "rb");
     if (!f) return 0;
@@ -44,14 +46,18 @@ static int is_png(const char *dir, const char *rel) {
 }
 
 static long long mtime_ns(const char *dir, const char *rel) {
-    char p[1024]; struct stat st;
+    char p[1024];
+    struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     if (stat(p, &st)) return -1;
     return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
 static char *slurp(const char *dir, const char *rel) {
-    char p[1024]; unsigned char *buf; size_t len; Err e;
+    char p[1024];
+    unsigned char *buf;
+    size_t len;
+    Err e;
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     return read_file(p, &buf, &len, &e) ? NULL : (char *)buf;
 }
@@ -73,14 +79,23 @@ static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int 
     free(text);
     CHECK(j, "results.json does not parse");
     if (!j) return;
-    const char *keys[] = {"format", "mode", "seeds", "command", "commit", "date", "machine", "wall_seconds", "runs", "plots", "results"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) CHECK(cJSON_HasObjectItem(j, keys[i]), "results.json has no '%s'", keys[i]);
-    CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "mode")) && !strcmp(cJSON_GetObjectItem(j, "mode")->valuestring, "tiny"), "mode");
+    const char *keys[] = {"format",  "mode",         "seeds", "command", "commit", "date",
+                          "machine", "wall_seconds", "runs",  "plots",   "results"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        CHECK(cJSON_HasObjectItem(j, keys[i]), "results.json has no '%s'", keys[i]);
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "mode")) &&
+              !strcmp(cJSON_GetObjectItem(j, "mode")->valuestring, "tiny"),
+          "mode");
     CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "machine"), "nproc")->valuedouble >= 1, "nproc");
-    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "complete")->valuedouble == n_methods * seeds + study_runs, "runs.complete");
-    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "total")->valuedouble == n_methods * seeds + study_runs, "runs.total");
-    const cJSON *jf = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "failed"), *jm = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "missing");
-    CHECK(cJSON_IsNumber(jf) && jf->valuedouble == 0 && cJSON_IsNumber(jm) && jm->valuedouble == 0, "runs.failed and runs.missing: 0 in a complete reproduction");
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "complete")->valuedouble ==
+              n_methods * seeds + study_runs,
+          "runs.complete");
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "total")->valuedouble == n_methods * seeds + study_runs,
+          "runs.total");
+    const cJSON *jf = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "failed"),
+                *jm = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "missing");
+    CHECK(cJSON_IsNumber(jf) && jf->valuedouble == 0 && cJSON_IsNumber(jm) && jm->valuedouble == 0,
+          "runs.failed and runs.missing: 0 in a complete reproduction");
     const cJSON *res = cJSON_GetObjectItem(j, "results");
     CHECK(cJSON_GetArraySize(res) == n_methods, "results has %d entries, want %d", cJSON_GetArraySize(res), n_methods);
     const cJSON *r;
@@ -97,11 +112,15 @@ static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int 
             cJSON_ArrayForEach(p, ps) CHECK(in01(p, "value"), "%s per-seed value", stats[k]);
         }
         const cJSON *b = cJSON_GetObjectItem(r, "best_seed");
-        CHECK(cJSON_IsObject(b) && !strcmp(cJSON_GetObjectItem(b, "chosen_by")->valuestring, "iid_val") && in01(b, "ood"), "best_seed");
-        CHECK(in01(cJSON_GetObjectItem(r, "paper_ood"), "low") && in01(cJSON_GetObjectItem(r, "paper_ood"), "high"), "paper_ood");
+        CHECK(cJSON_IsObject(b) && !strcmp(cJSON_GetObjectItem(b, "chosen_by")->valuestring, "iid_val") &&
+                  in01(b, "ood"),
+              "best_seed");
+        CHECK(in01(cJSON_GetObjectItem(r, "paper_ood"), "low") && in01(cJSON_GetObjectItem(r, "paper_ood"), "high"),
+              "paper_ood");
         CHECK(cJSON_GetObjectItem(r, "params")->valuedouble > 0, "params");
         CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "train_seconds"), "mean")->valuedouble > 0, "train_seconds");
-        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r, "intents")) == 10, "intents: want the 8 train + 2 OOD intents of sumfirst");
+        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r, "intents")) == 10,
+              "intents: want the 8 train + 2 OOD intents of sumfirst");
     }
     cJSON_Delete(j);
 }
@@ -110,11 +129,14 @@ static void check_files(TestCtx *t_, const char *dir, const char *const *names, 
     const char *run_files[] = {"eval.json", "config.txt", "metrics.csv", "best.safetensors", "last.safetensors"};
     for (int i = 0; i < n; i++)
         for (size_t k = 0; k < sizeof run_files / sizeof *run_files; k++) {
-            char rel[256]; snprintf(rel, sizeof rel, "runs/%s/%s", names[i], run_files[k]);
+            char rel[256];
+            snprintf(rel, sizeof rel, "runs/%s/%s", names[i], run_files[k]);
             CHECK(exists(dir, rel), "%s missing", rel);
         }
-    const char *plot_src[] = {"plots/curves_sumfirst.gp", "plots/curves_sumfirst.dat", "plots/ood.gp", "plots/ood_seeds.dat", "plots/ood_summary.dat"};
-    for (size_t k = 0; k < sizeof plot_src / sizeof *plot_src; k++) CHECK(exists(dir, plot_src[k]), "%s missing", plot_src[k]);
+    const char *plot_src[] = {"plots/curves_sumfirst.gp", "plots/curves_sumfirst.dat", "plots/ood.gp",
+                              "plots/ood_seeds.dat", "plots/ood_summary.dat"};
+    for (size_t k = 0; k < sizeof plot_src / sizeof *plot_src; k++)
+        CHECK(exists(dir, plot_src[k]), "%s missing", plot_src[k]);
     if (plots) {
         CHECK(is_png(dir, "plots/curves_sumfirst.png"), "plots/curves_sumfirst.png missing or not a PNG");
         CHECK(is_png(dir, "plots/ood.png"), "plots/ood.png missing or not a PNG");
@@ -122,7 +144,8 @@ static void check_files(TestCtx *t_, const char *dir, const char *const *names, 
     char *md = slurp(dir, "results.md");
     CHECK(md, "results.md missing");
     if (md) {
-        CHECK(strstr(md, "| task | method | seeds | IID (test) | IID pooled | OOD | OOD ordinal | paper OOD | best seed (by IID val) |"),
+        CHECK(strstr(md, "| task | method | seeds | IID (test) | IID pooled | OOD | OOD ordinal | paper OOD | best "
+                         "seed (by IID val) |"),
               "results.md: no table header");
         CHECK(strstr(md, "SUMFIRST-n"), "results.md: no SUMFIRST row");
         CHECK(strstr(md, " 0.866 |") || strstr(md, " 0.140 |"), "results.md: no paper number");
@@ -133,12 +156,19 @@ static void check_files(TestCtx *t_, const char *dir, const char *const *names, 
 }
 
 static const cJSON *item(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
-static double num(const cJSON *o, const char *key) { const cJSON *v = item(o, key); return cJSON_IsNumber(v) ? v->valuedouble : -1; }
-static const char *str(const cJSON *o, const char *key) { const cJSON *v = item(o, key); return cJSON_IsString(v) ? v->valuestring : ""; }
+static double num(const cJSON *o, const char *key) {
+    const cJSON *v = item(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+static const char *str(const cJSON *o, const char *key) {
+    const cJSON *v = item(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
 
 /* The planned configuration of a study run: the tiny one of (sumfirst, method) with one change. */
 static void study_config(TestCtx *t_, MethodKind m, const char *set, char *out, size_t n) {
-    TrainConfig c; Err e = {{0}};
+    TrainConfig c;
+    Err e = {{0}};
     CHECK(!repro_config("sumfirst", m, REPRO_TINY, 0, &c, &e), "%s", e.msg);
     CHECK(!config_set(&c, set, &e), "%s", e.msg);
     config_format(&c, out, n);
@@ -146,24 +176,29 @@ static void study_config(TestCtx *t_, MethodKind m, const char *set, char *out, 
 
 /* The studies of a tiny reproduction with the main table's sumfirst Meta-MLP and Meta-GNN. */
 static void check_studies(TestCtx *t_, const char *dir, int plots) {
-    const char *runs[] = {"scale-x1-gmlp-s0", "scale-x1-gnn-s0", "scale-x2-gmlp-s0", "scale-x2-gnn-s0", "ablate-rounds0-s0", "ablate-tie0-s0"};
+    const char *runs[] = {"scale-x1-gmlp-s0", "scale-x1-gnn-s0",   "scale-x2-gmlp-s0",
+                          "scale-x2-gnn-s0",  "ablate-rounds0-s0", "ablate-tie0-s0"};
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
-        char rel[256]; snprintf(rel, sizeof rel, "runs/%s/eval.json", runs[i]);
+        char rel[256];
+        snprintf(rel, sizeof rel, "runs/%s/eval.json", runs[i]);
         CHECK(exists(dir, rel), "%s missing", rel);
     }
-    CHECK(!exists(dir, "runs/scale-x4-gnn-s0/eval.json") && !exists(dir, "runs/ablate-pe0-s0/eval.json"), "tiny ran more than its studies");
+    CHECK(!exists(dir, "runs/scale-x4-gnn-s0/eval.json") && !exists(dir, "runs/ablate-pe0-s0/eval.json"),
+          "tiny ran more than its studies");
     /* each study run is the planned configuration with only the template or one MetaConfig field changed */
     char want[1024];
     char *ev = slurp(dir, "runs/scale-x2-gnn-s0/eval.json");
     cJSON *j = ev ? cJSON_Parse(ev) : NULL;
     study_config(t_, METHOD_GNN, "template=mlp 10-32-1 act=relu", want, sizeof want);
     CHECK(j && !strcmp(str(j, "config"), want), "scale-x2-gnn config: %s, want %s", j ? str(j, "config") : "-", want);
-    cJSON_Delete(j); free(ev);
+    cJSON_Delete(j);
+    free(ev);
     ev = slurp(dir, "runs/ablate-rounds0-s0/eval.json");
     j = ev ? cJSON_Parse(ev) : NULL;
     study_config(t_, METHOD_GNN, "rounds=0", want, sizeof want);
     CHECK(j && !strcmp(str(j, "config"), want), "ablate-rounds0 config: %s", j ? str(j, "config") : "-");
-    cJSON_Delete(j); free(ev);
+    cJSON_Delete(j);
+    free(ev);
 
     char *md = slurp(dir, "results.md");
     CHECK(md, "results.md missing");
@@ -171,12 +206,14 @@ static void check_studies(TestCtx *t_, const char *dir, int plots) {
         CHECK(strstr(md, "## Scaling study") && strstr(md, "## Ablation of Meta-GNN"), "results.md: no study sections");
         CHECK(strstr(md, "| ×1 | 10-16-1 | 193 |") && strstr(md, "| ×2 | 10-32-1 | 385 |"), "results.md: scaling rows");
         CHECK(!strstr(md, "| ×4 |"), "results.md: a ×4 row in tiny mode");
-        CHECK(strstr(md, "| k = 0 rounds") && strstr(md, "| no group tying | 3 | no | index | 1 |"), "results.md: ablation rows");
+        CHECK(strstr(md, "| k = 0 rounds") && strstr(md, "| no group tying | 3 | no | index | 1 |"),
+              "results.md: ablation rows");
         CHECK(strstr(md, "How it was made: the SUMFIRST target `mlp 10-16-1 act=relu`"), "results.md: scaling note");
         if (plots) CHECK(strstr(md, "plots/scaling.png"), "results.md: no scaling plot");
         free(md);
     }
-    CHECK(exists(dir, "plots/scaling.gp") && exists(dir, "plots/scaling.dat") && exists(dir, "plots/scaling_seeds.dat"), "scaling plot sources");
+    CHECK(exists(dir, "plots/scaling.gp") && exists(dir, "plots/scaling.dat") && exists(dir, "plots/scaling_seeds.dat"),
+          "scaling plot sources");
     if (plots) CHECK(is_png(dir, "plots/scaling.png"), "plots/scaling.png missing or not a PNG");
 
     char *text = slurp(dir, "results.json");
@@ -198,9 +235,10 @@ static void check_studies(TestCtx *t_, const char *dir, int plots) {
     cJSON_ArrayForEach(r, sc) {
         if (k == 4) break;
         CHECK(!strcmp(str(r, "name"), names[k]), "scaling[%d] is %s, want %s", k, str(r, "name"), names[k]);
-        CHECK(num(r, "multiplier") == mult[k] && num(r, "theta_size") == theta[k], "%s: multiplier %g theta %g", names[k],
-              num(r, "multiplier"), num(r, "theta_size"));
-        CHECK(num(r, "n_seeds") == 1 && cJSON_GetArraySize(item(item(r, "ood"), "per_seed")) == 1, "%s: seeds", names[k]);
+        CHECK(num(r, "multiplier") == mult[k] && num(r, "theta_size") == theta[k], "%s: multiplier %g theta %g",
+              names[k], num(r, "multiplier"), num(r, "theta_size"));
+        CHECK(num(r, "n_seeds") == 1 && cJSON_GetArraySize(item(item(r, "ood"), "per_seed")) == 1, "%s: seeds",
+              names[k]);
         CHECK(in01(item(r, "ood"), "mean") && in01(item(r, "iid"), "mean"), "%s: exact match", names[k]);
         CHECK(num(item(r, "train_seconds"), "mean") > 0, "%s: train_seconds", names[k]);
         params[k] = num(r, "params");
@@ -208,21 +246,30 @@ static void check_studies(TestCtx *t_, const char *dir, int plots) {
     }
     /* Meta-gMLP's mixer reads every slot: it grows with the target; Meta-GNN's tied weights do not */
     CHECK(params[2] > 1.5 * params[0] && params[0] > 0, "Meta-gMLP params %g at ×1, %g at ×2", params[0], params[2]);
-    CHECK(params[1] == main_gnn && params[3] == main_gnn, "Meta-GNN params %g, %g, main table %g", params[1], params[3], main_gnn);
+    CHECK(params[1] == main_gnn && params[3] == main_gnn, "Meta-GNN params %g, %g, main table %g", params[1], params[3],
+          main_gnn);
     const cJSON *ab = item(j, "ablation");
     CHECK(cJSON_GetArraySize(ab) == 2, "ablation has %d entries, want 2", cJSON_GetArraySize(ab));
     const cJSON *a0 = cJSON_GetArrayItem(ab, 0), *a1 = cJSON_GetArrayItem(ab, 1);
-    CHECK(a0 && !strcmp(str(a0, "variant"), "rounds0") && num(a0, "rounds") == 0 && cJSON_IsTrue(item(a0, "tie")), "ablation[0]");
-    CHECK(a1 && !strcmp(str(a1, "variant"), "tie0") && num(a1, "rounds") == 3 && cJSON_IsFalse(item(a1, "tie")) && num(a1, "pe") == 2, "ablation[1]");
-    CHECK(a0 && a1 && num(a0, "params") > 0 && num(a0, "params") < main_gnn && num(a1, "params") > 0 && num(a1, "params") < main_gnn,
+    CHECK(a0 && !strcmp(str(a0, "variant"), "rounds0") && num(a0, "rounds") == 0 && cJSON_IsTrue(item(a0, "tie")),
+          "ablation[0]");
+    CHECK(a1 && !strcmp(str(a1, "variant"), "tie0") && num(a1, "rounds") == 3 && cJSON_IsFalse(item(a1, "tie")) &&
+              num(a1, "pe") == 2,
+          "ablation[1]");
+    CHECK(a0 && a1 && num(a0, "params") > 0 && num(a0, "params") < main_gnn && num(a1, "params") > 0 &&
+              num(a1, "params") < main_gnn,
           "ablation params: fewer rounds and no tying have fewer parameters than the default's %g", main_gnn);
-    CHECK(a0 && in01(item(a0, "ood"), "mean") && cJSON_GetArraySize(item(item(a0, "iid"), "per_seed")) == 1, "ablation numbers");
+    CHECK(a0 && in01(item(a0, "ood"), "mean") && cJSON_GetArraySize(item(item(a0, "iid"), "per_seed")) == 1,
+          "ablation numbers");
     cJSON_Delete(j);
 }
 
 TEST(reproduce_tiny_writes_every_file_and_resumes) {
     char dir[128] = "/tmp/neurop-test-repro-XXXXXX";
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     Err e = {{0}};
     ReproOptions o = {.mode = REPRO_TINY, .seeds = 1, .out = dir, .no_real = 1, .jobs = 1, .command = "test"};
     CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e), "%s", e.msg);
@@ -248,13 +295,17 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     char cfgp[600];
     snprintf(cfgp, sizeof cfgp, "%s/config.txt", half);
     FILE *f = fopen(cfgp, "w");
-    if (f) { fprintf(f, "%s\n", plan); fclose(f); }
+    if (f) {
+        fprintf(f, "%s\n", plan);
+        fclose(f);
+    }
 
     ReproSummary s;
     int rc = reproduce(&o, &s, &e);
     CHECK(rc == 0, "reproduce: %d %s", rc, e.msg);
     CHECK(s.total == 8 && s.trained == 7 && s.resumed == 1 && s.skipped == 0 && s.failed == 0,
-          "first run: total %d trained %d resumed %d skipped %d failed %d", s.total, s.trained, s.resumed, s.skipped, s.failed);
+          "first run: total %d trained %d resumed %d skipped %d failed %d", s.total, s.trained, s.resumed, s.skipped,
+          s.failed);
     int plots = have_gnuplot();
     CHECK(!plots || s.plots == 3, "%d plots, want 3 (the training curves of sumfirst, OOD, scaling)", s.plots);
     const char *names[] = {"sumfirst-mlp-s0", "sumfirst-gnn-s0"};
@@ -266,19 +317,23 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     cJSON *j = ev ? cJSON_Parse(ev) : NULL;
     CHECK(j && cJSON_GetObjectItem(j, "steps_done")->valuedouble == planned_steps, "resumed run: steps_done");
     CHECK(j && !strcmp(cJSON_GetObjectItem(j, "config")->valuestring, plan), "eval.json: config");
-    cJSON_Delete(j); free(ev);
+    cJSON_Delete(j);
+    free(ev);
     char *csv = slurp(dir, "runs/sumfirst-mlp-s0/metrics.csv");
     CHECK(csv && strstr(csv, "\n10,") && strstr(csv, "\n20,"), "resumed run: metrics.csv has steps 10 and 20");
     free(csv);
 
     /* second invocation: nothing is retrained */
-    long long m1 = mtime_ns(dir, "runs/sumfirst-gnn-s0/eval.json"), m2 = mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"),
+    long long m1 = mtime_ns(dir, "runs/sumfirst-gnn-s0/eval.json"),
+              m2 = mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"),
               m3 = mtime_ns(dir, "runs/sumfirst-mlp-s0/last.safetensors"),
-              m4 = mtime_ns(dir, "runs/scale-x2-gnn-s0/eval.json"), m5 = mtime_ns(dir, "runs/ablate-tie0-s0/metrics.csv");
+              m4 = mtime_ns(dir, "runs/scale-x2-gnn-s0/eval.json"),
+              m5 = mtime_ns(dir, "runs/ablate-tie0-s0/metrics.csv");
     usleep(20000);
     rc = reproduce(&o, &s, &e);
     CHECK(rc == 0, "second reproduce: %s", e.msg);
-    CHECK(s.skipped == 8 && s.trained == 0 && s.resumed == 0, "second run: skipped %d trained %d resumed %d", s.skipped, s.trained, s.resumed);
+    CHECK(s.skipped == 8 && s.trained == 0 && s.resumed == 0, "second run: skipped %d trained %d resumed %d", s.skipped,
+          s.trained, s.resumed);
     CHECK(m1 == mtime_ns(dir, "runs/sumfirst-gnn-s0/eval.json"), "eval.json rewritten");
     CHECK(m2 == mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"), "metrics.csv rewritten");
     CHECK(m3 == mtime_ns(dir, "runs/sumfirst-mlp-s0/last.safetensors"), "checkpoint rewritten");
@@ -292,8 +347,10 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     snprintf(p, sizeof p, "%s/runs/sumfirst-gnn-s0/eval.json", dir);
     unlink(p);
     rc = reproduce(&o, &s, &e);
-    CHECK(rc == 0 && s.resumed == 1 && s.skipped == 7 && s.trained == 0, "third run: rc %d resumed %d skipped %d", rc, s.resumed, s.skipped);
-    CHECK(m2 == mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"), "metrics.csv changed: the finished run was retrained");
+    CHECK(rc == 0 && s.resumed == 1 && s.skipped == 7 && s.trained == 0, "third run: rc %d resumed %d skipped %d", rc,
+          s.resumed, s.skipped);
+    CHECK(m2 == mtime_ns(dir, "runs/sumfirst-gnn-s0/metrics.csv"),
+          "metrics.csv changed: the finished run was retrained");
     CHECK(exists(dir, "runs/sumfirst-gnn-s0/eval.json"), "eval.json not rewritten");
 
     /* another mode into the same folder is refused */
@@ -306,9 +363,13 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
 
 TEST(reproduce_tiny_with_worker_processes) {
     char dir[128] = "/tmp/neurop-test-reprojobs-XXXXXX";
-    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     Err e = {{0}};
-    ReproOptions o = {.mode = REPRO_TINY, .seeds = 2, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 2, .no_studies = 1};
+    ReproOptions o = {
+        .mode = REPRO_TINY, .seeds = 2, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 2, .no_studies = 1};
     CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e), "%s", e.msg);
     CHECK(!repro_parse_methods("direct,gmlp", &o.methods, &e), "%s", e.msg);
     ReproSummary s;
@@ -319,13 +380,17 @@ TEST(reproduce_tiny_with_worker_processes) {
     char *json = slurp(dir, "results.json");
     cJSON *j = json ? cJSON_Parse(json) : NULL;
     CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "results")) == 2, "results.json");
-    CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "scaling")) == 0 && cJSON_GetArraySize(cJSON_GetObjectItem(j, "ablation")) == 0,
+    CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "scaling")) == 0 &&
+              cJSON_GetArraySize(cJSON_GetObjectItem(j, "ablation")) == 0,
           "--no-studies: study entries in results.json");
-    CHECK(!exists(dir, "runs/scale-x1-gnn-s0/eval.json") && !exists(dir, "plots/scaling.gp"), "--no-studies: a study ran");
+    CHECK(!exists(dir, "runs/scale-x1-gnn-s0/eval.json") && !exists(dir, "plots/scaling.gp"),
+          "--no-studies: a study ran");
     char *md = slurp(dir, "results.md");
-    CHECK(md && !strstr(md, "Scaling study") && !strstr(md, "Ablation of Meta-GNN"), "--no-studies: study sections in results.md");
+    CHECK(md && !strstr(md, "Scaling study") && !strstr(md, "Ablation of Meta-GNN"),
+          "--no-studies: study sections in results.md");
     free(md);
-    cJSON_Delete(j); free(json);
+    cJSON_Delete(j);
+    free(json);
     rc = reproduce(&o, &s, &e);
     CHECK(rc == 0 && s.skipped == 4 && s.trained == 0, "second run: skipped %d", s.skipped);
     rm_rf(dir);
@@ -344,15 +409,18 @@ TEST(reproduce_configs_and_lists) {
             d.seed = 3;
             CHECK(!memcmp(&d, &full, sizeof d), "%s/%d: full mode is not the defaults", tasks[t], m);
             CHECK(quick.seed == 3 && tiny.seed == 3, "seed");
-            CHECK(quick.steps < d.steps && quick.steps >= 20 && quick.B <= d.B && quick.N <= d.N && quick.eval_n == 128, "%s/%d quick", tasks[t], m);
+            CHECK(quick.steps < d.steps && quick.steps >= 20 && quick.B <= d.B && quick.N <= d.N && quick.eval_n == 128,
+                  "%s/%d quick", tasks[t], m);
             CHECK(tiny.steps <= 50 && tiny.eval_n <= 16 && tiny.B <= 2, "%s/%d tiny", tasks[t], m);
-            CHECK(quick.eval_every >= 1 && quick.eval_every <= quick.steps && tiny.eval_every <= tiny.steps, "eval_every");
+            CHECK(quick.eval_every >= 1 && quick.eval_every <= quick.steps && tiny.eval_every <= tiny.steps,
+                  "eval_every");
             CHECK(!strcmp(quick.tpl, d.tpl) && quick.meta.width == d.meta.width, "quick keeps the model");
         }
     unsigned mask;
     CHECK(!repro_parse_tasks("arc,sumfirst", &mask, &e) && mask == 5u, "tasks mask %u", mask);
     CHECK(!repro_parse_tasks("all", &mask, &e) && mask == 7u, "all tasks");
-    CHECK(!repro_parse_methods("gnn,direct", &mask, &e) && mask == ((1u << METHOD_GNN) | (1u << METHOD_DIRECT)), "methods mask");
+    CHECK(!repro_parse_methods("gnn,direct", &mask, &e) && mask == ((1u << METHOD_GNN) | (1u << METHOD_DIRECT)),
+          "methods mask");
     CHECK(repro_parse_tasks("sumfirst,nope", &mask, &e) == -1, "unknown task accepted");
     CHECK(repro_parse_methods("gnn,transformer", &mask, &e) == -1, "unknown method accepted");
     CHECK(repro_parse_methods("", &mask, &e) == -1, "empty list accepted");

@@ -16,24 +16,26 @@ static const char *tmp_path(char *buf, size_t n, const char *tag) {
     return buf;
 }
 
-static float bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static float bits_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
 
 TEST(safetensors_round_trip_bit_exact) {
     /* Values chosen to catch any lossy path: NaN payload, -0, inf, denormal, max. */
     float scalar[1] = {bits_f32(0x7fc01234u)};
     float v5[5] = {-0.0f, 1.0f / 3.0f, bits_f32(0x00000001u), bits_f32(0x7f7fffffu), bits_f32(0xff800000u)};
     float m34[12], t4[12], t8[8], dummy = 0;
-    for (int i = 0; i < 12; i++) { m34[i] = (float)i * 0.25f - 1.0f; t4[i] = (float)(i * i) + 0.5f; }
+    for (int i = 0; i < 12; i++) {
+        m34[i] = (float)i * 0.25f - 1.0f;
+        t4[i] = (float)(i * i) + 0.5f;
+    }
     for (int i = 0; i < 8; i++) t8[i] = (float)-i;
     StTensor ts[] = {
-        {"scalar", 0, {0}, scalar},
-        {"layer.0/w \"q\" \\ é", 1, {5}, v5},
-        {"m", 2, {3, 4}, m34},
-        {"empty", 2, {0, 3}, &dummy},
-        {"t4", 4, {2, 1, 3, 2}, t4},
-        {"t8", 8, {1, 2, 1, 1, 2, 1, 1, 2}, t8},
-        {"empty_null", 1, {0}, NULL},
-        {"not_nul_\\u0000", 1, {1}, &dummy},
+        {"scalar", 0, {0}, scalar},   {"layer.0/w \"q\" \\ é", 1, {5}, v5}, {"m", 2, {3, 4}, m34},
+        {"empty", 2, {0, 3}, &dummy}, {"t4", 4, {2, 1, 3, 2}, t4},          {"t8", 8, {1, 2, 1, 1, 2, 1, 1, 2}, t8},
+        {"empty_null", 1, {0}, NULL}, {"not_nul_\\u0000", 1, {1}, &dummy},
     };
     int nt = (int)(sizeof ts / sizeof *ts);
     StMeta meta[] = {{"format", "pt"}, {"note", "line1\nline2 \"quoted\" \x01 ü"}};
@@ -97,7 +99,10 @@ TEST(safetensors_exact_bytes) {
     if (!got) return;
     CHECK(len == sizeof want, "file is %zu bytes, want %zu", len, sizeof want);
     for (size_t i = 0; i < len && i < sizeof want; i++)
-        if (got[i] != want[i]) { CHECK(0, "byte %zu is 0x%02x, want 0x%02x", i, got[i], want[i]); break; }
+        if (got[i] != want[i]) {
+            CHECK(0, "byte %zu is 0x%02x, want 0x%02x", i, got[i], want[i]);
+            break;
+        }
     CHECK(got[len] == '\0', "read_file adds a NUL");
     free(got);
 
@@ -112,7 +117,8 @@ TEST(safetensors_exact_bytes) {
 
 /* A crafted file: u64 length (the real header length unless declared is given), header, then
  * data_bytes zero bytes. */
-static void craft(const char *path, const char *header, size_t hlen, uint64_t declared, int use_declared, size_t data_bytes) {
+static void craft(const char *path, const char *header, size_t hlen, uint64_t declared, int use_declared,
+                  size_t data_bytes) {
     FILE *f = fopen(path, "wb");
     if (!f) return;
     uint64_t n = use_declared ? declared : hlen;
@@ -142,27 +148,47 @@ static const Bad bad_files[] = {
     {"escaped_nul", "{\"a\\u0000b\":" E "}", 4, 0, 0, "header contains an escaped NUL (\\u0000) at byte 3"},
     {"entry_not_obj", "{\"a\":5}", 0, 0, 0, "tensor 'a': entry is not a JSON object"},
     {"no_dtype", "{\"a\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': missing \"dtype\""},
-    {"dtype_num", "{\"a\":{\"dtype\":32,\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': \"dtype\" is not a string"},
-    {"dtype_f16", "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': dtype F16 is not supported (only F32 is)"},
+    {"dtype_num", "{\"a\":{\"dtype\":32,\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': \"dtype\" is not a string"},
+    {"dtype_f16", "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': dtype F16 is not supported (only F32 is)"},
     {"no_shape", "{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': missing \"shape\""},
-    {"shape_obj", "{\"a\":{\"dtype\":\"F32\",\"shape\":{},\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': \"shape\" is not an array"},
-    {"dim_negative", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,-1],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': shape[1] is negative"},
-    {"dim_fraction", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': shape[0] is not an integer"},
-    {"dim_string", "{\"a\":{\"dtype\":\"F32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': shape[0] is not a number"},
-    {"dim_huge", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1e300],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': shape[0] is too large"},
-    {"nine_dims", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': shape has 9 dims (at most 8 supported)"},
-    {"numel_overflow", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296,0],\"data_offsets\":[0,0]}}", 0, 0, 0, "tensor 'a': element count of the shape overflows"},
+    {"shape_obj", "{\"a\":{\"dtype\":\"F32\",\"shape\":{},\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': \"shape\" is not an array"},
+    {"dim_negative", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,-1],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': shape[1] is negative"},
+    {"dim_fraction", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': shape[0] is not an integer"},
+    {"dim_string", "{\"a\":{\"dtype\":\"F32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': shape[0] is not a number"},
+    {"dim_huge", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1e300],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': shape[0] is too large"},
+    {"nine_dims", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': shape has 9 dims (at most 8 supported)"},
+    {"numel_overflow",
+     "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296,0],\"data_offsets\":[0,0]}}", 0, 0, 0,
+     "tensor 'a': element count of the shape overflows"},
     {"no_offsets", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, 0, 0, "tensor 'a': missing \"data_offsets\""},
-    {"offsets_three", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, 0, 0, "tensor 'a': \"data_offsets\" is not an array of two integers"},
-    {"offset_negative", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 4, 0, 0, "tensor 'a': data_offsets[0] is negative"},
-    {"begin_after_end", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, 0, 0, "tensor 'a': data_offsets [8, 4] begin after end"},
-    {"end_past_data", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, 0, 0, "tensor 'a': data_offsets end 8 is beyond the data section (4 bytes)"},
-    {"size_mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, 0, 0, "tensor 'a': data_offsets span 8 bytes but F32 shape [3] needs 12"},
-    {"overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, 0, 0, "tensors 'a' [0, 8) and 'b' [4, 12) overlap"},
-    {"hole", "{\"a\":" E ",\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, 0, 0, "data bytes [4, 8) before tensor 'b' belong to no tensor"},
+    {"offsets_three", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, 0, 0,
+     "tensor 'a': \"data_offsets\" is not an array of two integers"},
+    {"offset_negative", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 4, 0, 0,
+     "tensor 'a': data_offsets[0] is negative"},
+    {"begin_after_end", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, 0, 0,
+     "tensor 'a': data_offsets [8, 4] begin after end"},
+    {"end_past_data", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, 0, 0,
+     "tensor 'a': data_offsets end 8 is beyond the data section (4 bytes)"},
+    {"size_mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, 0, 0,
+     "tensor 'a': data_offsets span 8 bytes but F32 shape [3] needs 12"},
+    {"overlap",
+     "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_"
+     "offsets\":[4,12]}}",
+     12, 0, 0, "tensors 'a' [0, 8) and 'b' [4, 12) overlap"},
+    {"hole", "{\"a\":" E ",\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, 0, 0,
+     "data bytes [4, 8) before tensor 'b' belong to no tensor"},
     {"trailing_data", "{\"a\":" E "}", 8, 0, 0, "4 trailing data bytes after the last tensor"},
     {"dup_name", "{\"a\":" E ",\"a\":" E "}", 4, 0, 0, "duplicate tensor name 'a'"},
-    {"dup_field", "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 0, 0, "tensor 'a': duplicate key \"dtype\""},
+    {"dup_field", "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 0, 0,
+     "tensor 'a': duplicate key \"dtype\""},
     {"meta_array", "{\"__metadata__\":[\"x\"]}", 0, 0, 0, "\"__metadata__\" is not a JSON object"},
     {"meta_number", "{\"__metadata__\":{\"k\":1}}", 0, 0, 0, "\"__metadata__\" value of 'k' is not a string"},
     {"meta_dup", "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0, 0, 0, "duplicate \"__metadata__\" key 'k'"},
@@ -200,7 +226,10 @@ TEST(safetensors_short_missing_and_nonregular_files) {
     char path[256];
     tmp_path(path, sizeof path, "short");
     FILE *f = fopen(path, "wb");
-    if (f) { fwrite("\x02\0\0\0\0", 1, 5, f); fclose(f); }
+    if (f) {
+        fwrite("\x02\0\0\0\0", 1, 5, f);
+        fclose(f);
+    }
     Err e = {{0}};
     CHECK(!st_read(path, &e) && strstr(e.msg, "file is 5 bytes, too short for a safetensors file"), "short: %s", e.msg);
     unlink(path);
@@ -221,7 +250,10 @@ TEST(safetensors_truncations_and_corruptions) {
     CHECK(st_write(path, ts, 2, &m, 1, &e) == 0, "st_write: %s", e.msg);
     unsigned char *buf;
     size_t len;
-    if (read_file(path, &buf, &len, &e) != 0) { CHECK(0, "%s", e.msg); return; }
+    if (read_file(path, &buf, &len, &e) != 0) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
     for (size_t n = 0; n < len; n++) {
         FILE *f = fopen(cut, "wb");
         fwrite(buf, 1, n, f);
@@ -266,7 +298,13 @@ TEST(safetensors_writer_rejects_bad_input) {
     StTensor toomany = {"d", 9, {1}, x};
     StTensor nodata = {"z", 1, {2}, NULL};
     StMeta mdup[] = {{"k", "1"}, {"k", "2"}};
-    struct { const StTensor *ts; int nt; const StMeta *m; int nm; const char *expect; } cases[] = {
+    struct {
+        const StTensor *ts;
+        int nt;
+        const StMeta *m;
+        int nm;
+        const char *expect;
+    } cases[] = {
         {dup, 2, NULL, 0, "duplicate tensor name 'w'"},
         {&reserved, 1, NULL, 0, "\"__metadata__\" is reserved"},
         {&negative, 1, NULL, 0, "tensor 'n': shape[1] is negative"},
@@ -352,7 +390,8 @@ TEST(read_file_whole_and_errors) {
     CHECK(atomic_write(path, write_text, "hello\nworld", &e) == 0, "%s", e.msg);
     unsigned char *buf;
     size_t len;
-    CHECK(read_file(path, &buf, &len, &e) == 0 && len == 11 && strcmp((char *)buf, "hello\nworld") == 0, "read_file: %s", e.msg);
+    CHECK(read_file(path, &buf, &len, &e) == 0 && len == 11 && strcmp((char *)buf, "hello\nworld") == 0,
+          "read_file: %s", e.msg);
     free(buf);
     unlink(path);
     CHECK(read_file(path, &buf, &len, &e) == -1 && buf == NULL && strstr(e.msg, "cannot open"), "missing: %s", e.msg);
@@ -361,12 +400,17 @@ TEST(read_file_whole_and_errors) {
 
 /* An atomic write to a device (-o /dev/null) writes into it: renaming a temporary file over it
  * would replace /dev/null itself with a regular file (it did, as root, before this test). */
-static int write_hello(FILE *f, void *ctx, Err *e) { (void)ctx; (void)e; return fputs("hello", f) < 0 ? -1 : 0; }
+static int write_hello(FILE *f, void *ctx, Err *e) {
+    (void)ctx;
+    (void)e;
+    return fputs("hello", f) < 0 ? -1 : 0;
+}
 TEST(atomic_write_to_a_device_keeps_the_device) {
     Err e = {{0}};
     struct stat st;
     CHECK(!stat("/dev/null", &st) && S_ISCHR(st.st_mode), "/dev/null is not a character device before the test");
     CHECK(atomic_write("/dev/null", write_hello, NULL, &e) == 0, "atomic_write to /dev/null: %s", e.msg);
     CHECK(!stat("/dev/null", &st) && S_ISCHR(st.st_mode), "atomic_write replaced /dev/null with another kind of file");
-    CHECK(atomic_write("/tmp", write_hello, NULL, &e) != 0 && strstr(e.msg, "directory"), "atomic_write onto a directory: %s", e.msg);
+    CHECK(atomic_write("/tmp", write_hello, NULL, &e) != 0 && strstr(e.msg, "directory"),
+          "atomic_write onto a directory: %s", e.msg);
 }

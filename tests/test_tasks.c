@@ -1,7 +1,7 @@
 /* Tasks: generators obey their rules (checked by independent code), splits never overlap, same
  * seed -> same data, ADDMOD split sizes, generated 1D-ARC geometry, intents, features, scoring. */
-#include "tasks/task.h"
 #include "test.h"
+#include "tasks/task.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,7 +39,11 @@ static int n_common(const uint64_t *a, int na, const uint64_t *b, int nb) {
     while (i < na && j < nb) {
         if (a[i] < b[j]) i++;
         else if (a[i] > b[j]) j++;
-        else { c++; i++; j++; }
+        else {
+            c++;
+            i++;
+            j++;
+        }
     }
     return c;
 }
@@ -77,7 +81,8 @@ TEST(tasks_registry) {
     int primes = 0;
     for (int p = 2; p < 100; p++) {
         int prime = 1;
-        for (int d = 2; d * d <= p; d++) if (p % d == 0) prime = 0;
+        for (int d = 2; d * d <= p; d++)
+            if (p % d == 0) prime = 0;
         Intent u = {0, p};
         CHECK(task_intent_valid(&t, u) == prime, "p=%d validity", p);
         primes += prime;
@@ -86,7 +91,8 @@ TEST(tasks_registry) {
     CHECK(primes == 25, "%d primes", primes);
     t = get_task("arc");
     CHECK(t.n_train == 17 && t.n_ood == 2 && t.seq_len == ARC_MAX_LEN && t.out_len == ARC_MAX_LEN && t.vocab == 10 &&
-              t.n_classes == 10, "arc shape");
+              t.n_classes == 10,
+          "arc shape");
     /* No intent is both train and OOD. */
     const char *all[] = {"sumfirst", "addmod", "arc"};
     for (int k = 0; k < 3; k++) {
@@ -137,7 +143,8 @@ TEST(tasks_addmod_rule) {
             CHECK(tok[0] >= 0 && tok[0] < u.param && tok[1] >= 0 && tok[1] < u.param && tok[2] == 100,
                   "p=%d tokens %d %d %d", u.param, tok[0], tok[1], tok[2]);
             int sum = tok[0] + tok[1];
-            CHECK(ex.lab[i] == (sum >= u.param ? sum - u.param : sum), "p=%d: %d+%d -> %d", u.param, tok[0], tok[1], ex.lab[i]);
+            CHECK(ex.lab[i] == (sum >= u.param ? sum - u.param : sum), "p=%d: %d+%d -> %d", u.param, tok[0], tok[1],
+                  ex.lab[i]);
         }
     }
     examples_free(&ex);
@@ -174,7 +181,9 @@ TEST(tasks_arc_generators_obey_rule) {
 
 /* ---- generated 1D-ARC geometry within the ranges measured on the real files ---- */
 
-typedef struct { int start, len, colour; } Run;
+typedef struct {
+    int start, len, colour;
+} Run;
 
 static int find_runs(const int *row, int L, Run *runs) {
     int n = 0;
@@ -188,7 +197,10 @@ static int find_runs(const int *row, int L, Run *runs) {
 }
 
 #define IN(v, lo, hi) ((v) >= (lo) && (v) <= (hi))
-#define GEOM(cond) do { if (!(cond)) return #cond; } while (0)
+#define GEOM(cond)                 \
+    do {                           \
+        if (!(cond)) return #cond; \
+    } while (0)
 
 /* NULL when the pair fits its family's measured geometry (docs/tasks.md), else the failed check. */
 static const char *geometry_error(Intent u, const int *in, const int *out, int L) {
@@ -230,7 +242,8 @@ static const char *geometry_error(Intent u, const int *in, const int *out, int L
     }
     case ARC_DENOISE: {
         int b = 0;
-        for (int i = 1; i < n; i++) if (r[i].len > r[b].len) b = i;
+        for (int i = 1; i < n; i++)
+            if (r[i].len > r[b].len) b = i;
         GEOM(IN(L, 32, 33) && IN(r[b].len, 10, 15) && IN(r[b].colour, 1, 8));
         GEOM(IN(n - 1, 1, 6) && IN(b, 0, 4) && IN(n - 1 - b, 0, 5));
         for (int i = 0; i < n; i++) GEOM(i == b || (r[i].len == 1 && r[i].colour == r[b].colour));
@@ -266,8 +279,8 @@ TEST(tasks_arc_geometry) {
             if (L > max_len) max_len = L;
         }
         /* The generator covers its range, not one corner of it. */
-        CHECK(max_len - min_len >= 1 && (u.family == ARC_DENOISE || max_len - min_len >= 10),
-              "%s: lengths only %d..%d", name, min_len, max_len);
+        CHECK(max_len - min_len >= 1 && (u.family == ARC_DENOISE || max_len - min_len >= 10), "%s: lengths only %d..%d",
+              name, min_len, max_len);
     }
     examples_free(&ex);
 }
@@ -342,7 +355,7 @@ TEST(tasks_splits_disjoint_addmod) {
     examples_alloc(&t, 2000, &ex);
     for (int k = 0; k < t.n_train; k++) {
         int p = t.train[k].param;
-        char *seen = calloc((size_t)(p * p), 1);   /* bit s set: pair drawn from split s */
+        char *seen = calloc((size_t)(p * p), 1); /* bit s set: pair drawn from split s */
         for (Split s = SPLIT_TRAIN; s <= SPLIT_TEST; s++) {
             task_sample(&t, t.train[k], s, &r, 2000, &ex);
             for (int i = 0; i < ex.n; i++) seen[ex.tok[3 * i] * p + ex.tok[3 * i + 1]] |= (char)(1 << s);
@@ -398,7 +411,9 @@ TEST(tasks_addmod_split_sizes) {
 
 static int same_examples(const Task *t, const Examples *a, const Examples *b) {
     if (a->n != b->n) return 0;
-    if (a->x) return !memcmp(a->x, b->x, sizeof *a->x * (size_t)a->n * t->in_dim) && !memcmp(a->y, b->y, sizeof *a->y * (size_t)a->n);
+    if (a->x)
+        return !memcmp(a->x, b->x, sizeof *a->x * (size_t)a->n * t->in_dim) &&
+               !memcmp(a->y, b->y, sizeof *a->y * (size_t)a->n);
     return !memcmp(a->tok, b->tok, sizeof *a->tok * (size_t)a->n * t->seq_len) &&
            !memcmp(a->lab, b->lab, sizeof *a->lab * (size_t)a->n * t->out_len);
 }
@@ -462,9 +477,10 @@ TEST(tasks_eval_sets_distinct) {
                 CHECK(task_split_of(&t, u, &ex, i) == s, "%s intent %d: eval example outside its split", names[k], j);
             }
             qsort(keys, (size_t)n, sizeof *keys, cmp_u64);
-            for (int i = 1; i < n; i++) CHECK(keys[i] != keys[i - 1], "%s intent %d: duplicate eval input", names[k], j);
+            for (int i = 1; i < n; i++)
+                CHECK(keys[i] != keys[i - 1], "%s intent %d: duplicate eval input", names[k], j);
             CHECK(n == 500 || (t.kind == TASK_ARC && n >= 200), "%s intent %d: eval set of %d", names[k], j, n);
-            if (n < 500) {   /* then it is (nearly) the whole split: fresh draws are in it */
+            if (n < 500) { /* then it is (nearly) the whole split: fresh draws are in it */
                 Examples more;
                 examples_alloc(&t, 5000, &more);
                 Rng r;
@@ -475,7 +491,8 @@ TEST(tasks_eval_sets_distinct) {
                     uint64_t key = input_key(&t, &more, i);
                     missing += !bsearch(&key, keys, (size_t)n, sizeof *keys, cmp_u64);
                 }
-                CHECK(missing <= 5, "%s intent %d: eval set of %d misses %d of 5000 fresh draws", names[k], j, n, missing);
+                CHECK(missing <= 5, "%s intent %d: eval set of %d misses %d of 5000 fresh draws", names[k], j, n,
+                      missing);
                 examples_free(&more);
             }
             free(keys);
@@ -488,7 +505,7 @@ TEST(tasks_eval_sets_distinct) {
 
 TEST(tasks_intent_parse_format) {
     const char *names[] = {"sumfirst", "addmod", "arc"};
-    for (int k = 0; k < 3; k++) {   /* every intent survives format -> parse */
+    for (int k = 0; k < 3; k++) { /* every intent survives format -> parse */
         Task t = get_task(names[k]);
         for (int j = 0; j < n_intents(&t); j++) {
             Intent u = intent_at(&t, j), v;
@@ -500,11 +517,22 @@ TEST(tasks_intent_parse_format) {
         }
     }
     Task s = get_task("sumfirst"), a = get_task("addmod"), r = get_task("arc");
-    struct { const Task *t; const char *text; int family, param; } good[] = {
-        {&s, "n=4", 0, 4},           {&s, "7", 0, 7},           {&s, " N = 10 ", 0, 10},
-        {&a, "p=83", 0, 83},         {&a, "2", 0, 2},           {&r, "move:k=3", ARC_MOVE, 3},
-        {&r, "MOVE : K = 5", ARC_MOVE, 5}, {&r, "move:1", ARC_MOVE, 1}, {&r, "recolor:c=5", ARC_RECOLOR, 5},
-        {&r, "flip", ARC_FLIP, -1},  {&r, "Denoise", ARC_DENOISE, -1}, {&r, "hollow", ARC_HOLLOW, -1}};
+    struct {
+        const Task *t;
+        const char *text;
+        int family, param;
+    } good[] = {{&s, "n=4", 0, 4},
+                {&s, "7", 0, 7},
+                {&s, " N = 10 ", 0, 10},
+                {&a, "p=83", 0, 83},
+                {&a, "2", 0, 2},
+                {&r, "move:k=3", ARC_MOVE, 3},
+                {&r, "MOVE : K = 5", ARC_MOVE, 5},
+                {&r, "move:1", ARC_MOVE, 1},
+                {&r, "recolor:c=5", ARC_RECOLOR, 5},
+                {&r, "flip", ARC_FLIP, -1},
+                {&r, "Denoise", ARC_DENOISE, -1},
+                {&r, "hollow", ARC_HOLLOW, -1}};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         Intent u;
         Err e;
@@ -513,19 +541,25 @@ TEST(tasks_intent_parse_format) {
               good[i].text, rc ? e.msg : "");
     }
     /* Rejections say what is wrong and list what is valid. */
-    struct { const Task *t; const char *text, *want1, *want2; } bad[] = {
-        {&s, "n=0", "n=1..10", "OOD 4,7"},         {&s, "n=11", "n=1..10", "train 1,2,3"},
-        {&s, "n=four", "n=four", "n=1..10"},       {&s, "", "n=1..10", "sumfirst"},
-        {&s, "n=-3", "n=1..10", "sumfirst"},       {&a, "p=4", "prime below 100", "OOD 23,53,83"},
-        {&a, "p=101", "prime below 100", "97"},    {&a, "q=5", "prime below 100", "q=5"},
-        {&r, "rotate", "unknown 1D-ARC intent 'rotate'", "move:k=1..5"},
-        {&r, "move", "move needs k=1..5", "recolor:c=1..9"},
-        {&r, "move:k=6", "move needs k=1..5", "denoise"},
-        {&r, "move:k=0", "move needs k=1..5", "flip"},
-        {&r, "move:c=2", "move needs k=1..5", "move:k=1"},
-        {&r, "recolor:c=0", "recolor needs c=1..9", "recolor:c=1"},
-        {&r, "recolor:c=10", "recolor needs c=1..9", "mirror"},
-        {&r, "flip:k=1", "flip takes no parameter", "fill"}};
+    struct {
+        const Task *t;
+        const char *text, *want1, *want2;
+    } bad[] = {{&s, "n=0", "n=1..10", "OOD 4,7"},
+               {&s, "n=11", "n=1..10", "train 1,2,3"},
+               {&s, "n=four", "n=four", "n=1..10"},
+               {&s, "", "n=1..10", "sumfirst"},
+               {&s, "n=-3", "n=1..10", "sumfirst"},
+               {&a, "p=4", "prime below 100", "OOD 23,53,83"},
+               {&a, "p=101", "prime below 100", "97"},
+               {&a, "q=5", "prime below 100", "q=5"},
+               {&r, "rotate", "unknown 1D-ARC intent 'rotate'", "move:k=1..5"},
+               {&r, "move", "move needs k=1..5", "recolor:c=1..9"},
+               {&r, "move:k=6", "move needs k=1..5", "denoise"},
+               {&r, "move:k=0", "move needs k=1..5", "flip"},
+               {&r, "move:c=2", "move needs k=1..5", "move:k=1"},
+               {&r, "recolor:c=0", "recolor needs c=1..9", "recolor:c=1"},
+               {&r, "recolor:c=10", "recolor needs c=1..9", "mirror"},
+               {&r, "flip:k=1", "flip takes no parameter", "fill"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         Intent u;
         Err e = {{0}};
@@ -549,7 +583,8 @@ TEST(tasks_features) {
         for (int j = 0; j < n; j++) {
             task_features(&t, intent_at(&t, j), f + (size_t)j * t.n_feat);
             for (int d = 0; d < t.n_feat; d++)
-                CHECK(f[(size_t)j * t.n_feat + d] >= 0 && f[(size_t)j * t.n_feat + d] <= 1, "%s: feature out of [0,1]", names[k]);
+                CHECK(f[(size_t)j * t.n_feat + d] >= 0 && f[(size_t)j * t.n_feat + d] <= 1, "%s: feature out of [0,1]",
+                      names[k]);
             for (int i = 0; i < j; i++)
                 CHECK(memcmp(f + (size_t)i * t.n_feat, f + (size_t)j * t.n_feat, sizeof *f * (size_t)t.n_feat),
                       "%s: intents %d and %d share features", names[k], i, j);
@@ -588,7 +623,10 @@ TEST(tasks_correct) {
     float p[1];
     float preds[] = {9.0f, 9.49f, 8.51f, 9.51f, 8.49f, -9.0f, NAN};
     int want[] = {1, 1, 1, 0, 0, 0, 0};
-    for (int i = 0; i < 7; i++) { p[0] = preds[i]; CHECK(task_correct(&t, p, &ex, 0) == want[i], "sumfirst pred %g", preds[i]); }
+    for (int i = 0; i < 7; i++) {
+        p[0] = preds[i];
+        CHECK(task_correct(&t, p, &ex, 0) == want[i], "sumfirst pred %g", preds[i]);
+    }
     examples_free(&ex);
 
     t = get_task("addmod");
@@ -610,12 +648,12 @@ TEST(tasks_correct) {
     int L = arc_len(&t, &ex, 0);
     for (int j = 0; j < t.out_len; j++) lg[j * t.n_classes + (ex.lab[j] >= 0 ? ex.lab[j] : 3)] = 1;
     CHECK(task_correct(&t, lg, &ex, 0), "arc all cells right");
-    if (L < t.out_len) {   /* a wrong cell beyond the row is ignored */
+    if (L < t.out_len) { /* a wrong cell beyond the row is ignored */
         lg[(t.out_len - 1) * t.n_classes + 3] = 0;
         lg[(t.out_len - 1) * t.n_classes + 7] = 1;
         CHECK(task_correct(&t, lg, &ex, 0), "arc padding cell counted");
     }
-    lg[(L - 1) * t.n_classes + (ex.lab[L - 1] + 1) % 10] = 5;   /* one wrong cell inside */
+    lg[(L - 1) * t.n_classes + (ex.lab[L - 1] + 1) % 10] = 5; /* one wrong cell inside */
     CHECK(!task_correct(&t, lg, &ex, 0), "arc one wrong cell accepted");
     free(lg);
     examples_free(&ex);
@@ -631,11 +669,13 @@ TEST(tasks_ood_ordinal) {
         CHECK(!task_get(names[k], &t, &e), "%s", e.msg);
         int ord = 0;
         for (int i = 0; i < t.n_ood; i++) ord += task_ood_ordinal(&t, t.ood[i]);
-        for (int i = 0; i < t.n_train; i++) CHECK(!task_ood_ordinal(&t, t.train[i]), "%s: a train intent counted as OOD", names[k]);
+        for (int i = 0; i < t.n_train; i++)
+            CHECK(!task_ood_ordinal(&t, t.train[i]), "%s: a train intent counted as OOD", names[k]);
         CHECK(ord == (k == 2 ? 1 : t.n_ood), "%s: %d ordinal OOD intents of %d", names[k], ord, t.n_ood);
         if (k == 2) {
             Intent u;
-            CHECK(!task_intent_parse(&t, "move:k=3", &u, &e) && task_ood_ordinal(&t, u), "arc: move:k=3 is not ordinal");
+            CHECK(!task_intent_parse(&t, "move:k=3", &u, &e) && task_ood_ordinal(&t, u),
+                  "arc: move:k=3 is not ordinal");
         }
     }
 }

@@ -1,7 +1,7 @@
 /* Real 1D-ARC files: every file loads, the reference rules reproduce every pair of the covered
  * families, real pairs become padded examples, malformed files are refused with their path. */
-#include "tasks/task.h"
 #include "test.h"
+#include "tasks/task.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,8 +12,14 @@ static int load_real(ArcSet *set, char *why, size_t len) {
     char dir[1024];
     Err e;
     *set = (ArcSet){0};
-    if (data_dir("1d-arc", dir, sizeof dir, &e)) { snprintf(why, len, "%.230s", e.msg); return 0; }
-    if (arc_load_dir(dir, set, &e)) { snprintf(why, len, "LOAD FAILED: %.200s", e.msg); return 0; }
+    if (data_dir("1d-arc", dir, sizeof dir, &e)) {
+        snprintf(why, len, "%.230s", e.msg);
+        return 0;
+    }
+    if (arc_load_dir(dir, set, &e)) {
+        snprintf(why, len, "LOAD FAILED: %.200s", e.msg);
+        return 0;
+    }
     return 1;
 }
 
@@ -51,17 +57,17 @@ TEST(tasks_arcfile_load_all) {
 }
 
 TEST(tasks_arcfile_family_map) {
-    const char *names[] = {"1d_move_1p", "1d_move_2p", "1d_move_3p", "1d_flip", "1d_fill", "1d_hollow",
-                           "1d_mirror", "1d_denoising_1c"};
-    Intent want[] = {{ARC_MOVE, 1}, {ARC_MOVE, 2}, {ARC_MOVE, 3}, {ARC_FLIP, -1}, {ARC_FILL, -1},
-                     {ARC_HOLLOW, -1}, {ARC_MIRROR, -1}, {ARC_DENOISE, -1}};
+    const char *names[] = {"1d_move_1p", "1d_move_2p", "1d_move_3p", "1d_flip",
+                           "1d_fill",    "1d_hollow",  "1d_mirror",  "1d_denoising_1c"};
+    Intent want[] = {{ARC_MOVE, 1},  {ARC_MOVE, 2},    {ARC_MOVE, 3},    {ARC_FLIP, -1},
+                     {ARC_FILL, -1}, {ARC_HOLLOW, -1}, {ARC_MIRROR, -1}, {ARC_DENOISE, -1}};
     for (int i = 0; i < 8; i++) {
         Intent u = {-9, -9};
         CHECK(arc_family_intent(names[i], &u) == 1 && u.family == want[i].family && u.param == want[i].param,
               "%s maps to (%d, %d)", names[i], u.family, u.param);
     }
-    const char *unmapped[] = {"1d_move_dp", "1d_move_2p_dp", "1d_padded_fill", "1d_denoising_mc", "1d_recolor_cmp",
-                              "1d_scale_dp", "1d_pcopy_1c", "move"};
+    const char *unmapped[] = {"1d_move_dp",     "1d_move_2p_dp", "1d_padded_fill", "1d_denoising_mc",
+                              "1d_recolor_cmp", "1d_scale_dp",   "1d_pcopy_1c",    "move"};
     for (int i = 0; i < 8; i++) {
         Intent u;
         CHECK(arc_family_intent(unmapped[i], &u) == 0, "%s should be unmapped", unmapped[i]);
@@ -107,8 +113,8 @@ TEST(tasks_arcfile_rules_reproduce_real) {
         CHECK(p->len <= ARC_MAX_LEN, "%s: covered row of %d cells", p->path, p->len);
         if (p->len > ARC_MAX_LEN) continue;
         arc_rule(u, p->in, p->len, out);
-        CHECK(!memcmp(out, p->out, sizeof *out * (size_t)p->len), "%s %s[%d]: rule differs from the file",
-              p->path, p->is_test ? "test" : "train", p->index);
+        CHECK(!memcmp(out, p->out, sizeof *out * (size_t)p->len), "%s %s[%d]: rule differs from the file", p->path,
+              p->is_test ? "test" : "train", p->index);
         ex.n = 0;
         CHECK(arc_pair_example(&t, p, &ex, 0, &e) == 0 && ex.n == 1, "%s: not converted", p->path);
         memset(logits, 0, sizeof *logits * (size_t)t.out_len * t.n_classes);
@@ -138,14 +144,15 @@ TEST(tasks_data_dir_finds_the_shipped_data) {
     NP_ASSERT(getcwd(cwd, sizeof cwd) && mkdtemp(tmp), "getcwd/mkdtemp");
     Err e = {{0}};
     unsetenv("NEUROP_DATA");
-    NP_ASSERT(chdir(tmp) == 0, "chdir");   /* no data/ here: only the executable's location can find it */
+    NP_ASSERT(chdir(tmp) == 0, "chdir"); /* no data/ here: only the executable's location can find it */
     CHECK(data_dir("1d-arc", buf, sizeof buf, &e) == 0, "not found from %s: %s", tmp, e.msg);
     size_t n = strlen(buf);
     CHECK(buf[0] == '/' && n > 12 && !strcmp(buf + n - 12, "/data/1d-arc"), "found '%s'", buf);
     snprintf(sub, sizeof sub, "%s/LICENSE", buf);
     CHECK(!access(sub, R_OK), "%s: the licence is missing", sub);
     CHECK(data_dir("no-such-set", buf, sizeof buf, &e) == -1 && strstr(e.msg, "data/no-such-set") &&
-              strstr(e.msg, "NEUROP_DATA"), "absent: '%s'", e.msg);
+              strstr(e.msg, "NEUROP_DATA"),
+          "absent: '%s'", e.msg);
     NP_ASSERT(chdir(cwd) == 0, "chdir back");
     setenv("NEUROP_DATA", tmp, 1);
     Err e2 = {{0}};
@@ -156,7 +163,8 @@ TEST(tasks_data_dir_finds_the_shipped_data) {
     CHECK(data_dir("1d-arc", buf, sizeof buf, &e2) == 0 && !strcmp(buf, sub), "override gave '%s'", buf);
     rmdir(sub);
     rmdir(tmp);
-    if (env0) setenv("NEUROP_DATA", env0, 1); else unsetenv("NEUROP_DATA");
+    if (env0) setenv("NEUROP_DATA", env0, 1);
+    else unsetenv("NEUROP_DATA");
     free(env0);
 }
 
@@ -175,7 +183,9 @@ static void write_file(const char *dir, const char *name, const char *text, char
 TEST(tasks_arcfile_malformed) {
     char dir[] = "/tmp/neurop-test-arc-XXXXXX";
     NP_ASSERT(mkdtemp(dir), "mkdtemp");
-    struct { const char *name, *text, *want; } cases[] = {
+    struct {
+        const char *name, *text, *want;
+    } cases[] = {
         {"bad_json.json", "{\"train\": [" ROW3 ",", "not valid JSON"},
         {"no_train.json", "{\"test\": [" ROW3 "]}", "missing \"train\" list"},
         {"no_test.json", "{\"train\": [" ROW3 "]}", "missing \"test\" list"},
@@ -183,7 +193,8 @@ TEST(tasks_arcfile_malformed) {
         {"top_array.json", "[1, 2]", "top level is not an object"},
         {"non_int.json", "{\"train\": [{\"input\": [[0, 2.5, 0]], \"output\": [[0, 0, 1]]}], \"test\": []}",
          "train[0].input[0][1]: cell is not an integer"},
-        {"string_cell.json", "{\"train\": [" ROW3 "], \"test\": [{\"input\": [[0, 1, 0]], \"output\": [[0, \"3\", 1]]}]}",
+        {"string_cell.json",
+         "{\"train\": [" ROW3 "], \"test\": [{\"input\": [[0, 1, 0]], \"output\": [[0, \"3\", 1]]}]}",
          "test[0].output[0][1]: cell is not an integer"},
         {"cell12.json", "{\"train\": [{\"input\": [[0, 12, 0]], \"output\": [[0, 0, 1]]}], \"test\": []}",
          "train[0].input[0][1]: colour 12 is outside 0..9"},
@@ -201,7 +212,8 @@ TEST(tasks_arcfile_malformed) {
         {"flat_row.json", "{\"train\": [{\"input\": [0, 1, 0], \"output\": [[0, 0, 1]]}], \"test\": []}",
          "train[0].input: expected a grid of one row"},
         {"empty_row.json", "{\"train\": [{\"input\": [[]], \"output\": [[]]}], \"test\": []}", "the row is empty"},
-        {"no_output.json", "{\"train\": [" ROW3 "], \"test\": [{\"input\": [[0, 1, 0]]}]}", "test[0]: missing \"output\""},
+        {"no_output.json", "{\"train\": [" ROW3 "], \"test\": [{\"input\": [[0, 1, 0]]}]}",
+         "test[0]: missing \"output\""},
     };
     int n_cases = (int)(sizeof cases / sizeof *cases);
     char good[1200], path[1200];
@@ -222,7 +234,8 @@ TEST(tasks_arcfile_malformed) {
     }
     Err ne = {{0}};
     snprintf(path, sizeof path, "%s/absent.json", dir);
-    CHECK(arc_load_file(path, &set, &ne) == -1 && strstr(ne.msg, "cannot open") && strstr(ne.msg, path), "absent: %s", ne.msg);
+    CHECK(arc_load_file(path, &set, &ne) == -1 && strstr(ne.msg, "cannot open") && strstr(ne.msg, path), "absent: %s",
+          ne.msg);
     /* A directory walk stops at the first bad file (sorted order: bad_json.json) and names it. */
     Err de = {{0}};
     CHECK(arc_load_dir(dir, &set, &de) == -1 && strstr(de.msg, "bad_json.json") && strstr(de.msg, "not valid JSON"),
@@ -244,7 +257,8 @@ TEST(tasks_arcfile_malformed) {
     Err le = {{0}};
     CHECK(set.n == 1 && arc_pair_example(&t, &set.pairs[0], &ex, 0, &le) == -1, "long row accepted");
     CHECK(strstr(le.msg, path) && strstr(le.msg, "row of 40 cells is longer than the template's 33") &&
-              strstr(le.msg, "refusing to truncate"), "long row message: '%s'", le.msg);
+              strstr(le.msg, "refusing to truncate"),
+          "long row message: '%s'", le.msg);
     CHECK(ex.n == 0, "refused row counted");
     examples_free(&ex);
     arc_set_free(&set);
@@ -257,7 +271,10 @@ TEST(tasks_arcfile_malformed) {
     CHECK(arc_load_dir(empty, &set, &ee) == -1 && strstr(ee.msg, "no ARC task files"), "empty dir: %s", ee.msg);
     rmdir(empty);
 
-    for (int i = 0; i < n_cases; i++) { snprintf(path, sizeof path, "%s/%s", dir, cases[i].name); unlink(path); }
+    for (int i = 0; i < n_cases; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
+        unlink(path);
+    }
     unlink(good);
     snprintf(path, sizeof path, "%s/too_long.json", dir);
     unlink(path);

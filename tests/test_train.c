@@ -22,7 +22,11 @@
 
 /* ---- helpers ---- */
 
-static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 /* A fresh, unique run folder under /tmp (the caller removes it with rm_dir). */
 static char *temp_dir(char *buf, size_t n, const char *tag) {
@@ -66,10 +70,17 @@ static void threads_restore(int n) {
 static void tiny_config(TrainConfig *c, const char *task, MethodKind m, long steps) {
     Err e;
     NP_ASSERT(!config_defaults(task, m, c, &e), "config_defaults: %s", e.msg);
-    c->meta.width = 8; c->meta.rounds = 1; c->meta.mixer = 8;
-    c->steps = steps; c->B = 2; c->N = 8;
-    c->lr = 3e-3f; c->lr_min = 3e-4f; c->warmup = steps / 10;
-    c->eval_every = steps / 4 > 0 ? steps / 4 : 1; c->ckpt_every = c->eval_every;
+    c->meta.width = 8;
+    c->meta.rounds = 1;
+    c->meta.mixer = 8;
+    c->steps = steps;
+    c->B = 2;
+    c->N = 8;
+    c->lr = 3e-3f;
+    c->lr_min = 3e-4f;
+    c->warmup = steps / 10;
+    c->eval_every = steps / 4 > 0 ? steps / 4 : 1;
+    c->ckpt_every = c->eval_every;
     c->eval_n = 16;
     c->seed = 7;
 }
@@ -79,7 +90,8 @@ static void check_same_state(TestCtx *t_, const char *what, const Run *a, const 
     const ParamSet *pa = &a->m.ps, *pb = &b->m.ps;
     CHECK(pa->n == pb->n, "%s: %ld vs %ld parameters", what, pa->n, pb->n);
     if (pa->n != pb->n) return;
-    CHECK(a->step == b->step && a->opt.t == b->opt.t, "%s: step %ld/%ld, adam t %ld/%ld", what, a->step, b->step, a->opt.t, b->opt.t);
+    CHECK(a->step == b->step && a->opt.t == b->opt.t, "%s: step %ld/%ld, adam t %ld/%ld", what, a->step, b->step,
+          a->opt.t, b->opt.t);
     CHECK(!memcmp(a->data_rng.s, b->data_rng.s, sizeof a->data_rng.s), "%s: the data RNG streams differ", what);
     const float *bufs[3][2] = {{pa->data, pb->data}, {pa->m, pb->m}, {pa->v, pb->v}};
     const char *names[3] = {"parameters", "AdamW first moments", "AdamW second moments"};
@@ -96,7 +108,8 @@ static void check_same_state(TestCtx *t_, const char *what, const Run *a, const 
         const char *view = "?";
         for (int i = 0; i < pa->count; i++)
             if (first >= pa->views[i].off && first < pa->views[i].off + pa->views[i].numel) view = pa->views[i].name;
-        CHECK(0, "%s: %s differ in %ld of %ld values (first in %s, max |diff| %.3g)", what, names[k], ndiff, pa->n, view, maxd);
+        CHECK(0, "%s: %s differ in %ld of %ld values (first in %s, max |diff| %.3g)", what, names[k], ndiff, pa->n,
+              view, maxd);
     }
 }
 
@@ -118,11 +131,21 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
      * 0.798 there; 1,200 of the default 2,000 give IID test 1.000 (neurop train --steps 1200). */
     c.steps = quick ? 400 : 1200;
     c.warmup = c.steps / 20;
-    c.eval_every = c.steps; c.ckpt_every = c.steps;
+    c.eval_every = c.steps;
+    c.ckpt_every = c.steps;
     char dir[128];
-    if (!temp_dir(dir, sizeof dir, "sumfirst")) { CHECK(0, "mkdtemp failed"); threads_restore(nt); return; }
+    if (!temp_dir(dir, sizeof dir, "sumfirst")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
     Run r;
-    if (run_init(&r, &c, &e)) { CHECK(0, "run_init: %s", e.msg); rm_dir(dir); threads_restore(nt); return; }
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "run_init: %s", e.msg);
+        rm_dir(dir);
+        threads_restore(nt);
+        return;
+    }
     TrainOptions o = {.dir = dir, .resume = 0, .verbose = 0};
     double t0 = now_s();
     int rc = run_train(&r, &o, &e);
@@ -131,9 +154,11 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
     EvalReport rep;
     run_evaluate(&r, SPLIT_TEST, 1, &rep);
     double want = quick ? 0.5 : 0.95;
-    CHECK(rep.iid >= want, "Meta-GNN on SUMFIRST after %ld steps (%.1f s): IID test exact match %.3f, want >= %.2f (OOD %.3f)",
-          c.steps, secs, rep.iid, want, rep.ood);
-    if (getenv("NEUROP_GC_VERBOSE")) printf("    %ld steps in %.1f s: IID test %.3f, OOD %.3f\n", c.steps, secs, rep.iid, rep.ood);
+    CHECK(rep.iid >= want,
+          "Meta-GNN on SUMFIRST after %ld steps (%.1f s): IID test exact match %.3f, want >= %.2f (OOD %.3f)", c.steps,
+          secs, rep.iid, want, rep.ood);
+    if (getenv("NEUROP_GC_VERBOSE"))
+        printf("    %ld steps in %.1f s: IID test %.3f, OOD %.3f\n", c.steps, secs, rep.iid, rep.ood);
     eval_report_free(&rep);
     run_free(&r);
     rm_dir(dir);
@@ -150,10 +175,16 @@ TEST(train_resume_extended_run_bit_identical) {
     const long steps = test_quick() ? 12 : 60, first = steps / 3;
     TrainConfig c;
     tiny_config(&c, "sumfirst", METHOD_GNN, steps);
-    c.warmup = 0; c.lr_min = c.lr;
-    c.eval_every = 7; c.ckpt_every = 5;    /* neither divides `first`: the stop is not on a checkpoint period */
+    c.warmup = 0;
+    c.lr_min = c.lr;
+    c.eval_every = 7;
+    c.ckpt_every = 5; /* neither divides `first`: the stop is not on a checkpoint period */
     char da[128], db[128];
-    if (!temp_dir(da, sizeof da, "resumeA") || !temp_dir(db, sizeof db, "resumeB")) { CHECK(0, "mkdtemp failed"); threads_restore(nt); return; }
+    if (!temp_dir(da, sizeof da, "resumeA") || !temp_dir(db, sizeof db, "resumeB")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
     Err e = {{0}};
     Run a, b;
     TrainOptions oa = {.dir = da}, ob = {.dir = db};
@@ -162,12 +193,14 @@ TEST(train_resume_extended_run_bit_identical) {
     c1.steps = first;
     CHECK(!run_init(&b, &c1, &e) && run_train(&b, &ob, &e) == 0 && b.step == first, "run B, first part: %s", e.msg);
     ob.resume = 1;
-    ob.steps = steps;      /* --steps on the resume: the run goes on to `steps` */
+    ob.steps = steps; /* --steps on the resume: the run goes on to `steps` */
     CHECK(run_train(&b, &ob, &e) == 0, "run B, resumed: %s", e.msg);
     CHECK(b.step == steps && b.cfg.steps == steps, "run B ended at step %ld of %ld", b.step, b.cfg.steps);
     check_same_state(t_, "extended resume", &a, &b);
-    run_free(&a); run_free(&b);
-    rm_dir(da); rm_dir(db);
+    run_free(&a);
+    run_free(&b);
+    rm_dir(da);
+    rm_dir(db);
     threads_restore(nt);
 }
 
@@ -177,8 +210,13 @@ TEST(train_resume_extended_run_bit_identical) {
  * saves and stops, at step at + 1 on every machine and under any load. The test's own handler
  * counts any SIGINT that lands outside run_train. */
 static volatile sig_atomic_t stray_sigints;
-static void count_sigint(int s) { (void)s; stray_sigints++; }
-static void sigint_at(const Run *r, void *arg) { if (r->step == *(const long *)arg) raise(SIGINT); }
+static void count_sigint(int s) {
+    (void)s;
+    stray_sigints++;
+}
+static void sigint_at(const Run *r, void *arg) {
+    if (r->step == *(const long *)arg) raise(SIGINT);
+}
 
 TEST(train_resume_after_sigint_bit_identical) {
     int nt = threads_save();
@@ -186,7 +224,11 @@ TEST(train_resume_after_sigint_bit_identical) {
     TrainConfig c;
     tiny_config(&c, "sumfirst", METHOD_GNN, steps);
     char da[128], db[128];
-    if (!temp_dir(da, sizeof da, "sigintA") || !temp_dir(db, sizeof db, "sigintB")) { CHECK(0, "mkdtemp failed"); threads_restore(nt); return; }
+    if (!temp_dir(da, sizeof da, "sigintA") || !temp_dir(db, sizeof db, "sigintB")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
     Err e = {{0}};
     Run a, b;
     TrainOptions oa = {.dir = da}, ob = {.dir = db};
@@ -197,7 +239,7 @@ TEST(train_resume_after_sigint_bit_identical) {
     sigaction(SIGINT, &sa, &old);
     stray_sigints = 0;
     CHECK(!run_init(&b, &c, &e), "run B: %s", e.msg);
-    long at = steps / 3;   /* not on a checkpoint or evaluation period: the stop writes its own */
+    long at = steps / 3; /* not on a checkpoint or evaluation period: the stop writes its own */
     ob.after_step = sigint_at;
     ob.after_step_arg = &at;
     int rc = run_train(&b, &ob, &e);
@@ -211,8 +253,10 @@ TEST(train_resume_after_sigint_bit_identical) {
     CHECK(run_train(&b, &ob, &e) == 0 && b.step == steps, "resumed run: %s (step %ld)", e.msg, b.step);
     check_same_state(t_, "resume after SIGINT", &a, &b);
     if (getenv("NEUROP_GC_VERBOSE")) printf("    stopped at step %ld of %ld, resumed\n", stopped_at, steps);
-    run_free(&a); run_free(&b);
-    rm_dir(da); rm_dir(db);
+    run_free(&a);
+    run_free(&b);
+    rm_dir(da);
+    rm_dir(db);
     threads_restore(nt);
 }
 
@@ -225,37 +269,58 @@ static void synth_roundtrip(TestCtx *t_, const char *task, const char *intent_te
     tiny_config(&c, task, METHOD_GNN, 10);
     Err e = {{0}};
     Run r;
-    if (run_init(&r, &c, &e)) { CHECK(0, "%s: run_init: %s", task, e.msg); return; }
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "%s: run_init: %s", task, e.msg);
+        return;
+    }
     Intent u;
-    if (task_intent_parse(&r.task, intent_text, &u, &e)) { CHECK(0, "%s: %s", task, e.msg); run_free(&r); return; }
+    if (task_intent_parse(&r.task, intent_text, &u, &e)) {
+        CHECK(0, "%s: %s", task, e.msg);
+        run_free(&r);
+        return;
+    }
     const Template *tp = &r.tpl;
     float *theta = xmalloc(tp->n_theta * sizeof(float));
     run_synth(&r, u, theta);
     char dir[128], path[256];
-    if (!temp_dir(dir, sizeof dir, "synth")) { CHECK(0, "mkdtemp failed"); free(theta); run_free(&r); return; }
+    if (!temp_dir(dir, sizeof dir, "synth")) {
+        CHECK(0, "mkdtemp failed");
+        free(theta);
+        run_free(&r);
+        return;
+    }
     snprintf(path, sizeof path, "%s/program.safetensors", dir);
     CHECK(!program_save(path, tp, theta, intent_text, &e), "%s: program_save: %s", task, e.msg);
     Program p;
     memset(&p, 0, sizeof p);
-    if (program_load(path, &p, &e)) { CHECK(0, "%s: program_load: %s", task, e.msg); goto out; }
+    if (program_load(path, &p, &e)) {
+        CHECK(0, "%s: program_load: %s", task, e.msg);
+        goto out;
+    }
     char t1[TPL_TEXT_MAX], t2[TPL_TEXT_MAX];
     template_format(tp, t1, sizeof t1);
     template_format(&p.t, t2, sizeof t2);
     CHECK(!strcmp(t1, t2) && p.t.n_theta == tp->n_theta, "%s: template '%s' came back as '%s'", task, t1, t2);
-    CHECK(p.t.n_theta == tp->n_theta && !memcmp(p.theta, theta, tp->n_theta * sizeof(float)), "%s: θ changed on the way through the file", task);
-    CHECK(p.intent && !strcmp(p.intent, intent_text), "%s: intent '%s' came back as '%s'", task, intent_text, p.intent ? p.intent : "(null)");
+    CHECK(p.t.n_theta == tp->n_theta && !memcmp(p.theta, theta, tp->n_theta * sizeof(float)),
+          "%s: θ changed on the way through the file", task);
+    CHECK(p.intent && !strcmp(p.intent, intent_text), "%s: intent '%s' came back as '%s'", task, intent_text,
+          p.intent ? p.intent : "(null)");
 
     /* random inputs of the task, run three ways */
     const int N = 16;
-    Rng rr; rng_seed(&rr, 99);
+    Rng rr;
+    rng_seed(&rr, 99);
     Examples ex;
     examples_alloc(&r.task, N, &ex);
     task_sample(&r.task, u, task_is_ood(&r.task, u) ? SPLIT_OOD : SPLIT_TRAIN, &rr, N, &ex);
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
     g.no_grad = 1;
     Tensor *from_file, *in_memory, *meta;
-    Tensor *thf = tensor_wrap(&g, p.theta, NULL, SHAPE(1, (int)p.t.n_theta)), *thm = tensor_wrap(&g, theta, NULL, SHAPE(1, (int)tp->n_theta));
+    Tensor *thf = tensor_wrap(&g, p.theta, NULL, SHAPE(1, (int)p.t.n_theta)),
+           *thm = tensor_wrap(&g, theta, NULL, SHAPE(1, (int)tp->n_theta));
     float feat[64];
     task_features(&r.task, u, feat);
     Batch b = {.B = 1, .N = N, .feat = feat, .x = ex.x, .tok = ex.tok};
@@ -268,13 +333,16 @@ static void synth_roundtrip(TestCtx *t_, const char *task, const char *intent_te
         in_memory = exec_transformer(&g, tp, thm, ex.tok, 1, N);
     }
     meta = method_forward(&g, &r.m, &b);
-    CHECK(from_file->numel == in_memory->numel && from_file->numel == meta->numel, "%s: output sizes %ld, %ld, %ld", task,
-          from_file->numel, in_memory->numel, meta->numel);
+    CHECK(from_file->numel == in_memory->numel && from_file->numel == meta->numel, "%s: output sizes %ld, %ld, %ld",
+          task, from_file->numel, in_memory->numel, meta->numel);
     if (from_file->numel == meta->numel) {
-        CHECK(!memcmp(from_file->data, in_memory->data, from_file->numel * sizeof(float)), "%s: the loaded program computes something else", task);
-        CHECK(!memcmp(from_file->data, meta->data, from_file->numel * sizeof(float)), "%s: the loaded program differs from the meta-learner's forward", task);
+        CHECK(!memcmp(from_file->data, in_memory->data, from_file->numel * sizeof(float)),
+              "%s: the loaded program computes something else", task);
+        CHECK(!memcmp(from_file->data, meta->data, from_file->numel * sizeof(float)),
+              "%s: the loaded program differs from the meta-learner's forward", task);
     }
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
     examples_free(&ex);
     program_free(&p);
 out:
@@ -284,8 +352,8 @@ out:
 }
 
 TEST(train_synth_program_file_roundtrip) {
-    synth_roundtrip(t_, "sumfirst", "n=4");    /* an OOD intent, MLP template */
-    synth_roundtrip(t_, "addmod", "p=83");     /* an OOD prime, Transformer template */
+    synth_roundtrip(t_, "sumfirst", "n=4"); /* an OOD intent, MLP template */
+    synth_roundtrip(t_, "addmod", "p=83");  /* an OOD prime, Transformer template */
 }
 
 /* ---- NaN ---- */
@@ -298,14 +366,27 @@ TEST(train_nan_loss_stops_and_keeps_checkpoint) {
     int nt = threads_save();
     TrainConfig c;
     tiny_config(&c, "sumfirst", METHOD_GNN, 200);
-    c.lr = 1e9f; c.lr_min = 1e9f; c.warmup = 0; c.clip = 1e9f;
-    c.ckpt_every = 1; c.eval_every = 1000;
+    c.lr = 1e9f;
+    c.lr_min = 1e9f;
+    c.warmup = 0;
+    c.clip = 1e9f;
+    c.ckpt_every = 1;
+    c.eval_every = 1000;
     char dir[128], last[256];
-    if (!temp_dir(dir, sizeof dir, "nan")) { CHECK(0, "mkdtemp failed"); threads_restore(nt); return; }
+    if (!temp_dir(dir, sizeof dir, "nan")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
     snprintf(last, sizeof last, "%s/last.safetensors", dir);
     Err e = {{0}};
     Run r;
-    if (run_init(&r, &c, &e)) { CHECK(0, "run_init: %s", e.msg); rm_dir(dir); threads_restore(nt); return; }
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "run_init: %s", e.msg);
+        rm_dir(dir);
+        threads_restore(nt);
+        return;
+    }
     TrainOptions o = {.dir = dir};
     int rc = run_train(&r, &o, &e);
     long stopped = r.step;
@@ -323,9 +404,11 @@ TEST(train_nan_loss_stops_and_keeps_checkpoint) {
                 for (int64_t k = 0; k < st_numel(t); k++) bad += !isfinite(t->data[k]);
                 n += st_numel(t);
             }
-            CHECK(n >= 3 * r.m.ps.n && bad == 0, "the kept checkpoint: %ld values (want %ld), %ld not finite", n, 3 * r.m.ps.n, bad);
+            CHECK(n >= 3 * r.m.ps.n && bad == 0, "the kept checkpoint: %ld values (want %ld), %ld not finite", n,
+                  3 * r.m.ps.n, bad);
             const char *st = st_meta(f, "step");
-            CHECK(st && atol(st) == stopped, "the kept checkpoint is from step %s, the run stopped at %ld", st ? st : "?", stopped);
+            CHECK(st && atol(st) == stopped, "the kept checkpoint is from step %s, the run stopped at %ld",
+                  st ? st : "?", stopped);
             st_free(f);
         }
     }
@@ -343,19 +426,30 @@ TEST(train_nan_keeps_last_good_checkpoint_intact) {
     int nt = threads_save();
     TrainConfig c;
     tiny_config(&c, "sumfirst", METHOD_GNN, 6);
-    c.ckpt_every = 1; c.eval_every = 1000;
+    c.ckpt_every = 1;
+    c.eval_every = 1000;
     char dir[128], last[256];
-    if (!temp_dir(dir, sizeof dir, "nan2")) { CHECK(0, "mkdtemp failed"); threads_restore(nt); return; }
+    if (!temp_dir(dir, sizeof dir, "nan2")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
     snprintf(last, sizeof last, "%s/last.safetensors", dir);
     Err e = {{0}};
     Run r;
     TrainOptions o = {.dir = dir};
-    if (run_init(&r, &c, &e) || run_train(&r, &o, &e)) { CHECK(0, "first part: %s", e.msg); rm_dir(dir); threads_restore(nt); return; }
+    if (run_init(&r, &c, &e) || run_train(&r, &o, &e)) {
+        CHECK(0, "first part: %s", e.msg);
+        rm_dir(dir);
+        threads_restore(nt);
+        return;
+    }
     /* the parameter in the middle of θ's generator, made NaN in the checkpoint */
     const ParamSet *ps = &r.m.ps;
     long mid = ps->n / 2;
     const ParamView *v = NULL;
-    for (int i = 0; i < ps->count; i++) if (mid >= ps->views[i].off && mid < ps->views[i].off + ps->views[i].numel) v = &ps->views[i];
+    for (int i = 0; i < ps->count; i++)
+        if (mid >= ps->views[i].off && mid < ps->views[i].off + ps->views[i].numel) v = &ps->views[i];
     StFile *f = st_read(last, &e);
     CHECK(f && v, "the checkpoint: %s", e.msg);
     if (f && v) {
@@ -366,20 +460,23 @@ TEST(train_nan_keeps_last_good_checkpoint_intact) {
         for (int i = 0; i < nm; i++) meta[i] = *st_meta_at(f, i);
         st_find(f, v->name)->data[mid - v->off] = NAN;
         CHECK(!st_write(last, ts, nt_, meta, nm, &e), "%s", e.msg);
-        free(ts); free(meta);
+        free(ts);
+        free(meta);
         st_free(f);
     }
     unsigned char *before = NULL, *after = NULL;
     size_t nb = 0, na = 0;
     CHECK(!read_file(last, &before, &nb, &e), "%s", e.msg);
-    o.resume = 1; o.steps = 12;
+    o.resume = 1;
+    o.steps = 12;
     int rc = run_train(&r, &o, &e);
     CHECK(rc == -1 && r.step == 6, "with a NaN parameter: rc %d at step %ld, want -1 at step 6", rc, r.step);
     CHECK(strstr(e.msg, "NaN") || strstr(e.msg, "Inf"), "message without NaN/Inf: '%s'", e.msg);
     CHECK(strstr(e.msg, "step 7"), "the message names another step than the failed 7th: '%s'", e.msg);
     CHECK(!read_file(last, &after, &na, &e), "%s", e.msg);
     CHECK(before && after && na == nb && !memcmp(before, after, nb), "the checkpoint changed after the NaN");
-    free(before); free(after);
+    free(before);
+    free(after);
     run_free(&r);
     rm_dir(dir);
     threads_restore(nt);
@@ -390,11 +487,18 @@ TEST(train_nan_at_first_step_says_no_checkpoint) {
     TrainConfig c;
     tiny_config(&c, "sumfirst", METHOD_GNN, 4);
     char dir[128];
-    if (!temp_dir(dir, sizeof dir, "nan3")) { CHECK(0, "mkdtemp failed"); return; }
+    if (!temp_dir(dir, sizeof dir, "nan3")) {
+        CHECK(0, "mkdtemp failed");
+        return;
+    }
     Err e = {{0}};
     Run r;
     TrainOptions o = {.dir = dir};
-    if (run_init(&r, &c, &e)) { CHECK(0, "%s", e.msg); rm_dir(dir); return; }
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "%s", e.msg);
+        rm_dir(dir);
+        return;
+    }
     r.m.ps.data[0] = INFINITY;
     int rc = run_train(&r, &o, &e);
     CHECK(rc == -1 && r.step == 0, "rc %d at step %ld, want -1 at step 0", rc, r.step);
@@ -413,22 +517,29 @@ TEST(train_evaluate_scores_every_intent) {
     c.eval_n = 4;
     Err e = {{0}};
     Run r;
-    if (run_init(&r, &c, &e)) { CHECK(0, "%s", e.msg); return; }
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
     Intent many[70];
     for (int i = 0; i < 70; i++) many[i] = r.task.train[i % r.task.n_train];
     const Intent *saved = r.task.train;
     int saved_n = r.task.n_train;
-    r.task.train = many; r.task.n_train = 70;
+    r.task.train = many;
+    r.task.n_train = 70;
     EvalReport rep;
     run_evaluate(&r, SPLIT_VAL, 1, &rep);
-    CHECK(rep.n == 70 + r.task.n_ood && rep.n_iid == 70 && rep.n_ood == r.task.n_ood, "%d items: %d IID, %d OOD", rep.n, rep.n_iid, rep.n_ood);
+    CHECK(rep.n == 70 + r.task.n_ood && rep.n_iid == 70 && rep.n_ood == r.task.n_ood, "%d items: %d IID, %d OOD", rep.n,
+          rep.n_iid, rep.n_ood);
     double ood = 0;
     for (int i = 70; i < rep.n; i++) {
-        CHECK(rep.items[i].split == SPLIT_OOD && rep.items[i].n == 4, "item %d: split %d, n %d", i, rep.items[i].split, rep.items[i].n);
+        CHECK(rep.items[i].split == SPLIT_OOD && rep.items[i].n == 4, "item %d: split %d, n %d", i, rep.items[i].split,
+              rep.items[i].n);
         ood += rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0;
     }
     CHECK_NEAR(rep.ood, ood / r.task.n_ood, 1e-12);
     eval_report_free(&rep);
-    r.task.train = saved; r.task.n_train = saved_n;
+    r.task.train = saved;
+    r.task.n_train = saved_n;
     run_free(&r);
 }

@@ -15,21 +15,27 @@
  * first of equals) is positive. PCs have no sign of their own; this one makes runs comparable. */
 static void fix_sign(double *v, int n, int stride) {
     int j = 0;
-    for (int i = 1; i < n; i++) if (fabs(v[i * stride]) > fabs(v[j * stride])) j = i;
-    if (v[j * stride] < 0) for (int i = 0; i < n; i++) v[i * stride] = -v[i * stride];
+    for (int i = 1; i < n; i++)
+        if (fabs(v[i * stride]) > fabs(v[j * stride])) j = i;
+    if (v[j * stride] < 0)
+        for (int i = 0; i < n; i++) v[i * stride] = -v[i * stride];
 }
 
 int clock_eigen_sym(int n, double *a, double *w, double *v) {
-    double *q = xcalloc((size_t)n * n, sizeof *q);   /* accumulated rotations: column j -> eigenvector j */
+    double *q = xcalloc((size_t)n * n, sizeof *q); /* accumulated rotations: column j -> eigenvector j */
     for (int i = 0; i < n; i++) q[(size_t)i * n + i] = 1;
     double total = 0;
     for (size_t i = 0; i < (size_t)n * n; i++) total += a[i] * a[i];
     int sweeps = -1;
     for (int s = 0; s <= 100; s++) {
         double off = 0;
-        for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) off += a[(size_t)i * n + j] * a[(size_t)i * n + j];
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) off += a[(size_t)i * n + j] * a[(size_t)i * n + j];
         /* done once the off-diagonal part is below 1e-15 of the matrix (Frobenius norms) */
-        if (off <= 1e-30 * total) { sweeps = s; break; }
+        if (off <= 1e-30 * total) {
+            sweeps = s;
+            break;
+        }
         if (s == 100) break;
         for (int p = 0; p < n; p++)
             for (int r = p + 1; r < n; r++) {
@@ -39,18 +45,21 @@ int clock_eigen_sym(int n, double *a, double *w, double *v) {
                 double th = (a[(size_t)r * n + r] - a[(size_t)p * n + p]) / (2 * apr);
                 double t = fabs(th) > 1e150 ? 0.5 / th : (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1));
                 double c = 1 / sqrt(t * t + 1), sn = t * c;
-                for (int k = 0; k < n; k++) {   /* A J */
+                for (int k = 0; k < n; k++) { /* A J */
                     double x = a[(size_t)k * n + p], y = a[(size_t)k * n + r];
-                    a[(size_t)k * n + p] = c * x - sn * y; a[(size_t)k * n + r] = sn * x + c * y;
+                    a[(size_t)k * n + p] = c * x - sn * y;
+                    a[(size_t)k * n + r] = sn * x + c * y;
                 }
-                for (int k = 0; k < n; k++) {   /* Jᵀ (A J) */
+                for (int k = 0; k < n; k++) { /* Jᵀ (A J) */
                     double x = a[(size_t)p * n + k], y = a[(size_t)r * n + k];
-                    a[(size_t)p * n + k] = c * x - sn * y; a[(size_t)r * n + k] = sn * x + c * y;
+                    a[(size_t)p * n + k] = c * x - sn * y;
+                    a[(size_t)r * n + k] = sn * x + c * y;
                 }
                 a[(size_t)p * n + r] = a[(size_t)r * n + p] = 0;
-                for (int k = 0; k < n; k++) {   /* Q J */
+                for (int k = 0; k < n; k++) { /* Q J */
                     double x = q[(size_t)k * n + p], y = q[(size_t)k * n + r];
-                    q[(size_t)k * n + p] = c * x - sn * y; q[(size_t)k * n + r] = sn * x + c * y;
+                    q[(size_t)k * n + p] = c * x - sn * y;
+                    q[(size_t)k * n + r] = sn * x + c * y;
                 }
             }
     }
@@ -59,8 +68,11 @@ int clock_eigen_sym(int n, double *a, double *w, double *v) {
     for (int i = 0; i < n; i++) idx[i] = i;
     for (int i = 0; i < n; i++) {
         int b = i;
-        for (int j = i + 1; j < n; j++) if (a[(size_t)idx[j] * n + idx[j]] > a[(size_t)idx[b] * n + idx[b]]) b = j;
-        int tmp = idx[i]; idx[i] = idx[b]; idx[b] = tmp;
+        for (int j = i + 1; j < n; j++)
+            if (a[(size_t)idx[j] * n + idx[j]] > a[(size_t)idx[b] * n + idx[b]]) b = j;
+        int tmp = idx[i];
+        idx[i] = idx[b];
+        idx[b] = tmp;
     }
     for (int i = 0; i < n; i++) {
         w[i] = a[(size_t)idx[i] * n + idx[i]];
@@ -80,7 +92,8 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
     if (d < 2) return err_set(e, "clock: embedding width %d, want at least 2", d);
     for (long i = 0; i < (long)p * d; i++)
         if (!isfinite(emb[i])) return err_set(e, "clock: embedding row %ld has a non-finite value", i / d);
-    pl->p = p; pl->d = d;
+    pl->p = p;
+    pl->d = d;
     double *x = xmalloc((size_t)p * d * sizeof *x), *cov = xcalloc((size_t)d * d, sizeof *cov);
     double *w = xmalloc(d * sizeof *w), *v = xmalloc((size_t)d * d * sizeof *v);
     for (int j = 0; j < d; j++) {
@@ -97,31 +110,47 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
         }
     clock_eigen_sym(d, cov, w, v);
     double tot = 0;
-    for (int j = 0; j < d; j++) tot += fmax(w[j], 0);   /* rounding can leave -1e-17 on a null direction */
-    if (!(tot > 0)) { free(x); free(cov); free(w); free(v); return err_set(e, "clock: the %d embedding rows are all equal", p); }
+    for (int j = 0; j < d; j++) tot += fmax(w[j], 0); /* rounding can leave -1e-17 on a null direction */
+    if (!(tot > 0)) {
+        free(x);
+        free(cov);
+        free(w);
+        free(v);
+        return err_set(e, "clock: the %d embedding rows are all equal", p);
+    }
     pl->var_pc1 = fmax(w[0], 0) / tot;
     pl->var_pc2 = fmax(w[1], 0) / tot;
     pl->var_top2 = fmin(1.0, pl->var_pc1 + pl->var_pc2);
     for (int a = 0; a < p; a++) {
         double s0 = 0, s1 = 0;
-        for (int j = 0; j < d; j++) { s0 += x[(size_t)a * d + j] * v[j]; s1 += x[(size_t)a * d + j] * v[d + j]; }
-        pl->xy[a][0] = s0; pl->xy[a][1] = s1;
+        for (int j = 0; j < d; j++) {
+            s0 += x[(size_t)a * d + j] * v[j];
+            s1 += x[(size_t)a * d + j] * v[d + j];
+        }
+        pl->xy[a][0] = s0;
+        pl->xy[a][1] = s1;
     }
     /* the plane whitened (each PC scaled to unit variance) for the circle measures: a clock seen
      * through a linear map is an ellipse with its axes on the PCs, which this makes a circle again */
     double sd0 = sqrt(fmax(w[0], 0)), sd1 = sqrt(fmax(w[1], 0));
-    if (!(sd1 > 1e-12 * sd0)) sd0 = sd1 = 1;   /* points on a line: no circle to restore */
-    free(x); free(cov); free(w); free(v);
+    if (!(sd1 > 1e-12 * sd0)) sd0 = sd1 = 1; /* points on a line: no circle to restore */
+    free(x);
+    free(cov);
+    free(w);
+    free(v);
 
     /* F(k) for every k; angles as exact multiples of 2π/p (k·a reduced mod p first) */
     double cs[CLOCK_MAX_P], sn[CLOCK_MAX_P], pw[CLOCK_MAX_P], total = 0;
-    for (int m = 0; m < p; m++) { cs[m] = cos(2 * M_PI * m / p); sn[m] = sin(2 * M_PI * m / p); }
+    for (int m = 0; m < p; m++) {
+        cs[m] = cos(2 * M_PI * m / p);
+        sn[m] = sin(2 * M_PI * m / p);
+    }
     for (int k = 0; k < p; k++) {
         double re = 0, im = 0;
         for (int a = 0; a < p; a++) {
             int m = (int)((long)k * a % p);
             double zx = pl->xy[a][0], zy = pl->xy[a][1];
-            re += zx * cs[m] + zy * sn[m];        /* (zx + i zy)(cos - i sin) */
+            re += zx * cs[m] + zy * sn[m]; /* (zx + i zy)(cos - i sin) */
             im += zy * cs[m] - zx * sn[m];
         }
         pw[k] = re * re + im * im;
@@ -130,7 +159,10 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
     pl->k = 1;
     double best = -1;
     for (int k = 1; k <= (p - 1) / 2; k++)
-        if (pw[k] + pw[p - k] > best) { best = pw[k] + pw[p - k]; pl->k = k; }
+        if (pw[k] + pw[p - k] > best) {
+            best = pw[k] + pw[p - k];
+            pl->k = k;
+        }
     pl->k_power = total > 0 ? fmin(1.0, best / total) : 0;
 
     /* round the circle in the order m = a·k mod p */
@@ -147,13 +179,19 @@ int clock_plane(const float *emb, int p, int d, ClockPlane *pl, Err *e) {
     }
     double dir = turn >= 0 ? 1 : -1;
     int same = 0;
-    for (int m = 0; m < p; m++) { same += dir * dth[m] > 0; pl->max_gap = fmax(pl->max_gap, fabs(dth[m]) / (2 * M_PI)); }
+    for (int m = 0; m < p; m++) {
+        same += dir * dth[m] > 0;
+        pl->max_gap = fmax(pl->max_gap, fabs(dth[m]) / (2 * M_PI));
+    }
     pl->circularity = (double)same / p;
     pl->winding = (int)lround(fabs(turn) / (2 * M_PI));
     double rm = 0, rv = 0;
     for (int a = 0; a < p; a++) rm += hypot(pl->xy[a][0] / sd0, pl->xy[a][1] / sd1);
     rm /= p;
-    for (int a = 0; a < p; a++) { double r = hypot(pl->xy[a][0] / sd0, pl->xy[a][1] / sd1) - rm; rv += r * r; }
+    for (int a = 0; a < p; a++) {
+        double r = hypot(pl->xy[a][0] / sd0, pl->xy[a][1] / sd1) - rm;
+        rv += r * r;
+    }
     pl->radius_cv = rm > 0 ? sqrt(rv / p) / rm : 0;
     return 0;
 }
@@ -165,12 +203,14 @@ int clock_is_clock(const ClockPlane *pl) {
 /* ---- PC1 across primes -------------------------------------------------------------------- */
 
 int clock_pc1(const double *x, int n, long m, double *score, double *var_pc1, Err *e) {
-    if (n < 2 || n > 4096 || m < 1) return err_set(e, "clock: PCA of %d vectors of length %ld, want 2..4096 vectors", n, m);
+    if (n < 2 || n > 4096 || m < 1)
+        return err_set(e, "clock: PCA of %d vectors of length %ld, want 2..4096 vectors", n, m);
     for (long i = 0; i < (long)n * m; i++)
         if (!isfinite(x[i])) return err_set(e, "clock: vector %ld has a non-finite value", i / m);
     double *mu = xcalloc(m, sizeof *mu), *g = xmalloc((size_t)n * n * sizeof *g);
     double *w = xmalloc(n * sizeof *w), *v = xmalloc((size_t)n * n * sizeof *v);
-    for (int i = 0; i < n; i++) for (long l = 0; l < m; l++) mu[l] += x[(size_t)i * m + l];
+    for (int i = 0; i < n; i++)
+        for (long l = 0; l < m; l++) mu[l] += x[(size_t)i * m + l];
     for (long l = 0; l < m; l++) mu[l] /= n;
     /* the Gram matrix of the centred rows: its eigenvectors, scaled by sqrt(λ), are the PC scores
      * (the same as projecting on the m×m covariance's eigenvectors, at n×n cost) */
@@ -190,13 +230,19 @@ int clock_pc1(const double *x, int n, long m, double *score, double *var_pc1, Er
         for (int i = 0; i < n; i++) score[i] = s * v[i];
         *var_pc1 = fmax(w[0], 0) / tot;
     }
-    free(mu); free(g); free(w); free(v);
+    free(mu);
+    free(g);
+    free(w);
+    free(v);
     return rc;
 }
 
 /* ---- the closed form in 1/p --------------------------------------------------------------- */
 
-typedef struct LinFit { double sse, a, b, c; int ok; } LinFit;
+typedef struct LinFit {
+    double sse, a, b, c;
+    int ok;
+} LinFit;
 
 /* y ≈ a·cos(ωx) + b·sin(ωx) (+ c) by least squares; with the offset, on centred columns (the
  * same solution, and better conditioned for small ω where cos(ωx) is nearly constant). */
@@ -204,16 +250,26 @@ static LinFit lin_fit(const double *x, const double *y, int n, double om, int of
     LinFit f = {0};
     double cm = 0, sm = 0, ym = 0;
     if (off) {
-        for (int i = 0; i < n; i++) { cm += cos(om * x[i]); sm += sin(om * x[i]); ym += y[i]; }
-        cm /= n; sm /= n; ym /= n;
+        for (int i = 0; i < n; i++) {
+            cm += cos(om * x[i]);
+            sm += sin(om * x[i]);
+            ym += y[i];
+        }
+        cm /= n;
+        sm /= n;
+        ym /= n;
     }
     double scc = 0, scs = 0, sss = 0, syc = 0, sys = 0;
     for (int i = 0; i < n; i++) {
         double c = cos(om * x[i]) - cm, s = sin(om * x[i]) - sm, yy = y[i] - ym;
-        scc += c * c; scs += c * s; sss += s * s; syc += yy * c; sys += yy * s;
+        scc += c * c;
+        scs += c * s;
+        sss += s * s;
+        syc += yy * c;
+        sys += yy * s;
     }
     double det = scc * sss - scs * scs;
-    if (!(det > 1e-12 * scc * sss) || !(scc > 0) || !(sss > 0)) return f;   /* cos and sin collinear here */
+    if (!(det > 1e-12 * scc * sss) || !(scc > 0) || !(sss > 0)) return f; /* cos and sin collinear here */
     f.a = (syc * sss - sys * scs) / det;
     f.b = (sys * scc - syc * scs) / det;
     f.c = off ? ym - f.a * cm - f.b * sm : 0;
@@ -231,14 +287,21 @@ int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, Cl
     if (n < 4) return err_set(e, "clock: %d points for a 3- or 4-parameter fit, want at least 4", n);
     double *x = xmalloc(n * sizeof *x), ym = 0, sst = 0, xmin = INFINITY, xmax = -INFINITY;
     for (int i = 0; i < n; i++) {
-        if (primes[i] <= 0 || !isfinite(y[i])) { free(x); return err_set(e, "clock: bad point p = %d, y = %g", primes[i], y[i]); }
+        if (primes[i] <= 0 || !isfinite(y[i])) {
+            free(x);
+            return err_set(e, "clock: bad point p = %d, y = %g", primes[i], y[i]);
+        }
         x[i] = 1.0 / primes[i];
-        xmin = fmin(xmin, x[i]); xmax = fmax(xmax, x[i]);
+        xmin = fmin(xmin, x[i]);
+        xmax = fmax(xmax, x[i]);
         ym += y[i];
     }
     ym /= n;
     for (int i = 0; i < n; i++) sst += (y[i] - ym) * (y[i] - ym);
-    if (!(sst > 0)) { free(x); return err_set(e, "clock: the %d values to fit are all equal", n); }
+    if (!(sst > 0)) {
+        free(x);
+        return err_set(e, "clock: the %d values to fit are all equal", n);
+    }
     /* grid: 0.005 in ω moves ω/p by at most 0.0025 rad (p >= 2), far finer than any feature of
      * the residual at the ranges 1/p takes */
     const double h = 0.005;
@@ -248,20 +311,43 @@ int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, Cl
     for (int i = 0; i <= steps; i++) {
         double om = CLOCK_OMEGA_MIN + i * h;
         LinFit lf = lin_fit(x, y, n, om, with_offset);
-        if (lf.ok && (!best.ok || lf.sse < best.sse)) { best = lf; best_om = om; }
+        if (lf.ok && (!best.ok || lf.sse < best.sse)) {
+            best = lf;
+            best_om = om;
+        }
     }
-    if (!best.ok) { free(x); return err_set(e, "clock: no ω in [%g, %g] gives a solvable fit", CLOCK_OMEGA_MIN, CLOCK_OMEGA_MAX); }
+    if (!best.ok) {
+        free(x);
+        return err_set(e, "clock: no ω in [%g, %g] gives a solvable fit", CLOCK_OMEGA_MIN, CLOCK_OMEGA_MAX);
+    }
     /* golden-section refinement within one grid step on each side */
     double lo = fmax(CLOCK_OMEGA_MIN, best_om - h), hi = fmin(CLOCK_OMEGA_MAX, best_om + h);
     const double gr = (sqrt(5.0) - 1) / 2;
     double x1 = hi - gr * (hi - lo), x2 = lo + gr * (hi - lo);
     LinFit f1 = lin_fit(x, y, n, x1, with_offset), f2 = lin_fit(x, y, n, x2, with_offset);
     for (int it = 0; it < 80 && f1.ok && f2.ok; it++) {
-        if (f1.sse < f2.sse) { hi = x2; x2 = x1; f2 = f1; x1 = hi - gr * (hi - lo); f1 = lin_fit(x, y, n, x1, with_offset); }
-        else { lo = x1; x1 = x2; f1 = f2; x2 = lo + gr * (hi - lo); f2 = lin_fit(x, y, n, x2, with_offset); }
+        if (f1.sse < f2.sse) {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - gr * (hi - lo);
+            f1 = lin_fit(x, y, n, x1, with_offset);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + gr * (hi - lo);
+            f2 = lin_fit(x, y, n, x2, with_offset);
+        }
     }
-    if (f1.ok && f1.sse < best.sse) { best = f1; best_om = x1; }
-    if (f2.ok && f2.sse < best.sse) { best = f2; best_om = x2; }
+    if (f1.ok && f1.sse < best.sse) {
+        best = f1;
+        best_om = x1;
+    }
+    if (f2.ok && f2.sse < best.sse) {
+        best = f2;
+        best_om = x2;
+    }
     free(x);
     /* a·cos + b·sin = A·cos(ωx + φ) with a = A cos φ, b = -A sin φ */
     f->A = hypot(best.a, best.b);
@@ -282,28 +368,37 @@ double clock_fit_eval(const ClockFit *f, double p) { return f->A * cos(f->omega 
 int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
     memset(rep, 0, sizeof *rep);
     const Task *t = &r->task;
-    if (t->kind != TASK_ADDMOD) return err_set(e, "the clock analysis is for addmod runs; this run's task is %s", t->name);
+    if (t->kind != TASK_ADDMOD)
+        return err_set(e, "the clock analysis is for addmod runs; this run's task is %s", t->name);
     if (r->cfg.method == METHOD_DIRECT)
-        return err_set(e, "the clock analysis needs generated weights; this run is the direct baseline, which generates none");
+        return err_set(
+            e, "the clock analysis needs generated weights; this run is the direct baseline, which generates none");
     int ti = r->tpl.kind == TPL_TRANSFORMER ? template_find(&r->tpl, "embed.weight") : -1;
     if (ti < 0) return err_set(e, "the run's template has no embed.weight tensor");
     const TplTensor *emb = &r->tpl.tensors[ti];
     const int V = emb->shape[0], d = emb->shape[1];
     Intent u0 = {0, p};
-    if (!task_intent_valid(t, u0)) return err_set(e, "p = %d is not an addmod prime (a train or OOD prime below 100)", p);
+    if (!task_intent_valid(t, u0))
+        return err_set(e, "p = %d is not an addmod prime (a train or OOD prime below 100)", p);
     if (p > V || p < 3) return err_set(e, "p = %d: the embedding has %d rows; want a prime in 3..%d", p, V, V);
-    if (t->n_train + t->n_ood > CLOCK_MAX_PRIMES) return err_set(e, "%d primes, at most %d", t->n_train + t->n_ood, CLOCK_MAX_PRIMES);
+    if (t->n_train + t->n_ood > CLOCK_MAX_PRIMES)
+        return err_set(e, "%d primes, at most %d", t->n_train + t->n_ood, CLOCK_MAX_PRIMES);
 
     snprintf(rep->method, sizeof rep->method, "%s", method_id(r->cfg.method));
     rep->step = r->step;
-    rep->d = d; rep->flat_rows = V;
+    rep->d = d;
+    rep->flat_rows = V;
     rep->plane_ood = task_is_ood(t, u0);
     /* every prime, ascending */
     rep->n_primes = 0;
     for (int i = 0; i < t->n_train + t->n_ood; i++) {
         Intent u = i < t->n_train ? t->train[i] : t->ood[i - t->n_train];
         int j = rep->n_primes++;
-        while (j > 0 && rep->primes[j - 1] > u.param) { rep->primes[j] = rep->primes[j - 1]; rep->ood[j] = rep->ood[j - 1]; j--; }
+        while (j > 0 && rep->primes[j - 1] > u.param) {
+            rep->primes[j] = rep->primes[j - 1];
+            rep->ood[j] = rep->ood[j - 1];
+            j--;
+        }
         rep->primes[j] = u.param;
         rep->ood[j] = i >= t->n_train;
     }
@@ -316,7 +411,10 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
         run_synth(r, u, theta);
         const float *E = theta + emb->off;
         for (long l = 0; l < L; l++) {
-            if (!isfinite(E[l])) { rc = err_set(e, "the generated embed.weight of p = %d has a non-finite value", u.param); break; }
+            if (!isfinite(E[l])) {
+                rc = err_set(e, "the generated embed.weight of p = %d has a non-finite value", u.param);
+                break;
+            }
             flat[(size_t)i * L + l] = E[l];
         }
         if (!rc && u.param == p) rc = clock_plane(E, p, d, &rep->plane, e);
@@ -334,12 +432,13 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
 static int write_embed(FILE *f, void *ctx, Err *e) {
     const ClockReport *rep = ctx;
     const ClockPlane *pl = &rep->plane;
-    fprintf(f, "# neurop clock: the generated token embedding of p = %d (%s), rows 0..%d of embed.weight on their\n"
-               "# top two principal components (PC1 %.1f%%, PC2 %.1f%% of the variance). Dominant frequency k = %d\n"
-               "# (%.1f%% of the power); rows in the order m = a*k mod p, the first repeated last to close the circle.\n"
-               "# columns: m, token a, PC1, PC2, angle (rad)\n",
-            pl->p, rep->plane_ood ? "never seen in training" : "a train prime", pl->p - 1, 100 * pl->var_pc1, 100 * pl->var_pc2,
-            pl->k, 100 * pl->k_power);
+    fprintf(f,
+            "# neurop clock: the generated token embedding of p = %d (%s), rows 0..%d of embed.weight on their\n"
+            "# top two principal components (PC1 %.1f%%, PC2 %.1f%% of the variance). Dominant frequency k = %d\n"
+            "# (%.1f%% of the power); rows in the order m = a*k mod p, the first repeated last to close the circle.\n"
+            "# columns: m, token a, PC1, PC2, angle (rad)\n",
+            pl->p, rep->plane_ood ? "never seen in training" : "a train prime", pl->p - 1, 100 * pl->var_pc1,
+            100 * pl->var_pc2, pl->k, 100 * pl->k_power);
     int ord[CLOCK_MAX_P];
     for (int a = 0; a < pl->p; a++) ord[(long)a * pl->k % pl->p] = a;
     for (int i = 0; i <= pl->p; i++) {
@@ -352,16 +451,18 @@ static int write_embed(FILE *f, void *ctx, Err *e) {
 static int write_pc1(FILE *f, void *ctx, Err *e) {
     const ClockReport *rep = ctx;
     const ClockFit *a = &rep->fit, *b = &rep->fit_c;
-    fprintf(f, "# neurop clock: PC1 of each prime's flattened embed.weight (%d rows x %d = %d values), %.1f%% of the\n"
-               "# variance across the %d primes, and the fits PC1(p) = A*cos(w/p + phi) (+ c):\n"
-               "#   c = 0:  A = %.6g, w = %.6g, phi = %.6g, R2 = %.6f (phase span %.3g rad)\n"
-               "#   with c: A = %.6g, w = %.6g, phi = %.6g, c = %.6g, R2 = %.6f (phase span %.3g rad)\n"
-               "# block 0 columns: p, 1/p, PC1, fit, fit with c, OOD (1) or train (0) prime\n",
-            rep->flat_rows, rep->d, rep->flat_rows * rep->d, 100 * rep->pc1_var, rep->n_primes, a->A, a->omega, a->phi, a->r2, a->span,
-            b->A, b->omega, b->phi, b->c, b->r2, b->span);
+    fprintf(f,
+            "# neurop clock: PC1 of each prime's flattened embed.weight (%d rows x %d = %d values), %.1f%% of the\n"
+            "# variance across the %d primes, and the fits PC1(p) = A*cos(w/p + phi) (+ c):\n"
+            "#   c = 0:  A = %.6g, w = %.6g, phi = %.6g, R2 = %.6f (phase span %.3g rad)\n"
+            "#   with c: A = %.6g, w = %.6g, phi = %.6g, c = %.6g, R2 = %.6f (phase span %.3g rad)\n"
+            "# block 0 columns: p, 1/p, PC1, fit, fit with c, OOD (1) or train (0) prime\n",
+            rep->flat_rows, rep->d, rep->flat_rows * rep->d, 100 * rep->pc1_var, rep->n_primes, a->A, a->omega, a->phi,
+            a->r2, a->span, b->A, b->omega, b->phi, b->c, b->r2, b->span);
     for (int i = 0; i < rep->n_primes; i++) {
         int p = rep->primes[i];
-        fprintf(f, "%d %.9g %.9g %.9g %.9g %d\n", p, 1.0 / p, rep->pc1[i], clock_fit_eval(a, p), clock_fit_eval(b, p), rep->ood[i]);
+        fprintf(f, "%d %.9g %.9g %.9g %.9g %d\n", p, 1.0 / p, rep->pc1[i], clock_fit_eval(a, p), clock_fit_eval(b, p),
+                rep->ood[i]);
     }
     /* the curves, evenly spaced in 1/p: even steps in the cosine's phase */
     fprintf(f, "\n\n# block 1: the fitted curves. columns: p, 1/p, fit, fit with c\n");
@@ -414,15 +515,15 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
     cJSON_AddNumberToObject(o, "winding", pl->winding);
     cJSON_AddNumberToObject(o, "max_gap", pl->max_gap);
     cJSON_AddNumberToObject(o, "radius_cv", pl->radius_cv);
-    cJSON *pts = cJSON_AddArrayToObject(o, "points");   /* [a, PC1, PC2] per token */
+    cJSON *pts = cJSON_AddArrayToObject(o, "points"); /* [a, PC1, PC2] per token */
     for (int a = 0; a < pl->p; a++) {
         double v[3] = {a, pl->xy[a][0], pl->xy[a][1]};
         cJSON_AddItemToArray(pts, cJSON_CreateDoubleArray(v, 3));
     }
     cJSON *x = cJSON_AddObjectToObject(obj, "across_primes");
     char flat[128];
-    snprintf(flat, sizeof flat, "embed.weight rows 0..%d x %d channels, row-major (%d values per prime)", rep->flat_rows - 1, rep->d,
-             rep->flat_rows * rep->d);
+    snprintf(flat, sizeof flat, "embed.weight rows 0..%d x %d channels, row-major (%d values per prime)",
+             rep->flat_rows - 1, rep->d, rep->flat_rows * rep->d);
     cJSON_AddStringToObject(x, "flattening", flat);
     cJSON_AddNumberToObject(x, "pc1_var", rep->pc1_var);
     cJSON *ps = cJSON_AddArrayToObject(x, "primes");
@@ -450,36 +551,44 @@ static int write_gp(FILE *f, void *ctx, Err *e) {
     const ClockReport *rep = ctx;
     const ClockPlane *pl = &rep->plane;
     const ClockFit *a = &rep->fit;
-    fprintf(f, "# neurop clock: the plot of clock_embed.dat and clock_pc1.dat. Re-plot: cd into this folder, gnuplot clock.gp\n"
+    fprintf(f, "# neurop clock: the plot of clock_embed.dat and clock_pc1.dat. Re-plot: cd into this folder, gnuplot "
+               "clock.gp\n"
                "if (!exists(\"out\")) out = \"clock.png\"\n");
     fprintf(f, gnuplot_png_terminal, 1300, 560, 1300, 560);
-    fprintf(f, "set output out\n"
-               "set multiplot layout 1,2 title \"ADDMOD clock (%s, step %ld)\"\n",
+    fprintf(f,
+            "set output out\n"
+            "set multiplot layout 1,2 title \"ADDMOD clock (%s, step %ld)\"\n",
             rep->method, rep->step);
     /* left: the plane, points coloured by a*k mod p, labelled by a, joined in that order */
-    fprintf(f, "set title \"p = %d%s: token embedding on PC1/PC2 (%.0f%% + %.0f%% of the variance)\\n"
-               "dominant frequency k = %d (%.0f%% of the power)\\n"
-               "in a*k mod p order: circularity %.2f, winding %d, largest gap %.3f turn%s\"\n"
-               "set size ratio -1\nset grid\nset xlabel \"PC1\"\nset ylabel \"PC2\"\n"
-               "set palette rgbformulae 33,13,10\nset cbrange [0:%d]\nset cblabel \"a*k mod p\"\n"
-               "plot \"clock_embed.dat\" using 3:4 with lines lc rgb \"#c0c0c0\" notitle, \\\n"
-               "     \"\" every ::0::%d using 3:4:1 with points pt 7 ps 1.3 lc palette notitle, \\\n"
-               "     \"\" every ::0::%d using 3:4:(sprintf(\"%%d\", $2)) with labels offset 0,0.7 font \",7\" notitle\n",
-            pl->p, rep->plane_ood ? " (unseen)" : "", 100 * pl->var_pc1, 100 * pl->var_pc2, pl->k, 100 * pl->k_power, pl->circularity,
-            pl->winding, pl->max_gap, clock_is_clock(pl) ? ": a clock" : "", pl->p - 1, pl->p - 1, pl->p - 1);
+    fprintf(f,
+            "set title \"p = %d%s: token embedding on PC1/PC2 (%.0f%% + %.0f%% of the variance)\\n"
+            "dominant frequency k = %d (%.0f%% of the power)\\n"
+            "in a*k mod p order: circularity %.2f, winding %d, largest gap %.3f turn%s\"\n"
+            "set size ratio -1\nset grid\nset xlabel \"PC1\"\nset ylabel \"PC2\"\n"
+            "set palette rgbformulae 33,13,10\nset cbrange [0:%d]\nset cblabel \"a*k mod p\"\n"
+            "plot \"clock_embed.dat\" using 3:4 with lines lc rgb \"#c0c0c0\" notitle, \\\n"
+            "     \"\" every ::0::%d using 3:4:1 with points pt 7 ps 1.3 lc palette notitle, \\\n"
+            "     \"\" every ::0::%d using 3:4:(sprintf(\"%%d\", $2)) with labels offset 0,0.7 font \",7\" notitle\n",
+            pl->p, rep->plane_ood ? " (unseen)" : "", 100 * pl->var_pc1, 100 * pl->var_pc2, pl->k, 100 * pl->k_power,
+            pl->circularity, pl->winding, pl->max_gap, clock_is_clock(pl) ? ": a clock" : "", pl->p - 1, pl->p - 1,
+            pl->p - 1);
     /* right: PC1 per prime and both fits */
     const ClockFit *b = &rep->fit_c;
-    fprintf(f, "unset colorbox\nset size noratio\nset key top right\n"
-               "set title \"PC1 of the flattened embed.weight per prime (%.0f%% of the variance)\\n"
-               "%.4g*cos(%.4g/p + %.4g): R2 = %.3f;  with offset: R2 = %.3f\\n"
-               "paper: 23.43*cos(5.672/p + 3.631), R2 > 0.94\"\n"
-               "set xlabel \"p\"\nset ylabel \"PC1\"\nset xrange [0:100]\nset autoscale y\n"
-               "plot \"clock_pc1.dat\" index 1 using 1:3 with lines lw 2 lc rgb \"#1f77b4\" title \"A*cos(w/p + phi)\", \\\n"
-               "     \"\" index 1 using 1:4 with lines lw 1 dt 2 lc rgb \"#2ca02c\" title \"A*cos(w/p + phi) + c\", \\\n"
-               "     \"\" index 0 using ($6 == 0 ? $1 : 1/0):3 with points pt 7 ps 1.1 lc rgb \"#333333\" title \"train primes\", \\\n"
-               "     \"\" index 0 using ($6 == 1 ? $1 : 1/0):3 with points pt 9 ps 1.8 lc rgb \"#d62728\" title \"OOD primes\"\n"
-               "unset multiplot\n",
-            100 * rep->pc1_var, a->A, a->omega, a->phi, a->r2, b->r2);
+    fprintf(
+        f,
+        "unset colorbox\nset size noratio\nset key top right\n"
+        "set title \"PC1 of the flattened embed.weight per prime (%.0f%% of the variance)\\n"
+        "%.4g*cos(%.4g/p + %.4g): R2 = %.3f;  with offset: R2 = %.3f\\n"
+        "paper: 23.43*cos(5.672/p + 3.631), R2 > 0.94\"\n"
+        "set xlabel \"p\"\nset ylabel \"PC1\"\nset xrange [0:100]\nset autoscale y\n"
+        "plot \"clock_pc1.dat\" index 1 using 1:3 with lines lw 2 lc rgb \"#1f77b4\" title \"A*cos(w/p + phi)\", \\\n"
+        "     \"\" index 1 using 1:4 with lines lw 1 dt 2 lc rgb \"#2ca02c\" title \"A*cos(w/p + phi) + c\", \\\n"
+        "     \"\" index 0 using ($6 == 0 ? $1 : 1/0):3 with points pt 7 ps 1.1 lc rgb \"#333333\" title \"train "
+        "primes\", \\\n"
+        "     \"\" index 0 using ($6 == 1 ? $1 : 1/0):3 with points pt 9 ps 1.8 lc rgb \"#d62728\" title \"OOD "
+        "primes\"\n"
+        "unset multiplot\n",
+        100 * rep->pc1_var, a->A, a->omega, a->phi, a->r2, b->r2);
     return ferror(f) ? err_set(e, "write failed") : 0;
 }
 

@@ -18,10 +18,10 @@
 #include "train/train.h"
 #include <cJSON.h>
 
-#define CLOCK_PRIME 83            /* the paper's unseen prime */
-#define CLOCK_MAX_P 128           /* tokens of the analysed prime (ADDMOD's vocab is 101) */
-#define CLOCK_MAX_PRIMES 32       /* ADDMOD has 25 */
-#define CLOCK_OMEGA_MIN 0.05      /* the fit's search range for ω */
+#define CLOCK_PRIME 83       /* the paper's unseen prime */
+#define CLOCK_MAX_P 128      /* tokens of the analysed prime (ADDMOD's vocab is 101) */
+#define CLOCK_MAX_PRIMES 32  /* ADDMOD has 25 */
+#define CLOCK_OMEGA_MIN 0.05 /* the fit's search range for ω */
 #define CLOCK_OMEGA_MAX 50.0
 
 /* ---- the core, on plain arrays ------------------------------------------------------------ */
@@ -36,7 +36,7 @@ int clock_eigen_sym(int n, double *a, double *w, double *v);
  * the top two components. */
 typedef struct ClockPlane {
     int p, d;
-    double var_pc1, var_pc2, var_top2;   /* shares of the total variance of the p centred rows */
+    double var_pc1, var_pc2, var_top2; /* shares of the total variance of the p centred rows */
     /* z_a = PC1_a + i·PC2_a; F(k) = Σ_a z_a e^{-2πi k a/p}. The power of frequency k is
      * |F(k)|² + |F(p-k)|² (both orientations: a PC's sign is arbitrary); k maximizes it over
      * 1..(p-1)/2 and k_power is its share of the total power Σ_k |F(k)|² = p·Σ_a |z_a|². */
@@ -51,7 +51,7 @@ typedef struct ClockPlane {
      * does not close has one large gap); radius_cv: std/mean of the whitened |z_a| (0: a circle). */
     double circularity, max_gap, radius_cv;
     int winding;
-    double xy[CLOCK_MAX_P][2];           /* token a's (PC1, PC2) */
+    double xy[CLOCK_MAX_P][2]; /* token a's (PC1, PC2) */
 } ClockPlane;
 /* What the summaries call a clock: circularity >= 0.9, winding 1 and max_gap <= 3/p (the tokens
  * go round once, nearly evenly: an arc, which an untrained Meta-GNN's positional encodings already
@@ -74,37 +74,40 @@ int clock_pc1(const double *x, int n, long m, double *score, double *var_pc1, Er
  * Changing the sign of y gives φ + π (and -c). */
 /* span: ω·(1/p_min - 1/p_max), the phase the cosine sweeps over the data; when it is small (say
  * below 1 rad) the cosine is only a line or parabola in 1/p there and A, φ mean little. */
-typedef struct ClockFit { double A, omega, phi, c, r2, span; int with_offset; } ClockFit;
-int    clock_fit_cos(const int *primes, const double *y, int n, int with_offset, ClockFit *f, Err *e);
+typedef struct ClockFit {
+    double A, omega, phi, c, r2, span;
+    int with_offset;
+} ClockFit;
+int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, ClockFit *f, Err *e);
 double clock_fit_eval(const ClockFit *f, double p);
 
 /* ---- on a run ------------------------------------------------------------------------------ */
 
 typedef struct ClockReport {
-    char method[16];                     /* method_id of the run */
-    long step;                           /* the checkpoint's step */
-    ClockPlane plane;                    /* the analysed prime */
-    int plane_ood;                       /* it is an OOD prime */
+    char method[16];  /* method_id of the run */
+    long step;        /* the checkpoint's step */
+    ClockPlane plane; /* the analysed prime */
+    int plane_ood;    /* it is an OOD prime */
     /* across primes, ascending */
     int n_primes;
     int primes[CLOCK_MAX_PRIMES], ood[CLOCK_MAX_PRIMES];
-    double pc1[CLOCK_MAX_PRIMES];        /* PC1 score of each prime's flattened embed.weight */
-    int flat_rows, d;                    /* flattened: rows 0..flat_rows-1 (all vocab rows) × d */
-    double pc1_var;                      /* PC1's share of the variance across primes */
-    ClockFit fit;                        /* the paper's form A·cos(ω/p + φ), c = 0 */
-    ClockFit fit_c;                      /* with an offset c (PC1 scores are centred: docs/clock.md) */
+    double pc1[CLOCK_MAX_PRIMES]; /* PC1 score of each prime's flattened embed.weight */
+    int flat_rows, d;             /* flattened: rows 0..flat_rows-1 (all vocab rows) × d */
+    double pc1_var;               /* PC1's share of the variance across primes */
+    ClockFit fit;                 /* the paper's form A·cos(ω/p + φ), c = 0 */
+    ClockFit fit_c;               /* with an offset c (PC1 scores are centred: docs/clock.md) */
 } ClockReport;
 
 /* Runs the analysis on an opened ADDMOD run whose method generates weights (not direct): θ =
  * run_synth(p) for every train and OOD prime, their `embed.weight`, and the plane of prime p
  * (CLOCK_PRIME for the paper's). -1 with a one-line message for another task, the direct method,
  * a template without embed.weight, an invalid p, or non-finite generated weights. */
-int  clock_analyze(Run *r, int p, ClockReport *rep, Err *e);
+int clock_analyze(Run *r, int p, ClockReport *rep, Err *e);
 
 /* Writes, atomically, dir/clock_embed.dat (the plane: tokens in a·k mod p order, the first
  * repeated at the end to close the circle) and dir/clock_pc1.dat (block 0: PC1 and the fit per
  * prime; block 1: the fitted curve, 1000 points evenly spaced in 1/p). dir must exist. */
-int  clock_write_data(const ClockReport *rep, const char *dir, Err *e);
+int clock_write_data(const ClockReport *rep, const char *dir, Err *e);
 /* Adds the report's numbers to obj (keys in docs/clock.md). */
 void clock_to_json(const ClockReport *rep, cJSON *obj);
 /* Writes dir/clock.gp and, when render, runs gnuplot in dir on the two data files (write them
@@ -112,6 +115,6 @@ void clock_to_json(const ClockReport *rep, cJSON *obj);
  * with the PNG written, 1 when gnuplot is not installed, 2 when not asked to render (the script
  * is written in both cases), -1 with a message if gnuplot failed (its messages are in
  * dir/gnuplot.log) or a file could not be written. */
-int  clock_plot(const ClockReport *rep, const char *dir, int render, Err *e);
+int clock_plot(const ClockReport *rep, const char *dir, int render, Err *e);
 
 #endif

@@ -4,9 +4,13 @@
 
 int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e) {
     memset(rep, 0, sizeof *rep);
-    if (r->task.kind != TASK_ARC) return err_set(e, "the real 1D-ARC test needs a run on the arc task (this one is %s)", r->task.name);
+    if (r->task.kind != TASK_ARC)
+        return err_set(e, "the real 1D-ARC test needs a run on the arc task (this one is %s)", r->task.name);
     ArcSet set = {0};
-    if (arc_load_dir(dir, &set, e)) { arc_set_free(&set); return -1; }
+    if (arc_load_dir(dir, &set, e)) {
+        arc_set_free(&set);
+        return -1;
+    }
     /* one Examples per covered family, in order of first appearance */
     Examples ex[sizeof rep->fam / sizeof *rep->fam];
     for (int i = 0; i < set.n; i++) {
@@ -16,7 +20,8 @@ int run_real_arc(Run *r, const char *dir, RealReport *rep, Err *e) {
         int k = 0;
         while (k < rep->n && strcmp(rep->fam[k].family, p->family)) k++;
         if (k == rep->n) {
-            NP_ASSERT(rep->n < (int)(sizeof rep->fam / sizeof *rep->fam), "arc_family_intent covers more families than RealReport holds");
+            NP_ASSERT(rep->n < (int)(sizeof rep->fam / sizeof *rep->fam),
+                      "arc_family_intent covers more families than RealReport holds");
             rep->n++;
             snprintf(rep->fam[k].family, sizeof rep->fam[k].family, "%s", p->family);
             rep->fam[k].u = u;

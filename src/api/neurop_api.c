@@ -25,7 +25,10 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
 int neurop_api_version(void) { return NEUROP_API_VERSION; }
 
 NeuropRun *neurop_open(const char *run_dir, const char *which, char *err, size_t errlen) {
-    if (!run_dir) { fail(err, errlen, "neurop_open: no run folder given"); return NULL; }
+    if (!run_dir) {
+        fail(err, errlen, "neurop_open: no run folder given");
+        return NULL;
+    }
     if (!which) which = "best";
     if (strcmp(which, "best") && strcmp(which, "last")) {
         fail(err, errlen, "neurop_open: which is 'best' or 'last', not '%s'", which);
@@ -68,13 +71,14 @@ int neurop_tensor_shape(const NeuropRun *r, int i, long shape[2], long *offset) 
     return t->ndim;
 }
 
-int neurop_synth(NeuropRun *r, const char *intent, float *theta, long n, char *canon, size_t canonlen,
-                 int *is_ood, char *err, size_t errlen) {
+int neurop_synth(NeuropRun *r, const char *intent, float *theta, long n, char *canon, size_t canonlen, int *is_ood,
+                 char *err, size_t errlen) {
     Run *run = &r->run;
     if (run->cfg.method == METHOD_DIRECT)
         return fail(err, errlen, "this run is the direct baseline, which generates no weights");
     if (!intent || !theta) return fail(err, errlen, "neurop_synth: intent and theta must not be NULL");
-    if (n != run->tpl.n_theta) return fail(err, errlen, "neurop_synth: theta holds %ld floats, the template has %ld", n, run->tpl.n_theta);
+    if (n != run->tpl.n_theta)
+        return fail(err, errlen, "neurop_synth: theta holds %ld floats, the template has %ld", n, run->tpl.n_theta);
     Intent u;
     Err e = {{0}};
     if (task_intent_parse(&run->task, intent, &u, &e)) return fail(err, errlen, "%s", e.msg);

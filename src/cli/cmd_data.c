@@ -16,7 +16,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop data TASK [--split train|val|test|ood] [--intent I] [--n N] [--seed S]\n"
             "                        [--color auto|always|never]\n"
-            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc, or a task file PATH.jsonl) per intent: one input per line\n"
+            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc, or a task file PATH.jsonl) per intent: one "
+            "input per line\n"
             "as `neurop exec` reads it, the expected output after a '#' (uncoloured; 1D-ARC inputs are\n"
             "padded with background to the template's 33 cells, '.' marks output cells not scored).\n"
             "  --split S    train (default), val, test (IID splits, train intents) or ood (OOD intents)\n"
@@ -30,9 +31,9 @@ static void usage(FILE *f) {
 }
 
 /* ARC palette (colours 0..9: black, blue, red, green, yellow, grey, magenta, orange, sky, maroon). */
-static const unsigned char palette[ARC_COLOURS][3] = {
-    {0, 0, 0},       {0, 116, 217},  {255, 65, 54},  {46, 204, 64},   {255, 220, 0},
-    {170, 170, 170}, {240, 18, 190}, {255, 133, 27}, {127, 219, 255}, {135, 12, 37}};
+static const unsigned char palette[ARC_COLOURS][3] = {{0, 0, 0},       {0, 116, 217},   {255, 65, 54},  {46, 204, 64},
+                                                      {255, 220, 0},   {170, 170, 170}, {240, 18, 190}, {255, 133, 27},
+                                                      {127, 219, 255}, {135, 12, 37}};
 
 /* A coloured 1D-ARC row (a terminal only: exec cannot read it). */
 static void print_colour_row(const char *label, const int *cells, int len) {
@@ -57,7 +58,7 @@ static void print_example(const Task *t, Intent u, const Examples *ex, int i, in
         printf("%2d %2d %d    # (%d + %d) mod %d = %d\n", tok[0], tok[1], tok[2], tok[0], tok[1], u.param, ex->lab[i]);
         break;
     }
-    case TASK_FILE:   /* a task file's example, as numbers */
+    case TASK_FILE: /* a task file's example, as numbers */
         printf("    input");
         for (int j = 0; j < (t->in_dim > 0 ? t->in_dim : t->seq_len); j++)
             printf(" %g", t->in_dim > 0 ? ex->x[(size_t)i * t->in_dim + j] : ex->tok[(size_t)i * t->seq_len + j]);
@@ -69,7 +70,7 @@ static void print_example(const Task *t, Intent u, const Examples *ex, int i, in
     case TASK_ARC: {
         const int *tok = ex->tok + (size_t)i * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
         int len = 0;
-        while (len < t->out_len && lab[len] >= 0) len++;   /* labels are -1 beyond the row */
+        while (len < t->out_len && lab[len] >= 0) len++; /* labels are -1 beyond the row */
         if (colour) {
             print_colour_row("in", tok, len);
             print_colour_row("out", lab, len);
@@ -104,15 +105,21 @@ static void show_intent(const Task *t, Intent u, Split s, uint64_t seed, int n, 
 
 static int parse_split(const char *s, Split *out) {
     for (Split k = SPLIT_TRAIN; k <= SPLIT_OOD; k++)
-        if (!strcmp(s, split_name(k))) { *out = k; return 0; }
+        if (!strcmp(s, split_name(k))) {
+            *out = k;
+            return 0;
+        }
     return -1;
 }
 
 int cmd_data(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"split", required_argument, 0, 's'}, {"intent", required_argument, 0, 'i'},
-        {"n", required_argument, 0, 'n'},     {"seed", required_argument, 0, 'S'},
-        {"color", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},    {0, 0, 0, 0}};
+    static const struct option opts[] = {{"split", required_argument, 0, 's'},
+                                         {"intent", required_argument, 0, 'i'},
+                                         {"n", required_argument, 0, 'n'},
+                                         {"seed", required_argument, 0, 'S'},
+                                         {"color", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *split_arg = NULL, *intent_arg = NULL, *colour_arg = "auto";
     int n = 4, c;
     uint64_t seed = 1;
@@ -125,32 +132,46 @@ int cmd_data(int argc, char **argv) {
         case 'i': intent_arg = optarg; break;
         case 'n':
             n = (int)strtol(optarg, &end, 10);
-            if (*end || !*optarg || n < 1 || n > MAX_N) { fprintf(stderr, "neurop data: --n wants 1..%d, got '%s'\n", MAX_N, optarg); return 2; }
+            if (*end || !*optarg || n < 1 || n > MAX_N) {
+                fprintf(stderr, "neurop data: --n wants 1..%d, got '%s'\n", MAX_N, optarg);
+                return 2;
+            }
             break;
         case 'S':
             seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg || optarg[0] == '-') { fprintf(stderr, "neurop data: --seed wants a non-negative integer, got '%s'\n", optarg); return 2; }
+            if (*end || !*optarg || optarg[0] == '-') {
+                fprintf(stderr, "neurop data: --seed wants a non-negative integer, got '%s'\n", optarg);
+                return 2;
+            }
             break;
         case 'c': colour_arg = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
-            fprintf(stderr, "neurop data: unknown or incomplete option '%s' (try neurop data --help)\n", argv[optind - 1]);
+            fprintf(stderr, "neurop data: unknown or incomplete option '%s' (try neurop data --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "neurop data: %s (try neurop data --help)\n", optind >= argc ? "missing TASK (sumfirst, addmod, arc)" : "more than one TASK given");
+        fprintf(stderr, "neurop data: %s (try neurop data --help)\n",
+                optind >= argc ? "missing TASK (sumfirst, addmod, arc)" : "more than one TASK given");
         return 2;
     }
     Err e;
     Task t;
-    if (task_get(argv[optind], &t, &e)) { fprintf(stderr, "neurop data: %s\n", e.msg); return 2; }
+    if (task_get(argv[optind], &t, &e)) {
+        fprintf(stderr, "neurop data: %s\n", e.msg);
+        return 2;
+    }
 
     int colour;
     if (!strcmp(colour_arg, "always")) colour = 1;
     else if (!strcmp(colour_arg, "never")) colour = 0;
     else if (!strcmp(colour_arg, "auto")) colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-    else { fprintf(stderr, "neurop data: --color wants auto, always or never, got '%s'\n", colour_arg); return 2; }
+    else {
+        fprintf(stderr, "neurop data: --color wants auto, always or never, got '%s'\n", colour_arg);
+        return 2;
+    }
 
     Split s = SPLIT_TRAIN;
     if (split_arg && parse_split(split_arg, &s)) {
@@ -159,7 +180,10 @@ int cmd_data(int argc, char **argv) {
     }
     if (intent_arg) {
         Intent u;
-        if (task_intent_parse(&t, intent_arg, &u, &e)) { fprintf(stderr, "neurop data: %s\n", e.msg); return 2; }
+        if (task_intent_parse(&t, intent_arg, &u, &e)) {
+            fprintf(stderr, "neurop data: %s\n", e.msg);
+            return 2;
+        }
         int ood = task_is_ood(&t, u);
         if (!split_arg) s = ood ? SPLIT_OOD : SPLIT_TRAIN;
         if (ood != (s == SPLIT_OOD)) {

@@ -10,11 +10,10 @@
 #include <sys/stat.h>
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: neurop demo [--task T] [--steps N] [--out DIR] [--seed S]\n"
-            "  trains Meta-GNN on T (default sumfirst), prints IID and OOD exact match, synthesizes the\n"
-            "  program for an unseen intent into DIR/program.safetensors and runs it on a few inputs.\n"
-            "  A finished demo run in DIR is reused; delete DIR to train again.\n");
+    fprintf(f, "usage: neurop demo [--task T] [--steps N] [--out DIR] [--seed S]\n"
+               "  trains Meta-GNN on T (default sumfirst), prints IID and OOD exact match, synthesizes the\n"
+               "  program for an unseen intent into DIR/program.safetensors and runs it on a few inputs.\n"
+               "  A finished demo run in DIR is reused; delete DIR to train again.\n");
 }
 
 /* Runs the program file on k inputs of its intent drawn from the OOD split and prints them. */
@@ -24,14 +23,14 @@ static int show_program(const Run *run, const char *path, Intent u, int k, Err *
     const Task *t = &run->task;
     Examples ex;
     int n = task_eval_set(t, u, task_is_ood(t, u) ? SPLIT_OOD : SPLIT_TEST, k, 7, &ex);
-    Arena a; Graph g;
+    Arena a;
+    Graph g;
     arena_init(&a, 1 << 20);
     graph_init(&g, &a);
     g.no_grad = 1;
     Tensor *theta = tensor_wrap(&g, p.theta, NULL, SHAPE(1, (int)p.t.n_theta));
-    Tensor *out = p.t.kind == TPL_MLP
-                      ? exec_mlp(&g, &p.t, theta, tensor_wrap(&g, ex.x, NULL, SHAPE(1, n, t->in_dim)))
-                      : exec_transformer(&g, &p.t, theta, ex.tok, 1, n);
+    Tensor *out = p.t.kind == TPL_MLP ? exec_mlp(&g, &p.t, theta, tensor_wrap(&g, ex.x, NULL, SHAPE(1, n, t->in_dim)))
+                                      : exec_transformer(&g, &p.t, theta, ex.tok, 1, n);
     int per = t->kind == TASK_SUMFIRST ? 1 : t->out_len * t->n_classes, right = 0;
     printf("running %s (intent %s) on %d inputs it never saw:\n", path, p.intent, n);
     for (int i = 0; i < n; i++) {
@@ -44,15 +43,19 @@ static int show_program(const Run *run, const char *path, Intent u, int k, Err *
             printf("   want %3.0f   program %7.3f  %s\n", ex.y[i], pr[0], ok ? "ok" : "WRONG");
         } else if (t->kind == TASK_ADDMOD) {
             int best = 0;
-            for (int c = 1; c < t->n_classes; c++) if (pr[c] > pr[best]) best = c;
-            printf("  %2d + %2d mod %d   want %2d   program %2d  %s\n", ex.tok[i * 3], ex.tok[i * 3 + 1], u.param, ex.lab[i], best, ok ? "ok" : "WRONG");
+            for (int c = 1; c < t->n_classes; c++)
+                if (pr[c] > pr[best]) best = c;
+            printf("  %2d + %2d mod %d   want %2d   program %2d  %s\n", ex.tok[i * 3], ex.tok[i * 3 + 1], u.param,
+                   ex.lab[i], best, ok ? "ok" : "WRONG");
         } else {
             printf("  in  ");
-            for (int j = 0; j < t->seq_len && ex.lab[i * t->out_len + j] >= 0; j++) printf("%d", ex.tok[i * t->seq_len + j]);
+            for (int j = 0; j < t->seq_len && ex.lab[i * t->out_len + j] >= 0; j++)
+                printf("%d", ex.tok[i * t->seq_len + j]);
             printf("\n  out ");
             for (int j = 0; j < t->seq_len && ex.lab[i * t->out_len + j] >= 0; j++) {
                 int best = 0;
-                for (int c = 1; c < t->n_classes; c++) if (pr[j * t->n_classes + c] > pr[j * t->n_classes + best]) best = c;
+                for (int c = 1; c < t->n_classes; c++)
+                    if (pr[j * t->n_classes + c] > pr[j * t->n_classes + best]) best = c;
                 printf("%d", best);
             }
             printf("  %s\n", ok ? "ok" : "WRONG");
@@ -68,8 +71,8 @@ static int show_program(const Run *run, const char *path, Intent u, int k, Err *
 
 int cmd_demo(int argc, char **argv) {
     static const struct option opts[] = {{"task", required_argument, 0, 't'}, {"steps", required_argument, 0, 'n'},
-                                         {"out", required_argument, 0, 'o'}, {"seed", required_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"out", required_argument, 0, 'o'},  {"seed", required_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     const char *task = "sumfirst", *steps = NULL, *out = NULL, *seed = NULL;
     int c;
     optind = 1;
@@ -83,53 +86,98 @@ int cmd_demo(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc) { fprintf(stderr, "neurop demo: unexpected argument '%s'\n", argv[optind]); return 2; }
+    if (optind != argc) {
+        fprintf(stderr, "neurop demo: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
     Err e = {{0}};
     TrainConfig cfg;
     char dir[512], kv[64];
-    if (strstr(task, ".jsonl")) { fprintf(stderr, "neurop demo: the demo is for the built-in tasks; train a task file with neurop train --task %s\n", task); return 2; }
-    if (config_defaults(task, METHOD_GNN, &cfg, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; }
-    if (seed) { snprintf(kv, sizeof kv, "seed=%s", seed); if (config_set(&cfg, kv, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; } }
+    if (strstr(task, ".jsonl")) {
+        fprintf(stderr,
+                "neurop demo: the demo is for the built-in tasks; train a task file with neurop train --task %s\n",
+                task);
+        return 2;
+    }
+    if (config_defaults(task, METHOD_GNN, &cfg, &e)) {
+        fprintf(stderr, "neurop demo: %s\n", e.msg);
+        return 2;
+    }
+    if (seed) {
+        snprintf(kv, sizeof kv, "seed=%s", seed);
+        if (config_set(&cfg, kv, &e)) {
+            fprintf(stderr, "neurop demo: %s\n", e.msg);
+            return 2;
+        }
+    }
     if (steps) {
         snprintf(kv, sizeof kv, "steps=%s", steps);
-        if (config_set(&cfg, kv, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 2; }
+        if (config_set(&cfg, kv, &e)) {
+            fprintf(stderr, "neurop demo: %s\n", e.msg);
+            return 2;
+        }
         config_set_steps(&cfg, cfg.steps, 10);
     }
-    if (out && strlen(out) >= sizeof dir) { fprintf(stderr, "neurop demo: --out has %zu characters, at most %zu\n", strlen(out), sizeof dir - 1); return 2; }
+    if (out && strlen(out) >= sizeof dir) {
+        fprintf(stderr, "neurop demo: --out has %zu characters, at most %zu\n", strlen(out), sizeof dir - 1);
+        return 2;
+    }
     if (out) snprintf(dir, sizeof dir, "%s", out);
-    else { mkdir("runs", 0755); snprintf(dir, sizeof dir, "runs/demo-%.64s", cfg.task); }
+    else {
+        mkdir("runs", 0755);
+        snprintf(dir, sizeof dir, "runs/demo-%.64s", cfg.task);
+    }
 
     Run run;
-    if (run_init(&run, &cfg, &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 1; }
+    if (run_init(&run, &cfg, &e)) {
+        fprintf(stderr, "neurop demo: %s\n", e.msg);
+        return 1;
+    }
     printf("== neurop demo: Meta-GNN on %s ==\n", run.task.name);
     printf("A hypernetwork reads an intent and writes every weight of %s with %ld weights in one forward pass.\n",
            run.tpl.kind == TPL_MLP ? "an MLP" : "a Transformer", run.tpl.n_theta);
-    printf("It trains on %d intents; %d intents are held out and only used for the OOD test.\n\n", run.task.n_train, run.task.n_ood);
+    printf("It trains on %d intents; %d intents are held out and only used for the OOD test.\n\n", run.task.n_train,
+           run.task.n_ood);
 
     char last[600];
     snprintf(last, sizeof last, "%s/last.safetensors", dir);
     struct stat st;
     int resume = !stat(last, &st);
-    if (resume) {   /* finished: reuse; stopped half way: continue */
+    if (resume) { /* finished: reuse; stopped half way: continue */
         Run prev;
-        if (run_open(&prev, dir, "last", &e)) { fprintf(stderr, "neurop demo: %s (delete %s to start over)\n", e.msg, dir); run_free(&run); return 1; }
+        if (run_open(&prev, dir, "last", &e)) {
+            fprintf(stderr, "neurop demo: %s (delete %s to start over)\n", e.msg, dir);
+            run_free(&run);
+            return 1;
+        }
         int done = prev.step >= cfg.steps;
         run_free(&prev);
         if (done) printf("%s holds a finished demo run: reusing it (delete the folder to train again)\n", dir);
         resume = done ? 2 : 1;
     }
     if (resume != 2) {
-        printf("training %s for %ld steps (%d intents x %d examples per step) into %s ...\n",
-               method_name(cfg.method), cfg.steps, cfg.B, cfg.N, dir);
+        printf("training %s for %ld steps (%d intents x %d examples per step) into %s ...\n", method_name(cfg.method),
+               cfg.steps, cfg.B, cfg.N, dir);
         /* no checkpoint there: nothing of a run to continue, so starting over loses nothing */
         TrainOptions o = {.dir = dir, .resume = resume, .force = !resume, .steps = cfg.steps, .verbose = 1};
         int rc = run_train(&run, &o, &e);
-        if (rc < 0) { fprintf(stderr, "neurop demo: %s\n", e.msg); run_free(&run); return 1; }
-        if (rc == 1) { printf("interrupted; `make run` continues where it stopped\n"); run_free(&run); return 130; }
+        if (rc < 0) {
+            fprintf(stderr, "neurop demo: %s\n", e.msg);
+            run_free(&run);
+            return 1;
+        }
+        if (rc == 1) {
+            printf("interrupted; `make run` continues where it stopped\n");
+            run_free(&run);
+            return 130;
+        }
     }
     run_free(&run);
 
-    if (run_open(&run, dir, "best", &e)) { fprintf(stderr, "neurop demo: %s\n", e.msg); return 1; }
+    if (run_open(&run, dir, "best", &e)) {
+        fprintf(stderr, "neurop demo: %s\n", e.msg);
+        return 1;
+    }
     EvalReport rep;
     run_evaluate(&run, SPLIT_TEST, 1, &rep);
     printf("\nexact match (checkpoint chosen on IID validation, step %ld):\n", run.step);

@@ -1,6 +1,6 @@
 /* neurop eval RUN: IID and OOD exact match, overall and per intent (and the real 1D-ARC test). */
-#include "cli/commands.h"
 #include "analysis/realarc.h"
+#include "cli/commands.h"
 #include "io/fileio.h"
 #include "train/train.h"
 #include <cJSON.h>
@@ -9,20 +9,23 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: neurop eval RUN [options]\n"
-            "  --which best|last  checkpoint to evaluate (default best: chosen on IID validation)\n"
-            "  --split test|val   IID split for the train intents (default test)\n"
-            "  --real DIR         also the real 1D-ARC files below DIR (arc runs; default: the data/1d-arc that\n"
-            "                     ships with neurop, or $NEUROP_DATA/1d-arc)\n"
-            "  --no-real          skip the real 1D-ARC test\n"
-            "  --json FILE        write every number as JSON\n");
+    fprintf(f, "usage: neurop eval RUN [options]\n"
+               "  --which best|last  checkpoint to evaluate (default best: chosen on IID validation)\n"
+               "  --split test|val   IID split for the train intents (default test)\n"
+               "  --real DIR         also the real 1D-ARC files below DIR (arc runs; default: the data/1d-arc that\n"
+               "                     ships with neurop, or $NEUROP_DATA/1d-arc)\n"
+               "  --no-real          skip the real 1D-ARC test\n"
+               "  --json FILE        write every number as JSON\n");
 }
 
 int cmd_eval(int argc, char **argv) {
-    static const struct option opts[] = {{"which", required_argument, 0, 'w'}, {"split", required_argument, 0, 's'},
-                                         {"real", required_argument, 0, 'r'}, {"no-real", no_argument, 0, 'R'},
-                                         {"json", required_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"which", required_argument, 0, 'w'},
+                                         {"split", required_argument, 0, 's'},
+                                         {"real", required_argument, 0, 'r'},
+                                         {"no-real", no_argument, 0, 'R'},
+                                         {"json", required_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *which = "best", *json = NULL, *real = NULL;
     Split split = SPLIT_TEST;
     int no_real = 0, c;
@@ -30,12 +33,19 @@ int cmd_eval(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "w:s:r:Rj:h", opts, NULL)) != -1) {
         switch (c) {
         case 'w':
-            if (strcmp(optarg, "best") && strcmp(optarg, "last")) { fprintf(stderr, "neurop eval: --which is best or last, not '%s'\n", optarg); return 2; }
-            which = optarg; break;
+            if (strcmp(optarg, "best") && strcmp(optarg, "last")) {
+                fprintf(stderr, "neurop eval: --which is best or last, not '%s'\n", optarg);
+                return 2;
+            }
+            which = optarg;
+            break;
         case 's':
             if (!strcmp(optarg, "test")) split = SPLIT_TEST;
             else if (!strcmp(optarg, "val")) split = SPLIT_VAL;
-            else { fprintf(stderr, "neurop eval: --split is test or val, not '%s'\n", optarg); return 2; }
+            else {
+                fprintf(stderr, "neurop eval: --split is test or val, not '%s'\n", optarg);
+                return 2;
+            }
             break;
         case 'r': real = optarg; break;
         case 'R': no_real = 1; break;
@@ -44,14 +54,21 @@ int cmd_eval(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc - 1) { fprintf(stderr, "neurop eval: want exactly one run folder (see --help)\n"); return 2; }
+    if (optind != argc - 1) {
+        fprintf(stderr, "neurop eval: want exactly one run folder (see --help)\n");
+        return 2;
+    }
     const char *dir = argv[optind];
     Err e = {{0}};
     Run run;
-    if (run_open(&run, dir, which, &e)) { fprintf(stderr, "neurop eval: %s\n", e.msg); return 1; }
+    if (run_open(&run, dir, which, &e)) {
+        fprintf(stderr, "neurop eval: %s\n", e.msg);
+        return 1;
+    }
     EvalReport rep;
     run_evaluate(&run, split, 1, &rep);
-    printf("%s on %s, seed %lu, %s checkpoint (step %ld)\n", method_name(run.cfg.method), run.task.name, run.cfg.seed, which, run.step);
+    printf("%s on %s, seed %lu, %s checkpoint (step %ld)\n", method_name(run.cfg.method), run.task.name, run.cfg.seed,
+           which, run.step);
     printf("%-16s %-6s %6s %8s\n", "intent", "split", "n", "exact");
     for (int i = 0; i < rep.n; i++) {
         char nm[64];
@@ -59,10 +76,12 @@ int cmd_eval(int argc, char **argv) {
         printf("%-16s %-6s %6d %8.4f\n", nm, split_name(rep.items[i].split), rep.items[i].n,
                rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0.0);
     }
-    printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\nOOD (mean over %d intents): %.4f\n",
+    printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\nOOD (mean over %d "
+           "intents): %.4f\n",
            split_name(split), rep.n_iid, rep.iid, split_name(split), rep.iid_pooled, rep.n_ood, rep.ood);
     if (rep.n_ood_ordinal && rep.n_ood_ordinal < rep.n_ood)
-        printf("OOD (mean over the %d ordinal intents, no unseen category): %.4f\n", rep.n_ood_ordinal, rep.ood_ordinal);
+        printf("OOD (mean over the %d ordinal intents, no unseen category): %.4f\n", rep.n_ood_ordinal,
+               rep.ood_ordinal);
 
     RealReport rr = {0};
     char found[1024];
@@ -76,16 +95,21 @@ int cmd_eval(int argc, char **argv) {
         real = found;
     }
     if (run.task.kind == TASK_ARC && !no_real) {
-        if (run_real_arc(&run, real, &rr, &e)) { fprintf(stderr, "neurop eval: %s\n", e.msg); run_free(&run); return 1; }
+        if (run_real_arc(&run, real, &rr, &e)) {
+            fprintf(stderr, "neurop eval: %s\n", e.msg);
+            run_free(&run);
+            return 1;
+        }
         have_real = 1;
         printf("\nreal 1D-ARC (%s): pairs solved by the program synthesized for the family's intent\n", real);
         for (int k = 0; k < rr.n; k++) {
             char nm[64];
             task_intent_format(&run.task, rr.fam[k].u, nm, sizeof nm);
-            printf("%-18s %-12s %4d %8.4f\n", rr.fam[k].family, nm, rr.fam[k].n, rr.fam[k].n ? (double)rr.fam[k].correct / rr.fam[k].n : 0.0);
+            printf("%-18s %-12s %4d %8.4f\n", rr.fam[k].family, nm, rr.fam[k].n,
+                   rr.fam[k].n ? (double)rr.fam[k].correct / rr.fam[k].n : 0.0);
         }
     }
-    if (json) {   /* written atomically, like every file of neurop; cJSON escapes every string */
+    if (json) { /* written atomically, like every file of neurop; cJSON escapes every string */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "task", run.task.name);
         cJSON_AddStringToObject(o, "method", method_id(run.cfg.method));
@@ -122,7 +146,12 @@ int cmd_eval(int argc, char **argv) {
         }
         int rc = json_write(json, o, &e);
         cJSON_Delete(o);
-        if (rc) { fprintf(stderr, "neurop eval: %s\n", e.msg); eval_report_free(&rep); run_free(&run); return 1; }
+        if (rc) {
+            fprintf(stderr, "neurop eval: %s\n", e.msg);
+            eval_report_free(&rep);
+            run_free(&run);
+            return 1;
+        }
     }
     eval_report_free(&rep);
     run_free(&run);

@@ -24,20 +24,26 @@ static void print_summary(const Template *t, const NGraph *g) {
     template_format(t, text, sizeof text);
     long dec_nodes = 0, dec_edges = 0, structural = 0;
     for (int v = 0; v < g->n_nodes; v++) dec_nodes += g->node_slot[v] >= 0;
-    for (int e = 0; e < g->n_edges; e++) { dec_edges += g->edge_slot[e] >= 0; structural += g->edge_slot[e] < 0; }
+    for (int e = 0; e < g->n_edges; e++) {
+        dec_edges += g->edge_slot[e] >= 0;
+        structural += g->edge_slot[e] < 0;
+    }
     printf("template: %s\n|theta| = %ld in %d tensors\n", text, t->n_theta, t->n_tensors);
     printf("nodes: %d in %d groups (%ld with a bias slot)\n", g->n_nodes, g->n_node_groups, dec_nodes);
-    printf("edges: %d in %d groups (%ld decoded, %ld structural)\n\n", g->n_edges, g->n_edge_groups, dec_edges, structural);
+    printf("edges: %d in %d groups (%ld decoded, %ld structural)\n\n", g->n_edges, g->n_edge_groups, dec_edges,
+           structural);
     printf("%-5s %-28s %8s %8s  %s\n", "kind", "group", "count", "decoded", "slots");
     for (int s = 0; s < g->n_node_groups; s++) {
         const NGroup *gr = &g->node_groups[s];
         int n = g->node_seg[s + 1] - g->node_seg[s];
-        printf("%-5s %-28s %8d %8d  %s\n", "node", gr->name, n, gr->tensor >= 0 ? n : 0, gr->tensor >= 0 ? t->tensors[gr->tensor].name : "-");
+        printf("%-5s %-28s %8d %8d  %s\n", "node", gr->name, n, gr->tensor >= 0 ? n : 0,
+               gr->tensor >= 0 ? t->tensors[gr->tensor].name : "-");
     }
     for (int s = 0; s < g->n_edge_groups; s++) {
         const NGroup *gr = &g->edge_groups[s];
         int n = g->edge_seg[s + 1] - g->edge_seg[s];
-        printf("%-5s %-28s %8d %8d  %s\n", "edge", gr->name, n, gr->structural ? 0 : n, gr->structural ? "(structural)" : t->tensors[gr->tensor].name);
+        printf("%-5s %-28s %8d %8d  %s\n", "edge", gr->name, n, gr->structural ? 0 : n,
+               gr->structural ? "(structural)" : t->tensors[gr->tensor].name);
     }
     printf("\nsymmetries: %d\n", ngraph_n_symmetries(t));
     for (int k = 0; k < ngraph_n_symmetries(t); k++) printf("  %d  %s\n", k, ngraph_symmetry_name(t, k));
@@ -106,43 +112,63 @@ static char *graph_dot(const NGraph *g) {
     for (int k = 0; k < g->n_node_groups; k++) {
         n += snprintf(s + n, cap - n, "  subgraph cluster_%d {\n    label=\"%s\";\n", k, g->node_groups[k].name);
         for (int v = g->node_seg[k]; v < g->node_seg[k + 1]; v++)
-            n += snprintf(s + n, cap - n, "    n%d [label=\"%d\"%s];\n", v, v - g->node_seg[k], g->node_slot[v] >= 0 ? ", style=filled" : "");
+            n += snprintf(s + n, cap - n, "    n%d [label=\"%d\"%s];\n", v, v - g->node_seg[k],
+                          g->node_slot[v] >= 0 ? ", style=filled" : "");
         n += snprintf(s + n, cap - n, "  }\n");
     }
     for (int e = 0; e < g->n_edges; e++)
-        n += snprintf(s + n, cap - n, "  n%d -> n%d%s;\n", g->src[e], g->dst[e], g->edge_slot[e] < 0 ? " [style=dashed]" : "");
+        n += snprintf(s + n, cap - n, "  n%d -> n%d%s;\n", g->src[e], g->dst[e],
+                      g->edge_slot[e] < 0 ? " [style=dashed]" : "");
     snprintf(s + n, cap - n, "}\n");
     return s;
 }
 
 int cmd_graph(int argc, char **argv) {
-    static const struct option opts[] = {{"dot", required_argument, 0, 'd'}, {"json", required_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"dot", required_argument, 0, 'd'},
+                                         {"json", required_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *dot = NULL, *json = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'd') dot = optarg;
         else if (c == 'j') json = optarg;
-        else if (c == 'h') { graph_usage(stdout); return 0; }
-        else { graph_usage(stderr); return 2; }
+        else if (c == 'h') {
+            graph_usage(stdout);
+            return 0;
+        } else {
+            graph_usage(stderr);
+            return 2;
+        }
     }
-    if (optind >= argc) { fprintf(stderr, "neurop graph: missing TEMPLATE (try neurop graph --help)\n"); return 2; }
-    if (dot && json) { fprintf(stderr, "neurop graph: give --dot or --json, not both\n"); return 2; }
+    if (optind >= argc) {
+        fprintf(stderr, "neurop graph: missing TEMPLATE (try neurop graph --help)\n");
+        return 2;
+    }
+    if (dot && json) {
+        fprintf(stderr, "neurop graph: give --dot or --json, not both\n");
+        return 2;
+    }
     char text[1024] = "";
-    for (int i = optind; i < argc; i++) {   /* the template may come as several words */
+    for (int i = optind; i < argc; i++) { /* the template may come as several words */
         size_t n = strlen(text);
         snprintf(text + n, sizeof text - n, "%s%s", n ? " " : "", argv[i]);
     }
     Template t;
     NGraph g;
     Err e;
-    if (template_parse(text, &t, &e) || ngraph_build(&t, &g, &e)) { fprintf(stderr, "neurop graph: %s\n", e.msg); return 1; }
+    if (template_parse(text, &t, &e) || ngraph_build(&t, &g, &e)) {
+        fprintf(stderr, "neurop graph: %s\n", e.msg);
+        return 1;
+    }
     print_summary(&t, &g);
     int rc = 0;
     if (dot || json) {
         char *s = dot ? graph_dot(&g) : graph_json(&t, &g);
-        if (atomic_write(dot ? dot : json, write_string, s, &e)) { fprintf(stderr, "neurop graph: %s\n", e.msg); rc = 1; }
-        else printf("\nwrote %s\n", dot ? dot : json);
+        if (atomic_write(dot ? dot : json, write_string, s, &e)) {
+            fprintf(stderr, "neurop graph: %s\n", e.msg);
+            rc = 1;
+        } else printf("\nwrote %s\n", dot ? dot : json);
         if (dot) free(s);
         else cJSON_free(s);
     }

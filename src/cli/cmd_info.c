@@ -11,19 +11,29 @@ int cmd_info(int argc, char **argv) {
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') { printf("usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step; this machine's CPU and BLAS kernel\n"); return 0; }
+        if (c == 'h') {
+            printf("usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step; "
+                   "this machine's CPU and BLAS kernel\n");
+            return 0;
+        }
         fprintf(stderr, "usage: neurop info RUN\n");
         return 2;
     }
-    if (optind != argc - 1) { fprintf(stderr, "neurop info: want exactly one run folder\n"); return 2; }
+    if (optind != argc - 1) {
+        fprintf(stderr, "neurop info: want exactly one run folder\n");
+        return 2;
+    }
     Err e = {{0}};
     Run run;
-    if (run_open(&run, argv[optind], "last", &e)) { fprintf(stderr, "neurop info: %s\n", e.msg); return 1; }
+    if (run_open(&run, argv[optind], "last", &e)) {
+        fprintf(stderr, "neurop info: %s\n", e.msg);
+        return 1;
+    }
     char cfg[2048], tpl[TPL_TEXT_MAX];
     config_format(&run.cfg, cfg, sizeof cfg);
     template_format(&run.tpl, tpl, sizeof tpl);
-    printf("run        %s\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target weights\n",
-           argv[optind], method_name(run.cfg.method), run.task.name, tpl, run.tpl.n_theta);
+    printf("run        %s\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target weights\n", argv[optind],
+           method_name(run.cfg.method), run.task.name, tpl, run.tpl.n_theta);
     printf("trainable  %ld parameters\n", run.m.ps.n);
     /* parameters per part: the name up to its first '.' */
     for (int i = 0; i < run.m.ps.count;) {
@@ -39,11 +49,12 @@ int cmd_info(int argc, char **argv) {
     }
     printf("step       B=%d intents x N=%d examples; %.3g dense-product FLOPs per training step (forward + backward)\n",
            run.cfg.B, run.cfg.N, run_step_flops(&run));
-    printf("trained    %ld steps in %.1f s; best IID-validation %.4f at step %ld\nconfig     %s\n",
-           run.step, run.train_seconds, run.best_val, run.best_step, cfg);
+    printf("trained    %ld steps in %.1f s; best IID-validation %.4f at step %ld\nconfig     %s\n", run.step,
+           run.train_seconds, run.best_val, run.best_step, cfg);
     char mach[512];
     cpu_describe(mach, sizeof mach);
-    printf("trained on %s\nthis       %s (the kernel a run here uses)\n", run.machine[0] ? run.machine : "(not recorded)", mach);
+    printf("trained on %s\nthis       %s (the kernel a run here uses)\n",
+           run.machine[0] ? run.machine : "(not recorded)", mach);
     run_free(&run);
     return 0;
 }

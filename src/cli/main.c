@@ -7,7 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
     {"train", cmd_train, "train a method (direct, mlp, gmlp, gnn) on a task"},
     {"eval", cmd_eval, "IID and OOD exact match of a run, per intent"},
     {"synth", cmd_synth, "synthesize the program for an intent (one forward pass) into a file"},
@@ -17,7 +21,8 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)"},
     {"graph", cmd_graph, "the neural graph of a template: groups, counts, symmetries (--dot, --json)"},
     {"exec", cmd_exec, "run a program file on inputs from a file or stdin"},
-    {"reproduce", cmd_reproduce, "train and evaluate every method on every task over seeds; write results/ (--quick, --tiny)"},
+    {"reproduce", cmd_reproduce,
+     "train and evaluate every method on every task over seeds; write results/ (--quick, --tiny)"},
 };
 
 static void usage(FILE *f) {
@@ -27,8 +32,14 @@ static void usage(FILE *f) {
 }
 
 static int dispatch(int argc, char **argv) {
-    if (argc < 2) { usage(stderr); return 2; }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "neurop: unknown command '%s' (try neurop --help)\n", argv[1]);
@@ -36,8 +47,8 @@ static int dispatch(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    cpu_setup(argv);   /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
-    dist_init(&argc, &argv);   /* under mpirun: this process is one rank of the job (train/dist.h) */
+    cpu_setup(argv);         /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
+    dist_init(&argc, &argv); /* under mpirun: this process is one rank of the job (train/dist.h) */
     int rc = dispatch(argc, argv);
     /* a rank that stops with an error may leave others waiting on it: stop the job, never hang */
     if (rc) dist_abort(rc);

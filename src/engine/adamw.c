@@ -13,7 +13,7 @@ void adamw_step(AdamW *o, ParamSet *ps, float lr) {
         const ParamView *pv = &ps->views[i];
         float *p = ps->data + pv->off, *g = ps->grad + pv->off, *m = ps->m + pv->off, *v = ps->v + pv->off;
         const float wd = pv->decay ? o->weight_decay : 0.0f;
-        #pragma omp parallel for schedule(static) if (pv->numel > 65536)
+#pragma omp parallel for schedule(static) if (pv->numel > 65536)
         for (long k = 0; k < pv->numel; k++) {
             m[k] = b1 * m[k] + (1.0f - b1) * g[k];
             v[k] = b2 * v[k] + (1.0f - b2) * g[k] * g[k];

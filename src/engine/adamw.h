@@ -6,12 +6,12 @@
 
 typedef struct AdamW {
     float beta1, beta2, eps, weight_decay;
-    long t;                     /* steps taken (bias correction) */
+    long t; /* steps taken (bias correction) */
 } AdamW;
 
-AdamW adamw_default(float weight_decay);       /* betas (0.9, 0.999), eps 1e-8 */
+AdamW adamw_default(float weight_decay); /* betas (0.9, 0.999), eps 1e-8 */
 /* One update of every parameter with its grad; views with decay=0 get no weight decay. */
-void  adamw_step(AdamW *o, ParamSet *ps, float lr);
+void adamw_step(AdamW *o, ParamSet *ps, float lr);
 /* Scales all gradients so their global L2 norm is at most max_norm; returns the norm before. */
 float clip_grad_norm(ParamSet *ps, float max_norm);
 /* Linear warmup over `warmup` steps (step s gets lr_max·(s+1)/warmup), then cosine from lr_max

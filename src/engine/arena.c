@@ -3,13 +3,22 @@
 #include "engine/tensor.h"
 #include <string.h>
 
-struct ArenaBlock { ArenaBlock *next; size_t cap, used; char *mem; };
+struct ArenaBlock {
+    ArenaBlock *next;
+    size_t cap, used;
+    char *mem;
+};
 
 static ArenaBlock *block_new(size_t cap) {
     ArenaBlock *b = xmalloc(sizeof *b);
-    b->next = NULL; b->cap = cap; b->used = 0;
+    b->next = NULL;
+    b->cap = cap;
+    b->used = 0;
     b->mem = aligned_alloc(64, (cap + 63) & ~(size_t)63);
-    if (!b->mem) { fprintf(stderr, "neurop: out of memory (arena block of %zu bytes)\n", cap); exit(2); }
+    if (!b->mem) {
+        fprintf(stderr, "neurop: out of memory (arena block of %zu bytes)\n", cap);
+        exit(2);
+    }
     return b;
 }
 
@@ -24,15 +33,22 @@ void *arena_alloc(Arena *a, size_t bytes) {
     if (b->used + need > b->cap) {
         size_t cap = b->cap * 2 > need ? b->cap * 2 : need * 2;
         ArenaBlock *nb = block_new(cap);
-        nb->next = b; a->head = nb; b = nb;
+        nb->next = b;
+        a->head = nb;
+        b = nb;
     }
     void *p = b->mem + b->used;
-    b->used += need; a->used_total += need;
+    b->used += need;
+    a->used_total += need;
     if (a->used_total > a->peak) a->peak = a->used_total;
     return p;
 }
 
-void *arena_calloc(Arena *a, size_t bytes) { void *p = arena_alloc(a, bytes); memset(p, 0, bytes); return p; }
+void *arena_calloc(Arena *a, size_t bytes) {
+    void *p = arena_alloc(a, bytes);
+    memset(p, 0, bytes);
+    return p;
+}
 
 void arena_reset(Arena *a) {
     if (a->head->next) { /* grew during the step: replace the chain by one block of the peak size */
@@ -45,6 +61,10 @@ void arena_reset(Arena *a) {
 }
 
 void arena_free(Arena *a) {
-    for (ArenaBlock *b = a->head, *n; b; b = n) { n = b->next; free(b->mem); free(b); }
+    for (ArenaBlock *b = a->head, *n; b; b = n) {
+        n = b->next;
+        free(b->mem);
+        free(b);
+    }
     a->head = NULL;
 }

@@ -1,12 +1,12 @@
 /* CPU, BLAS kernel and floating-point mode (cpu.h). */
 #include "engine/cpu.h"
+#include <pmmintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 #include <xmmintrin.h>
-#include <pmmintrin.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -31,7 +31,10 @@ CpuFeatures cpu_features(void) {
     if (p) {
         char line[8192];
         while (fgets(line, sizeof line, p))
-            if (!strncmp(line, "flags", 5)) { f.avx512bf16 = strstr(line, " avx512_bf16") != NULL; break; }
+            if (!strncmp(line, "flags", 5)) {
+                f.avx512bf16 = strstr(line, " avx512_bf16") != NULL;
+                break;
+            }
         fclose(p);
     }
 #endif
@@ -39,8 +42,8 @@ CpuFeatures cpu_features(void) {
 }
 
 /* OpenBLAS's generic x86 fallbacks: the cores it picks for a CPU it does not recognise. */
-static const char *FALLBACK[] = {"prescott", "core2", "penryn", "dunnington", "nehalem", "katmai",
-                                 "coppermine", "northwood", "banias", "atom", "generic"};
+static const char *FALLBACK[] = {"prescott",   "core2",     "penryn", "dunnington", "nehalem", "katmai",
+                                 "coppermine", "northwood", "banias", "atom",       "generic"};
 
 const char *cpu_blas_core_wanted(const char *current, CpuFeatures f) {
     int generic = 0;
@@ -55,7 +58,7 @@ const char *cpu_blas_core_wanted(const char *current, CpuFeatures f) {
 void cpu_ftz(void) {
     _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
     _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-    #pragma omp parallel
+#pragma omp parallel
     {
         _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
         _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
@@ -68,9 +71,16 @@ void cpu_setup(char **argv) {
      * once (passive) costs a futex wake per region, and a step has a few hundred (ADDMOD Meta-GNN on
      * 2 threads: 30.5 ms passive, 23 ms with the short spin); spinning long (libgomp's default, or
      * active) makes a loaded 2-core machine wait for descheduled threads (10x slower). */
-    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) { setenv("GOMP_SPINCOUNT", "20000", 1); restart = 1; }
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
+        setenv("GOMP_SPINCOUNT", "20000", 1);
+        restart = 1;
+    }
     const char *want = getenv("OPENBLAS_CORETYPE") ? NULL : cpu_blas_core_wanted(cpu_blas_core(), cpu_features());
-    if (want) { setenv("OPENBLAS_CORETYPE", want, 1); setenv("NEUROP_BLAS_CHOSEN", "1", 1); restart = 1; }
+    if (want) {
+        setenv("OPENBLAS_CORETYPE", want, 1);
+        setenv("NEUROP_BLAS_CHOSEN", "1", 1);
+        restart = 1;
+    }
     /* once only: if the restart fails or OpenBLAS ignores the variable, go on as we are */
     if (restart && argv && !getenv("NEUROP_RESTARTED")) {
         setenv("NEUROP_RESTARTED", "1", 1);
@@ -104,6 +114,9 @@ void cpu_describe(char *buf, size_t len) {
     threads = omp_get_max_threads();
 #endif
     const char *cfg = openblas_get_config(), *core = cpu_blas_core();
-    const char *how = getenv("NEUROP_BLAS_CHOSEN") ? ", chosen by neurop for this CPU" : getenv("OPENBLAS_CORETYPE") ? ", from OPENBLAS_CORETYPE" : "";
-    snprintf(buf, len, "cpu=%s; blas=%s (kernel %s%s); threads=%d", model, cfg ? cfg : "?", core ? core : "?", how, threads);
+    const char *how = getenv("NEUROP_BLAS_CHOSEN")  ? ", chosen by neurop for this CPU"
+                      : getenv("OPENBLAS_CORETYPE") ? ", from OPENBLAS_CORETYPE"
+                                                    : "";
+    snprintf(buf, len, "cpu=%s; blas=%s (kernel %s%s); threads=%d", model, cfg ? cfg : "?", core ? core : "?", how,
+             threads);
 }

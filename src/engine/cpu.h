@@ -18,7 +18,9 @@ void cpu_setup(char **argv);
 void cpu_ftz(void);
 
 /* What the CPU can run, as the kernel choice needs it. */
-typedef struct { int avx2, fma, avx512f, avx512bw, avx512dq, avx512vl, avx512bf16; } CpuFeatures;
+typedef struct {
+    int avx2, fma, avx512f, avx512bw, avx512dq, avx512vl, avx512bf16;
+} CpuFeatures;
 CpuFeatures cpu_features(void);
 
 /* The OpenBLAS core to ask for (OPENBLAS_CORETYPE), or NULL to keep the current one: a core is
@@ -30,5 +32,5 @@ const char *cpu_blas_core_wanted(const char *current, CpuFeatures f);
  * every checkpoint, neurop info, the report and the benchmarks record of the machine. A run is
  * bit-identical for a seed only on the same CPU model, BLAS build and kernel, and thread count. */
 void cpu_describe(char *buf, size_t len);
-const char *cpu_blas_core(void);   /* openblas_get_corename() */
+const char *cpu_blas_core(void); /* openblas_get_corename() */
 #endif

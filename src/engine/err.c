@@ -12,7 +12,10 @@ int err_set(Err *e, const char *fmt, ...) {
     va_end(ap);
     size_t o = 0;
     for (const unsigned char *s = (const unsigned char *)raw; *s && o + 1 < sizeof e->msg; s++) {
-        if (*s >= 0x20 && *s != 0x7f) { e->msg[o++] = (char)*s; continue; }
+        if (*s >= 0x20 && *s != 0x7f) {
+            e->msg[o++] = (char)*s;
+            continue;
+        }
         if (o + 5 >= sizeof e->msg) break;
         o += (size_t)snprintf(e->msg + o, 5, "\\x%02x", *s);
     }
@@ -24,6 +27,15 @@ static void *oom(size_t n) {
     fprintf(stderr, "neurop: out of memory allocating %zu bytes\n", n);
     exit(2);
 }
-void *xmalloc(size_t n) { void *p = malloc(n ? n : 1); return p ? p : oom(n); }
-void *xcalloc(size_t n, size_t size) { void *p = calloc(n ? n : 1, size ? size : 1); return p ? p : oom(n * size); }
-void *xrealloc(void *p, size_t n) { void *q = realloc(p, n ? n : 1); return q ? q : oom(n); }
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    return p ? p : oom(n);
+}
+void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    return p ? p : oom(n * size);
+}
+void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    return q ? q : oom(n);
+}

@@ -6,14 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-typedef struct Err { char msg[512]; } Err;
+typedef struct Err {
+    char msg[512];
+} Err;
 
 /* Formats the message into e (if non-NULL), control bytes shown as \xNN, and returns -1. */
 int err_set(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define NP_ASSERT(cond, ...) do { if (!(cond)) { \
-    fprintf(stderr, "neurop: internal error at %s:%d: ", __FILE__, __LINE__); \
-    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define NP_ASSERT(cond, ...)                                                          \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "neurop: internal error at %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                                             \
+            fputc('\n', stderr);                                                      \
+            abort();                                                                  \
+        }                                                                             \
+    } while (0)
 
 /* malloc/calloc that abort with a message on out-of-memory (never return NULL). */
 void *xmalloc(size_t n);

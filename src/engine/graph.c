@@ -1,10 +1,14 @@
 /* Tensor allocation, the tape, and reverse-mode differentiation over it. */
 #include "engine/tape.h"
-#include <string.h>
 #include <cblas.h>
+#include <string.h>
 #include <time.h>
 
-static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 void graph_init(Graph *g, Arena *a) {
     memset(g, 0, sizeof *g);
@@ -14,8 +18,15 @@ void graph_init(Graph *g, Arena *a) {
     openblas_set_num_threads(1);
 }
 
-void graph_reset(Graph *g) { g->n_nodes = 0; arena_reset(g->arena); }
-void graph_free(Graph *g) { free(g->nodes); g->nodes = NULL; g->n_nodes = g->cap_nodes = 0; }
+void graph_reset(Graph *g) {
+    g->n_nodes = 0;
+    arena_reset(g->arena);
+}
+void graph_free(Graph *g) {
+    free(g->nodes);
+    g->nodes = NULL;
+    g->n_nodes = g->cap_nodes = 0;
+}
 
 long shape_numel(int ndim, const int *shape) {
     long n = 1;
@@ -25,7 +36,8 @@ long shape_numel(int ndim, const int *shape) {
 
 int tensor_same_shape(const Tensor *a, const Tensor *b) {
     if (a->ndim != b->ndim) return 0;
-    for (int i = 0; i < a->ndim; i++) if (a->shape[i] != b->shape[i]) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
     return 1;
 }
 
@@ -34,7 +46,10 @@ static Tensor *header(Graph *g, int ndim, const int *shape) {
     Tensor *t = arena_alloc(g->arena, sizeof *t);
     memset(t, 0, sizeof *t);
     t->ndim = ndim;
-    for (int i = 0; i < ndim; i++) { NP_ASSERT(shape[i] >= 0, "negative dim"); t->shape[i] = shape[i]; }
+    for (int i = 0; i < ndim; i++) {
+        NP_ASSERT(shape[i] >= 0, "negative dim");
+        t->shape[i] = shape[i];
+    }
     t->numel = shape_numel(ndim, shape);
     return t;
 }
@@ -78,7 +93,8 @@ Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape) {
 }
 
 Tensor *op_rows(Graph *g, Tensor *a, int r0, int n) {
-    NP_ASSERT(a->ndim >= 1 && r0 >= 0 && n >= 0 && r0 + n <= a->shape[0], "rows %d..%d of %d", r0, r0 + n, a->ndim ? a->shape[0] : 0);
+    NP_ASSERT(a->ndim >= 1 && r0 >= 0 && n >= 0 && r0 + n <= a->shape[0], "rows %d..%d of %d", r0, r0 + n,
+              a->ndim ? a->shape[0] : 0);
     int shape[NT_MAXDIM];
     memcpy(shape, a->shape, sizeof shape);
     shape[0] = n;
@@ -95,11 +111,13 @@ Tensor *tape_apply(Graph *g, Node *n) {
     OPS[n->op].shape(n, &ndim, shape);
     int needs_grad = 0;
     if (!g->no_grad) {
-        for (int k = 0; k < 3; k++) if (n->in[k] && n->in[k]->grad) needs_grad = 1;
-        for (int k = 0; k < n->nin; k++) if (n->ins[k]->grad) needs_grad = 1;
+        for (int k = 0; k < 3; k++)
+            if (n->in[k] && n->in[k]->grad) needs_grad = 1;
+        for (int k = 0; k < n->nin; k++)
+            if (n->ins[k]->grad) needs_grad = 1;
     }
     n->out = tensor_new(g, ndim, shape);
-    if (needs_grad) {   /* zeroed in graph_backward, just before its first writer, while it is in cache */
+    if (needs_grad) { /* zeroed in graph_backward, just before its first writer, while it is in cache */
         n->out->grad = arena_alloc(g->arena, n->out->numel * sizeof(float));
         n->out->node = g->n_nodes + 1;
         n->grad_ready = 0;
@@ -110,7 +128,10 @@ Tensor *tape_apply(Graph *g, Node *n) {
     memcpy(fa, n->fa, sizeof fa);
     double t1 = g->prof ? now_s() : 0;
     OPS[n->op].forward(g, n);
-    if (g->prof) { g->prof->fwd[n->op] += now_s() - t1; g->prof->calls[n->op]++; }
+    if (g->prof) {
+        g->prof->fwd[n->op] += now_s() - t1;
+        g->prof->calls[n->op]++;
+    }
     NP_ASSERT(!memcmp(ia, n->ia, sizeof ia) && !memcmp(fa, n->fa, sizeof fa),
               "%s: forward changed its arguments (what it saves for backward belongs in aux)", OPS[n->op].name);
     if (needs_grad) {
@@ -129,7 +150,7 @@ static void grad_zero(Graph *g, Node *p) {
     double t0 = g->prof ? now_s() : 0;
     float *gr = p->out->grad;
     long N = p->out->numel;
-    #pragma omp parallel for schedule(static) if (N > (1L << 17))
+#pragma omp parallel for schedule(static) if (N > (1L << 17))
     for (long i = 0; i < N; i++) gr[i] = 0.0f;
     p->grad_ready = 1;
     if (g->prof) g->prof->zero += now_s() - t0;
@@ -146,7 +167,10 @@ void graph_backward(Graph *g, Tensor *loss) {
     loss->grad[0] = 1.0f;
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         Node *n = &g->nodes[i];
-        if (!n->grad_ready) { grad_zero(g, n); continue; }
+        if (!n->grad_ready) {
+            grad_zero(g, n);
+            continue;
+        }
         int nin = n->nin ? n->nin : 3;
         Tensor **in = n->nin ? n->ins : n->in;
         n->fresh = 0;
@@ -159,8 +183,10 @@ void graph_backward(Graph *g, Tensor *loss) {
             int alone = op_assigns(n->op, k) && in[k]->grad == p->out->grad && in[k]->numel == p->out->numel;
             for (int q = 0; q < nin && alone; q++)
                 if (q != k && in[q] && in[q]->node == in[k]->node) alone = 0;
-            if (alone) { p->grad_ready = 1; n->fresh |= 1u << k; }
-            else grad_zero(g, p);
+            if (alone) {
+                p->grad_ready = 1;
+                n->fresh |= 1u << k;
+            } else grad_zero(g, p);
         }
         double t0 = g->prof ? now_s() : 0;
         OPS[n->op].backward(n);

@@ -10,13 +10,47 @@
 #include <omp.h>
 #endif
 
-enum { OP_MATMUL, OP_BMM, OP_SEGMM, OP_ADD, OP_SUB, OP_MUL, OP_SCALE, OP_ADDS, OP_CONCAT, OP_SLICE,
-       OP_PERMUTE, OP_RELU, OP_GELU, OP_SILU, OP_TANH, OP_SIGMOID, OP_SOFTMAX, OP_LAYERNORM,
-       OP_GATHER, OP_SCATTER_ADD, OP_SEGMENT_MEAN, OP_SUM, OP_MEAN, OP_SUM_AXIS, OP_MSE, OP_CE, OP_EDGE_RELU, OP_EDGE_ROUND, OP_SEGMENT_RMSNORM, OP_COUNT };
+enum {
+    OP_MATMUL,
+    OP_BMM,
+    OP_SEGMM,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_SCALE,
+    OP_ADDS,
+    OP_CONCAT,
+    OP_SLICE,
+    OP_PERMUTE,
+    OP_RELU,
+    OP_GELU,
+    OP_SILU,
+    OP_TANH,
+    OP_SIGMOID,
+    OP_SOFTMAX,
+    OP_LAYERNORM,
+    OP_GATHER,
+    OP_SCATTER_ADD,
+    OP_SEGMENT_MEAN,
+    OP_SUM,
+    OP_MEAN,
+    OP_SUM_AXIS,
+    OP_MSE,
+    OP_CE,
+    OP_EDGE_RELU,
+    OP_EDGE_ROUND,
+    OP_SEGMENT_RMSNORM,
+    OP_COUNT
+};
 
-#define PAR_MIN 32768 /* below this many elements a parallel region costs more than it saves */
+#define PAR_MIN 32768      /* below this many elements a parallel region costs more than it saves */
 #define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
-#define SET_SHAPE(...) do { int s_[] = {__VA_ARGS__}; *ndim = (int)(sizeof s_ / sizeof *s_); memcpy(shape, s_, sizeof s_); } while (0)
+#define SET_SHAPE(...)                         \
+    do {                                       \
+        int s_[] = {__VA_ARGS__};              \
+        *ndim = (int)(sizeof s_ / sizeof *s_); \
+        memcpy(shape, s_, sizeof s_);          \
+    } while (0)
 
 static int *arena_ints(Graph *g, const int *src, int n) {
     int *p = arena_alloc(g->arena, (n > 0 ? n : 1) * sizeof(int));
@@ -24,7 +58,10 @@ static int *arena_ints(Graph *g, const int *src, int n) {
     return p;
 }
 
-static void copy_shape(const Tensor *t, int *ndim, int *shape) { *ndim = t->ndim; memcpy(shape, t->shape, sizeof t->shape); }
+static void copy_shape(const Tensor *t, int *ndim, int *shape) {
+    *ndim = t->ndim;
+    memcpy(shape, t->shape, sizeof t->shape);
+}
 
 /* A product of M x K by K x N: 2MNK FLOPs forward, and as much again for each operand whose
  * gradient the backward will compute. */
@@ -58,9 +95,13 @@ static void mm_dims(const Node *n, int *M, int *K, int *N) {
     NP_ASSERT(bk == *K, "matmul: inner dims %d vs %d", *K, bk);
 }
 static void matmul_shape(const Node *n, int *ndim, int *shape) {
-    int M, K, N; mm_dims(n, &M, &K, &N);
+    int M, K, N;
+    mm_dims(n, &M, &K, &N);
     const Tensor *a = n->in[0];
-    if (n->ia[0]) { SET_SHAPE(M, N); return; }
+    if (n->ia[0]) {
+        SET_SHAPE(M, N);
+        return;
+    }
     copy_shape(a, ndim, shape);
     shape[*ndim - 1] = N;
 }
@@ -71,27 +112,28 @@ static void matmul_shape(const Node *n, int *ndim, int *shape) {
 static void sgemm_any(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
                       float *C, int ldc) {
     if ((long)M * N * K > SMALL_MM) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
-                    B, ldb, beta, C, ldc);
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
+                    lda, B, ldb, beta, C, ldc);
         return;
     }
     for (int i = 0; i < M; i++) {
         float *c = C + (long)i * ldc;
-        if (beta == 0.0f) for (int j = 0; j < N; j++) c[j] = 0.0f;
-        if (!tb)   /* rows of B, scaled by A's entries: vectorized over j */
+        if (beta == 0.0f)
+            for (int j = 0; j < N; j++) c[j] = 0.0f;
+        if (!tb) /* rows of B, scaled by A's entries: vectorized over j */
             for (int k = 0; k < K; k++) {
                 float a = ta ? A[(long)k * lda + i] : A[(long)i * lda + k];
                 const float *b = B + (long)k * ldb;
-                #pragma omp simd
+#pragma omp simd
                 for (int j = 0; j < N; j++) c[j] += a * b[j];
             }
-        else       /* dot products with B's rows */
+        else /* dot products with B's rows */
             for (int j = 0; j < N; j++) {
                 const float *b = B + (long)j * ldb;
                 float acc = 0.0f;
                 if (!ta) {
                     const float *a = A + (long)i * lda;
-                    #pragma omp simd reduction(+:acc)
+#pragma omp simd reduction(+ : acc)
                     for (int k = 0; k < K; k++) acc += a[k] * b[k];
                 } else
                     for (int k = 0; k < K; k++) acc += A[(long)k * lda + i] * b[k];
@@ -101,21 +143,22 @@ static void sgemm_any(int ta, int tb, int M, int N, int K, const float *A, int l
 }
 
 /* C[M,N] (+)= op(A) op(B), rows split across threads (each thread its own sgemm on a row block). */
-static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                      float beta, float *C, int ldc) {
+static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
+                      float *C, int ldc) {
     if (M == 0 || N == 0) return;
     long flops = 2L * M * N * K;
     if (flops < (1L << 21) || ta) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
+                    lda, B, ldb, beta, C, ldc);
         return;
     }
-    #pragma omp parallel
+#pragma omp parallel
     {
         int nt = 1, id = 0;
-        #ifdef _OPENMP
-        nt = omp_get_num_threads(); id = omp_get_thread_num();
-        #endif
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        id = omp_get_thread_num();
+#endif
         int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt);
         if (r1 > r0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, N, K, 1.0f,
@@ -123,11 +166,11 @@ static void gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int l
     }
 }
 static void matmul_fwd(Graph *g, Node *n) {
-    int M, K, N; mm_dims(n, &M, &K, &N);
+    int M, K, N;
+    mm_dims(n, &M, &K, &N);
     count_mm(g, n, M, N, K);
     const Tensor *a = n->in[0], *b = n->in[1];
-    gemm_rows(n->ia[0], n->ia[1], M, N, K, a->data, n->ia[0] ? M : K, b->data, n->ia[1] ? K : N, 0.0f,
-              n->out->data, N);
+    gemm_rows(n->ia[0], n->ia[1], M, N, K, a->data, n->ia[0] ? M : K, b->data, n->ia[1] ? K : N, 0.0f, n->out->data, N);
 }
 /* Gradients of C = op(A) op(B):  d op(A) = dC op(B)^T,  d op(B) = op(A)^T dC, added into dA and dB
  * (either may be NULL). The one backward of matmul and bmm. par: the products may split their rows
@@ -139,16 +182,17 @@ static void mm_backward(int par, int ta, int tb, int M, int N, int K, const floa
     GemmFn *gemm = par ? gemm_rows : sgemm_any;
     int lda = ta ? M : K, ldb = tb ? K : N;
     if (dA) {
-        if (!ta) gemm(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, dA, K);     /* dA[M,K] += dC op(B)^T */
-        else gemm(tb, 1, K, M, N, B, ldb, dC, N, 1.0f, dA, M);          /* dA[K,M] += op(B) dC^T */
+        if (!ta) gemm(0, !tb, M, K, N, dC, N, B, ldb, 1.0f, dA, K); /* dA[M,K] += dC op(B)^T */
+        else gemm(tb, 1, K, M, N, B, ldb, dC, N, 1.0f, dA, M);      /* dA[K,M] += op(B) dC^T */
     }
     if (dB) {
-        if (!tb) gemm(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, dB, N);     /* dB[K,N] += op(A)^T dC */
-        else gemm(1, ta, N, K, M, dC, N, A, lda, 1.0f, dB, K);          /* dB[N,K] += dC^T op(A) */
+        if (!tb) gemm(!ta, 0, K, N, M, A, lda, dC, N, 1.0f, dB, N); /* dB[K,N] += op(A)^T dC */
+        else gemm(1, ta, N, K, M, dC, N, A, lda, 1.0f, dB, K);      /* dB[N,K] += dC^T op(A) */
     }
 }
 static void matmul_bwd(Node *n) {
-    int M, K, N; mm_dims(n, &M, &K, &N);
+    int M, K, N;
+    mm_dims(n, &M, &K, &N);
     Tensor *a = n->in[0], *b = n->in[1];
     mm_backward(1, n->ia[0], n->ia[1], M, N, K, a->data, a->grad, b->data, b->grad, n->out->grad);
 }
@@ -170,7 +214,8 @@ static void bmm_dims(const Node *n, int *Bt, int *M, int *K, int *N) {
     NP_ASSERT(bk == *K, "bmm: inner dims %d vs %d", *K, bk);
 }
 static void bmm_shape(const Node *n, int *ndim, int *shape) {
-    int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    int Bt, M, K, N;
+    bmm_dims(n, &Bt, &M, &K, &N);
     NP_ASSERT(!n->in[2] || n->in[2]->numel == (long)Bt * N, "bmm: bias must have %d x %d values", Bt, N);
     SET_SHAPE(Bt, M, N);
 }
@@ -178,9 +223,13 @@ static void bmm_shape(const Node *n, int *ndim, int *shape) {
  * element (a network shared by all rows, as direct's) splits its rows across threads, forward and
  * backward; its weight and bias gradients, sums over all rows, go to per-thread partial sums
  * added in thread order (aux: a Bmm1, saved by forward; NULL when one thread does the sums). */
-typedef struct { int T; float *part; } Bmm1;   /* T threads' partial sums, (K + 1) N floats each */
+typedef struct {
+    int T;
+    float *part;
+} Bmm1; /* T threads' partial sums, (K + 1) N floats each */
 static void bmm_fwd(Graph *g, Node *n) {
-    int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    int Bt, M, K, N;
+    bmm_dims(n, &Bt, &M, &K, &N);
     count_mm(g, n, (double)Bt * M, N, K);
     const float *A = n->in[0]->data, *B = n->in[1]->data, *bias = n->in[2] ? n->in[2]->data : NULL;
     float *C = n->out->data;
@@ -188,9 +237,9 @@ static void bmm_fwd(Graph *g, Node *n) {
     if (Bt == 1) {
         gemm_rows(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
         if (bias) {
-            #pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
+#pragma omp parallel for schedule(static) if ((long)M * N > PAR_MEM)
             for (int i = 0; i < M; i++) {
-                #pragma omp simd
+#pragma omp simd
                 for (int j = 0; j < N; j++) C[(long)i * N + j] += bias[j];
             }
         }
@@ -203,13 +252,13 @@ static void bmm_fwd(Graph *g, Node *n) {
         }
         return;
     }
-    #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++) {
         float *c = C + (long)i * M * N;
         sgemm_any(ta, tb, M, N, K, A + (long)i * M * K, ta ? M : K, B + (long)i * K * N, tb ? K : N, 0.0f, c, N);
         if (bias)
             for (int r = 0; r < M; r++) {
-                #pragma omp simd
+#pragma omp simd
                 for (int j = 0; j < N; j++) c[(long)r * N + j] += bias[(long)i * N + j];
             }
     }
@@ -221,49 +270,60 @@ static void bmm1_bwd(Node *n, int M, int K, int N) {
     int ta = n->ia[0], tb = n->ia[1];
     const float *dC = n->out->grad;
     const Bmm1 *bm = (const Bmm1 *)n->aux;
-    if (!bm) {   /* small, or a transposed A: one thread for the sums */
+    if (!bm) { /* small, or a transposed A: one thread for the sums */
         mm_backward(1, ta, tb, M, N, K, a->data, a->grad, b->data, b->grad, dC);
         if (bias && bias->grad)
-            for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) bias->grad[j] += dC[(long)i * N + j];
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) bias->grad[j] += dC[(long)i * N + j];
         return;
     }
-    mm_backward(1, ta, tb, M, N, K, a->data, a->grad, b->data, NULL, dC);   /* dA */
+    mm_backward(1, ta, tb, M, N, K, a->data, a->grad, b->data, NULL, dC); /* dA */
     int wg = b->grad != NULL, bg = bias && bias->grad;
-    #pragma omp parallel num_threads(bm->T)
+#pragma omp parallel num_threads(bm->T)
     {
         int id = 0, nt = 1;
-        #ifdef _OPENMP
-        id = omp_get_thread_num(); nt = omp_get_num_threads();
-        #endif
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
         int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt), m = r1 - r0;
         float *pw = bm->part + (long)id * (K + 1) * N, *pb = pw + (long)K * N;
         memset(pw, 0, (size_t)(K + 1) * N * sizeof(float));
         const float *dc = dC + (long)r0 * N, *ar = a->data + (long)r0 * K;
         if (wg && m > 0) {
-            if (!tb) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, ar, K, dc, N, 0.0f, pw, N);   /* [K,N] */
-            else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, m, 1.0f, dc, N, ar, K, 0.0f, pw, K);    /* [N,K] */
+            if (!tb)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, m, 1.0f, ar, K, dc, N, 0.0f, pw,
+                            N); /* [K,N] */
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, m, 1.0f, dc, N, ar, K, 0.0f, pw,
+                            K); /* [N,K] */
         }
         if (bg)
             for (int i = 0; i < m; i++) {
-                #pragma omp simd
+#pragma omp simd
                 for (int j = 0; j < N; j++) pb[j] += dc[(long)i * N + j];
             }
-        #pragma omp barrier
-        #pragma omp for schedule(static)
+#pragma omp barrier
+#pragma omp for schedule(static)
         for (long k = 0; k < (long)(K + 1) * N; k++) {
             float acc = 0;
             for (int q = 0; q < nt; q++) acc += bm->part[(long)q * (K + 1) * N + k];
-            if (k < (long)K * N) { if (wg) b->grad[k] += acc; }
-            else if (bg) bias->grad[k - (long)K * N] += acc;
+            if (k < (long)K * N) {
+                if (wg) b->grad[k] += acc;
+            } else if (bg) bias->grad[k - (long)K * N] += acc;
         }
     }
 }
 static void bmm_bwd(Node *n) {
-    int Bt, M, K, N; bmm_dims(n, &Bt, &M, &K, &N);
+    int Bt, M, K, N;
+    bmm_dims(n, &Bt, &M, &K, &N);
     Tensor *a = n->in[0], *b = n->in[1], *bias = n->in[2];
     int ta = n->ia[0], tb = n->ia[1];
-    if (Bt == 1) { bmm1_bwd(n, M, K, N); return; }
-    #pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
+    if (Bt == 1) {
+        bmm1_bwd(n, M, K, N);
+        return;
+    }
+#pragma omp parallel for schedule(static) if ((long)Bt * M * N * K > PAR_MIN)
     for (int i = 0; i < Bt; i++) {
         long oa = (long)i * M * K, ob = (long)i * K * N, oc = (long)i * M * N;
         const float *dC = n->out->grad + oc;
@@ -271,7 +331,7 @@ static void bmm_bwd(Node *n) {
                     b->grad ? b->grad + ob : NULL, dC);
         if (bias && bias->grad)
             for (int r = 0; r < M; r++) {
-                #pragma omp simd
+#pragma omp simd
                 for (int j = 0; j < N; j++) bias->grad[(long)i * N + j] += dC[(long)r * N + j];
             }
     }
@@ -289,25 +349,33 @@ Tensor *op_bmm_bias(Graph *g, Tensor *a, Tensor *b, Tensor *bias, int ta, int tb
  * and everything after it run while the tile is in cache. tile[2t] = first row, tile[2t+1] = its
  * segment, tile[2 n] = M (the end). Threads take tiles in a fixed (static) assignment. */
 #define ROW_TILE 128
-typedef struct { int n, *tile; } Tiles;
+typedef struct {
+    int n, *tile;
+} Tiles;
 static Tiles row_tiles(Graph *g, const int *seg, int G, int M) {
     Tiles t = {0};
     int cap = 0;
     for (int s = 0; s < G; s++) cap += (seg[s + 1] - seg[s] + ROW_TILE - 1) / ROW_TILE;
     t.tile = arena_alloc(g->arena, (size_t)(2 * cap + 2) * sizeof(int));
     for (int s = 0; s < G; s++)
-        for (int r = seg[s]; r < seg[s + 1]; r += ROW_TILE) { t.tile[2 * t.n] = r; t.tile[2 * t.n + 1] = s; t.n++; }
+        for (int r = seg[s]; r < seg[s + 1]; r += ROW_TILE) {
+            t.tile[2 * t.n] = r;
+            t.tile[2 * t.n + 1] = s;
+            t.n++;
+        }
     t.tile[2 * t.n] = M;
     return t;
 }
 /* rows r0..r1 and segment s of tile t */
 static inline void tile_rows(const Tiles *t, const int *seg, int k, int *r0, int *r1, int *s) {
-    *r0 = t->tile[2 * k]; *s = t->tile[2 * k + 1]; *r1 = t->tile[2 * k + 2];
+    *r0 = t->tile[2 * k];
+    *s = t->tile[2 * k + 1];
+    *r1 = t->tile[2 * k + 2];
     if (*r1 > seg[*s + 1]) *r1 = seg[*s + 1];
 }
 /* dst[k] += Σ_q part[q·stride + k] over T threads' partial sums, in thread order. */
 static void add_partials(float *dst, const float *part, long stride, int T, long n, int assign) {
-    #pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
+#pragma omp parallel for schedule(static) if (n * T > PAR_MEM)
     for (long k = 0; k < n; k++) {
         float acc = 0;
         for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
@@ -323,13 +391,18 @@ static void add_partials(float *dst, const float *part, long stride, int T, long
  * thread count). aux: [stats 2M if LN][T partials of G (K+1) N][the tiles]. */
 enum { EPI_NONE, EPI_RELU, EPI_LN };
 #define SEGMM_LN_EPS 1e-5f
-typedef struct { Tiles tl; int T; float *stats, *part; long part_n; } Segmm;
+typedef struct {
+    Tiles tl;
+    int T;
+    float *stats, *part;
+    long part_n;
+} Segmm;
 static void segmm_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0], *w = n->in[1];
     int G = n->ia[0];
     NP_ASSERT(x->ndim == 2 && w->ndim == 3, "segmm: want x [M,K] and w [G,K,N]");
-    NP_ASSERT(w->shape[0] == G && w->shape[1] == x->shape[1], "segmm: w [%d,%d,%d] vs G=%d K=%d",
-              w->shape[0], w->shape[1], w->shape[2], G, x->shape[1]);
+    NP_ASSERT(w->shape[0] == G && w->shape[1] == x->shape[1], "segmm: w [%d,%d,%d] vs G=%d K=%d", w->shape[0],
+              w->shape[1], w->shape[2], G, x->shape[1]);
     NP_ASSERT(n->idx[0] == 0 && n->idx[G] == x->shape[0], "segmm: segments must cover rows 0..%d", x->shape[0]);
     const Tensor *b = n->in[2];
     NP_ASSERT(!b || (b->numel == (long)G * w->shape[2]), "segmm: bias must be [G=%d, N=%d]", G, w->shape[2]);
@@ -350,7 +423,7 @@ static void segmm_fwd(Graph *g, Node *n) {
         sm->part = arena_alloc(g->arena, (size_t)sm->T * sm->part_n * sizeof(float));
     }
     const int *seg = n->idx;
-    #pragma omp parallel for schedule(static) num_threads(sm->T) if (sm->T > 1)
+#pragma omp parallel for schedule(static) num_threads(sm->T) if (sm->T > 1)
     for (int t = 0; t < sm->tl.n; t++) {
         int r0, r1, s;
         tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
@@ -361,21 +434,21 @@ static void segmm_fwd(Graph *g, Node *n) {
         const float *b = bias ? bias->data + (long)s * N : NULL;
         for (int i = r0; i < r1; i++, o += N) {
             if (b) {
-                #pragma omp simd
+#pragma omp simd
                 for (int c = 0; c < N; c++) o[c] += b[c];
             }
             if (epi == EPI_RELU) {
-                #pragma omp simd
+#pragma omp simd
                 for (int c = 0; c < N; c++) o[c] = o[c] > 0 ? o[c] : 0.0f;
             } else if (epi == EPI_LN) {
                 float mu = 0, var = 0;
-                #pragma omp simd reduction(+:mu)
+#pragma omp simd reduction(+ : mu)
                 for (int c = 0; c < N; c++) mu += o[c];
                 mu /= N;
-                #pragma omp simd reduction(+:var)
+#pragma omp simd reduction(+ : var)
                 for (int c = 0; c < N; c++) var += (o[c] - mu) * (o[c] - mu);
                 float rs = 1.0f / sqrtf(var / N + SEGMM_LN_EPS);
-                #pragma omp simd
+#pragma omp simd
                 for (int c = 0; c < N; c++) o[c] = (o[c] - mu) * rs;
                 sm->stats[i] = rs;
             }
@@ -387,15 +460,15 @@ static void segmm_bwd(Node *n) {
     const Segmm *sm = (const Segmm *)n->aux;
     int K = x->shape[1], N = w->shape[2], G = n->ia[0], epi = n->ia[2];
     const int *seg = n->idx;
-    #pragma omp parallel num_threads(sm->T) if (sm->T > 1)
+#pragma omp parallel num_threads(sm->T) if (sm->T > 1)
     {
         int id = 0;
-        #ifdef _OPENMP
+#ifdef _OPENMP
         id = omp_get_thread_num();
-        #endif
+#endif
         float *part = sm->part ? sm->part + (long)id * sm->part_n : NULL;
         if (part) memset(part, 0, (size_t)sm->part_n * sizeof(float));
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int t = 0; t < sm->tl.n; t++) {
             int r0, r1, s;
             tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
@@ -404,28 +477,32 @@ static void segmm_bwd(Node *n) {
             /* back through the epilogue, in place: every consumer of out has added its part by now */
             if (epi == EPI_RELU)
                 for (long k = 0; k < (long)(r1 - r0) * N; k++) dY[k] = o[k] > 0 ? dY[k] : 0.0f;
-            else if (epi == EPI_LN)   /* out is x̂: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
+            else if (epi == EPI_LN) /* out is x̂: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
                 for (int i = r0; i < r1; i++) {
                     float *dy = n->out->grad + (long)i * N;
                     const float *xh = n->out->data + (long)i * N;
                     float rs = sm->stats[i], s1 = 0, s2 = 0;
-                    #pragma omp simd reduction(+:s1, s2)
-                    for (int c = 0; c < N; c++) { s1 += dy[c]; s2 += dy[c] * xh[c]; }
-                    s1 /= N; s2 /= N;
-                    #pragma omp simd
+#pragma omp simd reduction(+ : s1, s2)
+                    for (int c = 0; c < N; c++) {
+                        s1 += dy[c];
+                        s2 += dy[c] * xh[c];
+                    }
+                    s1 /= N;
+                    s2 /= N;
+#pragma omp simd
                     for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
                 }
-            if (x->grad)   /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, N, 1.0f, dY, N, w->data + (long)s * K * N, N,
-                            (n->fresh & 1) ? 0.0f : 1.0f, x->grad + (long)r0 * K, K);
-            if (part) {    /* dW += X^T dY, db += colsum dY */
+            if (x->grad) /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, N, 1.0f, dY, N,
+                            w->data + (long)s * K * N, N, (n->fresh & 1) ? 0.0f : 1.0f, x->grad + (long)r0 * K, K);
+            if (part) { /* dW += X^T dY, db += colsum dY */
                 float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
                 if (w->grad)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, r1 - r0, 1.0f, x->data + (long)r0 * K, K, dY, N,
-                                1.0f, pw, N);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, r1 - r0, 1.0f, x->data + (long)r0 * K, K,
+                                dY, N, 1.0f, pw, N);
                 if (b && b->grad)
                     for (int i = 0; i < r1 - r0; i++) {
-                        #pragma omp simd
+#pragma omp simd
                         for (int c = 0; c < N; c++) pb[c] += dY[(long)i * N + c];
                     }
             }
@@ -442,14 +519,25 @@ static Tensor *segmm(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *se
     Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, epi}, .idx = arena_ints(g, seg, G + 1)};
     return tape_apply(g, &n);
 }
-Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) { return segmm(g, x, w, NULL, seg, G, EPI_NONE); }
-Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) { return segmm(g, x, w, b, seg, G, EPI_NONE); }
-Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) { return segmm(g, x, w, b, seg, G, EPI_RELU); }
-Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) { return segmm(g, x, w, b, seg, G, EPI_LN); }
+Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G) {
+    return segmm(g, x, w, NULL, seg, G, EPI_NONE);
+}
+Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) {
+    return segmm(g, x, w, b, seg, G, EPI_NONE);
+}
+Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) {
+    return segmm(g, x, w, b, seg, G, EPI_RELU);
+}
+Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) {
+    return segmm(g, x, w, b, seg, G, EPI_LN);
+}
 
 /* ======================= broadcasting elementwise: add, sub, mul ======================= */
 /* Both operands and the output as 4-D with strides (0 where an operand is broadcast). */
-typedef struct { int shape[4]; long sa[4], sb[4], so[4]; } Bcast;
+typedef struct {
+    int shape[4];
+    long sa[4], sb[4], so[4];
+} Bcast;
 static void bcast_plan(const Tensor *a, const Tensor *b, Bcast *p, int *ndim, int *shape) {
     int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
     int as[4] = {1, 1, 1, 1}, bs[4] = {1, 1, 1, 1};
@@ -460,39 +548,56 @@ static void bcast_plan(const Tensor *a, const Tensor *b, Bcast *p, int *ndim, in
         NP_ASSERT(as[i] == bs[i] || as[i] == 1 || bs[i] == 1, "broadcast: dims %d and %d do not match", as[i], bs[i]);
         p->shape[i] = as[i] > bs[i] ? as[i] : bs[i];
         if (as[i] == 0 || bs[i] == 0) p->shape[i] = 0;
-        p->sa[i] = as[i] == 1 ? 0 : ka; p->sb[i] = bs[i] == 1 ? 0 : kb; p->so[i] = ko;
-        ka *= as[i]; kb *= bs[i]; ko *= p->shape[i];
+        p->sa[i] = as[i] == 1 ? 0 : ka;
+        p->sb[i] = bs[i] == 1 ? 0 : kb;
+        p->so[i] = ko;
+        ka *= as[i];
+        kb *= bs[i];
+        ko *= p->shape[i];
     }
-    if (ndim) { *ndim = nd; for (int i = 0; i < nd; i++) shape[i] = p->shape[4 - nd + i]; }
+    if (ndim) {
+        *ndim = nd;
+        for (int i = 0; i < nd; i++) shape[i] = p->shape[4 - nd + i];
+    }
 }
-static void binary_shape(const Node *n, int *ndim, int *shape) { Bcast p; bcast_plan(n->in[0], n->in[1], &p, ndim, shape); }
+static void binary_shape(const Node *n, int *ndim, int *shape) {
+    Bcast p;
+    bcast_plan(n->in[0], n->in[1], &p, ndim, shape);
+}
 
-#define BCAST_LOOP(p, BODY) \
-    for (int i0 = 0; i0 < (p).shape[0]; i0++) for (int i1 = 0; i1 < (p).shape[1]; i1++) \
-    for (int i2 = 0; i2 < (p).shape[2]; i2++) { \
-        long ia_ = i0 * (p).sa[0] + i1 * (p).sa[1] + i2 * (p).sa[2]; \
-        long ib_ = i0 * (p).sb[0] + i1 * (p).sb[1] + i2 * (p).sb[2]; \
-        long io_ = i0 * (p).so[0] + i1 * (p).so[1] + i2 * (p).so[2]; \
-        for (int i3 = 0; i3 < (p).shape[3]; i3++) { \
-            long ja = ia_ + i3 * (p).sa[3], jb = ib_ + i3 * (p).sb[3], jo = io_ + i3; (void)ja; (void)jb; BODY } }
+#define BCAST_LOOP(p, BODY)                                                                   \
+    for (int i0 = 0; i0 < (p).shape[0]; i0++)                                                 \
+        for (int i1 = 0; i1 < (p).shape[1]; i1++)                                             \
+            for (int i2 = 0; i2 < (p).shape[2]; i2++) {                                       \
+                long ia_ = i0 * (p).sa[0] + i1 * (p).sa[1] + i2 * (p).sa[2];                  \
+                long ib_ = i0 * (p).sb[0] + i1 * (p).sb[1] + i2 * (p).sb[2];                  \
+                long io_ = i0 * (p).so[0] + i1 * (p).so[1] + i2 * (p).so[2];                  \
+                for (int i3 = 0; i3 < (p).shape[3]; i3++) {                                   \
+                    long ja = ia_ + i3 * (p).sa[3], jb = ib_ + i3 * (p).sb[3], jo = io_ + i3; \
+                    (void)ja;                                                                 \
+                    (void)jb;                                                                 \
+                    BODY                                                                      \
+                }                                                                             \
+            }
 
 static void binary_fwd(Graph *g, Node *n) {
-    Bcast p; bcast_plan(n->in[0], n->in[1], &p, NULL, NULL);
+    Bcast p;
+    bcast_plan(n->in[0], n->in[1], &p, NULL, NULL);
     const float *a = n->in[0]->data, *b = n->in[1]->data;
     float *o = n->out->data;
     long N = n->out->numel;
     if (tensor_same_shape(n->in[0], n->in[1])) { /* the common case, vectorizable */
         switch (n->op) {
         case OP_ADD:
-            #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+#pragma omp parallel for schedule(static) if (N > PAR_MIN)
             for (long i = 0; i < N; i++) o[i] = a[i] + b[i];
             break;
         case OP_SUB:
-            #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+#pragma omp parallel for schedule(static) if (N > PAR_MIN)
             for (long i = 0; i < N; i++) o[i] = a[i] - b[i];
             break;
         default:
-            #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+#pragma omp parallel for schedule(static) if (N > PAR_MIN)
             for (long i = 0; i < N; i++) o[i] = a[i] * b[i];
         }
         return;
@@ -500,20 +605,21 @@ static void binary_fwd(Graph *g, Node *n) {
     switch (n->op) {
     case OP_ADD: BCAST_LOOP(p, o[jo] = a[ja] + b[jb];) break;
     case OP_SUB: BCAST_LOOP(p, o[jo] = a[ja] - b[jb];) break;
-    default:     BCAST_LOOP(p, o[jo] = a[ja] * b[jb];) break;
+    default: BCAST_LOOP(p, o[jo] = a[ja] * b[jb];) break;
     }
 }
 /* Reductions over broadcast dims happen here, serially, so the summation order is fixed. */
 static void binary_bwd(Node *n) {
-    Bcast p; bcast_plan(n->in[0], n->in[1], &p, NULL, NULL);
+    Bcast p;
+    bcast_plan(n->in[0], n->in[1], &p, NULL, NULL);
     Tensor *A = n->in[0], *B = n->in[1];
     const float *a = A->data, *b = B->data, *go = n->out->grad;
     float *ga = A->grad, *gb = B->grad;
-    if (tensor_same_shape(A, B)) {   /* no reduction: plain vectorizable loops */
+    if (tensor_same_shape(A, B)) { /* no reduction: plain vectorizable loops */
         long N = n->out->numel;
         float sb = n->op == OP_SUB ? -1.0f : 1.0f;
         int mul = n->op == OP_MUL;
-        #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
+#pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
         for (long i = 0; i < N; i++) {
             if (ga) ga[i] += mul ? go[i] * b[i] : go[i];
             if (gb) gb[i] += mul ? go[i] * a[i] : sb * go[i];
@@ -545,23 +651,34 @@ Tensor *op_mul(Graph *g, Tensor *a, Tensor *b) { return binary(g, OP_MUL, a, b);
 /* ======================= scale, add scalar ======================= */
 static void same_shape(const Node *n, int *ndim, int *shape) { copy_shape(n->in[0], ndim, shape); }
 static void scale_fwd(Graph *g, Node *n) {
-    const float *a = n->in[0]->data; float *o = n->out->data, s = n->fa[0];
+    const float *a = n->in[0]->data;
+    float *o = n->out->data, s = n->fa[0];
     long N = n->out->numel;
-    if (n->op == OP_SCALE) for (long i = 0; i < N; i++) o[i] = a[i] * s;
-    else for (long i = 0; i < N; i++) o[i] = a[i] + s;
+    if (n->op == OP_SCALE)
+        for (long i = 0; i < N; i++) o[i] = a[i] * s;
+    else
+        for (long i = 0; i < N; i++) o[i] = a[i] + s;
 }
 static void scale_bwd(Node *n) {
-    float *ga = n->in[0]->grad; const float *go = n->out->grad;
+    float *ga = n->in[0]->grad;
+    const float *go = n->out->grad;
     if (!ga) return;
     float s = n->op == OP_SCALE ? n->fa[0] : 1.0f;
     for (long i = 0; i < n->out->numel; i++) ga[i] += go[i] * s;
 }
-Tensor *op_scale(Graph *g, Tensor *a, float s) { Node n = {.op = OP_SCALE, .in = {a}, .fa = {s}}; return tape_apply(g, &n); }
-Tensor *op_add_scalar(Graph *g, Tensor *a, float s) { Node n = {.op = OP_ADDS, .in = {a}, .fa = {s}}; return tape_apply(g, &n); }
+Tensor *op_scale(Graph *g, Tensor *a, float s) {
+    Node n = {.op = OP_SCALE, .in = {a}, .fa = {s}};
+    return tape_apply(g, &n);
+}
+Tensor *op_add_scalar(Graph *g, Tensor *a, float s) {
+    Node n = {.op = OP_ADDS, .in = {a}, .fa = {s}};
+    return tape_apply(g, &n);
+}
 
 /* ======================= concat, slice: [outer, axis, inner] blocks ======================= */
 static void axis_split(const Tensor *t, int axis, long *outer, long *inner) {
-    *outer = 1; *inner = 1;
+    *outer = 1;
+    *inner = 1;
     for (int i = 0; i < axis; i++) *outer *= t->shape[i];
     for (int i = axis + 1; i < t->ndim; i++) *inner *= t->shape[i];
 }
@@ -573,14 +690,16 @@ static void concat_shape(const Node *n, int *ndim, int *shape) {
         const Tensor *x = n->ins[k];
         NP_ASSERT(x->ndim == x0->ndim, "concat: input %d has %d dims, input 0 has %d", k, x->ndim, x0->ndim);
         for (int i = 0; i < x->ndim; i++)
-            NP_ASSERT(i == axis || x->shape[i] == x0->shape[i], "concat: input %d dim %d is %d, want %d", k, i, x->shape[i], x0->shape[i]);
+            NP_ASSERT(i == axis || x->shape[i] == x0->shape[i], "concat: input %d dim %d is %d, want %d", k, i,
+                      x->shape[i], x0->shape[i]);
         tot += x->shape[axis];
     }
     copy_shape(x0, ndim, shape);
     shape[axis] = tot;
 }
 static void concat_fwd(Graph *g, Node *n) {
-    long outer, inner; axis_split(n->out, n->ia[0], &outer, &inner);
+    long outer, inner;
+    axis_split(n->out, n->ia[0], &outer, &inner);
     long orow = n->out->shape[n->ia[0]] * inner, off = 0;
     for (int k = 0; k < n->nin; k++) {
         const Tensor *x = n->ins[k];
@@ -590,7 +709,8 @@ static void concat_fwd(Graph *g, Node *n) {
     }
 }
 static void concat_bwd(Node *n) {
-    long outer, inner; axis_split(n->out, n->ia[0], &outer, &inner);
+    long outer, inner;
+    axis_split(n->out, n->ia[0], &outer, &inner);
     long orow = n->out->shape[n->ia[0]] * inner, off = 0;
     for (int k = 0; k < n->nin; k++) {
         Tensor *x = n->ins[k];
@@ -616,23 +736,27 @@ static void slice_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *a = n->in[0];
     int axis = n->ia[0], start = n->ia[1], len = n->ia[2];
     NP_ASSERT(axis >= 0 && axis < a->ndim, "slice: axis %d of a %d-D tensor", axis, a->ndim);
-    NP_ASSERT(start >= 0 && len >= 0 && start + len <= a->shape[axis], "slice: [%d, %d) of %d", start, start + len, a->shape[axis]);
+    NP_ASSERT(start >= 0 && len >= 0 && start + len <= a->shape[axis], "slice: [%d, %d) of %d", start, start + len,
+              a->shape[axis]);
     copy_shape(a, ndim, shape);
     shape[axis] = len;
 }
 static void slice_fwd(Graph *g, Node *n) {
-    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    long outer, inner;
+    axis_split(n->in[0], n->ia[0], &outer, &inner);
     long arow = n->in[0]->shape[n->ia[0]] * inner, w = n->ia[2] * inner, off = n->ia[1] * inner;
-    #pragma omp parallel for schedule(static) if (outer * w > PAR_MEM)
+#pragma omp parallel for schedule(static) if (outer * w > PAR_MEM)
     for (long o = 0; o < outer; o++) memcpy(n->out->data + o * w, n->in[0]->data + o * arow + off, w * sizeof(float));
 }
 static void slice_bwd(Node *n) {
     if (!n->in[0]->grad) return;
-    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    long outer, inner;
+    axis_split(n->in[0], n->ia[0], &outer, &inner);
     long arow = n->in[0]->shape[n->ia[0]] * inner, w = n->ia[2] * inner, off = n->ia[1] * inner;
-    #pragma omp parallel for schedule(static) if (outer * w > PAR_MEM)
+#pragma omp parallel for schedule(static) if (outer * w > PAR_MEM)
     for (long o = 0; o < outer; o++) {
-        float *dst = n->in[0]->grad + o * arow + off; const float *src = n->out->grad + o * w;
+        float *dst = n->in[0]->grad + o * arow + off;
+        const float *src = n->out->grad + o * w;
         for (long j = 0; j < w; j++) dst[j] += src[j];
     }
 }
@@ -656,24 +780,46 @@ static void permute_shape(const Node *n, int *ndim, int *shape) {
 /* Source strides seen in output order, padded to 4-D. */
 static void permute_plan(const Node *n, int *os, long *st) {
     const Tensor *a = n->in[0];
-    long as[NT_MAXDIM]; long k = 1;
-    for (int i = a->ndim - 1; i >= 0; i--) { as[i] = k; k *= a->shape[i]; }
+    long as[NT_MAXDIM];
+    long k = 1;
+    for (int i = a->ndim - 1; i >= 0; i--) {
+        as[i] = k;
+        k *= a->shape[i];
+    }
     int pad = 4 - a->ndim;
-    for (int i = 0; i < 4; i++) { os[i] = 1; st[i] = 0; }
-    for (int i = 0; i < a->ndim; i++) { os[pad + i] = a->shape[n->ia[i]]; st[pad + i] = as[n->ia[i]]; }
+    for (int i = 0; i < 4; i++) {
+        os[i] = 1;
+        st[i] = 0;
+    }
+    for (int i = 0; i < a->ndim; i++) {
+        os[pad + i] = a->shape[n->ia[i]];
+        st[pad + i] = as[n->ia[i]];
+    }
 }
 static void permute_fwd(Graph *g, Node *n) {
-    int os[4]; long st[4]; permute_plan(n, os, st);
-    const float *a = n->in[0]->data; float *o = n->out->data; long j = 0;
-    for (int i0 = 0; i0 < os[0]; i0++) for (int i1 = 0; i1 < os[1]; i1++) for (int i2 = 0; i2 < os[2]; i2++)
-        for (int i3 = 0; i3 < os[3]; i3++) o[j++] = a[i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3]];
+    int os[4];
+    long st[4];
+    permute_plan(n, os, st);
+    const float *a = n->in[0]->data;
+    float *o = n->out->data;
+    long j = 0;
+    for (int i0 = 0; i0 < os[0]; i0++)
+        for (int i1 = 0; i1 < os[1]; i1++)
+            for (int i2 = 0; i2 < os[2]; i2++)
+                for (int i3 = 0; i3 < os[3]; i3++) o[j++] = a[i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3]];
 }
 static void permute_bwd(Node *n) {
     if (!n->in[0]->grad) return;
-    int os[4]; long st[4]; permute_plan(n, os, st);
-    float *ga = n->in[0]->grad; const float *go = n->out->grad; long j = 0;
-    for (int i0 = 0; i0 < os[0]; i0++) for (int i1 = 0; i1 < os[1]; i1++) for (int i2 = 0; i2 < os[2]; i2++)
-        for (int i3 = 0; i3 < os[3]; i3++) ga[i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3]] += go[j++];
+    int os[4];
+    long st[4];
+    permute_plan(n, os, st);
+    float *ga = n->in[0]->grad;
+    const float *go = n->out->grad;
+    long j = 0;
+    for (int i0 = 0; i0 < os[0]; i0++)
+        for (int i1 = 0; i1 < os[1]; i1++)
+            for (int i2 = 0; i2 < os[2]; i2++)
+                for (int i3 = 0; i3 < os[3]; i3++) ga[i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3]] += go[j++];
 }
 Tensor *op_permute(Graph *g, Tensor *a, const int *perm) {
     Node n = {.op = OP_PERMUTE, .in = {a}};
@@ -688,45 +834,58 @@ static inline float act_f(int op, float x) {
     case OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case OP_SILU: return x / (1.0f + expf(-x));
     case OP_TANH: return tanhf(x);
-    default:      return 1.0f / (1.0f + expf(-x));
+    default: return 1.0f / (1.0f + expf(-x));
     }
 }
 /* derivative from the input x and the output y */
 static inline float act_df(int op, float x, float y) {
     switch (op) {
     case OP_RELU: return x > 0 ? 1.0f : 0.0f;
-    case OP_GELU: return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x);
-    case OP_SILU: { float s = 1.0f / (1.0f + expf(-x)); return s * (1.0f + x * (1.0f - s)); }
+    case OP_GELU:
+        return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x);
+    case OP_SILU: {
+        float s = 1.0f / (1.0f + expf(-x));
+        return s * (1.0f + x * (1.0f - s));
+    }
     case OP_TANH: return 1.0f - y * y;
-    default:      return y * (1.0f - y);
+    default: return y * (1.0f - y);
     }
 }
 static void act_fwd(Graph *g, Node *n) {
-    const float *a = n->in[0]->data; float *o = n->out->data; long N = n->out->numel; int op = n->op;
-    if (op == OP_RELU) {    /* its own loop so that it vectorizes: the meta-learners' hot activation */
-        #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
-        for (long i = 0; i < N; i++) o[i] = a[i] <= 0 ? 0.0f : a[i];   /* NaN passes through */
+    const float *a = n->in[0]->data;
+    float *o = n->out->data;
+    long N = n->out->numel;
+    int op = n->op;
+    if (op == OP_RELU) { /* its own loop so that it vectorizes: the meta-learners' hot activation */
+#pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
+        for (long i = 0; i < N; i++) o[i] = a[i] <= 0 ? 0.0f : a[i]; /* NaN passes through */
         return;
     }
-    #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+#pragma omp parallel for schedule(static) if (N > PAR_MIN)
     for (long i = 0; i < N; i++) o[i] = act_f(op, a[i]);
 }
 static void act_bwd(Node *n) {
-    float *ga = n->in[0]->grad; if (!ga) return;
-    const float *a = n->in[0]->data, *o = n->out->data, *go = n->out->grad; long N = n->out->numel; int op = n->op;
+    float *ga = n->in[0]->grad;
+    if (!ga) return;
+    const float *a = n->in[0]->data, *o = n->out->data, *go = n->out->grad;
+    long N = n->out->numel;
+    int op = n->op;
     if (op == OP_RELU) {
-        #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
+#pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
         for (long i = 0; i < N; i++) ga[i] += a[i] > 0 ? go[i] : 0.0f;
         return;
     }
-    #pragma omp parallel for schedule(static) if (N > PAR_MIN)
+#pragma omp parallel for schedule(static) if (N > PAR_MIN)
     for (long i = 0; i < N; i++) ga[i] += go[i] * act_df(op, a[i], o[i]);
 }
-static Tensor *act(Graph *g, int op, Tensor *a) { Node n = {.op = op, .in = {a}}; return tape_apply(g, &n); }
-Tensor *op_relu(Graph *g, Tensor *a)    { return act(g, OP_RELU, a); }
-Tensor *op_gelu(Graph *g, Tensor *a)    { return act(g, OP_GELU, a); }
-Tensor *op_silu(Graph *g, Tensor *a)    { return act(g, OP_SILU, a); }
-Tensor *op_tanh(Graph *g, Tensor *a)    { return act(g, OP_TANH, a); }
+static Tensor *act(Graph *g, int op, Tensor *a) {
+    Node n = {.op = op, .in = {a}};
+    return tape_apply(g, &n);
+}
+Tensor *op_relu(Graph *g, Tensor *a) { return act(g, OP_RELU, a); }
+Tensor *op_gelu(Graph *g, Tensor *a) { return act(g, OP_GELU, a); }
+Tensor *op_silu(Graph *g, Tensor *a) { return act(g, OP_SILU, a); }
+Tensor *op_tanh(Graph *g, Tensor *a) { return act(g, OP_TANH, a); }
 Tensor *op_sigmoid(Graph *g, Tensor *a) { return act(g, OP_SIGMOID, a); }
 
 /* ======================= softmax over the last axis, optional mask ======================= */
@@ -736,7 +895,8 @@ static void softmax_shape(const Node *n, int *ndim, int *shape) {
         int C = a->shape[a->ndim - 1];
         NP_ASSERT(m->ndim <= a->ndim, "softmax: mask has more dims than input");
         for (int i = 0; i < m->ndim; i++)
-            NP_ASSERT(m->shape[m->ndim - 1 - i] == a->shape[a->ndim - 1 - i], "softmax: mask shape must equal the input's trailing dims");
+            NP_ASSERT(m->shape[m->ndim - 1 - i] == a->shape[a->ndim - 1 - i],
+                      "softmax: mask shape must equal the input's trailing dims");
         NP_ASSERT(m->shape[m->ndim - 1] == C, "softmax: mask last dim");
     }
     copy_shape(a, ndim, shape);
@@ -745,22 +905,27 @@ static void softmax_fwd(Graph *g, Node *n) {
     const Tensor *a = n->in[0], *m = n->in[1];
     int C = a->shape[a->ndim - 1];
     long R = C ? a->numel / C : 0, mrows = m ? m->numel / C : 1;
-    #pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
+#pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
     for (long r = 0; r < R; r++) {
         const float *x = a->data + r * C, *mk = m ? m->data + (r % mrows) * C : NULL;
         float *y = n->out->data + r * C, mx = -INFINITY;
-        for (int c = 0; c < C; c++) if ((!mk || mk[c] != 0) && x[c] > mx) mx = x[c];
+        for (int c = 0; c < C; c++)
+            if ((!mk || mk[c] != 0) && x[c] > mx) mx = x[c];
         double s = 0;
-        for (int c = 0; c < C; c++) { y[c] = (!mk || mk[c] != 0) ? expf(x[c] - mx) : 0.0f; s += y[c]; }
-        float inv = s > 0 ? (float)(1.0 / s) : 0.0f;  /* a fully masked row gives zeros, not NaN */
+        for (int c = 0; c < C; c++) {
+            y[c] = (!mk || mk[c] != 0) ? expf(x[c] - mx) : 0.0f;
+            s += y[c];
+        }
+        float inv = s > 0 ? (float)(1.0 / s) : 0.0f; /* a fully masked row gives zeros, not NaN */
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
 }
 static void softmax_bwd(Node *n) {
-    Tensor *a = n->in[0]; if (!a->grad) return;
+    Tensor *a = n->in[0];
+    if (!a->grad) return;
     int C = a->shape[a->ndim - 1];
     long R = C ? a->numel / C : 0;
-    #pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
+#pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
     for (long r = 0; r < R; r++) {
         const float *y = n->out->data + r * C, *dy = n->out->grad + r * C;
         float *dx = a->grad + r * C;
@@ -811,23 +976,31 @@ static void layernorm_fwd(Graph *g, Node *n) {
     int D = x->shape[x->ndim - 1];
     long R = x->numel / D;
     long gg = ga ? R / ln_grows(ga, R, D, "gain") : 0, gb = be ? R / ln_grows(be, R, D, "bias") : 0;
-    n->aux = arena_alloc(g->arena, 2 * R * sizeof(float));  /* mean, rstd per row */
+    n->aux = arena_alloc(g->arena, 2 * R * sizeof(float)); /* mean, rstd per row */
     float eps = n->fa[0];
-    #pragma omp parallel for schedule(static) if (x->numel > PAR_MIN)
+#pragma omp parallel for schedule(static) if (x->numel > PAR_MIN)
     for (long r = 0; r < R; r++) {
-        const float *xr = x->data + r * D; float *y = n->out->data + r * D;
-        float mu = 0, var = 0;   /* float sums over one row vectorize; two passes keep them accurate */
-        #pragma omp simd reduction(+:mu)
+        const float *xr = x->data + r * D;
+        float *y = n->out->data + r * D;
+        float mu = 0, var = 0; /* float sums over one row vectorize; two passes keep them accurate */
+#pragma omp simd reduction(+ : mu)
         for (int d = 0; d < D; d++) mu += xr[d];
         mu /= D;
-        #pragma omp simd reduction(+:var)
+#pragma omp simd reduction(+ : var)
         for (int d = 0; d < D; d++) var += (xr[d] - mu) * (xr[d] - mu);
         var /= D;
         float rs = 1.0f / sqrtf(var + eps);
-        n->aux[2 * r] = mu; n->aux[2 * r + 1] = rs;
+        n->aux[2 * r] = mu;
+        n->aux[2 * r + 1] = rs;
         for (int d = 0; d < D; d++) y[d] = (xr[d] - mu) * rs;
-        if (ga) { const float *gr = ga->data + (r / gg) * D; for (int d = 0; d < D; d++) y[d] *= gr[d]; }
-        if (be) { const float *br = be->data + (r / gb) * D; for (int d = 0; d < D; d++) y[d] += br[d]; }
+        if (ga) {
+            const float *gr = ga->data + (r / gg) * D;
+            for (int d = 0; d < D; d++) y[d] *= gr[d];
+        }
+        if (be) {
+            const float *br = be->data + (r / gb) * D;
+            for (int d = 0; d < D; d++) y[d] += br[d];
+        }
     }
 }
 static void layernorm_bwd(Node *n) {
@@ -835,21 +1008,29 @@ static void layernorm_bwd(Node *n) {
     int D = x->shape[x->ndim - 1];
     long R = x->numel / D;
     long gg = ga ? R / ln_grows(ga, R, D, "gain") : 0, gb = be ? R / ln_grows(be, R, D, "bias") : 0;
-    int reduce = (ga && ga->grad) || (be && be->grad);   /* gain/bias grads sum over rows: keep those serial */
-    #pragma omp parallel for schedule(static) if (!reduce && x->numel > PAR_MIN)
+    int reduce = (ga && ga->grad) || (be && be->grad); /* gain/bias grads sum over rows: keep those serial */
+#pragma omp parallel for schedule(static) if (!reduce && x->numel > PAR_MIN)
     for (long r = 0; r < R; r++) {
         const float *xr = x->data + r * D, *dy = n->out->grad + r * D;
         float mu = n->aux[2 * r], rs = n->aux[2 * r + 1];
         const float *gr = ga ? ga->data + (r / gg) * D : NULL;
-        if (ga && ga->grad) { float *d_g = ga->grad + (r / gg) * D; for (int d = 0; d < D; d++) d_g[d] += dy[d] * (xr[d] - mu) * rs; }
-        if (be && be->grad) { float *d_b = be->grad + (r / gb) * D; for (int d = 0; d < D; d++) d_b[d] += dy[d]; }
+        if (ga && ga->grad) {
+            float *d_g = ga->grad + (r / gg) * D;
+            for (int d = 0; d < D; d++) d_g[d] += dy[d] * (xr[d] - mu) * rs;
+        }
+        if (be && be->grad) {
+            float *d_b = be->grad + (r / gb) * D;
+            for (int d = 0; d < D; d++) d_b[d] += dy[d];
+        }
         if (x->grad) {
-            double s1 = 0, s2 = 0;   /* mean of dxhat and of dxhat * xhat */
+            double s1 = 0, s2 = 0; /* mean of dxhat and of dxhat * xhat */
             for (int d = 0; d < D; d++) {
                 float dxh = dy[d] * (gr ? gr[d] : 1.0f), xh = (xr[d] - mu) * rs;
-                s1 += dxh; s2 += dxh * xh;
+                s1 += dxh;
+                s2 += dxh * xh;
             }
-            s1 /= D; s2 /= D;
+            s1 /= D;
+            s2 /= D;
             float *dx = x->grad + r * D;
             for (int d = 0; d < D; d++) {
                 float dxh = dy[d] * (gr ? gr[d] : 1.0f), xh = (xr[d] - mu) * rs;
@@ -868,19 +1049,23 @@ static void gather_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *t = n->in[0];
     int D = t->shape[t->ndim - 1];
     long V = t->numel / (D ? D : 1);
-    for (int i = 0; i < n->ia[0]; i++) NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < V, "gather: index %d out of [0, %ld)", n->idx[i], V);
+    for (int i = 0; i < n->ia[0]; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < V, "gather: index %d out of [0, %ld)", n->idx[i], V);
     SET_SHAPE(n->ia[0], D);
 }
 static void gather_fwd(Graph *g, Node *n) {
     int D = n->out->shape[1];
-    #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MIN)
-    for (int i = 0; i < n->ia[0]; i++) memcpy(n->out->data + (long)i * D, n->in[0]->data + (long)n->idx[i] * D, D * sizeof(float));
+#pragma omp parallel for schedule(static) if (n->out->numel > PAR_MIN)
+    for (int i = 0; i < n->ia[0]; i++)
+        memcpy(n->out->data + (long)i * D, n->in[0]->data + (long)n->idx[i] * D, D * sizeof(float));
 }
 static void gather_bwd(Node *n) {
-    float *gt = n->in[0]->grad; if (!gt) return;
+    float *gt = n->in[0]->grad;
+    if (!gt) return;
     int D = n->out->shape[1];
-    for (int i = 0; i < n->ia[0]; i++) {  /* serial: repeated indices accumulate in a fixed order */
-        float *dst = gt + (long)n->idx[i] * D; const float *src = n->out->grad + (long)i * D;
+    for (int i = 0; i < n->ia[0]; i++) { /* serial: repeated indices accumulate in a fixed order */
+        float *dst = gt + (long)n->idx[i] * D;
+        const float *src = n->out->grad + (long)i * D;
         for (int d = 0; d < D; d++) dst[d] += src[d];
     }
 }
@@ -892,7 +1077,8 @@ Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n_idx) {
 static void scatter_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *s = n->in[0];
     NP_ASSERT(s->ndim == 2, "scatter: src must be [n, D]");
-    for (int i = 0; i < s->shape[0]; i++) NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "scatter: index %d out of [0, %d)", n->idx[i], n->ia[0]);
+    for (int i = 0; i < s->shape[0]; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "scatter: index %d out of [0, %d)", n->idx[i], n->ia[0]);
     SET_SHAPE(n->ia[0], s->shape[1]);
 }
 static void scatter_fwd(Graph *g, Node *n) {
@@ -905,17 +1091,20 @@ static void scatter_fwd(Graph *g, Node *n) {
         for (int o = 0; o < n->ia[0]; o++) n->aux[o] = n->aux[o] > 0 ? 1.0f / n->aux[o] : 0.0f;
     }
     for (int i = 0; i < N; i++) {
-        float *dst = n->out->data + (long)n->idx[i] * D; const float *src = s->data + (long)i * D;
+        float *dst = n->out->data + (long)n->idx[i] * D;
+        const float *src = s->data + (long)i * D;
         float w = n->op == OP_SEGMENT_MEAN ? n->aux[n->idx[i]] : 1.0f;
         for (int d = 0; d < D; d++) dst[d] += w * src[d];
     }
 }
 static void scatter_bwd(Node *n) {
-    float *gs = n->in[0]->grad; if (!gs) return;
+    float *gs = n->in[0]->grad;
+    if (!gs) return;
     int N = n->in[0]->shape[0], D = n->in[0]->shape[1];
-    #pragma omp parallel for schedule(static) if ((long)N * D > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((long)N * D > PAR_MIN)
     for (int i = 0; i < N; i++) {
-        const float *src = n->out->grad + (long)n->idx[i] * D; float *dst = gs + (long)i * D;
+        const float *src = n->out->grad + (long)n->idx[i] * D;
+        float *dst = gs + (long)i * D;
         float w = n->op == OP_SEGMENT_MEAN ? n->aux[n->idx[i]] : 1.0f;
         for (int d = 0; d < D; d++) dst[d] += w * src[d];
     }
@@ -925,8 +1114,12 @@ static Tensor *scatter(Graph *g, int op, Tensor *src, const int *idx, int n_out)
     Node n = {.op = op, .in = {src}, .ia = {n_out}, .idx = arena_ints(g, idx, src->shape[0])};
     return tape_apply(g, &n);
 }
-Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out) { return scatter(g, OP_SCATTER_ADD, src, idx, n_out); }
-Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) { return scatter(g, OP_SEGMENT_MEAN, src, idx, n_out); }
+Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out) {
+    return scatter(g, OP_SCATTER_ADD, src, idx, n_out);
+}
+Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) {
+    return scatter(g, OP_SEGMENT_MEAN, src, idx, n_out);
+}
 
 /* ======================= edge_relu: relu(x + s[src] + t[dst]) ======================= */
 /* The message layer of a graph network in one pass: x [M, C] per edge row, s and t [*, C] per node
@@ -946,17 +1139,23 @@ static void edge_relu_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
     int M = n->ia[0], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
-    #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
+#pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
     for (int i = 0; i < M; i++) {
         const float *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
         float *o = n->out->data + (long)i * C;
         if (x) {
             const float *xr = x->data + (long)i * C;
-            #pragma omp simd
-            for (int c = 0; c < C; c++) { float v = xr[c] + sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float v = xr[c] + sr[c] + tr[c];
+                o[c] = v <= 0 ? 0.0f : v;
+            }
         } else {
-            #pragma omp simd
-            for (int c = 0; c < C; c++) { float v = sr[c] + tr[c]; o[c] = v <= 0 ? 0.0f : v; }
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float v = sr[c] + tr[c];
+                o[c] = v <= 0 ? 0.0f : v;
+            }
         }
     }
 }
@@ -965,12 +1164,13 @@ static void edge_relu_bwd(Node *n) {
     Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
     int M = n->ia[0], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
-    #pragma omp parallel if (n->out->numel > PAR_MEM)
+#pragma omp parallel if (n->out->numel > PAR_MEM)
     {
         int id = 0, nt = 1;
-        #ifdef _OPENMP
-        id = omp_get_thread_num(); nt = omp_get_num_threads();
-        #endif
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
         int c0 = C * id / nt, c1 = C * (id + 1) / nt;
         for (int i = 0; i < M; i++) {
             const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
@@ -987,7 +1187,10 @@ static void edge_relu_bwd(Node *n) {
 }
 static Tensor *edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
     int *idx = arena_alloc(g->arena, (size_t)(M > 0 ? 2 * M : 1) * sizeof(int));
-    if (M > 0) { memcpy(idx, src, M * sizeof(int)); memcpy(idx + M, dst, M * sizeof(int)); }
+    if (M > 0) {
+        memcpy(idx, src, M * sizeof(int));
+        memcpy(idx + M, dst, M * sizeof(int));
+    }
     Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .ia = {M}, .idx = idx};
     return tape_apply(g, &n);
 }
@@ -1015,10 +1218,10 @@ Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *
 typedef struct {
     int M, d, G, Rn, nt;
     Tiles tl;
-    float *inv_in, *inv_out;/* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
-    float *x, *stats;       /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
-    float *part;            /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
-    long part_n;            /* floats per thread */
+    float *inv_in, *inv_out; /* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
+    float *x, *stats;        /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
+    float *part;             /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
+    long part_n;             /* floats per thread */
 } EdgeRound;
 
 static void edge_round_shape(const Node *n, int *ndim, int *shape) {
@@ -1029,12 +1232,14 @@ static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     int M = he->shape[0], d = he->shape[1], C = 3 * d;
     NP_ASSERT(xs->shape[1] == C && xt->shape[1] == C && xs->shape[0] == Rn && xt->shape[0] == Rn,
               "edge_round: xs, xt must be [%d, %d]", Rn, C);
-    NP_ASSERT(we->ndim == 3 && we->shape[0] == G && we->shape[1] == d && we->shape[2] == C, "edge_round: we must be [%d, %d, %d]", G, d, C);
+    NP_ASSERT(we->ndim == 3 && we->shape[0] == G && we->shape[1] == d && we->shape[2] == C,
+              "edge_round: we must be [%d, %d, %d]", G, d, C);
     NP_ASSERT(be->numel == (long)G * C, "edge_round: be must be [%d, %d]", G, C);
     const int *seg = n->idx + 2L * M;
     NP_ASSERT(seg[0] == 0 && seg[G] == M, "edge_round: segments must cover rows 0..%d", M);
     for (int s = 0; s < G; s++) NP_ASSERT(seg[s] <= seg[s + 1], "edge_round: segments out of order");
-    for (int i = 0; i < 2 * M; i++) NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < Rn, "edge_round: row %d reads node row %d", i % (M ? M : 1), n->idx[i]);
+    for (int i = 0; i < 2 * M; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < Rn, "edge_round: row %d reads node row %d", i % (M ? M : 1), n->idx[i]);
     SET_SHAPE(M + 2 * Rn, d);
 }
 
@@ -1045,11 +1250,18 @@ static void edge_round_fwd(Graph *g, Node *n) {
     g->flops += 2.0 * M * C * d * (1 + (n->out->grad && he->grad) + (n->out->grad && we->grad));
     EdgeRound *er = arena_calloc(g->arena, sizeof *er);
     n->aux = (float *)er;
-    er->M = M; er->d = d; er->G = G; er->Rn = Rn; er->nt = threads_for((long)M * C);
+    er->M = M;
+    er->d = d;
+    er->G = G;
+    er->Rn = Rn;
+    er->nt = threads_for((long)M * C);
     er->tl = row_tiles(g, seg, G, M);
     er->inv_in = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
     er->inv_out = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
-    for (int i = 0; i < M; i++) { er->inv_in[dst[i]] += 1.0f; er->inv_out[src[i]] += 1.0f; }
+    for (int i = 0; i < M; i++) {
+        er->inv_in[dst[i]] += 1.0f;
+        er->inv_out[src[i]] += 1.0f;
+    }
     for (int v = 0; v < Rn; v++) {
         er->inv_in[v] = er->inv_in[v] > 0 ? 1.0f / er->inv_in[v] : 0.0f;
         er->inv_out[v] = er->inv_out[v] > 0 ? 1.0f / er->inv_out[v] : 0.0f;
@@ -1060,15 +1272,15 @@ static void edge_round_fwd(Graph *g, Node *n) {
     er->part_n = n->out->grad && bwd_part > fwd_part ? bwd_part : fwd_part;
     er->part = arena_alloc(g->arena, (size_t)er->nt * (er->part_n > 0 ? er->part_n : 1) * sizeof(float));
     float *x = er->x, *h1 = n->out->data, eps = n->fa[0];
-    #pragma omp parallel num_threads(er->nt) if (er->nt > 1)
+#pragma omp parallel num_threads(er->nt) if (er->nt > 1)
     {
         int id = 0;
-        #ifdef _OPENMP
+#ifdef _OPENMP
         id = omp_get_thread_num();
-        #endif
-        float *ain = er->part + (long)id * er->part_n, *aout = ain + (long)Rn * d;   /* this thread's sums */
+#endif
+        float *ain = er->part + (long)id * er->part_n, *aout = ain + (long)Rn * d; /* this thread's sums */
         memset(ain, 0, (size_t)fwd_part * sizeof(float));
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int t = 0; t < er->tl.n; t++) {
             int r0, r1, s;
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
@@ -1077,28 +1289,39 @@ static void edge_round_fwd(Graph *g, Node *n) {
                         we->data + (long)s * d * C, C, 0.0f, x + (long)r0 * C, C);
             for (int i = r0; i < r1; i++) {
                 float *xr = x + (long)i * C, *y = h1 + (long)i * d;
-                const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
-                #pragma omp simd
-                for (int c = 0; c < C; c++) { float v = xr[c] + b[c] + sr[c] + tr[c]; xr[c] = v > 0 ? v : 0.0f; }
+                const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C,
+                            *hr = he->data + (long)i * d;
+#pragma omp simd
+                for (int c = 0; c < C; c++) {
+                    float v = xr[c] + b[c] + sr[c] + tr[c];
+                    xr[c] = v > 0 ? v : 0.0f;
+                }
                 float mu = 0, var = 0;
-                #pragma omp simd reduction(+:mu)
-                for (int c = 0; c < d; c++) { y[c] = hr[c] + xr[c]; mu += y[c]; }
+#pragma omp simd reduction(+ : mu)
+                for (int c = 0; c < d; c++) {
+                    y[c] = hr[c] + xr[c];
+                    mu += y[c];
+                }
                 mu /= d;
-                #pragma omp simd reduction(+:var)
+#pragma omp simd reduction(+ : var)
                 for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
                 float rs = 1.0f / sqrtf(var / d + eps);
-                #pragma omp simd
+#pragma omp simd
                 for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
-                er->stats[2 * i] = mu; er->stats[2 * i + 1] = rs;
+                er->stats[2 * i] = mu;
+                er->stats[2 * i + 1] = rs;
                 float *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
-                #pragma omp simd
-                for (int c = 0; c < d; c++) { pi[c] += xr[d + c]; po[c] += xr[2 * d + c]; }
+#pragma omp simd
+                for (int c = 0; c < d; c++) {
+                    pi[c] += xr[d + c];
+                    po[c] += xr[2 * d + c];
+                }
             }
         }
     }
     /* the means: the threads' sums in thread order, times 1 / count */
     float *a = h1 + (long)M * d;
-    #pragma omp parallel for schedule(static) if (er->nt > 1)
+#pragma omp parallel for schedule(static) if (er->nt > 1)
     for (long k = 0; k < fwd_part; k++) {
         float acc = 0;
         for (int q = 0; q < er->nt; q++) acc += er->part[(long)q * er->part_n + k];
@@ -1114,31 +1337,36 @@ static void edge_round_bwd(Node *n) {
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     const float *dy = n->out->grad, *da_in = dy + (long)M * d, *da_out = da_in + (long)Rn * d;
     float *x = er->x;
-    int dh_fresh = n->fresh & 1;   /* he's gradient is this op's to assign: every row is written once below */
+    int dh_fresh = n->fresh & 1; /* he's gradient is this op's to assign: every row is written once below */
     long W = (long)G * (d + 1) * C, NR = (long)Rn * C;
-    #pragma omp parallel num_threads(T) if (T > 1)
+#pragma omp parallel num_threads(T) if (T > 1)
     {
         int id = 0;
-        #ifdef _OPENMP
+#ifdef _OPENMP
         id = omp_get_thread_num();
-        #endif
-        float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR;   /* this thread's sums */
+#endif
+        float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR; /* this thread's sums */
         memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int t = 0; t < er->tl.n; t++) {
             int r0, r1, s;
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             for (int i = r0; i < r1; i++) {
-                float *xr = x + (long)i * C;   /* becomes dx */
+                float *xr = x + (long)i * C; /* becomes dx */
                 const float *hr = he->data + (long)i * d, *g1 = dy + (long)i * d;
                 float mu = er->stats[2 * i], rs = er->stats[2 * i + 1], s1 = 0, s2 = 0;
-                #pragma omp simd reduction(+:s1, s2)
-                for (int c = 0; c < d; c++) { float xh = (hr[c] + xr[c] - mu) * rs; s1 += g1[c]; s2 += g1[c] * xh; }
-                s1 /= d; s2 /= d;
+#pragma omp simd reduction(+ : s1, s2)
+                for (int c = 0; c < d; c++) {
+                    float xh = (hr[c] + xr[c] - mu) * rs;
+                    s1 += g1[c];
+                    s2 += g1[c] * xh;
+                }
+                s1 /= d;
+                s2 /= d;
                 const float *gi = da_in + (long)dst[i] * d, *go = da_out + (long)src[i] * d;
                 float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
-                #pragma omp simd
+#pragma omp simd
                 for (int c = 0; c < d; c++) {
                     float xh = (hr[c] + xr[c] - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);
                     if (dh) dh[c] = dh_fresh ? dz : dh[c] + dz;
@@ -1147,17 +1375,21 @@ static void edge_round_bwd(Node *n) {
                     xr[2 * d + c] = xr[2 * d + c] > 0 ? wo * go[c] : 0.0f;
                 }
                 float *qs = ps + (long)src[i] * C, *qt = pt + (long)dst[i] * C;
-                #pragma omp simd
-                for (int c = 0; c < C; c++) { qs[c] += xr[c]; qt[c] += xr[c]; }
+#pragma omp simd
+                for (int c = 0; c < C; c++) {
+                    qs[c] += xr[c];
+                    qt[c] += xr[c];
+                }
             }
             const float *dx = x + (long)r0 * C;
             if (he->grad)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, d, C, 1.0f, dx, C, we->data + (long)s * d * C, C,
-                            1.0f, he->grad + (long)r0 * d, d);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, d, C, 1.0f, dx, C,
+                            we->data + (long)s * d * C, C, 1.0f, he->grad + (long)r0 * d, d);
             float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C, 1.0f, pw, C);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C,
+                        1.0f, pw, C);
             for (int i = 0; i < r1 - r0; i++) {
-                #pragma omp simd
+#pragma omp simd
                 for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];
             }
         }
@@ -1172,8 +1404,8 @@ static void edge_round_bwd(Node *n) {
     }
 }
 
-Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, Tensor *be, const int *src, const int *dst,
-                      const int *seg, int G, float eps) {
+Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, Tensor *be, const int *src,
+                      const int *dst, const int *seg, int G, float eps) {
     NP_ASSERT(he->ndim == 2 && xs->ndim == 2, "edge_round: he and xs must be 2-D");
     int M = he->shape[0];
     int *idx = arena_alloc(g->arena, (size_t)(2 * M + G + 1) * sizeof(int));
@@ -1181,7 +1413,11 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
     memcpy(idx + M, dst, (size_t)M * sizeof(int));
     memcpy(idx + 2L * M, seg, (size_t)(G + 1) * sizeof(int));
     Tensor **ins = arena_alloc(g->arena, 5 * sizeof *ins);
-    ins[0] = he; ins[1] = xs; ins[2] = xt; ins[3] = we; ins[4] = be;
+    ins[0] = he;
+    ins[1] = xs;
+    ins[2] = xt;
+    ins[3] = we;
+    ins[4] = be;
     Node n = {.op = OP_EDGE_ROUND, .ins = ins, .nin = 5, .ia = {G, xs->shape[0]}, .fa = {eps}, .idx = idx};
     return tape_apply(g, &n);
 }
@@ -1194,21 +1430,23 @@ static void segment_rmsnorm_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0];
     NP_ASSERT(x->ndim == 2, "segment_rmsnorm: x must be [n, D]");
     for (int i = 0; i < x->shape[0]; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "segment_rmsnorm: group %d out of [0, %d)", n->idx[i], n->ia[0]);
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "segment_rmsnorm: group %d out of [0, %d)", n->idx[i],
+                  n->ia[0]);
     copy_shape(x, ndim, shape);
 }
 static void segment_rmsnorm_fwd(Graph *g, Node *n) {
     const Tensor *x = n->in[0];
     int R = x->shape[0], D = x->shape[1], G = n->ia[0];
     float *r = n->aux = arena_calloc(g->arena, (size_t)(2L * G * D + G + 1) * sizeof(float)), *cnt = r + 2L * G * D;
-    for (int i = 0; i < R; i++) {   /* serial: rows add into their group in row order */
+    for (int i = 0; i < R; i++) { /* serial: rows add into their group in row order */
         const float *xr = x->data + (long)i * D;
         float *m = r + (long)n->idx[i] * D;
         for (int c = 0; c < D; c++) m[c] += xr[c] * xr[c];
         cnt[n->idx[i]] += 1.0f;
     }
     for (int k = 0; k < G; k++)
-        for (int c = 0; c < D; c++) r[(long)k * D + c] = 1.0f / sqrtf(r[(long)k * D + c] / (cnt[k] > 0 ? cnt[k] : 1.0f) + n->fa[0]);
+        for (int c = 0; c < D; c++)
+            r[(long)k * D + c] = 1.0f / sqrtf(r[(long)k * D + c] / (cnt[k] > 0 ? cnt[k] : 1.0f) + n->fa[0]);
     for (int i = 0; i < R; i++) {
         const float *xr = x->data + (long)i * D, *rr = r + (long)n->idx[i] * D;
         float *y = n->out->data + (long)i * D;
@@ -1220,7 +1458,7 @@ static void segment_rmsnorm_bwd(Node *n) {
     if (!x->grad) return;
     int R = x->shape[0], D = x->shape[1], G = n->ia[0];
     const float *r = n->aux, *cnt = r + 2L * G * D;
-    float *s = n->aux + (long)G * D;   /* mean of dy x per (group, column) */
+    float *s = n->aux + (long)G * D; /* mean of dy x per (group, column) */
     memset(s, 0, (size_t)G * D * sizeof(float));
     for (int i = 0; i < R; i++) {
         const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D;
@@ -1229,7 +1467,8 @@ static void segment_rmsnorm_bwd(Node *n) {
     }
     for (int i = 0; i < R; i++) {
         int k = n->idx[i];
-        const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D, *rr = r + (long)k * D, *sr = s + (long)k * D;
+        const float *xr = x->data + (long)i * D, *dy = n->out->grad + (long)i * D, *rr = r + (long)k * D,
+                    *sr = s + (long)k * D;
         float *dx = x->grad + (long)i * D, inv = 1.0f / cnt[k];
         for (int c = 0; c < D; c++) dx[c] += rr[c] * dy[c] - rr[c] * rr[c] * rr[c] * xr[c] * sr[c] * inv;
     }
@@ -1243,54 +1482,76 @@ Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps
 /* ======================= reductions and losses ======================= */
 static void scalar_shape(const Node *n, int *ndim, int *shape) { SET_SHAPE(1); }
 static void sum_fwd(Graph *g, Node *n) {
-    const Tensor *a = n->in[0]; double s = 0;
+    const Tensor *a = n->in[0];
+    double s = 0;
     for (long i = 0; i < a->numel; i++) s += a->data[i];
     if (n->op == OP_MEAN && a->numel) s /= a->numel;
     n->out->data[0] = (float)s;
 }
 static void sum_bwd(Node *n) {
-    Tensor *a = n->in[0]; if (!a->grad) return;
+    Tensor *a = n->in[0];
+    if (!a->grad) return;
     float d = n->out->grad[0] / (n->op == OP_MEAN && a->numel ? (float)a->numel : 1.0f);
     for (long i = 0; i < a->numel; i++) a->grad[i] += d;
 }
-Tensor *op_sum(Graph *g, Tensor *a)  { Node n = {.op = OP_SUM, .in = {a}};  return tape_apply(g, &n); }
-Tensor *op_mean(Graph *g, Tensor *a) { Node n = {.op = OP_MEAN, .in = {a}}; return tape_apply(g, &n); }
+Tensor *op_sum(Graph *g, Tensor *a) {
+    Node n = {.op = OP_SUM, .in = {a}};
+    return tape_apply(g, &n);
+}
+Tensor *op_mean(Graph *g, Tensor *a) {
+    Node n = {.op = OP_MEAN, .in = {a}};
+    return tape_apply(g, &n);
+}
 
 static void sum_axis_shape(const Node *n, int *ndim, int *shape) {
-    NP_ASSERT(n->ia[0] >= 0 && n->ia[0] < n->in[0]->ndim, "sum_axis: axis %d of a %d-D tensor", n->ia[0], n->in[0]->ndim);
+    NP_ASSERT(n->ia[0] >= 0 && n->ia[0] < n->in[0]->ndim, "sum_axis: axis %d of a %d-D tensor", n->ia[0],
+              n->in[0]->ndim);
     copy_shape(n->in[0], ndim, shape);
     shape[n->ia[0]] = 1;
 }
 static void sum_axis_fwd(Graph *g, Node *n) {
-    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    long outer, inner;
+    axis_split(n->in[0], n->ia[0], &outer, &inner);
     int A = n->in[0]->shape[n->ia[0]];
-    for (long o = 0; o < outer; o++) for (long j = 0; j < inner; j++) {
-        double s = 0;
-        for (int k = 0; k < A; k++) s += n->in[0]->data[(o * A + k) * inner + j];
-        n->out->data[o * inner + j] = (float)s;
-    }
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < inner; j++) {
+            double s = 0;
+            for (int k = 0; k < A; k++) s += n->in[0]->data[(o * A + k) * inner + j];
+            n->out->data[o * inner + j] = (float)s;
+        }
 }
 static void sum_axis_bwd(Node *n) {
-    float *ga = n->in[0]->grad; if (!ga) return;
-    long outer, inner; axis_split(n->in[0], n->ia[0], &outer, &inner);
+    float *ga = n->in[0]->grad;
+    if (!ga) return;
+    long outer, inner;
+    axis_split(n->in[0], n->ia[0], &outer, &inner);
     int A = n->in[0]->shape[n->ia[0]];
-    for (long o = 0; o < outer; o++) for (int k = 0; k < A; k++) for (long j = 0; j < inner; j++)
-        ga[(o * A + k) * inner + j] += n->out->grad[o * inner + j];
+    for (long o = 0; o < outer; o++)
+        for (int k = 0; k < A; k++)
+            for (long j = 0; j < inner; j++) ga[(o * A + k) * inner + j] += n->out->grad[o * inner + j];
 }
-Tensor *op_sum_axis(Graph *g, Tensor *a, int axis) { Node n = {.op = OP_SUM_AXIS, .in = {a}, .ia = {axis}}; return tape_apply(g, &n); }
+Tensor *op_sum_axis(Graph *g, Tensor *a, int axis) {
+    Node n = {.op = OP_SUM_AXIS, .in = {a}, .ia = {axis}};
+    return tape_apply(g, &n);
+}
 
 static void mse_check(const Node *n, int *ndim, int *shape) {
-    NP_ASSERT(n->in[0]->numel == n->in[1]->numel, "mse: %ld predictions vs %ld targets", n->in[0]->numel, n->in[1]->numel);
+    NP_ASSERT(n->in[0]->numel == n->in[1]->numel, "mse: %ld predictions vs %ld targets", n->in[0]->numel,
+              n->in[1]->numel);
     SET_SHAPE(1);
 }
 static void mse_fwd(Graph *g, Node *n) {
-    const float *p = n->in[0]->data, *y = n->in[1]->data; long N = n->in[0]->numel; double s = 0;
+    const float *p = n->in[0]->data, *y = n->in[1]->data;
+    long N = n->in[0]->numel;
+    double s = 0;
     for (long i = 0; i < N; i++) s += (double)(p[i] - y[i]) * (p[i] - y[i]);
     n->out->data[0] = N ? (float)(s / N) : 0.0f;
 }
 static void mse_bwd(Node *n) {
-    float *gp = n->in[0]->grad; if (!gp) return;
-    const float *p = n->in[0]->data, *y = n->in[1]->data; long N = n->in[0]->numel;
+    float *gp = n->in[0]->grad;
+    if (!gp) return;
+    const float *p = n->in[0]->data, *y = n->in[1]->data;
+    long N = n->in[0]->numel;
     float k = 2.0f * n->out->grad[0] / (float)N;
     for (long i = 0; i < N; i++) gp[i] += k * (p[i] - y[i]);
 }
@@ -1301,34 +1562,44 @@ Tensor *op_mse(Graph *g, Tensor *pred, const Tensor *target) {
 
 static void ce_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *l = n->in[0];
-    int C = l->shape[l->ndim - 1]; long R = l->numel / (C ? C : 1);
-    for (long r = 0; r < R; r++) NP_ASSERT(n->idx[r] >= -1 && n->idx[r] < C, "cross_entropy: label %d out of [-1, %d)", n->idx[r], C);
+    int C = l->shape[l->ndim - 1];
+    long R = l->numel / (C ? C : 1);
+    for (long r = 0; r < R; r++)
+        NP_ASSERT(n->idx[r] >= -1 && n->idx[r] < C, "cross_entropy: label %d out of [-1, %d)", n->idx[r], C);
     SET_SHAPE(1);
 }
 static void ce_fwd(Graph *g, Node *n) {
     const Tensor *l = n->in[0];
-    int C = l->shape[l->ndim - 1]; long R = l->numel / C, cnt = 0;
+    int C = l->shape[l->ndim - 1];
+    long R = l->numel / C, cnt = 0;
     n->aux = arena_alloc(g->arena, (R + 1) * sizeof(float)); /* log-sum-exp per row; aux[R] = 1/count */
     double s = 0;
     for (long r = 0; r < R; r++) {
         const float *x = l->data + r * C;
         float mx = x[0];
-        for (int c = 1; c < C; c++) if (x[c] > mx) mx = x[c];
+        for (int c = 1; c < C; c++)
+            if (x[c] > mx) mx = x[c];
         double z = 0;
         for (int c = 0; c < C; c++) z += exp((double)x[c] - mx);
         n->aux[r] = mx + (float)log(z);
-        if (n->idx[r] >= 0) { s += n->aux[r] - x[n->idx[r]]; cnt++; }
+        if (n->idx[r] >= 0) {
+            s += n->aux[r] - x[n->idx[r]];
+            cnt++;
+        }
     }
     n->aux[R] = cnt ? 1.0f / cnt : 0.0f;
     n->out->data[0] = (float)(s * n->aux[R]);
 }
 static void ce_bwd(Node *n) {
-    Tensor *l = n->in[0]; if (!l->grad) return;
-    int C = l->shape[l->ndim - 1]; long R = l->numel / C;
+    Tensor *l = n->in[0];
+    if (!l->grad) return;
+    int C = l->shape[l->ndim - 1];
+    long R = l->numel / C;
     float k = n->out->grad[0] * n->aux[R];
     for (long r = 0; r < R; r++) {
         if (n->idx[r] < 0) continue;
-        const float *x = l->data + r * C; float *dx = l->grad + r * C;
+        const float *x = l->data + r * C;
+        float *dx = l->grad + r * C;
         for (int c = 0; c < C; c++) dx[c] += k * expf(x[c] - n->aux[r]);
         dx[n->idx[r]] -= k;
     }
@@ -1343,43 +1614,52 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
 /* The values whose signs decide every ReLU an op applies (gradient checks compare these patterns
  * at both ends of a finite difference: a switched sign is a kink, not a gradient error). */
 const float *op_relu_signs(const Node *n, long *count) {
-    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2] == EPI_RELU) ? n->out : NULL;
-    if (t) { *count = t->numel; return t->data; }
-    if (n->op == OP_EDGE_ROUND) { const EdgeRound *er = (const EdgeRound *)n->aux; *count = 3L * er->M * er->d; return er->x; }
+    const Tensor *t = n->op == OP_RELU                                                       ? n->in[0]
+                      : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2] == EPI_RELU) ? n->out
+                                                                                             : NULL;
+    if (t) {
+        *count = t->numel;
+        return t->data;
+    }
+    if (n->op == OP_EDGE_ROUND) {
+        const EdgeRound *er = (const EdgeRound *)n->aux;
+        *count = 3L * er->M * er->d;
+        return er->x;
+    }
     *count = 0;
     return NULL;
 }
 
 /* ======================= the table ======================= */
 const OpDef OPS[] = {
-    [OP_MATMUL]       = {"matmul", matmul_shape, matmul_fwd, matmul_bwd},
-    [OP_BMM]          = {"bmm", bmm_shape, bmm_fwd, bmm_bwd},
-    [OP_SEGMM]        = {"segmm", segmm_shape, segmm_fwd, segmm_bwd},
-    [OP_ADD]          = {"add", binary_shape, binary_fwd, binary_bwd},
-    [OP_SUB]          = {"sub", binary_shape, binary_fwd, binary_bwd},
-    [OP_MUL]          = {"mul", binary_shape, binary_fwd, binary_bwd},
-    [OP_SCALE]        = {"scale", same_shape, scale_fwd, scale_bwd},
-    [OP_ADDS]         = {"add_scalar", same_shape, scale_fwd, scale_bwd},
-    [OP_CONCAT]       = {"concat", concat_shape, concat_fwd, concat_bwd},
-    [OP_SLICE]        = {"slice", slice_shape, slice_fwd, slice_bwd},
-    [OP_PERMUTE]      = {"permute", permute_shape, permute_fwd, permute_bwd},
-    [OP_RELU]         = {"relu", same_shape, act_fwd, act_bwd},
-    [OP_GELU]         = {"gelu", same_shape, act_fwd, act_bwd},
-    [OP_SILU]         = {"silu", same_shape, act_fwd, act_bwd},
-    [OP_TANH]         = {"tanh", same_shape, act_fwd, act_bwd},
-    [OP_SIGMOID]      = {"sigmoid", same_shape, act_fwd, act_bwd},
-    [OP_SOFTMAX]      = {"softmax", softmax_shape, softmax_fwd, softmax_bwd},
-    [OP_LAYERNORM]    = {"layernorm", layernorm_shape, layernorm_fwd, layernorm_bwd},
-    [OP_GATHER]       = {"gather", gather_shape, gather_fwd, gather_bwd},
-    [OP_SCATTER_ADD]  = {"scatter_add", scatter_shape, scatter_fwd, scatter_bwd},
+    [OP_MATMUL] = {"matmul", matmul_shape, matmul_fwd, matmul_bwd},
+    [OP_BMM] = {"bmm", bmm_shape, bmm_fwd, bmm_bwd},
+    [OP_SEGMM] = {"segmm", segmm_shape, segmm_fwd, segmm_bwd},
+    [OP_ADD] = {"add", binary_shape, binary_fwd, binary_bwd},
+    [OP_SUB] = {"sub", binary_shape, binary_fwd, binary_bwd},
+    [OP_MUL] = {"mul", binary_shape, binary_fwd, binary_bwd},
+    [OP_SCALE] = {"scale", same_shape, scale_fwd, scale_bwd},
+    [OP_ADDS] = {"add_scalar", same_shape, scale_fwd, scale_bwd},
+    [OP_CONCAT] = {"concat", concat_shape, concat_fwd, concat_bwd},
+    [OP_SLICE] = {"slice", slice_shape, slice_fwd, slice_bwd},
+    [OP_PERMUTE] = {"permute", permute_shape, permute_fwd, permute_bwd},
+    [OP_RELU] = {"relu", same_shape, act_fwd, act_bwd},
+    [OP_GELU] = {"gelu", same_shape, act_fwd, act_bwd},
+    [OP_SILU] = {"silu", same_shape, act_fwd, act_bwd},
+    [OP_TANH] = {"tanh", same_shape, act_fwd, act_bwd},
+    [OP_SIGMOID] = {"sigmoid", same_shape, act_fwd, act_bwd},
+    [OP_SOFTMAX] = {"softmax", softmax_shape, softmax_fwd, softmax_bwd},
+    [OP_LAYERNORM] = {"layernorm", layernorm_shape, layernorm_fwd, layernorm_bwd},
+    [OP_GATHER] = {"gather", gather_shape, gather_fwd, gather_bwd},
+    [OP_SCATTER_ADD] = {"scatter_add", scatter_shape, scatter_fwd, scatter_bwd},
     [OP_SEGMENT_MEAN] = {"segment_mean", scatter_shape, scatter_fwd, scatter_bwd},
-    [OP_SUM]          = {"sum", scalar_shape, sum_fwd, sum_bwd},
-    [OP_MEAN]         = {"mean", scalar_shape, sum_fwd, sum_bwd},
-    [OP_SUM_AXIS]     = {"sum_axis", sum_axis_shape, sum_axis_fwd, sum_axis_bwd},
-    [OP_MSE]          = {"mse", mse_check, mse_fwd, mse_bwd},
-    [OP_CE]           = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
-    [OP_EDGE_RELU]    = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
-    [OP_EDGE_ROUND]   = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
+    [OP_SUM] = {"sum", scalar_shape, sum_fwd, sum_bwd},
+    [OP_MEAN] = {"mean", scalar_shape, sum_fwd, sum_bwd},
+    [OP_SUM_AXIS] = {"sum_axis", sum_axis_shape, sum_axis_fwd, sum_axis_bwd},
+    [OP_MSE] = {"mse", mse_check, mse_fwd, mse_bwd},
+    [OP_CE] = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
+    [OP_EDGE_RELU] = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
+    [OP_EDGE_ROUND] = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
     [OP_SEGMENT_RMSNORM] = {"segment_rmsnorm", segment_rmsnorm_shape, segment_rmsnorm_fwd, segment_rmsnorm_bwd},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");

@@ -34,12 +34,17 @@ void params_finalize(ParamSet *ps) {
 }
 
 void params_free(ParamSet *ps) {
-    free(ps->data); free(ps->grad); free(ps->m); free(ps->v); free(ps->views);
+    free(ps->data);
+    free(ps->grad);
+    free(ps->m);
+    free(ps->v);
+    free(ps->views);
     memset(ps, 0, sizeof *ps);
 }
 
 int params_find(const ParamSet *ps, const char *name) {
-    for (int i = 0; i < ps->count; i++) if (!strcmp(ps->views[i].name, name)) return i;
+    for (int i = 0; i < ps->count; i++)
+        if (!strcmp(ps->views[i].name, name)) return i;
     return -1;
 }
 

@@ -25,8 +25,12 @@ static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k
 uint64_t rng_u64(Rng *r) {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
-    s[2] ^= t; s[3] = rotl(s[3], 45);
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
     return result;
 }
 
@@ -35,7 +39,8 @@ double rng_uniform(Rng *r) { return (rng_u64(r) >> 11) * 0x1.0p-53; }
 int rng_int(Rng *r, int n) {
     /* Lemire-style rejection keeps it exactly uniform. */
     uint64_t bound = (uint64_t)n, lim = UINT64_MAX - UINT64_MAX % bound, x;
-    do x = rng_u64(r); while (x >= lim);
+    do x = rng_u64(r);
+    while (x >= lim);
     return (int)(x % bound);
 }
 
@@ -48,5 +53,9 @@ float rng_normal(Rng *r) {
 }
 
 void rng_shuffle_int(Rng *r, int *a, int n) {
-    for (int i = n - 1; i > 0; i--) { int j = rng_int(r, i + 1), tmp = a[i]; a[i] = a[j]; a[j] = tmp; }
+    for (int i = n - 1; i > 0; i--) {
+        int j = rng_int(r, i + 1), tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
+    }
 }

@@ -4,26 +4,27 @@
 #include "engine/tensor.h"
 
 struct Node {
-    int op;                  /* index into OPS[] */
+    int op; /* index into OPS[] */
     Tensor *out;
-    Tensor *in[3];           /* inputs (in[k] may be NULL); concat uses ins/nin */
-    Tensor **ins; int nin;
+    Tensor *in[3]; /* inputs (in[k] may be NULL); concat uses ins/nin */
+    Tensor **ins;
+    int nin;
     /* The arguments, set by the op's constructor and never changed (tape_apply checks ia and fa): */
-    int ia[8];               /* integer arguments (axis, transposes, sizes...) */
-    float fa[2];             /* float arguments (scale, eps) */
-    const int *idx;          /* index argument (gather/scatter/labels/segments), arena copy */
+    int ia[8];      /* integer arguments (axis, transposes, sizes...) */
+    float fa[2];    /* float arguments (scale, eps) */
+    const int *idx; /* index argument (gather/scatter/labels/segments), arena copy */
     /* The state forward saves for backward: */
-    float *aux;              /* values or an op's own struct (thread count, partial sums, ...), in the arena */
-    int grad_ready;          /* out->grad holds a value: zeroed before its first writer, or written by one that assigns */
-    unsigned fresh;          /* backward only: bit k set = input k's grad buffer is this op's to assign (=),
-                                not to add to: nothing was written there yet and the op writes all of it */
+    float *aux;     /* values or an op's own struct (thread count, partial sums, ...), in the arena */
+    int grad_ready; /* out->grad holds a value: zeroed before its first writer, or written by one that assigns */
+    unsigned fresh; /* backward only: bit k set = input k's grad buffer is this op's to assign (=),
+                       not to add to: nothing was written there yet and the op writes all of it */
 };
 
 typedef struct OpDef {
     const char *name;
-    void (*shape)(const Node *n, int *ndim, int *shape);   /* output shape; validates inputs */
+    void (*shape)(const Node *n, int *ndim, int *shape); /* output shape; validates inputs */
     void (*forward)(Graph *g, Node *n);
-    void (*backward)(Node *n);                             /* accumulates into in[k]->grad */
+    void (*backward)(Node *n); /* accumulates into in[k]->grad */
 } OpDef;
 
 extern const OpDef OPS[];

@@ -10,67 +10,75 @@
  * abort with a message naming the op (see the shape rule of each op in ops.c). */
 #ifndef NEUROP_TENSOR_H
 #define NEUROP_TENSOR_H
+#include "engine/err.h"
 #include <stddef.h>
 #include <stdint.h>
-#include "engine/err.h"
 
 #define NT_MAXDIM 4
 
 typedef struct Tensor {
-    float *data;               /* numel floats, row-major */
-    float *grad;               /* numel floats, or NULL: no gradient flows here */
+    float *data; /* numel floats, row-major */
+    float *grad; /* numel floats, or NULL: no gradient flows here */
     int ndim;
     int shape[NT_MAXDIM];
     long numel;
-    int node;                  /* 1 + the tape entry whose output grad buffer this grad is (or
-                                  is a view of); 0: none (parameters, leaves) */
+    int node; /* 1 + the tape entry whose output grad buffer this grad is (or
+                 is a view of); 0: none (parameters, leaves) */
 } Tensor;
 
 /* Bump allocator reset once per step. After the first step it holds one block big enough for
  * a whole step, so the hot loop does not call malloc. */
 typedef struct ArenaBlock ArenaBlock;
-typedef struct Arena { ArenaBlock *head; size_t used_total, peak; } Arena;
-void  arena_init(Arena *a, size_t initial_bytes);
-void *arena_alloc(Arena *a, size_t bytes);        /* 64-byte aligned, uninitialized */
-void *arena_calloc(Arena *a, size_t bytes);       /* zeroed */
-void  arena_reset(Arena *a);                       /* frees nothing once warm; merges blocks */
-void  arena_free(Arena *a);
+typedef struct Arena {
+    ArenaBlock *head;
+    size_t used_total, peak;
+} Arena;
+void arena_init(Arena *a, size_t initial_bytes);
+void *arena_alloc(Arena *a, size_t bytes);  /* 64-byte aligned, uninitialized */
+void *arena_calloc(Arena *a, size_t bytes); /* zeroed */
+void arena_reset(Arena *a);                 /* frees nothing once warm; merges blocks */
+void arena_free(Arena *a);
 
 typedef struct Node Node;
 typedef struct Graph {
     Arena *arena;
-    Node *nodes; int n_nodes, cap_nodes;    /* the tape */
-    int no_grad;                            /* 1: record nothing, allocate no grads (inference) */
-    double flops;                           /* dense-product FLOPs of the ops run so far, including
-                                               those their backward will do (for neurop info) */
-    struct OpProfile *prof;                 /* NULL, or where each op's time is summed (op_profile_*) */
+    Node *nodes;
+    int n_nodes, cap_nodes; /* the tape */
+    int no_grad;            /* 1: record nothing, allocate no grads (inference) */
+    double flops;           /* dense-product FLOPs of the ops run so far, including
+                               those their backward will do (for neurop info) */
+    struct OpProfile *prof; /* NULL, or where each op's time is summed (op_profile_*) */
 } Graph;
 /* Seconds spent per op kind, forward and backward, and zero-filling gradient buffers: set
  * g->prof to a zeroed OpProfile and the tape sums into it as it runs (make bench --profile). */
-typedef struct OpProfile { double fwd[64], bwd[64], zero; long calls[64]; } OpProfile;
-const char *op_name(int op);   /* NULL past the last op */
+typedef struct OpProfile {
+    double fwd[64], bwd[64], zero;
+    long calls[64];
+} OpProfile;
+const char *op_name(int op); /* NULL past the last op */
 void graph_init(Graph *g, Arena *a);
-void graph_reset(Graph *g);                 /* clears the tape and resets the arena */
+void graph_reset(Graph *g); /* clears the tape and resets the arena */
 void graph_free(Graph *g);
 /* Seeds d(loss)/d(loss) = 1 (loss must have numel 1) and runs the tape backward. */
 void graph_backward(Graph *g, Tensor *loss);
 
 /* ---- making tensors (arena-owned unless stated) ---- */
-Tensor *tensor_new(Graph *g, int ndim, const int *shape);           /* uninitialized data, no grad */
+Tensor *tensor_new(Graph *g, int ndim, const int *shape); /* uninitialized data, no grad */
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape);
 Tensor *tensor_from(Graph *g, int ndim, const int *shape, const float *src); /* copies src */
 /* Wraps caller-owned memory (e.g. a parameter view); grad may be NULL. */
 Tensor *tensor_wrap(Graph *g, float *data, float *grad, int ndim, const int *shape);
-void    tensor_require_grad(Graph *g, Tensor *t);                     /* gives t a zeroed grad buffer */
+void tensor_require_grad(Graph *g, Tensor *t); /* gives t a zeroed grad buffer */
 /* A view with another shape over the same data and grad (no copy, no tape entry). */
 Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape);
 /* Rows r0 .. r0+n of a (its first axis) as a view: same data and grad, no copy, no tape entry. */
 Tensor *op_rows(Graph *g, Tensor *a, int r0, int n);
-long    shape_numel(int ndim, const int *shape);
-int     tensor_same_shape(const Tensor *a, const Tensor *b);
+long shape_numel(int ndim, const int *shape);
+int tensor_same_shape(const Tensor *a, const Tensor *b);
 
 /* Convenience for literal shapes: SHAPE(2, 3) -> 2, (int[]){2, 3} */
-#define SHAPE(...) (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), (int[]){__VA_ARGS__}
+#define SHAPE(...) \
+    (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), (int[]) { __VA_ARGS__ }
 
 /* ---- the ops (table in ops.c: forward, backward and shape rule side by side) ---- */
 /* a [M, K] (or [*, K], leading dims flattened into M; [K, M] when ta, 2-D only)
@@ -103,7 +111,7 @@ Tensor *op_slice(Graph *g, Tensor *a, int axis, int start, int len);
 /* Reorders axes: out.shape[i] = a.shape[perm[i]]. */
 Tensor *op_permute(Graph *g, Tensor *a, const int *perm);
 Tensor *op_relu(Graph *g, Tensor *a);
-Tensor *op_gelu(Graph *g, Tensor *a);      /* exact erf form, as torch.nn.GELU() */
+Tensor *op_gelu(Graph *g, Tensor *a); /* exact erf form, as torch.nn.GELU() */
 Tensor *op_silu(Graph *g, Tensor *a);
 Tensor *op_tanh(Graph *g, Tensor *a);
 Tensor *op_sigmoid(Graph *g, Tensor *a);
@@ -132,10 +140,10 @@ Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *
  * w [G, d, 3d], b [G, 3d], seg the G+1 edge-row segments) returns [M + 2 Rn, d]: rows 0..M are
  * LN(he + u) (no gain or bias), then Rn rows of the mean of m+ over each node row's in-rows
  * (dst = v) and Rn rows of the mean of m- over its out-rows (src = v). Take them with op_rows. */
-Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, Tensor *b, const int *src, const int *dst,
-                      const int *seg, int G, float eps);
-Tensor *op_sum(Graph *g, Tensor *a);                    /* all elements -> [1] */
-Tensor *op_mean(Graph *g, Tensor *a);                   /* all elements -> [1] */
+Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, Tensor *b, const int *src,
+                      const int *dst, const int *seg, int G, float eps);
+Tensor *op_sum(Graph *g, Tensor *a);  /* all elements -> [1] */
+Tensor *op_mean(Graph *g, Tensor *a); /* all elements -> [1] */
 /* Sum over axis, keeping it as size 1 (so the result broadcasts back against a). */
 Tensor *op_sum_axis(Graph *g, Tensor *a, int axis);
 /* mean((pred - target)^2) over all elements; target has no grad. -> [1] */

@@ -10,7 +10,11 @@
 /* The directory holding path ("." for a bare name), so its entry update can be fsynced. */
 static char *dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
-    if (!slash) { char *d = xmalloc(2); strcpy(d, "."); return d; }
+    if (!slash) {
+        char *d = xmalloc(2);
+        strcpy(d, ".");
+        return d;
+    }
     size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/x" lives in "/" */
     char *d = xmalloc(n + 1);
     memcpy(d, path, n);
@@ -36,15 +40,18 @@ static int fsync_dir(const char *path, Err *e) {
 }
 
 /* Writes, flushes and syncs the temporary file and closes it (always, even on failure). */
-static int fill_tmp(const char *path, const char *tmp, int fd,
-                    int (*write_fn)(FILE *f, void *ctx, Err *e), void *ctx, Err *e) {
+static int fill_tmp(const char *path, const char *tmp, int fd, int (*write_fn)(FILE *f, void *ctx, Err *e), void *ctx,
+                    Err *e) {
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         int saved = errno;
         close(fd);
         return err_set(e, "%s: cannot open temporary file %s: %s", path, tmp, strerror(saved));
     }
-    if (write_fn(f, ctx, e) != 0) { fclose(f); return -1; }
+    if (write_fn(f, ctx, e) != 0) {
+        fclose(f);
+        return -1;
+    }
     /* A write error seen only at flush/close time (ENOSPC, EIO, quota) must fail the write too. */
     if (fflush(f) != 0 || ferror(f)) {
         int saved = errno;
@@ -66,8 +73,15 @@ static int fill_tmp(const char *path, const char *tmp, int fd,
 static int write_in_place(const char *path, int (*write_fn)(FILE *f, void *ctx, Err *e), void *ctx, Err *e) {
     FILE *f = fopen(path, "wb");
     if (!f) return err_set(e, "%s: cannot open: %s", path, strerror(errno));
-    if (write_fn(f, ctx, e) != 0) { fclose(f); return -1; }
-    if (fflush(f) != 0 || ferror(f)) { int saved = errno; fclose(f); return err_set(e, "%s: writing failed: %s", path, strerror(saved)); }
+    if (write_fn(f, ctx, e) != 0) {
+        fclose(f);
+        return -1;
+    }
+    if (fflush(f) != 0 || ferror(f)) {
+        int saved = errno;
+        fclose(f);
+        return err_set(e, "%s: writing failed: %s", path, strerror(saved));
+    }
     return fclose(f) != 0 ? err_set(e, "%s: closing failed: %s", path, strerror(errno)) : 0;
 }
 
@@ -114,15 +128,21 @@ int read_file(const char *path, unsigned char **buf, size_t *len, Err *e) {
         fclose(f);
         return err_set(e, "%s: cannot stat: %s", path, strerror(saved));
     }
-    if (!S_ISREG(st.st_mode)) { fclose(f); return err_set(e, "%s: not a regular file", path); }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        return err_set(e, "%s: not a regular file", path);
+    }
     if ((unsigned long long)st.st_size > READ_FILE_MAX) {
         fclose(f);
-        return err_set(e, "%s: file is %lld bytes, larger than the %zu-byte limit", path,
-                       (long long)st.st_size, READ_FILE_MAX);
+        return err_set(e, "%s: file is %lld bytes, larger than the %zu-byte limit", path, (long long)st.st_size,
+                       READ_FILE_MAX);
     }
     size_t n = (size_t)st.st_size;
     unsigned char *b = malloc(n + 1);
-    if (!b) { fclose(f); return err_set(e, "%s: out of memory reading %zu bytes", path, n); }
+    if (!b) {
+        fclose(f);
+        return err_set(e, "%s: out of memory reading %zu bytes", path, n);
+    }
     size_t got = fread(b, 1, n, f);
     /* A file that changed size while we read it is as suspect as a short read. */
     int more = got == n && fgetc(f) != EOF;
@@ -163,9 +183,9 @@ int dir_lock(const char *dir, Err *e) {
         pid[n > 0 ? n : 0] = 0;
         pid[strcspn(pid, "\n")] = 0;
         if (saved == EWOULDBLOCK)
-            err_set(e, "%s is in use by another process (pid %s); wait for it to end, or use another folder", dir, *pid ? pid : "?");
-        else
-            err_set(e, "%s: cannot lock: %s", path, strerror(saved));
+            err_set(e, "%s is in use by another process (pid %s); wait for it to end, or use another folder", dir,
+                    *pid ? pid : "?");
+        else err_set(e, "%s: cannot lock: %s", path, strerror(saved));
         close(fd);
         free(path);
         return -1;
@@ -185,7 +205,9 @@ int dir_lock(const char *dir, Err *e) {
 
 /* The lock file stays: removing it races with a process that opened it just before and would
  * then hold a lock on a file no longer in the folder, while a third locks a new one. */
-void dir_unlock(int fd) { if (fd >= 0) close(fd); }
+void dir_unlock(int fd) {
+    if (fd >= 0) close(fd);
+}
 
 static int write_json_text(FILE *f, void *ctx, Err *e) {
     char *s = cJSON_Print((const cJSON *)ctx);

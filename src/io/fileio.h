@@ -32,7 +32,7 @@ char *path_join(const char *dir, const char *file);
  * that a second process asking for the same folder is refused with the holder's pid. Returns
  * the file descriptor to pass to dir_unlock (the lock also ends when the process dies), or -1
  * with a message. */
-int  dir_lock(const char *dir, Err *e);
+int dir_lock(const char *dir, Err *e);
 void dir_unlock(int fd);
 
 #endif

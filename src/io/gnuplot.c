@@ -21,7 +21,8 @@ int gnuplot_installed(void) {
 }
 
 int gnuplot_run(const char *dir, const char *script, const char *setting) {
-    fflush(stdout); fflush(stderr);
+    fflush(stdout);
+    fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
@@ -33,13 +34,13 @@ int gnuplot_run(const char *dir, const char *script, const char *setting) {
         _exit(127);
     }
     int st;
-    while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return -1;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-const char *const gnuplot_png_terminal =
-    "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-    "    set terminal pngcairo size %d,%d noenhanced font \",10\"\n"
-    "} else {\n"
-    "    set terminal png size %d,%d noenhanced\n"
-    "}\n";
+const char *const gnuplot_png_terminal = "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+                                         "    set terminal pngcairo size %d,%d noenhanced font \",10\"\n"
+                                         "} else {\n"
+                                         "    set terminal png size %d,%d noenhanced\n"
+                                         "}\n";

@@ -26,7 +26,10 @@ static void swap32(void *p, size_t n) {
     unsigned char *b = p;
     for (size_t i = 0; i < n; i++, b += 4) {
         unsigned char t0 = b[0], t1 = b[1];
-        b[0] = b[3]; b[1] = b[2]; b[2] = t1; b[3] = t0;
+        b[0] = b[3];
+        b[1] = b[2];
+        b[2] = t1;
+        b[3] = t0;
     }
 }
 
@@ -38,11 +41,22 @@ static size_t utf8_bad_at(const unsigned char *s, size_t n) {
         unsigned c = s[i];
         size_t len;
         uint32_t cp, min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else return i;
         if (n - i < len) return i;
         for (size_t k = 1; k < len; k++) {
             if ((s[i + k] & 0xC0) != 0x80) return i;
@@ -55,7 +69,9 @@ static size_t utf8_bad_at(const unsigned char *s, size_t n) {
 }
 
 /* A tensor name made safe for a one-line message: control bytes become '?', long names are cut. */
-typedef struct Shown { char s[80]; } Shown;
+typedef struct Shown {
+    char s[80];
+} Shown;
 static Shown shown(const char *name) {
     Shown r;
     size_t n = strlen(name), k = n > 64 ? 64 : n;
@@ -90,9 +106,7 @@ int64_t st_numel(const StTensor *t) {
     return shape_size(t->ndim, t->shape, &n, &b) == 0 ? n : -1;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 /* The first string that occurs twice among n, or NULL. Sorting keeps this O(n log n), which
  * matters for checkpoints with thousands of tensors. */
@@ -117,7 +131,10 @@ static int dup_key(const cJSON *obj, Shown *dup) {
 
 /* ---------------------------------------------------------------- writer */
 
-typedef struct Buf { char *p; size_t n, cap; } Buf;
+typedef struct Buf {
+    char *p;
+    size_t n, cap;
+} Buf;
 
 static void buf_put(Buf *b, const char *s, size_t n) {
     if (b->n + n + 1 > b->cap) {
@@ -190,7 +207,8 @@ static int check_inputs(const char *path, const StTensor *ts, int nt, const StMe
         if (check_tensor(path, &ts[i], e)) return -1;
     for (int i = 0; i < nmeta; i++) {
         if (!meta[i].key || !meta[i].value) return err_set(e, "%s: metadata entry %d has a NULL key or value", path, i);
-        if (check_utf8(path, "metadata key", meta[i].key, e) || check_utf8(path, "metadata value", meta[i].value, e)) return -1;
+        if (check_utf8(path, "metadata key", meta[i].key, e) || check_utf8(path, "metadata value", meta[i].value, e))
+            return -1;
     }
     const char **names = xmalloc(sizeof *names * (size_t)(nt > nmeta ? nt : nmeta));
     for (int i = 0; i < nt; i++) names[i] = ts[i].name;
@@ -234,7 +252,12 @@ static void build_header(Buf *b, const StTensor *ts, int nt, const StMeta *meta,
     while (b->n % 8) buf_puts(b, " ");
 }
 
-typedef struct WriteCtx { const char *path; const Buf *header; const StTensor *ts; int nt; } WriteCtx;
+typedef struct WriteCtx {
+    const char *path;
+    const Buf *header;
+    const StTensor *ts;
+    int nt;
+} WriteCtx;
 
 static int write_f32_le(FILE *f, const float *x, size_t n) {
     if (n == 0) return 0;
@@ -267,7 +290,8 @@ int st_write(const char *path, const StTensor *ts, int nt, const StMeta *meta, i
     build_header(&header, ts, nt, meta, nmeta);
     int rc;
     if (header.n > ST_MAX_HEADER) {
-        rc = err_set(e, "%s: header would be %zu bytes, over the %" PRIu64 "-byte limit", path, header.n, ST_MAX_HEADER);
+        rc =
+            err_set(e, "%s: header would be %zu bytes, over the %" PRIu64 "-byte limit", path, header.n, ST_MAX_HEADER);
     } else {
         WriteCtx ctx = {path, &header, ts, nt};
         rc = atomic_write(path, write_body, &ctx, e);
@@ -295,7 +319,10 @@ static char *dup_str(const char *s) {
 void st_free(StFile *f) {
     if (!f) return;
     for (int i = 0; i < f->nt; i++) free((char *)f->ts[i].name);
-    for (int i = 0; i < f->nmeta; i++) { free((char *)f->meta[i].key); free((char *)f->meta[i].value); }
+    for (int i = 0; i < f->nmeta; i++) {
+        free((char *)f->meta[i].key);
+        free((char *)f->meta[i].value);
+    }
     free(f->ts);
     free(f->by_name);
     free(f->meta);
@@ -344,7 +371,10 @@ static const char *uint_problem(const cJSON *v, uint64_t *out) {
 }
 
 /* Where one tensor's bytes lie in the data section, for the layout check. */
-typedef struct Span { uint64_t begin, end; int idx; } Span;
+typedef struct Span {
+    uint64_t begin, end;
+    int idx;
+} Span;
 
 static int cmp_span(const void *a, const void *b) {
     const Span *x = a, *y = b;
@@ -358,8 +388,12 @@ static const cJSON *field(const cJSON *obj, const char *key) { return cJSON_GetO
 /* One header entry → t (name set by the caller) and its span. */
 static int parse_entry(const char *path, const cJSON *item, uint64_t data_size, StTensor *t, Span *sp, Err *e) {
     Shown nm = shown(item->string);
-#define FAIL(...) do { char m_[256]; snprintf(m_, sizeof m_, __VA_ARGS__); \
-                       return err_set(e, "%s: tensor '%s': %s", path, nm.s, m_); } while (0)
+#define FAIL(...)                                                 \
+    do {                                                          \
+        char m_[256];                                             \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                     \
+        return err_set(e, "%s: tensor '%s': %s", path, nm.s, m_); \
+    } while (0)
     if (!cJSON_IsObject(item)) FAIL("entry is not a JSON object");
     Shown dup;
     if (dup_key(item, &dup)) FAIL("duplicate key \"%s\"", dup.s);
@@ -416,18 +450,18 @@ static int check_layout(const char *path, const StFile *f, Span *sp, uint64_t da
         if (sp[i].begin < at) {
             const Span *p = &sp[prev];
             return err_set(e, "%s: tensors '%s' [%" PRIu64 ", %" PRIu64 ") and '%s' [%" PRIu64 ", %" PRIu64 ") overlap",
-                           path, shown(f->ts[p->idx].name).s, p->begin, p->end,
-                           shown(f->ts[sp[i].idx].name).s, sp[i].begin, sp[i].end);
+                           path, shown(f->ts[p->idx].name).s, p->begin, p->end, shown(f->ts[sp[i].idx].name).s,
+                           sp[i].begin, sp[i].end);
         }
         if (sp[i].begin > at)
-            return err_set(e, "%s: data bytes [%" PRIu64 ", %" PRIu64 ") before tensor '%s' belong to no tensor",
-                           path, at, sp[i].begin, shown(f->ts[sp[i].idx].name).s);
+            return err_set(e, "%s: data bytes [%" PRIu64 ", %" PRIu64 ") before tensor '%s' belong to no tensor", path,
+                           at, sp[i].begin, shown(f->ts[sp[i].idx].name).s);
         at = sp[i].end;
         prev = i;
     }
     if (at != data_size)
-        return err_set(e, "%s: %" PRIu64 " trailing data bytes after the last tensor belong to no tensor",
-                       path, data_size - at);
+        return err_set(e, "%s: %" PRIu64 " trailing data bytes after the last tensor belong to no tensor", path,
+                       data_size - at);
     return 0;
 }
 
@@ -458,7 +492,8 @@ static int check_header_bytes(const char *path, const char *h, size_t n, Err *e)
             return err_set(e, "%s: header contains control byte 0x%02x at byte %zu", path, c, i);
         if (c == '\\' && i + 1 < n) {
             if (n - i >= 6 && memcmp(h + i + 1, "u0000", 5) == 0)
-                return err_set(e, "%s: header contains an escaped NUL (\\u0000) at byte %zu, which is not supported", path, i);
+                return err_set(e, "%s: header contains an escaped NUL (\\u0000) at byte %zu, which is not supported",
+                               path, i);
             i++; /* the escaped character cannot start another escape */
         }
     }
@@ -502,11 +537,17 @@ static int build_tensors(const char *path, StFile *f, const cJSON *root, uint64_
     f->begin = xcalloc((size_t)(n ? n : 1), sizeof *f->begin);
     Span *sp = xcalloc((size_t)(n ? n : 1), sizeof *sp);
     for (const cJSON *c = root->child; c && rc == 0; c = c->next) {
-        if (strcmp(c->string, "__metadata__") == 0) { meta = c; continue; }
+        if (strcmp(c->string, "__metadata__") == 0) {
+            meta = c;
+            continue;
+        }
         StTensor *t = &f->ts[f->nt];
         sp[f->nt].idx = f->nt;
         if (parse_entry(path, c, data_size, t, &sp[f->nt], e)) rc = -1;
-        else { t->name = dup_str(c->string); f->nt++; }
+        else {
+            t->name = dup_str(c->string);
+            f->nt++;
+        }
     }
     if (rc == 0 && meta) rc = parse_metadata(path, f, meta, e);
     if (rc == 0) rc = check_layout(path, f, sp, data_size, e);
@@ -523,14 +564,18 @@ static int build_tensors(const char *path, StFile *f, const cJSON *root, uint64_
 /* Reads n bytes from f exactly; a short read means the file changed or is broken. */
 static int read_exact(const char *path, FILE *f, void *buf, size_t n, const char *what, Err *e) {
     if (n && fread(buf, 1, n, f) != n)
-        return err_set(e, "%s: cannot read the %s: %s", path, what, ferror(f) ? strerror(errno) : "file is shorter than its size said");
+        return err_set(e, "%s: cannot read the %s: %s", path, what,
+                       ferror(f) ? strerror(errno) : "file is shorter than its size said");
     return 0;
 }
 
 /* Opens path as a regular file and returns its size. */
 static FILE *open_sized(const char *path, uint64_t *size, Err *e) {
     FILE *f = fopen(path, "rb");
-    if (!f) { err_set(e, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (!f) {
+        err_set(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         err_set(e, "%s: not a regular file", path);
@@ -552,16 +597,26 @@ static char *read_header(const char *path, FILE *f, uint64_t size, uint64_t *hle
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | len[i];
     if (n > ST_MAX_HEADER) {
-        err_set(e, "%s: not a safetensors file (its header length %" PRIu64 " exceeds the %" PRIu64 "-byte limit)", path, n, ST_MAX_HEADER);
+        err_set(e, "%s: not a safetensors file (its header length %" PRIu64 " exceeds the %" PRIu64 "-byte limit)",
+                path, n, ST_MAX_HEADER);
         return NULL;
     }
     if (n > size - 8) {
-        err_set(e, "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64 " bytes): truncated, or not a safetensors file", path, n, size);
+        err_set(e,
+                "%s: header length %" PRIu64 " runs past the end of the file (%" PRIu64
+                " bytes): truncated, or not a safetensors file",
+                path, n, size);
         return NULL;
     }
     char *h = malloc((size_t)n + 1);
-    if (!h) { err_set(e, "%s: out of memory for a %" PRIu64 "-byte header", path, n); return NULL; }
-    if (read_exact(path, f, h, (size_t)n, "header", e)) { free(h); return NULL; }
+    if (!h) {
+        err_set(e, "%s: out of memory for a %" PRIu64 "-byte header", path, n);
+        return NULL;
+    }
+    if (read_exact(path, f, h, (size_t)n, "header", e)) {
+        free(h);
+        return NULL;
+    }
     h[n] = '\0';
     *hlen = n;
     return h;
@@ -593,7 +648,10 @@ StFile *st_read(const char *path, Err *e) {
     FILE *fp = open_sized(path, &size, e);
     if (!fp) return NULL;
     char *h = read_header(path, fp, size, &hlen, e);
-    if (!h) { fclose(fp); return NULL; }
+    if (!h) {
+        fclose(fp);
+        return NULL;
+    }
     cJSON *root = parse_header(path, h, (size_t)hlen, e);
     free(h);
     StFile *f = xcalloc(1, sizeof *f);
@@ -602,7 +660,10 @@ StFile *st_read(const char *path, Err *e) {
     cJSON_Delete(root);
     if (rc == 0) rc = load_data(path, fp, f, data_size, e);
     fclose(fp);
-    if (rc) { st_free(f); return NULL; }
+    if (rc) {
+        st_free(f);
+        return NULL;
+    }
     index_names(f);
     return f;
 }

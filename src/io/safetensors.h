@@ -20,7 +20,9 @@ typedef struct StTensor {
     float *data;
 } StTensor;
 
-typedef struct StMeta { const char *key, *value; } StMeta;
+typedef struct StMeta {
+    const char *key, *value;
+} StMeta;
 
 /* Writes nt tensors (laid out in the order given) and nmeta metadata pairs to path, atomically
  * (see atomic_write). Names must be unique, non-NULL, valid UTF-8 and not "__metadata__";

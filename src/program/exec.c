@@ -19,7 +19,8 @@ Tensor *theta_view(Graph *g, const Template *t, Tensor *theta, const char *name)
 }
 
 /* theta_view with a printf-formatted name. */
-static Tensor *param(Graph *g, const Template *t, Tensor *theta, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static Tensor *param(Graph *g, const Template *t, Tensor *theta, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static Tensor *param(Graph *g, const Template *t, Tensor *theta, const char *fmt, ...) {
     char name[64];
     va_list ap;

@@ -241,9 +241,20 @@ int ngraph_build(const Template *t, NGraph *g, Err *e) {
 }
 
 void ngraph_free(NGraph *g) {
-    free(g->node_groups); free(g->edge_groups); free(g->node_seg); free(g->edge_seg);
-    free(g->node_group); free(g->node_slot); free(g->edge_group); free(g->src); free(g->dst);
-    free(g->edge_slot); free(g->node_pe); free(g->edge_pe); free(g->node_ix); free(g->edge_ix);
+    free(g->node_groups);
+    free(g->edge_groups);
+    free(g->node_seg);
+    free(g->edge_seg);
+    free(g->node_group);
+    free(g->node_slot);
+    free(g->edge_group);
+    free(g->src);
+    free(g->dst);
+    free(g->edge_slot);
+    free(g->node_pe);
+    free(g->edge_pe);
+    free(g->node_ix);
+    free(g->edge_ix);
     memset(g, 0, sizeof *g);
 }
 

@@ -10,15 +10,15 @@
 
 typedef struct Program {
     Template t;
-    float *theta;     /* t.n_theta floats (malloc'd) */
-    char *intent;     /* malloc'd, "" when the file has none */
+    float *theta; /* t.n_theta floats (malloc'd) */
+    char *intent; /* malloc'd, "" when the file has none */
 } Program;
 
 /* Writes atomically. intent may be NULL. Returns 0, or -1 with a message. */
-int  program_save(const char *path, const Template *t, const float *theta, const char *intent, Err *e);
+int program_save(const char *path, const Template *t, const float *theta, const char *intent, Err *e);
 /* Reads and checks that the file is a neurop program whose tensors are exactly the template's,
  * with the template's shapes; otherwise -1 with a message naming the tensor at fault. */
-int  program_load(const char *path, Program *p, Err *e);
+int program_load(const char *path, Program *p, Err *e);
 void program_free(Program *p);
 
 #endif

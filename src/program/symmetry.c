@@ -12,7 +12,10 @@
 #include <string.h>
 
 typedef enum { SYM_HIDDEN, SYM_CHANNELS, SYM_HEADS, SYM_QK, SYM_VO, SYM_MLP } SymKind;
-typedef struct Sym { SymKind kind; int layer; } Sym;
+typedef struct Sym {
+    SymKind kind;
+    int layer;
+} Sym;
 
 /* Transformer: 0 = residual channels, then per layer heads, qk, vo, mlp. MLP: one per hidden layer. */
 static Sym sym_of(const Template *t, int k) {
@@ -22,15 +25,17 @@ static Sym sym_of(const Template *t, int k) {
     return (Sym){(SymKind)(SYM_HEADS + (k - 1) % 4), (k - 1) / 4};
 }
 
-int ngraph_n_symmetries(const Template *t) {
-    return t->kind == TPL_MLP ? t->n_layers - 1 : 1 + 4 * t->n_layers;
-}
+int ngraph_n_symmetries(const Template *t) { return t->kind == TPL_MLP ? t->n_layers - 1 : 1 + 4 * t->n_layers; }
 
 const char *ngraph_symmetry_name(const Template *t, int k) {
     static _Thread_local char buf[64];
     Sym s = sym_of(t, k);
-    static const char *const what[] = {"", "residual channels", "heads (as blocks)", "q/k coordinates within each head",
-                                       "v coordinates with the o columns they feed", "mlp hidden units"};
+    static const char *const what[] = {"",
+                                       "residual channels",
+                                       "heads (as blocks)",
+                                       "q/k coordinates within each head",
+                                       "v coordinates with the o columns they feed",
+                                       "mlp hidden units"};
     if (s.kind == SYM_HIDDEN) snprintf(buf, sizeof buf, "hidden.%d units", s.layer);
     else if (s.kind == SYM_CHANNELS) snprintf(buf, sizeof buf, "%s", what[s.kind]);
     else snprintf(buf, sizeof buf, "layers.%d %s", s.layer, what[s.kind]);
@@ -57,7 +62,7 @@ static int **draw_perms(const Template *t, Sym s, Rng *r) {
     case SYM_HIDDEN: rng_shuffle_int(r, perm[SP_HID(l)], space_size(t, SP_HID(l))); break;
     case SYM_CHANNELS: rng_shuffle_int(r, perm[SP_CH], t->d); break;
     case SYM_MLP: rng_shuffle_int(r, perm[SP_M(l)], t->mlp); break;
-    case SYM_HEADS: {   /* whole heads move: coordinate i of head h goes to coordinate i of head σ(h) */
+    case SYM_HEADS: { /* whole heads move: coordinate i of head h goes to coordinate i of head σ(h) */
         int *sigma = xmalloc(H * sizeof *sigma);
         for (int h = 0; h < H; h++) sigma[h] = h;
         rng_shuffle_int(r, sigma, H);
@@ -66,7 +71,8 @@ static int **draw_perms(const Template *t, Sym s, Rng *r) {
         free(sigma);
         break;
     }
-    case SYM_QK: case SYM_VO:   /* within each head, its own permutation of coordinates */
+    case SYM_QK:
+    case SYM_VO: /* within each head, its own permutation of coordinates */
         for (int h = 0; h < H; h++) {
             int *p = perm[s.kind == SYM_QK ? SP_Q(l) : SP_V(l)] + h * dh;
             for (int i = 0; i < dh; i++) p[i] = h * dh + i;
@@ -92,17 +98,27 @@ static void mlp_axes(const Template *t, const char *name, int sp[2]) {
     sp[1] = !strcmp(rest, "weight") && l > 0 ? SP_HID(l - 1) : SP_NONE;
 }
 static void transformer_axes(const char *name, int sp[2]) {
-    static const struct { const char *suffix; int a0, a1; } tab[] = {   /* a: 0 CH, 1 Q, 2 K, 3 V, 4 M, -1 none */
-        {"ln1.weight", 0, -1}, {"ln1.bias", 0, -1}, {"ln2.weight", 0, -1}, {"ln2.bias", 0, -1},
-        {"attn.q.weight", 1, 0}, {"attn.q.bias", 1, -1}, {"attn.k.weight", 2, 0}, {"attn.k.bias", 2, -1},
-        {"attn.v.weight", 3, 0}, {"attn.v.bias", 3, -1}, {"attn.o.weight", 0, 3}, {"attn.o.bias", 0, -1},
+    static const struct {
+        const char *suffix;
+        int a0, a1;
+    } tab[] = {
+        /* a: 0 CH, 1 Q, 2 K, 3 V, 4 M, -1 none */
+        {"ln1.weight", 0, -1},    {"ln1.bias", 0, -1},     {"ln2.weight", 0, -1},    {"ln2.bias", 0, -1},
+        {"attn.q.weight", 1, 0},  {"attn.q.bias", 1, -1},  {"attn.k.weight", 2, 0},  {"attn.k.bias", 2, -1},
+        {"attn.v.weight", 3, 0},  {"attn.v.bias", 3, -1},  {"attn.o.weight", 0, 3},  {"attn.o.bias", 0, -1},
         {"mlp.fc1.weight", 4, 0}, {"mlp.fc1.bias", 4, -1}, {"mlp.fc2.weight", 0, 4}, {"mlp.fc2.bias", 0, -1},
     };
     int l;
     char rest[48];
     sp[0] = sp[1] = SP_NONE;
-    if (!strcmp(name, "embed.weight") || !strcmp(name, "pos.weight") || !strcmp(name, "unembed.weight")) { sp[1] = SP_CH; return; }
-    if (!strcmp(name, "ln_f.weight") || !strcmp(name, "ln_f.bias")) { sp[0] = SP_CH; return; }
+    if (!strcmp(name, "embed.weight") || !strcmp(name, "pos.weight") || !strcmp(name, "unembed.weight")) {
+        sp[1] = SP_CH;
+        return;
+    }
+    if (!strcmp(name, "ln_f.weight") || !strcmp(name, "ln_f.bias")) {
+        sp[0] = SP_CH;
+        return;
+    }
     if (!strcmp(name, "unembed.bias")) return;
     NP_ASSERT(sscanf(name, "layers.%d.%47s", &l, rest) == 2, "symmetry: unknown tensor '%s'", name);
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
@@ -125,7 +141,8 @@ static void theta_map(const Template *t, int **perm, long *theta_perm) {
         int R = tt->shape[0], C = tt->ndim == 2 ? tt->shape[1] : 1;
         for (int a = 0; a < R; a++)
             for (int b = 0; b < C; b++)
-                theta_perm[tt->off + (long)a * C + b] = tt->off + (long)apply(perm, sp[0], a) * C + (tt->ndim == 2 ? apply(perm, sp[1], b) : 0);
+                theta_perm[tt->off + (long)a * C + b] =
+                    tt->off + (long)apply(perm, sp[0], a) * C + (tt->ndim == 2 ? apply(perm, sp[1], b) : 0);
     }
 }
 
@@ -135,7 +152,9 @@ static void node_map(const NGraph *g, int **perm, int *node_perm) {
             node_perm[v] = g->node_seg[k] + apply(perm, g->node_groups[k].space, v - g->node_seg[k]);
 }
 
-typedef struct EdgeKey { int group, src, dst, edge; } EdgeKey;
+typedef struct EdgeKey {
+    int group, src, dst, edge;
+} EdgeKey;
 static int cmp_key(const void *pa, const void *pb) {
     const EdgeKey *a = pa, *b = pb;
     if (a->group != b->group) return a->group < b->group ? -1 : 1;
@@ -156,8 +175,8 @@ static void edge_map(const NGraph *g, const int *node_perm, int *edge_perm) {
     free(keys);
 }
 
-void ngraph_symmetry_sample(const Template *t, const NGraph *g, int k, Rng *r,
-                            int *node_perm, int *edge_perm, long *theta_perm) {
+void ngraph_symmetry_sample(const Template *t, const NGraph *g, int k, Rng *r, int *node_perm, int *edge_perm,
+                            long *theta_perm) {
     int **perm = draw_perms(t, sym_of(t, k), r);
     if (theta_perm) theta_map(t, perm, theta_perm);
     if (node_perm || edge_perm) {

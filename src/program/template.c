@@ -20,7 +20,10 @@ const char *act_name(Act a) { return (unsigned)a < 5 ? ACT_NAMES[a] : "?"; }
 
 int act_parse(const char *s, Act *a) {
     for (int i = 0; i < 5; i++)
-        if (!strcmp(s, ACT_NAMES[i])) { *a = (Act)i; return 0; }
+        if (!strcmp(s, ACT_NAMES[i])) {
+            *a = (Act)i;
+            return 0;
+        }
     return -1;
 }
 
@@ -53,7 +56,8 @@ static int layout_mlp(Template *t, Err *e) {
     for (int l = 0; l < t->n_layers; l++) {
         int in = t->widths[l], out = t->widths[l + 1];
         if (add_tensor(t, e, TPL_INIT_WEIGHT, in, 2, out, in, "layers.%d.weight", l) ||
-            add_tensor(t, e, TPL_INIT_BIAS, in, 1, out, 0, "layers.%d.bias", l)) return -1;
+            add_tensor(t, e, TPL_INIT_BIAS, in, 1, out, 0, "layers.%d.bias", l))
+            return -1;
     }
     return 0;
 }
@@ -71,7 +75,8 @@ static int add_ln(Template *t, Err *e, const char *prefix) {
 static int layout_transformer(Template *t, Err *e) {
     int d = t->d;
     if (add_tensor(t, e, TPL_INIT_EMBED, 1, 2, t->vocab, d, "embed.weight") ||
-        add_tensor(t, e, TPL_INIT_EMBED, 1, 2, t->len, d, "pos.weight")) return -1;
+        add_tensor(t, e, TPL_INIT_EMBED, 1, 2, t->len, d, "pos.weight"))
+        return -1;
     char p[64];
     for (int l = 0; l < t->n_layers; l++) {
         static const char *const qkvo[] = {"q", "k", "v", "o"};
@@ -173,15 +178,16 @@ static int parse_mlp(char **w, int nw, Template *t, Err *e) {
 }
 
 enum { K_VOCAB, K_LEN, K_D, K_HEADS, K_MLP, K_CLASSES, K_LAYERS, K_PRENORM, K_READOUT, K_ACT, N_KEYS };
-static const char *const TF_KEYS[N_KEYS] = {"vocab", "len", "d", "heads", "mlp", "classes",
-                                            "layers", "prenorm", "readout", "act"};
+static const char *const TF_KEYS[N_KEYS] = {"vocab",   "len",    "d",       "heads",   "mlp",
+                                            "classes", "layers", "prenorm", "readout", "act"};
 
 static int tf_value(Template *t, int k, const char *v, Err *e) {
     int *ints[] = {&t->vocab, &t->len, &t->d, &t->heads, &t->mlp, &t->classes};
     if (k < K_LAYERS) return parse_int(TF_KEYS[k], v, 1, TPL_MAX_WIDTH, ints[k], e);
     if (k == K_LAYERS) {
         if (parse_int("layers", v, 1, INT_MAX, &t->n_layers, e)) return -1;
-        if (t->n_layers > TPL_MAX_LAYERS) return err_set(e, "template: layers=%s: too many layers (at most %d)", v, TPL_MAX_LAYERS);
+        if (t->n_layers > TPL_MAX_LAYERS)
+            return err_set(e, "template: layers=%s: too many layers (at most %d)", v, TPL_MAX_LAYERS);
         return 0;
     }
     if (k == K_PRENORM) return parse_int("prenorm", v, 0, 1, &t->prenorm, e);
@@ -196,7 +202,10 @@ static int tf_value(Template *t, int k, const char *v, Err *e) {
 
 static int parse_transformer(char **w, int nw, Template *t, Err *e) {
     int seen[N_KEYS] = {0};
-    t->n_layers = 1; t->prenorm = 1; t->readout_last = 1; t->mlp_act = ACT_RELU;
+    t->n_layers = 1;
+    t->prenorm = 1;
+    t->readout_last = 1;
+    t->mlp_act = ACT_RELU;
     for (int i = 1; i < nw; i++) {
         char *eq = strchr(w[i], '=');
         if (!eq) return err_set(e, "template: '%s' is not key=value", w[i]);
@@ -204,7 +213,10 @@ static int parse_transformer(char **w, int nw, Template *t, Err *e) {
         int k = 0;
         while (k < N_KEYS && strcmp(w[i], TF_KEYS[k])) k++;
         if (k == N_KEYS)
-            return err_set(e, "template: unknown transformer key '%s' (known: vocab len d heads mlp classes layers prenorm readout act)", w[i]);
+            return err_set(e,
+                           "template: unknown transformer key '%s' (known: vocab len d heads mlp classes layers "
+                           "prenorm readout act)",
+                           w[i]);
         if (seen[k]++) return err_set(e, "template: '%s' given twice", w[i]);
         if (tf_value(t, k, eq + 1, e)) return -1;
     }
@@ -217,14 +229,19 @@ static int parse_transformer(char **w, int nw, Template *t, Err *e) {
 int template_parse(const char *text, Template *t, Err *e) {
     memset(t, 0, sizeof *t);
     char buf[1024], *w[TPL_MAX_WORDS];
-    if (!text || strlen(text) >= sizeof buf) return err_set(e, "template: text missing or longer than %zu characters", sizeof buf - 1);
+    if (!text || strlen(text) >= sizeof buf)
+        return err_set(e, "template: text missing or longer than %zu characters", sizeof buf - 1);
     int nw = split_words(text, buf, sizeof buf, w);
     if (nw < 0) return err_set(e, "template: more than %d words", TPL_MAX_WORDS);
     if (nw == 0) return err_set(e, "template: empty (want 'mlp 10-16-1' or 'transformer vocab=... ')");
     int rc;
-    if (!strcmp(w[0], "mlp")) { t->kind = TPL_MLP; rc = parse_mlp(w, nw, t, e); }
-    else if (!strcmp(w[0], "transformer")) { t->kind = TPL_TRANSFORMER; rc = parse_transformer(w, nw, t, e); }
-    else rc = err_set(e, "template: unknown kind '%s' (want mlp or transformer)", w[0]);
+    if (!strcmp(w[0], "mlp")) {
+        t->kind = TPL_MLP;
+        rc = parse_mlp(w, nw, t, e);
+    } else if (!strcmp(w[0], "transformer")) {
+        t->kind = TPL_TRANSFORMER;
+        rc = parse_transformer(w, nw, t, e);
+    } else rc = err_set(e, "template: unknown kind '%s' (want mlp or transformer)", w[0]);
     if (rc) memset(t, 0, sizeof *t);
     return rc;
 }
@@ -233,17 +250,23 @@ int template_parse(const char *text, Template *t, Err *e) {
 
 static void format_mlp(const Template *t, char *buf, size_t len) {
     size_t n = snprintf(buf, len, "mlp");
-    for (int l = 0; l <= t->n_layers && n < len; l++) n += snprintf(buf + n, len - n, "%s%d", l ? "-" : " ", t->widths[l]);
+    for (int l = 0; l <= t->n_layers && n < len; l++)
+        n += snprintf(buf + n, len - n, "%s%d", l ? "-" : " ", t->widths[l]);
     int same = 1;
     for (int l = 1; l < t->n_layers - 1; l++) same &= t->act[l] == t->act[0];
     for (int l = 0; l < t->n_layers - 1 && n < len; l++)
         if (l == 0 || !same) n += snprintf(buf + n, len - n, "%s%s", l ? "," : " act=", act_name(t->act[l]));
-    if (t->act[t->n_layers - 1] != ACT_NONE && n < len) snprintf(buf + n, len - n, " out=%s", act_name(t->act[t->n_layers - 1]));
+    if (t->act[t->n_layers - 1] != ACT_NONE && n < len)
+        snprintf(buf + n, len - n, " out=%s", act_name(t->act[t->n_layers - 1]));
 }
 
 void template_format(const Template *t, char *buf, size_t len) {
-    if (t->kind == TPL_MLP) { format_mlp(t, buf, len); return; }
-    snprintf(buf, len, "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
+    if (t->kind == TPL_MLP) {
+        format_mlp(t, buf, len);
+        return;
+    }
+    snprintf(buf, len,
+             "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
              t->vocab, t->len, t->d, t->heads, t->mlp, t->classes, t->n_layers, t->prenorm,
              t->readout_last ? "last" : "all", act_name(t->mlp_act));
 }
@@ -261,7 +284,8 @@ void template_init_theta(const Template *t, float *theta, Rng *r) {
         float std = 1.0f / sqrtf((float)tt->fan_in);
         for (long j = 0; j < tt->numel; j++) {
             switch (tt->init) {
-            case TPL_INIT_WEIGHT: case TPL_INIT_EMBED: p[j] = std * rng_normal(r); break;
+            case TPL_INIT_WEIGHT:
+            case TPL_INIT_EMBED: p[j] = std * rng_normal(r); break;
             case TPL_INIT_GAIN: p[j] = 1.0f; break;
             default: p[j] = 0.0f;
             }

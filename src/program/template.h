@@ -7,17 +7,17 @@
 #include "engine/tensor.h"
 
 #define TPL_MAX_LAYERS 16
-#define TPL_MAX_TENSORS (16 * TPL_MAX_LAYERS + 8)   /* a Transformer has 16 per layer + 8 */
+#define TPL_MAX_TENSORS (16 * TPL_MAX_LAYERS + 8) /* a Transformer has 16 per layer + 8 */
 
 typedef enum { TPL_MLP, TPL_TRANSFORMER } TplKind;
 typedef enum { ACT_NONE, ACT_RELU, ACT_GELU, ACT_TANH, ACT_SILU } Act;
 
 typedef struct TplTensor {
-    char name[64];              /* e.g. "layers.0.attn.q.weight" */
-    int ndim, shape[2];         /* weights [out, in], biases/gains/embeddings as in PyTorch */
-    long off, numel;            /* view into θ */
-    int init;                   /* TPL_INIT_*: how a standard initialization would draw it */
-    int fan_in;                 /* for the standard init variance 1/fan_in */
+    char name[64];      /* e.g. "layers.0.attn.q.weight" */
+    int ndim, shape[2]; /* weights [out, in], biases/gains/embeddings as in PyTorch */
+    long off, numel;    /* view into θ */
+    int init;           /* TPL_INIT_*: how a standard initialization would draw it */
+    int fan_in;         /* for the standard init variance 1/fan_in */
 } TplTensor;
 /* WEIGHT ~ N(0, 1/fan_in); BIAS = 0 (fan_in is its weight's); GAIN = 1; EMBED ~ N(0, 1) (fan_in 1). */
 enum { TPL_INIT_WEIGHT, TPL_INIT_BIAS, TPL_INIT_GAIN, TPL_INIT_EMBED };
@@ -40,10 +40,10 @@ typedef struct Template {
 /* "mlp 10-16-1 act=relu" | "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100
  *  layers=1 prenorm=1 readout=last act=relu". Refuses unknown keys, zero widths, heads not
  * dividing d, and the like, with one clear line. */
-int  template_parse(const char *text, Template *t, Err *e);
-void template_format(const Template *t, char *buf, size_t len);    /* parses back to the same */
-#define TPL_TEXT_MAX 512   /* enough for template_format of any template */
-int  template_find(const Template *t, const char *name);            /* tensor index or -1 */
+int template_parse(const char *text, Template *t, Err *e);
+void template_format(const Template *t, char *buf, size_t len); /* parses back to the same */
+#define TPL_TEXT_MAX 512                                        /* enough for template_format of any template */
+int template_find(const Template *t, const char *name);         /* tensor index or -1 */
 /* Standard initialization of θ (the variance a PyTorch module would start with). */
 void template_init_theta(const Template *t, float *theta, Rng *r);
 
@@ -57,6 +57,6 @@ Tensor *exec_transformer(Graph *g, const Template *t, Tensor *theta, const int *
  * broadcasts over [B, rows, n] and serves as a per-program LayerNorm gain/bias). */
 Tensor *theta_view(Graph *g, const Template *t, Tensor *theta, const char *name);
 const char *act_name(Act a);
-int  act_parse(const char *s, Act *a);    /* 0, or -1 for an unknown name */
+int act_parse(const char *s, Act *a); /* 0, or -1 for an unknown name */
 
 #endif

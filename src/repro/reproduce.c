@@ -1,10 +1,10 @@
 /* neurop reproduce: the plan (tasks × methods × seeds, then the studies' runs of repro_studies.c)
  * and its bookkeeping: resume by files, progress, worker processes. The report it ends with is in
  * repro_report.c. */
-#include "repro/repro_internal.h"
 #include "analysis/realarc.h"
 #include "io/fileio.h"
 #include "io/gnuplot.h"
+#include "repro/repro_internal.h"
 #include "train/dist.h"
 #include "train/train.h"
 #include <cJSON.h>
@@ -47,7 +47,10 @@ static int parse_csv(const char *csv, const char *what, unsigned *mask, unsigned
     snprintf(buf, sizeof buf, "%s", csv);
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         unsigned bit;
-        if (!strcasecmp(tok, "all")) { *mask |= all; continue; }
+        if (!strcasecmp(tok, "all")) {
+            *mask |= all;
+            continue;
+        }
         if (one(tok, &bit, e)) return -1;
         *mask |= bit;
     }
@@ -57,7 +60,11 @@ static int parse_csv(const char *csv, const char *what, unsigned *mask, unsigned
 static int one_task(const char *name, unsigned *bit, Err *e) {
     Task t;
     if (task_get(name, &t, e)) return -1;
-    for (int i = 0; i < REPRO_N_TASKS; i++) if (!strcmp(rp_tasks[i], t.name)) { *bit = 1u << i; return 0; }
+    for (int i = 0; i < REPRO_N_TASKS; i++)
+        if (!strcmp(rp_tasks[i], t.name)) {
+            *bit = 1u << i;
+            return 0;
+        }
     return err_set(e, "unknown task '%s'", name);
 }
 static int one_method(const char *name, unsigned *bit, Err *e) {
@@ -67,8 +74,14 @@ static int one_method(const char *name, unsigned *bit, Err *e) {
     return 0;
 }
 static int one_study(const char *name, unsigned *bit, Err *e) {
-    if (!strcasecmp(name, "scale") || !strcasecmp(name, "scaling")) { *bit = 1u << (RP_STUDY_SCALE - 1); return 0; }
-    if (!strcasecmp(name, "ablate") || !strcasecmp(name, "ablation")) { *bit = 1u << (RP_STUDY_ABLATE - 1); return 0; }
+    if (!strcasecmp(name, "scale") || !strcasecmp(name, "scaling")) {
+        *bit = 1u << (RP_STUDY_SCALE - 1);
+        return 0;
+    }
+    if (!strcasecmp(name, "ablate") || !strcasecmp(name, "ablation")) {
+        *bit = 1u << (RP_STUDY_ABLATE - 1);
+        return 0;
+    }
     return err_set(e, "unknown study '%s' (valid: scale, ablate)", name);
 }
 int repro_parse_tasks(const char *csv, unsigned *mask, Err *e) {
@@ -85,7 +98,10 @@ int repro_parse_studies(const char *csv, unsigned *mask, Err *e) {
  * step. Chosen by measured cost, one thread (docs/reproduce.md): a Meta-GNN step on arc costs
  * about 0.1 s of CPU per intent in the batch (generating θ dominates), on addmod about 0.02 s
  * per intent, on sumfirst 0.004 s. */
-static const struct { const char *task; int div, B, N; } QUICK[] = {
+static const struct {
+    const char *task;
+    int div, B, N;
+} QUICK[] = {
     {"sumfirst", 4, 8, 64},
     {"addmod", 8, 4, 32},
     {"arc", 40, 2, 16},
@@ -105,7 +121,10 @@ int repro_config(const char *task, MethodKind m, ReproMode mode, unsigned long s
         }
         c->eval_n = 128;
     } else {
-        c->steps = 20; c->B = 2; c->N = 8; c->eval_n = 16;
+        c->steps = 20;
+        c->B = 2;
+        c->N = 8;
+        c->eval_n = 16;
         evals = 4;
     }
     config_set_steps(c, c->steps, evals);
@@ -114,15 +133,22 @@ int repro_config(const char *task, MethodKind m, ReproMode mode, unsigned long s
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-double rp_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+double rp_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
-int rp_file_exists(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISREG(st.st_mode); }
+int rp_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 int rp_mkdir_p(const char *dir, Err *e) {
     char p[1024];
     if (strlen(dir) >= sizeof p) return err_set(e, "%s: path too long", dir);
     snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; ; s++) {
+    for (char *s = p + 1;; s++) {
         if (*s == '/' || !*s) {
             char c = *s;
             *s = 0;
@@ -144,7 +170,10 @@ void rp_printf(Buf *b, const char *fmt, ...) {
         int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
         va_end(ap);
         if (k < 0) return;
-        if (b->s && b->n + (size_t)k < b->cap) { b->n += (size_t)k; return; }
+        if (b->s && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
         b->cap = (b->cap + (size_t)k + 1) * 2;
         b->s = xrealloc(b->s, b->cap);
         if (b->n == 0) b->s[0] = 0;
@@ -159,7 +188,8 @@ int rp_write_text(const char *path, const char *text, Err *e) {
     return atomic_write(path, write_buf, &b, e);
 }
 cJSON *rp_read_json(const char *path, Err *e) {
-    unsigned char *buf; size_t len;
+    unsigned char *buf;
+    size_t len;
     if (read_file(path, &buf, &len, e)) return NULL;
     cJSON *j = cJSON_Parse((const char *)buf);
     free(buf);
@@ -194,7 +224,8 @@ void rp_strip(char *s) {
 
 static int build_plan(Ctx *x, Err *e) {
     const ReproOptions *o = x->o;
-    unsigned tm = o->tasks ? o->tasks : (1u << REPRO_N_TASKS) - 1, mm = o->methods ? o->methods : (1u << METHOD_COUNT) - 1;
+    unsigned tm = o->tasks ? o->tasks : (1u << REPRO_N_TASKS) - 1,
+             mm = o->methods ? o->methods : (1u << METHOD_COUNT) - 1;
     int nt = 0, nm = 0;
     for (int t = 0; t < REPRO_N_TASKS; t++) nt += (tm >> t) & 1;
     for (int m = 0; m < METHOD_COUNT; m++) nm += (mm >> m) & 1;
@@ -207,8 +238,11 @@ static int build_plan(Ctx *x, Err *e) {
             for (int m = 0; m < METHOD_COUNT; m++) {
                 if (!((mm >> m) & 1)) continue;
                 PlanItem *it = &x->items[x->n++];
-                it->task = t; it->method = (MethodKind)m; it->seed = (unsigned long)s;
-                it->study = RP_MAIN; it->cost_key = t * METHOD_COUNT + m;
+                it->task = t;
+                it->method = (MethodKind)m;
+                it->seed = (unsigned long)s;
+                it->study = RP_MAIN;
+                it->cost_key = t * METHOD_COUNT + m;
                 snprintf(it->name, sizeof it->name, "%s-%s-s%d", rp_tasks[t], method_id((MethodKind)m), s);
                 snprintf(it->dir, sizeof it->dir, "%s/runs/%s", x->out, it->name);
                 if (repro_config(rp_tasks[t], (MethodKind)m, o->mode, (unsigned long)s, &it->cfg, e)) return -1;
@@ -218,7 +252,6 @@ static int build_plan(Ctx *x, Err *e) {
     x->n_main = x->n;
     return rp_studies_plan(x, e);
 }
-
 
 
 /* A run folder made with another configuration must not be mixed into this plan. */
@@ -234,7 +267,8 @@ static int check_folder(const PlanItem *it, Err *e) {
     } else {
         rp_path(path, sizeof path, it, "config.txt");
         if (!rp_file_exists(path)) return 0;
-        unsigned char *buf; size_t len;
+        unsigned char *buf;
+        size_t len;
         if (read_file(path, &buf, &len, e)) return -1;
         snprintf(have, sizeof have, "%s", (char *)buf);
         free(buf);
@@ -246,9 +280,13 @@ static int check_folder(const PlanItem *it, Err *e) {
     snprintf(a, sizeof a, "%s", have);
     snprintf(b, sizeof b, "%s", it->cfgtext);
     char *ta = strtok_r(a, " ", &sa), *tb = strtok_r(b, " ", &sb);
-    while (ta && tb && !strcmp(ta, tb)) { ta = strtok_r(NULL, " ", &sa); tb = strtok_r(NULL, " ", &sb); }
-    return err_set(e, "%s was made with another configuration (%s there, %s in this plan: another mode, or a changed "
-                      "defaults table); use another --out, or remove that folder",
+    while (ta && tb && !strcmp(ta, tb)) {
+        ta = strtok_r(NULL, " ", &sa);
+        tb = strtok_r(NULL, " ", &sb);
+    }
+    return err_set(e,
+                   "%s was made with another configuration (%s there, %s in this plan: another mode, or a changed "
+                   "defaults table); use another --out, or remove that folder",
                    it->dir, ta ? ta : "(end)", tb ? tb : "(end)");
     return 0;
 }
@@ -256,9 +294,9 @@ static int check_folder(const PlanItem *it, Err *e) {
 /* ---- one run ---------------------------------------------------------------------------- */
 
 enum { RUN_SKIPPED, RUN_TRAINED, RUN_RESUMED };
-typedef struct RunMsg {       /* a worker's report of one finished run (fits a pipe write) */
+typedef struct RunMsg { /* a worker's report of one finished run (fits a pipe write) */
     int idx, how, failed, interrupted, error;
-    double wall, cost, iid, ood;  /* wall: this invocation; cost: training (over resumes) + evaluation */
+    double wall, cost, iid, ood; /* wall: this invocation; cost: training (over resumes) + evaluation */
 } RunMsg;
 
 static cJSON *intent_json(const Task *t, Intent u, Split s, int n, int correct) {
@@ -284,7 +322,10 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     double t0 = rp_now();
     memset(msg, 0, sizeof *msg);
     msg->iid = msg->ood = -1;
-    if (rp_file_exists(evalp)) { msg->how = RUN_SKIPPED; return 0; }
+    if (rp_file_exists(evalp)) {
+        msg->how = RUN_SKIPPED;
+        return 0;
+    }
     if (rp_mkdir_p(it->dir, e)) return -1;
     int resume = rp_file_exists(last);
     msg->how = resume ? RUN_RESUMED : RUN_TRAINED;
@@ -293,11 +334,18 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     if (run_init(&r, &it->cfg, e)) return -1;
     /* check_folder saw that a folder without a checkpoint holds this plan's config (a run killed
      * before its first checkpoint): starting it over loses nothing */
-    TrainOptions to = {.dir = it->dir, .resume = resume, .force = !resume, .steps = it->cfg.steps,
+    TrainOptions to = {.dir = it->dir,
+                       .resume = resume,
+                       .force = !resume,
+                       .steps = it->cfg.steps,
                        .verbose = x->verbose >= 2 || (x->verbose && x->tty && x->o->jobs <= 1)};
     Err te = {{0}};
     int rc = run_train(&r, &to, &te);
-    if (rc == 1) { run_free(&r); msg->interrupted = 1; return 1; }
+    if (rc == 1) {
+        run_free(&r);
+        msg->interrupted = 1;
+        return 1;
+    }
     long params = r.m.ps.n, steps_done = r.step, best_step = r.best_step;
     double train_s = r.train_seconds, best_val = r.best_val;
     char machine[sizeof r.machine];
@@ -328,7 +376,10 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     int evaluated = 0;
     if (rp_file_exists(best)) {
         Run b;
-        if (run_open(&b, it->dir, "best", e)) { cJSON_Delete(j); return -1; }
+        if (run_open(&b, it->dir, "best", e)) {
+            cJSON_Delete(j);
+            return -1;
+        }
         EvalReport rep;
         run_evaluate(&b, SPLIT_TEST, 1, &rep);
         cJSON_AddStringToObject(j, "checkpoint", "best");
@@ -337,10 +388,12 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         cJSON_AddNumberToObject(j, "ood", rep.ood);
         cJSON_AddNumberToObject(j, "iid_pooled", rep.iid_pooled);
         if (rep.n_ood_ordinal) cJSON_AddNumberToObject(j, "ood_ordinal", rep.ood_ordinal);
-        msg->iid = rep.iid; msg->ood = rep.ood;
+        msg->iid = rep.iid;
+        msg->ood = rep.ood;
         cJSON *arr = cJSON_AddArrayToObject(j, "intents");
         for (int i = 0; i < rep.n; i++)
-            cJSON_AddItemToArray(arr, intent_json(&b.task, rep.items[i].u, rep.items[i].split, rep.items[i].n, rep.items[i].correct));
+            cJSON_AddItemToArray(
+                arr, intent_json(&b.task, rep.items[i].u, rep.items[i].split, rep.items[i].n, rep.items[i].correct));
         eval_report_free(&rep);
         if (b.task.kind == TASK_ARC && x->real_dir) {
             RealReport rr;
@@ -380,8 +433,8 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
 
 typedef struct Progress {
     double t0;
-    int done, total;          /* done: finished in this invocation (skipped ones excluded) */
-    double *cost;             /* [PlanItem.cost_key]: seconds per run, measured or read */
+    int done, total; /* done: finished in this invocation (skipped ones excluded) */
+    double *cost;    /* [PlanItem.cost_key]: seconds per run, measured or read */
     int *cost_n;
 } Progress;
 
@@ -396,7 +449,7 @@ static void eta(const Ctx *x, const Progress *p, const char *state, char *buf, s
         if (p->cost_n[k]) left += p->cost[k] / p->cost_n[k];
         else untimed++;
     }
-    int jobs = x->o->jobs > 1 ? x->o->jobs : 1;   /* runs in parallel: roughly that much faster */
+    int jobs = x->o->jobs > 1 ? x->o->jobs : 1; /* runs in parallel: roughly that much faster */
     char d[32];
     rp_dur(left / jobs, d, sizeof d);
     if (untimed) snprintf(buf, n, "> %s (%d run%s of untimed kinds)", d, untimed, untimed == 1 ? "" : "s");
@@ -407,7 +460,10 @@ static void report_done(const Ctx *x, Progress *p, char *state, const RunMsg *m)
     const PlanItem *it = &x->items[m->idx];
     state[m->idx] = 1;
     int k = it->cost_key;
-    if (!m->interrupted && m->cost > 0) { p->cost[k] += m->cost; p->cost_n[k]++; }
+    if (!m->interrupted && m->cost > 0) {
+        p->cost[k] += m->cost;
+        p->cost_n[k]++;
+    }
     p->done++;
     if (!x->verbose) return;
     int finished = 0;
@@ -415,17 +471,23 @@ static void report_done(const Ctx *x, Progress *p, char *state, const RunMsg *m)
     char el[32], et[128];
     rp_dur(rp_now() - p->t0, el, sizeof el);
     eta(x, p, state, et, sizeof et);
-    if (m->interrupted) fprintf(stderr, "%s: interrupted (its last checkpoint is saved; run again to resume it)\n", it->name);
-    else if (m->iid < 0) fprintf(stderr, "[%*d/%d] %-22s FAILED (see its eval.json)  elapsed %s  ETA %s\n",
-                                 x->n >= 100 ? 3 : 2, finished, x->n, it->name, el, et);
-    else fprintf(stderr, "[%*d/%d] %-22s IID %.3f  OOD %.3f  %s %.0fs%s  elapsed %s  ETA %s\n", x->n >= 100 ? 3 : 2,
-                 finished, x->n, it->name, m->iid, m->ood, m->how == RUN_RESUMED ? "resumed" : "run", m->wall,
-                 m->failed ? " (stopped early)" : "", el, et);
+    if (m->interrupted)
+        fprintf(stderr, "%s: interrupted (its last checkpoint is saved; run again to resume it)\n", it->name);
+    else if (m->iid < 0)
+        fprintf(stderr, "[%*d/%d] %-22s FAILED (see its eval.json)  elapsed %s  ETA %s\n", x->n >= 100 ? 3 : 2,
+                finished, x->n, it->name, el, et);
+    else
+        fprintf(stderr, "[%*d/%d] %-22s IID %.3f  OOD %.3f  %s %.0fs%s  elapsed %s  ETA %s\n", x->n >= 100 ? 3 : 2,
+                finished, x->n, it->name, m->iid, m->ood, m->how == RUN_RESUMED ? "resumed" : "run", m->wall,
+                m->failed ? " (stopped early)" : "", el, et);
     fflush(stderr);
 }
 
 static volatile sig_atomic_t parent_interrupted;
-static void on_parent_sigint(int sig) { (void)sig; parent_interrupted = 1; }
+static void on_parent_sigint(int sig) {
+    (void)sig;
+    parent_interrupted = 1;
+}
 
 /* Workers: each takes run indices from a shared pipe (atomic 4-byte reads) until it is empty
  * and sends a RunMsg per finished run back over another pipe. */
@@ -433,15 +495,22 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
     int qp[2], dp[2];
     if (pipe(qp) || pipe(dp)) return err_set(e, "pipe: %s", strerror(errno));
     for (int i = 0; i < np; i++)
-        if (write(qp[1], &pending[i], sizeof(int)) != (ssize_t)sizeof(int)) return err_set(e, "pipe write: %s", strerror(errno));
+        if (write(qp[1], &pending[i], sizeof(int)) != (ssize_t)sizeof(int))
+            return err_set(e, "pipe write: %s", strerror(errno));
     close(qp[1]);
     int jobs = x->o->jobs < np ? x->o->jobs : np;
     pid_t *pids = xcalloc(jobs, sizeof *pids);
     int forkfail = 0;
-    fflush(stdout); fflush(stderr);
+    fflush(stdout);
+    fflush(stderr);
     for (int w = 0; w < jobs; w++) {
         pid_t pid = fork();
-        if (pid < 0) { err_set(e, "fork: %s", strerror(errno)); jobs = w; forkfail = 1; break; }
+        if (pid < 0) {
+            err_set(e, "fork: %s", strerror(errno));
+            jobs = w;
+            forkfail = 1;
+            break;
+        }
         if (pid == 0) {
             close(dp[0]);
 #ifdef _OPENMP
@@ -456,7 +525,12 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
                 Err we = {{0}};
                 int rc = run_one(x, &x->items[idx], &m, &we);
                 m.idx = idx;
-                if (rc < 0) { fprintf(stderr, "neurop reproduce: %s: %s\n", x->items[idx].name, we.msg); code = 1; m.error = 1; m.iid = -1; }
+                if (rc < 0) {
+                    fprintf(stderr, "neurop reproduce: %s: %s\n", x->items[idx].name, we.msg);
+                    code = 1;
+                    m.error = 1;
+                    m.iid = -1;
+                }
                 if (write(dp[1], &m, sizeof m) != (ssize_t)sizeof m) code = 1;
                 if (rc) break;
             }
@@ -465,7 +539,8 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
         }
         pids[w] = pid;
     }
-    close(qp[0]); close(dp[1]);
+    close(qp[0]);
+    close(dp[1]);
     struct sigaction sa = {0}, old;
     sa.sa_handler = on_parent_sigint;
     sigaction(SIGINT, &sa, &old);
@@ -475,13 +550,20 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
         RunMsg m;
         ssize_t k = read(dp[0], &m, sizeof m);
         if (k < 0 && errno == EINTR) {
-            if (parent_interrupted && !forwarded) { for (int w = 0; w < jobs; w++) kill(pids[w], SIGINT); forwarded = 1; }
+            if (parent_interrupted && !forwarded) {
+                for (int w = 0; w < jobs; w++) kill(pids[w], SIGINT);
+                forwarded = 1;
+            }
             continue;
         }
         if (k != (ssize_t)sizeof m) break;
         if (m.interrupted) s->interrupted = 1;
         else if (m.error) bad = 1;
-        else { s->trained += m.how == RUN_TRAINED; s->resumed += m.how == RUN_RESUMED; s->failed += m.failed; }
+        else {
+            s->trained += m.how == RUN_TRAINED;
+            s->resumed += m.how == RUN_RESUMED;
+            s->failed += m.failed;
+        }
         report_done(x, p, state, &m);
     }
     close(dp[0]);
@@ -505,7 +587,7 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
  * nothing and sleeps while it waits (dist_recv_any), so R ranks train R-1 runs at once. */
 static int rank_worker(const Ctx *x) {
     RunMsg m = {.idx = -1};
-    dist_solo();   /* each run trains in this rank alone, not data-parallel over the job */
+    dist_solo(); /* each run trains in this rank alone, not data-parallel over the job */
     for (;;) {
         dist_send(0, &m, sizeof m);
         int idx;
@@ -514,7 +596,11 @@ static int rank_worker(const Ctx *x) {
         Err we = {{0}};
         int rc = run_one(x, &x->items[idx], &m, &we);
         m.idx = idx;
-        if (rc < 0) { fprintf(stderr, "neurop reproduce: %s: %s\n", x->items[idx].name, we.msg); m.error = 1; m.iid = -1; }
+        if (rc < 0) {
+            fprintf(stderr, "neurop reproduce: %s: %s\n", x->items[idx].name, we.msg);
+            m.error = 1;
+            m.iid = -1;
+        }
     }
 }
 
@@ -526,7 +612,11 @@ static int run_ranks(const Ctx *x, Progress *p, char *state, const int *pending,
         if (m.idx >= 0) {
             if (m.interrupted) s->interrupted = 1;
             else if (m.error) bad = 1;
-            else { s->trained += m.how == RUN_TRAINED; s->resumed += m.how == RUN_RESUMED; s->failed += m.failed; }
+            else {
+                s->trained += m.how == RUN_TRAINED;
+                s->resumed += m.how == RUN_RESUMED;
+                s->failed += m.failed;
+            }
             report_done(x, p, state, &m);
             if (m.interrupted) state[m.idx] = 0;
         }
@@ -542,20 +632,23 @@ static int run_ranks(const Ctx *x, Progress *p, char *state, const int *pending,
 static int execute(const Ctx *x, ReproSummary *s, Err *e) {
     Progress p = {.t0 = rp_now(), .total = x->n};
     int keys = 1;
-    for (int i = 0; i < x->n; i++) if (x->items[i].cost_key >= keys) keys = x->items[i].cost_key + 1;
+    for (int i = 0; i < x->n; i++)
+        if (x->items[i].cost_key >= keys) keys = x->items[i].cost_key + 1;
     p.cost = xcalloc(keys, sizeof *p.cost);
     p.cost_n = xcalloc(keys, sizeof *p.cost_n);
-    char *state = xcalloc(x->n + 1, 1);   /* 1: finished (before or now) */
+    char *state = xcalloc(x->n + 1, 1); /* 1: finished (before or now) */
     int *pending = xcalloc(x->n + 1, sizeof *pending), np = 0, rc = 0;
     for (int i = 0; i < x->n; i++) {
         char path[1200];
         rp_path(path, sizeof path, &x->items[i], "eval.json");
         if (rp_file_exists(path)) {
-            state[i] = 1; s->skipped++;
-            cJSON *j = rp_read_json(path, NULL);   /* its cost feeds the ETA */
+            state[i] = 1;
+            s->skipped++;
+            cJSON *j = rp_read_json(path, NULL); /* its cost feeds the ETA */
             if (j) {
                 int k = x->items[i].cost_key;
-                p.cost[k] += rp_num(j, "train_seconds", 0) + rp_num(j, "eval_seconds", 0); p.cost_n[k]++;
+                p.cost[k] += rp_num(j, "train_seconds", 0) + rp_num(j, "eval_seconds", 0);
+                p.cost_n[k]++;
                 cJSON_Delete(j);
             }
         } else pending[np++] = i;
@@ -564,15 +657,17 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
         char et[128];
         eta(x, &p, state, et, sizeof et);
         int models = x->n_main / (x->seeds ? x->seeds : 1), ns = x->n - x->n_main;
-        fprintf(stderr, "neurop reproduce: %s mode, %d run%s (%d model%s × %d seed%s", repro_mode_name(x->o->mode), x->n,
-                x->n == 1 ? "" : "s", models, models == 1 ? "" : "s", x->seeds, x->seeds == 1 ? "" : "s");
-        if (ns) fprintf(stderr, ", then %d study run%s at %d seed%s", ns, ns == 1 ? "" : "s", x->study_seeds, x->study_seeds == 1 ? "" : "s");
+        fprintf(stderr, "neurop reproduce: %s mode, %d run%s (%d model%s × %d seed%s", repro_mode_name(x->o->mode),
+                x->n, x->n == 1 ? "" : "s", models, models == 1 ? "" : "s", x->seeds, x->seeds == 1 ? "" : "s");
+        if (ns)
+            fprintf(stderr, ", then %d study run%s at %d seed%s", ns, ns == 1 ? "" : "s", x->study_seeds,
+                    x->study_seeds == 1 ? "" : "s");
         fprintf(stderr, ") in %s; %d already done", x->out, s->skipped);
         if (np && s->skipped) fprintf(stderr, "; ETA %s", et);
         fprintf(stderr, "\n");
     }
     if (dist_size() > 1) {
-        rc = run_ranks(x, &p, state, pending, np, s, e);   /* also with nothing to do: the ranks wait for word */
+        rc = run_ranks(x, &p, state, pending, np, s, e); /* also with nothing to do: the ranks wait for word */
     } else if (np && x->o->jobs > 1) {
         rc = run_workers(x, &p, state, pending, np, s, e);
     } else {
@@ -587,13 +682,26 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
             RunMsg m;
             int r = run_one(x, &x->items[i], &m, e);
             m.idx = i;
-            if (r < 0) { rc = -1; break; }
-            if (r == 1) { s->interrupted = 1; report_done(x, &p, state, &m); state[i] = 0; break; }
-            s->trained += m.how == RUN_TRAINED; s->resumed += m.how == RUN_RESUMED; s->failed += m.failed;
+            if (r < 0) {
+                rc = -1;
+                break;
+            }
+            if (r == 1) {
+                s->interrupted = 1;
+                report_done(x, &p, state, &m);
+                state[i] = 0;
+                break;
+            }
+            s->trained += m.how == RUN_TRAINED;
+            s->resumed += m.how == RUN_RESUMED;
+            s->failed += m.failed;
             report_done(x, &p, state, &m);
         }
     }
-    free(state); free(pending); free(p.cost); free(p.cost_n);
+    free(state);
+    free(pending);
+    free(p.cost);
+    free(p.cost_n);
     return rc;
 }
 
@@ -611,7 +719,8 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     while (ol > 1 && x.out[ol - 1] == '/') x.out[--ol] = 0;
     x.seeds = o->seeds > 0 ? o->seeds : default_seeds(o->mode);
     if (x.seeds > 1000) return err_set(e, "--seeds %d: at most 1000", x.seeds);
-    if (dist_size() > 1 && o->jobs > 1) return err_set(e, "--jobs %d under mpirun: the ranks are the workers; give one", o->jobs);
+    if (dist_size() > 1 && o->jobs > 1)
+        return err_set(e, "--jobs %d under mpirun: the ranks are the workers; give one", o->jobs);
     /* under mpirun rank 0 speaks for the job; the others print only trainer log lines (--verbose) */
     x.verbose = dist_rank() == 0 ? o->verbose : o->verbose >= 2 ? 2 : 0;
     x.tty = dist_rank() == 0 && isatty(2);
@@ -627,13 +736,14 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     else return err_set(e, "the real 1D-ARC test: %.400s; or give --real DIR or --no-real", de.msg);
     int rc = build_plan(&x, e);
     unsigned tm = o->tasks ? o->tasks : 7u;
-    if (!rc && x.verbose && !x.real_dir && (tm & 4u)) fprintf(stderr, "neurop reproduce: no real 1D-ARC test: %s\n", x.real_note);
+    if (!rc && x.verbose && !x.real_dir && (tm & 4u))
+        fprintf(stderr, "neurop reproduce: no real 1D-ARC test: %s\n", x.real_note);
     for (int i = 0; !rc && i < x.n; i++) rc = check_folder(&x.items[i], e);
     char runs[1000];
     snprintf(runs, sizeof runs, "%s/runs", x.out);
     if (!rc) rc = rp_mkdir_p(runs, e);
     s->total = x.n;
-    if (!rc && dist_rank() > 0) {   /* a worker rank: runs from rank 0 until it says stop; no report */
+    if (!rc && dist_rank() > 0) { /* a worker rank: runs from rank 0 until it says stop; no report */
         rc = rank_worker(&x);
         free(x.items);
         return rc;
@@ -642,14 +752,21 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     if (!rc || s->interrupted) {
         Err re = {{0}};
         int r2 = rp_report(&x, s, t0, &re);
-        if (r2 && !rc) { rc = -1; *e = re; }
+        if (r2 && !rc) {
+            rc = -1;
+            *e = re;
+        }
         if (!rc && x.verbose) {
-            char w[32]; rp_dur(rp_now() - t0, w, sizeof w);
+            char w[32];
+            rp_dur(rp_now() - t0, w, sizeof w);
             fprintf(stderr, "neurop reproduce: %s/results.md, %s/results.json%s written in %s%s\n", x.out, x.out,
-                    s->plots ? " and plots/" : "", w, s->interrupted ? " (partial: interrupted; run again to continue)" : "");
+                    s->plots ? " and plots/" : "", w,
+                    s->interrupted ? " (partial: interrupted; run again to continue)" : "");
             if (!o->no_plots && !gnuplot_installed())
-                fprintf(stderr, "neurop reproduce: no PNG plots: gnuplot is not installed (Debian: gnuplot-nox, or `make "
-                                "reproduce`); the scripts and data are in %s/plots/\n", x.out);
+                fprintf(stderr,
+                        "neurop reproduce: no PNG plots: gnuplot is not installed (Debian: gnuplot-nox, or `make "
+                        "reproduce`); the scripts and data are in %s/plots/\n",
+                        x.out);
         }
     }
     s->wall_seconds = rp_now() - t0;

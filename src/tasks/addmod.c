@@ -7,10 +7,13 @@
 #include "tasks/internal.h"
 #include <stdlib.h>
 
-#define ADDMOD_EQ 100   /* the '=' token */
+#define ADDMOD_EQ 100 /* the '=' token */
 
 /* Held-out pairs per split: round(10% of p²), at least one so every prime has a val/test set. */
-static int n_hold(int p) { int n = (p * p + 5) / 10; return n < 1 ? 1 : n; }
+static int n_hold(int p) {
+    int n = (p * p + 5) / 10;
+    return n < 1 ? 1 : n;
+}
 
 /* One pass of a 4-round balanced Feistel network on 2h-bit values: a bijection of [0, 4^h). */
 static uint32_t feistel(uint32_t x, int h, uint64_t key) {
@@ -31,7 +34,8 @@ static int pair_rank(int p, int i) {
     while ((1 << (2 * h)) < n) h++;
     uint64_t key = task_hash_mix(0x4144444d4f44ULL /* "ADDMOD" */, (uint64_t)p);
     uint32_t x = (uint32_t)i;
-    do x = feistel(x, h, key); while (x >= (uint32_t)n);
+    do x = feistel(x, h, key);
+    while (x >= (uint32_t)n);
     return (int)x;
 }
 
@@ -49,8 +53,10 @@ static void write_pair(int p, int a, int b, int *tok, int *lab) {
 
 void addmod_draw(Intent u, Split s, Rng *r, int *tok, int *lab) {
     int p = u.param, a, b;
-    do { a = rng_int(r, p); b = rng_int(r, p); }
-    while (s != SPLIT_OOD && addmod_split_of(p, a, b) != s);
+    do {
+        a = rng_int(r, p);
+        b = rng_int(r, p);
+    } while (s != SPLIT_OOD && addmod_split_of(p, a, b) != s);
     write_pair(p, a, b, tok, lab);
 }
 

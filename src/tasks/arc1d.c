@@ -11,8 +11,8 @@
 #include "tasks/internal.h"
 #include <string.h>
 
-#define ARC_SALT 0x4152u   /* "AR" */
-#define MAX_TRIES 100000   /* redraws per row; every family accepts a large fraction of draws */
+#define ARC_SALT 0x4152u /* "AR" */
+#define MAX_TRIES 100000 /* redraws per row; every family accepts a large fraction of draws */
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
@@ -52,12 +52,12 @@ static int gen_recolor(int c, Rng *r, int *in, int *out) {
         int nb = rng_range(r, 2, 5), size[5], gap[5], L = rng_range(r, 1, 3);
         for (int b = 0; b < nb; b++) {
             size[b] = rng_range(r, 1, 6);
-            gap[b] = b + 1 < nb ? rng_range(r, 1, 3) : rng_range(r, 0, 5);  /* last: right margin */
+            gap[b] = b + 1 < nb ? rng_range(r, 1, 3) : rng_range(r, 0, 5); /* last: right margin */
             L += size[b] + gap[b];
         }
         if (L < 12 || L > 33) continue;
         int cin = colour_except(r, 1, 9, c), pos = L;
-        for (int b = nb - 1; b >= 0; b--) {   /* right to left: the left margin is what remains */
+        for (int b = nb - 1; b >= 0; b--) { /* right to left: the left margin is what remains */
             pos -= gap[b] + size[b];
             paint(in, pos, size[b], cin);
             paint(out, pos, size[b], c);

@@ -17,7 +17,8 @@ static int extent(const int *in, int len, int *first, int *last) {
 /* Shift every non-background cell k to the right; cells pushed past the end are lost. */
 static void rule_move(int k, const int *in, int len, int *out) {
     memset(out, 0, sizeof *out * (size_t)len);
-    for (int j = 0; j + k < len; j++) if (in[j]) out[j + k] = in[j];
+    for (int j = 0; j + k < len; j++)
+        if (in[j]) out[j + k] = in[j];
 }
 
 static void rule_recolor(int c, const int *in, int len, int *out) {
@@ -68,7 +69,10 @@ static void rule_denoise(const int *in, int len, int *out) {
     for (int j = 0; j < len;) {
         int k = j;
         while (k < len && in[k] == in[j]) k++;
-        if (in[j] && k - j > best_len) { best = j; best_len = k - j; }
+        if (in[j] && k - j > best_len) {
+            best = j;
+            best_len = k - j;
+        }
         j = k;
     }
     memset(out, 0, sizeof *out * (size_t)len);

@@ -18,7 +18,10 @@ static char *xstrdup(const char *s) {
 /* Whole file as a NUL-terminated string, or NULL with the reason in e. */
 static char *read_all(const char *path, Err *e) {
     FILE *f = fopen(path, "rb");
-    if (!f) { err_set(e, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (!f) {
+        err_set(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
     size_t cap = 1 << 16, n = 0, got;
     char *buf = xmalloc(cap);
     while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
@@ -27,7 +30,11 @@ static char *read_all(const char *path, Err *e) {
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) { free(buf); err_set(e, "%s: read error", path); return NULL; }
+    if (bad) {
+        free(buf);
+        err_set(e, "%s: read error", path);
+        return NULL;
+    }
     buf[n] = 0;
     return buf;
 }
@@ -52,7 +59,11 @@ static int *parse_row(const cJSON *grid, const char *path, const char *where, in
     }
     const cJSON *row = cJSON_GetArrayItem(grid, 0);
     int n = cJSON_GetArraySize(row), j = 0, *cells = xmalloc(sizeof *cells * (size_t)(n ? n : 1));
-    if (n == 0) { free(cells); err_set(e, "%s: %s: the row is empty", path, where); return NULL; }
+    if (n == 0) {
+        free(cells);
+        err_set(e, "%s: %s: the row is empty", path, where);
+        return NULL;
+    }
     for (const cJSON *c = row->child; c; c = c->next, j++) {
         double v = cJSON_IsNumber(c) ? c->valuedouble : -1;
         /* integer and range are checked on the double: casting 3e9 or 1e400 to int is undefined */
@@ -72,7 +83,11 @@ static int *parse_row(const cJSON *grid, const char *path, const char *where, in
     return cells;
 }
 
-static void pair_free(ArcPair *p) { free(p->path); free(p->in); free(p->out); }
+static void pair_free(ArcPair *p) {
+    free(p->path);
+    free(p->in);
+    free(p->out);
+}
 
 static ArcPair *push_pair(ArcSet *set) {
     if (set->n == set->cap) {
@@ -87,18 +102,26 @@ static ArcPair *push_pair(ArcSet *set) {
 static int parse_pair(const cJSON *item, const char *path, const char *list, int index, ArcSet *set, Err *e) {
     char where[64];
     snprintf(where, sizeof where, "%s[%d]", list, index);
-    if (!cJSON_IsObject(item)) return err_set(e, "%s: %s: a pair must be an object {\"input\", \"output\"}", path, where);
+    if (!cJSON_IsObject(item))
+        return err_set(e, "%s: %s: a pair must be an object {\"input\", \"output\"}", path, where);
     static const char *const keys[2] = {"input", "output"};
     int *rows[2] = {NULL, NULL}, lens[2] = {0, 0};
     for (int k = 0; k < 2; k++) {
         char w[80];
         snprintf(w, sizeof w, "%s.%s", where, keys[k]);
         const cJSON *grid = cJSON_GetObjectItemCaseSensitive(item, keys[k]);
-        if (!grid) { free(rows[0]); return err_set(e, "%s: %s: missing \"%s\"", path, where, keys[k]); }
-        if (!(rows[k] = parse_row(grid, path, w, &lens[k], e))) { free(rows[0]); return -1; }
+        if (!grid) {
+            free(rows[0]);
+            return err_set(e, "%s: %s: missing \"%s\"", path, where, keys[k]);
+        }
+        if (!(rows[k] = parse_row(grid, path, w, &lens[k], e))) {
+            free(rows[0]);
+            return -1;
+        }
     }
     if (lens[0] != lens[1]) {
-        free(rows[0]); free(rows[1]);
+        free(rows[0]);
+        free(rows[1]);
         return err_set(e, "%s: %s: input has %d cells but output has %d", path, where, lens[0], lens[1]);
     }
     ArcPair *p = push_pair(set);
@@ -113,7 +136,8 @@ static int parse_pair(const cJSON *item, const char *path, const char *list, int
 }
 
 static int parse_task(const cJSON *root, const char *path, ArcSet *set, Err *e) {
-    if (!cJSON_IsObject(root)) return err_set(e, "%s: the top level is not an object {\"train\": ..., \"test\": ...}", path);
+    if (!cJSON_IsObject(root))
+        return err_set(e, "%s: the top level is not an object {\"train\": ..., \"test\": ...}", path);
     static const char *const lists[2] = {"train", "test"};
     for (int l = 0; l < 2; l++) {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, lists[l]);
@@ -144,7 +168,7 @@ int arc_load_file(const char *path, ArcSet *set, Err *e) {
         return err_set(e, "%s: not valid JSON (error near line %d)", path, line);
     }
     int n0 = set->n, rc = parse_task(root, path, set, e);
-    if (rc) {   /* keep only complete files: drop this file's pairs */
+    if (rc) { /* keep only complete files: drop this file's pairs */
         while (set->n > n0) pair_free(&set->pairs[--set->n]);
     }
     cJSON_Delete(root);
@@ -192,12 +216,17 @@ void arc_set_free(ArcSet *set) {
 }
 
 int arc_family_intent(const char *family, Intent *u) {
-    static const struct { const char *name; Intent u; } map[] = {
-        {"1d_move_1p", {ARC_MOVE, 1}}, {"1d_move_2p", {ARC_MOVE, 2}}, {"1d_move_3p", {ARC_MOVE, 3}},
-        {"1d_flip", {ARC_FLIP, -1}},   {"1d_fill", {ARC_FILL, -1}},   {"1d_hollow", {ARC_HOLLOW, -1}},
-        {"1d_mirror", {ARC_MIRROR, -1}}, {"1d_denoising_1c", {ARC_DENOISE, -1}}};
+    static const struct {
+        const char *name;
+        Intent u;
+    } map[] = {{"1d_move_1p", {ARC_MOVE, 1}},   {"1d_move_2p", {ARC_MOVE, 2}},         {"1d_move_3p", {ARC_MOVE, 3}},
+               {"1d_flip", {ARC_FLIP, -1}},     {"1d_fill", {ARC_FILL, -1}},           {"1d_hollow", {ARC_HOLLOW, -1}},
+               {"1d_mirror", {ARC_MIRROR, -1}}, {"1d_denoising_1c", {ARC_DENOISE, -1}}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (!strcmp(family, map[i].name)) { *u = map[i].u; return 1; }
+        if (!strcmp(family, map[i].name)) {
+            *u = map[i].u;
+            return 1;
+        }
     return 0;
 }
 

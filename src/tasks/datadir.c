@@ -35,6 +35,8 @@ int data_dir(const char *name, char *buf, size_t len, Err *e) {
     }
     snprintf(buf, len, "data/%s", name);
     if (is_dir(buf)) return 0;
-    return err_set(e, "data/%s was found neither beside the executable's folder nor in the working directory "
-                      "(set NEUROP_DATA to the folder that holds %s)", name, name);
+    return err_set(e,
+                   "data/%s was found neither beside the executable's folder nor in the working directory "
+                   "(set NEUROP_DATA to the folder that holds %s)",
+                   name, name);
 }

@@ -11,28 +11,28 @@ uint64_t task_hash_ints(uint64_t salt, const int *v, int n);
 Split split_from_hash(uint64_t h);
 
 /* SUMFIRST-n (sumfirst.c): one example into x[10], *y. */
-void  sumfirst_draw(Intent u, Split s, Rng *r, float *x, float *y);
+void sumfirst_draw(Intent u, Split s, Rng *r, float *x, float *y);
 Split sumfirst_split_of(const float *x);
 
 /* ADDMOD-p (addmod.c): one example into tok[3], lab[1]. */
-void  addmod_draw(Intent u, Split s, Rng *r, int *tok, int *lab);
+void addmod_draw(Intent u, Split s, Rng *r, int *tok, int *lab);
 Split addmod_split_of(int p, int a, int b);
-int   addmod_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
+int addmod_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
 
 /* 1D-ARC (arc1d.c): one generated pair; returns the row length (<= ARC_MAX_LEN). */
-int   arc_generate(Intent u, Rng *r, int *in, int *out);
-void  arc_draw(const Task *t, Intent u, Split s, Rng *r, int *tok, int *lab);
+int arc_generate(Intent u, Rng *r, int *in, int *out);
+void arc_draw(const Task *t, Intent u, Split s, Rng *r, int *tok, int *lab);
 Split arc_split_of(const int *tok, int seq_len);
 
 /* A task file (taskfile.c): task_get loads it into t (t->file owns everything). */
-int   taskfile_load(const char *path, Task *t, Err *e);
-void  taskfile_free(TaskFile *f);
-void  taskfile_features(const Task *t, Intent u, float *feat);
-int   taskfile_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
-void  taskfile_intent_format(const Task *t, Intent u, char *buf, size_t len);
-void  taskfile_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i);
-int   taskfile_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
+int taskfile_load(const char *path, Task *t, Err *e);
+void taskfile_free(TaskFile *f);
+void taskfile_features(const Task *t, Intent u, float *feat);
+int taskfile_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
+void taskfile_intent_format(const Task *t, Intent u, char *buf, size_t len);
+void taskfile_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i);
+int taskfile_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
 Split taskfile_split_of(const Task *t, Intent u, const Examples *ex, int i);
-float taskfile_tolerance(const Task *t);   /* |pred - y| allowed per output (regression) */
+float taskfile_tolerance(const Task *t); /* |pred - y| allowed per output (regression) */
 
 #endif

@@ -4,7 +4,7 @@
  * intent. OOD intents (n = 4, 7) draw from all inputs. */
 #include "tasks/internal.h"
 
-#define SUMFIRST_SALT 0x5355u   /* "SU" */
+#define SUMFIRST_SALT 0x5355u /* "SU" */
 
 static Split digits_split(const int *d) { return split_from_hash(task_hash_ints(SUMFIRST_SALT, d, 10)); }
 
@@ -17,7 +17,8 @@ Split sumfirst_split_of(const float *x) {
 void sumfirst_draw(Intent u, Split s, Rng *r, float *x, float *y) {
     int d[10];
     /* Rejection: accepts 80% of draws for train, 10% for val/test, so a few tries at most. */
-    do for (int j = 0; j < 10; j++) d[j] = rng_int(r, 10);
+    do
+        for (int j = 0; j < 10; j++) d[j] = rng_int(r, 10);
     while (s != SPLIT_OOD && digits_split(d) != s);
     int sum = 0;
     for (int j = 0; j < 10; j++) {

@@ -18,9 +18,8 @@ static const Intent addmod_train[] = {{0, 2},  {0, 3},  {0, 5},  {0, 7},  {0, 11
 static const Intent addmod_ood[] = {{0, 23}, {0, 53}, {0, 83}};
 
 static const Intent arc_train[] = {
-    {ARC_MOVE, 1},    {ARC_MOVE, 2},    {ARC_MOVE, 4},    {ARC_MOVE, 5},
-    {ARC_RECOLOR, 1}, {ARC_RECOLOR, 2}, {ARC_RECOLOR, 3}, {ARC_RECOLOR, 4},
-    {ARC_RECOLOR, 6}, {ARC_RECOLOR, 7}, {ARC_RECOLOR, 8}, {ARC_RECOLOR, 9},
+    {ARC_MOVE, 1},    {ARC_MOVE, 2},    {ARC_MOVE, 4},    {ARC_MOVE, 5},    {ARC_RECOLOR, 1}, {ARC_RECOLOR, 2},
+    {ARC_RECOLOR, 3}, {ARC_RECOLOR, 4}, {ARC_RECOLOR, 6}, {ARC_RECOLOR, 7}, {ARC_RECOLOR, 8}, {ARC_RECOLOR, 9},
     {ARC_FLIP, -1},   {ARC_FILL, -1},   {ARC_HOLLOW, -1}, {ARC_MIRROR, -1}, {ARC_DENOISE, -1}};
 static const Intent arc_ood[] = {{ARC_MOVE, 3}, {ARC_RECOLOR, 5}};
 
@@ -28,36 +27,60 @@ static const Intent arc_ood[] = {{ARC_MOVE, 3}, {ARC_RECOLOR, 5}};
 
 static const char *const arc_names[ARC_N_FAMILIES] = {"move", "recolor", "flip", "fill", "hollow", "mirror", "denoise"};
 /* Parameter name and valid range per ARC family; name NULL = parameter-free. */
-static const struct { const char *pname; int lo, hi; } arc_params[ARC_N_FAMILIES] = {
-    {"k", 1, 5}, {"c", 1, 9}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
+static const struct {
+    const char *pname;
+    int lo, hi;
+} arc_params[ARC_N_FAMILIES] = {{"k", 1, 5},  {"c", 1, 9},  {NULL, 0, 0}, {NULL, 0, 0},
+                                {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
 
 #define ARC_N_FEAT (ARC_N_FAMILIES + 1 + ARC_COLOURS + 1)
 
 /* ---- registry ---- */
 
-static const struct { const char *alias; TaskKind kind; } task_aliases[] = {
-    {"sumfirst", TASK_SUMFIRST}, {"sumfirst-n", TASK_SUMFIRST}, {"addmod", TASK_ADDMOD},
-    {"addmod-p", TASK_ADDMOD},   {"arc", TASK_ARC},            {"1d-arc", TASK_ARC},
-    {"1darc", TASK_ARC},         {"arc1d", TASK_ARC},          {"1d-arc-mixed", TASK_ARC}};
+static const struct {
+    const char *alias;
+    TaskKind kind;
+} task_aliases[] = {
+    {"sumfirst", TASK_SUMFIRST}, {"sumfirst-n", TASK_SUMFIRST}, {"addmod", TASK_ADDMOD}, {"addmod-p", TASK_ADDMOD},
+    {"arc", TASK_ARC},           {"1d-arc", TASK_ARC},          {"1darc", TASK_ARC},     {"arc1d", TASK_ARC},
+    {"1d-arc-mixed", TASK_ARC}};
 
 static Task task_make(TaskKind kind) {
     Task t = {.kind = kind};
     switch (kind) {
     case TASK_SUMFIRST:
-        t.name = "sumfirst"; t.n_feat = 1; t.in_dim = 10; t.out_len = 1;
-        t.train = sumfirst_train; t.n_train = COUNT(sumfirst_train);
-        t.ood = sumfirst_ood; t.n_ood = COUNT(sumfirst_ood);
+        t.name = "sumfirst";
+        t.n_feat = 1;
+        t.in_dim = 10;
+        t.out_len = 1;
+        t.train = sumfirst_train;
+        t.n_train = COUNT(sumfirst_train);
+        t.ood = sumfirst_ood;
+        t.n_ood = COUNT(sumfirst_ood);
         break;
     case TASK_ADDMOD:
-        t.name = "addmod"; t.n_feat = 3; t.seq_len = 3; t.vocab = 101; t.n_classes = 100; t.out_len = 1;
-        t.train = addmod_train; t.n_train = COUNT(addmod_train);
-        t.ood = addmod_ood; t.n_ood = COUNT(addmod_ood);
+        t.name = "addmod";
+        t.n_feat = 3;
+        t.seq_len = 3;
+        t.vocab = 101;
+        t.n_classes = 100;
+        t.out_len = 1;
+        t.train = addmod_train;
+        t.n_train = COUNT(addmod_train);
+        t.ood = addmod_ood;
+        t.n_ood = COUNT(addmod_ood);
         break;
     case TASK_ARC:
-        t.name = "arc"; t.n_feat = ARC_N_FEAT; t.seq_len = ARC_MAX_LEN; t.vocab = ARC_COLOURS;
-        t.n_classes = ARC_COLOURS; t.out_len = ARC_MAX_LEN;
-        t.train = arc_train; t.n_train = COUNT(arc_train);
-        t.ood = arc_ood; t.n_ood = COUNT(arc_ood);
+        t.name = "arc";
+        t.n_feat = ARC_N_FEAT;
+        t.seq_len = ARC_MAX_LEN;
+        t.vocab = ARC_COLOURS;
+        t.n_classes = ARC_COLOURS;
+        t.out_len = ARC_MAX_LEN;
+        t.train = arc_train;
+        t.n_train = COUNT(arc_train);
+        t.ood = arc_ood;
+        t.n_ood = COUNT(arc_ood);
         break;
     case TASK_FILE: NP_ASSERT(0, "task files are loaded by taskfile_load");
     }
@@ -67,7 +90,11 @@ static Task task_make(TaskKind kind) {
 int task_get(const char *name, Task *out, Err *e) {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < COUNT(task_aliases); i++)
-        if (name && !strcasecmp(name, task_aliases[i].alias)) { *out = task_make(task_aliases[i].kind); out->id = out->name; return 0; }
+        if (name && !strcasecmp(name, task_aliases[i].alias)) {
+            *out = task_make(task_aliases[i].kind);
+            out->id = out->name;
+            return 0;
+        }
     size_t n = name ? strlen(name) : 0;
     if (n > 6 && !strcmp(name + n - 6, ".jsonl")) return taskfile_load(name, out, e);
     return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc, or a task file PATH.jsonl)", name ? name : "");
@@ -98,7 +125,9 @@ static int intent_in(const Intent *list, int n, Intent u) {
 }
 
 int task_is_ood(const Task *t, Intent u) { return intent_in(t->ood, t->n_ood, u); }
-int task_ood_ordinal(const Task *t, Intent u) { return task_is_ood(t, u) && !(t->kind == TASK_ARC && u.family == ARC_RECOLOR); }
+int task_ood_ordinal(const Task *t, Intent u) {
+    return task_is_ood(t, u) && !(t->kind == TASK_ARC && u.family == ARC_RECOLOR);
+}
 int task_intent_valid(const Task *t, Intent u) { return task_is_ood(t, u) || intent_in(t->train, t->n_train, u); }
 
 void task_features(const Task *t, Intent u, float *feat) {
@@ -141,7 +170,8 @@ static void list_params(const Task *t, char *buf, size_t len) {
 /* Strict decimal integer: the whole string, no sign games. */
 static int parse_int(const char *s, int *v) {
     if (!*s) return -1;
-    for (const char *c = s; *c; c++) if (!isdigit((unsigned char)*c)) return -1;
+    for (const char *c = s; *c; c++)
+        if (!isdigit((unsigned char)*c)) return -1;
     errno = 0;
     long x = strtol(s, NULL, 10);
     if (errno || x > 1000000) return -1;
@@ -162,7 +192,13 @@ static int parse_scalar(const Task *t, const char *s, const char *raw, Intent *u
     list_params(t, valid, sizeof valid);
     int v;
     Intent c = {0, 0};
-    if (parse_named(s, pname, &v) == 0) { c.param = v; if (task_intent_valid(t, c)) { *u = c; return 0; } }
+    if (parse_named(s, pname, &v) == 0) {
+        c.param = v;
+        if (task_intent_valid(t, c)) {
+            *u = c;
+            return 0;
+        }
+    }
     if (t->kind == TASK_SUMFIRST)
         return err_set(e, "invalid sumfirst intent '%s': want n=1..10 (train %s)", raw, valid);
     return err_set(e, "invalid addmod intent '%s': want p=PRIME, a prime below 100 (train %s)", raw, valid);
@@ -178,7 +214,8 @@ static int parse_arc(const char *s, const char *raw, Intent *u, Err *e) {
     if (f == ARC_N_FAMILIES) return err_set(e, "unknown 1D-ARC intent '%s' (valid: " ARC_VALID ")", raw);
     const char *pname = arc_params[f].pname;
     if (!pname) {
-        if (colon) return err_set(e, "1D-ARC intent '%s': %s takes no parameter (valid: " ARC_VALID ")", raw, arc_names[f]);
+        if (colon)
+            return err_set(e, "1D-ARC intent '%s': %s takes no parameter (valid: " ARC_VALID ")", raw, arc_names[f]);
         *u = (Intent){f, -1};
         return 0;
     }
@@ -211,7 +248,8 @@ void task_intent_format(const Task *t, Intent u, char *buf, size_t len) {
     case TASK_FILE: taskfile_intent_format(t, u, buf, len); break;
     case TASK_ARC:
         NP_ASSERT(u.family >= 0 && u.family < ARC_N_FAMILIES, "bad ARC family %d", u.family);
-        if (arc_params[u.family].pname) snprintf(buf, len, "%s:%s=%d", arc_names[u.family], arc_params[u.family].pname, u.param);
+        if (arc_params[u.family].pname)
+            snprintf(buf, len, "%s:%s=%d", arc_names[u.family], arc_params[u.family].pname, u.param);
         else snprintf(buf, len, "%s", arc_names[u.family]);
         break;
     }
@@ -232,7 +270,10 @@ void examples_alloc(const Task *t, int cap, Examples *ex) {
 }
 
 void examples_free(Examples *ex) {
-    free(ex->x); free(ex->tok); free(ex->y); free(ex->lab);
+    free(ex->x);
+    free(ex->tok);
+    free(ex->y);
+    free(ex->lab);
     *ex = (Examples){0};
 }
 
@@ -240,10 +281,11 @@ static void check_request(const Task *t, Intent u, Split s) {
     char b[64];
     task_intent_format(t, u, b, sizeof b);
     NP_ASSERT(task_intent_valid(t, u), "intent %s is not an intent of %s", b, t->name);
-    NP_ASSERT((s == SPLIT_OOD) == task_is_ood(t, u), "intent %s has no %s split (OOD intents only have SPLIT_OOD)",
-              b, split_name(s));
+    NP_ASSERT((s == SPLIT_OOD) == task_is_ood(t, u), "intent %s has no %s split (OOD intents only have SPLIT_OOD)", b,
+              split_name(s));
     if (t->kind == TASK_ARC)
-        NP_ASSERT(t->seq_len >= ARC_MAX_LEN && t->out_len == t->seq_len, "ARC needs seq_len >= %d = out_len", ARC_MAX_LEN);
+        NP_ASSERT(t->seq_len >= ARC_MAX_LEN && t->out_len == t->seq_len, "ARC needs seq_len >= %d = out_len",
+                  ARC_MAX_LEN);
 }
 
 static void draw_one(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i) {
@@ -292,14 +334,18 @@ static int set_insert(uint64_t *set, size_t cap, uint64_t h) {
     h |= 1;
     for (size_t k = h & (cap - 1);; k = (k + 1) & (cap - 1)) {
         if (set[k] == h) return 0;
-        if (!set[k]) { set[k] = h; return 1; }
+        if (!set[k]) {
+            set[k] = h;
+            return 1;
+        }
     }
 }
 
 static Rng eval_rng(const Task *t, Intent u, Split s, uint64_t seed) {
     Rng base;
     rng_seed(&base, seed);
-    uint64_t tag = task_hash_mix(task_hash_mix(task_hash_mix((uint64_t)t->kind, (uint64_t)u.family), (uint64_t)(u.param + 1)), s);
+    uint64_t tag =
+        task_hash_mix(task_hash_mix(task_hash_mix((uint64_t)t->kind, (uint64_t)u.family), (uint64_t)(u.param + 1)), s);
     return rng_fork(&base, tag);
 }
 
@@ -330,7 +376,8 @@ int task_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Ex
 
 static int argmax(const float *v, int n) {
     int best = 0;
-    for (int c = 1; c < n; c++) if (v[c] > v[best]) best = c;
+    for (int c = 1; c < n; c++)
+        if (v[c] > v[best]) best = c;
     return best;
 }
 
@@ -340,7 +387,7 @@ int task_correct(const Task *t, const float *pred, const Examples *ex, int i) {
         float p = pred[0];
         return isfinite(p) && floorf(p + 0.5f) == ex->y[i];
     }
-    if (t->in_dim > 0) {   /* a task file's regression: every output within the tolerance */
+    if (t->in_dim > 0) { /* a task file's regression: every output within the tolerance */
         float tol = taskfile_tolerance(t);
         for (int j = 0; j < t->out_len; j++)
             if (!(fabsf(pred[j] - ex->y[(size_t)i * t->out_len + j]) <= tol)) return 0;

@@ -23,32 +23,35 @@ typedef enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_OOD } Split;
 
 /* 1D-ARC families, in the order of the family one-hot feature. */
 enum { ARC_MOVE, ARC_RECOLOR, ARC_FLIP, ARC_FILL, ARC_HOLLOW, ARC_MIRROR, ARC_DENOISE, ARC_N_FAMILIES };
-#define ARC_MAX_LEN 33     /* longest generated row; the default ARC seq_len */
-#define ARC_COLOURS 10     /* colour 0 is the background */
+#define ARC_MAX_LEN 33 /* longest generated row; the default ARC seq_len */
+#define ARC_COLOURS 10 /* colour 0 is the background */
 
 /* family: 0 for SUMFIRST/ADDMOD, an ARC_* index for ARC. param: n, p, k (move), c (recolor),
  * or -1 for the parameter-free ARC families. */
-typedef struct Intent { int family; int param; } Intent;
+typedef struct Intent {
+    int family;
+    int param;
+} Intent;
 
-typedef struct TaskFile TaskFile;   /* a loaded task file (taskfile.c) */
+typedef struct TaskFile TaskFile; /* a loaded task file (taskfile.c) */
 
 typedef struct Task {
     TaskKind kind;
-    const char *name;    /* "sumfirst", "addmod", "arc"; a task file's "task" name */
-    const char *id;      /* what task_get takes to make this task again: the name, or the file's absolute path */
-    int n_feat;          /* intent feature dimension */
-    int seq_len;         /* tokens per input: 0 for SUMFIRST, 3 for ADDMOD, ARC_MAX_LEN for ARC.
-                            A caller may raise an ARC task's seq_len (and out_len with it) for a
-                            larger template; rows are then padded further. */
-    int in_dim;          /* float inputs per example: 10 for SUMFIRST (and a file task's MLP inputs), 0 for
-                            token tasks; in_dim > 0 means x/y examples, scored as regression */
-    int vocab;           /* token ids 0..vocab-1: ADDMOD 101 ('=' is 100), ARC 10, SUMFIRST 0 */
-    int n_classes;       /* ADDMOD 100, ARC 10, SUMFIRST 0 (regression) */
-    int out_len;         /* labels per example: ADDMOD 1 (read at the last position), ARC seq_len,
-                            SUMFIRST 1 (the float y); a file task's outputs per example */
+    const char *name; /* "sumfirst", "addmod", "arc"; a task file's "task" name */
+    const char *id;   /* what task_get takes to make this task again: the name, or the file's absolute path */
+    int n_feat;       /* intent feature dimension */
+    int seq_len;      /* tokens per input: 0 for SUMFIRST, 3 for ADDMOD, ARC_MAX_LEN for ARC.
+                         A caller may raise an ARC task's seq_len (and out_len with it) for a
+                         larger template; rows are then padded further. */
+    int in_dim;       /* float inputs per example: 10 for SUMFIRST (and a file task's MLP inputs), 0 for
+                         token tasks; in_dim > 0 means x/y examples, scored as regression */
+    int vocab;        /* token ids 0..vocab-1: ADDMOD 101 ('=' is 100), ARC 10, SUMFIRST 0 */
+    int n_classes;    /* ADDMOD 100, ARC 10, SUMFIRST 0 (regression) */
+    int out_len;      /* labels per example: ADDMOD 1 (read at the last position), ARC seq_len,
+                         SUMFIRST 1 (the float y); a file task's outputs per example */
     int n_train, n_ood;
-    const Intent *train, *ood;  /* the intent lists; static storage (a file task: owned by file) */
-    TaskFile *file;      /* TASK_FILE only: the loaded file, freed by task_free */
+    const Intent *train, *ood; /* the intent lists; static storage (a file task: owned by file) */
+    TaskFile *file;            /* TASK_FILE only: the loaded file, freed by task_free */
 } Task;
 
 /* "sumfirst" | "addmod" | "arc", case-insensitive; aliases "sumfirst-n", "addmod-p", "1d-arc",
@@ -70,7 +73,13 @@ void task_features(const Task *t, Intent u, float *feat);
  * tok (int [cap, seq_len]); exactly one label array: y (float [cap, out_len], in_dim > 0) or
  * lab (int [cap, out_len], -1 = ignore, e.g. ARC cells beyond the row's length).
  * n is the number of valid examples, cap the allocated number. */
-typedef struct Examples { int n, cap; float *x; int *tok; float *y; int *lab; } Examples;
+typedef struct Examples {
+    int n, cap;
+    float *x;
+    int *tok;
+    float *y;
+    int *lab;
+} Examples;
 void examples_alloc(const Task *t, int cap, Examples *ex);
 void examples_free(Examples *ex);
 
@@ -90,15 +99,15 @@ Split task_split_of(const Task *t, Intent u, const Examples *ex, int i);
 /* Intents as users type them: SUMFIRST "n=4" or "4"; ADDMOD "p=83" or "83"; ARC "move:k=3",
  * "recolor:c=5", "flip", "fill", "hollow", "mirror", "denoise" (case-insensitive, spaces ignored).
  * Unknown family or out-of-range value -> -1 with a message that lists what is valid. */
-int  task_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
+int task_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
 void task_intent_format(const Task *t, Intent u, char *buf, size_t len);
-int  task_is_ood(const Task *t, Intent u);
+int task_is_ood(const Task *t, Intent u);
 /* An OOD intent a method can reach by generalizing along an ordered intent (a prime, n, a shift k),
  * not an unseen category (a 1D-ARC colour never trained on, which no method can extrapolate). */
-int  task_ood_ordinal(const Task *t, Intent u);
-int  task_intent_valid(const Task *t, Intent u);   /* a train or an OOD intent of t */
-const char *split_name(Split s);                   /* "train" "val" "test" "ood" */
-const char *arc_family_name(int family);           /* "move" ... "denoise" */
+int task_ood_ordinal(const Task *t, Intent u);
+int task_intent_valid(const Task *t, Intent u); /* a train or an OOD intent of t */
+const char *split_name(Split s);                /* "train" "val" "test" "ood" */
+const char *arc_family_name(int family);        /* "move" ... "denoise" */
 
 /* Exact match of example i. pred: SUMFIRST one float (solved when round(pred) = y); a task file's
  * regression out_len floats (each within the file's tolerance of y); otherwise
@@ -115,14 +124,17 @@ void arc_rule(Intent u, const int *in, int len, int *out);
 
 /* One input/output pair of a real task file. */
 typedef struct ArcPair {
-    char family[64];     /* from the file name: "1d_move_1p" for .../1d_move_1p_7.json */
-    char *path;          /* the file it came from */
-    int is_test;         /* 0: from "train", 1: from "test" */
-    int index;           /* position in that list */
-    int len;             /* cells in the row (input and output have the same length) */
-    int *in, *out;       /* len cells each, colours 0..9 */
+    char family[64]; /* from the file name: "1d_move_1p" for .../1d_move_1p_7.json */
+    char *path;      /* the file it came from */
+    int is_test;     /* 0: from "train", 1: from "test" */
+    int index;       /* position in that list */
+    int len;         /* cells in the row (input and output have the same length) */
+    int *in, *out;   /* len cells each, colours 0..9 */
 } ArcPair;
-typedef struct ArcSet { int n, cap; ArcPair *pairs; } ArcSet;   /* zero-initialize before use */
+typedef struct ArcSet {
+    int n, cap;
+    ArcPair *pairs;
+} ArcSet; /* zero-initialize before use */
 
 /* Appends every pair of one task file to set. A file that cannot be read or is not a valid ARC
  * task (not JSON, no "train"/"test" list, not a one-row grid, a cell that is not an integer in

@@ -14,8 +14,8 @@
  * seeded from (seed, the intent's position in "train"); the first 10% (at least one) are
  * validation, the next 10% test, the rest train. An OOD intent's examples are all OOD.
  * The whole file is read and checked at load; any problem is one line naming line and field. */
-#include "tasks/internal.h"
 #include "program/template.h"
+#include "tasks/internal.h"
 #include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
@@ -29,16 +29,16 @@
 
 #define TF_MAX_FIELDS 16
 #define TF_MAX_CATS 64
-#define TF_MAX_INTENTS 64    /* an EvalReport's capacity */
-#define TF_MAX_FEAT 64       /* run_synth's feature buffer */
+#define TF_MAX_INTENTS 64 /* an EvalReport's capacity */
+#define TF_MAX_FEAT 64    /* run_synth's feature buffer */
 #define TF_NAME 32
 
 typedef struct Field {
     char name[TF_NAME];
-    int n_cats;                  /* 0: a number field */
+    int n_cats; /* 0: a number field */
     char cats[TF_MAX_CATS][TF_NAME];
-    double scale;                /* numbers: feature = value / scale (max |value| over train intents) */
-    int n_vals;                  /* distinct values over all intents (numbers sorted), for direct's tokens */
+    double scale; /* numbers: feature = value / scale (max |value| over train intents) */
+    int n_vals;   /* distinct values over all intents (numbers sorted), for direct's tokens */
     double vals[TF_MAX_INTENTS];
 } Field;
 
@@ -49,9 +49,9 @@ struct TaskFile {
     unsigned long seed;
     int n_fields, n_feat;
     Field fields[TF_MAX_FIELDS];
-    int n_intents, n_train;      /* train intents first, then OOD */
-    double value[TF_MAX_INTENTS][TF_MAX_FIELDS];   /* number, or category index */
-    Intent intents[TF_MAX_INTENTS];                /* {0, index} */
+    int n_intents, n_train;                      /* train intents first, then OOD */
+    double value[TF_MAX_INTENTS][TF_MAX_FIELDS]; /* number, or category index */
+    Intent intents[TF_MAX_INTENTS];              /* {0, index} */
     int n_ex, cap_ex;
     float *in, *out;             /* every example: [n_ex, in_w], [n_ex, out_w] */
     int *ex_intent;              /* [n_ex] */
@@ -66,7 +66,11 @@ static const TaskFile *tf(const Task *t) {
 
 /* ---- loading ---- */
 
-typedef struct Ctx { const char *path; int line; Err *e; } Ctx;
+typedef struct Ctx {
+    const char *path;
+    int line;
+    Err *e;
+} Ctx;
 
 static int fail(const Ctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(const Ctx *c, const char *field, const char *fmt, ...) {
@@ -88,7 +92,8 @@ static int number(const cJSON *v, double *out) {
 /* One intent object {"field": value, ...} -> values in field order. */
 static int parse_intent_obj(const Ctx *c, const TaskFile *f, const cJSON *o, const char *where, double *vals) {
     char fld[80];
-    if (!cJSON_IsObject(o)) return fail(c, where, "want an object with the intent fields, e.g. {\"%s\": ...}", f->fields[0].name);
+    if (!cJSON_IsObject(o))
+        return fail(c, where, "want an object with the intent fields, e.g. {\"%s\": ...}", f->fields[0].name);
     int seen[TF_MAX_FIELDS] = {0};
     for (const cJSON *v = o->child; v; v = v->next) {
         int k = 0;
@@ -124,7 +129,8 @@ static int find_intent(const TaskFile *f, const double *vals) {
 
 static int parse_fields(const Ctx *c, TaskFile *f, const cJSON *o) {
     if (!cJSON_IsObject(o) || !o->child)
-        return fail(c, "intent", "want an object of fields, each \"number\" or a list of categories, e.g. {\"a\": \"number\"}");
+        return fail(c, "intent",
+                    "want an object of fields, each \"number\" or a list of categories, e.g. {\"a\": \"number\"}");
     for (const cJSON *v = o->child; v; v = v->next) {
         char fld[80];
         snprintf(fld, sizeof fld, "intent.%s", v->string);
@@ -140,10 +146,13 @@ static int parse_fields(const Ctx *c, TaskFile *f, const cJSON *o) {
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 || cJSON_GetArraySize(v) > TF_MAX_CATS)
             return fail(c, fld, "want \"number\" or a list of 1 to %d category names", TF_MAX_CATS);
         for (const cJSON *s = v->child; s; s = s->next) {
-            if (!cJSON_IsString(s) || !s->valuestring[0] || strlen(s->valuestring) >= TF_NAME || strpbrk(s->valuestring, "=, \t"))
-                return fail(c, fld, "category %d is not a name of 1 to %d characters without '=', ',' or blanks", F->n_cats + 1, TF_NAME - 1);
+            if (!cJSON_IsString(s) || !s->valuestring[0] || strlen(s->valuestring) >= TF_NAME ||
+                strpbrk(s->valuestring, "=, \t"))
+                return fail(c, fld, "category %d is not a name of 1 to %d characters without '=', ',' or blanks",
+                            F->n_cats + 1, TF_NAME - 1);
             for (int j = 0; j < F->n_cats; j++)
-                if (!strcasecmp(F->cats[j], s->valuestring)) return fail(c, fld, "category '%s' given twice", s->valuestring);
+                if (!strcasecmp(F->cats[j], s->valuestring))
+                    return fail(c, fld, "category '%s' given twice", s->valuestring);
             snprintf(F->cats[F->n_cats++], TF_NAME, "%s", s->valuestring);
         }
     }
@@ -177,9 +186,13 @@ static int derive_intents(const Ctx *c, TaskFile *f) {
     f->n_feat = 0;
     for (int k = 0; k < f->n_fields; k++) {
         Field *F = &f->fields[k];
-        if (F->n_cats) { F->n_vals = F->n_cats; f->n_feat += F->n_cats; continue; }
+        if (F->n_cats) {
+            F->n_vals = F->n_cats;
+            f->n_feat += F->n_cats;
+            continue;
+        }
         F->scale = 0;
-        for (int i = 0; i < f->n_train; i++) F->scale = fmax(F->scale, fabs(f->value[i][k]));   /* train intents only */
+        for (int i = 0; i < f->n_train; i++) F->scale = fmax(F->scale, fabs(f->value[i][k])); /* train intents only */
         if (F->scale == 0) F->scale = 1;
         F->n_vals = 0;
         for (int i = 0; i < f->n_intents; i++) {
@@ -190,7 +203,9 @@ static int derive_intents(const Ctx *c, TaskFile *f) {
         qsort(F->vals, F->n_vals, sizeof *F->vals, cmp_double);
         f->n_feat++;
     }
-    if (f->n_feat > TF_MAX_FEAT) return fail(c, "intent", "the fields make %d features (categories count one each), at most %d", f->n_feat, TF_MAX_FEAT);
+    if (f->n_feat > TF_MAX_FEAT)
+        return fail(c, "intent", "the fields make %d features (categories count one each), at most %d", f->n_feat,
+                    TF_MAX_FEAT);
     return 0;
 }
 
@@ -201,14 +216,18 @@ static int parse_header(const Ctx *c, TaskFile *f, const cJSON *h) {
     for (const cJSON *x = h->child; x; x = x->next) {
         int k = 0;
         while (k < 8 && strcmp(keys[k], x->string)) k++;
-        if (k == 8) return fail(c, x->string, "unknown header field (known: task template loss tolerance intent train ood seed)");
+        if (k == 8)
+            return fail(c, x->string,
+                        "unknown header field (known: task template loss tolerance intent train ood seed)");
         if (v[k]) return fail(c, x->string, "given twice");
         v[k] = x;
     }
     if (v[0]) {
-        if (!cJSON_IsString(v[0]) || !v[0]->valuestring[0] || strlen(v[0]->valuestring) >= 48) return fail(c, "task", "want a name of 1 to 47 characters");
+        if (!cJSON_IsString(v[0]) || !v[0]->valuestring[0] || strlen(v[0]->valuestring) >= 48)
+            return fail(c, "task", "want a name of 1 to 47 characters");
         for (const char *s = v[0]->valuestring; *s; s++)
-            if (!isalnum((unsigned char)*s) && !strchr("_-.", *s)) return fail(c, "task", "a name uses letters, digits, '_', '-' and '.' only");
+            if (!isalnum((unsigned char)*s) && !strchr("_-.", *s))
+                return fail(c, "task", "a name uses letters, digits, '_', '-' and '.' only");
         snprintf(f->name, sizeof f->name, "%s", v[0]->valuestring);
     }
     if (!v[1] || !cJSON_IsString(v[1])) return fail(c, "template", "want the target template, e.g. \"mlp 1-32-1\"");
@@ -228,8 +247,16 @@ static int parse_header(const Ctx *c, TaskFile *f, const cJSON *h) {
         if (number(v[3], &x) || !(x > 0)) return fail(c, "tolerance", "want a number > 0");
         f->tol = (float)x;
     }
-    if (tp.kind == TPL_MLP) { f->in_w = tp.widths[0]; f->out_w = tp.widths[tp.n_layers]; }
-    else { f->in_w = tp.len; f->out_w = tp.readout_last ? 1 : tp.len; f->vocab = tp.vocab; f->classes = tp.classes; f->readout_all = !tp.readout_last; }
+    if (tp.kind == TPL_MLP) {
+        f->in_w = tp.widths[0];
+        f->out_w = tp.widths[tp.n_layers];
+    } else {
+        f->in_w = tp.len;
+        f->out_w = tp.readout_last ? 1 : tp.len;
+        f->vocab = tp.vocab;
+        f->classes = tp.classes;
+        f->readout_all = !tp.readout_last;
+    }
     if (!v[4]) return fail(c, "intent", "missing (want the intent fields, e.g. {\"a\": \"number\"})");
     if (parse_fields(c, f, v[4])) return -1;
     if (!v[5]) return fail(c, "train", "missing (want the list of train intents)");
@@ -238,7 +265,8 @@ static int parse_header(const Ctx *c, TaskFile *f, const cJSON *h) {
     if (v[6] && parse_intent_list(c, f, v[6], "ood")) return -1;
     if (v[7]) {
         double x;
-        if (number(v[7], &x) || x < 0 || x > 2147483647.0 || x != floor(x)) return fail(c, "seed", "want an integer in [0, 2147483647]");
+        if (number(v[7], &x) || x < 0 || x > 2147483647.0 || x != floor(x))
+            return fail(c, "seed", "want an integer in [0, 2147483647]");
         f->seed = (unsigned long)x;
     }
     return derive_intents(c, f);
@@ -253,7 +281,8 @@ static int parse_values(const Ctx *c, const cJSON *a, const char *key, int n, in
     for (const cJSON *v = a->child; v; v = v->next, i++) {
         double x;
         if (number(v, &x)) return fail(c, key, "value %d is not a number", i + 1);
-        if (ints && (x != floor(x) || x < lo || x >= hi)) return fail(c, key, "value %d (%g) is not an integer in [%d, %d)", i + 1, x, lo, hi);
+        if (ints && (x != floor(x) || x < lo || x >= hi))
+            return fail(c, key, "value %d (%g) is not an integer in [%d, %d)", i + 1, x, lo, hi);
         if (!ints && fabs(x) > 3e38) return fail(c, key, "value %d (%g) does not fit a float", i + 1, x);
         dst[i] = (float)x;
     }
@@ -261,7 +290,8 @@ static int parse_values(const Ctx *c, const cJSON *a, const char *key, int n, in
 }
 
 static int parse_example(const Ctx *c, TaskFile *f, const cJSON *o) {
-    if (!cJSON_IsObject(o)) return fail(c, NULL, "an example is a JSON object {\"intent\": ..., \"input\": [...], \"output\": [...]}");
+    if (!cJSON_IsObject(o))
+        return fail(c, NULL, "an example is a JSON object {\"intent\": ..., \"input\": [...], \"output\": [...]}");
     static const char *const keys[] = {"intent", "input", "output"};
     const cJSON *v[3] = {0};
     for (const cJSON *x = o->child; x; x = x->next) {
@@ -271,7 +301,8 @@ static int parse_example(const Ctx *c, TaskFile *f, const cJSON *o) {
         if (v[k]) return fail(c, x->string, "given twice");
         v[k] = x;
     }
-    for (int k = 0; k < 3; k++) if (!v[k]) return fail(c, keys[k], "missing");
+    for (int k = 0; k < 3; k++)
+        if (!v[k]) return fail(c, keys[k], "missing");
     double vals[TF_MAX_FIELDS];
     if (parse_intent_obj(c, f, v[0], "intent", vals)) return -1;
     int u = find_intent(f, vals);
@@ -294,7 +325,8 @@ static void fmt_intent(const TaskFile *f, int i, char *buf, size_t len) {
     buf[0] = 0;
     for (int k = 0; k < f->n_fields && o < len; k++) {
         const Field *F = &f->fields[k];
-        if (F->n_cats) o += (size_t)snprintf(buf + o, len - o, "%s%s=%s", k ? "," : "", F->name, F->cats[(int)f->value[i][k]]);
+        if (F->n_cats)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s=%s", k ? "," : "", F->name, F->cats[(int)f->value[i][k]]);
         else o += (size_t)snprintf(buf + o, len - o, "%s%s=%.9g", k ? "," : "", F->name, f->value[i][k]);
     }
 }
@@ -309,13 +341,18 @@ static int make_splits(const Ctx *c, TaskFile *f) {
         fmt_intent(f, u, nm, sizeof nm);
         int train = u < f->n_train, n = count[u];
         if (n < (train ? 3 : 1)) {
-            rc = err_set(c->e, "%s: %s intent %s has %d examples; it needs at least %s", c->path, train ? "train" : "ood", nm, n,
-                         train ? "3 (train, validation and test)" : "1");
+            rc = err_set(c->e, "%s: %s intent %s has %d examples; it needs at least %s", c->path,
+                         train ? "train" : "ood", nm, n, train ? "3 (train, validation and test)" : "1");
             break;
         }
         int *ids = xmalloc((size_t)n * sizeof *ids), m = 0;
-        for (int i = 0; i < f->n_ex; i++) if (f->ex_intent[i] == u) ids[m++] = i;
-        if (!train) { f->ids[u][SPLIT_OOD] = ids; f->n_ids[u][SPLIT_OOD] = n; continue; }
+        for (int i = 0; i < f->n_ex; i++)
+            if (f->ex_intent[i] == u) ids[m++] = i;
+        if (!train) {
+            f->ids[u][SPLIT_OOD] = ids;
+            f->n_ids[u][SPLIT_OOD] = n;
+            continue;
+        }
         Rng r;
         rng_seed(&r, task_hash_mix(0x5441534b46494c45ULL /* "TASKFILE" */ + f->seed, (uint64_t)u));
         rng_shuffle_int(&r, ids, n);
@@ -336,7 +373,9 @@ void taskfile_free(TaskFile *f) {
     if (!f) return;
     for (int u = 0; u < TF_MAX_INTENTS; u++)
         for (int s = 0; s < 4; s++) free(f->ids[u][s]);
-    free(f->in); free(f->out); free(f->ex_intent);
+    free(f->in);
+    free(f->out);
+    free(f->ex_intent);
     free(f);
 }
 
@@ -349,12 +388,19 @@ static int load_lines(const Ctx *c0, TaskFile *f, FILE *fp) {
     while (!rc && (len = getline(&line, &cap, fp)) != -1) {
         c.line++;
         const char *s = line + strspn(line, " \t\r\n");
-        if (!*s) continue;   /* blank lines are allowed anywhere */
-        if ((size_t)len != strlen(line)) { rc = fail(&c, NULL, "the line contains a NUL byte"); break; }
+        if (!*s) continue; /* blank lines are allowed anywhere */
+        if ((size_t)len != strlen(line)) {
+            rc = fail(&c, NULL, "the line contains a NUL byte");
+            break;
+        }
         const char *end = NULL;
         cJSON *o = cJSON_ParseWithOpts(s, &end, 0);
-        if (!o) { rc = fail(&c, NULL, "not valid JSON (error near column %d)", (int)((end ? end : s) - line) + 1); break; }
-        if (end[strspn(end, " \t\r\n")]) rc = fail(&c, NULL, "text after the JSON object (column %d); one object per line", (int)(end - line) + 1);
+        if (!o) {
+            rc = fail(&c, NULL, "not valid JSON (error near column %d)", (int)((end ? end : s) - line) + 1);
+            break;
+        }
+        if (end[strspn(end, " \t\r\n")])
+            rc = fail(&c, NULL, "text after the JSON object (column %d); one object per line", (int)(end - line) + 1);
         else if (!have_header++) rc = parse_header(&c, f, o);
         else rc = parse_example(&c, f, o);
         cJSON_Delete(o);
@@ -363,7 +409,7 @@ static int load_lines(const Ctx *c0, TaskFile *f, FILE *fp) {
     if (!rc && ferror(fp)) rc = err_set(c.e, "%s: reading failed: %s", c.path, strerror(errno));
     if (!rc && !have_header) rc = err_set(c.e, "%s: empty (want a header line, then one example per line)", c.path);
     if (!rc && f->n_ex == 0) rc = err_set(c.e, "%s: no examples after the header", c.path);
-    c.line = 1;   /* what follows concerns the whole file */
+    c.line = 1; /* what follows concerns the whole file */
     if (!rc) rc = make_splits(&c, f);
     return rc;
 }
@@ -371,23 +417,48 @@ static int load_lines(const Ctx *c0, TaskFile *f, FILE *fp) {
 int taskfile_load(const char *path, Task *t, Err *e) {
     TaskFile *f = xcalloc(1, sizeof *f);
     char abs[PATH_MAX];
-    if (!realpath(path, abs)) { free(f); return err_set(e, "task file %s: %s", path, strerror(errno)); }
-    if (strpbrk(abs, " \t\n")) { free(f); return err_set(e, "task file %s: the path must not contain blanks (a run's config stores it)", abs); }
+    if (!realpath(path, abs)) {
+        free(f);
+        return err_set(e, "task file %s: %s", path, strerror(errno));
+    }
+    if (strpbrk(abs, " \t\n")) {
+        free(f);
+        return err_set(e, "task file %s: the path must not contain blanks (a run's config stores it)", abs);
+    }
     FILE *fp = fopen(abs, "r");
-    if (!fp) { free(f); return err_set(e, "task file %s: %s", path, strerror(errno)); }
+    if (!fp) {
+        free(f);
+        return err_set(e, "task file %s: %s", path, strerror(errno));
+    }
     snprintf(f->path, sizeof f->path, "%s", abs);
     /* default name: the file's base name without .jsonl */
     const char *base = strrchr(abs, '/') ? strrchr(abs, '/') + 1 : abs;
-    snprintf(f->name, sizeof f->name, "%.*s", (int)(strlen(base) > 6 && !strcmp(base + strlen(base) - 6, ".jsonl") ? strlen(base) - 6 : strlen(base)), base);
+    snprintf(f->name, sizeof f->name, "%.*s",
+             (int)(strlen(base) > 6 && !strcmp(base + strlen(base) - 6, ".jsonl") ? strlen(base) - 6 : strlen(base)),
+             base);
     Ctx c = {path, 0, e};
     int rc = load_lines(&c, f, fp);
     fclose(fp);
-    if (rc) { taskfile_free(f); return -1; }
-    *t = (Task){.kind = TASK_FILE, .name = f->name, .id = f->path, .n_feat = f->n_feat, .file = f,
-                .n_train = f->n_train, .n_ood = f->n_intents - f->n_train, .train = f->intents, .ood = f->intents + f->n_train,
+    if (rc) {
+        taskfile_free(f);
+        return -1;
+    }
+    *t = (Task){.kind = TASK_FILE,
+                .name = f->name,
+                .id = f->path,
+                .n_feat = f->n_feat,
+                .file = f,
+                .n_train = f->n_train,
+                .n_ood = f->n_intents - f->n_train,
+                .train = f->intents,
+                .ood = f->intents + f->n_train,
                 .out_len = f->out_w};
     if (f->mse) t->in_dim = f->in_w;
-    else { t->seq_len = f->in_w; t->vocab = f->vocab; t->n_classes = f->classes; }
+    else {
+        t->seq_len = f->in_w;
+        t->vocab = f->vocab;
+        t->n_classes = f->classes;
+    }
     return 0;
 }
 
@@ -402,8 +473,10 @@ void taskfile_features(const Task *t, Intent u, float *feat) {
     for (int k = 0; k < f->n_fields; k++) {
         const Field *F = &f->fields[k];
         double v = f->value[u.param][k];
-        if (F->n_cats) { feat[o + (int)v] = 1.0f; o += F->n_cats; }
-        else feat[o++] = (float)(v / F->scale);
+        if (F->n_cats) {
+            feat[o + (int)v] = 1.0f;
+            o += F->n_cats;
+        } else feat[o++] = (float)(v / F->scale);
     }
 }
 
@@ -416,7 +489,8 @@ int taskfile_intent_tokens(const Task *t, Intent u, int *itok, int max, int *ext
         double v = f->value[u.param][k];
         int j = 0;
         if (F->n_cats) j = (int)v;
-        else while (j < F->n_vals - 1 && F->vals[j] != v) j++;
+        else
+            while (j < F->n_vals - 1 && F->vals[j] != v) j++;
         itok[k] = t->vocab + base + j;
         base += F->n_vals;
     }
@@ -435,13 +509,18 @@ int taskfile_intent_parse(const Task *t, const char *text, Intent *u, Err *e) {
     const TaskFile *f = tf(t);
     char s[256], valid[400];
     size_t o = 0;
-    for (const char *c = text; *c && o + 1 < sizeof s; c++) if (!isspace((unsigned char)*c)) s[o++] = *c;
+    for (const char *c = text; *c && o + 1 < sizeof s; c++)
+        if (!isspace((unsigned char)*c)) s[o++] = *c;
     s[o] = 0;
     size_t n = 0;
     for (int i = 0; i < f->n_intents && n < sizeof valid; i++) {
         char nm[128];
         fmt_intent(f, i, nm, sizeof nm);
-        n += (size_t)snprintf(valid + n, sizeof valid - n, "%s%s", i == 0 ? "train " : i == f->n_train ? "; OOD " : " ", nm);
+        n += (size_t)snprintf(valid + n, sizeof valid - n, "%s%s",
+                              i == 0            ? "train "
+                              : i == f->n_train ? "; OOD "
+                                                : " ",
+                              nm);
     }
     double vals[TF_MAX_FIELDS];
     int seen[TF_MAX_FIELDS] = {0}, ok = 1;
@@ -453,7 +532,10 @@ int taskfile_intent_parse(const Task *t, const char *text, Intent *u, Err *e) {
         *eq = 0;
         int k = 0;
         while (k < f->n_fields && strcasecmp(f->fields[k].name, p)) k++;
-        if (k == f->n_fields || seen[k]++) { ok = 0; break; }
+        if (k == f->n_fields || seen[k]++) {
+            ok = 0;
+            break;
+        }
         const Field *F = &f->fields[k];
         if (F->n_cats) {
             int j = 0;
@@ -497,7 +579,7 @@ int taskfile_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed
     int n = f->n_ids[u.param][s], m = n < max_n ? n : max_n;
     int *ids = xmalloc((size_t)(n ? n : 1) * sizeof *ids);
     memcpy(ids, f->ids[u.param][s], (size_t)n * sizeof *ids);
-    if (m < n) {   /* a seeded subset; the whole split when max_n allows */
+    if (m < n) { /* a seeded subset; the whole split when max_n allows */
         Rng r;
         rng_seed(&r, task_hash_mix(seed, task_hash_mix((uint64_t)u.param, (uint64_t)s)));
         rng_shuffle_int(&r, ids, n);
@@ -516,7 +598,8 @@ Split taskfile_split_of(const Task *t, Intent u, const Examples *ex, int i) {
             const float *in = f->in + (size_t)f->ids[u.param][s][k] * f->in_w;
             int same = 1;
             for (int j = 0; j < f->in_w && same; j++)
-                same = f->mse ? in[j] == ex->x[(size_t)i * t->in_dim + j] : (int)in[j] == ex->tok[(size_t)i * t->seq_len + j];
+                same = f->mse ? in[j] == ex->x[(size_t)i * t->in_dim + j]
+                              : (int)in[j] == ex->tok[(size_t)i * t->seq_len + j];
             if (same) return (Split)s;
         }
     NP_ASSERT(0, "example %d is not one of %s's examples", i, f->name);

@@ -7,7 +7,9 @@
 /* Target templates per task (the paper's). SUMFIRST: 193 parameters. ADDMOD: a 1-layer Transformer
  * of about 6,000 parameters without LayerNorm. 1D-ARC: a 1-layer pre-LN Transformer labelling
  * every cell, about 17,500 parameters. */
-static const struct { const char *task, *tpl; } TEMPLATES[] = {
+static const struct {
+    const char *task, *tpl;
+} TEMPLATES[] = {
     {"sumfirst", "mlp 10-16-1 act=relu"},
     {"addmod", "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=0 readout=last act=relu"},
     {"arc", "transformer vocab=10 len=33 d=32 heads=4 mlp=160 classes=10 layers=1 prenorm=1 readout=all act=relu"},
@@ -17,7 +19,15 @@ static const struct { const char *task, *tpl; } TEMPLATES[] = {
  * keep the trainable parameter counts of the four methods within a small factor of each other
  * (neurop info prints them). Steps and B are set by cost so that the full reproduction (10 seeds,
  * both studies) fits about two hours of this 2-core machine (docs/defaults.md has the arithmetic). */
-typedef struct { const char *task; MethodKind m; int width, rounds, mixer; long steps; int B, N; float lr; int pe, head; } Row;
+typedef struct {
+    const char *task;
+    MethodKind m;
+    int width, rounds, mixer;
+    long steps;
+    int B, N;
+    float lr;
+    int pe, head;
+} Row;
 static const Row TABLE[] = {
     {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
     {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
@@ -47,16 +57,23 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
         like = t.in_dim > 0 ? "sumfirst" : strstr(c->tpl, "readout=all") ? "arc" : "addmod";
     }
     for (size_t i = 0; i < sizeof TEMPLATES / sizeof *TEMPLATES; i++)
-        if (t.kind != TASK_FILE && !strcmp(TEMPLATES[i].task, t.name)) snprintf(c->tpl, sizeof c->tpl, "%s", TEMPLATES[i].tpl);
+        if (t.kind != TASK_FILE && !strcmp(TEMPLATES[i].task, t.name))
+            snprintf(c->tpl, sizeof c->tpl, "%s", TEMPLATES[i].tpl);
     task_free(&t);
     const Row *row = NULL;
     for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
         if (!strcmp(TABLE[i].task, like) && TABLE[i].m == method) row = &TABLE[i];
     NP_ASSERT(row, "no defaults for %s/%s", like, method_id(method));
-    c->meta = (MetaConfig){.width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head};
+    c->meta = (MetaConfig){
+        .width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head};
     c->seed = 0;
-    c->B = row->B; c->N = row->N;
-    c->lr = row->lr; c->lr_min = row->lr * 0.05f; c->wd = 0.01f; c->clip = 1.0f; c->beta2 = 0.999f;
+    c->B = row->B;
+    c->N = row->N;
+    c->lr = row->lr;
+    c->lr_min = row->lr * 0.05f;
+    c->wd = 0.01f;
+    c->clip = 1.0f;
+    c->beta2 = 0.999f;
     config_set_steps(c, row->steps, 10);
     c->eval_n = 256;
     return 0;
@@ -69,12 +86,13 @@ void config_set_steps(TrainConfig *c, long steps, long evals) {
 }
 
 void config_format(const TrainConfig *c, char *buf, size_t len) {
-    snprintf(buf, len,
-             "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g warmup=%ld "
-             "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d template=%s",
-             c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
-             c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer,
-             c->meta.tie, c->meta.pe, c->meta.head, c->tpl);
+    snprintf(
+        buf, len,
+        "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g warmup=%ld "
+        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d template=%s",
+        c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
+        c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie,
+        c->meta.pe, c->meta.head, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -98,11 +116,23 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     char key[32];
     size_t kl = (size_t)(eq - kv);
     if (kl == 0 || kl >= sizeof key) return err_set(e, "'%s': bad key", kv);
-    memcpy(key, kv, kl); key[kl] = 0;
+    memcpy(key, kv, kl);
+    key[kl] = 0;
     const char *v = eq + 1;
-    long x; float f;
-#define INT_KEY(name, field, lo, hi) if (!strcmp(key, name)) { if (parse_long(key, v, lo, hi, &x, e)) return -1; field = x; return 0; }
-#define FLT_KEY(name, field, lo, hi) if (!strcmp(key, name)) { if (parse_float(key, v, lo, hi, &f, e)) return -1; field = f; return 0; }
+    long x;
+    float f;
+#define INT_KEY(name, field, lo, hi)                      \
+    if (!strcmp(key, name)) {                             \
+        if (parse_long(key, v, lo, hi, &x, e)) return -1; \
+        field = x;                                        \
+        return 0;                                         \
+    }
+#define FLT_KEY(name, field, lo, hi)                       \
+    if (!strcmp(key, name)) {                              \
+        if (parse_float(key, v, lo, hi, &f, e)) return -1; \
+        field = f;                                         \
+        return 0;                                          \
+    }
     if (!strcmp(key, "task")) {
         Task t;
         if (task_get(v, &t, e)) return -1;
@@ -113,9 +143,14 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     if (!strcmp(key, "method")) return method_parse(v, &c->method, e);
     if (!strcmp(key, "template")) {
         if (strlen(v) >= sizeof c->tpl) return err_set(e, "template text too long");
-        snprintf(c->tpl, sizeof c->tpl, "%s", v); return 0;
+        snprintf(c->tpl, sizeof c->tpl, "%s", v);
+        return 0;
     }
-    if (!strcmp(key, "seed")) { if (parse_long(key, v, 0, 2147483647L, &x, e)) return -1; c->seed = (unsigned long)x; return 0; }
+    if (!strcmp(key, "seed")) {
+        if (parse_long(key, v, 0, 2147483647L, &x, e)) return -1;
+        c->seed = (unsigned long)x;
+        return 0;
+    }
     INT_KEY("steps", c->steps, 1, 100000000L)
     INT_KEY("B", c->B, 1, 4096)
     INT_KEY("N", c->N, 1, 65536)
@@ -136,13 +171,16 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("head", c->meta.head, 0, 3)
 #undef INT_KEY
 #undef FLT_KEY
-    return err_set(e, "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 warmup "
-                      "eval_every ckpt_every eval_n width rounds mixer tie pe head)", key);
+    return err_set(e,
+                   "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 warmup "
+                   "eval_every ckpt_every eval_n width rounds mixer tie pe head)",
+                   key);
 }
 
 /* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {"task", "method", "seed", "steps", "B", "N", "lr", "lr_min", "wd", "clip", "beta2", "warmup",
-                             "eval_every", "ckpt_every", "eval_n", "width", "rounds", "mixer", "tie", "pe", "head", "template"};
+static const char *KEYS[] = {"task",   "method", "seed",  "steps",  "B",          "N",          "lr",     "lr_min",
+                             "wd",     "clip",   "beta2", "warmup", "eval_every", "ckpt_every", "eval_n", "width",
+                             "rounds", "mixer",  "tie",   "pe",     "head",       "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
@@ -150,7 +188,8 @@ static const struct { const char *key, *was; } ADDED[] = {{"beta2", "beta2=0.999
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");
-    for (int k = 0; k < N_KEYS; k++) if (strlen(KEYS[k]) == n && !strncmp(kv, KEYS[k], n)) return k;
+    for (int k = 0; k < N_KEYS; k++)
+        if (strlen(KEYS[k]) == n && !strncmp(kv, KEYS[k], n)) return k;
     return -1;
 }
 
@@ -159,7 +198,8 @@ int config_parse(const char *text, TrainConfig *c, Err *e) {
     const char *tp = strstr(text, "template=");
     size_t head = tp ? (size_t)(tp - text) : strlen(text);
     char *buf = xmalloc(head + 1);
-    memcpy(buf, text, head); buf[head] = 0;
+    memcpy(buf, text, head);
+    buf[head] = 0;
     int rc = 0, seen[N_KEYS] = {0};
     for (char *save = NULL, *tok = strtok_r(buf, " \t\n", &save); tok && !rc; tok = strtok_r(NULL, " \t\n", &save)) {
         int k = key_index(tok);
@@ -180,7 +220,8 @@ int config_parse(const char *text, TrainConfig *c, Err *e) {
     for (int k = 0; k < N_KEYS && !rc; k++) {
         if (seen[k]) continue;
         const char *was = NULL;
-        for (size_t i = 0; i < sizeof ADDED / sizeof *ADDED; i++) if (!strcmp(ADDED[i].key, KEYS[k])) was = ADDED[i].was;
+        for (size_t i = 0; i < sizeof ADDED / sizeof *ADDED; i++)
+            if (!strcmp(ADDED[i].key, KEYS[k])) was = ADDED[i].was;
         rc = was ? config_set(c, was, e) : err_set(e, "config: '%s=' is missing", KEYS[k]);
     }
     return rc;
@@ -199,9 +240,16 @@ int config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size
     for (char *x = strtok_r(ta, " ", &sa), *y = strtok_r(tb, " ", &sb); x && y;
          x = strtok_r(NULL, " ", &sa), y = strtok_r(NULL, " ", &sb)) {
         int skip = 0;
-        for (size_t i = 0; i < sizeof step_keys / sizeof *step_keys; i++) skip |= !strncmp(x, step_keys[i], strlen(step_keys[i]));
-        if (!skip && strcmp(x, y)) { snprintf(what, n, "%s, not %s", x, y); return 1; }
+        for (size_t i = 0; i < sizeof step_keys / sizeof *step_keys; i++)
+            skip |= !strncmp(x, step_keys[i], strlen(step_keys[i]));
+        if (!skip && strcmp(x, y)) {
+            snprintf(what, n, "%s, not %s", x, y);
+            return 1;
+        }
     }
-    if (strcmp(a->tpl, b->tpl)) { snprintf(what, n, "template=%s, not template=%s", a->tpl, b->tpl); return 1; }
+    if (strcmp(a->tpl, b->tpl)) {
+        snprintf(what, n, "template=%s, not template=%s", a->tpl, b->tpl);
+        return 1;
+    }
     return 0;
 }

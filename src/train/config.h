@@ -6,36 +6,36 @@
 #include "tasks/task.h"
 
 typedef struct TrainConfig {
-    char task[512];         /* sumfirst | addmod | arc | the absolute path of a task file (.jsonl) */
+    char task[512]; /* sumfirst | addmod | arc | the absolute path of a task file (.jsonl) */
     MethodKind method;
-    char tpl[256];          /* target template text */
+    char tpl[256]; /* target template text */
     MetaConfig meta;
     unsigned long seed;
-    long steps;             /* optimizer steps */
-    int B, N;               /* intents per batch, examples per intent */
+    long steps; /* optimizer steps */
+    int B, N;   /* intents per batch, examples per intent */
     float lr, lr_min, wd, clip;
-    float beta2;            /* AdamW's second-moment decay (β₁ is 0.9) */
+    float beta2; /* AdamW's second-moment decay (β₁ is 0.9) */
     long warmup;
-    long eval_every;        /* IID-validation evaluation (and best-checkpoint choice) period */
+    long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;
-    int eval_n;             /* examples per intent in evaluation sets */
+    int eval_n; /* examples per intent in evaluation sets */
 } TrainConfig;
 
 /* The defaults for (task, method): docs/defaults.md explains each choice. Only IID validation
  * chose them; OOD intents never did. */
-int  config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e);
+int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e);
 /* "key=value key=value ..." (every field) and back. config_parse applies the keys onto c; the
  * text must hold every key exactly once. */
 void config_format(const TrainConfig *c, char *buf, size_t len);
-int  config_parse(const char *text, TrainConfig *c, Err *e);
+int config_parse(const char *text, TrainConfig *c, Err *e);
 /* Sets the step count and what follows from it: warmup 5%, `evals` IID-validation evaluations
  * (and checkpoints) over the run. */
 void config_set_steps(TrainConfig *c, long steps, long evals);
 /* Applies one "key=value" override (the CLI's --set). */
-int  config_set(TrainConfig *c, const char *kv, Err *e);
+int config_set(TrainConfig *c, const char *kv, Err *e);
 /* The first setting in which a and b differ, apart from the step count and what follows from it
  * (steps, warmup, eval_every, ckpt_every: a resumed run may be extended), written to what as
  * "key=A_VALUE, not key=B_VALUE"; returns 1 then, 0 when they agree. */
-int  config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size_t n);
+int config_conflict(const TrainConfig *a, const TrainConfig *b, char *what, size_t n);
 
 #endif

@@ -11,8 +11,8 @@
 void dist_init(int *argc, char ***argv);
 /* Ends MPI cleanly (every rank, after its last collective). */
 void dist_finalize(void);
-int  dist_rank(void);               /* 0 .. dist_size()-1; 0 without MPI */
-int  dist_size(void);               /* ranks in the job; 1 without MPI */
+int dist_rank(void); /* 0 .. dist_size()-1; 0 without MPI */
+int dist_size(void); /* ranks in the job; 1 without MPI */
 /* x[0..n) := the sum over ranks of x[0..n), in place, the same result on every rank. */
 void dist_allreduce_sum(float *x, long n);
 void dist_barrier(void);
@@ -27,6 +27,6 @@ void dist_solo(void);
  * expected), returning the sender. dist_recv_any sleeps between polls: a coordinator that waits
  * on long runs costs no CPU (a plain MPI_Recv spins). */
 void dist_send(int to, const void *buf, int n);
-int  dist_recv_any(void *buf, int n);
+int dist_recv_any(void *buf, int n);
 
 #endif

@@ -8,8 +8,11 @@ int intent_tokens(const Task *t, Intent u, int *itok) {
     int extra;
     switch (t->kind) {
     case TASK_FILE: return t->in_dim > 0 ? 0 : taskfile_intent_tokens(t, u, itok, MAX_INTENT_TOKENS, &extra);
-    case TASK_ADDMOD: itok[0] = u.param; return 1;                          /* the prime, as a number token */
-    case TASK_ARC: itok[0] = t->vocab + u.family; itok[1] = u.param > 0 ? u.param : 0; return 2; /* family, parameter digit */
+    case TASK_ADDMOD: itok[0] = u.param; return 1; /* the prime, as a number token */
+    case TASK_ARC:
+        itok[0] = t->vocab + u.family;
+        itok[1] = u.param > 0 ? u.param : 0;
+        return 2; /* family, parameter digit */
     default: return 0;
     }
 }
@@ -24,34 +27,45 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     /* the template must fit the task's inputs and outputs */
     if (t->in_dim > 0) {
         if (tp->kind != TPL_MLP || tp->widths[0] != t->in_dim || tp->widths[tp->n_layers] != t->out_len)
-            return err_set(e, "template '%s' does not fit %s (want an MLP %d -> ... -> %d)", c->tpl, t->name, t->in_dim, t->out_len);
+            return err_set(e, "template '%s' does not fit %s (want an MLP %d -> ... -> %d)", c->tpl, t->name, t->in_dim,
+                           t->out_len);
     } else if (t->kind == TASK_FILE) {
         int all = t->out_len > 1 || strstr(task_template(t), "readout=all") != NULL;
-        if (tp->kind != TPL_TRANSFORMER || tp->vocab < t->vocab || tp->classes != t->n_classes || tp->len != t->seq_len ||
-            tp->readout_last == all)
-            return err_set(e, "template '%s' does not fit %s (want a Transformer with vocab >= %d, classes = %d, len = %d, readout=%s)",
+        if (tp->kind != TPL_TRANSFORMER || tp->vocab < t->vocab || tp->classes != t->n_classes ||
+            tp->len != t->seq_len || tp->readout_last == all)
+            return err_set(e,
+                           "template '%s' does not fit %s (want a Transformer with vocab >= %d, classes = %d, len = "
+                           "%d, readout=%s)",
                            c->tpl, t->name, t->vocab, t->n_classes, t->seq_len, all ? "all" : "last");
     } else {
         if (tp->kind != TPL_TRANSFORMER || tp->vocab < t->vocab || tp->classes != t->n_classes ||
             tp->readout_last != (t->kind == TASK_ADDMOD) || tp->len < t->seq_len)
             return err_set(e, "template '%s' does not fit %s (vocab >= %d, classes = %d, len >= %d, readout=%s)",
-                           c->tpl, t->name, t->vocab, t->n_classes, t->seq_len, t->kind == TASK_ADDMOD ? "last" : "every");
-        if (t->kind == TASK_ARC) { r->task.seq_len = tp->len; r->task.out_len = tp->len; }
-        else if (tp->len != t->seq_len) return err_set(e, "template len %d: %s inputs have %d tokens", tp->len, t->name, t->seq_len);
+                           c->tpl, t->name, t->vocab, t->n_classes, t->seq_len,
+                           t->kind == TASK_ADDMOD ? "last" : "every");
+        if (t->kind == TASK_ARC) {
+            r->task.seq_len = tp->len;
+            r->task.out_len = tp->len;
+        } else if (tp->len != t->seq_len)
+            return err_set(e, "template len %d: %s inputs have %d tokens", tp->len, t->name, t->seq_len);
     }
     /* checked before any allocation that grows with θ: a config (a checkpoint's too) cannot ask
      * for gigabytes before its tensors are compared with the model */
     if (tp->n_theta > RUN_MAX_THETA)
-        return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta, RUN_MAX_THETA);
+        return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta,
+                       RUN_MAX_THETA);
     MetaConfig mc = c->meta;
     if (c->method == METHOD_DIRECT && t->in_dim == 0) {
         int tmp[MAX_INTENT_TOKENS];
         mc.itok_len = intent_tokens(t, t->train[0], tmp);
         mc.itok_vocab = t->kind == TASK_ARC ? ARC_N_FAMILIES : 0;
-        if (t->kind == TASK_FILE && (mc.itok_len < 0 || taskfile_intent_tokens(t, t->train[0], tmp, MAX_INTENT_TOKENS, &mc.itok_vocab) < 0))
-            return err_set(e, "%s: the direct method reads at most %d intent fields as tokens", t->name, MAX_INTENT_TOKENS);
+        if (t->kind == TASK_FILE &&
+            (mc.itok_len < 0 || taskfile_intent_tokens(t, t->train[0], tmp, MAX_INTENT_TOKENS, &mc.itok_vocab) < 0))
+            return err_set(e, "%s: the direct method reads at most %d intent fields as tokens", t->name,
+                           MAX_INTENT_TOKENS);
     }
-    Rng root; rng_seed(&root, c->seed);
+    Rng root;
+    rng_seed(&root, c->seed);
     Rng init = rng_fork(&root, 1);
     r->data_rng = rng_fork(&root, 2);
     /* calibration intents: the train intents only */
@@ -62,7 +76,8 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
     r->opt.beta2 = c->beta2;
-    r->best_val = -1; r->best_step = -1;
+    r->best_val = -1;
+    r->best_step = -1;
     return 0;
 }
 
@@ -85,18 +100,30 @@ static void eval_graph(Run *r, Graph *g) {
 void batch_alloc(Run *r, int B, int N, BatchBuf *bb) {
     const Task *t = &r->task;
     memset(bb, 0, sizeof *bb);
-    bb->B = B; bb->N = N;
+    bb->B = B;
+    bb->N = N;
     bb->feat = xmalloc((size_t)B * t->n_feat * sizeof(float));
     bb->itok = xcalloc((size_t)B * MAX_INTENT_TOKENS, sizeof(int));
     bb->ex = xcalloc(B, sizeof(Examples));
     for (int b = 0; b < B; b++) examples_alloc(t, N, &bb->ex[b]);
-    if (t->in_dim > 0) { bb->x = xmalloc((size_t)B * N * t->in_dim * sizeof(float)); bb->y = xmalloc((size_t)B * N * t->out_len * sizeof(float)); }
-    else { bb->tok = xmalloc((size_t)B * N * t->seq_len * sizeof(int)); bb->lab = xmalloc((size_t)B * N * t->out_len * sizeof(int)); }
+    if (t->in_dim > 0) {
+        bb->x = xmalloc((size_t)B * N * t->in_dim * sizeof(float));
+        bb->y = xmalloc((size_t)B * N * t->out_len * sizeof(float));
+    } else {
+        bb->tok = xmalloc((size_t)B * N * t->seq_len * sizeof(int));
+        bb->lab = xmalloc((size_t)B * N * t->out_len * sizeof(int));
+    }
 }
 
 void batch_free(BatchBuf *bb) {
     for (int b = 0; b < bb->B; b++) examples_free(&bb->ex[b]);
-    free(bb->ex); free(bb->feat); free(bb->itok); free(bb->x); free(bb->y); free(bb->tok); free(bb->lab);
+    free(bb->ex);
+    free(bb->feat);
+    free(bb->itok);
+    free(bb->x);
+    free(bb->y);
+    free(bb->tok);
+    free(bb->lab);
     memset(bb, 0, sizeof *bb);
 }
 
@@ -173,7 +200,9 @@ int run_score(Run *r, Intent u, const Examples *ex) {
 static void score_intent(Run *r, Intent u, Split s, IntentScore *out) {
     Examples ex;
     int n = task_eval_set(&r->task, u, s, r->cfg.eval_n, 0x5eed0000u + (uint64_t)s, &ex);
-    out->u = u; out->split = s; out->n = n;
+    out->u = u;
+    out->split = s;
+    out->n = n;
     out->correct = run_score(r, u, &ex);
     examples_free(&ex);
 }
@@ -186,15 +215,21 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
-        rep->iid += s->n ? (double)s->correct / s->n : 0; rep->n_iid++;
-        correct += s->correct; total += s->n;
+        rep->iid += s->n ? (double)s->correct / s->n : 0;
+        rep->n_iid++;
+        correct += s->correct;
+        total += s->n;
     }
     for (int i = 0; with_ood && i < t->n_ood; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->ood[i], SPLIT_OOD, s);
         double a = s->n ? (double)s->correct / s->n : 0;
-        rep->ood += a; rep->n_ood++;
-        if (task_ood_ordinal(t, t->ood[i])) { rep->ood_ordinal += a; rep->n_ood_ordinal++; }
+        rep->ood += a;
+        rep->n_ood++;
+        if (task_ood_ordinal(t, t->ood[i])) {
+            rep->ood_ordinal += a;
+            rep->n_ood_ordinal++;
+        }
     }
     if (rep->n_iid) rep->iid /= rep->n_iid;
     if (rep->n_ood) rep->ood /= rep->n_ood;
@@ -202,7 +237,10 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     rep->iid_pooled = total ? (double)correct / total : 0;
 }
 
-void eval_report_free(EvalReport *rep) { free(rep->items); memset(rep, 0, sizeof *rep); }
+void eval_report_free(EvalReport *rep) {
+    free(rep->items);
+    memset(rep, 0, sizeof *rep);
+}
 
 void run_synth(Run *r, Intent u, float *theta) {
     Graph g;
@@ -216,19 +254,21 @@ void run_synth(Run *r, Intent u, float *theta) {
 }
 
 double run_step_flops(Run *r) {
-    Arena a; Graph g;
+    Arena a;
+    Graph g;
     arena_init(&a, 1 << 22);
     graph_init(&g, &a);
     BatchBuf bb;
     batch_alloc(r, r->cfg.B, r->cfg.N, &bb);
     Intent *us = xmalloc(r->cfg.B * sizeof *us);
-    Rng rng; rng_seed(&rng, 1);
+    Rng rng;
+    rng_seed(&rng, 1);
     for (int b = 0; b < r->cfg.B; b++) {
         us[b] = r->task.train[b % r->task.n_train];
         task_sample(&r->task, us[b], SPLIT_TRAIN, &rng, r->cfg.N, &bb.ex[b]);
     }
     batch_pack(r, &bb, us);
-    batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));   /* counts forward and backward products */
+    batch_loss(&g, r, &bb, batch_forward(&g, r, &bb)); /* counts forward and backward products */
     double f = g.flops;
     free(us);
     batch_free(&bb);

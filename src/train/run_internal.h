@@ -8,11 +8,11 @@ typedef struct BatchBuf {
     int B, N;
     float *feat, *x, *y;
     int *itok, *tok, *lab;
-    Examples *ex;             /* per intent, N examples each */
+    Examples *ex; /* per intent, N examples each */
 } BatchBuf;
-void    batch_alloc(Run *r, int B, int N, BatchBuf *bb);
-void    batch_free(BatchBuf *bb);
-void    batch_pack(Run *r, BatchBuf *bb, const Intent *us);
+void batch_alloc(Run *r, int B, int N, BatchBuf *bb);
+void batch_free(BatchBuf *bb);
+void batch_pack(Run *r, BatchBuf *bb, const Intent *us);
 Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb);
 Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred);
 

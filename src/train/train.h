@@ -15,29 +15,30 @@ typedef struct Run {
     Template tpl;
     Method m;
     AdamW opt;
-    Rng data_rng;             /* the training data stream (saved in checkpoints) */
+    Rng data_rng; /* the training data stream (saved in checkpoints) */
     long step;
-    double best_val; long best_step;
-    double train_seconds;     /* wall time spent in run_train, summed over resumes */
-    char machine[320];        /* where its checkpoint was last written (cpu_describe; "" if not recorded) */
-    Arena eval_arena;         /* reused by every evaluation (allocated on first use) */
+    double best_val;
+    long best_step;
+    double train_seconds; /* wall time spent in run_train, summed over resumes */
+    char machine[320];    /* where its checkpoint was last written (cpu_describe; "" if not recorded) */
+    Arena eval_arena;     /* reused by every evaluation (allocated on first use) */
 } Run;
 
 /* The largest template a run trains (4,194,304 weights, 240 times the 1D-ARC target): the
  * meta-learners hold per-weight index and encoding arrays, so memory grows with |θ|. */
 #define RUN_MAX_THETA (1 << 22)
 /* Builds the task, template and method of c, with φ drawn from c->seed. */
-int  run_init(Run *r, const TrainConfig *c, Err *e);
+int run_init(Run *r, const TrainConfig *c, Err *e);
 void run_free(Run *r);
 /* Opens a run folder: which = "best" or "last". On failure r holds nothing (run_free is safe). */
-int  run_open(Run *r, const char *dir, const char *which, Err *e);
+int run_open(Run *r, const char *dir, const char *which, Err *e);
 
 typedef struct TrainOptions {
-    const char *dir;          /* run folder (created if missing) */
-    int resume;               /* continue from dir/last.safetensors */
-    int force;                /* without resume: delete a run the folder holds and start over */
-    long steps;               /* with resume: train on to this many steps (0: the run's own count) */
-    int verbose;              /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
+    const char *dir; /* run folder (created if missing) */
+    int resume;      /* continue from dir/last.safetensors */
+    int force;       /* without resume: delete a run the folder holds and start over */
+    long steps;      /* with resume: train on to this many steps (0: the run's own count) */
+    int verbose;     /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
     /* Called after each step is complete (r->step counts it), before the next one starts; NULL for
      * none. A Ctrl-C it raises is seen by the next step, which then saves and stops. */
     void (*after_step)(const Run *r, void *arg);
@@ -50,16 +51,21 @@ typedef struct TrainOptions {
  * finished run trains nothing. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved
  * first); -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good
  * checkpoint). */
-int  run_train(Run *r, const TrainOptions *o, Err *e);
+int run_train(Run *r, const TrainOptions *o, Err *e);
 
 /* Exact match per intent on fixed evaluation sets. */
-typedef struct IntentScore { Intent u; Split split; int n, correct; } IntentScore;
+typedef struct IntentScore {
+    Intent u;
+    Split split;
+    int n, correct;
+} IntentScore;
 typedef struct EvalReport {
-    int n; IntentScore *items;
-    double iid, ood;          /* means over intents */
-    double iid_pooled;        /* correct / examples over all train intents: small intents (p = 2, 3, 5
-                                 have 1-3 test pairs) weigh by their examples, not as 1/22 each */
-    double ood_ordinal;       /* mean over the OOD intents that are ordinal (task_ood_ordinal) */
+    int n;
+    IntentScore *items;
+    double iid, ood;    /* means over intents */
+    double iid_pooled;  /* correct / examples over all train intents: small intents (p = 2, 3, 5
+                           have 1-3 test pairs) weigh by their examples, not as 1/22 each */
+    double ood_ordinal; /* mean over the OOD intents that are ordinal (task_ood_ordinal) */
     int n_iid, n_ood, n_ood_ordinal;
 } EvalReport;
 /* iid_split: SPLIT_VAL or SPLIT_TEST for every train intent; with_ood adds every OOD intent on
@@ -67,7 +73,7 @@ typedef struct EvalReport {
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);
 void eval_report_free(EvalReport *rep);
 /* Accuracy of predictions on prepared examples of one intent (used for real 1D-ARC pairs too). */
-int  run_score(Run *r, Intent u, const Examples *ex);
+int run_score(Run *r, Intent u, const Examples *ex);
 
 /* Dense-product FLOPs of one training step (forward and backward) at the run's B and N. */
 double run_step_flops(Run *r);
@@ -76,6 +82,6 @@ void run_synth(Run *r, Intent u, float *theta);
 /* Intent tokens the direct method prepends on Transformer tasks: fills itok (at most
  * MAX_INTENT_TOKENS), returns their count. */
 #define MAX_INTENT_TOKENS 4
-int  intent_tokens(const Task *t, Intent u, int *itok);
+int intent_tokens(const Task *t, Intent u, int *itok);
 
 #endif

@@ -1,8 +1,8 @@
 /* The training loop: batches of B intents × N examples, the semantic loss alone, AdamW with
  * warmup + cosine, clipping; IID-validation evaluation picks the best checkpoint; checkpoints
  * are atomic and carry everything needed to resume bit-exactly. */
-#include "io/fileio.h"
 #include "engine/cpu.h"
+#include "io/fileio.h"
 #include "io/safetensors.h"
 #include "train/dist.h"
 #include "train/run_internal.h"
@@ -19,9 +19,16 @@
 
 /* The one piece of process state: a signal handler can only talk through a flag. */
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
 
-static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 /* The layout of checkpoints (docs/training.md): another is refused, never guessed at. */
 #define CHECKPOINT_FORMAT "neurop-checkpoint-1"
@@ -34,7 +41,7 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     ParamSet *ps = &r->m.ps;
     int nv = ps->count, nt = with_state ? 3 * nv : nv;
     StTensor *ts = xcalloc(nt, sizeof *ts);
-    char (*names)[128] = xcalloc(nt, sizeof *names);
+    char(*names)[128] = xcalloc(nt, sizeof *names);
     for (int k = 0; k < nt; k++) {
         int i = k % nv, part = k / nv;
         const ParamView *v = &ps->views[i];
@@ -50,16 +57,23 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     config_format(&r->cfg, cfg, sizeof cfg);
     snprintf(step, sizeof step, "%ld", r->step);
     snprintf(adam_t, sizeof adam_t, "%ld", r->opt.t);
-    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
-             r->data_rng.s[0], r->data_rng.s[1], r->data_rng.s[2], r->data_rng.s[3]);
+    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, r->data_rng.s[0],
+             r->data_rng.s[1], r->data_rng.s[2], r->data_rng.s[3]);
     snprintf(best, sizeof best, "%.17g", r->best_val);
     snprintf(bstep, sizeof bstep, "%ld", r->best_step);
     snprintf(secs, sizeof secs, "%.3f", r->train_seconds);
-    StMeta meta[] = {{"format", CHECKPOINT_FORMAT}, {"config", cfg}, {"step", step}, {"adam_t", adam_t},
-                     {"data_rng", rng}, {"best_val", best}, {"best_step", bstep}, {"train_seconds", secs},
+    StMeta meta[] = {{"format", CHECKPOINT_FORMAT},
+                     {"config", cfg},
+                     {"step", step},
+                     {"adam_t", adam_t},
+                     {"data_rng", rng},
+                     {"best_val", best},
+                     {"best_step", bstep},
+                     {"train_seconds", secs},
                      {"machine", r->machine}};
     int rc = st_write(path, ts, nt, meta, (int)(sizeof meta / sizeof *meta), e);
-    free(ts); free(names);
+    free(ts);
+    free(names);
     return rc;
 }
 
@@ -69,7 +83,8 @@ static int meta_long(const StFile *f, const char *key, long lo, long hi, long *o
     if (!v) return err_set(e, "%s: not a neurop checkpoint (no '%s' in its metadata)", path, key);
     errno = 0;
     *out = strtol(v, &end, 10);
-    if (errno || !*v || *end || *out < lo || *out > hi) return err_set(e, "%s: bad '%s' in its metadata (want an integer in [%ld, %ld])", path, key, lo, hi);
+    if (errno || !*v || *end || *out < lo || *out > hi)
+        return err_set(e, "%s: bad '%s' in its metadata (want an integer in [%ld, %ld])", path, key, lo, hi);
     return 0;
 }
 
@@ -78,7 +93,8 @@ static int meta_double(const StFile *f, const char *key, double *out, const char
     char *end;
     if (!v) return err_set(e, "%s: not a neurop checkpoint (no '%s' in its metadata)", path, key);
     *out = strtod(v, &end);
-    if (!*v || *end || !isfinite(*out)) return err_set(e, "%s: bad '%s' in its metadata (want a finite number)", path, key);
+    if (!*v || *end || !isfinite(*out))
+        return err_set(e, "%s: bad '%s' in its metadata (want a finite number)", path, key);
     return 0;
 }
 
@@ -89,10 +105,12 @@ static int meta_rng(const StFile *f, Rng *rng, const char *path, Err *e) {
         return err_set(e, "%s: bad 'data_rng' in its metadata (want 64 hex digits)", path);
     for (int k = 0; k < 4; k++) {
         char part[17];
-        memcpy(part, v + 16 * k, 16); part[16] = 0;
+        memcpy(part, v + 16 * k, 16);
+        part[16] = 0;
         rng->s[k] = strtoull(part, NULL, 16);
     }
-    if (!(rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3])) return err_set(e, "%s: bad 'data_rng' in its metadata (all zero)", path);
+    if (!(rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]))
+        return err_set(e, "%s: bad 'data_rng' in its metadata (all zero)", path);
     return 0;
 }
 
@@ -100,13 +118,19 @@ static int meta_rng(const StFile *f, Rng *rng, const char *path, Err *e) {
  * with_state, moments, step and RNG). Every tensor must have exactly the model's name and shape,
  * and the metadata its form, or nothing is loaded. */
 static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
-    memset(r, 0, sizeof *r);   /* run_free is safe on r whatever happens below */
+    memset(r, 0, sizeof *r); /* run_free is safe on r whatever happens below */
     StFile *f = st_read(path, e);
     if (!f) return -1;
     int rc = -1;
     const char *fmt = st_meta(f, "format"), *cfgtext = st_meta(f, "config");
-    if (!fmt || !cfgtext) { err_set(e, "%s: not a neurop checkpoint (no format or config in its metadata)", path); goto out; }
-    if (strcmp(fmt, CHECKPOINT_FORMAT)) { err_set(e, "%s: checkpoint format '%.40s'; this build reads %s", path, fmt, CHECKPOINT_FORMAT); goto out; }
+    if (!fmt || !cfgtext) {
+        err_set(e, "%s: not a neurop checkpoint (no format or config in its metadata)", path);
+        goto out;
+    }
+    if (strcmp(fmt, CHECKPOINT_FORMAT)) {
+        err_set(e, "%s: checkpoint format '%.40s'; this build reads %s", path, fmt, CHECKPOINT_FORMAT);
+        goto out;
+    }
     TrainConfig c;
     if (config_defaults("sumfirst", METHOD_GNN, &c, e) || config_parse(cfgtext, &c, e)) goto bad_config;
     long step, at, bstep;
@@ -119,7 +143,8 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     if (run_init(r, &c, e)) goto bad_config;
     ParamSet *ps = &r->m.ps;
     if (st_count(f) != ps->count && st_count(f) != 3 * ps->count) {
-        err_set(e, "%s: %d tensors, the model has %d (%d with the optimizer state)", path, st_count(f), ps->count, 3 * ps->count);
+        err_set(e, "%s: %d tensors, the model has %d (%d with the optimizer state)", path, st_count(f), ps->count,
+                3 * ps->count);
         goto out;
     }
     for (int part = 0; part < (with_state ? 3 : 1); part++)
@@ -128,32 +153,40 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
             char nm[128];
             snprintf(nm, sizeof nm, "%s%s", part == 0 ? "" : part == 1 ? "adam.m." : "adam.v.", v->name);
             const StTensor *t = st_find(f, nm);
-            if (!t) { err_set(e, "%s: tensor '%s' is missing", path, nm); goto out; }
+            if (!t) {
+                err_set(e, "%s: tensor '%s' is missing", path, nm);
+                goto out;
+            }
             int same = t->ndim == v->ndim;
             for (int d = 0; same && d < v->ndim; d++) same = t->shape[d] == v->shape[d];
             if (!same) {
                 char want[64] = "", have[64] = "";
-                for (int d = 0; d < v->ndim; d++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "," : "", v->shape[d]);
+                for (int d = 0; d < v->ndim; d++)
+                    snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "," : "", v->shape[d]);
                 for (int d = 0; d < t->ndim && d < 4; d++)
                     snprintf(have + strlen(have), sizeof have - strlen(have), "%s%" PRId64, d ? "," : "", t->shape[d]);
-                err_set(e, "%s: tensor '%s' has shape [%s%s], the model needs [%s]", path, nm, have, t->ndim > 4 ? ",..." : "", want);
+                err_set(e, "%s: tensor '%s' has shape [%s%s], the model needs [%s]", path, nm, have,
+                        t->ndim > 4 ? ",..." : "", want);
                 goto out;
             }
             float *dst = (part == 0 ? ps->data : part == 1 ? ps->m : ps->v) + v->off;
             memcpy(dst, t->data, v->numel * sizeof(float));
         }
-    r->step = step; r->opt.t = at; r->best_step = bstep; r->best_val = best;
+    r->step = step;
+    r->opt.t = at;
+    r->best_step = bstep;
+    r->best_val = best;
     r->train_seconds = secs;
     r->data_rng = rng;
-    const char *machine = st_meta(f, "machine");   /* informative only: older checkpoints lack it */
+    const char *machine = st_meta(f, "machine"); /* informative only: older checkpoints lack it */
     snprintf(r->machine, sizeof r->machine, "%s", machine ? machine : "");
     rc = 0;
     goto out;
-bad_config: {
-        char why[sizeof e->msg];
-        snprintf(why, sizeof why, "%s", e->msg);
-        err_set(e, "%s: %s", path, why);
-    }
+bad_config : {
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, "%s", e->msg);
+    err_set(e, "%s: %s", path, why);
+}
 out:
     st_free(f);
     return rc;
@@ -176,7 +209,9 @@ static int ensure_dir(const char *dir, Err *e) {
     return 0;
 }
 
-static int write_text(FILE *f, void *ctx, Err *e) { return fputs((const char *)ctx, f) < 0 ? err_set(e, "write failed") : 0; }
+static int write_text(FILE *f, void *ctx, Err *e) {
+    return fputs((const char *)ctx, f) < 0 ? err_set(e, "write failed") : 0;
+}
 
 static void progress(const Run *r, const TrainOptions *o, int tty, double loss, double val, double sps, int final) {
     if (!o->verbose) return;
@@ -184,19 +219,26 @@ static void progress(const Run *r, const TrainOptions *o, int tty, double loss, 
     double eta = sps > 0 ? left / sps : 0;
     if (tty) {
         fprintf(stderr, "\r%s/%s seed %lu  step %ld/%ld  loss %.4f  val %.3f  %.1f steps/s  ETA %.0fs   %s",
-                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta, final ? "\n" : "");
+                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta,
+                final ? "\n" : "");
     } else {
-        fprintf(stderr, "%s/%s seed %lu step %ld/%ld loss %.5f val %.4f %.1f steps/s eta %.0fs\n",
-                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
+        fprintf(stderr, "%s/%s seed %lu step %ld/%ld loss %.5f val %.4f %.1f steps/s eta %.0fs\n", r->task.name,
+                method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
     }
     fflush(stderr);
 }
 
 /* A CSV field: quoted when it holds a comma or a quote (a task file's intents "a=1,b=2" do). */
 static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"")) { fputs(s, f); return; }
+    if (!strpbrk(s, ",\"")) {
+        fputs(s, f);
+        return;
+    }
     fputc('"', f);
-    for (; *s; s++) { if (*s == '"') fputc('"', f); fputc(*s, f); }
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
     fputc('"', f);
 }
 
@@ -221,15 +263,20 @@ static char *intents_header(const Run *r) {
 
 static void intents_row(FILE *f, long step, const EvalReport *rep) {
     fprintf(f, "%ld", step);
-    for (int i = 0; i < rep->n; i++) fprintf(f, ",%.6f", rep->items[i].n ? (double)rep->items[i].correct / rep->items[i].n : 0.0);
+    for (int i = 0; i < rep->n; i++)
+        fprintf(f, ",%.6f", rep->items[i].n ? (double)rep->items[i].correct / rep->items[i].n : 0.0);
     fputc('\n', f);
     fflush(f);
 }
 
 /* What a run writes into its folder (eval.json is reproduce's); --force removes them all. */
-static const char *RUN_FILES[] = {"config.txt", "metrics.csv", "last.safetensors", "best.safetensors", "val_intents.csv", "eval.json"};
+static const char *RUN_FILES[] = {"config.txt",       "metrics.csv",     "last.safetensors",
+                                  "best.safetensors", "val_intents.csv", "eval.json"};
 
-static int file_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
 
 static const char *kept(const char *last) {
     return file_exists(last) ? "the last good checkpoint is intact" : "no checkpoint was written yet";
@@ -263,17 +310,18 @@ static int write_config(Run *r, const char *path, Err *e) {
 /* A new run: the folder must hold no run, unless force (then the old one is deleted first, so
  * that no file of it can be mistaken for part of the new one). */
 static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const char *csv, Err *e) {
-    if (r->step > 0) return err_set(e, "this run has already trained %ld steps: resume it from its folder instead", r->step);
-    if (dist_rank() > 0) return 0;   /* rank 0 alone writes the folder */
+    if (r->step > 0)
+        return err_set(e, "this run has already trained %ld steps: resume it from its folder instead", r->step);
+    if (dist_rank() > 0) return 0; /* rank 0 alone writes the folder */
     for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
         char *p = path_join(o->dir, RUN_FILES[i]);
         int rc = 0;
         if (file_exists(p)) {
             if (!o->force)
-                rc = err_set(e, "%s already holds a run (%s): --resume continues it, --force deletes it and starts over",
-                             o->dir, RUN_FILES[i]);
-            else if (unlink(p) != 0)
-                rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
+                rc =
+                    err_set(e, "%s already holds a run (%s): --resume continues it, --force deletes it and starts over",
+                            o->dir, RUN_FILES[i]);
+            else if (unlink(p) != 0) rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
         }
         free(p);
         if (rc) return -1;
@@ -281,7 +329,8 @@ static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const c
     if (write_config(r, cfgpath, e)) return -1;
     char *ih = intents_header(r), *icsv = path_join(o->dir, "val_intents.csv");
     int rc = atomic_write(csv, write_text, (void *)METRICS_HEADER, e) || atomic_write(icsv, write_text, ih, e) ? -1 : 0;
-    free(ih); free(icsv);
+    free(ih);
+    free(icsv);
     return rc;
 }
 
@@ -310,7 +359,8 @@ static int trim_csv(const char *csv, const char *header, int commas_want, long s
     }
     *w = 0;
     int rc = atomic_write(csv, write_text, out, e);
-    free(out); free(buf);
+    free(out);
+    free(buf);
     return rc;
 }
 
@@ -318,30 +368,36 @@ static int trim_csv(const char *csv, const char *header, int commas_want, long s
  * folder's run: a resume only continues, it never changes a run's settings; o->steps may extend
  * it. config.txt is rewritten (an extended run has a new step count). */
 static int resume_run(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, const char *csv, Err *e) {
-    if (!file_exists(last)) return err_set(e, "%s: no checkpoint to resume (no last.safetensors); --force starts the run over", o->dir);
+    if (!file_exists(last))
+        return err_set(e, "%s: no checkpoint to resume (no last.safetensors); --force starts the run over", o->dir);
     TrainConfig want = r->cfg;
     int check = want.task[0] != 0;
     run_free(r);
     if (load_checkpoint(r, last, 1, e)) return -1;
     char what[700];
     if (check && config_conflict(&r->cfg, &want, what, sizeof what))
-        return err_set(e, "%s holds a run with %s: --resume continues a run as it was made (only --steps can extend it); "
-                          "train into another --out instead", o->dir, what);
+        return err_set(e,
+                       "%s holds a run with %s: --resume continues a run as it was made (only --steps can extend it); "
+                       "train into another --out instead",
+                       o->dir, what);
     if (o->steps && o->steps < r->cfg.steps)
-        return err_set(e, "%s: the run is planned for %ld steps; --steps %ld would shorten it (only a longer run can continue)",
-                       o->dir, r->cfg.steps, o->steps);
+        return err_set(
+            e, "%s: the run is planned for %ld steps; --steps %ld would shorten it (only a longer run can continue)",
+            o->dir, r->cfg.steps, o->steps);
     if (o->steps > r->cfg.steps) r->cfg.steps = o->steps;
     if (r->step >= r->cfg.steps) {
         if (o->verbose)
-            fprintf(stderr, "%s: already finished at step %ld; nothing to train (--resume --steps N with N > %ld trains on)\n",
+            fprintf(stderr,
+                    "%s: already finished at step %ld; nothing to train (--resume --steps N with N > %ld trains on)\n",
                     o->dir, r->step, r->step);
         return 0;
     }
-    if (dist_rank() > 0) return 0;   /* every rank reads the checkpoint; rank 0 alone writes */
+    if (dist_rank() > 0) return 0; /* every rank reads the checkpoint; rank 0 alone writes */
     if (write_config(r, cfgpath, e)) return -1;
     char *ih = intents_header(r), *icsv = path_join(o->dir, "val_intents.csv");
     int rc = trim_csv(csv, METRICS_HEADER, 4, r->step, e) || trim_csv(icsv, ih, r->task.n_train, r->step, e) ? -1 : 0;
-    free(ih); free(icsv);
+    free(ih);
+    free(icsv);
     return rc;
 }
 
@@ -381,20 +437,26 @@ static float reduce_loss(float *lv, long terms, int *stop) {
 /* The gradient of the global mean loss: this rank's, weighted, summed over ranks in place. */
 static void reduce_grad(ParamSet *ps, float w) {
     if (dist_size() == 1) return;
-    if (w == 0) memset(ps->grad, 0, ps->n * sizeof(float));   /* no terms here: 0, even if NaN */
-    else for (long i = 0; i < ps->n; i++) ps->grad[i] *= w;
+    if (w == 0) memset(ps->grad, 0, ps->n * sizeof(float)); /* no terms here: 0, even if NaN */
+    else
+        for (long i = 0; i < ps->n; i++) ps->grad[i] *= w;
     dist_allreduce_sum(ps->grad, ps->n);
 }
 
 static int train_loop(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
-    int lead = dist_rank() == 0;   /* rank 0 alone evaluates and writes */
+    int lead = dist_rank() == 0; /* rank 0 alone evaluates and writes */
     FILE *mf = NULL, *vf = NULL;
     if (lead) {
         mf = fopen(csv, "a");
         if (!mf) return err_set(e, "cannot append to %s: %s", csv, strerror(errno));
         char *icsv = path_join(o->dir, "val_intents.csv");
         vf = fopen(icsv, "a");
-        if (!vf) { fclose(mf); err_set(e, "cannot append to %s: %s", icsv, strerror(errno)); free(icsv); return -1; }
+        if (!vf) {
+            fclose(mf);
+            err_set(e, "cannot append to %s: %s", icsv, strerror(errno));
+            free(icsv);
+            return -1;
+        }
         free(icsv);
     }
 
@@ -402,17 +464,19 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     const TrainConfig *c = &r->cfg;
     int tty = isatty(2);
 
-    Arena arena; Graph g;
+    Arena arena;
+    Graph g;
     arena_init(&arena, 1 << 24);
     graph_init(&g, &arena);
     int b0, nb;
     my_intents(c->B, &b0, &nb);
     BatchBuf bb;
     batch_alloc(r, nb, c->N, &bb);
-    Examples other;   /* the examples of other ranks' intents: drawn (the stream is shared), not used */
+    Examples other; /* the examples of other ranks' intents: drawn (the stream is shared), not used */
     examples_alloc(t, c->N, &other);
     Intent *us = xmalloc(c->B * sizeof *us);
-    double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val, secs0 = r->train_seconds;
+    double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val,
+           secs0 = r->train_seconds;
     long loss_n = 0, step0 = r->step;
     int rc = 0;
 
@@ -429,7 +493,8 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         int stop = interrupted;
         float w = reduce_loss(&lv, loss_terms(r, &bb), &stop);
         if (!isfinite(lv)) {
-            rc = err_set(e, "loss became %s at step %ld; stopped (%s)", isnan(lv) ? "NaN" : "Inf", r->step + 1, kept(last));
+            rc = err_set(e, "loss became %s at step %ld; stopped (%s)", isnan(lv) ? "NaN" : "Inf", r->step + 1,
+                         kept(last));
             break;
         }
         graph_backward(&g, loss);
@@ -437,13 +502,15 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         /* ReLU maps NaN to 0, so a non-finite weight can leave the loss finite: the gradient shows it */
         float gnorm = clip_grad_norm(&r->m.ps, c->clip);
         if (!isfinite(gnorm)) {
-            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (%s)", isnan(gnorm) ? "NaN" : "Inf", r->step + 1, lv, kept(last));
+            rc = err_set(e, "gradient became %s at step %ld (loss %g); stopped (%s)", isnan(gnorm) ? "NaN" : "Inf",
+                         r->step + 1, lv, kept(last));
             break;
         }
         adamw_step(&r->opt, &r->m.ps, lr_schedule(r->step, c->warmup, c->steps, c->lr, c->lr_min));
         graph_reset(&g);
         r->step++;
-        loss_sum += lv; loss_n++;
+        loss_sum += lv;
+        loss_n++;
 
         int do_eval = r->step % c->eval_every == 0 || r->step == c->steps;
         int do_ckpt = do_eval || r->step % c->ckpt_every == 0 || stop;
@@ -452,25 +519,40 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
             EvalReport rep;
             run_evaluate(r, SPLIT_VAL, 0, &rep);
             last_val = rep.iid;
-            fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n, lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
+            fprintf(mf, "%ld,%.6g,%.6g,%.6f,%.2f\n", r->step, loss_sum / loss_n,
+                    lr_schedule(r->step - 1, c->warmup, c->steps, c->lr, c->lr_min), rep.iid, r->train_seconds);
             fflush(mf);
             intents_row(vf, r->step, &rep);
             double val = rep.iid;
-            eval_report_free(&rep);   /* zeroes rep: read what is needed first */
+            eval_report_free(&rep); /* zeroes rep: read what is needed first */
             if (val > r->best_val) {
-                r->best_val = val; r->best_step = r->step;
-                if (save_checkpoint(r, best, 0, e)) { rc = -1; break; }
+                r->best_val = val;
+                r->best_step = r->step;
+                if (save_checkpoint(r, best, 0, e)) {
+                    rc = -1;
+                    break;
+                }
             }
         }
-        if (do_ckpt && lead && save_checkpoint(r, last, 1, e)) { rc = -1; break; }
+        if (do_ckpt && lead && save_checkpoint(r, last, 1, e)) {
+            rc = -1;
+            break;
+        }
         double tn = now_s();
         if (lead && (do_eval || tn - t_last > (tty ? 0.25 : 10.0) || stop)) {
             double sps = (r->step - step0) / (tn - t0 + 1e-9);
             progress(r, o, tty, loss_sum / (loss_n ? loss_n : 1), last_val, sps, r->step == c->steps);
-            if (do_eval) { loss_sum = 0; loss_n = 0; }
+            if (do_eval) {
+                loss_sum = 0;
+                loss_n = 0;
+            }
             t_last = tn;
         }
-        if (stop) { dist_barrier(); rc = 1; break; }   /* no rank ends the job before rank 0 has saved */
+        if (stop) {
+            dist_barrier();
+            rc = 1;
+            break;
+        } /* no rank ends the job before rank 0 has saved */
         if (o->after_step) o->after_step(r, o->after_step_arg);
     }
     if (o->verbose && tty && rc) fputc('\n', stderr);
@@ -486,9 +568,11 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
 
 int run_train(Run *r, const TrainOptions *o, Err *e) {
     struct stat st;
-    if (o->resume && (stat(o->dir, &st) || !S_ISDIR(st.st_mode))) return err_set(e, "%s: no such run folder to resume", o->dir);
+    if (o->resume && (stat(o->dir, &st) || !S_ISDIR(st.st_mode)))
+        return err_set(e, "%s: no such run folder to resume", o->dir);
     if (r->cfg.task[0] && r->cfg.B < dist_size())
-        return err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
+        return err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B,
+                       dist_size());
     /* rank 0 alone creates, locks and writes the folder; the others only read its checkpoint */
     int lead = dist_rank() == 0, lock = -1;
     if (lead && ensure_dir(o->dir, e)) return -1;
@@ -502,10 +586,14 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
          *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
     int rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
-    if (rc == 0 && r->step < r->cfg.steps && r->cfg.B < dist_size())   /* a resumed run's B is known only now */
-        rc = err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
+    if (rc == 0 && r->step < r->cfg.steps && r->cfg.B < dist_size()) /* a resumed run's B is known only now */
+        rc =
+            err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
     if (rc == 0 && r->step < r->cfg.steps) rc = train_loop(r, o, last, best, csv, e);
-    free(last); free(best); free(csv); free(cfgpath);
+    free(last);
+    free(best);
+    free(csv);
+    free(cfgpath);
     sigaction(SIGINT, &old, NULL);
     if (lead) dir_unlock(lock);
     return rc;

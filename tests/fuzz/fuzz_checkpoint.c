@@ -19,7 +19,7 @@ static const char *folder(void) {
 static int small_model(const char *path) {
     Err e;
     StFile *f = st_read(path, &e);
-    if (!f) return 1;   /* refused by st_read: run_open refuses it too */
+    if (!f) return 1; /* refused by st_read: run_open refuses it too */
     const char *text = st_meta(f, "config");
     TrainConfig c;
     Template t;

@@ -8,7 +8,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     TrainConfig c, d;
     Err e = {{0}};
     if (config_defaults("sumfirst", METHOD_GNN, &c, &e)) abort();
-    if (config_parse(text, &c, &e)) { fuzz_check_message(e.msg); free(text); return 0; }
+    if (config_parse(text, &c, &e)) {
+        fuzz_check_message(e.msg);
+        free(text);
+        return 0;
+    }
     char a[1200], b[1200];
     config_format(&c, a, sizeof a);
     if (config_defaults("addmod", METHOD_MLP, &d, &e) || config_parse(a, &d, &e)) abort();

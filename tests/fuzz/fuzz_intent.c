@@ -11,7 +11,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Err e = {{0}};
         if (task_get(tasks[k], &t, &e)) abort();
         Intent u, v;
-        if (task_intent_parse(&t, text, &u, &e)) { fuzz_check_message(e.msg); continue; }
+        if (task_intent_parse(&t, text, &u, &e)) {
+            fuzz_check_message(e.msg);
+            continue;
+        }
         char nm[64];
         task_intent_format(&t, u, nm, sizeof nm);
         if (task_intent_parse(&t, nm, &v, &e) || v.family != u.family || v.param != u.param) abort();

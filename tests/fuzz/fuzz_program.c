@@ -7,10 +7,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Program p;
     Err e = {{0}};
-    if (program_load(fuzz_file(data, size, ".safetensors"), &p, &e)) { fuzz_check_message(e.msg); return 0; }
-    for (long k = 0; k < p.t.n_theta; k++) if (!isfinite(p.theta[k])) abort();
-    if (p.t.n_theta <= 100000) {   /* run small programs once: a template that parses must execute */
-        Arena a; Graph g;
+    if (program_load(fuzz_file(data, size, ".safetensors"), &p, &e)) {
+        fuzz_check_message(e.msg);
+        return 0;
+    }
+    for (long k = 0; k < p.t.n_theta; k++)
+        if (!isfinite(p.theta[k])) abort();
+    if (p.t.n_theta <= 100000) { /* run small programs once: a template that parses must execute */
+        Arena a;
+        Graph g;
         arena_init(&a, 1 << 20);
         graph_init(&g, &a);
         g.no_grad = 1;

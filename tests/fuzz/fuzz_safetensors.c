@@ -6,7 +6,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Err e = {{0}};
     StFile *f = st_read(fuzz_file(data, size, ".safetensors"), &e);
-    if (!f) { fuzz_check_message(e.msg); return 0; }
+    if (!f) {
+        fuzz_check_message(e.msg);
+        return 0;
+    }
     volatile float sink = 0;
     for (int i = 0; i < st_count(f); i++) {
         const StTensor *t = st_at(f, i);

@@ -7,7 +7,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_text(data, size);
     Template t, u;
     Err e = {{0}};
-    if (template_parse(text, &t, &e)) { fuzz_check_message(e.msg); free(text); return 0; }
+    if (template_parse(text, &t, &e)) {
+        fuzz_check_message(e.msg);
+        free(text);
+        return 0;
+    }
     char canon[TPL_TEXT_MAX];
     template_format(&t, canon, sizeof canon);
     if (template_parse(canon, &u, &e) || u.n_theta != t.n_theta || u.n_tensors != t.n_tensors) abort();
