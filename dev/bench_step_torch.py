@@ -39,10 +39,12 @@ all B*N examples: an MLP reads [x | U]; a Transformer reads the intent tokens pr
 does after it: a few per cent fewer FLOPs on the torch side).
 Loss: MSE or cross-entropy (ignore_index=-1); clip_grad_norm_ and torch.optim.AdamW with the run's
 clip, lr (constant: the schedule costs nothing) and weight decay on the parameters neurop decays
-(its per-view flags, checked against the rule "named *.weight"), betas (0.9, 0.999), eps 1e-8.
+(its per-view flags, checked against the rule "named *.weight"), betas (0.9, the run's beta2), eps 1e-8.
 Flush-to-zero is on (torch.set_flush_denormal), as neurop runs.
 
-Prints "torch_check task=... method=... ... ok|MISMATCH" and "torch_step task=... method=... ms=...".
+Prints "torch_check task=... method=... ... ok|KINK|MISMATCH" and "torch_step task=... method=... ms=...".
+Exit status 0 (all ok), 1 (a mismatch), 3 (no mismatch, but some gradient check met a ReLU within
+rounding of its kink, relu_margin < 1e-5 of its tensor's RMS: that batch decides nothing).
 Run with Debian's python3 (python3-torch, python3-numpy)."""
 import ctypes
 import math
@@ -74,7 +76,23 @@ def ints(t):
     return t.to(torch.int64)
 
 
-ACTS = {"none": lambda x: x, "relu": torch.relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
+# The smallest |pre-activation| / RMS of its tensor met by any ReLU of the last forward: a gradient
+# compared at a point where some ReLU sits within rounding of its kink is not determined by the
+# math (neurop's float32 and this rebuild may take either side), so such a batch proves nothing.
+KINK = {"margin": float("inf")}
+KINK_TOL = 1e-5
+
+
+def relu(x):
+    with torch.no_grad():
+        a = x.detach().abs()
+        rms = float(a.pow(2).mean().sqrt()) if a.numel() else 0.0
+        if rms > 0:
+            KINK["margin"] = min(KINK["margin"], float(a.min()) / rms)
+    return torch.relu(x)
+
+
+ACTS = {"none": lambda x: x, "relu": relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
 
 
 class Step:
@@ -274,7 +292,7 @@ class MetaGNNStep(Step):
 
     def tied_mlp(self, prefix, x, rows):
         P = self.P
-        z = torch.relu(self.tied(x, P[prefix + ".0.weight"], P[prefix + ".0.bias"], rows))
+        z = relu(self.tied(x, P[prefix + ".0.weight"], P[prefix + ".0.bias"], rows))
         return self.tied(z, P[prefix + ".1.weight"], P[prefix + ".1.bias"], rows)
 
     def encode(self, part, pe, sizes, rows, n):
@@ -286,7 +304,7 @@ class MetaGNNStep(Step):
             ps = ps + (c[:, 0] * c[:, 1] if self.pe == 4 else c[:, 0] + c[:, 1])
         pu = (self.feat @ P["enc.%s.u.weight" % part]).view(B, G, d).transpose(0, 1)            # [G, B, d] per intent
         pu = pu.repeat_interleave(torch.tensor(sizes), dim=0, output_size=n)                    # [n, B, d]
-        z = torch.relu(ps.unsqueeze(1) + pu).reshape(n * B, d)
+        z = relu(ps.unsqueeze(1) + pu).reshape(n * B, d)
         return F.layer_norm(self.tied(z, P["enc.%s.1.weight" % part], P["enc.%s.1.bias" % part], rows), (d,), eps=EPS)
 
     def segment_mean(self, x, kind):
@@ -318,7 +336,7 @@ class MetaGNNStep(Step):
             xs = self.tied(hv, P[p + "src.weight"], None, self.node_rows).view(V, B, 3 * d).index_select(0, self.src)
             xt = self.tied(hv, P[p + "dst.weight"], None, self.node_rows).view(V, B, 3 * d).index_select(0, self.dst)
             xe = self.tied(he, P[p + "edge.weight"], P[p + "edge.bias"], self.edge_rows).view(E, B, 3 * d)
-            u, mp, mm = (xe + xs).add_(xt).relu_().split(d, -1)                             # [E, B, 3d] = [u | m+ | m-]
+            u, mp, mm = relu((xe + xs).add_(xt)).split(d, -1)                             # [E, B, 3d] = [u | m+ | m-]
             a_in = torch.zeros(V, B, d).index_add_(0, self.dst, mp) * self.inv_in
             a_out = torch.zeros(V, B, d).index_add_(0, self.src, mm) * self.inv_out
             he_new = F.layer_norm(he + u.reshape(E * B, d), (d,), eps=EPS)
@@ -380,6 +398,7 @@ def bench(path, warmup, steps, check_only):
     m = (MetaGNNStep if meta["method"] == "gnn" else DirectStep)(path)
     params = [m.P[n] for n, _ in m.shapes]
     # the check: same parameters, same batch -> the same loss and gradient norm as neurop
+    KINK["margin"] = float("inf")
     loss = m.loss()
     loss.backward()
     gnorm = math.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in params))
@@ -400,20 +419,24 @@ def bench(path, warmup, steps, check_only):
         if err > worst:
             worst, worst_view = err, n
     ok = m.n_params == int(m.meta["n_params"]) and rel_l < 1e-3 and rel_g < 1e-3 and worst < 1e-3
+    # a gradient mismatch at a batch with a ReLU at its kink is undecided (KINK), not a failure;
+    # the loss must agree all the same (the forward is continuous there)
+    kink = not ok and rel_l < 1e-3 and KINK["margin"] < KINK_TOL
     print("torch_check task=%s method=%s params=%d neurop_params=%s torch_loss0=%.7g neurop_loss0=%.7g loss_rel=%.1e "
-          "torch_gnorm0=%.7g neurop_gnorm0=%.7g gnorm_rel=%.1e grad_worst=%.1e (%s) %s"
+          "torch_gnorm0=%.7g neurop_gnorm0=%.7g gnorm_rel=%.1e grad_worst=%.1e (%s) relu_margin=%.1e %s"
           % (m.task, m.method, m.n_params, m.meta["n_params"], loss.item(), m.loss0, rel_l, gnorm, m.gnorm0, rel_g,
-             worst, worst_view, "ok" if ok else "MISMATCH"))
+             worst, worst_view, KINK["margin"], "ok" if ok else "KINK" if kink else "MISMATCH"))
     sys.stdout.flush()
+    status = "ok" if ok else "kink" if kink else "mismatch"
     if check_only:
-        return ok
+        return status
     for p in params:
         p.grad = None
     decay = [m.P[n] for n, _ in m.shapes if m.decay[n]]
     no_decay = [m.P[n] for n, _ in m.shapes if not m.decay[n]]
     lr, wd, clip = float(m.cfg["lr"]), float(m.cfg["wd"]), float(m.cfg["clip"])
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.999), eps=1e-8)
+                            lr=lr, betas=(0.9, float(m.cfg.get("beta2", 0.999))), eps=1e-8)
     tt, tf, tb, to = [], [], [], []
     for i in range(warmup + steps):
         if i == warmup:
@@ -434,7 +457,7 @@ def bench(path, warmup, steps, check_only):
     print("torch_step task=%s method=%s ms=%.3f min_ms=%.3f fwd_ms=%.3f bwd_ms=%.3f opt_ms=%.3f faults=%.0f steps=%d"
           % (m.task, m.method, 1e3 * median(tt), 1e3 * min(tt), 1e3 * median(tf), 1e3 * median(tb), 1e3 * median(to), faults, steps))
     sys.stdout.flush()
-    return ok
+    return status
 
 
 def blas_core():
@@ -469,10 +492,9 @@ def main():
     torch.set_flush_denormal(True)
     print("torch_threads %d (torch %s, interop %d; OpenBLAS %s)"
           % (torch.get_num_threads(), torch.__version__, torch.get_num_interop_threads(), blas_core()))
-    ok = True
-    for r in runs:
-        ok &= bench(os.path.join(d, r + ".safetensors"), warmup, steps if steps else (10 if r.startswith("arc") else 20), check_only)
-    sys.exit(0 if ok else 1)
+    got = [bench(os.path.join(d, r + ".safetensors"), warmup, steps if steps else (10 if r.startswith("arc") else 20), check_only)
+           for r in runs]
+    sys.exit(1 if "mismatch" in got else 3 if "kink" in got else 0)
 
 
 if __name__ == "__main__":

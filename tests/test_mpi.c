@@ -120,7 +120,13 @@ TEST(mpi_train_meta_gnn_two_ranks_same_loss_as_one) {
     double a[STEPS], b[STEPS];
     int na = read_losses(r1, a, STEPS), nb = read_losses(r2, b, STEPS);
     CHECK(na == STEPS && nb == STEPS, "metrics rows: R=1 %d, R=2 %d, want %d", na, nb, STEPS);
-    for (int s = 0; s < STEPS && na == STEPS && nb == STEPS; s++) CHECK_REL(b[s], a[s], 1e-4);
+    /* Step 1's loss is the same forward on the same parameters, split by intent: equal to
+     * rounding. Step 2 follows one update from the all-reduced gradient: Adam's first step is
+     * lr·sign(g), so a parameter whose gradient is zero up to rounding may step either way (4.5e-5
+     * measured on an AMD EPYC). Later steps amplify those differences through the early steps'
+     * large curvature (loss 4.97 -> 6.11 -> 4.63), to 7e-4 by step 10 there. The SUMFIRST test
+     * above holds every step to 1e-4 over 50 steps, where nothing is that close to a kink. */
+    for (int s = 0; s < STEPS && na == STEPS && nb == STEPS; s++) CHECK_REL(b[s], a[s], s == 0 ? 1e-6 : s == 1 ? 2e-4 : 3e-3);
     sh("rm -rf '%s'", d);
 }
 

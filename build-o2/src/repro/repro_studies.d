@@ -1,0 +1,21 @@
+build-o2/src/repro/repro_studies.o: src/repro/repro_studies.c \
+ src/repro/repro_internal.h src/io/gnuplot.h src/repro/reproduce.h \
+ src/train/config.h src/meta/meta.h src/engine/params.h src/engine/rng.h \
+ src/engine/tensor.h src/engine/err.h src/program/ngraph.h \
+ src/program/template.h src/tasks/task.h src/train/train.h \
+ src/engine/adamw.h /usr/include/cjson/cJSON.h
+src/repro/repro_internal.h:
+src/io/gnuplot.h:
+src/repro/reproduce.h:
+src/train/config.h:
+src/meta/meta.h:
+src/engine/params.h:
+src/engine/rng.h:
+src/engine/tensor.h:
+src/engine/err.h:
+src/program/ngraph.h:
+src/program/template.h:
+src/tasks/task.h:
+src/train/train.h:
+src/engine/adamw.h:
+/usr/include/cjson/cJSON.h:

@@ -1,0 +1,2 @@
+build-o2n/src/engine/cpu.o: src/engine/cpu.c src/engine/cpu.h
+src/engine/cpu.h:

@@ -1,0 +1,11 @@
+build-o2n/src/meta/metagnn.o: src/meta/metagnn.c src/meta/meta_internal.h \
+ src/meta/meta.h src/engine/params.h src/engine/rng.h src/engine/tensor.h \
+ src/engine/err.h src/program/ngraph.h src/program/template.h
+src/meta/meta_internal.h:
+src/meta/meta.h:
+src/engine/params.h:
+src/engine/rng.h:
+src/engine/tensor.h:
+src/engine/err.h:
+src/program/ngraph.h:
+src/program/template.h:

@@ -1,0 +1,6 @@
+build-o2n/src/program/exec.o: src/program/exec.c src/program/template.h \
+ src/engine/rng.h src/engine/tensor.h src/engine/err.h
+src/program/template.h:
+src/engine/rng.h:
+src/engine/tensor.h:
+src/engine/err.h:
