@@ -154,8 +154,8 @@ TEST(checkpoint_damaged_copies_refused) {
     char *old = config_edit(src, " beta2=0.980000019", "");
     CHECK(old && !rewrite(src, dst, "config", old, 0, &e), "%s", e.msg);
     CHECK(!run_open(&k, bad, "last", &e), "a config without beta2: %s", e.msg);
-    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f, "old config: beta2 %g, optimizer %g, want 0.999", k.cfg.beta2,
-          k.opt.beta2);
+    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f && k.cfg.meta.gain == 1.0f,
+          "old config: beta2 %g, optimizer %g, gain %g, want 0.999 and 1", k.cfg.beta2, k.opt.beta2, k.cfg.meta.gain);
     run_free(&k);
     free(old);
     free(no_head);

@@ -549,8 +549,10 @@ static double mat_spectral_norm(const float *v, int R, int C) {
  * tensor's root mean square is the standard init's std; centred head (head=1), every tensor has
  * mean 0 per intent, vectors have that std about it, and matrices the operator norm of a
  * standard init, std·(√rows + √cols), as a root mean square over the intents; double-centred
- * (head=2) the same, and every row and column of a matrix has mean 0. */
+ * (head=2) the same, and every row and column of a matrix has mean 0. With gain g (cfg.gain; 0
+ * means 1) every spread is g times that, LayerNorm gains still centred on 1. */
 TEST(meta_head_calibration_matches_standard_init) {
+    for (int gi = 0; gi < 2; gi++)
     for (int head = 0; head <= 2; head++)
         for (int mk = METHOD_MLP; mk <= METHOD_GNN; mk++) {
             Template tpl; Err e = {{0}};
@@ -559,14 +561,14 @@ TEST(meta_head_calibration_matches_standard_init) {
             enum { F = 3, NC = 4 };
             float calib[NC * F];
             for (int i = 0; i < NC * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
-            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = 2, .head = head};
+            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = 2, .head = head, .gain = gi ? 2.5f : 0};
             Method m;
             CHECK(method_init(&m, (MethodKind)mk, &cfg, &tpl, F, calib, NC, &r, &e) == 0, "%s", e.msg);
             float *th = generate(&m, calib, NC);
             for (int k = 0; k < tpl.n_tensors; k++) {
                 const TplTensor *tt = &tpl.tensors[k];
-                double want = tt->init == TPL_INIT_WEIGHT ? 1 / sqrt(tt->fan_in) : tt->init == TPL_INIT_BIAS ? 1 / sqrt(3.0 * tt->fan_in)
-                            : tt->init == TPL_INIT_GAIN ? 0.1 : 1.0;
+                double want = (gi ? 2.5 : 1.0) * (tt->init == TPL_INIT_WEIGHT ? 1 / sqrt(tt->fan_in) : tt->init == TPL_INIT_BIAS ? 1 / sqrt(3.0 * tt->fan_in)
+                            : tt->init == TPL_INIT_GAIN ? 0.1 : 1.0);
                 double base = tt->init == TPL_INIT_GAIN ? 1.0 : 0.0, s2 = 0, worst_mean = 0, worst_rc = 0;
                 int matrix = head && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED);
                 for (int b = 0; b < NC; b++) {

@@ -20,6 +20,7 @@ int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *
                 const float *calib, int n_calib, Rng *r, Err *e) {
     memset(m, 0, sizeof *m);
     m->kind = k; m->cfg = *cfg; m->tpl = *tpl; m->n_feat = n_feat;
+    if (!(m->cfg.gain > 0)) m->cfg.gain = 1.0f;
     if (cfg->width < 1 || (k == METHOD_GNN && cfg->rounds < 0) || (k == METHOD_GMLP && cfg->mixer < 1))
         return err_set(e, "%s: width %d, rounds %d, mixer %d are not a valid configuration",
                        NAMES[k], cfg->width, cfg->rounds, cfg->mixer);
@@ -305,7 +306,7 @@ void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_cal
         int op = by_operator_norm(h, tt);
         double ms = s2[k] / (op ? (double)n_calib : (double)tt->numel * n_calib), want = target_std(tt);
         if (op) want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
-        scale[k] = (float)(want / sqrt(ms > 1e-8 ? ms : 1e-8));
+        scale[k] = (float)(m->cfg.gain * want / sqrt(ms > 1e-8 ? ms : 1e-8));
     }
     free(s2); free(buf);
     graph_free(&g);

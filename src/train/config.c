@@ -15,7 +15,7 @@ static const struct {
     {"arc", "transformer vocab=10 len=33 d=32 heads=4 mlp=160 classes=10 layers=1 prenorm=1 readout=all act=relu"},
 };
 
-/* Per (task, method): width, rounds, mixer, steps, B, N, lr, positional encodings, θ head. Widths
+/* Per (task, method): width, rounds, mixer, steps, B, N, lr, positional encodings, θ head, init gain. Widths
  * keep the trainable parameter counts of the four methods within a small factor of each other
  * (neurop info prints them). Steps and B are set by cost so that the full reproduction (10 seeds,
  * both studies) fits about two hours of this 2-core machine (docs/defaults.md has the arithmetic). */
@@ -27,20 +27,21 @@ typedef struct {
     int B, N;
     float lr;
     int pe, head;
+    float gain;
 } Row;
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
-    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0},
-    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
-    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0},
-    {"addmod", METHOD_GNN, 32, 2, 0, 2000, 4, 128, 1e-3f, PE_PRODUCT, 2},
-    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0},
-    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
-    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0},
-    {"arc", METHOD_GNN, 32, 2, 0, 2000, 2, 32, 1e-3f, PE_PRODUCT, 2},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"addmod", METHOD_GNN, 32, 2, 0, 2000, 4, 128, 1e-3f, PE_PRODUCT, 2, 1.0f},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f},
+    {"arc", METHOD_GNN, 32, 2, 0, 2000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
@@ -65,7 +66,8 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
         if (!strcmp(TABLE[i].task, like) && TABLE[i].m == method) row = &TABLE[i];
     NP_ASSERT(row, "no defaults for %s/%s", like, method_id(method));
     c->meta = (MetaConfig){
-        .width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head};
+        .width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head,
+                           .gain = row->gain};
     c->seed = 0;
     c->B = row->B;
     c->N = row->N;
@@ -89,10 +91,10 @@ void config_format(const TrainConfig *c, char *buf, size_t len) {
     snprintf(
         buf, len,
         "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g warmup=%ld "
-        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d template=%s",
+        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g template=%s",
         c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
         c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie,
-        c->meta.pe, c->meta.head, c->tpl);
+        c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -169,22 +171,23 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("tie", c->meta.tie, 0, 1)
     INT_KEY("pe", c->meta.pe, 0, 4)
     INT_KEY("head", c->meta.head, 0, 3)
+    FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e,
                    "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 warmup "
-                   "eval_every ckpt_every eval_n width rounds mixer tie pe head)",
+                   "eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
                    key);
 }
 
 /* Every key of the text form, in config_format's order. */
 static const char *KEYS[] = {"task",   "method", "seed",  "steps",  "B",          "N",          "lr",     "lr_min",
                              "wd",     "clip",   "beta2", "warmup", "eval_every", "ckpt_every", "eval_n", "width",
-                             "rounds", "mixer",  "tie",   "pe",     "head",       "template"};
+                             "rounds", "mixer",  "tie",   "pe",     "head",       "gain", "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
-static const struct { const char *key, *was; } ADDED[] = {{"beta2", "beta2=0.999"}};
+static const struct { const char *key, *was; } ADDED[] = {{"beta2", "beta2=0.999"}, {"gain", "gain=1"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");
