@@ -119,11 +119,9 @@ reproduce: all
 	$(BUILD)/neurop reproduce
 
 # One C style (.clang-format, clang-format 14): `make format` applies it, `make format-check` fails
-# on any file that differs from it. src/meta/ and the meta tests wait for the meta split to land
-# (FORMAT_EXCLUDE), so that the reformat and that work do not conflict; then the exclusion goes.
+# on any file that differs from it.
 CLANG_FORMAT   ?= clang-format-14
-FORMAT_EXCLUDE := src/meta/% tests/test_meta%
-FORMAT_FILES   := $(filter-out $(FORMAT_EXCLUDE),$(sort $(wildcard src/*/*.[ch] tests/*.[ch] tests/fuzz/*.c bench/*.c)))
+FORMAT_FILES   := $(sort $(wildcard src/*/*.[ch] tests/*.[ch] tests/fuzz/*.c bench/*.c))
 format:
 	@scripts/deps.sh --format
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)

@@ -1,7 +1,7 @@
 /* Meta-learner tests: the full chain (loss -> target execution -> θ head -> decoders -> message
  * passing / mixer -> encoders) of each of the four methods against central finite differences, on
  * an MLP and a Transformer template; and Meta-GNN's equivariance under the template's declared
- * symmetries (with Meta-MLP as the counterexample).
+ * symmetries, in the configuration ADDMOD and 1D-ARC ship too (with Meta-MLP as the counterexample).
  *
  * The gradient check: the analytic gradient of every parameter in m.ps comes from graph_backward;
  * the numerical one from the float32 forward with the loss re-accumulated in double. Checked are
@@ -10,9 +10,9 @@
  * a central difference meaningless where one lies within h: a coordinate whose differences at h
  * and h/2 disagree is skipped (and counted; too many skips fail the test). */
 #include "test.h"
+#include "engine/tape.h"
 #include "meta/meta_internal.h"
 #include "program/ngraph.h"
-#include "engine/tape.h"
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -27,30 +27,44 @@
 typedef struct Case {
     Template tpl;
     Method m;
-    int B, N, F, R, out;          /* R prediction rows (B*N), out values per row (MLP) or classes */
+    int B, N, F, R, out; /* R prediction rows (B*N), out values per row (MLP) or classes */
     float *feat, *x, *y;
     int *tok, *lab, *itok;
 } Case;
 
 static MetaConfig tiny_cfg(MethodKind k, const Template *tpl) {
     MetaConfig c = {.width = k == METHOD_DIRECT ? 4 : 6, .rounds = 2, .mixer = 4, .tie = 1, .pe = 1};
-    if (k == METHOD_DIRECT && tpl->kind == TPL_TRANSFORMER) { c.itok_len = 1; c.itok_vocab = 0; }
+    if (k == METHOD_DIRECT && tpl->kind == TPL_TRANSFORMER) {
+        c.itok_len = 1;
+        c.itok_vocab = 0;
+    }
     return c;
 }
 
 /* Builds template, method (φ and calibration from seed) and one batch of random data. */
-static int case_init(TestCtx *t_, Case *c, const char *tpl_text, MethodKind k, const MetaConfig *cfg_in, uint64_t seed) {
+static int case_init(TestCtx *t_, Case *c, const char *tpl_text, MethodKind k, const MetaConfig *cfg_in,
+                     uint64_t seed) {
     memset(c, 0, sizeof *c);
     Err e = {{0}};
-    if (template_parse(tpl_text, &c->tpl, &e)) { CHECK(0, "%s: %s", tpl_text, e.msg); return -1; }
+    if (template_parse(tpl_text, &c->tpl, &e)) {
+        CHECK(0, "%s: %s", tpl_text, e.msg);
+        return -1;
+    }
     MetaConfig cfg = cfg_in ? *cfg_in : tiny_cfg(k, &c->tpl);
-    c->B = 3; c->N = 4; c->F = 3; c->R = c->B * c->N;
-    Rng r; rng_seed(&r, seed);
+    c->B = 3;
+    c->N = 4;
+    c->F = 3;
+    c->R = c->B * c->N;
+    Rng r;
+    rng_seed(&r, seed);
     enum { NCAL = 4 };
     float calib[NCAL * 3];
     for (int i = 0; i < NCAL * c->F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
     Rng init = rng_fork(&r, 1);
-    if (method_init(&c->m, k, &cfg, &c->tpl, c->F, calib, NCAL, &init, &e)) { CHECK(0, "method_init %s: %s", method_name(k), e.msg); return -1; }
+    if (method_init(&c->m, k, &cfg, &c->tpl, c->F, calib, NCAL, &init, &e)) {
+        CHECK(0, "method_init %s: %s", method_name(k), e.msg);
+        return -1;
+    }
     /* a generic point: init sets every bias to 0, and a group of a meta-learner whose encoder
      * ReLUs are all off for every member then feeds LN(0 + b₂) = LN(0), the LayerNorm at its
      * singular point (gradient 1/sqrt(eps)), where no finite difference means anything. The θ
@@ -84,7 +98,12 @@ static int case_init(TestCtx *t_, Case *c, const char *tpl_text, MethodKind k, c
 
 static void case_free(Case *c) {
     method_free(&c->m);
-    free(c->feat); free(c->x); free(c->y); free(c->tok); free(c->lab); free(c->itok);
+    free(c->feat);
+    free(c->x);
+    free(c->y);
+    free(c->tok);
+    free(c->lab);
+    free(c->itok);
 }
 
 static Tensor *case_pred(Graph *g, Case *c) {
@@ -111,7 +130,10 @@ static double case_eval(Graph *g, Case *c, uint64_t *pattern) {
     Tensor *p = case_pred(g, c);
     double L = 0;
     if (c->tpl.kind == TPL_MLP) {
-        for (long i = 0; i < p->numel; i++) { double d = (double)p->data[i] - c->y[i]; L += d * d; }
+        for (long i = 0; i < p->numel; i++) {
+            double d = (double)p->data[i] - c->y[i];
+            L += d * d;
+        }
         L /= p->numel;
     } else {
         for (int i = 0; i < c->R; i++) {
@@ -123,11 +145,11 @@ static double case_eval(Graph *g, Case *c, uint64_t *pattern) {
         }
         L /= c->R;
     }
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a over (position, sign) */
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over (position, sign) */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         long cnt;
-        const float *pre = op_relu_signs(n, &cnt);   /* relu's input, a fused op's activations */
+        const float *pre = op_relu_signs(n, &cnt); /* relu's input, a fused op's activations */
         for (long k = 0; pre && k < cnt; k++) h = (h ^ ((uint64_t)k << 1 | (pre[k] > 0))) * 1099511628211ull;
     }
     if (pattern) *pattern = h;
@@ -137,7 +159,11 @@ static double case_eval(Graph *g, Case *c, uint64_t *pattern) {
 
 /* ================================ the check ================================ */
 
-typedef struct GcStats { int checked, kinks, dirs_checked; double worst, worst_dir; char where[160]; } GcStats;
+typedef struct GcStats {
+    int checked, kinks, dirs_checked;
+    double worst, worst_dir;
+    char where[160];
+} GcStats;
 
 /* Central difference of the loss along dir (NULL: coordinate k) with step h; *kink = 1 when the
  * ReLU pattern differs between the two ends. */
@@ -154,8 +180,10 @@ static double fd(Graph *g, Case *c, const float *theta, const float *dir, long k
         memcpy(ps->data, theta, ps->n * sizeof(float));
     } else {
         float x0 = theta[k], xp = x0 + h, xm = x0 - h;
-        ps->data[k] = xp; double lp = case_eval(g, c, &pp);
-        ps->data[k] = xm; double lm = case_eval(g, c, &pm);
+        ps->data[k] = xp;
+        double lp = case_eval(g, c, &pp);
+        ps->data[k] = xm;
+        double lm = case_eval(g, c, &pm);
         ps->data[k] = x0;
         num = (lp - lm) / ((double)xp - (double)xm);
     }
@@ -169,13 +197,14 @@ static double fd(Graph *g, Case *c, const float *theta, const float *dir, long k
  * forward carries noise of a few 1e-7 of the loss, which a difference divides by h: *noise is that
  * bound for the step used (the caller adds it to its tolerance). *ok = 0 when a ReLU switches
  * within even the smallest step. */
-static double fd_num(Graph *g, Case *c, const float *theta, const float *dir, long k, float hmin, double loss, double *noise, int *ok) {
+static double fd_num(Graph *g, Case *c, const float *theta, const float *dir, long k, float hmin, double loss,
+                     double *noise, int *ok) {
     for (float h = 2e-3f; h >= hmin; h /= 2) {
         int k1, k2;
         double d1 = fd(g, c, theta, dir, k, h, &k1);
         if (k1) continue;
         double d2 = fd(g, c, theta, dir, k, h / 2, &k2);
-        if (k2) continue;   /* a ReLU that switched and switched back */
+        if (k2) continue; /* a ReLU that switched and switched back */
         *ok = 1;
         *noise = 3 * 3e-7 * fmax(1.0, loss) / h;
         return (4 * d2 - d1) / 3;
@@ -185,7 +214,9 @@ static double fd_num(Graph *g, Case *c, const float *theta, const float *dir, lo
 }
 
 /* Error of an analytic value a against numerical n, as a fraction of the tolerance. */
-static double gc_err(double a, double n, double atol, double rtol) { return fabs(a - n) / (atol + rtol * fmax(fabs(a), fabs(n))); }
+static double gc_err(double a, double n, double atol, double rtol) {
+    return fabs(a - n) / (atol + rtol * fmax(fabs(a), fabs(n)));
+}
 
 /* Views the loss cannot depend on, so their gradient is 0 up to rounding: the encoders' weights
  * for float encodings when there are none (pe off, or learned codes), and under the centred head a
@@ -198,8 +229,10 @@ static int invariant_view(const Method *m, const char *name) {
 /* 1 with the name of the first view that gets no gradient (pe weights excepted when pe is off). */
 static int dead_view(Case *c, char *name, size_t n) {
     ParamSet *ps = &c->m.ps;
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
     params_zero_grad(ps);
     graph_backward(&g, case_loss(&g, c));
     int dead = 0;
@@ -208,17 +241,21 @@ static int dead_view(Case *c, char *name, size_t n) {
         if (invariant_view(&c->m, v->name)) continue;
         double n2 = 0;
         for (long j = 0; j < v->numel; j++) n2 += (double)ps->grad[v->off + j] * ps->grad[v->off + j];
-        if (n2 == 0) { dead = 1; snprintf(name, n, "%s", v->name); }
+        if (n2 == 0) {
+            dead = 1;
+            snprintf(name, n, "%s", v->name);
+        }
     }
     params_zero_grad(ps);
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
     return dead;
 }
 
 /* corrupt (self-test): the name of a view whose analytic gradient is scaled by 1.03 before the
  * comparison; the coordinate check must then fail (st.worst > 1), and is not CHECKed here. */
-static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, const MetaConfig *cfg, uint64_t seed, int per_view,
-                             const char *corrupt) {
+static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, const MetaConfig *cfg, uint64_t seed,
+                             int per_view, const char *corrupt) {
     GcStats st = {0};
     Case c;
     const char *what = method_name(k);
@@ -230,29 +267,37 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
         if (case_init(t_, &c, tpl_text, k, cfg, seed + 7919 * attempt)) return st;
         if (!dead_view(&c, dead, sizeof dead)) break;
         case_free(&c);
-        if (attempt == 3) { CHECK(0, "%s on %s: no gradient reaches %s (in 4 draws)", what, tpl_text, dead); return st; }
+        if (attempt == 3) {
+            CHECK(0, "%s on %s: no gradient reaches %s (in 4 draws)", what, tpl_text, dead);
+            return st;
+        }
     }
     int tf = c.tpl.kind == TPL_TRANSFORMER;
 #ifdef _OPENMP
     int nt = omp_get_max_threads();
-    omp_set_num_threads(1);   /* thousands of tiny forwards: parallel regions would only cost */
+    omp_set_num_threads(1); /* thousands of tiny forwards: parallel regions would only cost */
 #endif
     ParamSet *ps = &c.m.ps;
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
     params_zero_grad(ps);
     Tensor *L = case_loss(&g, &c);
     double L0 = L->data[0];
     graph_backward(&g, L);
     graph_reset(&g);
-    float *grad = xmalloc(ps->n * sizeof(float)), *theta = xmalloc(ps->n * sizeof(float)), *dir = xmalloc(ps->n * sizeof(float));
+    float *grad = xmalloc(ps->n * sizeof(float)), *theta = xmalloc(ps->n * sizeof(float)),
+          *dir = xmalloc(ps->n * sizeof(float));
     memcpy(grad, ps->grad, ps->n * sizeof(float));
     memcpy(theta, ps->data, ps->n * sizeof(float));
     int cv = corrupt ? params_find(ps, corrupt) : -1;
     NP_ASSERT(!corrupt || cv >= 0, "gradcheck: no view %s", corrupt);
-    if (cv >= 0) for (long j = 0; j < ps->views[cv].numel; j++) grad[ps->views[cv].off + j] *= 1.03f;
+    if (cv >= 0)
+        for (long j = 0; j < ps->views[cv].numel; j++) grad[ps->views[cv].off + j] *= 1.03f;
     double Ld = case_eval(&g, &c, NULL);
-    CHECK(isfinite(L0) && L0 > 0 && fabs(L0 - Ld) <= 1e-5 * fmax(1.0, Ld), "%s on %s: loss %.9g, double re-evaluation %.9g", what, tpl_text, L0, Ld);
+    CHECK(isfinite(L0) && L0 > 0 && fabs(L0 - Ld) <= 1e-5 * fmax(1.0, Ld),
+          "%s on %s: loss %.9g, double re-evaluation %.9g", what, tpl_text, L0, Ld);
 
     /* every parameter view takes part (a view with no gradient at all is a broken chain) */
     for (int i = 0; i < ps->count; i++) {
@@ -272,7 +317,8 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
     double gn = 0;
     for (long i = 0; i < ps->n; i++) gn += (double)grad[i] * grad[i];
     gn = sqrt(gn);
-    Rng r; rng_seed(&r, seed ^ 0xd1ec);
+    Rng r;
+    rng_seed(&r, seed ^ 0xd1ec);
     for (int trial = 0; trial < 4; trial++) {
         double nrm = 0, gv = 0;
         double iso = gn / sqrt((double)ps->n);
@@ -281,17 +327,23 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
             nrm += (double)dir[i] * dir[i];
         }
         nrm = sqrt(nrm);
-        for (long i = 0; i < ps->n; i++) { dir[i] = (float)(dir[i] / nrm); gv += (double)grad[i] * dir[i]; }
+        for (long i = 0; i < ps->n; i++) {
+            dir[i] = (float)(dir[i] / nrm);
+            gv += (double)grad[i] * dir[i];
+        }
         int ok;
         double noise, num = fd_num(&g, &c, theta, dir, 0, 4e-6f, Ld, &noise, &ok);
-        if (!ok) continue;   /* every step crosses a kink: this direction says nothing */
+        if (!ok) continue; /* every step crosses a kink: this direction says nothing */
         double err = gc_err(gv, num, atol + noise, rtol);
         st.dirs_checked++;
-        if (getenv("NEUROP_GC_VERBOSE")) printf("      dir %d: grad.dir %.6g FD %.6g noise %.3g err %.3g\n", trial, gv, num, noise, err);
+        if (getenv("NEUROP_GC_VERBOSE"))
+            printf("      dir %d: grad.dir %.6g FD %.6g noise %.3g err %.3g\n", trial, gv, num, noise, err);
         if (err > st.worst_dir) st.worst_dir = err;
-        CHECK(corrupt || err <= 1.0, "%s on %s: direction %d: FD %.7g, grad.dir %.7g (|grad| %.4g)", what, tpl_text, trial, num, gv, gn);
+        CHECK(corrupt || err <= 1.0, "%s on %s: direction %d: FD %.7g, grad.dir %.7g (|grad| %.4g)", what, tpl_text,
+              trial, num, gv, gn);
     }
-    CHECK(st.dirs_checked >= 3, "%s on %s: only %d of 4 directions were free of kinks", what, tpl_text, st.dirs_checked);
+    CHECK(st.dirs_checked >= 3, "%s on %s: only %d of 4 directions were free of kinks", what, tpl_text,
+          st.dirs_checked);
 
     /* (b) coordinates of every view: all of them when the view is small, else a random sample */
     int tried = 0;
@@ -303,19 +355,32 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
             int ok;
             double noise, num = fd_num(&g, &c, theta, NULL, j, 2.5e-4f, Ld, &noise, &ok);
             tried++;
-            if (!ok) { st.kinks++; continue; }
+            if (!ok) {
+                st.kinks++;
+                continue;
+            }
             double err = gc_err(grad[j], num, atol + noise, rtol);
             st.checked++;
-            if (err > st.worst) { st.worst = err; snprintf(st.where, sizeof st.where, "%s[%ld]: analytic %.7g, FD %.7g", v->name, j - v->off, grad[j], num); }
+            if (err > st.worst) {
+                st.worst = err;
+                snprintf(st.where, sizeof st.where, "%s[%ld]: analytic %.7g, FD %.7g", v->name, j - v->off, grad[j],
+                         num);
+            }
         }
     }
-    CHECK(corrupt || st.worst <= 1.0, "%s on %s: worst coordinate %s (error/tol %.3g)", what, tpl_text, st.where, st.worst);
+    CHECK(corrupt || st.worst <= 1.0, "%s on %s: worst coordinate %s (error/tol %.3g)", what, tpl_text, st.where,
+          st.worst);
     CHECK(st.kinks <= tried / 4 + 2, "%s on %s: %d of %d coordinates sit on kinks", what, tpl_text, st.kinks, tried);
     if (getenv("NEUROP_GC_VERBOSE"))
-        printf("    %-9s %-11s %6ld params  loss %.4f  |g| %.3g  coords %d (+%d on kinks) worst %.3g  dirs %d worst %.3g\n",
-               what, tf ? "transformer" : "mlp", ps->n, L0, gn, st.checked, st.kinks, st.worst, st.dirs_checked, st.worst_dir);
-    free(grad); free(theta); free(dir);
-    graph_free(&g); arena_free(&a);
+        printf("    %-9s %-11s %6ld params  loss %.4f  |g| %.3g  coords %d (+%d on kinks) worst %.3g  dirs %d worst "
+               "%.3g\n",
+               what, tf ? "transformer" : "mlp", ps->n, L0, gn, st.checked, st.kinks, st.worst, st.dirs_checked,
+               st.worst_dir);
+    free(grad);
+    free(theta);
+    free(dir);
+    graph_free(&g);
+    arena_free(&a);
 #ifdef _OPENMP
     omp_set_num_threads(nt);
 #endif
@@ -323,7 +388,8 @@ static GcStats gradcheck_run(TestCtx *t_, const char *tpl_text, MethodKind k, co
     return st;
 }
 
-static GcStats gradcheck_method(TestCtx *t_, const char *tpl_text, MethodKind k, const MetaConfig *cfg, uint64_t seed, int per_view) {
+static GcStats gradcheck_method(TestCtx *t_, const char *tpl_text, MethodKind k, const MetaConfig *cfg, uint64_t seed,
+                                int per_view) {
     return gradcheck_run(t_, tpl_text, k, cfg, seed, per_view, NULL);
 }
 
@@ -349,7 +415,8 @@ TEST(meta_grad_gnn_full_chain) {
 TEST(meta_gradcheck_detects_a_wrong_gradient) {
     GcStats a = gradcheck_run(t_, TPL_MLP_TEXT, METHOD_GNN, NULL, 41, 24, "mp.1.edge.weight");
     GcStats b = gradcheck_run(t_, TPL_MLP_TEXT, METHOD_GNN, NULL, 41, 24, "enc.edge.u.weight");
-    CHECK(a.worst > 1.0 && b.worst > 1.0, "a 3%% gradient error passed the check (worst error/tol %.3g and %.3g)", a.worst, b.worst);
+    CHECK(a.worst > 1.0 && b.worst > 1.0, "a 3%% gradient error passed the check (worst error/tol %.3g and %.3g)",
+          a.worst, b.worst);
 }
 
 /* The ablations take other code paths: one weight set for all groups (tie 0), no positional
@@ -361,11 +428,14 @@ TEST(meta_grad_ablations) {
     MetaConfig c = {.width = 6, .rounds = 1, .mixer = 4, .tie = 0, .pe = 1};
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 51, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 52, per_view());
-    c.tie = 1; c.pe = 0; c.rounds = 2;
+    c.tie = 1;
+    c.pe = 0;
+    c.rounds = 2;
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 54, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 55, per_view());
     /* the centred θ head (its mean, gather and per-intent linear term) on both template kinds */
-    c.head = 1; c.pe = 2;
+    c.head = 1;
+    c.pe = 2;
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 56, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 57, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 58, per_view());
@@ -374,7 +444,8 @@ TEST(meta_grad_ablations) {
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 59, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 60, per_view());
     /* codes multiplied across axes (pe=4) and the double-centred head (head=2) */
-    c.pe = 4; c.head = 2;
+    c.pe = 4;
+    c.head = 2;
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 63, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 64, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 65, per_view());
@@ -382,7 +453,9 @@ TEST(meta_grad_ablations) {
     c.head = 3;
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 66, per_view());
     c.head = 2;
-    c.pe = 3; c.head = 1; c.tie = 0;
+    c.pe = 3;
+    c.head = 1;
+    c.tie = 0;
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GNN, &c, 61, per_view());
     gradcheck_method(t_, TPL_MLP_TEXT, METHOD_GMLP, &c, 62, per_view());
 }
@@ -391,17 +464,22 @@ TEST(meta_grad_ablations) {
 
 /* θ = M(U) for B intents, copied out. */
 static float *generate(Method *m, const float *feat, int B) {
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
     g.no_grad = 1;
     Tensor *th = method_generate(&g, m, feat, B);
     float *out = xmalloc(th->numel * sizeof(float));
     memcpy(out, th->data, th->numel * sizeof(float));
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
     return out;
 }
 
-typedef struct EqRes { double err, moved, scale; } EqRes;
+typedef struct EqRes {
+    double err, moved, scale;
+} EqRes;
 
 /* For symmetry k of m's template: draws a member (node, edge, θ maps), moves every node's and
  * edge's positional encoding with it (pe'[node_perm[v]] = pe[v]) — the symmetry is an automorphism
@@ -415,21 +493,43 @@ static EqRes equivariance(Method *m, NGraph *g, int k, Rng *r, const float *feat
     int *np = xmalloc(g->n_nodes * sizeof *np), *ep = xmalloc(g->n_edges * sizeof *ep);
     long *tp = xmalloc(T * sizeof *tp);
     int moved_any = 0;
-    for (int tries = 0; tries < 16 && !moved_any; tries++) {   /* a 2-element shuffle is often the identity */
+    for (int tries = 0; tries < 16 && !moved_any; tries++) { /* a 2-element shuffle is often the identity */
         ngraph_symmetry_sample(t, g, k, r, np, ep, tp);
         for (long i = 0; i < T; i++) moved_any |= tp[i] != i;
     }
     float *th = generate(m, feat, B);
     size_t nb = (size_t)g->n_nodes * NG_PE_DIM * sizeof(float), eb = (size_t)g->n_edges * NG_PE_DIM * sizeof(float);
     float *npe = xmalloc(nb), *epe = xmalloc(eb);
-    memcpy(npe, g->node_pe, nb); memcpy(epe, g->edge_pe, eb);
-    for (int v = 0; v < g->n_nodes; v++) memcpy(g->node_pe + (long)np[v] * NG_PE_DIM, npe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+    memcpy(npe, g->node_pe, nb);
+    memcpy(epe, g->edge_pe, eb);
+    for (int v = 0; v < g->n_nodes; v++)
+        memcpy(g->node_pe + (long)np[v] * NG_PE_DIM, npe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
     for (int e = 0; e < g->n_edges; e++) {
         NP_ASSERT(ep[e] >= 0, "symmetry: edge %d has no image", e);
         memcpy(g->edge_pe + (long)ep[e] * NG_PE_DIM, epe + (long)e * NG_PE_DIM, NG_PE_DIM * sizeof(float));
     }
+    /* learned codes (pe=3, 4) are looked up per slot: slot perm[v] takes the rows slot v had */
+    SlotCodes *codes[2] = {NULL, NULL};
+    int *saved[2] = {NULL, NULL};
+    if (m->kind == METHOD_GNN)
+        for (int w = 0; w < 2; w++) {
+            codes[w] = gnn_codes(m, w);
+            if (!codes[w]) continue;
+            int n = w ? g->n_edges : g->n_nodes;
+            const int *perm = w ? ep : np;
+            saved[w] = xmalloc(2 * (size_t)n * sizeof(int));
+            memcpy(saved[w], codes[w]->row, 2 * (size_t)n * sizeof(int));
+            for (int v = 0; v < n; v++)
+                for (int a = 0; a < 2; a++) codes[w]->row[2 * perm[v] + a] = saved[w][2 * v + a];
+        }
     float *th2 = generate(m, feat, B);
-    memcpy(g->node_pe, npe, nb); memcpy(g->edge_pe, epe, eb);   /* restore */
+    memcpy(g->node_pe, npe, nb);
+    memcpy(g->edge_pe, epe, eb); /* restore */
+    for (int w = 0; w < 2; w++)
+        if (saved[w]) {
+            memcpy(codes[w]->row, saved[w], 2 * (size_t)(w ? g->n_edges : g->n_nodes) * sizeof(int));
+            free(saved[w]);
+        }
     EqRes res = {0};
     for (int b = 0; b < B; b++)
         for (long i = 0; i < T; i++) {
@@ -438,7 +538,13 @@ static EqRes equivariance(Method *m, NGraph *g, int k, Rng *r, const float *feat
             res.moved = fmax(res.moved, fabs(th2[b * T + i] - x));
             res.scale = fmax(res.scale, fabs(x));
         }
-    free(th); free(th2); free(npe); free(epe); free(np); free(ep); free(tp);
+    free(th);
+    free(th2);
+    free(npe);
+    free(epe);
+    free(np);
+    free(ep);
+    free(tp);
     return res;
 }
 
@@ -459,33 +565,54 @@ static const char *EQ_TEMPLATES[] = {
 TEST(meta_gnn_equivariance) {
     int ntpl = test_quick() ? 2 : 3;
     for (int ti = 0; ti < ntpl; ti++) {
-        Template tpl; Err e = {{0}};
-        if (template_parse(EQ_TEMPLATES[ti], &tpl, &e)) { CHECK(0, "%s", e.msg); continue; }
+        Template tpl;
+        Err e = {{0}};
+        if (template_parse(EQ_TEMPLATES[ti], &tpl, &e)) {
+            CHECK(0, "%s", e.msg);
+            continue;
+        }
         const int B = 2, F = 3;
         float feat[6], calib[12];
-        Rng r; rng_seed(&r, 700 + ti);
+        Rng r;
+        rng_seed(&r, 700 + ti);
         for (int i = 0; i < B * F; i++) feat[i] = (float)(2 * rng_uniform(&r) - 1);
         for (int i = 0; i < 4 * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
-        for (int variant = 0; variant < 3; variant++) {
+        for (int variant = 0; variant < 4; variant++) {
             /* variant 0: the encodings moved with the graph; variant 1: pe off (θ fixed by every symmetry);
-             * variant 2: as 0, with the double-centred head (row and column means follow the permutation) */
-            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = variant != 1, .head = variant == 2 ? 2 : 0};
-            const char *label = variant == 1 ? "off" : variant == 2 ? "moved, head 2" : "moved";
+             * variant 2: as 0, with the double-centred head (row and column means follow the permutation);
+             * variant 3: the configuration ADDMOD and 1D-ARC ship (learned codes multiplied per slot,
+             * pe=4, moved with the graph; head=2; gain 2) */
+            MetaConfig cfg = {.width = 8,
+                              .rounds = 2,
+                              .mixer = 4,
+                              .tie = 1,
+                              .pe = variant == 3 ? PE_PRODUCT : variant != 1,
+                              .head = variant >= 2 ? 2 : 0,
+                              .gain = variant == 3 ? 2.0f : 1.0f};
+            const char *label = variant == 1   ? "off"
+                                : variant == 2 ? "moved, head 2"
+                                : variant == 3 ? "codes moved, head 2"
+                                               : "moved";
             Method m;
             Rng init = rng_fork(&r, 10 + variant);
-            if (method_init(&m, METHOD_GNN, &cfg, &tpl, F, calib, 4, &init, &e)) { CHECK(0, "%s", e.msg); continue; }
+            if (method_init(&m, METHOD_GNN, &cfg, &tpl, F, calib, 4, &init, &e)) {
+                CHECK(0, "%s", e.msg);
+                continue;
+            }
             if (variant != 1) random_pe(&m.ng, &r);
             for (int k = 0; k < ngraph_n_symmetries(&tpl); k++) {
                 EqRes q = equivariance(&m, &m.ng, k, &r, feat, B);
-                CHECK(q.err <= 1e-5 * fmax(1.0, q.scale), "%s, pe %s, %s: θ'[perm] differs from θ by %.3g (max |θ| %.3g)",
-                      EQ_TEMPLATES[ti], label, ngraph_symmetry_name(&tpl, k), q.err, q.scale);
+                CHECK(q.err <= 1e-5 * fmax(1.0, q.scale),
+                      "%s, pe %s, %s: θ'[perm] differs from θ by %.3g (max |θ| %.3g)", EQ_TEMPLATES[ti], label,
+                      ngraph_symmetry_name(&tpl, k), q.err, q.scale);
                 /* with the encodings moved, θ itself must change: otherwise the test proves nothing */
                 if (variant != 1)
                     CHECK(q.moved > 1e-3 * q.scale, "%s, %s: permuting the graph did not change θ (max change %.3g)",
                           EQ_TEMPLATES[ti], ngraph_symmetry_name(&tpl, k), q.moved);
                 if (getenv("NEUROP_GC_VERBOSE"))
-                    printf("    %-14s pe %-5s %-50s err %.2g  moved %.3g  max|θ| %.3g\n", tpl.kind == TPL_MLP ? "mlp" : "transformer",
-                           label, ngraph_symmetry_name(&tpl, k), q.err, q.moved, q.scale);
+                    printf("    %-14s pe %-5s %-50s err %.2g  moved %.3g  max|θ| %.3g\n",
+                           tpl.kind == TPL_MLP ? "mlp" : "transformer", label, ngraph_symmetry_name(&tpl, k), q.err,
+                           q.moved, q.scale);
             }
             method_free(&m);
         }
@@ -497,21 +624,32 @@ TEST(meta_gnn_equivariance) {
  * equivariance error is of the order of θ itself. Meta-gMLP's mixer is not equivariant either. */
 TEST(meta_mlp_gmlp_not_equivariant) {
     for (int ti = 0; ti < 2; ti++) {
-        Template tpl; Err e = {{0}};
-        if (template_parse(EQ_TEMPLATES[ti], &tpl, &e)) { CHECK(0, "%s", e.msg); continue; }
+        Template tpl;
+        Err e = {{0}};
+        if (template_parse(EQ_TEMPLATES[ti], &tpl, &e)) {
+            CHECK(0, "%s", e.msg);
+            continue;
+        }
         const int B = 2, F = 3;
         float feat[6], calib[12];
-        Rng r; rng_seed(&r, 800 + ti);
+        Rng r;
+        rng_seed(&r, 800 + ti);
         for (int i = 0; i < B * F; i++) feat[i] = (float)(2 * rng_uniform(&r) - 1);
         for (int i = 0; i < 4 * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
         NGraph g;
-        if (ngraph_build(&tpl, &g, &e)) { CHECK(0, "%s", e.msg); continue; }
+        if (ngraph_build(&tpl, &g, &e)) {
+            CHECK(0, "%s", e.msg);
+            continue;
+        }
         for (int kind = 0; kind < 2; kind++) {
             MethodKind mk = kind == 0 ? METHOD_MLP : METHOD_GMLP;
             MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 8, .tie = 1, .pe = 0};
             Method m;
             Rng init = rng_fork(&r, 20 + kind);
-            if (method_init(&m, mk, &cfg, &tpl, F, calib, 4, &init, &e)) { CHECK(0, "%s", e.msg); continue; }
+            if (method_init(&m, mk, &cfg, &tpl, F, calib, 4, &init, &e)) {
+                CHECK(0, "%s", e.msg);
+                continue;
+            }
             NGraph *mg = mk == METHOD_GMLP ? &m.ng : &g;
             random_pe(mg, &r);
             for (int k = 0; k < ngraph_n_symmetries(&tpl); k++) {
@@ -521,8 +659,8 @@ TEST(meta_mlp_gmlp_not_equivariant) {
                 CHECK(q.err > 1e-2 * q.scale, "%s on %s, %s: unexpectedly equivariant (err %.3g, max |θ| %.3g)",
                       method_name(mk), EQ_TEMPLATES[ti], ngraph_symmetry_name(&tpl, k), q.err, q.scale);
                 if (getenv("NEUROP_GC_VERBOSE"))
-                    printf("    %-9s %-14s %-50s err %.3g  max|θ| %.3g\n", method_name(mk), tpl.kind == TPL_MLP ? "mlp" : "transformer",
-                           ngraph_symmetry_name(&tpl, k), q.err, q.scale);
+                    printf("    %-9s %-14s %-50s err %.3g  max|θ| %.3g\n", method_name(mk),
+                           tpl.kind == TPL_MLP ? "mlp" : "transformer", ngraph_symmetry_name(&tpl, k), q.err, q.scale);
             }
             method_free(&m);
         }
@@ -536,9 +674,16 @@ static double mat_spectral_norm(const float *v, int R, int C) {
     double x[256], y[256], nx = 0;
     for (int j = 0; j < C; j++) x[j] = 1.0 / (1 + j);
     for (int it = 0; it < 500; it++) {
-        for (int i = 0; i < R; i++) { y[i] = 0; for (int j = 0; j < C; j++) y[i] += v[i * C + j] * x[j]; }
+        for (int i = 0; i < R; i++) {
+            y[i] = 0;
+            for (int j = 0; j < C; j++) y[i] += v[i * C + j] * x[j];
+        }
         nx = 0;
-        for (int j = 0; j < C; j++) { x[j] = 0; for (int i = 0; i < R; i++) x[j] += v[i * C + j] * y[i]; nx += x[j] * x[j]; }
+        for (int j = 0; j < C; j++) {
+            x[j] = 0;
+            for (int i = 0; i < R; i++) x[j] += v[i * C + j] * y[i];
+            nx += x[j] * x[j];
+        }
         nx = sqrt(nx);
         for (int j = 0; j < C; j++) x[j] /= nx;
     }
@@ -553,46 +698,68 @@ static double mat_spectral_norm(const float *v, int R, int C) {
  * means 1) every spread is g times that, LayerNorm gains still centred on 1. */
 TEST(meta_head_calibration_matches_standard_init) {
     for (int gi = 0; gi < 2; gi++)
-    for (int head = 0; head <= 2; head++)
-        for (int mk = METHOD_MLP; mk <= METHOD_GNN; mk++) {
-            Template tpl; Err e = {{0}};
-            CHECK(template_parse(TPL_TF_TEXT, &tpl, &e) == 0, "%s", e.msg);
-            Rng r; rng_seed(&r, 91 + mk);
-            enum { F = 3, NC = 4 };
-            float calib[NC * F];
-            for (int i = 0; i < NC * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
-            MetaConfig cfg = {.width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = 2, .head = head, .gain = gi ? 2.5f : 0};
-            Method m;
-            CHECK(method_init(&m, (MethodKind)mk, &cfg, &tpl, F, calib, NC, &r, &e) == 0, "%s", e.msg);
-            float *th = generate(&m, calib, NC);
-            for (int k = 0; k < tpl.n_tensors; k++) {
-                const TplTensor *tt = &tpl.tensors[k];
-                double want = (gi ? 2.5 : 1.0) * (tt->init == TPL_INIT_WEIGHT ? 1 / sqrt(tt->fan_in) : tt->init == TPL_INIT_BIAS ? 1 / sqrt(3.0 * tt->fan_in)
-                            : tt->init == TPL_INIT_GAIN ? 0.1 : 1.0);
-                double base = tt->init == TPL_INIT_GAIN ? 1.0 : 0.0, s2 = 0, worst_mean = 0, worst_rc = 0;
-                int matrix = head && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED);
-                for (int b = 0; b < NC; b++) {
-                    const float *v = th + (long)b * tpl.n_theta + tt->off;
-                    double m1 = 0, m2 = 0;
-                    for (long j = 0; j < tt->numel; j++) { m1 += v[j] - base; m2 += (v[j] - base) * (v[j] - base); }
-                    m1 /= tt->numel; m2 /= tt->numel;
-                    worst_mean = fmax(worst_mean, fabs(m1));
-                    if (matrix) { double sn = mat_spectral_norm(v, tt->shape[0], tt->shape[1]); s2 += sn * sn; }
-                    else s2 += head ? m2 - m1 * m1 : m2;
-                    if (head == 2 && tt->ndim == 2) {   /* every row and every column sums to zero */
-                        int R = tt->shape[0], C = tt->shape[1];
-                        for (int i = 0; i < R; i++) { double s = 0; for (int j = 0; j < C; j++) s += v[i * C + j]; worst_rc = fmax(worst_rc, fabs(s / C)); }
-                        for (int j = 0; j < C; j++) { double s = 0; for (int i = 0; i < R; i++) s += v[i * C + j]; worst_rc = fmax(worst_rc, fabs(s / R)); }
+        for (int head = 0; head <= 2; head++)
+            for (int mk = METHOD_MLP; mk <= METHOD_GNN; mk++) {
+                Template tpl;
+                Err e = {{0}};
+                CHECK(template_parse(TPL_TF_TEXT, &tpl, &e) == 0, "%s", e.msg);
+                Rng r;
+                rng_seed(&r, 91 + mk);
+                enum { F = 3, NC = 4 };
+                float calib[NC * F];
+                for (int i = 0; i < NC * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
+                MetaConfig cfg = {
+                    .width = 8, .rounds = 2, .mixer = 4, .tie = 1, .pe = 2, .head = head, .gain = gi ? 2.5f : 0};
+                Method m;
+                CHECK(method_init(&m, (MethodKind)mk, &cfg, &tpl, F, calib, NC, &r, &e) == 0, "%s", e.msg);
+                float *th = generate(&m, calib, NC);
+                for (int k = 0; k < tpl.n_tensors; k++) {
+                    const TplTensor *tt = &tpl.tensors[k];
+                    double want = (gi ? 2.5 : 1.0) * (tt->init == TPL_INIT_WEIGHT ? 1 / sqrt(tt->fan_in)
+                                                      : tt->init == TPL_INIT_BIAS ? 1 / sqrt(3.0 * tt->fan_in)
+                                                      : tt->init == TPL_INIT_GAIN ? 0.1
+                                                                                  : 1.0);
+                    double base = tt->init == TPL_INIT_GAIN ? 1.0 : 0.0, s2 = 0, worst_mean = 0, worst_rc = 0;
+                    int matrix = head && tt->ndim == 2 && (tt->init == TPL_INIT_WEIGHT || tt->init == TPL_INIT_EMBED);
+                    for (int b = 0; b < NC; b++) {
+                        const float *v = th + (long)b * tpl.n_theta + tt->off;
+                        double m1 = 0, m2 = 0;
+                        for (long j = 0; j < tt->numel; j++) {
+                            m1 += v[j] - base;
+                            m2 += (v[j] - base) * (v[j] - base);
+                        }
+                        m1 /= tt->numel;
+                        m2 /= tt->numel;
+                        worst_mean = fmax(worst_mean, fabs(m1));
+                        if (matrix) {
+                            double sn = mat_spectral_norm(v, tt->shape[0], tt->shape[1]);
+                            s2 += sn * sn;
+                        } else s2 += head ? m2 - m1 * m1 : m2;
+                        if (head == 2 && tt->ndim == 2) { /* every row and every column sums to zero */
+                            int R = tt->shape[0], C = tt->shape[1];
+                            for (int i = 0; i < R; i++) {
+                                double s = 0;
+                                for (int j = 0; j < C; j++) s += v[i * C + j];
+                                worst_rc = fmax(worst_rc, fabs(s / C));
+                            }
+                            for (int j = 0; j < C; j++) {
+                                double s = 0;
+                                for (int i = 0; i < R; i++) s += v[i * C + j];
+                                worst_rc = fmax(worst_rc, fabs(s / R));
+                            }
+                        }
                     }
+                    double got = sqrt(s2 / NC);
+                    if (matrix) want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
+                    CHECK(fabs(got - want) <= 2e-3 * want, "%s head=%d %s: spread %.6g, want %.6g",
+                          method_name((MethodKind)mk), head, tt->name, got, want);
+                    if (head)
+                        CHECK(worst_mean <= 1e-4 * (want + 1), "%s head=%d %s: mean %.3g, want 0",
+                              method_name((MethodKind)mk), head, tt->name, worst_mean);
+                    CHECK(worst_rc <= 1e-4 * (want + 1), "%s head=2 %s: a row or column mean is %.3g, want 0",
+                          method_name((MethodKind)mk), tt->name, worst_rc);
                 }
-                double got = sqrt(s2 / NC);
-                if (matrix) want *= sqrt((double)tt->shape[0]) + sqrt((double)tt->shape[1]);
-                CHECK(fabs(got - want) <= 2e-3 * want, "%s head=%d %s: spread %.6g, want %.6g", method_name((MethodKind)mk), head,
-                      tt->name, got, want);
-                if (head) CHECK(worst_mean <= 1e-4 * (want + 1), "%s head=%d %s: mean %.3g, want 0", method_name((MethodKind)mk), head, tt->name, worst_mean);
-                CHECK(worst_rc <= 1e-4 * (want + 1), "%s head=2 %s: a row or column mean is %.3g, want 0", method_name((MethodKind)mk), tt->name, worst_rc);
+                free(th);
+                method_free(&m);
             }
-            free(th);
-            method_free(&m);
-        }
 }

@@ -21,11 +21,15 @@ static int compare(TestCtx *t_, const char *name, const float *ours, const float
         double e = fabs((double)ours[i] - ref[i]);
         double r = e / (rtol * (fabs(ref[i]) + 1e-2 * scale) + 1e-30);
         max_abs = fmax(max_abs, e);
-        if (r > worst) { worst = r; wi = i; }
+        if (r > worst) {
+            worst = r;
+            wi = i;
+        }
     }
-    CHECK(worst <= 1.0, "%s: max abs error %.3g; worst element %ld: neurop %.9g, torch %.9g (error/tol %.3g)",
-          name, max_abs, wi, n ? ours[wi] : 0.0, n ? ref[wi] : 0.0, worst);
-    if (getenv("NEUROP_GC_VERBOSE")) printf("    %-22s %5ld elements, max abs err %.3g, worst error/tol %.3g\n", name, n, max_abs, worst);
+    CHECK(worst <= 1.0, "%s: max abs error %.3g; worst element %ld: neurop %.9g, torch %.9g (error/tol %.3g)", name,
+          max_abs, wi, n ? ours[wi] : 0.0, n ? ref[wi] : 0.0, worst);
+    if (getenv("NEUROP_GC_VERBOSE"))
+        printf("    %-22s %5ld elements, max abs err %.3g, worst error/tol %.3g\n", name, n, max_abs, worst);
     return worst <= 1.0;
 }
 
@@ -56,19 +60,29 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
     int width, rounds, n_feat;
     CHECK(tpl_text != NULL, "fixture has no '%s'", key);
     if (!tpl_text || meta_int(t_, f, pre, "width", &width) || meta_int(t_, f, pre, "rounds", &rounds) ||
-        meta_int(t_, f, pre, "n_feat", &n_feat)) return;
+        meta_int(t_, f, pre, "n_feat", &n_feat))
+        return;
     const StTensor *feat = need(t_, f, pre, "feat"), *x = need(t_, f, pre, "x"), *y = need(t_, f, pre, "y");
     const StTensor *loss_ref = need(t_, f, pre, "loss"), *theta_ref = need(t_, f, pre, "theta");
     if (!feat || !x || !y || !loss_ref || !theta_ref) return;
 
-    Template tpl; Err e = {{0}};
-    if (template_parse(tpl_text, &tpl, &e)) { CHECK(0, "%s", e.msg); return; }
+    Template tpl;
+    Err e = {{0}};
+    if (template_parse(tpl_text, &tpl, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
     MetaConfig cfg = {.width = width, .rounds = rounds, .mixer = 1, .tie = 1, .pe = 1};
     Method m;
-    Rng r; rng_seed(&r, 1);
-    if (method_init(&m, METHOD_GNN, &cfg, &tpl, n_feat, NULL, 0, &r, &e)) { CHECK(0, "%s", e.msg); return; }
+    Rng r;
+    rng_seed(&r, 1);
+    if (method_init(&m, METHOD_GNN, &cfg, &tpl, n_feat, NULL, 0, &r, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
     const int B = (int)feat->shape[0], N = (int)x->shape[1];
-    CHECK(feat->shape[1] == n_feat && x->shape[0] == B && x->shape[2] == tpl.widths[0] && theta_ref->shape[1] == tpl.n_theta,
+    CHECK(feat->shape[1] == n_feat && x->shape[0] == B && x->shape[2] == tpl.widths[0] &&
+              theta_ref->shape[1] == tpl.n_theta,
           "%s: fixture shapes do not fit the template", tpl_text);
 
     /* the parameters, by name: the fixture must hold exactly the model's views, with their sizes */
@@ -76,25 +90,38 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
     int n_fixture_params = 0, ok = 1;
     for (int i = 0; i < st_count(f); i++) {
         const char *nm = st_at(f, i)->name;
-        if (!strncmp(nm, pre, strlen(pre)) && (!strncmp(nm + strlen(pre), "enc.", 4) || !strncmp(nm + strlen(pre), "mp.", 3) ||
-                                               !strncmp(nm + strlen(pre), "dec.", 4) || !strncmp(nm + strlen(pre), "head.", 5)))
+        if (!strncmp(nm, pre, strlen(pre)) &&
+            (!strncmp(nm + strlen(pre), "enc.", 4) || !strncmp(nm + strlen(pre), "mp.", 3) ||
+             !strncmp(nm + strlen(pre), "dec.", 4) || !strncmp(nm + strlen(pre), "head.", 5)))
             n_fixture_params++;
     }
-    CHECK(n_fixture_params == ps->count, "%s: the fixture has %d parameter tensors, the model %d", tpl_text, n_fixture_params, ps->count);
+    CHECK(n_fixture_params == ps->count, "%s: the fixture has %d parameter tensors, the model %d", tpl_text,
+          n_fixture_params, ps->count);
     for (int i = 0; i < ps->count; i++) {
         const ParamView *v = &ps->views[i];
         const StTensor *s = need(t_, f, pre, v->name);
-        if (!s) { ok = 0; continue; }
+        if (!s) {
+            ok = 0;
+            continue;
+        }
         int same = s->ndim == v->ndim;
         for (int d = 0; same && d < v->ndim; d++) same = s->shape[d] == v->shape[d];
         CHECK(same, "%s: %s has another shape in the fixture", tpl_text, v->name);
-        if (!same) { ok = 0; continue; }
+        if (!same) {
+            ok = 0;
+            continue;
+        }
         memcpy(params_data(ps, i), s->data, v->numel * sizeof(float));
     }
-    if (!ok) { method_free(&m); return; }
+    if (!ok) {
+        method_free(&m);
+        return;
+    }
 
-    Arena a; arena_init(&a, 1 << 20);
-    Graph g; graph_init(&g, &a);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
     /* θ = M(U) */
     g.no_grad = 1;
     Tensor *th = method_generate(&g, &m, feat->data, B);
@@ -111,8 +138,8 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
     CHECK(R == (int)st_numel(y), "%s: %d predictions, %ld targets", tpl_text, R, (long)st_numel(y));
     Tensor *L = op_mse(&g, op_reshape(&g, pred, SHAPE(R)), tensor_wrap(&g, y->data, NULL, SHAPE(R)));
     graph_backward(&g, L);
-    CHECK(fabs(L->data[0] - loss_ref->data[0]) <= 1e-5 * fmax(1.0, fabs(loss_ref->data[0])), "%s: loss %.9g, torch %.9g",
-          tpl_text, L->data[0], loss_ref->data[0]);
+    CHECK(fabs(L->data[0] - loss_ref->data[0]) <= 1e-5 * fmax(1.0, fabs(loss_ref->data[0])),
+          "%s: loss %.9g, torch %.9g", tpl_text, L->data[0], loss_ref->data[0]);
     if (getenv("NEUROP_GC_VERBOSE")) printf("    %s: loss %.9g, torch %.9g\n", tpl_text, L->data[0], loss_ref->data[0]);
     for (int i = 0; i < ps->count; i++) {
         const ParamView *v = &ps->views[i];
@@ -120,26 +147,35 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
         snprintf(gn, sizeof gn, "grad.%s", v->name);
         const StTensor *gr = need(t_, f, pre, gn);
         if (!gr) continue;
-        CHECK(st_numel(gr) == v->numel, "%s: %s has %ld values, the model %ld", tpl_text, gn, (long)st_numel(gr), v->numel);
+        CHECK(st_numel(gr) == v->numel, "%s: %s has %ld values, the model %ld", tpl_text, gn, (long)st_numel(gr),
+              v->numel);
         if (st_numel(gr) != v->numel) continue;
         snprintf(what, sizeof what, "c%d %s", k, gn);
         compare(t_, what, ps->grad + v->off, gr->data, v->numel, 1e-4);
     }
-    graph_free(&g); arena_free(&a);
+    graph_free(&g);
+    arena_free(&a);
     method_free(&m);
 }
 
 TEST(meta_gnn_parity_with_pytorch) {
     Err e = {{0}};
     StFile *f = st_read(FIXTURE, &e);
-    CHECK(f != NULL, "cannot read the Meta-GNN parity fixture (regenerate with /usr/bin/python3 dev/parity_metagnn.py): %s", e.msg);
+    CHECK(f != NULL,
+          "cannot read the Meta-GNN parity fixture (regenerate with /usr/bin/python3 dev/parity_metagnn.py): %s",
+          e.msg);
     if (!f) return;
     const char *fmt = st_meta(f, "format"), *cases = st_meta(f, "cases");
     CHECK(fmt && !strcmp(fmt, "neurop-metagnn-parity-1") && cases, "%s: not a Meta-GNN parity fixture", FIXTURE);
     const char *pe = st_meta(f, "pe_dim");
-    CHECK(pe && atoi(pe) == NG_PE_DIM, "%s was made for %s positional-encoding features, the graph now has %d: "
-          "regenerate it with /usr/bin/python3 dev/parity_metagnn.py", FIXTURE, pe ? pe : "?", NG_PE_DIM);
-    if (!pe || atoi(pe) != NG_PE_DIM) { st_free(f); return; }
+    CHECK(pe && atoi(pe) == NG_PE_DIM,
+          "%s was made for %s positional-encoding features, the graph now has %d: "
+          "regenerate it with /usr/bin/python3 dev/parity_metagnn.py",
+          FIXTURE, pe ? pe : "?", NG_PE_DIM);
+    if (!pe || atoi(pe) != NG_PE_DIM) {
+        st_free(f);
+        return;
+    }
     int n = cases ? atoi(cases) : 0;
     CHECK(n >= 1, "%s: no cases", FIXTURE);
     for (int k = 0; k < n; k++) check_case(t_, f, k);

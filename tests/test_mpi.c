@@ -126,7 +126,8 @@ TEST(mpi_train_meta_gnn_two_ranks_same_loss_as_one) {
      * measured on an AMD EPYC). Later steps amplify those differences through the early steps'
      * large curvature (loss 4.97 -> 6.11 -> 4.63), to 7e-4 by step 10 there. The SUMFIRST test
      * above holds every step to 1e-4 over 50 steps, where nothing is that close to a kink. */
-    for (int s = 0; s < STEPS && na == STEPS && nb == STEPS; s++) CHECK_REL(b[s], a[s], s == 0 ? 1e-6 : s == 1 ? 2e-4 : 3e-3);
+    for (int s = 0; s < STEPS && na == STEPS && nb == STEPS; s++)
+        CHECK_REL(b[s], a[s], s == 0 ? 1e-6 : s == 1 ? 2e-4 : 3e-3);
     sh("rm -rf '%s'", d);
 }
 

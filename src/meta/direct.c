@@ -5,7 +5,10 @@
 #include "meta/meta_internal.h"
 #include <string.h>
 
-typedef struct Direct { Template net; int first; } Direct;   /* first: the view of the net's first tensor */
+typedef struct Direct {
+    Template net;
+    int first;
+} Direct; /* first: the view of the net's first tensor */
 
 int direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Template *net, Err *e) {
     char spec[512];
@@ -15,7 +18,8 @@ int direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Templat
     } else {
         int heads = t->heads, mlp = t->mlp * w / t->d;
         while (w % heads) heads--;
-        snprintf(spec, sizeof spec, "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
+        snprintf(spec, sizeof spec,
+                 "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
                  t->vocab + cfg->itok_vocab, t->len + cfg->itok_len, w, heads, mlp > 0 ? mlp : w, t->classes,
                  t->n_layers, t->prenorm, t->readout_last ? "last" : "all", t->mlp_act == ACT_GELU ? "gelu" : "relu");
     }
@@ -26,14 +30,18 @@ int direct_init(Method *m, Rng *r) {
     Direct *n = xcalloc(1, sizeof *n);
     m->impl = n;
     Err e;
-    if (direct_network(&m->tpl, &m->cfg, m->n_feat, &n->net, &e)) { fprintf(stderr, "neurop: direct: %s\n", e.msg); return -1; }
+    if (direct_network(&m->tpl, &m->cfg, m->n_feat, &n->net, &e)) {
+        fprintf(stderr, "neurop: direct: %s\n", e.msg);
+        return -1;
+    }
     /* one view per template tensor, in θ order: contiguous, so together they are θ [1, |θ|], and
      * each gets its own weight decay (matrices) or none (biases, gains) */
     for (int k = 0; k < n->net.n_tensors; k++) {
         char nm[96];
         const TplTensor *tt = &n->net.tensors[k];
         snprintf(nm, sizeof nm, "net.%s", tt->name);
-        int v = tt->ndim == 2 ? params_add(&m->ps, nm, SHAPE(tt->shape[0], tt->shape[1])) : params_add(&m->ps, nm, SHAPE(tt->shape[0]));
+        int v = tt->ndim == 2 ? params_add(&m->ps, nm, SHAPE(tt->shape[0], tt->shape[1]))
+                              : params_add(&m->ps, nm, SHAPE(tt->shape[0]));
         if (k == 0) n->first = v;
     }
     params_finalize(&m->ps);
@@ -49,7 +57,7 @@ Tensor *direct_forward(Graph *g, Method *m, const Batch *b) {
     long off = m->ps.views[n->first].off;
     Tensor *theta = tensor_wrap(g, m->ps.data + off, m->ps.grad + off, SHAPE(1, (int)net->n_theta));
     int B = b->B, N = b->N, R = B * N;
-    if (t->kind == TPL_MLP) {       /* one program over all B·N examples, each [x ‖ U] */
+    if (t->kind == TPL_MLP) { /* one program over all B·N examples, each [x ‖ U] */
         int in = t->widths[0], F = m->n_feat;
         Tensor *x = tensor_new(g, SHAPE(1, R, in + F));
         for (int i = 0; i < R; i++) {
@@ -67,6 +75,6 @@ Tensor *direct_forward(Graph *g, Method *m, const Batch *b) {
     }
     Tensor *y = exec_transformer(g, net, theta, tok, 1, R);
     if (t->readout_last) return op_reshape(g, y, SHAPE(B, N, t->classes));
-    y = op_slice(g, op_reshape(g, y, SHAPE(R, L2, t->classes)), 1, P, L);  /* drop the intent positions */
+    y = op_slice(g, op_reshape(g, y, SHAPE(R, L2, t->classes)), 1, P, L); /* drop the intent positions */
     return op_reshape(g, y, SHAPE(B, N, L, t->classes));
 }

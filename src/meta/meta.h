@@ -25,52 +25,52 @@ enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_ONEHOT = 3, PE_PRODUCT = 4 };
 static inline int pe_codes(int pe) { return pe == PE_ONEHOT || pe == PE_PRODUCT; }
 
 typedef struct MetaConfig {
-    int width;        /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
-    int rounds;       /* Meta-GNN message-passing rounds k */
-    int mixer;        /* Meta-gMLP mixer hidden width */
-    int tie;          /* 1: one set of weights per group; 0: one set shared by all (ablation) */
-    int pe;           /* positional encodings at the encoder input: PE_* above */
-    int head;         /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U;
+    int width;      /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
+    int rounds;     /* Meta-GNN message-passing rounds k */
+    int mixer;      /* Meta-gMLP mixer hidden width */
+    int tie;        /* 1: one set of weights per group; 0: one set shared by all (ablation) */
+    int pe;         /* positional encodings at the encoder input: PE_* above */
+    int head;       /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U;
                          2 also each matrix's row and column means removed; 3 also each tensor
                          scaled to unit RMS before its scale s_T (meta_internal.h) */
-    float gain;       /* the first θ's size: gain × a standard init's (theta_head_calibrate); 0 means 1,
+    float gain;     /* the first θ's size: gain × a standard init's (theta_head_calibrate); 0 means 1,
                          so a zero-initialized MetaConfig stays the plain calibration */
-    int itok_len;     /* direct on a Transformer template: intent tokens prepended to each input */
-    int itok_vocab;   /* ... and the extra token ids they use (after the template's vocab) */
+    int itok_len;   /* direct on a Transformer template: intent tokens prepended to each input */
+    int itok_vocab; /* ... and the extra token ids they use (after the template's vocab) */
 } MetaConfig;
 
 typedef struct Method {
     MethodKind kind;
     MetaConfig cfg;
-    Template tpl;         /* the target template (for direct: the network it runs itself) */
-    NGraph ng;            /* neural graph of tpl (GNN, gMLP) */
+    Template tpl; /* the target template (for direct: the network it runs itself) */
+    NGraph ng;    /* neural graph of tpl (GNN, gMLP) */
     int n_feat;
     ParamSet ps;
-    void *impl;           /* method-specific: indices of its views, index arrays */
+    void *impl; /* method-specific: indices of its views, index arrays */
 } Method;
 
 /* Inputs of one batch: B intents (features [B, n_feat]) with N examples each. MLP templates read
  * x [B*N, in]; Transformer templates tok [B*N*len]. */
 typedef struct Batch {
     int B, N;
-    const float *feat;    /* [B, n_feat] */
-    const float *x;       /* [B*N, in] (MLP templates) */
-    const int *tok;       /* [B*N*len] (Transformer templates) */
-    const int *itok;      /* [B, itok_len] intent tokens (direct on Transformer templates), ids < itok_vocab */
+    const float *feat; /* [B, n_feat] */
+    const float *x;    /* [B*N, in] (MLP templates) */
+    const int *tok;    /* [B*N*len] (Transformer templates) */
+    const int *itok;   /* [B, itok_len] intent tokens (direct on Transformer templates), ids < itok_vocab */
 } Batch;
 
-int  method_parse(const char *name, MethodKind *k, Err *e);   /* direct | mlp | gmlp | gnn */
+int method_parse(const char *name, MethodKind *k, Err *e); /* direct | mlp | gmlp | gnn */
 /* The network direct runs on template t: the same kind at d = cfg->width (heads reduced until they
  * divide it, the MLP width scaled), reading the intent as n_feat extra inputs (MLP) or
  * cfg->itok_len prepended tokens (Transformer). Its tensors are direct's parameter views, in order. */
-int  direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Template *net, Err *e);
-const char *method_name(MethodKind k);                        /* "direct", "Meta-MLP", ... */
-const char *method_id(MethodKind k);                          /* "direct", "mlp", "gmlp", "gnn" */
+int direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Template *net, Err *e);
+const char *method_name(MethodKind k); /* "direct", "Meta-MLP", ... */
+const char *method_id(MethodKind k);   /* "direct", "mlp", "gmlp", "gnn" */
 /* Builds the method for template tpl and n_feat intent features; draws φ from r. calib (B
  * feature rows) sets each decoder group's output scale so the first θ has the standard init's
  * variance (ignored by direct). */
-int  method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat,
-                 const float *calib, int n_calib, Rng *r, Err *e);
+int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat, const float *calib,
+                int n_calib, Rng *r, Err *e);
 void method_free(Method *m);
 /* θ = M(U): [B, n_theta]. Not for direct. */
 Tensor *method_generate(Graph *g, Method *m, const float *feat, int B);

@@ -5,7 +5,9 @@
 
 /* Shared building block: a linear map with one weight matrix and bias per group (or one for all
  * when untied), applied to rows split into contiguous group segments. */
-typedef struct TiedLinear { int w, b, G, in, out; } TiedLinear;
+typedef struct TiedLinear {
+    int w, b, G, in, out;
+} TiedLinear;
 void tied_linear_add(ParamSet *ps, TiedLinear *l, const char *name, int G, int in, int out);
 void tied_linear_init(ParamSet *ps, const TiedLinear *l, Rng *r, float gain);
 /* x [M, in] with rows split into groups by seg[0..G] -> [M, out]. */
@@ -16,11 +18,11 @@ Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x
  * offset 1 for LayerNorm gains, 0 elsewhere. */
 typedef struct ThetaHead {
     int scale, mean_w, mean_b, centred, n_rows, n_cols;
-    int *tensor_of, *row_of, *col_of;   /* θ index -> its tensor; its row and column ids (centred 2) */
+    int *tensor_of, *row_of, *col_of; /* θ index -> its tensor; its row and column ids (centred 2) */
     float *offset;
-    float *lin_mask;                    /* head 3: 1 on vectors' slots, 0 on matrices' (no common mode) */
+    float *lin_mask; /* head 3: 1 on vectors' slots, 0 on matrices' (no common mode) */
 } ThetaHead;
-void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat);
+void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat);
 /* centred (cfg.head = 1): θ_T = s_T·(raw_T − mean(raw_T)) + W_T·U + c_T + offset, the mean taken over
  * each tensor's slots per intent. A group-tied decoder moves all slots of a tensor together; here
  * that common mode is one explicit, linear-in-U scalar per tensor instead, so it can neither swamp
@@ -34,11 +36,11 @@ void    theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centre
  * generator's outputs can blow a program's weights up (weight normalization, Salimans & Kingma 2016).
  * A matrix then has no common mode either (W_T·U + c_T applies to vectors only): a constant added to
  * every entry is a rank-1 term of operator norm |m|·√(rows·cols) that nothing bounds. */
-Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw,
-                   const float *feat, int n_feat);
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, const float *feat,
+                   int n_feat);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
-void    theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib);
-void    theta_head_free(ThetaHead *h);
+void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib);
+void theta_head_free(ThetaHead *h);
 
 /* Rows laid out slot-major, intent-minor (row = slot * B + b): a group of slots is then a
  * contiguous range of rows, as op_segmm wants. Returns the row segments [G+1] in the arena
@@ -52,27 +54,36 @@ Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const floa
 /* PE_ONEHOT, PE_PRODUCT: the first layer's weights times a one-hot index are a learned code per
  * (group, axis, index); a slot's pre-activation gets code(axis 0) + code(axis 1), or their
  * elementwise product (PE_PRODUCT). ix: [n, 2] indices, seg: the n slots' group ranges (G groups). */
-typedef struct SlotCodes { int table, product; int *row; } SlotCodes;
-void    slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d, int pe);
-void    slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r);
-Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d);   /* [n, d] */
+typedef struct SlotCodes {
+    int table, product;
+    int *row;
+} SlotCodes;
+void slot_codes_add(ParamSet *ps, SlotCodes *c, const char *name, int G, const int *seg, const int *ix, int n, int d,
+                    int pe);
+void slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r);
+Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d); /* [n, d] */
 /* A group-tied two-layer MLP (in -> hidden -> out, ReLU between). */
-typedef struct TiedMLP { TiedLinear l1, l2; } TiedMLP;
-void    tied_mlp_add(ParamSet *ps, TiedMLP *m, const char *name, int G, int in, int hidden, int out);
-void    tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r);
+typedef struct TiedMLP {
+    TiedLinear l1, l2;
+} TiedMLP;
+void tied_mlp_add(ParamSet *ps, TiedMLP *m, const char *name, int G, int in, int hidden, int out);
+void tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r);
 Tensor *tied_mlp(Graph *g, const ParamSet *ps, const TiedMLP *m, Tensor *x, const int *seg);
 
-int     gnn_init(Method *m, Rng *r);
+int gnn_init(Method *m, Rng *r);
+/* Meta-GNN's learned slot codes, of its nodes (edges 0) or edges (1); NULL when cfg.pe has none.
+ * The equivariance test moves them with a graph symmetry, as it moves fixed encodings. */
+SlotCodes *gnn_codes(Method *m, int edges);
 Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B);
-void    gnn_free(Method *m);
-int     gmlp_init(Method *m, Rng *r);
+void gnn_free(Method *m);
+int gmlp_init(Method *m, Rng *r);
 Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B);
-void    gmlp_free(Method *m);
-int     mlp_init(Method *m, Rng *r);
+void gmlp_free(Method *m);
+int mlp_init(Method *m, Rng *r);
 Tensor *mlp_generate(Graph *g, Method *m, const float *feat, int B);
-void    mlp_free(Method *m);
-int     direct_init(Method *m, Rng *r);
+void mlp_free(Method *m);
+int direct_init(Method *m, Rng *r);
 Tensor *direct_forward(Graph *g, Method *m, const Batch *b);
-void    direct_free(Method *m);
+void direct_free(Method *m);
 
 #endif

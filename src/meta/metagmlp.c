@@ -12,12 +12,12 @@
 #include <string.h>
 
 typedef struct GMLP {
-    ThetaHead head;                 /* first: see meta_internal.h */
+    ThetaHead head; /* first: see meta_internal.h */
     TiedMLP enc, dec;
     int mix1_w, mix1_b, mix2_w, mix2_b;
-    int *seg;                       /* [n_tensors + 1] slot ranges: θ order */
-    float *pe;                      /* [n_theta, NG_PE_DIM]: each slot's node or edge encoding */
-    SlotCodes codes;                /* PE_ONEHOT, PE_PRODUCT */
+    int *seg;        /* [n_tensors + 1] slot ranges: θ order */
+    float *pe;       /* [n_theta, NG_PE_DIM]: each slot's node or edge encoding */
+    SlotCodes codes; /* PE_ONEHOT, PE_PRODUCT */
 } GMLP;
 
 int gmlp_init(Method *m, Rng *r) {
@@ -38,10 +38,12 @@ int gmlp_init(Method *m, Rng *r) {
     n->mix2_b = params_add(ps, "mix.1.bias", SHAPE(Z));
     tied_mlp_add(ps, &n->dec, "dec", Gt, w, w, 1);
     theta_head_add(&n->head, ps, t, m->cfg.head, m->n_feat);
-    if (pe_codes(m->cfg.pe)) {   /* each θ slot's two indices, from its node or edge */
+    if (pe_codes(m->cfg.pe)) { /* each θ slot's two indices, from its node or edge */
         int *ix = xcalloc(2 * t->n_theta, sizeof *ix), one[2] = {0, (int)t->n_theta};
-        for (int v = 0; v < G->n_nodes; v++) if (G->node_slot[v] >= 0) memcpy(ix + 2 * G->node_slot[v], G->node_ix + 2 * v, 2 * sizeof *ix);
-        for (int e = 0; e < G->n_edges; e++) if (G->edge_slot[e] >= 0) memcpy(ix + 2 * G->edge_slot[e], G->edge_ix + 2 * e, 2 * sizeof *ix);
+        for (int v = 0; v < G->n_nodes; v++)
+            if (G->node_slot[v] >= 0) memcpy(ix + 2 * G->node_slot[v], G->node_ix + 2 * v, 2 * sizeof *ix);
+        for (int e = 0; e < G->n_edges; e++)
+            if (G->edge_slot[e] >= 0) memcpy(ix + 2 * G->edge_slot[e], G->edge_ix + 2 * e, 2 * sizeof *ix);
         slot_codes_add(ps, &n->codes, "enc", Gt, m->cfg.tie ? n->seg : one, ix, (int)t->n_theta, w, m->cfg.pe);
         free(ix);
     }
@@ -55,9 +57,11 @@ int gmlp_init(Method *m, Rng *r) {
 
     n->pe = xcalloc(t->n_theta * NG_PE_DIM, sizeof(float));
     for (int v = 0; v < G->n_nodes; v++)
-        if (G->node_slot[v] >= 0) memcpy(n->pe + G->node_slot[v] * NG_PE_DIM, G->node_pe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+        if (G->node_slot[v] >= 0)
+            memcpy(n->pe + G->node_slot[v] * NG_PE_DIM, G->node_pe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
     for (int e = 0; e < G->n_edges; e++)
-        if (G->edge_slot[e] >= 0) memcpy(n->pe + G->edge_slot[e] * NG_PE_DIM, G->edge_pe + (long)e * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+        if (G->edge_slot[e] >= 0)
+            memcpy(n->pe + G->edge_slot[e] * NG_PE_DIM, G->edge_pe + (long)e * NG_PE_DIM, NG_PE_DIM * sizeof(float));
     return 0;
 }
 
@@ -65,7 +69,10 @@ void gmlp_free(Method *m) {
     GMLP *n = m->impl;
     if (!n) return;
     theta_head_free(&n->head);
-    free(n->seg); free(n->pe); free(n->codes.row); free(n);
+    free(n->seg);
+    free(n->pe);
+    free(n->codes.row);
+    free(n);
 }
 
 Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
@@ -75,15 +82,17 @@ Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
     int T = (int)t->n_theta, w = m->cfg.width;
     int *seg = rows_by_group(g, n->seg, t->n_tensors, T, B, m->cfg.tie);
     Tensor *x = encoder_input(g, feat, B, m->n_feat, pe_select(g, n->pe, T, m->cfg.pe), T), *z;
-    if (pe_codes(m->cfg.pe)) {   /* the codes join the first layer's pre-activation */
+    if (pe_codes(m->cfg.pe)) { /* the codes join the first layer's pre-activation */
         int *slot_of = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
         for (long i = 0; i < (long)T * B; i++) slot_of[i] = (int)(i / B);
-        Tensor *h1 = op_add(g, tied_linear(g, ps, &n->enc.l1, x, seg), op_gather(g, slot_codes(g, ps, &n->codes, T, w), slot_of, T * B));
+        Tensor *h1 = op_add(g, tied_linear(g, ps, &n->enc.l1, x, seg),
+                            op_gather(g, slot_codes(g, ps, &n->codes, T, w), slot_of, T * B));
         z = tied_linear(g, ps, &n->enc.l2, op_relu(g, h1), seg);
     } else z = tied_mlp(g, ps, &n->enc, x, seg);
     /* [T·B, w] -> [B, T·w]: one vector per intent for the mixer */
     Tensor *zb = op_reshape(g, op_permute(g, op_reshape(g, z, SHAPE(T, B, w)), (int[]){1, 0, 2}), SHAPE(B, T * w));
-    Tensor *hid = op_relu(g, op_add(g, op_matmul(g, zb, params_tensor(g, ps, n->mix1_w), 0, 0), params_tensor(g, ps, n->mix1_b)));
+    Tensor *hid =
+        op_relu(g, op_add(g, op_matmul(g, zb, params_tensor(g, ps, n->mix1_w), 0, 0), params_tensor(g, ps, n->mix1_b)));
     Tensor *mix = op_add(g, op_matmul(g, hid, params_tensor(g, ps, n->mix2_w), 0, 0), params_tensor(g, ps, n->mix2_b));
     zb = op_add(g, zb, mix);
     z = op_reshape(g, op_permute(g, op_reshape(g, zb, SHAPE(B, T, w)), (int[]){1, 0, 2}), SHAPE(T * B, w));

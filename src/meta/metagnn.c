@@ -1,23 +1,32 @@
-/* Meta-GNN: a structure-aware graph hypernetwork over the neural graph G = (V, E) of the template.
+/* Meta-GNN: a structure-aware graph hypernetwork over the neural graph (V, E) of the template.
  * Every weight matrix below exists once per group g(·) and is shared by all its members (DeepSets
- * style tying); s and t are the source and target of edge e, σ is ReLU.
+ * style tying); s and t are the source and target of edge e, σ is ReLU, U the intent's features.
+ * As shipped on ADDMOD and 1D-ARC (pe=4, head=2; config.c has every task's row):
  *
- *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U + W_p^{g(v)} p_v + b₁^{g(v)}) + b₂^{g(v)})     (same for edges)
+ *   codes   c_v = C₀^{g(v)}[i_v] ⊙ C₁^{g(v)}[j_v]        learned, per group, axis and index    (pe=4)
+ *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U + c_v + b₁^{g(v)}) + b₂^{g(v)})           (same for edges)
  *   round   x_e = σ(W_e^{g(e)} h_e + W_s^{g(s)} h_s + W_t^{g(t)} h_t + b^{g(e)}) = [u_e ‖ m⁺_e ‖ m⁻_e]
  *           h_e ← LN(h_e + u_e)                                                 edge update
  *           a⁺_v = mean_{e=(s→v)} m⁺_e,   a⁻_v = mean_{e=(v→t)} m⁻_e            along and against edges
- *           h_v ← LN(h_v + φ^{g(v)}([h_v ‖ a⁺_v ‖ a⁻_v]))                       node update
- *   decode  θ_slot = s_T · f_dec^{g}(h_slot)  (+1 for LayerNorm gains)
+ *           h_v ← LN(h_v + φ^{g(v)}([h_v ‖ a⁺_v ‖ a⁻_v]))                       node update, k rounds
+ *   decode  r_slot = f_dec^{g}(h_slot)                       a node's bias, an edge's weight
+ *   head    θ_T = s_T · D(r_T) + (w_T · U + c_T) [+1 for LayerNorm gains]                      (head=2)
+ *           D: minus the tensor's mean, then a matrix's row means and column means, per intent
  *
- * A slot is a node (its bias) or an edge (its weight); structural edges carry messages but are
- * never decoded. s_T, one per θ tensor, is calibrated so the first θ has a standard init's spread.
- * Positional encodings p enter at the encoders only. All updates of a round read the previous
- * round's states. Mean aggregation and group tying make the map equivariant: permuting G by a
- * symmetry of S permutes θ the same way (with p off).
+ * i_v, j_v are the slot's indices along its two axes (a weight's row and column, a bias's unit),
+ * so codes are what tells interchangeable hidden units apart (strict equivariance would make them
+ * identical); their product makes a generated matrix a rank-d factorization, not row + column.
+ * D removes the row-plus-column modes a tied generator's steps are dominated by, and the one
+ * common mode per tensor is w_T·U + c_T, linear in the intent (docs/meta.md). s_T, one per θ
+ * tensor, is calibrated so the first θ has gain × a standard init's size (head.c). pe=1/2 give
+ * fixed sinusoidal/index features W_p p_v instead of c_v (SUMFIRST); head=0 is θ = s_T·r.
+ * Structural edges carry messages but are never decoded. All updates of a round read the previous
+ * round's states. Mean aggregation and group tying make the map equivariant: permuting the graph by
+ * a symmetry of the template permutes θ the same way when the codes move with it.
  *
- * Cost: the encoder's first layer splits into a per-slot part (W_p p, computed once per slot, not
- * per intent) and a per-intent part (W_U U); the message layer's node terms run on node rows and
- * are gathered to edges, so each edge row costs one d×3d product per round.
+ * Cost: the encoder's first layer splits into a per-slot part (codes, W_p p, computed once per
+ * slot, not per intent) and a per-intent part (W_U U); the message layer's node terms run on node
+ * rows and are gathered to edges, so each edge row costs one d×3d product per round.
  * Rows are slot-major, intent-minor (row = v·B + b): every group is a contiguous row range. */
 #include "meta/meta_internal.h"
 #include <math.h>
@@ -25,24 +34,35 @@
 
 #define LN_EPS 1e-5f
 
-typedef struct Encoder { int wp, wu, b1, w2, b2; SlotCodes codes; } Encoder;
-typedef struct Round { int ws, wt, we, be; TiedMLP node; } Round;
+typedef struct Encoder {
+    int wp, wu, b1, w2, b2;
+    SlotCodes codes;
+} Encoder;
+typedef struct Round {
+    int ws, wt, we, be;
+    TiedMLP node;
+} Round;
 typedef struct GNN {
-    ThetaHead head;                 /* first: see meta_internal.h */
+    ThetaHead head; /* first: see meta_internal.h */
     Encoder enc_node, enc_edge;
     Round *rounds;
     TiedMLP dec_node, dec_edge;
-    int *slot_row;                  /* θ index -> its node v, or n_nodes + its edge e */
-    int *node_seg1, *edge_seg1;     /* group ranges over slots (not rows) */
+    int *slot_row;              /* θ index -> its node v, or n_nodes + its edge e */
+    int *node_seg1, *edge_seg1; /* group ranges over slots (not rows) */
 } GNN;
 
 static void encoder_add(ParamSet *ps, Encoder *en, const char *name, int G, int F, int d) {
     char nm[96];
-    snprintf(nm, sizeof nm, "%s.pe.weight", name); en->wp = params_add(ps, nm, SHAPE(G, NG_PE_DIM, d));
-    snprintf(nm, sizeof nm, "%s.u.weight", name);  en->wu = params_add(ps, nm, SHAPE(F, G * d));
-    snprintf(nm, sizeof nm, "%s.0.bias", name);    en->b1 = params_add(ps, nm, SHAPE(G, d));
-    snprintf(nm, sizeof nm, "%s.1.weight", name);  en->w2 = params_add(ps, nm, SHAPE(G, d, d));
-    snprintf(nm, sizeof nm, "%s.1.bias", name);    en->b2 = params_add(ps, nm, SHAPE(G, d));
+    snprintf(nm, sizeof nm, "%s.pe.weight", name);
+    en->wp = params_add(ps, nm, SHAPE(G, NG_PE_DIM, d));
+    snprintf(nm, sizeof nm, "%s.u.weight", name);
+    en->wu = params_add(ps, nm, SHAPE(F, G * d));
+    snprintf(nm, sizeof nm, "%s.0.bias", name);
+    en->b1 = params_add(ps, nm, SHAPE(G, d));
+    snprintf(nm, sizeof nm, "%s.1.weight", name);
+    en->w2 = params_add(ps, nm, SHAPE(G, d, d));
+    snprintf(nm, sizeof nm, "%s.1.bias", name);
+    en->b2 = params_add(ps, nm, SHAPE(G, d));
 }
 
 static void encoder_init(ParamSet *ps, const Encoder *en, int F, int d, Rng *r) {
@@ -53,72 +73,95 @@ static void encoder_init(ParamSet *ps, const Encoder *en, int F, int d, Rng *r) 
 }
 
 int gnn_init(Method *m, Rng *r) {
-    const NGraph *G = &m->ng;
+    const NGraph *ng = &m->ng;
     int d = m->cfg.width, F = m->n_feat, K = m->cfg.rounds;
-    int Gn = m->cfg.tie ? G->n_node_groups : 1, Ge = m->cfg.tie ? G->n_edge_groups : 1;
-    GNN *n = xcalloc(1, sizeof *n);
-    m->impl = n;
+    int Gn = m->cfg.tie ? ng->n_node_groups : 1, Ge = m->cfg.tie ? ng->n_edge_groups : 1;
+    GNN *net = xcalloc(1, sizeof *net);
+    m->impl = net;
     ParamSet *ps = &m->ps;
-    encoder_add(ps, &n->enc_node, "enc.node", Gn, F, d);
-    encoder_add(ps, &n->enc_edge, "enc.edge", Ge, F, d);
+    encoder_add(ps, &net->enc_node, "enc.node", Gn, F, d);
+    encoder_add(ps, &net->enc_edge, "enc.edge", Ge, F, d);
     if (pe_codes(m->cfg.pe)) {
-        int one_n[2] = {0, G->n_nodes}, one_e[2] = {0, G->n_edges};
-        slot_codes_add(ps, &n->enc_node.codes, "enc.node", Gn, m->cfg.tie ? G->node_seg : one_n, G->node_ix, G->n_nodes, d, m->cfg.pe);
-        slot_codes_add(ps, &n->enc_edge.codes, "enc.edge", Ge, m->cfg.tie ? G->edge_seg : one_e, G->edge_ix, G->n_edges, d, m->cfg.pe);
+        int one_n[2] = {0, ng->n_nodes}, one_e[2] = {0, ng->n_edges};
+        slot_codes_add(ps, &net->enc_node.codes, "enc.node", Gn, m->cfg.tie ? ng->node_seg : one_n, ng->node_ix,
+                       ng->n_nodes, d, m->cfg.pe);
+        slot_codes_add(ps, &net->enc_edge.codes, "enc.edge", Ge, m->cfg.tie ? ng->edge_seg : one_e, ng->edge_ix,
+                       ng->n_edges, d, m->cfg.pe);
     }
-    n->rounds = xcalloc(K > 0 ? K : 1, sizeof *n->rounds);
+    net->rounds = xcalloc(K > 0 ? K : 1, sizeof *net->rounds);
     for (int k = 0; k < K; k++) {
-        Round *R = &n->rounds[k];
+        Round *R = &net->rounds[k];
         char nm[64];
-        snprintf(nm, sizeof nm, "mp.%d.src.weight", k);  R->ws = params_add(ps, nm, SHAPE(Gn, d, 3 * d));
-        snprintf(nm, sizeof nm, "mp.%d.dst.weight", k);  R->wt = params_add(ps, nm, SHAPE(Gn, d, 3 * d));
-        snprintf(nm, sizeof nm, "mp.%d.edge.weight", k); R->we = params_add(ps, nm, SHAPE(Ge, d, 3 * d));
-        snprintf(nm, sizeof nm, "mp.%d.edge.bias", k);   R->be = params_add(ps, nm, SHAPE(Ge, 3 * d));
-        snprintf(nm, sizeof nm, "mp.%d.node", k);        tied_mlp_add(ps, &R->node, nm, Gn, 3 * d, d, d);
+        snprintf(nm, sizeof nm, "mp.%d.src.weight", k);
+        R->ws = params_add(ps, nm, SHAPE(Gn, d, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.dst.weight", k);
+        R->wt = params_add(ps, nm, SHAPE(Gn, d, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.edge.weight", k);
+        R->we = params_add(ps, nm, SHAPE(Ge, d, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.edge.bias", k);
+        R->be = params_add(ps, nm, SHAPE(Ge, 3 * d));
+        snprintf(nm, sizeof nm, "mp.%d.node", k);
+        tied_mlp_add(ps, &R->node, nm, Gn, 3 * d, d, d);
     }
-    tied_mlp_add(ps, &n->dec_node, "dec.node", Gn, d, d, 1);
-    tied_mlp_add(ps, &n->dec_edge, "dec.edge", Ge, d, d, 1);
-    theta_head_add(&n->head, ps, &m->tpl, m->cfg.head, m->n_feat);
+    tied_mlp_add(ps, &net->dec_node, "dec.node", Gn, d, d, 1);
+    tied_mlp_add(ps, &net->dec_edge, "dec.edge", Ge, d, d, 1);
+    theta_head_add(&net->head, ps, &m->tpl, m->cfg.head, m->n_feat);
     params_finalize(ps);
 
-    encoder_init(ps, &n->enc_node, F, d, r);
-    encoder_init(ps, &n->enc_edge, F, d, r);
-    if (pe_codes(m->cfg.pe)) { slot_codes_init(ps, &n->enc_node.codes, r); slot_codes_init(ps, &n->enc_edge.codes, r); }
+    encoder_init(ps, &net->enc_node, F, d, r);
+    encoder_init(ps, &net->enc_edge, F, d, r);
+    if (pe_codes(m->cfg.pe)) {
+        slot_codes_init(ps, &net->enc_node.codes, r);
+        slot_codes_init(ps, &net->enc_edge.codes, r);
+    }
     for (int k = 0; k < K; k++) {
-        Round *R = &n->rounds[k];
-        float s = 1.0f / sqrtf(3.0f * d);   /* three d-wide inputs feed each output */
+        Round *R = &net->rounds[k];
+        float s = 1.0f / sqrtf(3.0f * d); /* three d-wide inputs feed each output */
         params_fill_normal(ps, R->ws, r, s);
         params_fill_normal(ps, R->wt, r, s);
         params_fill_normal(ps, R->we, r, s);
         tied_mlp_init(ps, &R->node, r);
     }
-    tied_mlp_init(ps, &n->dec_node, r);
-    tied_mlp_init(ps, &n->dec_edge, r);
-    params_fill(ps, n->head.scale, 1.0f);
+    tied_mlp_init(ps, &net->dec_node, r);
+    tied_mlp_init(ps, &net->dec_edge, r);
+    params_fill(ps, net->head.scale, 1.0f);
 
-    n->slot_row = xmalloc(G->n_theta * sizeof(int));
-    for (int v = 0; v < G->n_nodes; v++) if (G->node_slot[v] >= 0) n->slot_row[G->node_slot[v]] = v;
-    for (int e = 0; e < G->n_edges; e++) if (G->edge_slot[e] >= 0) n->slot_row[G->edge_slot[e]] = G->n_nodes + e;
+    net->slot_row = xmalloc(ng->n_theta * sizeof(int));
+    for (int v = 0; v < ng->n_nodes; v++)
+        if (ng->node_slot[v] >= 0) net->slot_row[ng->node_slot[v]] = v;
+    for (int e = 0; e < ng->n_edges; e++)
+        if (ng->edge_slot[e] >= 0) net->slot_row[ng->edge_slot[e]] = ng->n_nodes + e;
     return 0;
 }
 
+SlotCodes *gnn_codes(Method *m, int edges) {
+    GNN *net = m->impl;
+    if (!pe_codes(m->cfg.pe)) return NULL;
+    return edges ? &net->enc_edge.codes : &net->enc_node.codes;
+}
+
 void gnn_free(Method *m) {
-    GNN *n = m->impl;
-    if (!n) return;
-    theta_head_free(&n->head);
-    free(n->rounds); free(n->slot_row); free(n->enc_node.codes.row); free(n->enc_edge.codes.row); free(n);
+    GNN *net = m->impl;
+    if (!net) return;
+    theta_head_free(&net->head);
+    free(net->rounds);
+    free(net->slot_row);
+    free(net->enc_node.codes.row);
+    free(net->enc_edge.codes.row);
+    free(net);
 }
 
 /* idx[e·B + b] = node[e]·B + b: the row of an edge's endpoint for the same intent */
 static int *endpoint_rows(Graph *g, const int *node, int E, int B) {
     int *idx = arena_alloc(g->arena, (size_t)(E > 0 ? E : 1) * B * sizeof(int));
-    for (int e = 0; e < E; e++) for (int b = 0; b < B; b++) idx[(long)e * B + b] = node[e] * B + b;
+    for (int e = 0; e < E; e++)
+        for (int b = 0; b < B; b++) idx[(long)e * B + b] = node[e] * B + b;
     return idx;
 }
 
 /* h = LN(W₂ σ(W_U U + W_p p + b₁) + b₂) for n slots of G groups (slot_seg), B intents. */
-static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float *feat, int B, const float *pe,
-                      int n, int G, const int *slot_seg, const int *seg) {
+static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float *feat, int B, const float *pe, int n,
+                      int G, const int *slot_seg, const int *seg) {
     const ParamSet *ps = &m->ps;
     int d = m->cfg.width, tie = m->cfg.tie;
     int one_seg[2] = {0, n};
@@ -127,53 +170,62 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float 
     /* per slot: W_p p + b₁ -> [n, d] */
     Tensor *pt = pe ? tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)) : tensor_zeros(g, SHAPE(n, NG_PE_DIM));
     int *slot_grp = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
-    for (int k = 0; k < Gt; k++) for (int s = sseg[k]; s < sseg[k + 1]; s++) slot_grp[s] = k;
+    for (int k = 0; k < Gt; k++)
+        for (int s = sseg[k]; s < sseg[k + 1]; s++) slot_grp[s] = k;
     Tensor *ps_slot = op_segmm_bias(g, pt, params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt);
     if (pe_codes(m->cfg.pe)) ps_slot = op_add(g, ps_slot, slot_codes(g, ps, &en->codes, n, d));
     /* per intent and group: W_U U -> [G·B, d] */
     Tensor *u = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, m->n_feat));
-    Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)), (int[]){1, 0, 2});
+    Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)),
+                            (int[]){1, 0, 2});
     pu = op_reshape(g, pu, SHAPE(Gt * B, d));
     int *slot_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * B * sizeof(int));
     int *gb_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * B * sizeof(int));
     for (int s = 0; s < n; s++)
-        for (int b = 0; b < B; b++) { slot_of[(long)s * B + b] = s; gb_of[(long)s * B + b] = slot_grp[s] * B + b; }
-    Tensor *z = op_pair_relu(g, ps_slot, slot_of, pu, gb_of, n * B);   /* σ(W_p p_s + b₁ + W_U U_b) per row */
-    return op_segmm_bias_ln(g, z, params_tensor(g, ps, en->w2), params_tensor(g, ps, en->b2), seg, Gt);   /* LN(W₂ z + b₂) */
+        for (int b = 0; b < B; b++) {
+            slot_of[(long)s * B + b] = s;
+            gb_of[(long)s * B + b] = slot_grp[s] * B + b;
+        }
+    Tensor *z = op_pair_relu(g, ps_slot, slot_of, pu, gb_of, n * B); /* σ(W_p p_s + b₁ + W_U U_b) per row */
+    return op_segmm_bias_ln(g, z, params_tensor(g, ps, en->w2), params_tensor(g, ps, en->b2), seg,
+                            Gt); /* LN(W₂ z + b₂) */
 }
 
 Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
-    GNN *n = m->impl;
-    const NGraph *G = &m->ng;
+    GNN *net = m->impl;
+    const NGraph *ng = &m->ng;
     const ParamSet *ps = &m->ps;
-    int V = G->n_nodes, E = G->n_edges, tie = m->cfg.tie;
-    int *nseg = rows_by_group(g, G->node_seg, G->n_node_groups, V, B, tie);
-    int *eseg = rows_by_group(g, G->edge_seg, G->n_edge_groups, E, B, tie);
-    int Gn = tie ? G->n_node_groups : 1, Ge = tie ? G->n_edge_groups : 1;
-    int *src = endpoint_rows(g, G->src, E, B), *dst = endpoint_rows(g, G->dst, E, B);
+    int V = ng->n_nodes, E = ng->n_edges, tie = m->cfg.tie;
+    int *nseg = rows_by_group(g, ng->node_seg, ng->n_node_groups, V, B, tie);
+    int *eseg = rows_by_group(g, ng->edge_seg, ng->n_edge_groups, E, B, tie);
+    int Gn = tie ? ng->n_node_groups : 1, Ge = tie ? ng->n_edge_groups : 1;
+    int *src = endpoint_rows(g, ng->src, E, B), *dst = endpoint_rows(g, ng->dst, E, B);
 
-    const float *npe = pe_select(g, G->node_pe, V, m->cfg.pe), *epe = pe_select(g, G->edge_pe, E, m->cfg.pe);
-    Tensor *hv = encode(g, m, &n->enc_node, feat, B, npe, V, G->n_node_groups, G->node_seg, nseg);
-    Tensor *he = encode(g, m, &n->enc_edge, feat, B, epe, E, G->n_edge_groups, G->edge_seg, eseg);
+    const float *npe = pe_select(g, ng->node_pe, V, m->cfg.pe), *epe = pe_select(g, ng->edge_pe, E, m->cfg.pe);
+    Tensor *hv = encode(g, m, &net->enc_node, feat, B, npe, V, ng->n_node_groups, ng->node_seg, nseg);
+    Tensor *he = encode(g, m, &net->enc_edge, feat, B, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
 
     for (int k = 0; k < m->cfg.rounds; k++) {
-        const Round *R = &n->rounds[k];
-        Tensor *xs = op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn);    /* W_s h per node row */
-        Tensor *xt = op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn);    /* W_t h per node row */
+        const Round *R = &net->rounds[k];
+        Tensor *xs = op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn); /* W_s h per node row */
+        Tensor *xt = op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn); /* W_t h per node row */
         /* x_e = [u ‖ m⁺ ‖ m⁻]; out = [LN(h_e + u); a⁺; a⁻] */
-        Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), src, dst, eseg, Ge, LN_EPS);
+        Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), src, dst,
+                                    eseg, Ge, LN_EPS);
         he = op_rows(g, out, 0, E * B);
         Tensor *a_in = op_rows(g, out, E * B, V * B), *a_out = op_rows(g, out, E * B + V * B, V * B);
         Tensor *cat[3] = {hv, a_in, a_out};
-        hv = op_layernorm(g, op_add(g, hv, tied_mlp(g, ps, &R->node, op_concat(g, cat, 3, 1), nseg)), NULL, NULL, LN_EPS);
+        hv = op_layernorm(g, op_add(g, hv, tied_mlp(g, ps, &R->node, op_concat(g, cat, 3, 1), nseg)), NULL, NULL,
+                          LN_EPS);
     }
 
     /* decode every node and edge, then pick the slots in θ order: [n_theta·B] -> [B, n_theta] */
-    Tensor *both[2] = {tied_mlp(g, ps, &n->dec_node, hv, nseg), tied_mlp(g, ps, &n->dec_edge, he, eseg)};
+    Tensor *both[2] = {tied_mlp(g, ps, &net->dec_node, hv, nseg), tied_mlp(g, ps, &net->dec_edge, he, eseg)};
     Tensor *all = op_concat(g, both, 2, 0);
-    long T = G->n_theta;
+    long T = ng->n_theta;
     int *pick = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
-    for (long j = 0; j < T; j++) for (int b = 0; b < B; b++) pick[j * B + b] = n->slot_row[j] * B + b;
+    for (long j = 0; j < T; j++)
+        for (int b = 0; b < B; b++) pick[j * B + b] = net->slot_row[j] * B + b;
     Tensor *raw = op_permute(g, op_reshape(g, op_gather(g, all, pick, (int)(T * B)), SHAPE((int)T, B)), (int[]){1, 0});
-    return theta_head(g, ps, &n->head, &m->tpl, raw, feat, m->n_feat);
+    return theta_head(g, ps, &net->head, &m->tpl, raw, feat, m->n_feat);
 }

@@ -3,7 +3,10 @@
 #include "meta/meta_internal.h"
 #include <math.h>
 
-typedef struct MMLP { ThetaHead head; int w[3], b[3]; } MMLP;
+typedef struct MMLP {
+    ThetaHead head;
+    int w[3], b[3];
+} MMLP;
 
 int mlp_init(Method *m, Rng *r) {
     int h = m->cfg.width, dims[4] = {m->n_feat, h, h, (int)m->tpl.n_theta};
@@ -12,8 +15,10 @@ int mlp_init(Method *m, Rng *r) {
     ParamSet *ps = &m->ps;
     for (int l = 0; l < 3; l++) {
         char nm[32];
-        snprintf(nm, sizeof nm, "mlp.%d.weight", l); n->w[l] = params_add(ps, nm, SHAPE(dims[l], dims[l + 1]));
-        snprintf(nm, sizeof nm, "mlp.%d.bias", l);   n->b[l] = params_add(ps, nm, SHAPE(dims[l + 1]));
+        snprintf(nm, sizeof nm, "mlp.%d.weight", l);
+        n->w[l] = params_add(ps, nm, SHAPE(dims[l], dims[l + 1]));
+        snprintf(nm, sizeof nm, "mlp.%d.bias", l);
+        n->b[l] = params_add(ps, nm, SHAPE(dims[l + 1]));
     }
     theta_head_add(&n->head, ps, &m->tpl, m->cfg.head, m->n_feat);
     params_finalize(ps);

@@ -65,8 +65,12 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
         if (!strcmp(TABLE[i].task, like) && TABLE[i].m == method) row = &TABLE[i];
     NP_ASSERT(row, "no defaults for %s/%s", like, method_id(method));
-    c->meta = (MetaConfig){
-        .width = row->width, .rounds = row->rounds, .mixer = row->mixer, .tie = 1, .pe = row->pe, .head = row->head,
+    c->meta = (MetaConfig){.width = row->width,
+                           .rounds = row->rounds,
+                           .mixer = row->mixer,
+                           .tie = 1,
+                           .pe = row->pe,
+                           .head = row->head,
                            .gain = row->gain};
     c->seed = 0;
     c->B = row->B;
@@ -91,7 +95,8 @@ void config_format(const TrainConfig *c, char *buf, size_t len) {
     snprintf(
         buf, len,
         "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g warmup=%ld "
-        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g template=%s",
+        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
+        "template=%s",
         c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
         c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie,
         c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
@@ -121,8 +126,8 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     memcpy(key, kv, kl);
     key[kl] = 0;
     const char *v = eq + 1;
-    long x;
-    float f;
+    long x = 0;
+    float f = 0;
 #define INT_KEY(name, field, lo, hi)                      \
     if (!strcmp(key, name)) {                             \
         if (parse_long(key, v, lo, hi, &x, e)) return -1; \
@@ -181,9 +186,9 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
 }
 
 /* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {"task",   "method", "seed",  "steps",  "B",          "N",          "lr",     "lr_min",
-                             "wd",     "clip",   "beta2", "warmup", "eval_every", "ckpt_every", "eval_n", "width",
-                             "rounds", "mixer",  "tie",   "pe",     "head",       "gain", "template"};
+static const char *KEYS[] = {"task",   "method", "seed",  "steps",  "B",          "N",          "lr",      "lr_min",
+                             "wd",     "clip",   "beta2", "warmup", "eval_every", "ckpt_every", "eval_n",  "width",
+                             "rounds", "mixer",  "tie",   "pe",     "head",       "gain",       "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
