@@ -1,2 +1,0 @@
-build-o2/src/engine/cpu.o: src/engine/cpu.c src/engine/cpu.h
-src/engine/cpu.h:

@@ -1,6 +1,0 @@
-build-o2/src/program/exec.o: src/program/exec.c src/program/template.h \
- src/engine/rng.h src/engine/tensor.h src/engine/err.h
-src/program/template.h:
-src/engine/rng.h:
-src/engine/tensor.h:
-src/engine/err.h:

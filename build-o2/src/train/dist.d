@@ -1,2 +1,0 @@
-build-o2/src/train/dist.o: src/train/dist.c src/train/dist.h
-src/train/dist.h:

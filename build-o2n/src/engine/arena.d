@@ -1,4 +1,0 @@
-build-o2n/src/engine/arena.o: src/engine/arena.c src/engine/tensor.h \
- src/engine/err.h
-src/engine/tensor.h:
-src/engine/err.h:

@@ -1,2 +1,0 @@
-build-o2n/src/engine/err.o: src/engine/err.c src/engine/err.h
-src/engine/err.h:

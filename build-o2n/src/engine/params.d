@@ -1,6 +1,0 @@
-build-o2n/src/engine/params.o: src/engine/params.c src/engine/params.h \
- src/engine/rng.h src/engine/tensor.h src/engine/err.h
-src/engine/params.h:
-src/engine/rng.h:
-src/engine/tensor.h:
-src/engine/err.h:

@@ -1,5 +1,0 @@
-build-o2n/src/io/fileio.o: src/io/fileio.c src/io/fileio.h \
- src/engine/err.h /usr/include/cjson/cJSON.h
-src/io/fileio.h:
-src/engine/err.h:
-/usr/include/cjson/cJSON.h:

@@ -1,2 +1,0 @@
-build-o3/src/engine/err.o: src/engine/err.c src/engine/err.h
-src/engine/err.h:

@@ -1,5 +1,0 @@
-build-o3/src/io/fileio.o: src/io/fileio.c src/io/fileio.h \
- src/engine/err.h /usr/include/cjson/cJSON.h
-src/io/fileio.h:
-src/engine/err.h:
-/usr/include/cjson/cJSON.h:

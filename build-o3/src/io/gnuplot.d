@@ -1,2 +1,0 @@
-build-o3/src/io/gnuplot.o: src/io/gnuplot.c src/io/gnuplot.h
-src/io/gnuplot.h:
