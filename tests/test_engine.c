@@ -9,6 +9,7 @@
  * central differences of that loss, element by element, for every input that takes a gradient. */
 #include "test.h"
 #include "engine/cpu.h"
+#include "engine/gemm.h"
 #include "engine/params.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
@@ -1619,4 +1620,55 @@ TEST(grad_segment_rmsnorm) {
     SegNormCtx c = {idx, 4};
     GcIn in[] = {{SH(7, 3)}};
     GRADCHECK("segment_rmsnorm", f_segment_rmsnorm, &c, in, .ref = ref_segment_rmsnorm);
+}
+
+/* The narrow-product kernels (gemm.c) against a float64 reference: every row tail (M mod the
+ * register block), column counts that use one or both kernel widths or fall back to BLAS, K from 1
+ * to past the block, strided operands, assignment and accumulation, A·B, A·Bᵀ and Aᵀ·B. */
+TEST(gemm_kernels_match_reference) {
+    Rng r;
+    rng_seed(&r, 7);
+    static float A[40 * 130], B[130 * 112], C[40 * 120], C0[40 * 120];
+    int Ns[] = {8, 16, 24, 32, 48, 96, 100, 1}, Ks[] = {1, 3, 32, 96, 129};
+    int lda = 130, ldb = 112, ldc = 120;
+    for (int i = 0; i < 40 * 130; i++) A[i] = rng_normal(&r);
+    for (int i = 0; i < 130 * 112; i++) B[i] = rng_normal(&r);
+    for (int i = 0; i < 40 * 120; i++) C0[i] = rng_normal(&r);
+    int bad = 0;
+    for (int M = 1; M <= 37; M += (M < 18 ? 1 : 9))
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+                for (int tr = 0; tr < 3; tr++) /* A·B, A·Bᵀ, Aᵀ·B */
+                    for (int acc = 0; acc < 2; acc++) {
+                        int N = Ns[ni], K = Ks[ki];
+                        if (tr == 1 && K > 110) continue; /* Bᵀ [N, K] must fit B's leading dimension */
+                        if (tr == 2 && K > 40) continue;  /* Aᵀ: A stored [K, M] must fit A's 40 rows */
+                        memcpy(C, C0, sizeof C);
+                        if (tr == 1)
+                            gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc);
+                        else if (tr == 2)
+                            gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+                        else
+                            gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+                        for (int i = 0; i < 40; i++)
+                            for (int j = 0; j < 120; j++) {
+                                double want = C0[i * ldc + j];
+                                if (i < M && j < N) {
+                                    double s = 0, mag = 0;
+                                    for (int k = 0; k < K; k++) {
+                                        double p = (double)(tr == 2 ? A[k * lda + i] : A[i * lda + k]) *
+                                                   (tr == 1 ? B[j * ldb + k] : B[k * ldb + j]);
+                                        s += p;
+                                        mag += fabs(p);
+                                    }
+                                    want = (acc ? want : 0) + s;
+                                    if (fabs(C[i * ldc + j] - want) > 1e-5 * (mag + fabs(want) + 1) && bad++ < 5)
+                                        CHECK(0, "M=%d N=%d K=%d tr=%d acc=%d: C[%d,%d] = %g, want %g", M, N, K, tr,
+                                              acc, i, j, C[i * ldc + j], want);
+                                } else if (C[i * ldc + j] != C0[i * ldc + j] && bad++ < 5)
+                                    CHECK(0, "M=%d N=%d K=%d tr=%d acc=%d: wrote outside C at [%d,%d]", M, N, K, tr,
+                                          acc, i, j);
+                            }
+                    }
+    CHECK(bad == 0, "%d wrong entries (kernel %s)", bad, gemm_kernel_name());
 }

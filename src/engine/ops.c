@@ -2,6 +2,7 @@
  * public constructor. Backward functions accumulate (+=) into the grads of inputs that have one.
  * Dense products go to cblas_sgemm; elementwise loops use OpenMP above a size threshold. Nothing
  * here reduces across threads, so results are bit-identical for a given thread count. */
+#include "engine/gemm.h"
 #include "engine/tape.h"
 #include <cblas.h>
 #include <math.h>
@@ -428,8 +429,7 @@ static void segmm_fwd(Graph *g, Node *n) {
         int r0, r1, s;
         tile_rows(&sm->tl, seg, t, &r0, &r1, &s);
         float *o = n->out->data + (long)r0 * N;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, N, K, 1.0f, x->data + (long)r0 * K, K,
-                    w->data + (long)s * K * N, N, 0.0f, o, N);
+        gemm_nn(r1 - r0, N, K, x->data + (long)r0 * K, K, w->data + (long)s * K * N, N, o, N, 0);
         if (!bias && epi == EPI_NONE) continue;
         const float *b = bias ? bias->data + (long)s * N : NULL;
         for (int i = r0; i < r1; i++, o += N) {
@@ -493,13 +493,11 @@ static void segmm_bwd(Node *n) {
                     for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
                 }
             if (x->grad) /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, N, 1.0f, dY, N,
-                            w->data + (long)s * K * N, N, (n->fresh & 1) ? 0.0f : 1.0f, x->grad + (long)r0 * K, K);
+                gemm_nt(r1 - r0, K, N, dY, N, w->data + (long)s * K * N, N, x->grad + (long)r0 * K, K, !(n->fresh & 1));
             if (part) { /* dW += X^T dY, db += colsum dY */
                 float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
                 if (w->grad)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, r1 - r0, 1.0f, x->data + (long)r0 * K, K,
-                                dY, N, 1.0f, pw, N);
+                    gemm_tn(K, N, r1 - r0, x->data + (long)r0 * K, K, dY, N, pw, N, 1);
                 if (b && b->grad)
                     for (int i = 0; i < r1 - r0; i++) {
 #pragma omp simd
@@ -1176,12 +1174,15 @@ static void edge_relu_bwd(Node *n) {
             const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
             float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
             float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
-            for (int c = c0; c < c1; c++) {
-                float d = o[c] > 0 ? go[c] : 0.0f;
-                if (gx) gx[c] += d;
-                if (gs) gs[c] += d;
-                if (gt) gt[c] += d;
-            }
+            /* one loop per gradient, each a plain vector loop (a branch inside would keep it scalar) */
+#define EDGE_RELU_ADD(gp)                                                      \
+    if (gp) {                                                                  \
+        _Pragma("omp simd") for (int c = c0; c < c1; c++) gp[c] += o[c] > 0 ? go[c] : 0.0f; \
+    }
+            EDGE_RELU_ADD(gx)
+            EDGE_RELU_ADD(gs)
+            EDGE_RELU_ADD(gt)
+#undef EDGE_RELU_ADD
         }
     }
 }
@@ -1285,8 +1286,7 @@ static void edge_round_fwd(Graph *g, Node *n) {
             int r0, r1, s;
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             const float *b = be->data + (long)s * C;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, d, 1.0f, he->data + (long)r0 * d, d,
-                        we->data + (long)s * d * C, C, 0.0f, x + (long)r0 * C, C);
+            gemm_nn(r1 - r0, C, d, he->data + (long)r0 * d, d, we->data + (long)s * d * C, C, x + (long)r0 * C, C, 0);
             for (int i = r0; i < r1; i++) {
                 float *xr = x + (long)i * C, *y = h1 + (long)i * d;
                 const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C,
@@ -1366,14 +1366,23 @@ static void edge_round_bwd(Node *n) {
                 const float *gi = da_in + (long)dst[i] * d, *go = da_out + (long)src[i] * d;
                 float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
-#pragma omp simd
-                for (int c = 0; c < d; c++) {
-                    float xh = (hr[c] + xr[c] - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);
-                    if (dh) dh[c] = dh_fresh ? dz : dh[c] + dz;
-                    xr[c] = xr[c] > 0 ? dz : 0.0f;
-                    xr[d + c] = xr[d + c] > 0 ? wi * gi[c] : 0.0f;
-                    xr[2 * d + c] = xr[2 * d + c] > 0 ? wo * go[c] : 0.0f;
-                }
+                /* one vector loop per case of he's gradient (a branch inside would keep it scalar) */
+#define EDGE_ROUND_ROW(DH)                                                                 \
+    _Pragma("omp simd") for (int c = 0; c < d; c++) {                                      \
+        float xu = xr[c], xi = xr[d + c], xo = xr[2 * d + c], ai = wi * gi[c], ao = wo * go[c]; \
+        float xh = (hr[c] + xu - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);               \
+        DH;                                                                                \
+        xr[c] = xu > 0 ? dz : 0.0f;                                                        \
+        xr[d + c] = xi > 0 ? ai : 0.0f;                                                    \
+        xr[2 * d + c] = xo > 0 ? ao : 0.0f;                                                \
+    }
+                if (!dh)
+                    EDGE_ROUND_ROW((void)0)
+                else if (dh_fresh)
+                    EDGE_ROUND_ROW(dh[c] = dz)
+                else
+                    EDGE_ROUND_ROW(dh[c] += dz)
+#undef EDGE_ROUND_ROW
                 float *qs = ps + (long)src[i] * C, *qt = pt + (long)dst[i] * C;
 #pragma omp simd
                 for (int c = 0; c < C; c++) {
@@ -1383,11 +1392,9 @@ static void edge_round_bwd(Node *n) {
             }
             const float *dx = x + (long)r0 * C;
             if (he->grad)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, d, C, 1.0f, dx, C,
-                            we->data + (long)s * d * C, C, 1.0f, he->grad + (long)r0 * d, d);
+                gemm_nt(r1 - r0, d, C, dx, C, we->data + (long)s * d * C, C, he->grad + (long)r0 * d, d, 1);
             float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, C, r1 - r0, 1.0f, he->data + (long)r0 * d, d, dx, C,
-                        1.0f, pw, C);
+            gemm_tn(d, C, r1 - r0, he->data + (long)r0 * d, d, dx, C, pw, C, 1);
             for (int i = 0; i < r1 - r0; i++) {
 #pragma omp simd
                 for (int c = 0; c < C; c++) pb[c] += dx[(long)i * C + c];

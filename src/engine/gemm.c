@@ -1,0 +1,132 @@
+/* Narrow products with B in L1: register-blocked kernels (gemm.h says when and why). A block of
+ * MR rows by NB vectors of C lives in registers for the whole K loop: per k, NB loads of B's row,
+ * MR broadcasts of A's entries, MR·NB fused multiply-adds. */
+#include "engine/gemm.h"
+#include <cblas.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define VL 16
+#define MR 8
+typedef __m512 vf;
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VZERO() _mm512_setzero_ps()
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define KERNEL_NAME "avx512 8x32"
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define VL 8
+#define MR 6
+typedef __m256 vf;
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VSET1(x) _mm256_set1_ps(x)
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VZERO() _mm256_setzero_ps()
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define KERNEL_NAME "avx2 6x16"
+#endif
+
+#ifdef VL
+/* C[R, NB·VL] (+)= A[R, K] B[K, NB·VL] with A[r, k] at A[r·ars + k·aks] (A, or Aᵀ stored [K, R]).
+ * R and NB are compile-time constants in each instance, so the accumulators stay in registers. */
+#define DEFINE_KERNEL(R, NB)                                                                                          \
+    static void kernel_##R##x##NB(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C,       \
+                                  int ldc, int acc) {                                                                 \
+        vf c[R][NB];                                                                                                  \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)     \
+            c[r][j] = acc ? VLOAD(C + (long)r * ldc + j * VL) : VZERO();                                              \
+        for (int k = 0; k < K; k++, A += aks) {                                                                       \
+            vf b[NB];                                                                                                 \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) b[j] = VLOAD(B + (long)k * ldb + j * VL);            \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                    \
+                vf a = VSET1(A[r * ars]);                                                                             \
+                _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) c[r][j] = VFMA(a, b[j], c[r][j]);                \
+            }                                                                                                         \
+        }                                                                                                             \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)     \
+            VSTORE(C + (long)r * ldc + j * VL, c[r][j]);                                                              \
+    }
+#define DEFINE_KERNELS(R) DEFINE_KERNEL(R, 1) DEFINE_KERNEL(R, 2)
+typedef void Kernel(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C, int ldc, int acc);
+DEFINE_KERNELS(1)
+DEFINE_KERNELS(2)
+DEFINE_KERNELS(3)
+DEFINE_KERNELS(4)
+DEFINE_KERNELS(5)
+DEFINE_KERNELS(6)
+#if MR == 8
+DEFINE_KERNELS(7)
+DEFINE_KERNELS(8)
+#endif
+static Kernel *const KERNELS[MR + 1][2] = {
+    {NULL, NULL},
+    {kernel_1x1, kernel_1x2},
+    {kernel_2x1, kernel_2x2},
+    {kernel_3x1, kernel_3x2},
+    {kernel_4x1, kernel_4x2},
+    {kernel_5x1, kernel_5x2},
+    {kernel_6x1, kernel_6x2},
+#if MR == 8
+    {kernel_7x1, kernel_7x2},
+    {kernel_8x1, kernel_8x2},
+#endif
+};
+
+/* C[M,N] (+)= A B with A[i, k] at A[i·ars + k·aks]: bands of MR rows (the last one shorter), each
+ * across N in blocks of two vectors (the last block one vector). */
+static void gemm_core(int M, int N, int K, const float *A, long ars, long aks, const float *B, int ldb, float *C,
+                      int ldc, int acc) {
+    for (int i = 0; i < M; i += MR) {
+        int R = M - i < MR ? M - i : MR;
+        Kernel *k2 = KERNELS[R][1], *k1 = KERNELS[R][0];
+        const float *a = A + (long)i * ars;
+        float *c = C + (long)i * ldc;
+        int j = 0;
+        for (; j + 2 * VL <= N; j += 2 * VL) k2(K, a, ars, aks, B + j, ldb, c + j, ldc, acc);
+        if (j < N) k1(K, a, ars, aks, B + j, ldb, c + j, ldc, acc);
+    }
+}
+static int fits(int N, int K) { return N % VL == 0 && K > 0 && (long)K * N <= GEMM_B_MAX; }
+
+void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (M <= 0 || N <= 0) return;
+    if (fits(N, K))
+        gemm_core(M, N, K, A, lda, 1, B, ldb, C, ldc, acc);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+}
+void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (M <= 0 || N <= 0) return;
+    if (N % VL == 0 && K > 0)
+        gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
+    else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+}
+const char *gemm_kernel_name(void) { return KERNEL_NAME; }
+#else
+void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (M > 0 && N > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+}
+void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (M > 0 && N > 0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+}
+const char *gemm_kernel_name(void) { return "blas"; }
+#endif
+
+void gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (M <= 0 || N <= 0) return;
+    if ((long)N * K > GEMM_B_MAX || K <= 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+        return;
+    }
+    float bt[GEMM_B_MAX]; /* Bᵀ [K, N] */
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++) bt[(long)k * N + n] = B[(long)n * ldb + k];
+    gemm_nn(M, N, K, A, lda, bt, N, C, ldc, acc);
+}
