@@ -4,9 +4,11 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT)
 # override: `make CFLAGS=-O0` replaces the optimization flags, never the language and include flags.
 # -fno-trapping-math: nothing here enables floating-point traps, and without it GCC keeps every loop
-# with a masked select (ReLU backward: x > 0 ? dz : 0) scalar. It changes no value (not -ffast-math).
+# with a masked select (ReLU backward: x > 0 ? dz : 0) scalar; -fno-math-errno: nothing reads errno
+# after a math function, and without it a loop that calls sqrtf (AdamW) stays scalar. Neither
+# changes a value (neither is -ffast-math, which reorders arithmetic).
 override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wno-unused-parameter \
-           -fno-trapping-math -fopenmp -Isrc -I/usr/include/cjson
+           -fno-trapping-math -fno-math-errno -fopenmp -Isrc -I/usr/include/cjson
 LDLIBS  += -lopenblas -lcjson -lm -fopenmp
 BUILD   ?= build
 # MPI=1: the same sources through mpicc with -DNEUROP_MPI, into build-mpi/ (src/train/dist.c is the

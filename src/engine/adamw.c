@@ -1,5 +1,8 @@
 #include "engine/adamw.h"
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 AdamW adamw_default(float weight_decay) {
     return (AdamW){.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = weight_decay, .t = 0};
@@ -9,22 +12,35 @@ void adamw_step(AdamW *o, ParamSet *ps, float lr) {
     o->t++;
     const float b1 = o->beta1, b2 = o->beta2;
     const float c1 = 1.0f - powf(b1, (float)o->t), c2 = 1.0f - powf(b2, (float)o->t);
-    for (int i = 0; i < ps->count; i++) {
-        const ParamView *pv = &ps->views[i];
-        float *p = ps->data + pv->off, *g = ps->grad + pv->off, *m = ps->m + pv->off, *v = ps->v + pv->off;
-        const float wd = pv->decay ? o->weight_decay : 0.0f;
-#pragma omp parallel for schedule(static) if (pv->numel > 65536)
-        for (long k = 0; k < pv->numel; k++) {
-            m[k] = b1 * m[k] + (1.0f - b1) * g[k];
-            v[k] = b2 * v[k] + (1.0f - b2) * g[k] * g[k];
-            float mhat = m[k] / c1, vhat = v[k] / c2;
-            p[k] -= lr * (wd * p[k] + mhat / (sqrtf(vhat) + o->eps));
+    /* every thread one contiguous range of the flat buffer, across view boundaries (views are
+     * mostly small: one loop per view would run most of them on one thread) */
+#pragma omp parallel if (ps->n > 65536)
+    {
+        long lo = 0, hi = ps->n;
+#ifdef _OPENMP
+        int id = omp_get_thread_num(), nt = omp_get_num_threads();
+        lo = ps->n * id / nt;
+        hi = ps->n * (id + 1) / nt;
+#endif
+        for (int i = 0; i < ps->count; i++) {
+            const ParamView *pv = &ps->views[i];
+            long a = pv->off > lo ? pv->off : lo, b = pv->off + pv->numel < hi ? pv->off + pv->numel : hi;
+            float *p = ps->data, *g = ps->grad, *m = ps->m, *v = ps->v;
+            const float wd = pv->decay ? o->weight_decay : 0.0f;
+#pragma omp simd
+            for (long k = a; k < b; k++) {
+                m[k] = b1 * m[k] + (1.0f - b1) * g[k];
+                v[k] = b2 * v[k] + (1.0f - b2) * g[k] * g[k];
+                float mhat = m[k] / c1, vhat = v[k] / c2;
+                p[k] -= lr * (wd * p[k] + mhat / (sqrtf(vhat) + o->eps));
+            }
         }
     }
 }
 
 float clip_grad_norm(ParamSet *ps, float max_norm) {
     double s = 0;
+#pragma omp simd reduction(+ : s)
     for (long k = 0; k < ps->n; k++) s += (double)ps->grad[k] * ps->grad[k];
     float norm = (float)sqrt(s);
     if (norm > max_norm && norm > 0) {
