@@ -50,17 +50,21 @@ static int rewrite(const char *src, const char *dst, const char *key, const char
 }
 
 /* The config text of the checkpoint at path with `from` replaced by `to` (first occurrence). */
-static char *config_edit(const char *path, const char *from, const char *to) {
-    Err e;
-    StFile *f = st_read(path, &e);
-    if (!f) return NULL;
-    const char *c = st_meta(f, "config");
+/* c with its first `from` replaced by `to` (malloc'd), or NULL when c lacks it */
+static char *config_edit_text(const char *c, const char *from, const char *to) {
     const char *at = c ? strstr(c, from) : NULL;
     char *out = NULL;
     if (at) {
         out = xmalloc(strlen(c) + strlen(to) + 1);
         sprintf(out, "%.*s%s%s", (int)(at - c), c, to, at + strlen(from));
     }
+    return out;
+}
+static char *config_edit(const char *path, const char *from, const char *to) {
+    Err e;
+    StFile *f = st_read(path, &e);
+    if (!f) return NULL;
+    char *out = config_edit_text(st_meta(f, "config"), from, to);
     st_free(f);
     return out;
 }
@@ -81,7 +85,7 @@ TEST(checkpoint_damaged_copies_refused) {
     c.B = 2;
     c.N = 8;
     c.eval_n = 16;
-    CHECK(!config_set(&c, "beta2=0.98", &e), "%s", e.msg);
+    CHECK(!config_set(&c, "beta2=0.98", &e) && !config_set(&c, "theta_l2=0.5", &e), "%s", e.msg);
     CHECK(config_set(&c, "beta2=1", &e) == -1 && strstr(e.msg, "beta2=1: want a number in [0, 0.99999]"),
           "beta2=1: '%s'", e.msg);
     config_set_steps(&c, 2, 2);
@@ -149,13 +153,20 @@ TEST(checkpoint_damaged_copies_refused) {
           "machine: '%s'", k.machine);
     CHECK(k.cfg.beta2 == 0.98f && k.opt.beta2 == 0.98f, "beta2 %g, optimizer %g, want the run's 0.98", k.cfg.beta2,
           k.opt.beta2);
+    CHECK(k.cfg.theta_l2 == 0.5f, "theta_l2 %g, want the run's 0.5", k.cfg.theta_l2);
     run_free(&k);
-    /* a checkpoint written before beta2 was a setting (no key) means what those runs used: 0.999 */
-    char *old = config_edit(src, " beta2=0.980000019", "");
+    /* a checkpoint written before beta2, gain and theta_l2 were settings (no keys) means what those
+     * runs used: 0.999, 1 and 0 */
+    char *old1 = config_edit(src, " beta2=0.980000019", "");
+    CHECK(old1, "config edit");
+    if (!old1) return;
+    char *old = config_edit_text(old1, " theta_l2=0.5", "");
+    free(old1);
     CHECK(old && !rewrite(src, dst, "config", old, 0, &e), "%s", e.msg);
     CHECK(!run_open(&k, bad, "last", &e), "a config without beta2: %s", e.msg);
-    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f && k.cfg.meta.gain == 1.0f,
-          "old config: beta2 %g, optimizer %g, gain %g, want 0.999 and 1", k.cfg.beta2, k.opt.beta2, k.cfg.meta.gain);
+    CHECK(k.cfg.beta2 == 0.999f && k.opt.beta2 == 0.999f && k.cfg.meta.gain == 1.0f && k.cfg.theta_l2 == 0.0f,
+          "old config: beta2 %g, optimizer %g, gain %g, theta_l2 %g, want 0.999, 1 and 0", k.cfg.beta2, k.opt.beta2,
+          k.cfg.meta.gain, k.cfg.theta_l2);
     run_free(&k);
     free(old);
     free(no_head);

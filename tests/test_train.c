@@ -9,6 +9,7 @@
 #include "io/fileio.h"
 #include "io/safetensors.h"
 #include "program/progfile.h"
+#include "train/run_internal.h"
 #include "train/train.h"
 #include <dirent.h>
 #include <signal.h>
@@ -541,5 +542,54 @@ TEST(train_evaluate_scores_every_intent) {
     eval_report_free(&rep);
     r.task.train = saved;
     r.task.n_train = saved_n;
+    run_free(&r);
+}
+
+/* theta_l2: the penalty is theta_l2/2 × the mean square of the generated weight matrices' entries
+ * (biases excluded), per program, recomputed here from θ itself; and it trains (loss grows by it). */
+TEST(train_theta_penalty_value) {
+    TrainConfig c;
+    Err e = {{0}};
+    CHECK(!config_defaults("addmod", METHOD_GNN, &c, &e), "%s", e.msg);
+    c.meta.width = 8;
+    CHECK(!config_set(&c, "theta_l2=0.7", &e) && c.theta_l2 == 0.7f, "theta_l2: %s", e.msg);
+    CHECK(config_set(&c, "theta_l2=-1", &e) == -1 && strstr(e.msg, "theta_l2=-1: want a number"), "'%s'", e.msg);
+    Run r;
+    CHECK(!run_init(&r, &c, &e), "run_init: %s", e.msg);
+    BatchBuf bb;
+    batch_alloc(&r, 2, 4, &bb);
+    Intent us[2] = {r.task.train[0], r.task.train[1]};
+    Rng rr;
+    rng_seed(&rr, 5);
+    for (int b = 0; b < 2; b++) task_sample(&r.task, us[b], SPLIT_TRAIN, &rr, 4, &bb.ex[b]);
+    batch_pack(&r, &bb, us);
+    Arena a;
+    arena_init(&a, 1 << 22);
+    Graph g;
+    graph_init(&g, &a);
+    Tensor *theta = NULL;
+    batch_forward(&g, &r, &bb, &theta);
+    CHECK(theta && theta->shape[0] == 2 && theta->shape[1] == (int)r.m.tpl.n_theta, "θ [2, %ld]", r.m.tpl.n_theta);
+    if (theta) {
+        double want = 0;
+        long nw = 0;
+        for (int k = 0; k < r.m.tpl.n_tensors; k++) {
+            const TplTensor *tt = &r.m.tpl.tensors[k];
+            if (tt->ndim != 2) continue;
+            nw += tt->numel;
+            for (int b = 0; b < 2; b++)
+                for (long j = 0; j < tt->numel; j++) {
+                    double v = theta->data[(long)b * r.m.tpl.n_theta + tt->off + j];
+                    want += v * v;
+                }
+        }
+        want *= 0.5 * 0.7 / (2.0 * nw);
+        Tensor *pen = theta_penalty(&g, &r, theta, 0.7f);
+        CHECK(nw > 0 && nw < r.m.tpl.n_theta, "matrix entries %ld of %ld", nw, r.m.tpl.n_theta);
+        CHECK_REL(pen->data[0], want, 1e-5);
+    }
+    graph_free(&g);
+    arena_free(&a);
+    batch_free(&bb);
     run_free(&r);
 }

@@ -73,9 +73,12 @@ Tensor *method_generate(Graph *g, Method *m, const float *feat, int B) {
     return NULL;
 }
 
-Tensor *method_forward(Graph *g, Method *m, const Batch *b) {
+Tensor *method_forward(Graph *g, Method *m, const Batch *b) { return method_forward_theta(g, m, b, NULL); }
+Tensor *method_forward_theta(Graph *g, Method *m, const Batch *b, Tensor **theta_out) {
+    if (theta_out) *theta_out = NULL;
     if (m->kind == METHOD_DIRECT) return direct_forward(g, m, b);
     Tensor *theta = method_generate(g, m, b->feat, b->B);
+    if (theta_out) *theta_out = theta;
     const Template *t = &m->tpl;
     if (t->kind == TPL_MLP) {
         Tensor *x = tensor_wrap(g, (float *)b->x, NULL, SHAPE(b->B, b->N, t->widths[0]));

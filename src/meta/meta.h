@@ -77,5 +77,7 @@ Tensor *method_generate(Graph *g, Method *m, const float *feat, int B);
 /* Predictions: MLP template [B, N, out]; Transformer [B, N, classes] (readout last) or
  * [B, N, len, classes]. */
 Tensor *method_forward(Graph *g, Method *m, const Batch *b);
+/* The same, and the generated θ [B, n_theta] in *theta (NULL for direct, which generates none). */
+Tensor *method_forward_theta(Graph *g, Method *m, const Batch *b, Tensor **theta);
 
 #endif

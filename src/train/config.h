@@ -14,7 +14,8 @@ typedef struct TrainConfig {
     long steps; /* optimizer steps */
     int B, N;   /* intents per batch, examples per intent */
     float lr, lr_min, wd, clip;
-    float beta2; /* AdamW's second-moment decay (β₁ is 0.9) */
+    float beta2;    /* AdamW's second-moment decay (β₁ is 0.9) */
+    float theta_l2; /* meta-learners: + theta_l2/2 · mean square of the generated weight matrices */
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

@@ -145,9 +145,30 @@ void batch_pack(Run *r, BatchBuf *bb, const Intent *us) {
     }
 }
 
-Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb) {
+Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb, Tensor **theta) {
     Batch b = {.B = bb->B, .N = bb->N, .feat = bb->feat, .x = bb->x, .tok = bb->tok, .itok = bb->itok};
-    return method_forward(g, &r->m, &b);
+    return method_forward_theta(g, &r->m, &b, theta);
+}
+
+Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2) {
+    const Template *t = &r->m.tpl;
+    long n = t->n_theta, nw = 0;
+    float *w = arena_calloc(g->arena, (size_t)n * sizeof(float));
+    for (int k = 0; k < t->n_tensors; k++)
+        if (t->tensors[k].ndim == 2) {
+            for (long j = 0; j < t->tensors[k].numel; j++) w[t->tensors[k].off + j] = 1.0f;
+            nw += t->tensors[k].numel;
+        }
+    int B = theta->shape[0];
+    Tensor *sq = op_mul(g, op_mul(g, theta, theta), tensor_wrap(g, w, NULL, SHAPE(1, (int)n)));
+    return op_scale(g, op_sum(g, sq), 0.5f * theta_l2 / (float)(B * (nw > 0 ? nw : 1)));
+}
+
+Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb) {
+    Tensor *theta = NULL;
+    Tensor *loss = batch_loss(g, r, bb, batch_forward(g, r, bb, &theta));
+    if (r->cfg.theta_l2 > 0 && theta) loss = op_add(g, loss, theta_penalty(g, r, theta, r->cfg.theta_l2));
+    return loss;
 }
 
 Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred) {
@@ -187,7 +208,7 @@ int run_score(Run *r, Intent u, const Examples *ex) {
         }
         bb.N = n;
         batch_pack(r, &bb, &u);
-        Tensor *pred = batch_forward(&g, r, &bb);
+        Tensor *pred = batch_forward(&g, r, &bb, NULL);
         for (int i = 0; i < n; i++) correct += task_correct(t, pred->data + (long)i * per, cur, i);
         graph_reset(&g);
     }
@@ -268,7 +289,7 @@ double run_step_flops(Run *r) {
         task_sample(&r->task, us[b], SPLIT_TRAIN, &rng, r->cfg.N, &bb.ex[b]);
     }
     batch_pack(r, &bb, us);
-    batch_loss(&g, r, &bb, batch_forward(&g, r, &bb)); /* counts forward and backward products */
+    batch_loss(&g, r, &bb, batch_forward(&g, r, &bb, NULL)); /* counts forward and backward products */
     double f = g.flops;
     free(us);
     batch_free(&bb);

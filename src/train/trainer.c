@@ -487,7 +487,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         }
         batch_pack(r, &bb, us + b0);
         params_zero_grad(&r->m.ps);
-        Tensor *loss = batch_loss(&g, r, &bb, batch_forward(&g, r, &bb));
+        Tensor *loss = batch_train_loss(&g, r, &bb);
         float lv = loss->data[0];
         /* stop: Ctrl-C as every rank sees it at this step (one seen later counts at the next) */
         int stop = interrupted;
