@@ -358,11 +358,21 @@ class MetaGNNStep(Step):
             out[name] = v.reshape(self.B, *shape) if len(shape) == 2 else v.reshape(self.B, 1, shape[0])
         return out
 
+    def theta_penalty(self, theta):
+        """theta_l2/2 x the mean square of the weight matrices' entries per program (src/train/run.c)."""
+        l2 = float(self.cfg.get("theta_l2", 0))
+        if l2 <= 0:
+            return 0.0
+        mats = [v for n, v in theta.items() if len(self.tensors[n][2]) == 2]
+        nw = sum(self.tensors[n][1] for n in theta if len(self.tensors[n][2]) == 2)
+        return 0.5 * l2 * sum((v * v).sum() for v in mats) / (self.B * nw)
+
     def loss(self):
         theta = self.views(self.generate())
+        pen = self.theta_penalty(theta)
         if self.transformer:
-            return self.task_loss(self.exec_transformer(theta, self.emb_idx, self.B, self.N))
-        return self.task_loss(self.exec_mlp(theta, self.x.view(self.B, self.N, -1)))
+            return self.task_loss(self.exec_transformer(theta, self.emb_idx, self.B, self.N)) + pen
+        return self.task_loss(self.exec_mlp(theta, self.x.view(self.B, self.N, -1))) + pen
 
 
 class DirectStep(Step):
