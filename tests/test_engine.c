@@ -1644,12 +1644,9 @@ TEST(gemm_kernels_match_reference) {
                         if (tr == 1 && K > 110) continue; /* Bᵀ [N, K] must fit B's leading dimension */
                         if (tr == 2 && K > 40) continue;  /* Aᵀ: A stored [K, M] must fit A's 40 rows */
                         memcpy(C, C0, sizeof C);
-                        if (tr == 1)
-                            gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc);
-                        else if (tr == 2)
-                            gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc);
-                        else
-                            gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+                        if (tr == 1) gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc);
+                        else if (tr == 2) gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+                        else gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc);
                         for (int i = 0; i < 40; i++)
                             for (int j = 0; j < 120; j++) {
                                 double want = C0[i * ldc + j];

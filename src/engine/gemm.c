@@ -33,22 +33,22 @@ typedef __m256 vf;
 #ifdef VL
 /* C[R, NB·VL] (+)= A[R, K] B[K, NB·VL] with A[r, k] at A[r·ars + k·aks] (A, or Aᵀ stored [K, R]).
  * R and NB are compile-time constants in each instance, so the accumulators stay in registers. */
-#define DEFINE_KERNEL(R, NB)                                                                                          \
-    static void kernel_##R##x##NB(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C,       \
-                                  int ldc, int acc) {                                                                 \
-        vf c[R][NB];                                                                                                  \
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)     \
-            c[r][j] = acc ? VLOAD(C + (long)r * ldc + j * VL) : VZERO();                                              \
-        for (int k = 0; k < K; k++, A += aks) {                                                                       \
-            vf b[NB];                                                                                                 \
-            _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) b[j] = VLOAD(B + (long)k * ldb + j * VL);            \
-            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                    \
-                vf a = VSET1(A[r * ars]);                                                                             \
-                _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) c[r][j] = VFMA(a, b[j], c[r][j]);                \
-            }                                                                                                         \
-        }                                                                                                             \
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)     \
-            VSTORE(C + (long)r * ldc + j * VL, c[r][j]);                                                              \
+#define DEFINE_KERNEL(R, NB)                                                                                      \
+    static void kernel_##R##x##NB(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C,   \
+                                  int ldc, int acc) {                                                             \
+        vf c[R][NB];                                                                                              \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) \
+            c[r][j] = acc ? VLOAD(C + (long)r * ldc + j * VL) : VZERO();                                          \
+        for (int k = 0; k < K; k++, A += aks) {                                                                   \
+            vf b[NB];                                                                                             \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) b[j] = VLOAD(B + (long)k * ldb + j * VL);        \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                \
+                vf a = VSET1(A[r * ars]);                                                                         \
+                _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) c[r][j] = VFMA(a, b[j], c[r][j]);            \
+            }                                                                                                     \
+        }                                                                                                         \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) \
+            VSTORE(C + (long)r * ldc + j * VL, c[r][j]);                                                          \
     }
 #define DEFINE_KERNELS(R) DEFINE_KERNEL(R, 1) DEFINE_KERNEL(R, 2)
 typedef void Kernel(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C, int ldc, int acc);
@@ -94,23 +94,22 @@ static int fits(int N, int K) { return N % VL == 0 && K > 0 && (long)K * N <= GE
 
 void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M <= 0 || N <= 0) return;
-    if (fits(N, K))
-        gemm_core(M, N, K, A, lda, 1, B, ldb, C, ldc, acc);
+    if (fits(N, K)) gemm_core(M, N, K, A, lda, 1, B, ldb, C, ldc, acc);
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C,
+                    ldc);
 }
 void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M <= 0 || N <= 0) return;
-    if (N % VL == 0 && K > 0)
-        gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
-    else
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+    if (N % VL == 0 && K > 0) gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
+    else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
 }
 const char *gemm_kernel_name(void) { return KERNEL_NAME; }
 #else
 void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M > 0 && N > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C,
+                    ldc);
 }
 void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M > 0 && N > 0)

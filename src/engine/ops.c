@@ -496,8 +496,7 @@ static void segmm_bwd(Node *n) {
                 gemm_nt(r1 - r0, K, N, dY, N, w->data + (long)s * K * N, N, x->grad + (long)r0 * K, K, !(n->fresh & 1));
             if (part) { /* dW += X^T dY, db += colsum dY */
                 float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
-                if (w->grad)
-                    gemm_tn(K, N, r1 - r0, x->data + (long)r0 * K, K, dY, N, pw, N, 1);
+                if (w->grad) gemm_tn(K, N, r1 - r0, x->data + (long)r0 * K, K, dY, N, pw, N, 1);
                 if (b && b->grad)
                     for (int i = 0; i < r1 - r0; i++) {
 #pragma omp simd
@@ -1175,10 +1174,8 @@ static void edge_relu_bwd(Node *n) {
             float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
             float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
             /* one loop per gradient, each a plain vector loop (a branch inside would keep it scalar) */
-#define EDGE_RELU_ADD(gp)                                                      \
-    if (gp) {                                                                  \
-        _Pragma("omp simd") for (int c = c0; c < c1; c++) gp[c] += o[c] > 0 ? go[c] : 0.0f; \
-    }
+#define EDGE_RELU_ADD(gp) \
+    if (gp) { _Pragma("omp simd") for (int c = c0; c < c1; c++) gp[c] += o[c] > 0 ? go[c] : 0.0f; }
             EDGE_RELU_ADD(gx)
             EDGE_RELU_ADD(gs)
             EDGE_RELU_ADD(gt)
@@ -1367,21 +1364,18 @@ static void edge_round_bwd(Node *n) {
                 float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
                 /* one vector loop per case of he's gradient (a branch inside would keep it scalar) */
-#define EDGE_ROUND_ROW(DH)                                                                 \
-    _Pragma("omp simd") for (int c = 0; c < d; c++) {                                      \
+#define EDGE_ROUND_ROW(DH)                                                                      \
+    _Pragma("omp simd") for (int c = 0; c < d; c++) {                                           \
         float xu = xr[c], xi = xr[d + c], xo = xr[2 * d + c], ai = wi * gi[c], ao = wo * go[c]; \
-        float xh = (hr[c] + xu - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);               \
-        DH;                                                                                \
-        xr[c] = xu > 0 ? dz : 0.0f;                                                        \
-        xr[d + c] = xi > 0 ? ai : 0.0f;                                                    \
-        xr[2 * d + c] = xo > 0 ? ao : 0.0f;                                                \
+        float xh = (hr[c] + xu - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);                    \
+        DH;                                                                                     \
+        xr[c] = xu > 0 ? dz : 0.0f;                                                             \
+        xr[d + c] = xi > 0 ? ai : 0.0f;                                                         \
+        xr[2 * d + c] = xo > 0 ? ao : 0.0f;                                                     \
     }
-                if (!dh)
-                    EDGE_ROUND_ROW((void)0)
-                else if (dh_fresh)
-                    EDGE_ROUND_ROW(dh[c] = dz)
-                else
-                    EDGE_ROUND_ROW(dh[c] += dz)
+                if (!dh) EDGE_ROUND_ROW((void)0)
+                else if (dh_fresh) EDGE_ROUND_ROW(dh[c] = dz)
+                else EDGE_ROUND_ROW(dh[c] += dz)
 #undef EDGE_ROUND_ROW
                 float *qs = ps + (long)src[i] * C, *qt = pt + (long)dst[i] * C;
 #pragma omp simd
@@ -1391,8 +1385,7 @@ static void edge_round_bwd(Node *n) {
                 }
             }
             const float *dx = x + (long)r0 * C;
-            if (he->grad)
-                gemm_nt(r1 - r0, d, C, dx, C, we->data + (long)s * d * C, C, he->grad + (long)r0 * d, d, 1);
+            if (he->grad) gemm_nt(r1 - r0, d, C, dx, C, we->data + (long)s * d * C, C, he->grad + (long)r0 * d, d, 1);
             float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
             gemm_tn(d, C, r1 - r0, he->data + (long)r0 * d, d, dx, C, pw, C, 1);
             for (int i = 0; i < r1 - r0; i++) {

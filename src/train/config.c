@@ -95,15 +95,14 @@ void config_set_steps(TrainConfig *c, long steps, long evals) {
 }
 
 void config_format(const TrainConfig *c, char *buf, size_t len) {
-    snprintf(
-        buf, len,
-        "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g "
-        "theta_l2=%.9g warmup=%ld "
-        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
-        "template=%s",
-        c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
-        c->theta_l2, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie,
-        c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
+    snprintf(buf, len,
+             "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g "
+             "theta_l2=%.9g warmup=%ld "
+             "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
+             "template=%s",
+             c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
+             c->theta_l2, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds,
+             c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -184,20 +183,23 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
 #undef INT_KEY
 #undef FLT_KEY
-    return err_set(e,
-                   "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 theta_l2 warmup "
-                   "eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
-                   key);
+    return err_set(
+        e,
+        "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 theta_l2 warmup "
+        "eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
+        key);
 }
 
 /* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {"task",   "method", "seed",  "steps",  "B",          "N",          "lr",      "lr_min",
-                             "wd",     "clip",   "beta2", "theta_l2", "warmup", "eval_every", "ckpt_every", "eval_n",  "width",
-                             "rounds", "mixer",  "tie",   "pe",     "head",       "gain",       "template"};
+static const char *KEYS[] = {"task",  "method", "seed",  "steps",    "B",      "N",          "lr",         "lr_min",
+                             "wd",    "clip",   "beta2", "theta_l2", "warmup", "eval_every", "ckpt_every", "eval_n",
+                             "width", "rounds", "mixer", "tie",      "pe",     "head",       "gain",       "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
-static const struct { const char *key, *was; } ADDED[] = {{"beta2", "beta2=0.999"}, {"gain", "gain=1"}, {"theta_l2", "theta_l2=0"}};
+static const struct {
+    const char *key, *was;
+} ADDED[] = {{"beta2", "beta2=0.999"}, {"gain", "gain=1"}, {"theta_l2", "theta_l2=0"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");
