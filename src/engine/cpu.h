@@ -28,9 +28,10 @@ CpuFeatures cpu_features(void);
  * has AVX-512 (SkylakeX, Cooperlake with bf16) or AVX2+FMA (Haswell). Pure: tested directly. */
 const char *cpu_blas_core_wanted(const char *current, CpuFeatures f);
 
-/* "cpu=MODEL; blas=OPENBLAS_CONFIG (kernel CORE[, chosen by neurop for this CPU]); threads=N": what
- * every checkpoint, neurop info, the report and the benchmarks record of the machine. A run is
- * bit-identical for a seed only on the same CPU model, BLAS build and kernel, and thread count. */
+/* "cpu=MODEL; blas=OPENBLAS_CONFIG (kernel CORE[, chosen by neurop for this CPU]); gemm=KERNEL;
+ * threads=N": what every checkpoint, neurop info, the report and the benchmarks record of the
+ * machine (gemm: the narrow-product kernel this build has, gemm.h). A run is bit-identical for a
+ * seed only on the same CPU model, BLAS build and kernel, gemm kernel, and thread count. */
 void cpu_describe(char *buf, size_t len);
 const char *cpu_blas_core(void); /* openblas_get_corename() */
 #endif
