@@ -14,7 +14,6 @@ typedef __m512 vf;
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VZERO() _mm512_setzero_ps()
-#define VADD(a, b) _mm512_add_ps(a, b)
 #define KERNEL_NAME "avx512 8x32"
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -26,7 +25,6 @@ typedef __m256 vf;
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VZERO() _mm256_setzero_ps()
-#define VADD(a, b) _mm256_add_ps(a, b)
 #define KERNEL_NAME "avx2 6x16"
 #endif
 
