@@ -118,6 +118,6 @@ void cpu_describe(char *buf, size_t len) {
     const char *how = getenv("NEUROP_BLAS_CHOSEN")  ? ", chosen by neurop for this CPU"
                       : getenv("OPENBLAS_CORETYPE") ? ", from OPENBLAS_CORETYPE"
                                                     : "";
-    snprintf(buf, len, "cpu=%s; blas=%s (kernel %s%s); gemm=%s; threads=%d", model, cfg ? cfg : "?",
-             core ? core : "?", how, gemm_kernel_name(), threads);
+    snprintf(buf, len, "cpu=%s; blas=%s (kernel %s%s); gemm=%s; threads=%d", model, cfg ? cfg : "?", core ? core : "?",
+             how, gemm_kernel_name(), threads);
 }
