@@ -1,7 +1,7 @@
 /* Narrow products: C = A·B and C = A·Bᵀ where B is small enough to stay in L1 (a group's weight
  * matrix of the generator, at most GEMM_B_MAX floats) and A is a tile of rows. A BLAS call on
- * such a tile spends more time packing B and zero-filling C than multiplying (profile in
- * docs/history.md, session 7); these kernels read B in place, keep a block of C in registers
+ * such a tile spends more time packing B and zero-filling C than multiplying (figures in
+ * docs/engine.md); these kernels read B in place, keep a block of C in registers
  * for the whole K loop, and write it once. Vector width and register block come from the
  * instruction set the build targets (AVX-512, or AVX2 with FMA; `make` builds with -march=native);
  * anything else, or N not a multiple of the vector width, goes to cblas_sgemm. Deterministic:

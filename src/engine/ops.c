@@ -1,6 +1,7 @@
 /* The op table. Each op is a shape rule, a forward and a backward, side by side, followed by its
  * public constructor. Backward functions accumulate (+=) into the grads of inputs that have one.
- * Dense products go to cblas_sgemm; elementwise loops use OpenMP above a size threshold. Nothing
+ * Dense products go to cblas_sgemm, the narrow ones of segmm and edge_round to gemm.c's kernels;
+ * elementwise loops use OpenMP above a size threshold. Nothing
  * here reduces across threads, so results are bit-identical for a given thread count. */
 #include "engine/gemm.h"
 #include "engine/tape.h"
@@ -1156,6 +1157,11 @@ static void edge_relu_fwd(Graph *g, Node *n) {
         }
     }
 }
+/* g[c] += go[c] where the ReLU's output o[c] is positive, c in [c0, c1) */
+static inline void relu_grad_add(float *g, const float *o, const float *go, int c0, int c1) {
+#pragma omp simd
+    for (int c = c0; c < c1; c++) g[c] += o[c] > 0 ? go[c] : 0.0f;
+}
 /* Threads own column ranges, so the scatters into s and t stay in row order: deterministic. */
 static void edge_relu_bwd(Node *n) {
     Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
@@ -1174,12 +1180,9 @@ static void edge_relu_bwd(Node *n) {
             float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
             float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
             /* one loop per gradient, each a plain vector loop (a branch inside would keep it scalar) */
-#define EDGE_RELU_ADD(gp) \
-    if (gp) { _Pragma("omp simd") for (int c = c0; c < c1; c++) gp[c] += o[c] > 0 ? go[c] : 0.0f; }
-            EDGE_RELU_ADD(gx)
-            EDGE_RELU_ADD(gs)
-            EDGE_RELU_ADD(gt)
-#undef EDGE_RELU_ADD
+            if (gx) relu_grad_add(gx, o, go, c0, c1);
+            if (gs) relu_grad_add(gs, o, go, c0, c1);
+            if (gt) relu_grad_add(gt, o, go, c0, c1);
         }
     }
 }
