@@ -22,6 +22,17 @@ int addmod_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, 
 /* 1D-ARC (arc1d.c): one generated pair; returns the row length (<= ARC_MAX_LEN). */
 int arc_generate(Intent u, Rng *r, int *in, int *out);
 void arc_draw(const Task *t, Intent u, Split s, Rng *r, int *tok, int *lab);
+/* The per-task values of a 1D-ARC demonstration task (arcdemo.c), shared by its four rows. */
+typedef struct ArcTaskVals {
+    int marker; /* 1d_move_dp, 1d_move_2p_dp, 1d_scale_dp: the marker's colour, 1..9 */
+    int cin;    /* 1d_recolor_*: the colour of every input bar */
+    int col[3]; /* 1d_recolor_cmp: {longest}; _cnt: {size 1, 2, 3}; _oe: {odd, even} */
+    int maxlen; /* 1d_recolor_cmp: this row's longest bar */
+} ArcTaskVals;
+/* One row of demonstration family fam (ARCD_*, arcdemo.h) into in/out (ARC_DEMO_MAX_LEN cells
+ * each, background beyond the row); returns the row length. The seven families of the mixed task
+ * come from arc_generate unchanged. */
+int arc_generate_demo_row(int fam, const ArcTaskVals *v, Rng *r, int *in, int *out);
 Split arc_split_of(const int *tok, int seq_len);
 
 /* A task file (taskfile.c): task_get loads it into t (t->file owns everything). */

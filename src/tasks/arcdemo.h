@@ -1,0 +1,62 @@
+/* 1D-ARC demonstration tasks: all 18 families of the real files, posed the way ARC poses them.
+ * A task is three example pairs and a test pair, all four of one row length, sharing the
+ * family's per-task values (a marker colour, a recolour map). Generated tasks follow the
+ * geometry measured on the real files (docs/tasks.md); the reference rule of a family reads its
+ * per-task values off the example pairs alone and shares no code with the generators, so the
+ * tests that compare the two (on generated tasks and on every real file) check something. */
+#ifndef NEUROP_ARCDEMO_H
+#define NEUROP_ARCDEMO_H
+#include "tasks/task.h"
+
+#define ARC_DEMO_MAX_LEN 93 /* 1d_padded_fill's longest row; the other 17 families stay within 33 */
+#define ARC_DEMO_PAIRS 4    /* the examples, then the test pair */
+#define ARC_DEMO_EXAMPLES 3 /* every real 1D-ARC task has three example pairs and one test pair */
+
+/* The real families, in the sorted order of their folder names. */
+enum {
+    ARCD_DENOISING_1C,
+    ARCD_DENOISING_MC,
+    ARCD_FILL,
+    ARCD_FLIP,
+    ARCD_HOLLOW,
+    ARCD_MIRROR,
+    ARCD_MOVE_1P,
+    ARCD_MOVE_2P,
+    ARCD_MOVE_2P_DP,
+    ARCD_MOVE_3P,
+    ARCD_MOVE_DP,
+    ARCD_PADDED_FILL,
+    ARCD_PCOPY_1C,
+    ARCD_PCOPY_MC,
+    ARCD_RECOLOR_CMP,
+    ARCD_RECOLOR_CNT,
+    ARCD_RECOLOR_OE,
+    ARCD_SCALE_DP,
+    ARCD_N_FAMILIES
+};
+
+typedef struct ArcDemo {
+    int family; /* ARCD_*, or -1 when unknown (a task file from outside 1D-ARC) */
+    int len;    /* cells in every row of the task */
+    int in[ARC_DEMO_PAIRS][ARC_DEMO_MAX_LEN], out[ARC_DEMO_PAIRS][ARC_DEMO_MAX_LEN];
+} ArcDemo;
+
+const char *arc_demo_name(int family); /* the folder name, "1d_move_dp" */
+int arc_demo_family(const char *name); /* ARCD_* of a folder name, or -1 */
+
+/* A new task of the family into d, drawn from r: the four inputs distinct, every output
+ * different from its input, and the examples showing every per-task value the rule needs
+ * (each size of 1d_recolor_cnt, both parities of 1d_recolor_oe). */
+void arc_demo_generate(int family, Rng *r, ArcDemo *d);
+
+/* The family's reference rule: its per-task values read off d's example pairs, applied to the
+ * row in (d->len cells) -> out. -1 when the examples do not fix what the row needs (a bar size
+ * or parity the examples never recolour, examples that contradict each other), else 0. */
+int arc_demo_rule(const ArcDemo *d, const int *in, int *out);
+
+/* The task of one real file: its pairs in set, which must be consecutive, three examples and
+ * then one test pair of one length (else -1 with the path and what differs). family is
+ * arc_demo_family of the pairs' family name (-1 for a name outside 1D-ARC). */
+int arc_demo_from_pairs(const ArcPair *pairs, int n, ArcDemo *d, Err *e);
+
+#endif

@@ -1,0 +1,337 @@
+/* 1D-ARC demonstration tasks (src/tasks/arcdemo.h), all 18 real families: the reference rules
+ * reproduce every pair of every real file from that file's examples; a geometry checker written
+ * from the measured ranges (docs/tasks.md) accepts every real pair, so it is the data's geometry;
+ * generated tasks pass the same checker and rules and cover their ranges. */
+#include "test.h"
+#include "tasks/arcdemo.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int start, len, colour;
+} Seg;
+
+static int segs(const int *row, int L, Seg *s) {
+    int n = 0;
+    for (int j = 0; j < L;) {
+        int k = j;
+        while (k < L && row[k] == row[j]) k++;
+        if (row[j]) s[n++] = (Seg){j, k - j, row[j]};
+        j = k;
+    }
+    return n;
+}
+
+#define IN(v, lo, hi) ((v) >= (lo) && (v) <= (hi))
+#define GEOM(cond)                 \
+    do {                           \
+        if (!(cond)) return #cond; \
+    } while (0)
+
+/* The move base: one bar of 3..26 cells, colour 1..8, left margin 0..22, right margin 3..23
+ * (to the border, ignoring a marker), row 7..30. */
+static const char *move_base(Seg b, int L) {
+    GEOM(IN(L, 7, 30) && IN(b.len, 3, 26) && IN(b.start, 0, 22) && IN(L - b.start - b.len, 3, 23) &&
+         IN(b.colour, 1, 8));
+    return NULL;
+}
+
+/* Bars of one colour 1..3 cells apart, left margin 1..3 (the 1d_recolor_* layout). */
+static const char *bar_layout(const Seg *s, int n, int size_hi, int rm_hi, int L) {
+    GEOM(IN(s[0].start, 1, 3) && IN(L - s[n - 1].start - s[n - 1].len, 0, rm_hi));
+    for (int i = 0; i < n; i++) GEOM(s[i].colour == s[0].colour && IN(s[i].len, 1, size_hi));
+    for (int i = 1; i < n; i++) GEOM(IN(s[i].start - s[i - 1].start - s[i - 1].len, 1, 3));
+    return NULL;
+}
+
+/* NULL when one pair fits its family's measured geometry, else the failed check. */
+static const char *pair_geometry(int fam, const int *in, const int *out, int L) {
+    Seg s[ARC_DEMO_MAX_LEN], o[ARC_DEMO_MAX_LEN];
+    int n = segs(in, L, s), no = segs(out, L, o);
+    GEOM(n >= 1);
+    switch (fam) {
+    case ARCD_MOVE_1P:
+    case ARCD_MOVE_2P:
+    case ARCD_MOVE_3P: GEOM(n == 1); return move_base(s[0], L);
+    case ARCD_MOVE_DP:
+    case ARCD_MOVE_2P_DP:
+    case ARCD_SCALE_DP: {
+        GEOM(n == 2 && s[1].len == 1 && s[1].colour != s[0].colour && no == 2);
+        int gap = s[1].start - s[0].start - s[0].len, dist = L - 1 - s[1].start;
+        if (fam == ARCD_MOVE_DP) GEOM(IN(gap, 2, 14) && IN(dist, 0, 20));
+        if (fam == ARCD_MOVE_2P_DP) GEOM(gap == 2 && IN(dist, 0, 20));
+        if (fam == ARCD_SCALE_DP) GEOM(IN(gap, 2, 19) && IN(dist, 0, 14));
+        return move_base(s[0], L);
+    }
+    case ARCD_FILL:
+    case ARCD_HOLLOW:
+    case ARCD_PADDED_FILL: {
+        int m = fam == ARCD_PADDED_FILL ? L / 3 : L;
+        if (fam == ARCD_PADDED_FILL) {
+            GEOM(L % 3 == 0);
+            for (int j = m; j < L; j++) GEOM(in[j] == in[j - m] && out[j] == out[j - m]);
+            n = segs(in, m, s);
+        }
+        GEOM(IN(m, 8, 31));
+        if (fam == ARCD_HOLLOW) GEOM(n == 1);
+        else GEOM(n == 2 && s[0].len == 1 && s[1].len == 1 && s[0].colour == s[1].colour);
+        int span = s[n - 1].start + s[n - 1].len - s[0].start;
+        GEOM(IN(span, 3, 26) && IN(s[0].start, 0, 20) && IN(m - s[0].start - span, 1, 21) && IN(s[0].colour, 1, 8));
+        return NULL;
+    }
+    case ARCD_FLIP: {
+        GEOM(IN(L, 9, 32) && n == 2 && s[0].len == 1 && s[1].start == s[0].start + 1 && s[0].colour != s[1].colour);
+        int len = 1 + s[1].len;
+        GEOM(IN(len, 3, 16) && IN(s[0].start, 0, 21) && IN(L - s[0].start - len, 1, 21));
+        return NULL;
+    }
+    case ARCD_MIRROR:
+        GEOM(IN(L, 12, 32) && n == 2 && s[1].colour == 9 && s[1].len == 1 && IN(s[0].colour, 1, 7));
+        GEOM(IN(s[0].len, 3, 9) && IN(s[0].start, 0, 11) && IN(s[1].start - s[0].start - s[0].len, 1, 5));
+        GEOM(no == 2 && IN(L - o[1].start - o[1].len, 1, 11));
+        return NULL;
+    case ARCD_DENOISING_1C: {
+        int b = 0;
+        for (int i = 1; i < n; i++)
+            if (s[i].len > s[b].len) b = i;
+        GEOM(IN(L, 32, 33) && IN(s[b].len, 10, 15) && IN(s[b].colour, 1, 8));
+        GEOM(IN(n - 1, 1, 6) && IN(b, 0, 4) && IN(n - 1 - b, 0, 5));
+        for (int i = 0; i < n; i++) GEOM(i == b || (s[i].len == 1 && s[i].colour == s[b].colour));
+        for (int i = 1; i < n; i++) {
+            int gap = s[i].start - s[i - 1].start - s[i - 1].len;
+            GEOM(i == b || i - 1 == b ? IN(gap, 1, 13) : IN(gap, 2, 4));
+        }
+        return NULL;
+    }
+    case ARCD_DENOISING_MC: {
+        int first = s[0].start, last = s[n - 1].start + s[n - 1].len - 1, noise = 0;
+        GEOM(IN(L, 32, 33) && IN(last - first + 1, 20, 26) && IN(first, 0, 9) && IN(L - 1 - last, 3, 12));
+        GEOM(no == 1 && o[0].start == first && o[0].len == last - first + 1);
+        for (int j = first; j <= last; j++) {
+            GEOM(in[j] != 0);
+            if (in[j] != o[0].colour) {
+                noise++;
+                GEOM(j - first >= 2 && last - j >= 2);
+            }
+        }
+        GEOM(IN(noise, 1, 4));
+        return NULL;
+    }
+    case ARCD_PCOPY_1C:
+    case ARCD_PCOPY_MC: {
+        GEOM(IN(L, 32, 33) && IN(n, 2, 4) && s[0].len == 3 && IN(s[0].start, 1, 2));
+        GEOM(IN(L - s[n - 1].start - 1, 11, 26));
+        for (int i = 1; i < n; i++) {
+            int gap = s[i].start - s[i - 1].start - s[i - 1].len - (i > 1 ? 2 : 1); /* between the widened bars */
+            GEOM(s[i].len == 1 && IN(gap, 1, 3) && (fam == ARCD_PCOPY_MC || s[i].colour == s[0].colour));
+        }
+        return NULL;
+    }
+    case ARCD_RECOLOR_CMP: {
+        int longest = 0, at = 0;
+        for (int i = 0; i < n; i++) longest = s[i].len > longest ? s[i].len : longest;
+        for (int i = 0; i < n; i++) at += s[i].len == longest;
+        GEOM(IN(L, 17, 33) && IN(n, 2, 7) && IN(at, 1, 4));
+        return bar_layout(s, n, 7, 9, L);
+    }
+    case ARCD_RECOLOR_CNT: GEOM(IN(L, 12, 33) && IN(n, 2, 5)); return bar_layout(s, n, 3, 18, L);
+    case ARCD_RECOLOR_OE: GEOM(IN(L, 13, 33) && IN(n, 1, 5)); return bar_layout(s, n, 6, 12, L);
+    }
+    return "unknown family";
+}
+
+static int longest_bar(const int *row, int L) {
+    Seg s[ARC_DEMO_MAX_LEN];
+    int n = segs(row, L, s), m = 0;
+    for (int i = 0; i < n; i++) m = s[i].len > m ? s[i].len : m;
+    return m;
+}
+
+/* NULL when the whole task fits: every pair's geometry, inputs distinct, each output differs from
+ * its input, and the per-task values are shared and shown (docs/tasks.md, 1D-ARC families). */
+static const char *task_geometry(const ArcDemo *d, int *bad_pair) {
+    int L = d->len, f = d->family;
+    for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+        *bad_pair = i;
+        const char *why = pair_geometry(f, d->in[i], d->out[i], L);
+        if (why) return why;
+        GEOM(memcmp(d->in[i], d->out[i], sizeof *d->in[i] * (size_t)L));
+        for (int k = 0; k < i; k++) GEOM(memcmp(d->in[k], d->in[i], sizeof *d->in[i] * (size_t)L));
+    }
+    *bad_pair = -1;
+    Seg s[ARC_DEMO_MAX_LEN];
+    if (f == ARCD_MOVE_DP || f == ARCD_MOVE_2P_DP || f == ARCD_SCALE_DP) {
+        segs(d->in[0], L, s);
+        int marker = s[1].colour;
+        for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+            segs(d->in[i], L, s);
+            GEOM(s[1].colour == marker && s[0].colour != marker); /* the task's marker colour, no bar's */
+        }
+    }
+    if (f == ARCD_RECOLOR_CMP || f == ARCD_RECOLOR_CNT || f == ARCD_RECOLOR_OE) {
+        int cin = d->in[0][segs(d->in[0], L, s) ? s[0].start : 0], seen[8] = {0};
+        for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+            int n = segs(d->in[i], L, s);
+            for (int k = 0; k < n; k++) {
+                GEOM(s[k].colour == cin);
+                if (i < ARC_DEMO_EXAMPLES) seen[f == ARCD_RECOLOR_OE ? s[k].len % 2 : s[k].len] = 1;
+            }
+        }
+        if (f == ARCD_RECOLOR_CNT) GEOM(seen[1] && seen[2] && seen[3]);
+        if (f == ARCD_RECOLOR_OE) GEOM(seen[0] && seen[1]);
+        if (f == ARCD_RECOLOR_CMP) {
+            int m0 = longest_bar(d->in[0], L), m1 = longest_bar(d->in[1], L), m2 = longest_bar(d->in[2], L);
+            GEOM(m0 * m1 * m2 == 140 && m0 + m1 + m2 == 16 && IN(longest_bar(d->in[3], L), 4, 7)); /* {4, 5, 7} */
+        }
+    }
+    return NULL;
+}
+
+/* Each real file as a task; *n_tasks set. The pairs of one file are consecutive in the set. */
+static ArcDemo *real_tasks(TestCtx *t_, ArcSet *set, int *n_tasks) {
+    char dir[1024];
+    Err e = {{0}};
+    memset(set, 0, sizeof *set);
+    CHECK(data_dir("1d-arc", dir, sizeof dir, &e) == 0 && arc_load_dir(dir, set, &e) == 0, "%s", e.msg);
+    ArcDemo *d = calloc((size_t)set->n + 1, sizeof *d);
+    int n = 0;
+    for (int i = 0; i < set->n;) {
+        int k = i;
+        while (k < set->n && !strcmp(set->pairs[k].path, set->pairs[i].path)) k++;
+        CHECK(arc_demo_from_pairs(set->pairs + i, k - i, &d[n], &e) == 0, "%s", e.msg);
+        CHECK(d[n].family >= 0, "%s: family %s unknown", set->pairs[i].path, set->pairs[i].family);
+        n++;
+        i = k;
+    }
+    *n_tasks = n;
+    return d;
+}
+
+TEST(arcdemo_rules_reproduce_real_files) {
+    ArcSet set;
+    int n, per_family[ARCD_N_FAMILIES] = {0}, pairs = 0;
+    ArcDemo *d = real_tasks(t_, &set, &n);
+    CHECK(n == 901, "%d real tasks", n);
+    for (int k = 0; k < n; k++) {
+        per_family[d[k].family]++;
+        for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+            int out[ARC_DEMO_MAX_LEN] = {0};
+            CHECK(arc_demo_rule(&d[k], d[k].in[i], out) == 0 &&
+                      !memcmp(out, d[k].out[i], sizeof *out * (size_t)d[k].len),
+                  "%s task %d pair %d: the rule differs from the file", arc_demo_name(d[k].family), k, i);
+            pairs++;
+        }
+    }
+    CHECK(pairs == 3604, "%d pairs", pairs);
+    for (int f = 0; f < ARCD_N_FAMILIES; f++)
+        CHECK(per_family[f] == (f == ARCD_SCALE_DP ? 51 : 50), "%s: %d tasks", arc_demo_name(f), per_family[f]);
+    free(d);
+    arc_set_free(&set);
+}
+
+TEST(arcdemo_geometry_matches_real_files) {
+    ArcSet set;
+    int n;
+    ArcDemo *d = real_tasks(t_, &set, &n);
+    for (int k = 0; k < n; k++) {
+        int pair;
+        const char *why = task_geometry(&d[k], &pair);
+        CHECK(!why, "%s real task %d pair %d: %s", arc_demo_name(d[k].family), k, pair, why);
+    }
+    free(d);
+    arc_set_free(&set);
+}
+
+/* Generated tasks of every family: the checker accepts them, the rule (from the examples alone)
+ * reproduces all four pairs, and the draws cover the family's measured row lengths. */
+TEST(arcdemo_generated_tasks) {
+    int per = test_quick() ? 60 : 400;
+    ArcDemo *d = malloc(sizeof *d);
+    Rng r;
+    rng_seed(&r, 18);
+    for (int f = 0; f < ARCD_N_FAMILIES; f++) {
+        int min_len = 999, max_len = 0, colours = 0, failures = 0;
+        for (int k = 0; k < per && failures < 3; k++) {
+            arc_demo_generate(f, &r, d);
+            int pair, ok = d->family == f;
+            const char *why = task_geometry(d, &pair);
+            CHECK(!why && ok, "%s generated task %d pair %d: %s", arc_demo_name(f), k, pair, why ? why : "family");
+            for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+                int out[ARC_DEMO_MAX_LEN] = {0};
+                int good =
+                    arc_demo_rule(d, d->in[i], out) == 0 && !memcmp(out, d->out[i], sizeof *out * (size_t)d->len);
+                CHECK(good, "%s generated task %d pair %d breaks the rule", arc_demo_name(f), k, i);
+                failures += !good || why;
+                for (int j = 0; j < d->len; j++) colours |= 1 << d->out[i][j];
+            }
+            min_len = d->len < min_len ? d->len : min_len;
+            max_len = d->len > max_len ? d->len : max_len;
+        }
+        int span =
+            f == ARCD_DENOISING_1C || f == ARCD_DENOISING_MC || f == ARCD_PCOPY_1C || f == ARCD_PCOPY_MC ? 1 : 10;
+        CHECK(max_len - min_len >= span, "%s: lengths only %d..%d", arc_demo_name(f), min_len, max_len);
+        CHECK((colours & 0x1fe) == 0x1fe || f == ARCD_MIRROR || f == ARCD_FILL || f == ARCD_HOLLOW ||
+                  f == ARCD_PADDED_FILL || f == ARCD_MOVE_1P || f == ARCD_MOVE_2P || f == ARCD_MOVE_3P ||
+                  f == ARCD_DENOISING_1C,
+              "%s: output colours 0x%x", arc_demo_name(f), colours);
+    }
+    free(d);
+}
+
+TEST(arcdemo_same_seed_same_tasks) {
+    ArcDemo *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    for (int f = 0; f < ARCD_N_FAMILIES; f++) {
+        Rng r1, r2;
+        rng_seed(&r1, 5);
+        rng_seed(&r2, 5);
+        for (int k = 0; k < 5; k++) {
+            memset(a, 0, sizeof *a);
+            memset(b, 0, sizeof *b);
+            arc_demo_generate(f, &r1, a);
+            arc_demo_generate(f, &r2, b);
+            CHECK(!memcmp(a, b, sizeof *a), "%s: task %d differs", arc_demo_name(f), k);
+        }
+    }
+    free(a);
+    free(b);
+}
+
+TEST(arcdemo_names_and_bad_tasks) {
+    for (int f = 0; f < ARCD_N_FAMILIES; f++) CHECK(arc_demo_family(arc_demo_name(f)) == f, "family %d", f);
+    CHECK(arc_demo_family("1d_move_4p") == -1 && arc_demo_family("") == -1, "unknown names map to -1");
+    int in[4][8] = {{0, 1, 1, 0}, {1, 1, 0, 0}, {0, 0, 1, 1}, {0, 1, 0, 0}};
+    ArcPair p[5];
+    for (int i = 0; i < 5; i++)
+        p[i] = (ArcPair){.family = "1d_recolor_oe",
+                         .path = "x/1d_recolor_oe_1.json",
+                         .is_test = i >= 3,
+                         .index = i >= 3 ? i - 3 : i,
+                         .len = 4,
+                         .in = in[i % 4],
+                         .out = in[i % 4]};
+    ArcDemo *d = malloc(sizeof *d);
+    Err e = {{0}};
+    CHECK(arc_demo_from_pairs(p, 4, d, &e) == 0 && d->family == ARCD_RECOLOR_OE && d->len == 4, "%s", e.msg);
+    CHECK(arc_demo_from_pairs(p, 5, d, &e) == -1 && strstr(e.msg, "5 pairs") && strstr(e.msg, "x/1d_recolor_oe_1"),
+          "five pairs: '%s'", e.msg);
+    p[2].len = 3;
+    CHECK(arc_demo_from_pairs(p, 4, d, &e) == -1 && strstr(e.msg, "train[2] has 3 cells"), "length: '%s'", e.msg);
+    p[2].len = 4;
+    p[1].is_test = 1;
+    CHECK(arc_demo_from_pairs(p, 4, d, &e) == -1 && strstr(e.msg, "out of order"), "order: '%s'", e.msg);
+    p[1].is_test = 0;
+    /* examples that never show an even bar cannot recolour one: the rule says so, it does not guess */
+    int out[8];
+    d->in[0][1] = d->in[0][2] = d->in[1][0] = d->in[1][1] = d->in[2][2] = d->in[2][3] = 0;
+    d->in[0][1] = d->in[1][1] = d->in[2][1] = 3;
+    memcpy(d->out, d->in, sizeof d->out);
+    d->out[0][1] = d->out[1][1] = d->out[2][1] = 5;
+    int even[8] = {0, 3, 3, 0};
+    CHECK(arc_demo_rule(d, even, out) == -1, "an unseen parity must be refused");
+    int odd[8] = {3, 0, 3, 0};
+    CHECK(arc_demo_rule(d, odd, out) == 0 && out[0] == 5 && out[1] == 0 && out[2] == 5, "odd bars: %d %d %d", out[0],
+          out[1], out[2]);
+    d->out[2][1] = 6; /* contradicting examples */
+    CHECK(arc_demo_rule(d, odd, out) == -1, "contradicting examples must be refused");
+    free(d);
+}
