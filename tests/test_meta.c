@@ -469,7 +469,7 @@ static float *generate(Method *m, const float *feat, int B) {
     Graph g;
     graph_init(&g, &a);
     g.no_grad = 1;
-    Tensor *th = method_generate(&g, m, feat, B);
+    Tensor *th = method_generate(&g, m, tensor_wrap(&g, (float *)feat, NULL, SHAPE(B, m->n_feat)));
     float *out = xmalloc(th->numel * sizeof(float));
     memcpy(out, th->data, th->numel * sizeof(float));
     graph_free(&g);

@@ -124,7 +124,7 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
     graph_init(&g, &a);
     /* θ = M(U) */
     g.no_grad = 1;
-    Tensor *th = method_generate(&g, &m, feat->data, B);
+    Tensor *th = method_generate(&g, &m, tensor_wrap(&g, feat->data, NULL, SHAPE(B, m.n_feat)));
     char what[192];
     snprintf(what, sizeof what, "%s θ", tpl_text);
     compare(t_, what, th->data, theta_ref->data, th->numel, 1e-4);

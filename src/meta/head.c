@@ -53,15 +53,13 @@ void theta_head_free(ThetaHead *h) {
     h->offset = h->lin_mask = NULL;
 }
 
-Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, const float *feat,
-                   int n_feat) {
-    int n = (int)t->n_theta, B = raw->shape[0];
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, Tensor *u) {
+    int n = (int)t->n_theta;
     Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
     Tensor *off = tensor_wrap(g, h->offset, NULL, SHAPE(1, n));
     if (!h->centred) return op_add(g, op_mul(g, raw, op_reshape(g, s, SHAPE(1, n))), off);
     Tensor *r = op_permute(g, raw, (int[]){1, 0});                  /* [n, B] */
     Tensor *mu = op_segment_mean(g, r, h->tensor_of, t->n_tensors); /* [T, B] */
-    Tensor *u = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, n_feat));
     Tensor *lin =
         op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1), params_tensor(g, ps, h->mean_b)); /* [T, B] */
     Tensor *c = op_sub(g, r, op_gather(g, mu, h->tensor_of, n));
@@ -130,7 +128,8 @@ void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_cal
     graph_init(&g, &a);
     g.no_grad = 1;
     for (int b = 0; b < n_calib; b++) { /* one intent at a time: the memory of one forward pass */
-        Tensor *theta = method_generate(&g, m, calib + (long)b * m->n_feat, 1); /* scale 1: raw outputs */
+        Tensor *u = tensor_wrap(&g, (float *)calib + (long)b * m->n_feat, NULL, SHAPE(1, m->n_feat));
+        Tensor *theta = method_generate(&g, m, u); /* scale 1: raw outputs */
         for (int k = 0; k < t->n_tensors; k++) {
             const TplTensor *tt = &t->tensors[k];
             double m1 = 0, m2 = 0, *v = buf + tt->off;

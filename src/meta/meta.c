@@ -63,11 +63,12 @@ void method_free(Method *m) {
     m->impl = NULL;
 }
 
-Tensor *method_generate(Graph *g, Method *m, const float *feat, int B) {
+Tensor *method_generate(Graph *g, Method *m, Tensor *u) {
+    NP_ASSERT(u->ndim == 2 && u->shape[1] == m->n_feat, "method_generate: U must be [B, %d]", m->n_feat);
     switch (m->kind) {
-    case METHOD_MLP: return mlp_generate(g, m, feat, B);
-    case METHOD_GMLP: return gmlp_generate(g, m, feat, B);
-    case METHOD_GNN: return gnn_generate(g, m, feat, B);
+    case METHOD_MLP: return mlp_generate(g, m, u);
+    case METHOD_GMLP: return gmlp_generate(g, m, u);
+    case METHOD_GNN: return gnn_generate(g, m, u);
     default: NP_ASSERT(0, "method_generate: %s generates no weights", NAMES[m->kind]);
     }
     return NULL;
@@ -77,7 +78,7 @@ Tensor *method_forward(Graph *g, Method *m, const Batch *b) { return method_forw
 Tensor *method_forward_theta(Graph *g, Method *m, const Batch *b, Tensor **theta_out) {
     if (theta_out) *theta_out = NULL;
     if (m->kind == METHOD_DIRECT) return direct_forward(g, m, b);
-    Tensor *theta = method_generate(g, m, b->feat, b->B);
+    Tensor *theta = method_generate(g, m, tensor_wrap(g, (float *)b->feat, NULL, SHAPE(b->B, m->n_feat)));
     if (theta_out) *theta_out = theta;
     const Template *t = &m->tpl;
     if (t->kind == TPL_MLP) {

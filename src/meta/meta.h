@@ -72,8 +72,9 @@ const char *method_id(MethodKind k);   /* "direct", "mlp", "gmlp", "gnn" */
 int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat, const float *calib,
                 int n_calib, Rng *r, Err *e);
 void method_free(Method *m);
-/* θ = M(U): [B, n_theta]. Not for direct. */
-Tensor *method_generate(Graph *g, Method *m, const float *feat, int B);
+/* θ = M(U): u [B, n_feat] -> [B, n_theta]; the gradient reaches u when u has one (U computed by
+ * a learned encoder). Not for direct. */
+Tensor *method_generate(Graph *g, Method *m, Tensor *u);
 /* Predictions: MLP template [B, N, out]; Transformer [B, N, classes] (readout last) or
  * [B, N, len, classes]. */
 Tensor *method_forward(Graph *g, Method *m, const Batch *b);

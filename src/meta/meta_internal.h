@@ -36,8 +36,7 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
  * generator's outputs can blow a program's weights up (weight normalization, Salimans & Kingma 2016).
  * A matrix then has no common mode either (W_T·U + c_T applies to vectors only): a constant added to
  * every entry is a rank-1 term of operator norm |m|·√(rows·cols) that nothing bounds. */
-Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, const float *feat,
-                   int n_feat);
+Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, Tensor *u);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
 void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib);
 void theta_head_free(ThetaHead *h);
@@ -50,7 +49,7 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
  * keeps only each axis' normalized index (the first feature of each NG_PE_AXIS block). */
 const float *pe_select(Graph *g, const float *pe, long n, int mode);
 /* [U_b ‖ pe_slot] for every (slot, b) row: [n_slots * B, n_feat + NG_PE_DIM]; pe may be NULL (zeros). */
-Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots);
+Tensor *encoder_input(Graph *g, Tensor *u, const float *pe, int n_slots);
 /* PE_ONEHOT, PE_PRODUCT: the first layer's weights times a one-hot index are a learned code per
  * (group, axis, index); a slot's pre-activation gets code(axis 0) + code(axis 1), or their
  * elementwise product (PE_PRODUCT). ix: [n, 2] indices, seg: the n slots' group ranges (G groups). */
@@ -74,13 +73,13 @@ int gnn_init(Method *m, Rng *r);
 /* Meta-GNN's learned slot codes, of its nodes (edges 0) or edges (1); NULL when cfg.pe has none.
  * The equivariance test moves them with a graph symmetry, as it moves fixed encodings. */
 SlotCodes *gnn_codes(Method *m, int edges);
-Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B);
+Tensor *gnn_generate(Graph *g, Method *m, Tensor *u);
 void gnn_free(Method *m);
 int gmlp_init(Method *m, Rng *r);
-Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B);
+Tensor *gmlp_generate(Graph *g, Method *m, Tensor *u);
 void gmlp_free(Method *m);
 int mlp_init(Method *m, Rng *r);
-Tensor *mlp_generate(Graph *g, Method *m, const float *feat, int B);
+Tensor *mlp_generate(Graph *g, Method *m, Tensor *u);
 void mlp_free(Method *m);
 int direct_init(Method *m, Rng *r);
 Tensor *direct_forward(Graph *g, Method *m, const Batch *b);

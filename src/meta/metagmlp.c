@@ -75,13 +75,13 @@ void gmlp_free(Method *m) {
     free(n);
 }
 
-Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
+Tensor *gmlp_generate(Graph *g, Method *m, Tensor *u) {
     GMLP *n = m->impl;
     const Template *t = &m->tpl;
     const ParamSet *ps = &m->ps;
-    int T = (int)t->n_theta, w = m->cfg.width;
+    int T = (int)t->n_theta, w = m->cfg.width, B = u->shape[0];
     int *seg = rows_by_group(g, n->seg, t->n_tensors, T, B, m->cfg.tie);
-    Tensor *x = encoder_input(g, feat, B, m->n_feat, pe_select(g, n->pe, T, m->cfg.pe), T), *z;
+    Tensor *x = encoder_input(g, u, pe_select(g, n->pe, T, m->cfg.pe), T), *z;
     if (pe_codes(m->cfg.pe)) { /* the codes join the first layer's pre-activation */
         int *slot_of = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
         for (long i = 0; i < (long)T * B; i++) slot_of[i] = (int)(i / B);
@@ -97,5 +97,5 @@ Tensor *gmlp_generate(Graph *g, Method *m, const float *feat, int B) {
     zb = op_add(g, zb, mix);
     z = op_reshape(g, op_permute(g, op_reshape(g, zb, SHAPE(B, T, w)), (int[]){1, 0, 2}), SHAPE(T * B, w));
     Tensor *raw = op_reshape(g, tied_mlp(g, ps, &n->dec, z, seg), SHAPE(T, B));
-    return theta_head(g, ps, &n->head, t, op_permute(g, raw, (int[]){1, 0}), feat, m->n_feat);
+    return theta_head(g, ps, &n->head, t, op_permute(g, raw, (int[]){1, 0}), u);
 }

@@ -160,10 +160,10 @@ static int *endpoint_rows(Graph *g, const int *node, int E, int B) {
 }
 
 /* h = LN(W₂ σ(W_U U + W_p p + b₁) + b₂) for n slots of G groups (slot_seg), B intents. */
-static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float *feat, int B, const float *pe, int n,
-                      int G, const int *slot_seg, const int *seg) {
+static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, const float *pe, int n, int G,
+                      const int *slot_seg, const int *seg) {
     const ParamSet *ps = &m->ps;
-    int d = m->cfg.width, tie = m->cfg.tie;
+    int d = m->cfg.width, tie = m->cfg.tie, B = u->shape[0];
     int one_seg[2] = {0, n};
     const int *sseg = tie ? slot_seg : one_seg;
     int Gt = tie ? G : 1;
@@ -175,7 +175,6 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float 
     Tensor *ps_slot = op_segmm_bias(g, pt, params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt);
     if (pe_codes(m->cfg.pe)) ps_slot = op_add(g, ps_slot, slot_codes(g, ps, &en->codes, n, d));
     /* per intent and group: W_U U -> [G·B, d] */
-    Tensor *u = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, m->n_feat));
     Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)),
                             (int[]){1, 0, 2});
     pu = op_reshape(g, pu, SHAPE(Gt * B, d));
@@ -191,19 +190,19 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, const float 
                             Gt); /* LN(W₂ z + b₂) */
 }
 
-Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
+Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
     GNN *net = m->impl;
     const NGraph *ng = &m->ng;
     const ParamSet *ps = &m->ps;
-    int V = ng->n_nodes, E = ng->n_edges, tie = m->cfg.tie;
+    int V = ng->n_nodes, E = ng->n_edges, tie = m->cfg.tie, B = u->shape[0];
     int *nseg = rows_by_group(g, ng->node_seg, ng->n_node_groups, V, B, tie);
     int *eseg = rows_by_group(g, ng->edge_seg, ng->n_edge_groups, E, B, tie);
     int Gn = tie ? ng->n_node_groups : 1, Ge = tie ? ng->n_edge_groups : 1;
     int *src = endpoint_rows(g, ng->src, E, B), *dst = endpoint_rows(g, ng->dst, E, B);
 
     const float *npe = pe_select(g, ng->node_pe, V, m->cfg.pe), *epe = pe_select(g, ng->edge_pe, E, m->cfg.pe);
-    Tensor *hv = encode(g, m, &net->enc_node, feat, B, npe, V, ng->n_node_groups, ng->node_seg, nseg);
-    Tensor *he = encode(g, m, &net->enc_edge, feat, B, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
+    Tensor *hv = encode(g, m, &net->enc_node, u, npe, V, ng->n_node_groups, ng->node_seg, nseg);
+    Tensor *he = encode(g, m, &net->enc_edge, u, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
 
     for (int k = 0; k < m->cfg.rounds; k++) {
         const Round *R = &net->rounds[k];
@@ -227,5 +226,5 @@ Tensor *gnn_generate(Graph *g, Method *m, const float *feat, int B) {
     for (long j = 0; j < T; j++)
         for (int b = 0; b < B; b++) pick[j * B + b] = net->slot_row[j] * B + b;
     Tensor *raw = op_permute(g, op_reshape(g, op_gather(g, all, pick, (int)(T * B)), SHAPE((int)T, B)), (int[]){1, 0});
-    return theta_head(g, ps, &net->head, &m->tpl, raw, feat, m->n_feat);
+    return theta_head(g, ps, &net->head, &m->tpl, raw, u);
 }

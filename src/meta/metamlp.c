@@ -34,13 +34,13 @@ void mlp_free(Method *m) {
     free(n);
 }
 
-Tensor *mlp_generate(Graph *g, Method *m, const float *feat, int B) {
+Tensor *mlp_generate(Graph *g, Method *m, Tensor *u) {
     MMLP *n = m->impl;
     const ParamSet *ps = &m->ps;
-    Tensor *h = tensor_wrap(g, (float *)feat, NULL, SHAPE(B, m->n_feat));
+    Tensor *h = u;
     for (int l = 0; l < 3; l++) {
         h = op_add(g, op_matmul(g, h, params_tensor(g, ps, n->w[l]), 0, 0), params_tensor(g, ps, n->b[l]));
         if (l < 2) h = op_relu(g, h);
     }
-    return theta_head(g, ps, &n->head, &m->tpl, h, feat, m->n_feat);
+    return theta_head(g, ps, &n->head, &m->tpl, h, u);
 }

@@ -98,15 +98,16 @@ Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int 
     return op_mul(g, a, b);
 }
 
-Tensor *encoder_input(Graph *g, const float *feat, int B, int n_feat, const float *pe, int n_slots) {
-    int F = n_feat + NG_PE_DIM;
-    Tensor *x = tensor_new(g, SHAPE(n_slots * B, F));
-    for (int s = 0; s < n_slots; s++)
-        for (int b = 0; b < B; b++) {
-            float *row = x->data + ((long)s * B + b) * F;
-            memcpy(row, feat + (long)b * n_feat, n_feat * sizeof(float));
-            if (pe) memcpy(row + n_feat, pe + (long)s * NG_PE_DIM, NG_PE_DIM * sizeof(float));
-            else memset(row + n_feat, 0, NG_PE_DIM * sizeof(float));
-        }
-    return x;
+Tensor *encoder_input(Graph *g, Tensor *u, const float *pe, int n_slots) {
+    int B = u->shape[0], n = n_slots * B;
+    int *intent_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
+    int *slot_of = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
+    for (int i = 0; i < n; i++) {
+        intent_of[i] = i % B;
+        slot_of[i] = i / B;
+    }
+    Tensor *p = pe ? op_gather(g, tensor_wrap(g, (float *)pe, NULL, SHAPE(n_slots, NG_PE_DIM)), slot_of, n)
+                   : tensor_zeros(g, SHAPE(n, NG_PE_DIM));
+    Tensor *cat[2] = {op_gather(g, u, intent_of, n), p};
+    return op_concat(g, cat, 2, 1);
 }

@@ -268,7 +268,7 @@ void run_synth(Run *r, Intent u, float *theta) {
     eval_graph(r, &g);
     float *feat = xmalloc(r->task.n_feat * sizeof(float));
     task_features(&r->task, u, feat);
-    Tensor *th = method_generate(&g, &r->m, feat, 1);
+    Tensor *th = method_generate(&g, &r->m, tensor_wrap(&g, feat, NULL, SHAPE(1, r->task.n_feat)));
     memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
     free(feat);
     graph_free(&g);
