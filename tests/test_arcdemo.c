@@ -335,3 +335,131 @@ TEST(arcdemo_names_and_bad_tasks) {
     CHECK(arc_demo_rule(d, odd, out) == -1, "contradicting examples must be refused");
     free(d);
 }
+
+/* ---- arc-demo, the task ---- */
+
+/* The task a row's demonstrations describe, and the row as its pair `pair`. */
+static void row_task(const Task *t, const Examples *ex, int i, ArcDemo *d) {
+    const int *demo = ex->demo + (size_t)i * t->demo_pairs * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
+    memset(d, 0, sizeof *d);
+    while (d->len < t->out_len && lab[d->len] >= 0) d->len++;
+    for (int e = 0; e < ARC_DEMO_EXAMPLES; e++)
+        for (int j = 0; j < d->len; j++) {
+            d->in[e][j] = demo[e * t->seq_len + j] / ARC_COLOURS;
+            d->out[e][j] = demo[e * t->seq_len + j] % ARC_COLOURS;
+        }
+}
+
+static int real_row(const ArcSet *set, const int *tok, int L) {
+    for (int k = 0; k < set->n; k++) {
+        int n = set->pairs[k].len < L ? set->pairs[k].len : L, m = 0;
+        while (m < n && set->pairs[k].in[m] == tok[m]) m++;
+        int rest = 1; /* equal as padded rows: the rest of both is background */
+        for (int j = m; j < L && rest; j++) rest = tok[j] == 0 && (j >= set->pairs[k].len || set->pairs[k].in[j] == 0);
+        if (m == n && rest) return 1;
+    }
+    return 0;
+}
+
+/* A training draw is one task: its rows are its examples then its test pair, all with its
+ * examples as demonstrations; the rule reproduces each row from them; the task lands in the
+ * split asked; no training task holds a real input row. */
+TEST(arcdemo_task_rows_splits_and_real_rows) {
+    Task t;
+    Err e = {{0}};
+    CHECK(task_get("arc-demo", &t, &e) == 0, "%s", e.msg);
+    if (t.kind != TASK_ARC_DEMO) return;
+    CHECK(t.n_train == 15 && t.n_ood == 3 && t.demo_pairs == 3 && t.seq_len == ARC_DEMO_MAX_LEN && t.n_excluded > 2000,
+          "train %d ood %d pairs %d len %d excluded %d", t.n_train, t.n_ood, t.demo_pairs, t.seq_len, t.n_excluded);
+    ArcSet set = {0};
+    char dir[1024];
+    CHECK(data_dir("1d-arc", dir, sizeof dir, &e) == 0 && arc_load_dir(dir, &set, &e) == 0, "%s", e.msg);
+    Examples ex;
+    examples_alloc(&t, 6, &ex);
+    ArcDemo *d = malloc(sizeof *d);
+    Rng r;
+    rng_seed(&r, 3);
+    int per = test_quick() ? 4 : 40, real_hits = 0;
+    for (int k = 0; k < t.n_train * per; k++) {
+        Intent u = t.train[k % t.n_train];
+        Split s = k % 5 == 4 ? SPLIT_VAL : SPLIT_TRAIN;
+        task_sample(&t, u, s, &r, 6, &ex);
+        CHECK(ex.n == 6, "%d rows", ex.n);
+        size_t nd = (size_t)t.demo_pairs * t.seq_len;
+        for (int i = 0; i < 6; i++) {
+            CHECK(!memcmp(ex.demo + i * nd, ex.demo, nd * sizeof(int)), "row %d: another task's examples", i);
+            CHECK(task_split_of(&t, u, &ex, i) == s, "row %d: split %d, asked %d", i, task_split_of(&t, u, &ex, i), s);
+        }
+        row_task(&t, &ex, 0, d);
+        d->family = u.family;
+        for (int i = 0; i < 6; i++) {
+            int out[ARC_DEMO_MAX_LEN] = {0};
+            const int *tok = ex.tok + (size_t)i * t.seq_len, *lab = ex.lab + (size_t)i * t.out_len;
+            CHECK(arc_demo_rule(d, tok, out) == 0 && !memcmp(out, lab, sizeof *out * (size_t)d->len),
+                  "%s row %d breaks the rule", arc_demo_name(u.family), i);
+            if (i < 3) /* rows 0..2 are the examples themselves */
+                for (int j = 0; j < d->len; j++) CHECK(tok[j] == d->in[i][j] && lab[j] == d->out[i][j], "row %d", i);
+            if (i == 4) CHECK(!memcmp(tok, ex.tok, sizeof *tok * (size_t)t.seq_len), "row 4 starts over at row 0");
+            if (s == SPLIT_TRAIN && i < 4) real_hits += real_row(&set, tok, t.seq_len);
+        }
+    }
+    CHECK(real_hits == 0, "%d real input rows in training tasks", real_hits);
+    /* an OOD family draws from every split; its intent parses as typed */
+    Intent u;
+    CHECK(task_intent_parse(&t, " Move_3P ", &u, &e) == 0 && u.family == ARCD_MOVE_3P && task_is_ood(&t, u), "%s",
+          e.msg);
+    CHECK(task_intent_parse(&t, "1d_recolor_oe", &u, &e) == 0 && task_is_ood(&t, u), "%s", e.msg);
+    CHECK(task_intent_parse(&t, "move_4p", &u, &e) == -1 && strstr(e.msg, "move_4p"), "'%s'", e.msg);
+    char name[64];
+    task_intent_format(&t, (Intent){ARCD_SCALE_DP, -1}, name, sizeof name);
+    CHECK(!strcmp(name, "1d_scale_dp"), "%s", name);
+    free(d);
+    examples_free(&ex);
+    arc_set_free(&set);
+    task_free(&t);
+}
+
+/* Evaluation sets: distinct tasks of the split, a row each (the test pair), and never a
+ * training task's examples: a hash split on the examples keeps them apart. */
+TEST(arcdemo_eval_sets) {
+    Task t;
+    Err e = {{0}};
+    CHECK(task_get("arc-demo", &t, &e) == 0, "%s", e.msg);
+    if (t.kind != TASK_ARC_DEMO) return;
+    Intent u = {ARCD_MOVE_1P, -1};
+    Examples val, tr;
+    int n = task_eval_set(&t, u, SPLIT_VAL, 60, 7, &val);
+    CHECK(n == 60, "%d val tasks", n);
+    size_t nd = (size_t)t.demo_pairs * t.seq_len;
+    ArcDemo *d = malloc(sizeof *d);
+    for (int i = 0; i < n; i++) {
+        CHECK(task_split_of(&t, u, &val, i) == SPLIT_VAL, "val row %d", i);
+        row_task(&t, &val, i, d);
+        d->family = u.family;
+        int out[ARC_DEMO_MAX_LEN] = {0};
+        CHECK(arc_demo_rule(d, val.tok + (size_t)i * t.seq_len, out) == 0 &&
+                  !memcmp(out, val.lab + (size_t)i * t.out_len, sizeof *out * (size_t)d->len),
+              "val row %d: the test pair does not follow its examples", i);
+        for (int k = 0; k < i; k++)
+            CHECK(memcmp(val.demo + i * nd, val.demo + k * nd, nd * sizeof(int)) ||
+                      memcmp(val.tok + (size_t)i * t.seq_len, val.tok + (size_t)k * t.seq_len, t.seq_len * sizeof(int)),
+                  "val rows %d and %d are one task", k, i);
+    }
+    examples_alloc(&t, 1, &tr);
+    Rng r;
+    rng_seed(&r, 8);
+    int shared = 0;
+    for (int k = 0; k < 2000; k++) {
+        task_sample(&t, u, SPLIT_TRAIN, &r, 1, &tr);
+        for (int i = 0; i < n; i++) shared += !memcmp(tr.demo, val.demo + i * nd, nd * sizeof(int));
+    }
+    CHECK(shared == 0, "%d training tasks show a validation task's examples", shared);
+    Examples again;
+    CHECK(task_eval_set(&t, u, SPLIT_VAL, 60, 7, &again) == n && !memcmp(again.demo, val.demo, n * nd * sizeof(int)),
+          "the same seed gives the same set");
+    free(d);
+    examples_free(&again);
+    examples_free(&tr);
+    examples_free(&val);
+    task_free(&t);
+}

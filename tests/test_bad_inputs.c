@@ -9,6 +9,7 @@
 #include "io/fileio.h"
 #include "io/safetensors.h"
 #include "program/progfile.h"
+#include "tasks/task.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,4 +283,79 @@ TEST(bad_inputs_messages_escape_control_bytes) {
     err_set(&e, "%s", big);
     CHECK(strlen(e.msg) < sizeof e.msg && strlen(e.msg) % 4 == 0 && !strncmp(e.msg, "\\x01\\x01", 8),
           "a long message: %zu bytes", strlen(e.msg));
+}
+
+/* ---- arc-demo and solve ---- */
+
+#define ROW3_PAIR "{\"input\": [[0, 1, 0]], \"output\": [[0, 0, 1]]}"
+
+static int one_line(const char *s) {
+    const char *nl = strchr(s, '\n');
+    return nl && !nl[1];
+}
+
+/* neurop solve on a tiny arc-demo run: one task prints its prediction and writes the program, a
+ * folder is scored per family into JSON; every misuse is one line and a non-zero exit. */
+TEST(bad_inputs_solve) {
+    char dir[128], out[8192], args[1400];
+    snprintf(dir, sizeof dir, "/tmp/neurop-test-solve-XXXXXX");
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char data[1024];
+    Err e;
+    CHECK(data_dir("1d-arc", data, sizeof data, &e) == 0, "%s", e.msg);
+    snprintf(args, sizeof args,
+             "train --task arc-demo --method gnn --quiet --steps 2 --out %s/run --set width=8 --set rounds=1 "
+             "--set eval_n=1 --set B=2 --set \"template=transformer vocab=10 len=93 d=8 heads=2 mlp=16 classes=10 "
+             "layers=1 prenorm=1 readout=all act=relu\"",
+             dir);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "train exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "solve %s/run %s/1d_move_dp/1d_move_dp_3.json -o %s/p.safetensors", dir, data, dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "predicted ") && strstr(out, "expected ") &&
+              (strstr(out, "right:") || strstr(out, "wrong:")),
+          "solve one task, exit %d: %s", rc, out);
+    char *prog = path_join(dir, "p.safetensors");
+    Program p;
+    CHECK(program_load(prog, &p, &e) == 0 && p.t.len == 93 && !strcmp(p.intent, "1d_move_dp"), "the program: %s",
+          e.msg);
+    program_free(&p);
+    free(prog);
+    snprintf(args, sizeof args, "solve %s/run %s/1d_flip --json %s/s.json", dir, data, dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "1d_flip                50") && strstr(out, "ms/task"), "solve a folder, exit %d: %s",
+          rc, out);
+    char *js = path_join(dir, "s.json");
+    unsigned char *text = NULL;
+    size_t len;
+    CHECK(read_file(js, &text, &len, &e) == 0 && strstr((char *)text, "\"tasks\":\t50"), "%s",
+          text ? (char *)text : e.msg);
+    free(text);
+    free(js);
+    struct {
+        const char *args, *want;
+        int rc;
+    } bad[] = {
+        {"solve %s/run %s/no-such.json", "no such file", 2},
+        {"solve %s/run %s/1d_flip -o x.safetensors", "-o goes with one task", 2},
+        {"solve %s/run", "want RUN and TASK.json or DIR", 2},
+        {"synth %s/run --intent flip -o %s/x.safetensors", "neurop solve RUN TASK.json", 1},
+        {"train --task arc-demo --method direct --steps 1 --out %s/d", "direct: not built for arc-demo", 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(args, sizeof args, bad[i].args, dir, i == 3 || i == 4 ? dir : data);
+        rc = cli_run(args, out, sizeof out);
+        CHECK(rc == bad[i].rc && strstr(out, bad[i].want) && one_line(out), "'%s': exit %d: %s", args, rc, out);
+    }
+    /* a task file that is not three examples and a test pair */
+    char *two = path_join(dir, "two.json");
+    write_text(two, "{\"train\": [" ROW3_PAIR ", " ROW3_PAIR "], \"test\": [" ROW3_PAIR "]}");
+    snprintf(args, sizeof args, "solve %s/run %s", dir, two);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "3 pairs; a 1D-ARC task has 3 examples and 1 test pair"), "exit %d: %s", rc, out);
+    free(two);
+    rm_rf(dir);
 }

@@ -6,6 +6,7 @@
  *   meta-learner computes for that intent (MLP and Transformer templates);
  * - a NaN/Inf loss stops the run with a message and the last checkpoint still loads. */
 #include "test.h"
+#include "analysis/realarc.h"
 #include "io/fileio.h"
 #include "io/safetensors.h"
 #include "program/progfile.h"
@@ -592,4 +593,59 @@ TEST(train_theta_penalty_value) {
     arena_free(&a);
     batch_free(&bb);
     run_free(&r);
+}
+
+/* arc-demo end to end at a tiny size: programs made from examples train, resume bit for bit,
+ * and score every real file of the 18 families from its own examples. */
+TEST(train_arc_demo_resume_and_real_files) {
+    int nt = threads_save();
+    const long steps = 8, first = 3;
+    TrainConfig c;
+    tiny_config(&c, "arc-demo", METHOD_GNN, steps);
+    snprintf(c.tpl, sizeof c.tpl,
+             "transformer vocab=10 len=93 d=8 heads=2 mlp=16 classes=10 layers=1 prenorm=1 "
+             "readout=all act=relu");
+    c.N = 4;
+    c.eval_n = 2;
+    c.warmup = 0;
+    c.lr_min = c.lr; /* a constant rate: the first part's schedule is the whole run's */
+    c.eval_every = 3;
+    c.ckpt_every = 5;
+    char da[128], db[128];
+    if (!temp_dir(da, sizeof da, "demoA") || !temp_dir(db, sizeof db, "demoB")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
+    Err e = {{0}};
+    Run a, b;
+    TrainOptions oa = {.dir = da}, ob = {.dir = db};
+    CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0, "run A: %s", e.msg);
+    CHECK(a.m.demo && params_find(&a.m.ps, "demo.theta") >= 0, "no examples' encoder");
+    TrainConfig c1 = c;
+    c1.steps = first;
+    CHECK(!run_init(&b, &c1, &e) && run_train(&b, &ob, &e) == 0, "run B, first part: %s", e.msg);
+    ob.resume = 1;
+    ob.steps = steps;
+    CHECK(run_train(&b, &ob, &e) == 0 && b.step == steps, "run B, resumed: %s", e.msg);
+    check_same_state(t_, "arc-demo resume", &a, &b);
+    EvalReport rep;
+    run_evaluate(&a, SPLIT_VAL, 1, &rep);
+    CHECK(rep.n == 18 && rep.items[0].n == 2 && rep.n_ood == 3, "%d intents, %d rows", rep.n, rep.items[0].n);
+    eval_report_free(&rep);
+    char dir[1024];
+    RealReport rr;
+    CHECK(data_dir("1d-arc", dir, sizeof dir, &e) == 0 && run_real_arc(&a, dir, &rr, &e) == 0, "%s", e.msg);
+    int tasks = 0;
+    for (int k = 0; k < rr.n; k++) {
+        tasks += rr.fam[k].n;
+        CHECK(rr.fam[k].correct >= 0 && rr.fam[k].correct <= rr.fam[k].n, "%s: %d of %d", rr.fam[k].family,
+              rr.fam[k].correct, rr.fam[k].n);
+    }
+    CHECK(rr.n == 18 && tasks == 901, "%d families, %d tasks", rr.n, tasks);
+    run_free(&a);
+    run_free(&b);
+    rm_dir(da);
+    rm_dir(db);
+    threads_restore(nt);
 }

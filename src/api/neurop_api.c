@@ -77,6 +77,9 @@ int neurop_synth(NeuropRun *r, const char *intent, float *theta, long n, char *c
     if (run->cfg.method == METHOD_DIRECT)
         return fail(err, errlen, "this run is the direct baseline, which generates no weights");
     if (!intent || !theta) return fail(err, errlen, "neurop_synth: intent and theta must not be NULL");
+    if (run->task.demo_pairs)
+        return fail(err, errlen, "an %s run makes a program from a task's examples, not from an intent (neurop solve)",
+                    run->task.name);
     if (n != run->tpl.n_theta)
         return fail(err, errlen, "neurop_synth: theta holds %ld floats, the template has %ld", n, run->tpl.n_theta);
     Intent u;

@@ -16,13 +16,14 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: neurop data TASK [--split train|val|test|ood] [--intent I] [--n N] [--seed S]\n"
             "                        [--color auto|always|never]\n"
-            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc, or a task file PATH.jsonl) per intent: one "
-            "input per line\n"
-            "as `neurop exec` reads it, the expected output after a '#' (uncoloured; 1D-ARC inputs are\n"
-            "padded with background to the template's 33 cells, '.' marks output cells not scored).\n"
+            "Prints N samples (default 4) of TASK (sumfirst, addmod, arc, arc-demo, or a task file PATH.jsonl)\n"
+            "per intent: one input per line as `neurop exec` reads it, the expected output after a '#'\n"
+            "(uncoloured; 1D-ARC inputs are padded with background to the template's 33 cells, '.' marks\n"
+            "output cells not scored). arc-demo: N tasks, each its three examples and its test pair.\n"
             "  --split S    train (default), val, test (IID splits, train intents) or ood (OOD intents)\n"
             "  --intent I   one intent: sumfirst n=4, addmod p=83, arc move:k=3, recolor:c=5, flip, fill,\n"
-            "               hollow, mirror, denoise; without --split an OOD intent shows its ood split.\n"
+            "               hollow, mirror, denoise; arc-demo a family, 1d_move_dp or move_dp; without\n"
+            "               --split an OOD intent shows its ood split.\n"
             "               Without --intent: every intent of the split (train intents, or OOD ones for ood).\n"
             "  --n N        samples per intent (1..%d)\n"
             "  --seed S     random seed (default 1); same seed, same samples\n"
@@ -67,6 +68,25 @@ static void print_example(const Task *t, Intent u, const Examples *ex, int i, in
             printf(" %g", t->in_dim > 0 ? ex->y[(size_t)i * t->out_len + j] : ex->lab[(size_t)i * t->out_len + j]);
         putchar('\n');
         break;
+    case TASK_ARC_DEMO: { /* the rows of one task: its examples, then its test pair */
+        const int *tok = ex->tok + (size_t)i * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
+        int len = 0;
+        while (len < t->out_len && lab[len] >= 0) len++;
+        char what[32];
+        snprintf(what, sizeof what, i < 3 ? "example %d" : "test", i + 1);
+        if (colour) {
+            printf("# %s\n", what);
+            print_colour_row("in", tok, len);
+            print_colour_row("out", lab, len);
+        } else {
+            printf("  ");
+            for (int j = 0; j < len; j++) printf("%s%d", j ? " " : "", tok[j]);
+            printf("    # %s in, %d cells\n# ", what, len);
+            for (int j = 0; j < len; j++) printf("%s%d", j ? " " : "", lab[j]);
+            printf("    # out\n");
+        }
+        break;
+    }
     case TASK_ARC: {
         const int *tok = ex->tok + (size_t)i * t->seq_len, *lab = ex->lab + (size_t)i * t->out_len;
         int len = 0;
@@ -97,6 +117,16 @@ static void show_intent(const Task *t, Intent u, Split s, uint64_t seed, int n, 
     /* One stream per intent, so an intent's samples do not depend on which others are listed. */
     r = rng_fork(&base, (uint64_t)(u.family * 1000 + u.param + 1));
     Examples ex;
+    if (t->demo_pairs) { /* n tasks, each its examples and its test pair */
+        examples_alloc(t, t->demo_pairs + 1, &ex);
+        for (int k = 0; k < n; k++) {
+            printf("%s# task %d\n", k ? "\n" : "", k + 1);
+            task_sample(t, u, s, &r, t->demo_pairs + 1, &ex);
+            for (int i = 0; i < ex.n; i++) print_example(t, u, &ex, i, colour);
+        }
+        examples_free(&ex);
+        return;
+    }
     examples_alloc(t, n, &ex);
     task_sample(t, u, s, &r, n, &ex);
     for (int i = 0; i < n; i++) print_example(t, u, &ex, i, colour);
@@ -154,7 +184,7 @@ int cmd_data(int argc, char **argv) {
     }
     if (optind != argc - 1) {
         fprintf(stderr, "neurop data: %s (try neurop data --help)\n",
-                optind >= argc ? "missing TASK (sumfirst, addmod, arc)" : "more than one TASK given");
+                optind >= argc ? "missing TASK (sumfirst, addmod, arc, arc-demo)" : "more than one TASK given");
         return 2;
     }
     Err e;

@@ -93,6 +93,11 @@ int cmd_demo(int argc, char **argv) {
     Err e = {{0}};
     TrainConfig cfg;
     char dir[512], kv[64];
+    if (strstr(task, "demo")) {
+        fprintf(stderr, "neurop demo: the demo synthesizes from intents; for arc-demo train with neurop train --task "
+                        "arc-demo and solve tasks with neurop solve\n");
+        return 2;
+    }
     if (strstr(task, ".jsonl")) {
         fprintf(stderr,
                 "neurop demo: the demo is for the built-in tasks; train a task file with neurop train --task %s\n",

@@ -12,7 +12,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: neurop eval RUN [options]\n"
                "  --which best|last  checkpoint to evaluate (default best: chosen on IID validation)\n"
                "  --split test|val   IID split for the train intents (default test)\n"
-               "  --real DIR         also the real 1D-ARC files below DIR (arc runs; default: the data/1d-arc that\n"
+               "  --real DIR         also the real 1D-ARC files below DIR (arc and arc-demo runs; default: the "
+               "data/1d-arc that\n"
                "                     ships with neurop, or $NEUROP_DATA/1d-arc)\n"
                "  --no-real          skip the real 1D-ARC test\n"
                "  --json FILE        write every number as JSON\n");
@@ -86,7 +87,7 @@ int cmd_eval(int argc, char **argv) {
     RealReport rr = {0};
     char found[1024];
     int have_real = 0;
-    if (run.task.kind == TASK_ARC && !no_real && !real) {
+    if ((run.task.kind == TASK_ARC || run.task.kind == TASK_ARC_DEMO) && !no_real && !real) {
         if (data_dir("1d-arc", found, sizeof found, &e)) {
             fprintf(stderr, "neurop eval: the real 1D-ARC test: %s; or give --real DIR or --no-real\n", e.msg);
             run_free(&run);
@@ -94,17 +95,21 @@ int cmd_eval(int argc, char **argv) {
         }
         real = found;
     }
-    if (run.task.kind == TASK_ARC && !no_real) {
+    if ((run.task.kind == TASK_ARC || run.task.kind == TASK_ARC_DEMO) && !no_real) {
         if (run_real_arc(&run, real, &rr, &e)) {
             fprintf(stderr, "neurop eval: %s\n", e.msg);
             run_free(&run);
             return 1;
         }
         have_real = 1;
-        printf("\nreal 1D-ARC (%s): pairs solved by the program synthesized for the family's intent\n", real);
+        if (run.task.kind == TASK_ARC_DEMO)
+            printf("\nreal 1D-ARC (%s): test pairs solved by the program synthesized from each task's examples\n",
+                   real);
+        else printf("\nreal 1D-ARC (%s): pairs solved by the program synthesized for the family's intent\n", real);
         for (int k = 0; k < rr.n; k++) {
             char nm[64];
             task_intent_format(&run.task, rr.fam[k].u, nm, sizeof nm);
+            if (run.task.kind == TASK_ARC_DEMO) nm[0] = 0; /* the family is the intent */
             printf("%-18s %-12s %4d %8.4f\n", rr.fam[k].family, nm, rr.fam[k].n,
                    rr.fam[k].n ? (double)rr.fam[k].correct / rr.fam[k].n : 0.0);
         }

@@ -54,6 +54,14 @@ int cmd_synth(int argc, char **argv) {
         run_free(&run);
         return 1;
     }
+    if (run.task.demo_pairs) {
+        fprintf(stderr,
+                "neurop synth: an %s run makes a program from a task's examples, not from an intent: use "
+                "neurop solve RUN TASK.json -o PROGRAM\n",
+                run.task.name);
+        run_free(&run);
+        return 1;
+    }
     /* -o may overwrite a program, never anything else (a checkpoint given by mistake) */
     struct stat st;
     Program old;

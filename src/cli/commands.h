@@ -7,6 +7,7 @@ int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_solve(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_clock(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct {
     {"train", cmd_train, "train a method (direct, mlp, gmlp, gnn) on a task"},
     {"eval", cmd_eval, "IID and OOD exact match of a run, per intent"},
     {"synth", cmd_synth, "synthesize the program for an intent (one forward pass) into a file"},
+    {"solve", cmd_solve, "an ARC task (or a folder of them): the program made from its examples, run on its test"},
     {"clock", cmd_clock, "ADDMOD clock: PCA of the embeddings an addmod run generates; PC1 across primes vs 1/p"},
     {"info", cmd_info, "a run's template, parameter counts and FLOPs per step"},
     {"demo", cmd_demo, "the main job (make run): train Meta-GNN, evaluate, synthesize an unseen program, run it"},

@@ -34,6 +34,17 @@ int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *
     params_init(&m->ps);
     if (k == METHOD_GNN || k == METHOD_GMLP)
         if (ngraph_build(tpl, &m->ng, e)) return -1;
+    if (cfg->demo_len > 0) { /* declared first: the methods finalize the parameter set */
+        if (k == METHOD_DIRECT) {
+            method_free(m);
+            return err_set(e, "direct: not built for demonstration tasks yet (use mlp, gmlp or gnn)");
+        }
+        m->demo = xcalloc(1, sizeof *m->demo);
+        if (demo_encoder_add(m->demo, &m->ps, cfg->demo_len, cfg->demo_pairs, n_feat, e)) {
+            method_free(m);
+            return -1;
+        }
+    }
     int rc = 0;
     switch (k) {
     case METHOD_DIRECT: rc = direct_init(m, r); break;
@@ -46,8 +57,19 @@ int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *
         method_free(m);
         return err_set(e, "%s: could not build the model", NAMES[k]);
     }
+    if (m->demo) demo_encoder_init(m->demo, &m->ps, r); /* drawn after φ: an intent method's φ is unchanged */
     if (k != METHOD_DIRECT && calib && n_calib > 0) theta_head_calibrate(m, (ThetaHead *)m->impl, calib, n_calib);
     return 0;
+}
+
+void method_calibrate(Method *m, const float *calib, int n) {
+    NP_ASSERT(m->kind != METHOD_DIRECT, "direct generates no weights to calibrate");
+    theta_head_calibrate(m, (ThetaHead *)m->impl, calib, n);
+}
+
+Tensor *method_encode_demo(Graph *g, Method *m, const int *demo, int B) {
+    NP_ASSERT(m->demo && demo, "method_encode_demo: a demonstration method and its examples");
+    return demo_encode(g, &m->ps, m->demo, demo, B);
 }
 
 void method_free(Method *m) {
@@ -59,6 +81,8 @@ void method_free(Method *m) {
     default: break;
     }
     if (m->kind == METHOD_GNN || m->kind == METHOD_GMLP) ngraph_free(&m->ng);
+    free(m->demo);
+    m->demo = NULL;
     params_free(&m->ps);
     m->impl = NULL;
 }
@@ -78,7 +102,9 @@ Tensor *method_forward(Graph *g, Method *m, const Batch *b) { return method_forw
 Tensor *method_forward_theta(Graph *g, Method *m, const Batch *b, Tensor **theta_out) {
     if (theta_out) *theta_out = NULL;
     if (m->kind == METHOD_DIRECT) return direct_forward(g, m, b);
-    Tensor *theta = method_generate(g, m, tensor_wrap(g, (float *)b->feat, NULL, SHAPE(b->B, m->n_feat)));
+    Tensor *u = m->demo ? method_encode_demo(g, m, b->demo, b->B)
+                        : tensor_wrap(g, (float *)b->feat, NULL, SHAPE(b->B, m->n_feat));
+    Tensor *theta = method_generate(g, m, u);
     if (theta_out) *theta_out = theta;
     const Template *t = &m->tpl;
     if (t->kind == TPL_MLP) {

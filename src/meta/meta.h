@@ -37,6 +37,9 @@ typedef struct MetaConfig {
                          so a zero-initialized MetaConfig stays the plain calibration */
     int itok_len;   /* direct on a Transformer template: intent tokens prepended to each input */
     int itok_vocab; /* ... and the extra token ids they use (after the template's vocab) */
+    int demo_len;   /* demonstration tasks: cells per example row; U is then encoded from the
+                         examples (demo.c) instead of read from the task's features; 0: features */
+    int demo_pairs; /* ... and examples per program */
 } MetaConfig;
 
 typedef struct Method {
@@ -46,7 +49,8 @@ typedef struct Method {
     NGraph ng;    /* neural graph of tpl (GNN, gMLP) */
     int n_feat;
     ParamSet ps;
-    void *impl; /* method-specific: indices of its views, index arrays */
+    void *impl;               /* method-specific: indices of its views, index arrays */
+    struct DemoEncoder *demo; /* cfg.demo_len > 0: the examples' encoder, its weights in ps */
 } Method;
 
 /* Inputs of one batch: B intents (features [B, n_feat]) with N examples each. MLP templates read
@@ -57,6 +61,7 @@ typedef struct Batch {
     const float *x;    /* [B*N, in] (MLP templates) */
     const int *tok;    /* [B*N*len] (Transformer templates) */
     const int *itok;   /* [B, itok_len] intent tokens (direct on Transformer templates), ids < itok_vocab */
+    const int *demo;   /* [B, demo_pairs * demo_len] example cells, in * 10 + out (demonstration tasks) */
 } Batch;
 
 int method_parse(const char *name, MethodKind *k, Err *e); /* direct | mlp | gmlp | gnn */
@@ -72,6 +77,11 @@ const char *method_id(MethodKind k);   /* "direct", "mlp", "gmlp", "gnn" */
 int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat, const float *calib,
                 int n_calib, Rng *r, Err *e);
 void method_free(Method *m);
+/* Sets each θ tensor's output scale from n U rows (done by method_init when it gets calib rows;
+ * a demonstration method has U only once its encoder exists, so its caller does it after). */
+void method_calibrate(Method *m, const float *calib, int n);
+/* U [B, n_feat] of B programs' examples (demo [B, demo_pairs * demo_len]); needs m->demo. */
+Tensor *method_encode_demo(Graph *g, Method *m, const int *demo, int B);
 /* θ = M(U): u [B, n_feat] -> [B, n_theta]; the gradient reaches u when u has one (U computed by
  * a learned encoder). Not for direct. */
 Tensor *method_generate(Graph *g, Method *m, Tensor *u);

@@ -3,6 +3,7 @@
  * the reference rules from arc_rules.c. */
 #include "tasks/arcdemo.h"
 #include "tasks/internal.h"
+#include <stdlib.h>
 #include <string.h>
 
 #define TASK_TRIES 10000 /* whole-task redraws; a task is accepted within a few */
@@ -98,5 +99,103 @@ int arc_demo_from_pairs(const ArcPair *p, int n, ArcDemo *d, Err *e) {
         memcpy(d->in[i], p[i].in, sizeof *p[i].in * (size_t)p[i].len);
         memcpy(d->out[i], p[i].out, sizeof *p[i].out * (size_t)p[i].len);
     }
+    return 0;
+}
+
+/* ---- arc-demo, the task (task.c dispatches here) ------------------------------------------- */
+
+#define DEMO_SALT 0x4144u /* "AD" */
+
+/* A row as the network sees it: its cells without the trailing background. */
+static uint64_t row_hash(uint64_t salt, const int *row, int n) {
+    while (n > 0 && row[n - 1] == 0) n--;
+    return task_hash_ints(salt, row, n);
+}
+
+/* The split of a task: a hash of its examples as demonstration tokens (t->seq_len per pair). */
+static Split demo_split(const Task *t, const int *demo) {
+    uint64_t h = DEMO_SALT;
+    for (int e = 0; e < t->demo_pairs; e++)
+        h = task_hash_mix(h, row_hash(DEMO_SALT, demo + e * t->seq_len, t->seq_len));
+    return split_from_hash(h);
+}
+
+Split arcdemo_split_of(const Task *t, const Examples *ex, int i) {
+    return demo_split(t, ex->demo + (size_t)i * t->demo_pairs * t->seq_len);
+}
+
+void arc_demo_example(const Task *t, const ArcDemo *d, int pair, Examples *ex, int i) {
+    NP_ASSERT(t->demo_pairs == ARC_DEMO_EXAMPLES && ex->demo, "arc_demo_example needs an arc-demo task's examples");
+    NP_ASSERT(i >= 0 && i < ex->cap && pair >= 0 && pair < ARC_DEMO_PAIRS, "row %d of %d, pair %d", i, ex->cap, pair);
+    NP_ASSERT(d->len >= 1 && d->len <= t->seq_len, "a task of %d cells in rows of %d", d->len, t->seq_len);
+    int T = t->seq_len, *tok = ex->tok + (size_t)i * T, *lab = ex->lab + (size_t)i * t->out_len;
+    int *demo = ex->demo + (size_t)i * t->demo_pairs * T;
+    for (int j = 0; j < T; j++) {
+        tok[j] = j < d->len ? d->in[pair][j] : 0;
+        lab[j] = j < d->len ? d->out[pair][j] : -1;
+        for (int e = 0; e < ARC_DEMO_EXAMPLES; e++)
+            demo[e * T + j] = j < d->len ? d->in[e][j] * ARC_COLOURS + d->out[e][j] : 0;
+    }
+    if (i >= ex->n) ex->n = i + 1;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int holds_excluded(const Task *t, const ArcDemo *d) {
+    for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+        uint64_t h = row_hash(DEMO_SALT, d->in[i], d->len);
+        if (bsearch(&h, t->excluded, (size_t)t->n_excluded, sizeof h, cmp_u64)) return 1;
+    }
+    return 0;
+}
+
+/* A new task of family u in split s: a training task never holds a real input row. */
+static void draw_task(const Task *t, Intent u, Split s, Rng *r, ArcDemo *d, Examples *ex, int i) {
+    for (;;) {
+        arc_demo_generate(u.family, r, d);
+        if (s == SPLIT_OOD) return;
+        arc_demo_example(t, d, ARC_DEMO_EXAMPLES, ex, i);
+        if (arcdemo_split_of(t, ex, i) == s && !(s == SPLIT_TRAIN && holds_excluded(t, d))) return;
+    }
+}
+
+void arcdemo_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i0, int n) {
+    ArcDemo d;
+    draw_task(t, u, s, r, &d, ex, i0);
+    for (int k = 0; k < n; k++) arc_demo_example(t, &d, n == 1 ? ARC_DEMO_EXAMPLES : k % ARC_DEMO_PAIRS, ex, i0 + k);
+}
+
+int arcdemo_load_excluded(Task *t, Err *e) {
+    char dir[1024];
+    ArcSet set = {0};
+    if (data_dir("1d-arc", dir, sizeof dir, e) || arc_load_dir(dir, &set, e)) {
+        arc_set_free(&set);
+        return err_set(e, "arc-demo keeps the real 1D-ARC files out of training and needs them: %s", e->msg);
+    }
+    t->excluded = xmalloc(sizeof *t->excluded * (size_t)(set.n > 0 ? set.n : 1));
+    for (int i = 0; i < set.n; i++) t->excluded[i] = row_hash(DEMO_SALT, set.pairs[i].in, set.pairs[i].len);
+    qsort(t->excluded, (size_t)set.n, sizeof *t->excluded, cmp_u64);
+    int n = 0;
+    for (int i = 0; i < set.n; i++)
+        if (!n || t->excluded[i] != t->excluded[n - 1]) t->excluded[n++] = t->excluded[i];
+    t->n_excluded = n;
+    arc_set_free(&set);
+    return 0;
+}
+
+int arcdemo_intent_parse(const Task *t, const char *s, const char *raw, Intent *u, Err *e) {
+    (void)t;
+    char name[80];
+    snprintf(name, sizeof name, "%s%s", strncmp(s, "1d_", 3) ? "1d_" : "", s);
+    int f = arc_demo_family(name);
+    if (f < 0)
+        return err_set(e,
+                       "unknown arc-demo intent '%s' (valid: a 1D-ARC family, e.g. 1d_move_dp or move_dp; "
+                       "the 18 are the folders of data/1d-arc)",
+                       raw);
+    *u = (Intent){f, -1};
     return 0;
 }

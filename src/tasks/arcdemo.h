@@ -11,6 +11,7 @@
 #define ARC_DEMO_MAX_LEN 93 /* 1d_padded_fill's longest row; the other 17 families stay within 33 */
 #define ARC_DEMO_PAIRS 4    /* the examples, then the test pair */
 #define ARC_DEMO_EXAMPLES 3 /* every real 1D-ARC task has three example pairs and one test pair */
+#define ARC_DEMO_FEAT 32    /* the width of U, the examples' encoding that conditions a program */
 
 /* The real families, in the sorted order of their folder names. */
 enum {
@@ -58,5 +59,9 @@ int arc_demo_rule(const ArcDemo *d, const int *in, int *out);
  * then one test pair of one length (else -1 with the path and what differs). family is
  * arc_demo_family of the pairs' family name (-1 for a name outside 1D-ARC). */
 int arc_demo_from_pairs(const ArcPair *pairs, int n, ArcDemo *d, Err *e);
+
+/* Row i of ex (an arc-demo task's examples): pair `pair` of d (0..2 an example, 3 the test pair)
+ * padded to t->seq_len (labels -1 beyond the row), with d's examples as its demonstrations. */
+void arc_demo_example(const Task *t, const ArcDemo *d, int pair, Examples *ex, int i);
 
 #endif

@@ -22,6 +22,13 @@ int addmod_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, 
 /* 1D-ARC (arc1d.c): one generated pair; returns the row length (<= ARC_MAX_LEN). */
 int arc_generate(Intent u, Rng *r, int *in, int *out);
 void arc_draw(const Task *t, Intent u, Split s, Rng *r, int *tok, int *lab);
+/* arc-demo (arcdemo.c): rows i0..i0+n-1 of ex from new tasks of family u in split s: n == 1 a new
+ * task's test pair; else the pairs of one new task in order, cycling. Each row gets its task's
+ * examples as demonstrations. */
+void arcdemo_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i0, int n);
+Split arcdemo_split_of(const Task *t, const Examples *ex, int i);
+int arcdemo_load_excluded(Task *t, Err *e); /* every real input row, from the shipped files */
+int arcdemo_intent_parse(const Task *t, const char *s, const char *raw, Intent *u, Err *e);
 /* The per-task values of a 1D-ARC demonstration task (arcdemo.c), shared by its four rows. */
 typedef struct ArcTaskVals {
     int marker; /* 1d_move_dp, 1d_move_2p_dp, 1d_scale_dp: the marker's colour, 1..9 */

@@ -1,4 +1,5 @@
 /* Task registry, intents (lists, parsing, features), example buffers, sampling dispatch, scoring. */
+#include "tasks/arcdemo.h"
 #include "tasks/internal.h"
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +24,16 @@ static const Intent arc_train[] = {
     {ARC_FLIP, -1},   {ARC_FILL, -1},   {ARC_HOLLOW, -1}, {ARC_MIRROR, -1}, {ARC_DENOISE, -1}};
 static const Intent arc_ood[] = {{ARC_MOVE, 3}, {ARC_RECOLOR, 5}};
 
+/* arc-demo: 15 families trained, three held out of training entirely, chosen before any run
+ * (docs/tasks.md): each has a sibling family in training whose demonstrations show its parts
+ * (move_1p/move_2p and move_dp's shifts; pcopy_1c; recolor_cnt's and recolor_cmp's maps). */
+static const Intent arcdemo_train[] = {{ARCD_DENOISING_1C, -1}, {ARCD_DENOISING_MC, -1}, {ARCD_FILL, -1},
+                                       {ARCD_FLIP, -1},         {ARCD_HOLLOW, -1},       {ARCD_MIRROR, -1},
+                                       {ARCD_MOVE_1P, -1},      {ARCD_MOVE_2P, -1},      {ARCD_MOVE_2P_DP, -1},
+                                       {ARCD_MOVE_DP, -1},      {ARCD_PADDED_FILL, -1},  {ARCD_PCOPY_1C, -1},
+                                       {ARCD_RECOLOR_CMP, -1},  {ARCD_RECOLOR_CNT, -1},  {ARCD_SCALE_DP, -1}};
+static const Intent arcdemo_ood[] = {{ARCD_MOVE_3P, -1}, {ARCD_PCOPY_MC, -1}, {ARCD_RECOLOR_OE, -1}};
+
 #define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
 
 static const char *const arc_names[ARC_N_FAMILIES] = {"move", "recolor", "flip", "fill", "hollow", "mirror", "denoise"};
@@ -40,10 +51,17 @@ static const struct {
 static const struct {
     const char *alias;
     TaskKind kind;
-} task_aliases[] = {
-    {"sumfirst", TASK_SUMFIRST}, {"sumfirst-n", TASK_SUMFIRST}, {"addmod", TASK_ADDMOD}, {"addmod-p", TASK_ADDMOD},
-    {"arc", TASK_ARC},           {"1d-arc", TASK_ARC},          {"1darc", TASK_ARC},     {"arc1d", TASK_ARC},
-    {"1d-arc-mixed", TASK_ARC}};
+} task_aliases[] = {{"sumfirst", TASK_SUMFIRST},
+                    {"sumfirst-n", TASK_SUMFIRST},
+                    {"addmod", TASK_ADDMOD},
+                    {"addmod-p", TASK_ADDMOD},
+                    {"arc", TASK_ARC},
+                    {"1d-arc", TASK_ARC},
+                    {"1darc", TASK_ARC},
+                    {"arc1d", TASK_ARC},
+                    {"1d-arc-mixed", TASK_ARC},
+                    {"arc-demo", TASK_ARC_DEMO},
+                    {"1d-arc-demo", TASK_ARC_DEMO}};
 
 static Task task_make(TaskKind kind) {
     Task t = {.kind = kind};
@@ -82,6 +100,19 @@ static Task task_make(TaskKind kind) {
         t.ood = arc_ood;
         t.n_ood = COUNT(arc_ood);
         break;
+    case TASK_ARC_DEMO:
+        t.name = "arc-demo";
+        t.n_feat = ARC_DEMO_FEAT;
+        t.seq_len = ARC_DEMO_MAX_LEN;
+        t.vocab = ARC_COLOURS;
+        t.n_classes = ARC_COLOURS;
+        t.out_len = ARC_DEMO_MAX_LEN;
+        t.demo_pairs = ARC_DEMO_EXAMPLES;
+        t.train = arcdemo_train;
+        t.n_train = COUNT(arcdemo_train);
+        t.ood = arcdemo_ood;
+        t.n_ood = COUNT(arcdemo_ood);
+        break;
     case TASK_FILE: NP_ASSERT(0, "task files are loaded by taskfile_load");
     }
     return t;
@@ -93,15 +124,17 @@ int task_get(const char *name, Task *out, Err *e) {
         if (name && !strcasecmp(name, task_aliases[i].alias)) {
             *out = task_make(task_aliases[i].kind);
             out->id = out->name;
-            return 0;
+            return out->kind == TASK_ARC_DEMO ? arcdemo_load_excluded(out, e) : 0;
         }
     size_t n = name ? strlen(name) : 0;
     if (n > 6 && !strcmp(name + n - 6, ".jsonl")) return taskfile_load(name, out, e);
-    return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc, or a task file PATH.jsonl)", name ? name : "");
+    return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc, arc-demo, or a task file PATH.jsonl)",
+                   name ? name : "");
 }
 
 void task_free(Task *t) {
     if (t->kind == TASK_FILE) taskfile_free(t->file);
+    free(t->excluded);
     memset(t, 0, sizeof *t);
 }
 
@@ -144,6 +177,7 @@ void task_features(const Task *t, Intent u, float *feat) {
         break;
     }
     case TASK_FILE: taskfile_features(t, u, feat); break;
+    case TASK_ARC_DEMO: NP_ASSERT(0, "arc-demo: the intent is the examples, encoded by the method"); break;
     case TASK_ARC:
         feat[u.family] = 1.0f;
         if (u.family == ARC_MOVE) feat[ARC_N_FAMILIES] = u.param / 5.0f;
@@ -238,6 +272,7 @@ int task_intent_parse(const Task *t, const char *text, Intent *u, Err *e) {
     }
     s[o] = 0;
     if (t->kind == TASK_ARC) return parse_arc(s, text, u, e);
+    if (t->kind == TASK_ARC_DEMO) return arcdemo_intent_parse(t, s, text, u, e);
     return parse_scalar(t, s, text, u, e);
 }
 
@@ -246,6 +281,7 @@ void task_intent_format(const Task *t, Intent u, char *buf, size_t len) {
     case TASK_SUMFIRST: snprintf(buf, len, "n=%d", u.param); break;
     case TASK_ADDMOD: snprintf(buf, len, "p=%d", u.param); break;
     case TASK_FILE: taskfile_intent_format(t, u, buf, len); break;
+    case TASK_ARC_DEMO: snprintf(buf, len, "%s", arc_demo_name(u.family)); break;
     case TASK_ARC:
         NP_ASSERT(u.family >= 0 && u.family < ARC_N_FAMILIES, "bad ARC family %d", u.family);
         if (arc_params[u.family].pname)
@@ -267,6 +303,7 @@ void examples_alloc(const Task *t, int cap, Examples *ex) {
         ex->tok = xmalloc(sizeof *ex->tok * (size_t)cap * (size_t)t->seq_len);
         ex->lab = xmalloc(sizeof *ex->lab * (size_t)cap * (size_t)t->out_len);
     }
+    if (t->demo_pairs) ex->demo = xmalloc(sizeof *ex->demo * (size_t)cap * (size_t)(t->demo_pairs * t->seq_len));
 }
 
 void examples_free(Examples *ex) {
@@ -274,6 +311,7 @@ void examples_free(Examples *ex) {
     free(ex->tok);
     free(ex->y);
     free(ex->lab);
+    free(ex->demo);
     *ex = (Examples){0};
 }
 
@@ -294,13 +332,16 @@ static void draw_one(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int
     case TASK_ADDMOD: addmod_draw(u, s, r, ex->tok + (size_t)i * t->seq_len, ex->lab + (size_t)i * t->out_len); break;
     case TASK_ARC: arc_draw(t, u, s, r, ex->tok + (size_t)i * t->seq_len, ex->lab + (size_t)i * t->out_len); break;
     case TASK_FILE: taskfile_draw(t, u, s, r, ex, i); break;
+    case TASK_ARC_DEMO: arcdemo_draw(t, u, s, r, ex, i, 1); break;
     }
 }
 
 void task_sample(const Task *t, Intent u, Split s, Rng *r, int n, Examples *ex) {
     check_request(t, u, s);
     NP_ASSERT(n >= 0 && n <= ex->cap, "asked for %d examples, buffer holds %d", n, ex->cap);
-    for (int i = 0; i < n; i++) draw_one(t, u, s, r, ex, i);
+    if (t->kind == TASK_ARC_DEMO) arcdemo_draw(t, u, s, r, ex, 0, n);
+    else
+        for (int i = 0; i < n; i++) draw_one(t, u, s, r, ex, i);
     ex->n = n;
 }
 
@@ -314,6 +355,7 @@ Split task_split_of(const Task *t, Intent u, const Examples *ex, int i) {
     }
     case TASK_ARC: return arc_split_of(ex->tok + (size_t)i * t->seq_len, t->seq_len);
     case TASK_FILE: return taskfile_split_of(t, u, ex, i);
+    case TASK_ARC_DEMO: return arcdemo_split_of(t, ex, i);
     }
     NP_ASSERT(0, "bad task kind");
     return SPLIT_TRAIN;
@@ -322,6 +364,11 @@ Split task_split_of(const Task *t, Intent u, const Examples *ex, int i) {
 /* ---- evaluation sets ---- */
 
 static uint64_t input_hash(const Task *t, const Examples *ex, int i) {
+    if (t->kind == TASK_ARC_DEMO) { /* a task: its examples and its test input */
+        int n = t->demo_pairs * t->seq_len;
+        return task_hash_mix(task_hash_ints(1, ex->demo + (size_t)i * n, n),
+                             task_hash_ints(2, ex->tok + (size_t)i * t->seq_len, t->seq_len));
+    }
     if (t->kind != TASK_SUMFIRST) return task_hash_ints(1, ex->tok + (size_t)i * t->seq_len, t->seq_len);
     int d[16];
     NP_ASSERT(t->in_dim <= 16, "in_dim %d", t->in_dim);

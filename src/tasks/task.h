@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { TASK_SUMFIRST, TASK_ADDMOD, TASK_ARC, TASK_FILE } TaskKind;
+typedef enum { TASK_SUMFIRST, TASK_ADDMOD, TASK_ARC, TASK_FILE, TASK_ARC_DEMO } TaskKind;
 typedef enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_OOD } Split;
 
 /* 1D-ARC families, in the order of the family one-hot feature. */
@@ -52,6 +52,11 @@ typedef struct Task {
     int n_train, n_ood;
     const Intent *train, *ood; /* the intent lists; static storage (a file task: owned by file) */
     TaskFile *file;            /* TASK_FILE only: the loaded file, freed by task_free */
+    int demo_pairs;            /* demonstration tasks (arc-demo): example pairs each program is made
+                                  from (3); 0 for the intent tasks */
+    uint64_t *excluded;        /* arc-demo: hashes of every real 1D-ARC input row, sorted; a
+                                  generated task holding one is never a training task (task_free) */
+    int n_excluded;
 } Task;
 
 /* "sumfirst" | "addmod" | "arc", case-insensitive; aliases "sumfirst-n", "addmod-p", "1d-arc",
@@ -79,21 +84,28 @@ typedef struct Examples {
     int *tok;
     float *y;
     int *lab;
+    int *demo; /* demonstration tasks: [cap, demo_pairs * seq_len], the example pairs the program of
+                  each row is made from, a cell as in * ARC_COLOURS + out (0 beyond the row) */
 } Examples;
 void examples_alloc(const Task *t, int cap, Examples *ex);
 void examples_free(Examples *ex);
 
-/* n (<= ex->cap) random examples of intent u from split s, drawn from r; sets ex->n = n. */
+/* n (<= ex->cap) random examples of intent u from split s, drawn from r; sets ex->n = n.
+ * A demonstration task (arc-demo): the n rows are the pairs of one new task of family u, its
+ * examples then its test pair (again from the first when n > 4), each row with that task's
+ * examples as its demonstrations: one program, n rows to score it on. */
 void task_sample(const Task *t, Intent u, Split s, Rng *r, int n, Examples *ex);
 
 /* A fixed, deterministic evaluation set of intent u from split s: allocates ex (free it with
  * examples_free) and returns its size, at most max_n, without duplicate inputs. ADDMOD: all pairs
  * of that split when they are at most max_n, else a seeded subset of them. SUMFIRST and ARC:
  * max_n distinct inputs drawn with a generator seeded by (seed, u, s); fewer only when the split
- * has fewer distinct inputs. */
+ * has fewer distinct inputs. arc-demo: max_n distinct tasks of family u, a row each: its test
+ * pair, with its examples as the row's demonstrations. */
 int task_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
 
-/* The split that example i's input belongs to for intent u (SPLIT_OOD for OOD intents). */
+/* The split that example i's input belongs to for intent u (SPLIT_OOD for OOD intents); for
+ * arc-demo, the split of the task the row's demonstrations come from. */
 Split task_split_of(const Task *t, Intent u, const Examples *ex, int i);
 
 /* Intents as users type them: SUMFIRST "n=4" or "4"; ADDMOD "p=83" or "83"; ARC "move:k=3",

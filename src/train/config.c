@@ -13,6 +13,7 @@ static const struct {
     {"sumfirst", "mlp 10-16-1 act=relu"},
     {"addmod", "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 layers=1 prenorm=0 readout=last act=relu"},
     {"arc", "transformer vocab=10 len=33 d=32 heads=4 mlp=160 classes=10 layers=1 prenorm=1 readout=all act=relu"},
+    {"arc-demo", "transformer vocab=10 len=93 d=32 heads=4 mlp=160 classes=10 layers=1 prenorm=1 readout=all act=relu"},
 };
 
 /* Per (task, method): width, rounds, mixer, steps, B, N, lr, positional encodings, θ head, init gain,
@@ -44,6 +45,11 @@ static const Row TABLE[] = {
     {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
     {"arc", METHOD_GNN, 32, 2, 0, 6000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f},
+    /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
+     * test pair); first settings, not yet chosen by validation */
+    {"arc-demo", METHOD_MLP, 32, 0, 0, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
+    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
+    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
@@ -62,11 +68,12 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     for (size_t i = 0; i < sizeof TEMPLATES / sizeof *TEMPLATES; i++)
         if (t.kind != TASK_FILE && !strcmp(TEMPLATES[i].task, t.name))
             snprintf(c->tpl, sizeof c->tpl, "%s", TEMPLATES[i].tpl);
+    int demo = t.demo_pairs > 0;
     task_free(&t);
     const Row *row = NULL;
     for (size_t i = 0; i < sizeof TABLE / sizeof *TABLE; i++)
         if (!strcmp(TABLE[i].task, like) && TABLE[i].m == method) row = &TABLE[i];
-    NP_ASSERT(row, "no defaults for %s/%s", like, method_id(method));
+    if (!row) return err_set(e, "%s: not built for %s yet (use mlp, gmlp or gnn)", method_id(method), like);
     c->meta = (MetaConfig){.width = row->width,
                            .rounds = row->rounds,
                            .mixer = row->mixer,
@@ -84,7 +91,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->beta2 = row->beta2;
     c->theta_l2 = row->theta_l2;
     config_set_steps(c, row->steps, 10);
-    c->eval_n = 256;
+    c->eval_n = demo ? 64 : 256; /* arc-demo: a program per row, 18 families */
     return 0;
 }
 

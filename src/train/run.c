@@ -17,6 +17,32 @@ int intent_tokens(const Task *t, Intent u, int *itok) {
     }
 }
 
+/* U of one task of each train intent (no grad), then the θ head's scales from them. */
+static void demo_calibration(Run *r, Rng rng, float *calib) {
+    const Task *t = &r->task;
+    Examples ex;
+    examples_alloc(t, t->n_train, &ex);
+    for (int i = 0; i < t->n_train; i++) {
+        Examples one;
+        examples_alloc(t, 1, &one);
+        task_sample(t, t->train[i], SPLIT_TRAIN, &rng, 1, &one);
+        size_t n = (size_t)t->demo_pairs * t->seq_len;
+        memcpy(ex.demo + i * n, one.demo, n * sizeof(int));
+        examples_free(&one);
+    }
+    Arena a;
+    Graph g;
+    arena_init(&a, 1 << 22);
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    Tensor *u = method_encode_demo(&g, &r->m, ex.demo, t->n_train);
+    memcpy(calib, u->data, (size_t)t->n_train * t->n_feat * sizeof(float));
+    graph_free(&g);
+    arena_free(&a);
+    examples_free(&ex);
+    method_calibrate(&r->m, calib, t->n_train);
+}
+
 int run_init(Run *r, const TrainConfig *c, Err *e) {
     memset(r, 0, sizeof *r);
     r->cfg = *c;
@@ -55,6 +81,8 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
         return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta,
                        RUN_MAX_THETA);
     MetaConfig mc = c->meta;
+    mc.demo_len = t->demo_pairs ? t->seq_len : 0;
+    mc.demo_pairs = t->demo_pairs;
     if (c->method == METHOD_DIRECT && t->in_dim == 0) {
         int tmp[MAX_INTENT_TOKENS];
         mc.itok_len = intent_tokens(t, t->train[0], tmp);
@@ -68,10 +96,13 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     rng_seed(&root, c->seed);
     Rng init = rng_fork(&root, 1);
     r->data_rng = rng_fork(&root, 2);
-    /* calibration intents: the train intents only */
+    /* calibration intents: the train intents only (a demonstration task: one task of each, U
+     * from the new encoder, drawn from a stream of their own) */
     float *calib = xmalloc((size_t)t->n_train * t->n_feat * sizeof(float));
-    for (int i = 0; i < t->n_train; i++) task_features(t, t->train[i], calib + (long)i * t->n_feat);
-    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, calib, t->n_train, &init, e);
+    if (!t->demo_pairs)
+        for (int i = 0; i < t->n_train; i++) task_features(t, t->train[i], calib + (long)i * t->n_feat);
+    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs ? NULL : calib, t->n_train, &init, e);
+    if (!rc && t->demo_pairs) demo_calibration(r, rng_fork(&root, 3), calib);
     free(calib);
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
@@ -104,6 +135,7 @@ void batch_alloc(Run *r, int B, int N, BatchBuf *bb) {
     bb->N = N;
     bb->feat = xmalloc((size_t)B * t->n_feat * sizeof(float));
     bb->itok = xcalloc((size_t)B * MAX_INTENT_TOKENS, sizeof(int));
+    if (t->demo_pairs) bb->demo = xmalloc((size_t)B * t->demo_pairs * t->seq_len * sizeof(int));
     bb->ex = xcalloc(B, sizeof(Examples));
     for (int b = 0; b < B; b++) examples_alloc(t, N, &bb->ex[b]);
     if (t->in_dim > 0) {
@@ -120,6 +152,7 @@ void batch_free(BatchBuf *bb) {
     free(bb->ex);
     free(bb->feat);
     free(bb->itok);
+    free(bb->demo);
     free(bb->x);
     free(bb->y);
     free(bb->tok);
@@ -131,8 +164,10 @@ void batch_free(BatchBuf *bb) {
 void batch_pack(Run *r, BatchBuf *bb, const Intent *us) {
     const Task *t = &r->task;
     int N = bb->N;
+    size_t nd = (size_t)t->demo_pairs * t->seq_len;
     for (int b = 0; b < bb->B; b++) {
-        task_features(t, us[b], bb->feat + (long)b * t->n_feat);
+        if (t->demo_pairs) memcpy(bb->demo + b * nd, bb->ex[b].demo, nd * sizeof(int)); /* the N rows share it */
+        else task_features(t, us[b], bb->feat + (long)b * t->n_feat);
         intent_tokens(t, us[b], bb->itok + (long)b * r->m.cfg.itok_len);
         const Examples *ex = &bb->ex[b];
         if (t->in_dim > 0) {
@@ -146,7 +181,8 @@ void batch_pack(Run *r, BatchBuf *bb, const Intent *us) {
 }
 
 Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb, Tensor **theta) {
-    Batch b = {.B = bb->B, .N = bb->N, .feat = bb->feat, .x = bb->x, .tok = bb->tok, .itok = bb->itok};
+    Batch b = {
+        .B = bb->B, .N = bb->N, .feat = bb->feat, .x = bb->x, .tok = bb->tok, .itok = bb->itok, .demo = bb->demo};
     return method_forward_theta(g, &r->m, &b, theta);
 }
 
@@ -184,9 +220,33 @@ Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred) {
 /* ---- evaluation ---- */
 #define EVAL_CHUNK 256
 
+#define DEMO_CHUNK 16 /* programs at once: the memory of a training batch of 16 */
+
+/* A demonstration task's rows: each its own program (made from the row's examples), so a chunk is
+ * B = chunk programs of N = 1 row. */
+static int score_demo(Run *r, const Examples *ex) {
+    const Task *t = &r->task;
+    int correct = 0, chunk = ex->n < DEMO_CHUNK ? ex->n : DEMO_CHUNK;
+    if (chunk == 0) return 0;
+    Graph g;
+    eval_graph(r, &g);
+    size_t nd = (size_t)t->demo_pairs * t->seq_len;
+    int per = t->out_len * t->n_classes;
+    for (int s = 0; s < ex->n; s += chunk) {
+        int n = ex->n - s < chunk ? ex->n - s : chunk;
+        Batch b = {.B = n, .N = 1, .tok = ex->tok + (size_t)s * t->seq_len, .demo = ex->demo + s * nd};
+        Tensor *pred = method_forward(&g, &r->m, &b);
+        for (int i = 0; i < n; i++) correct += task_correct(t, pred->data + (long)i * per, ex, s + i);
+        graph_reset(&g);
+    }
+    graph_free(&g);
+    return correct;
+}
+
 /* Correct predictions of one intent on ex, run in chunks with no tape. */
 int run_score(Run *r, Intent u, const Examples *ex) {
     const Task *t = &r->task;
+    if (t->demo_pairs) return score_demo(r, ex);
     int correct = 0;
     int chunk = ex->n < EVAL_CHUNK ? ex->n : EVAL_CHUNK;
     if (chunk == 0) return 0;
@@ -271,6 +331,29 @@ void run_synth(Run *r, Intent u, float *theta) {
     Tensor *th = method_generate(&g, &r->m, tensor_wrap(&g, feat, NULL, SHAPE(1, r->task.n_feat)));
     memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
     free(feat);
+    graph_free(&g);
+}
+
+void run_synth_demo(Run *r, const int *demo, float *theta) {
+    Graph g;
+    eval_graph(r, &g);
+    Tensor *th = method_generate(&g, &r->m, method_encode_demo(&g, &r->m, demo, 1));
+    memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
+    graph_free(&g);
+}
+
+void run_program(Run *r, const float *theta, const int *tok, int *out) {
+    Graph g;
+    eval_graph(r, &g);
+    const Template *t = &r->tpl;
+    Tensor *y = exec_transformer(&g, t, tensor_wrap(&g, (float *)theta, NULL, SHAPE(1, (int)t->n_theta)), tok, 1, 1);
+    for (int j = 0; j < t->len; j++) {
+        const float *v = y->data + (long)j * t->classes;
+        int best = 0;
+        for (int c = 1; c < t->classes; c++)
+            if (v[c] > v[best]) best = c;
+        out[j] = best;
+    }
     graph_free(&g);
 }
 

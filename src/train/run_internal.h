@@ -8,6 +8,7 @@ typedef struct BatchBuf {
     int B, N;
     float *feat, *x, *y;
     int *itok, *tok, *lab;
+    int *demo;    /* demonstration tasks: [B, demo_pairs * seq_len], each program's examples */
     Examples *ex; /* per intent, N examples each */
 } BatchBuf;
 void batch_alloc(Run *r, int B, int N, BatchBuf *bb);

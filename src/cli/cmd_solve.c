@@ -1,0 +1,216 @@
+/* neurop solve RUN TASK.json|DIR: programs made from a task's examples (an arc-demo run). One
+ * task: the predicted test output (and whether it is right). A folder: exact match per family. */
+#include "analysis/realarc.h"
+#include "cli/commands.h"
+#include "io/fileio.h"
+#include "program/progfile.h"
+#include <cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: neurop solve RUN TASK.json|DIR [--which best|last] [-o PROGRAM.safetensors] [--json FILE]\n"
+               "RUN is an arc-demo run (neurop train --task arc-demo). The program is made from the task's\n"
+               "three example pairs (one forward pass) and run on its test input.\n"
+               "  TASK.json  an ARC task of one-row grids: prints the predicted test output and, when the\n"
+               "             file holds it, whether it is right\n"
+               "  DIR        every *.json below DIR: test pairs solved per family (the file name without\n"
+               "             _<number>.json), and the time per task (synthesis and run)\n"
+               "  -o FILE    (one task) write the program: `neurop exec FILE`, or PyTorch via safetensors\n"
+               "  --json F   (a folder) every number as JSON, written atomically\n");
+}
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return 1e3 * t.tv_sec + 1e-6 * t.tv_nsec;
+}
+
+/* Makes the program of d (its examples) and runs it on d's test input: pred, θ, and the time. */
+static double solve_one(Run *run, const ArcDemo *d, Examples *ex, float *theta, int *pred) {
+    arc_demo_example(&run->task, d, ARC_DEMO_EXAMPLES, ex, 0);
+    double t0 = now_ms();
+    run_synth_demo(run, ex->demo, theta);
+    run_program(run, theta, ex->tok, pred);
+    return now_ms() - t0;
+}
+
+static int right(const ArcDemo *d, const int *pred) {
+    return !memcmp(pred, d->out[ARC_DEMO_EXAMPLES], sizeof *pred * (size_t)d->len);
+}
+
+static void print_row(const char *label, const int *row, int len) {
+    printf("%-10s", label);
+    for (int j = 0; j < len; j++) printf(" %d", row[j]);
+    putchar('\n');
+}
+
+typedef struct {
+    char family[64];
+    int n, solved;
+    double ms;
+} FamScore;
+
+static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
+    FamScore *fs = xcalloc((size_t)set->n + 1, sizeof *fs);
+    int nf = 0, skipped = 0;
+    ArcDemo *d = xmalloc(sizeof *d);
+    Examples ex;
+    examples_alloc(&run->task, 1, &ex);
+    float *theta = xmalloc(run->tpl.n_theta * sizeof(float));
+    int *pred = xmalloc(run->task.seq_len * sizeof(int));
+    for (int i = 0; i < set->n;) {
+        int k = i;
+        while (k < set->n && !strcmp(set->pairs[k].path, set->pairs[i].path)) k++;
+        Err te = {{0}};
+        if (arc_demo_from_pairs(set->pairs + i, k - i, d, &te) == 0 && d->len > run->task.seq_len)
+            err_set(&te, "%s: rows of %d cells, the template has %d", set->pairs[i].path, d->len, run->task.seq_len);
+        if (te.msg[0]) {
+            fprintf(stderr, "neurop solve: skipped %s\n", te.msg);
+            skipped++;
+            i = k;
+            continue;
+        }
+        int f = 0;
+        while (f < nf && strcmp(fs[f].family, set->pairs[i].family)) f++;
+        if (f == nf) snprintf(fs[nf++].family, sizeof fs->family, "%s", set->pairs[i].family);
+        fs[f].ms += solve_one(run, d, &ex, theta, pred);
+        fs[f].solved += right(d, pred);
+        fs[f].n++;
+        i = k;
+    }
+    int n = 0, solved = 0;
+    double ms = 0;
+    printf("%-18s %6s %7s %8s %9s\n", "family", "tasks", "solved", "exact", "ms/task");
+    for (int f = 0; f < nf; f++) {
+        printf("%-18s %6d %7d %8.4f %9.2f\n", fs[f].family, fs[f].n, fs[f].solved, (double)fs[f].solved / fs[f].n,
+               fs[f].ms / fs[f].n);
+        n += fs[f].n;
+        solved += fs[f].solved;
+        ms += fs[f].ms;
+    }
+    printf("%-18s %6d %7d %8.4f %9.2f\n", "all", n, solved, n ? (double)solved / n : 0, n ? ms / n : 0);
+    if (skipped) printf("%d task files skipped (above)\n", skipped);
+    int rc = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "families");
+        cJSON_AddStringToObject(o, "method", method_id(run->cfg.method));
+        cJSON_AddNumberToObject(o, "seed", (double)run->cfg.seed);
+        cJSON_AddNumberToObject(o, "step", (double)run->step);
+        cJSON_AddNumberToObject(o, "tasks", n);
+        cJSON_AddNumberToObject(o, "solved", solved);
+        cJSON_AddNumberToObject(o, "skipped", skipped);
+        cJSON_AddNumberToObject(o, "ms_per_task", n ? ms / n : 0);
+        for (int f = 0; f < nf; f++) {
+            cJSON *it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "family", fs[f].family);
+            cJSON_AddNumberToObject(it, "tasks", fs[f].n);
+            cJSON_AddNumberToObject(it, "solved", fs[f].solved);
+            cJSON_AddNumberToObject(it, "ms_per_task", fs[f].ms / fs[f].n);
+            cJSON_AddItemToArray(arr, it);
+        }
+        rc = json_write(json, o, e);
+        cJSON_Delete(o);
+    }
+    free(pred);
+    free(theta);
+    examples_free(&ex);
+    free(d);
+    free(fs);
+    return rc;
+}
+
+static int solve_file(Run *run, const ArcSet *set, const char *out, Err *e) {
+    ArcDemo *d = xmalloc(sizeof *d);
+    int rc = arc_demo_from_pairs(set->pairs, set->n, d, e);
+    if (!rc && d->len > run->task.seq_len)
+        rc = err_set(e, "%s: rows of %d cells, the template has %d", set->pairs[0].path, d->len, run->task.seq_len);
+    if (rc) {
+        free(d);
+        return -1;
+    }
+    Examples ex;
+    examples_alloc(&run->task, 1, &ex);
+    float *theta = xmalloc(run->tpl.n_theta * sizeof(float));
+    int *pred = xmalloc(run->task.seq_len * sizeof(int));
+    double ms = solve_one(run, d, &ex, theta, pred);
+    print_row("test in", d->in[ARC_DEMO_EXAMPLES], d->len);
+    print_row("predicted", pred, d->len);
+    print_row("expected", d->out[ARC_DEMO_EXAMPLES], d->len);
+    printf("%s: %ld weights made from the 3 examples and run in %.2f ms\n", right(d, pred) ? "right" : "wrong",
+           run->tpl.n_theta, ms);
+    if (out) {
+        rc = program_save(out, &run->tpl, theta, set->pairs[0].family, e);
+        if (!rc) printf("wrote %s\n", out);
+    }
+    free(pred);
+    free(theta);
+    examples_free(&ex);
+    free(d);
+    return rc;
+}
+
+int cmd_solve(int argc, char **argv) {
+    static const struct option opts[] = {{"which", required_argument, 0, 'w'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"json", required_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *which = "best", *out = NULL, *json = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:w:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            if (strcmp(optarg, "best") && strcmp(optarg, "last")) {
+                fprintf(stderr, "neurop solve: --which is best or last, not '%s'\n", optarg);
+                return 2;
+            }
+            which = optarg;
+            break;
+        case 'o': out = optarg; break;
+        case 'j': json = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 2) {
+        fprintf(stderr, "neurop solve: want RUN and TASK.json or DIR (see --help)\n");
+        return 2;
+    }
+    const char *path = argv[optind + 1];
+    struct stat st;
+    if (stat(path, &st)) {
+        fprintf(stderr, "neurop solve: %s: no such file or folder\n", path);
+        return 2;
+    }
+    int is_dir = S_ISDIR(st.st_mode);
+    if ((is_dir && out) || (!is_dir && json)) {
+        fprintf(stderr, "neurop solve: %s goes with %s\n", is_dir ? "-o" : "--json", is_dir ? "one task" : "a folder");
+        return 2;
+    }
+    Err e = {{0}};
+    Run run;
+    if (run_open(&run, argv[optind], which, &e)) {
+        fprintf(stderr, "neurop solve: %s\n", e.msg);
+        return 1;
+    }
+    if (!run.task.demo_pairs) {
+        fprintf(stderr, "neurop solve: %s is a run on %s; solve needs an arc-demo run (neurop train --task arc-demo)\n",
+                argv[optind], run.task.name);
+        run_free(&run);
+        return 1;
+    }
+    ArcSet set = {0};
+    int rc = is_dir ? arc_load_dir(path, &set, &e) : arc_load_file(path, &set, &e);
+    if (!rc && !set.n) rc = err_set(&e, "%s: no ARC task files", path);
+    if (!rc) rc = is_dir ? solve_dir(&run, &set, json, &e) : solve_file(&run, &set, out, &e);
+    if (rc) fprintf(stderr, "neurop solve: %s\n", e.msg);
+    arc_set_free(&set);
+    run_free(&run);
+    return rc ? 1 : 0;
+}
