@@ -369,7 +369,7 @@ TEST(arcdemo_task_rows_splits_and_real_rows) {
     Err e = {{0}};
     CHECK(task_get("arc-demo", &t, &e) == 0, "%s", e.msg);
     if (t.kind != TASK_ARC_DEMO) return;
-    CHECK(t.n_train == 15 && t.n_ood == 3 && t.demo_pairs == 3 && t.seq_len == ARC_DEMO_MAX_LEN && t.n_excluded > 2000,
+    CHECK(t.n_train == 15 && t.n_ood == 3 && t.demo_pairs == 3 && t.seq_len == ARC_DEMO_MAX_LEN && t.n_excluded == 3004,
           "train %d ood %d pairs %d len %d excluded %d", t.n_train, t.n_ood, t.demo_pairs, t.seq_len, t.n_excluded);
     ArcSet set = {0};
     char dir[1024];
