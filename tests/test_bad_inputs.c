@@ -343,13 +343,25 @@ TEST(bad_inputs_solve) {
         {"solve %s/run %s/1d_flip -o x.safetensors", "-o goes with one task", 2},
         {"solve %s/run", "want RUN and TASK.json or DIR", 2},
         {"synth %s/run --intent flip -o %s/x.safetensors", "neurop solve RUN TASK.json", 1},
-        {"train --task arc-demo --method direct --steps 1 --out %s/d", "direct: not built for arc-demo", 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         snprintf(args, sizeof args, bad[i].args, dir, i == 3 || i == 4 ? dir : data);
         rc = cli_run(args, out, sizeof out);
         CHECK(rc == bad[i].rc && strstr(out, bad[i].want) && one_line(out), "'%s': exit %d: %s", args, rc, out);
     }
+    /* direct reads the examples in context: it solves, and has no program to write */
+    snprintf(args, sizeof args,
+             "train --task arc-demo --method direct --quiet --steps 1 --out %s/direct --set width=8 --set eval_n=1 "
+             "--set B=2",
+             dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "train direct, exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "solve %s/direct %s/1d_flip/1d_flip_0.json", dir, data);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "read in context"), "solve with direct, exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "solve %s/direct %s/1d_flip/1d_flip_0.json -o %s/d.safetensors", dir, data, dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "makes no program") && one_line(out), "solve -o with direct, exit %d: %s", rc, out);
     /* a task file that is not three examples and a test pair */
     char *two = path_join(dir, "two.json");
     write_text(two, "{\"train\": [" ROW3_PAIR ", " ROW3_PAIR "], \"test\": [" ROW3_PAIR "]}");

@@ -419,9 +419,10 @@ TEST(meta_grad_gnn_full_chain) {
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, NULL, 42, per_view());
 }
 /* A program made from examples (arc-demo): the loss's gradient reaches the examples' encoder
- * through U, the generator and the program, for every view including demo.theta. */
+ * through U, the generator and the program, for every view including demo.theta; direct reads
+ * the examples' cells in context. */
 TEST(meta_grad_demo_encoder_full_chain) {
-    for (MethodKind k = METHOD_MLP; k <= METHOD_GNN; k++) {
+    for (MethodKind k = METHOD_DIRECT; k <= METHOD_GNN; k++) { /* direct: the examples in context */
         Template tpl;
         Err e;
         NP_ASSERT(!template_parse(TPL_TF_TEXT, &tpl, &e), "%s", e.msg);

@@ -34,8 +34,7 @@ static double now_ms(void) {
 static double solve_one(Run *run, const ArcDemo *d, Examples *ex, float *theta, int *pred) {
     arc_demo_example(&run->task, d, ARC_DEMO_EXAMPLES, ex, 0);
     double t0 = now_ms();
-    run_synth_demo(run, ex->demo, theta);
-    run_program(run, theta, ex->tok, pred);
+    run_solve_demo(run, ex->demo, ex->tok, theta, pred);
     return now_ms() - t0;
 }
 
@@ -141,8 +140,12 @@ static int solve_file(Run *run, const ArcSet *set, const char *out, Err *e) {
     print_row("test in", d->in[ARC_DEMO_EXAMPLES], d->len);
     print_row("predicted", pred, d->len);
     print_row("expected", d->out[ARC_DEMO_EXAMPLES], d->len);
-    printf("%s: %ld weights made from the 3 examples and run in %.2f ms\n", right(d, pred) ? "right" : "wrong",
-           run->tpl.n_theta, ms);
+    if (run->cfg.method == METHOD_DIRECT)
+        printf("%s: read in context with the 3 examples in %.2f ms (direct makes no program)\n",
+               right(d, pred) ? "right" : "wrong", ms);
+    else
+        printf("%s: %ld weights made from the 3 examples and run in %.2f ms\n", right(d, pred) ? "right" : "wrong",
+               run->tpl.n_theta, ms);
     if (out) {
         rc = program_save(out, &run->tpl, theta, set->pairs[0].family, e);
         if (!rc) printf("wrote %s\n", out);
@@ -197,6 +200,12 @@ int cmd_solve(int argc, char **argv) {
     Run run;
     if (run_open(&run, argv[optind], which, &e)) {
         fprintf(stderr, "neurop solve: %s\n", e.msg);
+        return 1;
+    }
+    if (out && run.cfg.method == METHOD_DIRECT) {
+        fprintf(stderr, "neurop solve: %s is the direct baseline, which makes no program to write (-o)\n",
+                argv[optind]);
+        run_free(&run);
         return 1;
     }
     if (!run.task.demo_pairs) {

@@ -1,7 +1,9 @@
 /* direct: no weight generation. One network of the task's kind reads the intent with the input
  * and predicts Y itself: for an MLP template the intent features are extra input features; for
  * a Transformer template the intent is a few tokens prepended to every input (ids chosen by the
- * trainer, e.g. the prime itself for ADDMOD, family and parameter tokens for 1D-ARC). */
+ * trainer, e.g. the prime itself for ADDMOD, family and parameter tokens for 1D-ARC). On a
+ * demonstration task (arc-demo) it is an in-context model: the examples' cells (in·10 + out, after
+ * the colour ids) come before the test input's, and it reads the output off the input's positions. */
 #include "meta/meta_internal.h"
 #include <string.h>
 
@@ -70,7 +72,9 @@ Tensor *direct_forward(Graph *g, Method *m, const Batch *b) {
     int P = m->cfg.itok_len, L = t->len, L2 = L + P;
     int *tok = arena_alloc(g->arena, (size_t)R * L2 * sizeof(int));
     for (int i = 0; i < R; i++) {
-        memcpy(tok + (long)i * L2, b->itok + (long)(i / N) * P, P * sizeof(int));
+        if (m->cfg.demo_len) /* the program's examples, cell by cell, as tokens after the colours */
+            for (int j = 0; j < P; j++) tok[(long)i * L2 + j] = t->vocab + b->demo[(long)(i / N) * P + j];
+        else memcpy(tok + (long)i * L2, b->itok + (long)(i / N) * P, P * sizeof(int));
         memcpy(tok + (long)i * L2 + P, b->tok + (long)i * L, L * sizeof(int));
     }
     Tensor *y = exec_transformer(g, net, theta, tok, 1, R);

@@ -34,11 +34,10 @@ int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *
     params_init(&m->ps);
     if (k == METHOD_GNN || k == METHOD_GMLP)
         if (ngraph_build(tpl, &m->ng, e)) return -1;
-    if (cfg->demo_len > 0) { /* declared first: the methods finalize the parameter set */
-        if (k == METHOD_DIRECT) {
-            method_free(m);
-            return err_set(e, "direct: not built for demonstration tasks yet (use mlp, gmlp or gnn)");
-        }
+    if (cfg->demo_len > 0 && k == METHOD_DIRECT) { /* in context: the examples' cells come first */
+        m->cfg.itok_len = cfg->demo_pairs * cfg->demo_len;
+        m->cfg.itok_vocab = DEMO_VOCAB;
+    } else if (cfg->demo_len > 0) { /* declared first: the methods finalize the parameter set */
         m->demo = xcalloc(1, sizeof *m->demo);
         if (demo_encoder_add(m->demo, &m->ps, cfg->demo_len, cfg->demo_pairs, n_feat, e)) {
             method_free(m);

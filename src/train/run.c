@@ -102,7 +102,7 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     if (!t->demo_pairs)
         for (int i = 0; i < t->n_train; i++) task_features(t, t->train[i], calib + (long)i * t->n_feat);
     int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs ? NULL : calib, t->n_train, &init, e);
-    if (!rc && t->demo_pairs) demo_calibration(r, rng_fork(&root, 3), calib);
+    if (!rc && r->m.demo) demo_calibration(r, rng_fork(&root, 3), calib);
     free(calib);
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
@@ -334,25 +334,25 @@ void run_synth(Run *r, Intent u, float *theta) {
     graph_free(&g);
 }
 
-void run_synth_demo(Run *r, const int *demo, float *theta) {
-    Graph g;
-    eval_graph(r, &g);
-    Tensor *th = method_generate(&g, &r->m, method_encode_demo(&g, &r->m, demo, 1));
-    memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
-    graph_free(&g);
-}
-
-void run_program(Run *r, const float *theta, const int *tok, int *out) {
+void run_solve_demo(Run *r, const int *demo, const int *tok, float *theta, int *pred) {
     Graph g;
     eval_graph(r, &g);
     const Template *t = &r->tpl;
-    Tensor *y = exec_transformer(&g, t, tensor_wrap(&g, (float *)theta, NULL, SHAPE(1, (int)t->n_theta)), tok, 1, 1);
+    Tensor *y;
+    if (r->m.kind == METHOD_DIRECT) {
+        Batch b = {.B = 1, .N = 1, .tok = tok, .demo = demo};
+        y = method_forward(&g, &r->m, &b);
+    } else {
+        Tensor *th = method_generate(&g, &r->m, method_encode_demo(&g, &r->m, demo, 1));
+        if (theta) memcpy(theta, th->data, t->n_theta * sizeof(float));
+        y = exec_transformer(&g, t, th, tok, 1, 1);
+    }
     for (int j = 0; j < t->len; j++) {
         const float *v = y->data + (long)j * t->classes;
         int best = 0;
         for (int c = 1; c < t->classes; c++)
             if (v[c] > v[best]) best = c;
-        out[j] = best;
+        pred[j] = best;
     }
     graph_free(&g);
 }

@@ -79,12 +79,11 @@ int run_score(Run *r, Intent u, const Examples *ex);
 double run_step_flops(Run *r);
 /* θ = M(U) for one intent: n_theta floats (not for direct). */
 void run_synth(Run *r, Intent u, float *theta);
-/* A demonstration task's program: θ made from one task's examples (demo: demo_pairs * seq_len
- * cells, in * 10 + out), n_theta floats. */
-void run_synth_demo(Run *r, const int *demo, float *theta);
-/* Runs a program of the run's Transformer template (readout all) on one input row of template
- * len tokens: the argmax class of every position into out. */
-void run_program(Run *r, const float *theta, const int *tok, int *out);
+/* A demonstration task's test input tok (seq_len tokens) solved from its examples (demo:
+ * demo_pairs * seq_len cells, in * 10 + out): the argmax colour of every cell into pred. theta
+ * (n_theta floats, or NULL) gets the program made from the examples; direct makes none (it reads
+ * the examples in context) and leaves theta alone. */
+void run_solve_demo(Run *r, const int *demo, const int *tok, float *theta, int *pred);
 /* Intent tokens the direct method prepends on Transformer tasks: fills itok (at most
  * MAX_INTENT_TOKENS), returns their count. */
 #define MAX_INTENT_TOKENS 4
