@@ -1,11 +1,15 @@
 /* 1D-ARC demonstration tasks (src/tasks/arcdemo.h), all 18 real families: the reference rules
  * reproduce every pair of every real file from that file's examples; a geometry checker written
  * from the measured ranges (docs/tasks.md) accepts every real pair, so it is the data's geometry;
- * generated tasks pass the same checker and rules and cover their ranges. */
+ * generated tasks pass the same checker and rules and cover their ranges. Also the arc-demo task
+ * (rows, splits, real rows kept out of training) and the published results shipped beside it. */
 #include "test.h"
+#include "analysis/published.h"
 #include "tasks/arcdemo.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     int start, len, colour;
@@ -462,4 +466,39 @@ TEST(arcdemo_eval_sets) {
     examples_free(&tr);
     examples_free(&val);
     task_free(&t);
+}
+
+/* The published results that ship beside the data: their totals are the paper's. */
+TEST(arcdemo_published_results) {
+    char dir[1024], path[1100];
+    Err e = {{0}};
+    Published p;
+    CHECK(data_dir("published", dir, sizeof dir, &e) == 0, "%s", e.msg);
+    snprintf(path, sizeof path, "%s/llm4arc-1d-arc.csv", dir);
+    CHECK(published_load(path, &p, &e) == 0 && p.n == 72, "%d rows: %s", p.n, e.msg);
+    static const struct {
+        const char *setting;
+        int solved, attempted;
+    } want[] = {{"GPT-4 direct-grid", 375, 900},
+                {"GPT-4 object-based", 755, 900},
+                {"GPT-3.5 direct-grid", 141, 899},
+                {"GPT-3.5 object-based", 468, 900}};
+    for (int k = 0; k < 4; k++) {
+        int s = 0, n = 0;
+        for (int f = 0; f < ARCD_N_FAMILIES; f++) {
+            const PublishedRow *r = published_find(&p, arc_demo_name(f), want[k].setting);
+            CHECK(r, "%s: no %s", arc_demo_name(f), want[k].setting);
+            if (r) s += r->solved, n += r->attempted;
+        }
+        CHECK(s == want[k].solved && n == want[k].attempted, "%s: %d/%d", want[k].setting, s, n);
+    }
+    published_free(&p);
+    char tmp[] = "/tmp/neurop-test-pub-XXXXXX";
+    int fd = mkstemp(tmp);
+    NP_ASSERT(fd >= 0, "mkstemp");
+    FILE *f = fdopen(fd, "w");
+    fputs("family,setting,solved,attempted\n1d_flip,GPT-4 direct-grid,35,50\n1d_fill,GPT-4 direct-grid,51,50\n", f);
+    fclose(f);
+    CHECK(published_load(tmp, &p, &e) == -1 && strstr(e.msg, ":3: want"), "malformed: '%s'", e.msg);
+    unlink(tmp);
 }

@@ -326,13 +326,15 @@ TEST(bad_inputs_solve) {
     free(prog);
     snprintf(args, sizeof args, "solve %s/run %s/1d_flip --json %s/s.json", dir, data, dir);
     rc = cli_run(args, out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "1d_flip                50") && strstr(out, "ms/task"), "solve a folder, exit %d: %s",
-          rc, out);
+    CHECK(rc == 0 && strstr(out, "1d_flip                50") && strstr(out, "ms/task") &&
+              strstr(out, "GPT-4 objects") && strstr(out, "0.7000  1.0000"),
+          "solve a folder (beside GPT-4's 35/50 and 50/50 on flip), exit %d: %s", rc, out);
     char *js = path_join(dir, "s.json");
     unsigned char *text = NULL;
     size_t len;
-    CHECK(read_file(js, &text, &len, &e) == 0 && strstr((char *)text, "\"tasks\":\t50"), "%s",
-          text ? (char *)text : e.msg);
+    CHECK(read_file(js, &text, &len, &e) == 0 && strstr((char *)text, "\"tasks\":\t50") &&
+              strstr((char *)text, "\"GPT-4 object-based\":"),
+          "%s", text ? (char *)text : e.msg);
     free(text);
     free(js);
     struct {

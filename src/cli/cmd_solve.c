@@ -1,5 +1,6 @@
 /* neurop solve RUN TASK.json|DIR: programs made from a task's examples (an arc-demo run). One
  * task: the predicted test output (and whether it is right). A folder: exact match per family. */
+#include "analysis/published.h"
 #include "analysis/realarc.h"
 #include "cli/commands.h"
 #include "io/fileio.h"
@@ -82,17 +83,38 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
         fs[f].n++;
         i = k;
     }
-    int n = 0, solved = 0;
+    int n = 0, solved = 0, pub_s[2] = {0}, pub_n[2] = {0};
     double ms = 0;
-    printf("%-18s %6s %7s %8s %9s\n", "family", "tasks", "solved", "exact", "ms/task");
+    /* beside the published results on the same families, when they ship (data/published) */
+    static const char *const settings[2] = {"GPT-4 direct-grid", "GPT-4 object-based"};
+    Published pub = {0};
+    char pdir[1024], ppath[1100];
+    Err pe;
+    int have_pub = !data_dir("published", pdir, sizeof pdir, &pe) &&
+                   snprintf(ppath, sizeof ppath, "%s/llm4arc-1d-arc.csv", pdir) > 0 &&
+                   !published_load(ppath, &pub, &pe);
+    printf("%-18s %6s %7s %8s %9s%s\n", "family", "tasks", "solved", "exact", "ms/task",
+           have_pub ? "   GPT-4   GPT-4 objects (LLM4ARC)" : "");
     for (int f = 0; f < nf; f++) {
-        printf("%-18s %6d %7d %8.4f %9.2f\n", fs[f].family, fs[f].n, fs[f].solved, (double)fs[f].solved / fs[f].n,
+        printf("%-18s %6d %7d %8.4f %9.2f", fs[f].family, fs[f].n, fs[f].solved, (double)fs[f].solved / fs[f].n,
                fs[f].ms / fs[f].n);
+        for (int k = 0; k < 2 && have_pub; k++) {
+            const PublishedRow *row = published_find(&pub, fs[f].family, settings[k]);
+            if (row) {
+                printf(" %7.4f", (double)row->solved / row->attempted);
+                pub_s[k] += row->solved;
+                pub_n[k] += row->attempted;
+            } else printf(" %7s", "-");
+        }
+        putchar('\n');
         n += fs[f].n;
         solved += fs[f].solved;
         ms += fs[f].ms;
     }
-    printf("%-18s %6d %7d %8.4f %9.2f\n", "all", n, solved, n ? (double)solved / n : 0, n ? ms / n : 0);
+    printf("%-18s %6d %7d %8.4f %9.2f", "all", n, solved, n ? (double)solved / n : 0, n ? ms / n : 0);
+    for (int k = 0; k < 2 && have_pub; k++)
+        if (pub_n[k]) printf(" %7.4f", (double)pub_s[k] / pub_n[k]);
+    putchar('\n');
     if (skipped) printf("%d task files skipped (above)\n", skipped);
     int rc = 0;
     if (json) {
@@ -110,11 +132,19 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
             cJSON_AddNumberToObject(it, "tasks", fs[f].n);
             cJSON_AddNumberToObject(it, "solved", fs[f].solved);
             cJSON_AddNumberToObject(it, "ms_per_task", fs[f].ms / fs[f].n);
+            for (int k = 0; k < 2 && have_pub; k++) { /* the published solved/attempted, when listed */
+                const PublishedRow *row = published_find(&pub, fs[f].family, settings[k]);
+                if (!row) continue;
+                cJSON *pr = cJSON_AddObjectToObject(it, settings[k]);
+                cJSON_AddNumberToObject(pr, "solved", row->solved);
+                cJSON_AddNumberToObject(pr, "attempted", row->attempted);
+            }
             cJSON_AddItemToArray(arr, it);
         }
         rc = json_write(json, o, e);
         cJSON_Delete(o);
     }
+    published_free(&pub);
     free(pred);
     free(theta);
     examples_free(&ex);
