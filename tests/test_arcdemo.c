@@ -5,40 +5,12 @@
  * (rows, splits, real rows kept out of training) and the published results shipped beside it. */
 #include "test.h"
 #include "analysis/published.h"
+#include "arc_runs.h"
 #include "tasks/arcdemo.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct {
-    int start, len, colour;
-} Seg;
-
-static int segs(const int *row, int L, Seg *s) {
-    int n = 0;
-    for (int j = 0; j < L;) {
-        int k = j;
-        while (k < L && row[k] == row[j]) k++;
-        if (row[j]) s[n++] = (Seg){j, k - j, row[j]};
-        j = k;
-    }
-    return n;
-}
-
-#define IN(v, lo, hi) ((v) >= (lo) && (v) <= (hi))
-#define GEOM(cond)                 \
-    do {                           \
-        if (!(cond)) return #cond; \
-    } while (0)
-
-/* The move base: one bar of 3..26 cells, colour 1..8, left margin 0..22, right margin 3..23
- * (to the border, ignoring a marker), row 7..30. */
-static const char *move_base(Seg b, int L) {
-    GEOM(IN(L, 7, 30) && IN(b.len, 3, 26) && IN(b.start, 0, 22) && IN(L - b.start - b.len, 3, 23) &&
-         IN(b.colour, 1, 8));
-    return NULL;
-}
 
 /* Bars of one colour 1..3 cells apart, left margin 1..3 (the 1d_recolor_* layout). */
 static const char *bar_layout(const Seg *s, int n, int size_hi, int rm_hi, int L) {
@@ -56,7 +28,7 @@ static const char *pair_geometry(int fam, const int *in, const int *out, int L) 
     switch (fam) {
     case ARCD_MOVE_1P:
     case ARCD_MOVE_2P:
-    case ARCD_MOVE_3P: GEOM(n == 1); return move_base(s[0], L);
+    case ARCD_MOVE_3P: GEOM(n == 1); return geom_move(s[0], L, 3);
     case ARCD_MOVE_DP:
     case ARCD_MOVE_2P_DP:
     case ARCD_SCALE_DP: {
@@ -65,7 +37,7 @@ static const char *pair_geometry(int fam, const int *in, const int *out, int L) 
         if (fam == ARCD_MOVE_DP) GEOM(IN(gap, 2, 14) && IN(dist, 0, 20));
         if (fam == ARCD_MOVE_2P_DP) GEOM(gap == 2 && IN(dist, 0, 20));
         if (fam == ARCD_SCALE_DP) GEOM(IN(gap, 2, 19) && IN(dist, 0, 14));
-        return move_base(s[0], L);
+        return geom_move(s[0], L, 3); /* the base bar's margin to the border */
     }
     case ARCD_FILL:
     case ARCD_HOLLOW:
@@ -76,37 +48,11 @@ static const char *pair_geometry(int fam, const int *in, const int *out, int L) 
             for (int j = m; j < L; j++) GEOM(in[j] == in[j - m] && out[j] == out[j - m]);
             n = segs(in, m, s);
         }
-        GEOM(IN(m, 8, 31));
-        if (fam == ARCD_HOLLOW) GEOM(n == 1);
-        else GEOM(n == 2 && s[0].len == 1 && s[1].len == 1 && s[0].colour == s[1].colour);
-        int span = s[n - 1].start + s[n - 1].len - s[0].start;
-        GEOM(IN(span, 3, 26) && IN(s[0].start, 0, 20) && IN(m - s[0].start - span, 1, 21) && IN(s[0].colour, 1, 8));
-        return NULL;
+        return geom_fill(fam != ARCD_HOLLOW, s, n, m);
     }
-    case ARCD_FLIP: {
-        GEOM(IN(L, 9, 32) && n == 2 && s[0].len == 1 && s[1].start == s[0].start + 1 && s[0].colour != s[1].colour);
-        int len = 1 + s[1].len;
-        GEOM(IN(len, 3, 16) && IN(s[0].start, 0, 21) && IN(L - s[0].start - len, 1, 21));
-        return NULL;
-    }
-    case ARCD_MIRROR:
-        GEOM(IN(L, 12, 32) && n == 2 && s[1].colour == 9 && s[1].len == 1 && IN(s[0].colour, 1, 7));
-        GEOM(IN(s[0].len, 3, 9) && IN(s[0].start, 0, 11) && IN(s[1].start - s[0].start - s[0].len, 1, 5));
-        GEOM(no == 2 && IN(L - o[1].start - o[1].len, 1, 11));
-        return NULL;
-    case ARCD_DENOISING_1C: {
-        int b = 0;
-        for (int i = 1; i < n; i++)
-            if (s[i].len > s[b].len) b = i;
-        GEOM(IN(L, 32, 33) && IN(s[b].len, 10, 15) && IN(s[b].colour, 1, 8));
-        GEOM(IN(n - 1, 1, 6) && IN(b, 0, 4) && IN(n - 1 - b, 0, 5));
-        for (int i = 0; i < n; i++) GEOM(i == b || (s[i].len == 1 && s[i].colour == s[b].colour));
-        for (int i = 1; i < n; i++) {
-            int gap = s[i].start - s[i - 1].start - s[i - 1].len;
-            GEOM(i == b || i - 1 == b ? IN(gap, 1, 13) : IN(gap, 2, 4));
-        }
-        return NULL;
-    }
+    case ARCD_FLIP: return geom_flip(s, n, L);
+    case ARCD_MIRROR: return geom_mirror(s, n, o, no, L);
+    case ARCD_DENOISING_1C: return geom_denoise(s, n, L);
     case ARCD_DENOISING_MC: {
         int first = s[0].start, last = s[n - 1].start + s[n - 1].len - 1, noise = 0;
         GEOM(IN(L, 32, 33) && IN(last - first + 1, 20, 26) && IN(first, 0, 9) && IN(L - 1 - last, 3, 12));

@@ -421,16 +421,23 @@ TEST(meta_grad_gnn_full_chain) {
 /* A program made from examples (arc-demo): the loss's gradient reaches the examples' encoder
  * through U, the generator and the program, for every view including demo.theta; direct reads
  * the examples' cells in context. */
+/* The tiny Transformer case's configuration for method k on a demonstration task: three
+ * examples of len cells each. */
+static MetaConfig demo_cfg(MethodKind k, Template *tpl, int len) {
+    Err e;
+    NP_ASSERT(!template_parse(TPL_TF_TEXT, tpl, &e), "%s", e.msg);
+    MetaConfig cfg = tiny_cfg(k, tpl);
+    cfg.demo_len = len;
+    cfg.demo_pairs = 3;
+    return cfg;
+}
+
 TEST(meta_grad_demo_encoder_full_chain) {
     for (MethodKind k = METHOD_DIRECT; k <= METHOD_GNN; k++) { /* direct: the examples in context */
         Template tpl;
-        Err e;
-        NP_ASSERT(!template_parse(TPL_TF_TEXT, &tpl, &e), "%s", e.msg);
-        MetaConfig cfg = tiny_cfg(k, &tpl);
-        cfg.demo_len = 4;
-        cfg.demo_pairs = 3;
-        gradcheck_method(t_, TPL_TF_TEXT, k, &cfg, 61 + k,
-                         per_view()); /* a draw whose probes find kink-free directions for all three */
+        MetaConfig cfg = demo_cfg(k, &tpl, 4);
+        /* seed: a draw whose probes find kink-free directions for all four */
+        gradcheck_method(t_, TPL_TF_TEXT, k, &cfg, 61 + k, per_view());
     }
 }
 
@@ -438,10 +445,7 @@ TEST(meta_grad_demo_encoder_full_chain) {
 TEST(meta_demo_encoder_ignores_example_order) {
     Template tpl;
     Err e;
-    NP_ASSERT(!template_parse(TPL_TF_TEXT, &tpl, &e), "%s", e.msg);
-    MetaConfig cfg = tiny_cfg(METHOD_GNN, &tpl);
-    cfg.demo_len = 6;
-    cfg.demo_pairs = 3;
+    MetaConfig cfg = demo_cfg(METHOD_GNN, &tpl, 6);
     Method m;
     Rng r;
     rng_seed(&r, 9);

@@ -1,6 +1,7 @@
 /* Tasks: generators obey their rules (checked by independent code), splits never overlap, same
  * seed -> same data, ADDMOD split sizes, generated 1D-ARC geometry, intents, features, scoring. */
 #include "test.h"
+#include "arc_runs.h"
 #include "tasks/task.h"
 #include <stdlib.h>
 #include <string.h>
@@ -181,79 +182,23 @@ TEST(tasks_arc_generators_obey_rule) {
 
 /* ---- generated 1D-ARC geometry within the ranges measured on the real files ---- */
 
-typedef struct {
-    int start, len, colour;
-} Run;
-
-static int find_runs(const int *row, int L, Run *runs) {
-    int n = 0;
-    for (int j = 0; j < L;) {
-        int k = j;
-        while (k < L && row[k] == row[j]) k++;
-        if (row[j]) runs[n++] = (Run){j, k - j, row[j]};
-        j = k;
-    }
-    return n;
-}
-
-#define IN(v, lo, hi) ((v) >= (lo) && (v) <= (hi))
-#define GEOM(cond)                 \
-    do {                           \
-        if (!(cond)) return #cond; \
-    } while (0)
-
 /* NULL when the pair fits its family's measured geometry (docs/tasks.md), else the failed check. */
 static const char *geometry_error(Intent u, const int *in, const int *out, int L) {
-    Run r[ARC_MAX_LEN], o[ARC_MAX_LEN];
-    int n = find_runs(in, L, r), no = find_runs(out, L, o);
+    Seg r[ARC_MAX_LEN], o[ARC_MAX_LEN];
+    int n = segs(in, L, r), no = segs(out, L, o);
     switch (u.family) {
-    case ARC_MOVE: {
-        int rmin = u.param > 3 ? u.param : 3, rm = L - r[0].start - r[0].len;
-        GEOM(IN(L, 7, 30) && n == 1);
-        GEOM(IN(r[0].len, 3, 26) && IN(r[0].start, 0, 22) && IN(rm, rmin, 23) && IN(r[0].colour, 1, 8));
-        return NULL;
-    }
+    case ARC_MOVE: GEOM(n == 1); return geom_move(r[0], L, u.param > 3 ? u.param : 3);
     case ARC_RECOLOR: {
         GEOM(IN(L, 12, 33) && IN(n, 2, 5) && IN(r[0].start, 1, 3) && IN(L - r[n - 1].start - r[n - 1].len, 0, 5));
         for (int i = 0; i < n; i++) GEOM(r[i].colour == r[0].colour && r[i].colour != u.param && IN(r[i].len, 1, 6));
         for (int i = 1; i < n; i++) GEOM(IN(r[i].start - r[i - 1].start - r[i - 1].len, 1, 3));
         return NULL;
     }
-    case ARC_FLIP: {
-        GEOM(IN(L, 9, 32) && n == 2 && r[0].len == 1 && r[1].start == r[0].start + 1 && r[0].colour != r[1].colour);
-        int len = 1 + r[1].len;
-        GEOM(IN(len, 3, 16) && IN(r[0].start, 0, 21) && IN(L - r[0].start - len, 1, 21));
-        return NULL;
-    }
+    case ARC_FLIP: return geom_flip(r, n, L);
     case ARC_FILL:
-    case ARC_HOLLOW: {
-        GEOM(IN(L, 8, 31));
-        if (u.family == ARC_FILL) GEOM(n == 2 && r[0].len == 1 && r[1].len == 1 && r[0].colour == r[1].colour);
-        else GEOM(n == 1);
-        int span = r[n - 1].start + r[n - 1].len - r[0].start;
-        GEOM(IN(span, 3, 26) && IN(r[0].start, 0, 20) && IN(L - r[0].start - span, 1, 21) && IN(r[0].colour, 1, 8));
-        return NULL;
-    }
-    case ARC_MIRROR: {
-        GEOM(IN(L, 12, 32) && n == 2 && r[1].colour == 9 && r[1].len == 1 && IN(r[0].colour, 1, 7));
-        GEOM(IN(r[0].len, 3, 9) && IN(r[0].start, 0, 11) && IN(r[1].start - r[0].start - r[0].len, 1, 5));
-        GEOM(no == 2 && IN(L - o[1].start - o[1].len, 1, 11));
-        return NULL;
-    }
-    case ARC_DENOISE: {
-        int b = 0;
-        for (int i = 1; i < n; i++)
-            if (r[i].len > r[b].len) b = i;
-        GEOM(IN(L, 32, 33) && IN(r[b].len, 10, 15) && IN(r[b].colour, 1, 8));
-        GEOM(IN(n - 1, 1, 6) && IN(b, 0, 4) && IN(n - 1 - b, 0, 5));
-        for (int i = 0; i < n; i++) GEOM(i == b || (r[i].len == 1 && r[i].colour == r[b].colour));
-        for (int i = 1; i < n; i++) {
-            int gap = r[i].start - r[i - 1].start - r[i - 1].len;
-            if (i == b || i - 1 == b) GEOM(IN(gap, 1, 13));
-            else GEOM(IN(gap, 2, 4));
-        }
-        return NULL;
-    }
+    case ARC_HOLLOW: return geom_fill(u.family == ARC_FILL, r, n, L);
+    case ARC_MIRROR: return geom_mirror(r, n, o, no, L);
+    case ARC_DENOISE: return geom_denoise(r, n, L);
     }
     return "unknown family";
 }

@@ -172,6 +172,31 @@ TEST(train_gnn_sumfirst_reaches_95_percent) {
 /* Run A trains to `steps` without a stop; run B to `first` in the same configuration, but with
  * schedule-independent settings (warmup 0, lr_min = lr: the schedule does not depend on the
  * total), then resumes with steps raised to `steps`. */
+/* Run A trains c straight through; run B trains c to `first` steps, then resumes to c's step
+ * count (--steps on the resume); their states must be equal bit for bit. Both runs stay open in
+ * the folders da and db (made here) for the caller's checks; -1 when they could not be made. */
+static int straight_and_resumed(TestCtx *t_, const TrainConfig *c, long first, Run *a, Run *b, char *da, char *db,
+                                const char *what) {
+    if (!temp_dir(da, 128, "resumeA") || !temp_dir(db, 128, "resumeB")) {
+        CHECK(0, "mkdtemp failed");
+        return -1;
+    }
+    Err e = {{0}};
+    TrainOptions oa = {.dir = da}, ob = {.dir = db};
+    CHECK(!run_init(a, c, &e) && run_train(a, &oa, &e) == 0, "%s, run A: %s", what, e.msg);
+    TrainConfig c1 = *c;
+    c1.steps = first;
+    CHECK(!run_init(b, &c1, &e) && run_train(b, &ob, &e) == 0 && b->step == first, "%s, run B, first part: %s", what,
+          e.msg);
+    ob.resume = 1;
+    ob.steps = c->steps; /* --steps on the resume: the run goes on to `steps` */
+    CHECK(run_train(b, &ob, &e) == 0, "%s, run B, resumed: %s", what, e.msg);
+    CHECK(b->step == c->steps && b->cfg.steps == c->steps, "%s: run B ended at step %ld of %ld", what, b->step,
+          b->cfg.steps);
+    check_same_state(t_, what, a, b);
+    return 0;
+}
+
 TEST(train_resume_extended_run_bit_identical) {
     int nt = threads_save();
     const long steps = test_quick() ? 12 : 60, first = steps / 3;
@@ -182,27 +207,13 @@ TEST(train_resume_extended_run_bit_identical) {
     c.eval_every = 7;
     c.ckpt_every = 5; /* neither divides `first`: the stop is not on a checkpoint period */
     char da[128], db[128];
-    if (!temp_dir(da, sizeof da, "resumeA") || !temp_dir(db, sizeof db, "resumeB")) {
-        CHECK(0, "mkdtemp failed");
-        threads_restore(nt);
-        return;
-    }
-    Err e = {{0}};
     Run a, b;
-    TrainOptions oa = {.dir = da}, ob = {.dir = db};
-    CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0, "run A: %s", e.msg);
-    TrainConfig c1 = c;
-    c1.steps = first;
-    CHECK(!run_init(&b, &c1, &e) && run_train(&b, &ob, &e) == 0 && b.step == first, "run B, first part: %s", e.msg);
-    ob.resume = 1;
-    ob.steps = steps; /* --steps on the resume: the run goes on to `steps` */
-    CHECK(run_train(&b, &ob, &e) == 0, "run B, resumed: %s", e.msg);
-    CHECK(b.step == steps && b.cfg.steps == steps, "run B ended at step %ld of %ld", b.step, b.cfg.steps);
-    check_same_state(t_, "extended resume", &a, &b);
-    run_free(&a);
-    run_free(&b);
-    rm_dir(da);
-    rm_dir(db);
+    if (!straight_and_resumed(t_, &c, first, &a, &b, da, db, "extended resume")) {
+        run_free(&a);
+        run_free(&b);
+        rm_dir(da);
+        rm_dir(db);
+    }
     threads_restore(nt);
 }
 
@@ -612,23 +623,13 @@ TEST(train_arc_demo_resume_and_real_files) {
     c.eval_every = 3;
     c.ckpt_every = 5;
     char da[128], db[128];
-    if (!temp_dir(da, sizeof da, "demoA") || !temp_dir(db, sizeof db, "demoB")) {
-        CHECK(0, "mkdtemp failed");
+    Run a, b;
+    if (straight_and_resumed(t_, &c, first, &a, &b, da, db, "arc-demo resume")) {
         threads_restore(nt);
         return;
     }
     Err e = {{0}};
-    Run a, b;
-    TrainOptions oa = {.dir = da}, ob = {.dir = db};
-    CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0, "run A: %s", e.msg);
     CHECK(a.m.demo && params_find(&a.m.ps, "demo.theta") >= 0, "no examples' encoder");
-    TrainConfig c1 = c;
-    c1.steps = first;
-    CHECK(!run_init(&b, &c1, &e) && run_train(&b, &ob, &e) == 0, "run B, first part: %s", e.msg);
-    ob.resume = 1;
-    ob.steps = steps;
-    CHECK(run_train(&b, &ob, &e) == 0 && b.step == steps, "run B, resumed: %s", e.msg);
-    check_same_state(t_, "arc-demo resume", &a, &b);
     EvalReport rep;
     run_evaluate(&a, SPLIT_VAL, 1, &rep);
     CHECK(rep.n == 18 && rep.items[0].n == 2 && rep.n_ood == 3, "%d intents, %d rows", rep.n, rep.items[0].n);
