@@ -145,13 +145,10 @@ static ArcDemo *real_tasks(TestCtx *t_, ArcSet *set, int *n_tasks) {
     CHECK(data_dir("1d-arc", dir, sizeof dir, &e) == 0 && arc_load_dir(dir, set, &e) == 0, "%s", e.msg);
     ArcDemo *d = calloc((size_t)set->n + 1, sizeof *d);
     int n = 0;
-    for (int i = 0; i < set->n;) {
-        int k = i;
-        while (k < set->n && !strcmp(set->pairs[k].path, set->pairs[i].path)) k++;
-        CHECK(arc_demo_from_pairs(set->pairs + i, k - i, &d[n], &e) == 0, "%s", e.msg);
-        CHECK(d[n].family >= 0, "%s: family %s unknown", set->pairs[i].path, set->pairs[i].family);
-        n++;
-        i = k;
+    for (int i = 0; i < set->n; n++) {
+        const ArcPair *p = &set->pairs[i];
+        CHECK(arc_demo_next(set, &i, ARC_DEMO_MAX_LEN, &d[n], &e) == 0, "%s", e.msg);
+        CHECK(d[n].family >= 0, "%s: family %s unknown", p->path, p->family);
     }
     *n_tasks = n;
     return d;

@@ -16,14 +16,10 @@ static int real_demo(Run *r, const ArcSet *set, RealReport *rep, Err *e) {
     ArcDemo *d = xmalloc(sizeof *d);
     int rc = 0;
     for (int i = 0; i < set->n && !rc;) {
-        int k = i;
-        while (k < set->n && !strcmp(set->pairs[k].path, set->pairs[i].path)) k++;
-        if (arc_demo_from_pairs(set->pairs + i, k - i, d, e)) rc = -1;
-        else if (d->family < 0) rc = err_set(e, "%s: not a 1D-ARC family", set->pairs[i].path);
-        else if (d->len > r->task.seq_len)
-            rc = err_set(e, "%s: rows of %d cells, the template has %d", set->pairs[i].path, d->len, r->task.seq_len);
+        int first = i;
+        if (arc_demo_next(set, &i, r->task.seq_len, d, e)) rc = -1;
+        else if (d->family < 0) rc = err_set(e, "%s: not a 1D-ARC family", set->pairs[first].path);
         else arc_demo_example(&r->task, d, ARC_DEMO_EXAMPLES, &ex[d->family], ex[d->family].n);
-        i = k;
     }
     free(d);
     for (int f = 0; f < ARCD_N_FAMILIES; f++) {

@@ -64,24 +64,19 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
     float *theta = xmalloc(run->tpl.n_theta * sizeof(float));
     int *pred = xmalloc(run->task.seq_len * sizeof(int));
     for (int i = 0; i < set->n;) {
-        int k = i;
-        while (k < set->n && !strcmp(set->pairs[k].path, set->pairs[i].path)) k++;
+        const char *family = set->pairs[i].family;
         Err te = {{0}};
-        if (arc_demo_from_pairs(set->pairs + i, k - i, d, &te) == 0 && d->len > run->task.seq_len)
-            err_set(&te, "%s: rows of %d cells, the template has %d", set->pairs[i].path, d->len, run->task.seq_len);
-        if (te.msg[0]) {
+        if (arc_demo_next(set, &i, run->task.seq_len, d, &te)) {
             fprintf(stderr, "neurop solve: skipped %s\n", te.msg);
             skipped++;
-            i = k;
             continue;
         }
         int f = 0;
-        while (f < nf && strcmp(fs[f].family, set->pairs[i].family)) f++;
-        if (f == nf) snprintf(fs[nf++].family, sizeof fs->family, "%s", set->pairs[i].family);
+        while (f < nf && strcmp(fs[f].family, family)) f++;
+        if (f == nf) snprintf(fs[nf++].family, sizeof fs->family, "%s", family);
         fs[f].ms += solve_one(run, d, &ex, theta, pred);
         fs[f].solved += right(d, pred);
         fs[f].n++;
-        i = k;
     }
     int n = 0, solved = 0, pub_s[2] = {0}, pub_n[2] = {0};
     double ms = 0;
@@ -155,9 +150,7 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
 
 static int solve_file(Run *run, const ArcSet *set, const char *out, Err *e) {
     ArcDemo *d = xmalloc(sizeof *d);
-    int rc = arc_demo_from_pairs(set->pairs, set->n, d, e);
-    if (!rc && d->len > run->task.seq_len)
-        rc = err_set(e, "%s: rows of %d cells, the template has %d", set->pairs[0].path, d->len, run->task.seq_len);
+    int i = 0, rc = arc_demo_next(set, &i, run->task.seq_len, d, e);
     if (rc) {
         free(d);
         return -1;

@@ -102,6 +102,15 @@ int arc_demo_from_pairs(const ArcPair *p, int n, ArcDemo *d, Err *e) {
     return 0;
 }
 
+int arc_demo_next(const ArcSet *set, int *i, int max_len, ArcDemo *d, Err *e) {
+    int first = *i;
+    while (*i < set->n && !strcmp(set->pairs[*i].path, set->pairs[first].path)) (*i)++;
+    if (arc_demo_from_pairs(set->pairs + first, *i - first, d, e)) return -1;
+    if (d->len > max_len)
+        return err_set(e, "%s: rows of %d cells, the template has %d", set->pairs[first].path, d->len, max_len);
+    return 0;
+}
+
 /* ---- arc-demo, the task (task.c dispatches here) ------------------------------------------- */
 
 #define DEMO_SALT 0x4144u /* "AD" */

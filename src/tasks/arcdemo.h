@@ -60,6 +60,11 @@ int arc_demo_rule(const ArcDemo *d, const int *in, int *out);
  * arc_demo_family of the pairs' family name (-1 for a name outside 1D-ARC). */
 int arc_demo_from_pairs(const ArcPair *pairs, int n, ArcDemo *d, Err *e);
 
+/* The task of the file whose pairs start at set->pairs[*i] (a file's pairs are consecutive in an
+ * ArcSet); *i moves past them either way. -1 as arc_demo_from_pairs, or when its rows are longer
+ * than max_len cells (a template's len). */
+int arc_demo_next(const ArcSet *set, int *i, int max_len, ArcDemo *d, Err *e);
+
 /* Row i of ex (an arc-demo task's examples): pair `pair` of d (0..2 an example, 3 the test pair)
  * padded to t->seq_len (labels -1 beyond the row), with d's examples as its demonstrations. */
 void arc_demo_example(const Task *t, const ArcDemo *d, int pair, Examples *ex, int i);
