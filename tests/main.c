@@ -2,10 +2,14 @@
  * with the line `N passed, N failed, N skipped`; exit status 1 when any test failed. */
 #include "test.h"
 #include "engine/cpu.h"
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define T(name) void test_##name(TestCtx *);
 #include "registry.h"
@@ -35,7 +39,29 @@ int test_quick(void) {
     return q && *q && strcmp(q, "0");
 }
 
+/* `neurop-tests --peak-rss CMD ARG...`: runs CMD with stdout to /dev/null and prints its peak
+ * RSS in KB (or -1). A test cannot measure this on a child of its own: a forked child's peak
+ * starts at the parent's RSS, which exec keeps, and a test process that has run other tests (under
+ * ASan, with its quarantine) can hold far more than the command measured. This fresh, small
+ * process stands between them (tests/test_bad_inputs.c). */
+static int peak_rss(char **cmd) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 1);
+        execv(cmd[0], cmd);
+        _exit(127);
+    }
+    int st = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    int ok = pid > 0 && wait4(pid, &st, 0, &ru) == pid && WIFEXITED(st) && !WEXITSTATUS(st);
+    printf("%ld\n", ok ? ru.ru_maxrss : -1L);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 2 && !strcmp(argv[1], "--peak-rss")) return peak_rss(argv + 2);
     cpu_setup(argv);
     int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
