@@ -54,6 +54,32 @@ enum {
         memcpy(shape, s_, sizeof s_);          \
     } while (0)
 
+/* A row's mean and 1/std (LayerNorm's statistics, two passes). The sums run in one 8-lane vector
+ * (GCC's vector extension; two SSE halves without AVX) and end in a fixed tree, where an `omp simd`
+ * reduction ends every row in scalar adds through memory (a third of the edge round's epilogue at
+ * d = 32). The order is the same on every machine. */
+typedef float v8f __attribute__((vector_size(32)));
+static inline float lane_sum(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
+static inline void row_stats(const float *x, int n, float eps, float *mu_out, float *rs_out) {
+    v8f acc = {0}, sq = {0}, v;
+    float tail = 0, tail_sq = 0;
+    int c = 0, full = n & ~7;
+    for (c = 0; c < full; c += 8) {
+        memcpy(&v, x + c, sizeof v);
+        acc += v;
+    }
+    for (c = full; c < n; c++) tail += x[c];
+    float mu = (lane_sum(acc) + tail) / n;
+    for (c = 0; c < full; c += 8) {
+        memcpy(&v, x + c, sizeof v);
+        v -= mu;
+        sq += v * v;
+    }
+    for (c = full; c < n; c++) tail_sq += (x[c] - mu) * (x[c] - mu);
+    *mu_out = mu;
+    *rs_out = 1.0f / sqrtf((lane_sum(sq) + tail_sq) / n + eps);
+}
+
 static int *arena_ints(Graph *g, const int *src, int n) {
     int *p = arena_alloc(g->arena, (n > 0 ? n : 1) * sizeof(int));
     if (n > 0) memcpy(p, src, n * sizeof(int));
@@ -442,13 +468,8 @@ static void segmm_fwd(Graph *g, Node *n) {
 #pragma omp simd
                 for (int c = 0; c < N; c++) o[c] = o[c] > 0 ? o[c] : 0.0f;
             } else if (epi == EPI_LN) {
-                float mu = 0, var = 0;
-#pragma omp simd reduction(+ : mu)
-                for (int c = 0; c < N; c++) mu += o[c];
-                mu /= N;
-#pragma omp simd reduction(+ : var)
-                for (int c = 0; c < N; c++) var += (o[c] - mu) * (o[c] - mu);
-                float rs = 1.0f / sqrtf(var / N + SEGMM_LN_EPS);
+                float mu, rs;
+                row_stats(o, N, SEGMM_LN_EPS, &mu, &rs);
 #pragma omp simd
                 for (int c = 0; c < N; c++) o[c] = (o[c] - mu) * rs;
                 sm->stats[i] = rs;
@@ -980,14 +1001,8 @@ static void layernorm_fwd(Graph *g, Node *n) {
     for (long r = 0; r < R; r++) {
         const float *xr = x->data + r * D;
         float *y = n->out->data + r * D;
-        float mu = 0, var = 0; /* float sums over one row vectorize; two passes keep them accurate */
-#pragma omp simd reduction(+ : mu)
-        for (int d = 0; d < D; d++) mu += xr[d];
-        mu /= D;
-#pragma omp simd reduction(+ : var)
-        for (int d = 0; d < D; d++) var += (xr[d] - mu) * (xr[d] - mu);
-        var /= D;
-        float rs = 1.0f / sqrtf(var + eps);
+        float mu, rs;
+        row_stats(xr, D, eps, &mu, &rs);
         n->aux[2 * r] = mu;
         n->aux[2 * r + 1] = rs;
         for (int d = 0; d < D; d++) y[d] = (xr[d] - mu) * rs;
@@ -1300,16 +1315,10 @@ static void edge_round_fwd(Graph *g, Node *n) {
                     float v = xr[c] + b[c] + sr[c] + tr[c];
                     xr[c] = v > 0 ? v : 0.0f;
                 }
-                float mu = 0, var = 0;
-#pragma omp simd reduction(+ : mu)
-                for (int c = 0; c < d; c++) {
-                    y[c] = hr[c] + xr[c];
-                    mu += y[c];
-                }
-                mu /= d;
-#pragma omp simd reduction(+ : var)
-                for (int c = 0; c < d; c++) var += (y[c] - mu) * (y[c] - mu);
-                float rs = 1.0f / sqrtf(var / d + eps);
+#pragma omp simd
+                for (int c = 0; c < d; c++) y[c] = hr[c] + xr[c];
+                float mu, rs;
+                row_stats(y, d, eps, &mu, &rs);
 #pragma omp simd
                 for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
                 if (keep) {
