@@ -71,12 +71,6 @@ static int check_tokens(const Template *t, const float *x, int n, long first, in
 static void print_row(const float *v, int n, const char *sep) {
     for (int i = 0; i < n; i++) printf("%s%.6g", i ? sep : "", v[i]);
 }
-static int argmax(const float *v, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best]) best = i;
-    return best;
-}
 
 /* One output line per example. */
 static void print_outputs(const Template *t, const float *y, int n, int logits) {
@@ -91,7 +85,7 @@ static void print_outputs(const Template *t, const float *y, int n, int logits) 
     int C = t->classes, P = t->readout_last ? 1 : t->len;
     for (int i = 0; i < n; i++) {
         const float *yi = y + (long)i * P * C;
-        for (int p = 0; p < P; p++) printf("%s%d", p ? " " : "", argmax(yi + (long)p * C, C));
+        for (int p = 0; p < P; p++) printf("%s%d", p ? " " : "", logits_argmax(yi + (long)p * C, C));
         for (int p = 0; logits && p < P; p++) {
             printf(" | ");
             print_row(yi + (long)p * C, C, " ");

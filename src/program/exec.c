@@ -116,6 +116,13 @@ static Tensor *block(Graph *g, const Template *t, Tensor *theta, Tensor *x, int 
     return op_add(g, x, h);
 }
 
+int logits_argmax(const float *logits, int n) {
+    int best = 0;
+    for (int c = 1; c < n; c++)
+        if (logits[c] > logits[best]) best = c;
+    return best;
+}
+
 Tensor *exec_transformer(Graph *g, const Template *t, Tensor *theta, const int *tok, int B, int N) {
     NP_ASSERT(t->kind == TPL_TRANSFORMER, "exec_transformer: not a Transformer template");
     NP_ASSERT(theta->ndim == 2 && theta->shape[0] == B, "exec_transformer: theta must be [B=%d, |θ|]", B);

@@ -162,7 +162,7 @@ static void build_mlp(Builder *b) {
  * or x itself without prenorm (there is no LayerNorm then). */
 static int add_norm(Builder *b, const char *prefix, int x) {
     if (!b->t->prenorm) return x;
-    char w[64], bias[64];
+    char w[72], bias[72]; /* a prefix (up to 63 chars) + ".weight" */
     snprintf(w, sizeof w, "%s.weight", prefix);
     snprintf(bias, sizeof bias, "%s.bias", prefix);
     int ln = add_nodes(b, prefix, b->t->d, bias, SP_CH, 0);
@@ -172,7 +172,7 @@ static int add_norm(Builder *b, const char *prefix, int x) {
 
 /* Linear layer "prefix" whose output neurons are the new group `nodes`: nodes + weight edges. */
 static int add_linear(Builder *b, const char *nodes, const char *prefix, int src0, int n, int space, int heads) {
-    char w[64], bias[64];
+    char w[72], bias[72]; /* a prefix (up to 63 chars) + ".weight" */
     snprintf(w, sizeof w, "%s.weight", prefix);
     snprintf(bias, sizeof bias, "%s.bias", prefix);
     int first = add_nodes(b, nodes, n, bias, space, heads);

@@ -53,6 +53,9 @@ void template_init_theta(const Template *t, float *theta, Rng *r);
  * readout_last, else [B, N, len, classes]. */
 Tensor *exec_mlp(Graph *g, const Template *t, Tensor *theta, Tensor *x);
 Tensor *exec_transformer(Graph *g, const Template *t, Tensor *theta, const int *tok, int B, int N);
+/* The class a row of n logits predicts: the first index of the largest (what exec prints, what
+ * the tasks score). */
+int logits_argmax(const float *logits, int n);
 /* One tensor of θ for all B programs: [B, out, in] for a matrix, [B, 1, n] for a vector (so it
  * broadcasts over [B, rows, n] and serves as a per-program LayerNorm gain/bias). */
 Tensor *theta_view(Graph *g, const Template *t, Tensor *theta, const char *name);

@@ -1,4 +1,5 @@
 /* Task registry, intents (lists, parsing, features), example buffers, sampling dispatch, scoring. */
+#include "program/template.h"
 #include "tasks/arcdemo.h"
 #include "tasks/internal.h"
 #include <ctype.h>
@@ -421,12 +422,6 @@ int task_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Ex
 
 /* ---- scoring ---- */
 
-static int argmax(const float *v, int n) {
-    int best = 0;
-    for (int c = 1; c < n; c++)
-        if (v[c] > v[best]) best = c;
-    return best;
-}
 
 int task_correct(const Task *t, const float *pred, const Examples *ex, int i) {
     NP_ASSERT(i >= 0 && i < ex->n, "example %d of %d", i, ex->n);
@@ -442,7 +437,7 @@ int task_correct(const Task *t, const float *pred, const Examples *ex, int i) {
     }
     const int *lab = ex->lab + (size_t)i * t->out_len;
     for (int j = 0; j < t->out_len; j++)
-        if (lab[j] >= 0 && argmax(pred + (size_t)j * t->n_classes, t->n_classes) != lab[j]) return 0;
+        if (lab[j] >= 0 && logits_argmax(pred + (size_t)j * t->n_classes, t->n_classes) != lab[j]) return 0;
     return 1;
 }
 

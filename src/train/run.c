@@ -349,13 +349,7 @@ void run_solve_demo(Run *r, const int *demo, const int *tok, float *theta, int *
         if (theta) memcpy(theta, th->data, t->n_theta * sizeof(float));
         y = exec_transformer(&g, t, th, tok, 1, 1);
     }
-    for (int j = 0; j < t->len; j++) {
-        const float *v = y->data + (long)j * t->classes;
-        int best = 0;
-        for (int c = 1; c < t->classes; c++)
-            if (v[c] > v[best]) best = c;
-        pred[j] = best;
-    }
+    for (int j = 0; j < t->len; j++) pred[j] = logits_argmax(y->data + (long)j * t->classes, t->classes);
     graph_free(&g);
 }
 
