@@ -10,11 +10,8 @@
 #include "io/safetensors.h"
 #include "program/progfile.h"
 #include "tasks/task.h"
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static void rm_rf(const char *dir) {

@@ -63,7 +63,7 @@ static inline float lane_sum(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + (
 static inline void row_stats(const float *x, int n, float eps, float *mu_out, float *rs_out) {
     v8f acc = {0}, sq = {0}, v;
     float tail = 0, tail_sq = 0;
-    int c = 0, full = n & ~7;
+    int c, full = n & ~7;
     for (c = 0; c < full; c += 8) {
         memcpy(&v, x + c, sizeof v);
         acc += v;

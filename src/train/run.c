@@ -167,7 +167,7 @@ void batch_pack(Run *r, BatchBuf *bb, const Intent *us) {
     size_t nd = (size_t)t->demo_pairs * t->seq_len;
     for (int b = 0; b < bb->B; b++) {
         if (t->demo_pairs) memcpy(bb->demo + b * nd, bb->ex[b].demo, nd * sizeof(int)); /* the N rows share it */
-        else { /* a demonstration has no features or tokens: its itok_len counts the examples' cells */
+        else { /* a demonstration has neither features nor intent tokens (direct's itok_len counts its cells) */
             task_features(t, us[b], bb->feat + (long)b * t->n_feat);
             intent_tokens(t, us[b], bb->itok + (long)b * r->m.cfg.itok_len);
         }
