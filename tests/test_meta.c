@@ -155,9 +155,11 @@ static double case_eval(Graph *g, Case *c, uint64_t *pattern) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over (position, sign) */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        long cnt;
-        const float *pre = op_relu_signs(n, &cnt); /* relu's input, a fused op's activations */
-        for (long k = 0; pre && k < cnt; k++) h = (h ^ ((uint64_t)k << 1 | (pre[k] > 0))) * 1099511628211ull;
+        long cnt = op_relu_signs(n, NULL);
+        unsigned char *on = xmalloc(cnt > 0 ? cnt : 1);
+        op_relu_signs(n, on);
+        for (long k = 0; k < cnt; k++) h = (h ^ ((uint64_t)k << 1 | on[k])) * 1099511628211ull;
+        free(on);
     }
     if (pattern) *pattern = h;
     graph_reset(g);

@@ -1227,15 +1227,19 @@ Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *
  *   out rows M..M+Rn     a⁺[v] = mean of m⁺ over rows with dst = v
  *   out rows M+Rn..      a⁻[v] = mean of m⁻ over rows with src = v
  * One pass per tile of rows (GEMM, then bias, endpoint rows, ReLU, LayerNorm and the scatter into
- * the node rows) while the tile is in cache; only x and the LayerNorm statistics are kept for
- * backward (4d + 2 floats a row where the unfused ops kept 11d), and backward turns x into dx in
- * place. Node rows (a few thousand, in L2) are summed per thread over a fixed assignment of tiles,
- * as are the weight gradients, then added in thread order: deterministic per thread count. */
+ * the node rows) while the tile is in a per-thread buffer in cache. x itself is never stored:
+ * backward needs only where x > 0 (one byte per entry), each row's 1/std, and h' (the output, x̂
+ * of the LayerNorm), so a row costs 3d + 4 bytes of memory traffic instead of 12d (the unfused ops
+ * kept 44d), and backward builds dx tile by tile in the same buffer. Node rows (a few thousand, in
+ * L2) are summed per thread over a fixed assignment of tiles, as are the weight gradients, then
+ * added in thread order: deterministic per thread count. */
 typedef struct {
     int M, d, G, Rn, nt;
     Tiles tl;
     float *inv_in, *inv_out; /* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
-    float *x, *stats;        /* [M, 3d] activations (dx in backward), [M, 2] mean and 1/std */
+    unsigned char *pos;      /* [M, 3d]: x > 0 (kept for backward) */
+    float *rs;               /* [M]: the LayerNorm's 1/std (kept for backward) */
+    float *tile;             /* per thread: [ROW_TILE, 3d], x in forward, dx in backward */
     float *part;             /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
     long part_n;             /* floats per thread */
 } EdgeRound;
@@ -1282,11 +1286,12 @@ static void edge_round_fwd(Graph *g, Node *n) {
         er->inv_in[v] = er->inv_in[v] > 0 ? 1.0f / er->inv_in[v] : 0.0f;
         er->inv_out[v] = er->inv_out[v] > 0 ? 1.0f / er->inv_out[v] : 0.0f;
     }
-    /* x and the statistics are kept for backward; without it (synthesis), a tile's x lives in a
-     * per-thread buffer that stays in cache (a [M, 3d] array does not: 2.3 MB for one ADDMOD intent) */
-    int keep = n->out->grad != NULL;
-    er->x = arena_alloc(g->arena, (size_t)(keep ? (M > 0 ? M : 1) : er->nt * ROW_TILE) * C * sizeof(float));
-    er->stats = keep ? arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * 2 * sizeof(float)) : NULL;
+    int keep = n->out->grad != NULL; /* without a gradient (synthesis) nothing is kept */
+    if (keep) {
+        er->pos = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * C);
+        er->rs = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
+    }
+    er->tile = arena_alloc(g->arena, (size_t)er->nt * ROW_TILE * C * sizeof(float));
     long fwd_part = 2L * Rn * d, bwd_part = (long)G * (d + 1) * C + 2L * Rn * C;
     er->part_n = keep && bwd_part > fwd_part ? bwd_part : fwd_part;
     er->part = arena_alloc(g->arena, (size_t)er->nt * (er->part_n > 0 ? er->part_n : 1) * sizeof(float));
@@ -1298,13 +1303,13 @@ static void edge_round_fwd(Graph *g, Node *n) {
         id = omp_get_thread_num();
 #endif
         float *ain = er->part + (long)id * er->part_n, *aout = ain + (long)Rn * d; /* this thread's sums */
+        float *xtile = er->tile + (long)id * ROW_TILE * C;                         /* the tile's x, row r0 first */
         memset(ain, 0, (size_t)fwd_part * sizeof(float));
 #pragma omp for schedule(static)
         for (int t = 0; t < er->tl.n; t++) {
             int r0, r1, s;
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             const float *b = be->data + (long)s * C;
-            float *xtile = er->x + (keep ? (long)r0 : (long)id * ROW_TILE) * C; /* the tile's x, row r0 first */
             gemm_nn(r1 - r0, C, d, he->data + (long)r0 * d, d, we->data + (long)s * d * C, C, xtile, C, 0);
             for (int i = r0; i < r1; i++) {
                 float *xr = xtile + (long)(i - r0) * C, *y = h1 + (long)i * d;
@@ -1315,16 +1320,18 @@ static void edge_round_fwd(Graph *g, Node *n) {
                     float v = xr[c] + b[c] + sr[c] + tr[c];
                     xr[c] = v > 0 ? v : 0.0f;
                 }
+                if (keep) {
+                    unsigned char *pr = er->pos + (long)i * C;
+#pragma omp simd
+                    for (int c = 0; c < C; c++) pr[c] = xr[c] > 0;
+                }
 #pragma omp simd
                 for (int c = 0; c < d; c++) y[c] = hr[c] + xr[c];
                 float mu, rs;
                 row_stats(y, d, eps, &mu, &rs);
 #pragma omp simd
                 for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
-                if (keep) {
-                    er->stats[2 * i] = mu;
-                    er->stats[2 * i + 1] = rs;
-                }
+                if (keep) er->rs[i] = rs;
                 float *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
 #pragma omp simd
                 for (int c = 0; c < d; c++) {
@@ -1354,7 +1361,6 @@ static void edge_round_bwd(Node *n) {
     int G = er->G, Rn = er->Rn, M = er->M, d = er->d, C = 3 * d, T = er->nt;
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     const float *dy = n->out->grad, *da_in = dy + (long)M * d, *da_out = da_in + (long)Rn * d;
-    float *x = er->x;
     int dh_fresh = n->fresh & 1; /* he's gradient is this op's to assign: every row is written once below */
     long W = (long)G * (d + 1) * C, NR = (long)Rn * C;
 #pragma omp parallel num_threads(T) if (T > 1)
@@ -1364,20 +1370,22 @@ static void edge_round_bwd(Node *n) {
         id = omp_get_thread_num();
 #endif
         float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR; /* this thread's sums */
+        float *dx = er->tile + (long)id * ROW_TILE * C;                              /* the tile's dx */
         memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
 #pragma omp for schedule(static)
         for (int t = 0; t < er->tl.n; t++) {
             int r0, r1, s;
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             for (int i = r0; i < r1; i++) {
-                float *xr = x + (long)i * C; /* becomes dx */
-                const float *hr = he->data + (long)i * d, *g1 = dy + (long)i * d;
-                float mu = er->stats[2 * i], rs = er->stats[2 * i + 1], s1 = 0, s2 = 0;
+                float *dr = dx + (long)(i - r0) * C;
+                const unsigned char *pr = er->pos + (long)i * C;
+                /* back through the LayerNorm, whose x̂ is the output h' */
+                const float *xh = n->out->data + (long)i * d, *g1 = dy + (long)i * d;
+                float rs = er->rs[i], s1 = 0, s2 = 0;
 #pragma omp simd reduction(+ : s1, s2)
                 for (int c = 0; c < d; c++) {
-                    float xh = (hr[c] + xr[c] - mu) * rs;
                     s1 += g1[c];
-                    s2 += g1[c] * xh;
+                    s2 += g1[c] * xh[c];
                 }
                 s1 /= d;
                 s2 /= d;
@@ -1385,14 +1393,13 @@ static void edge_round_bwd(Node *n) {
                 float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
                 /* one vector loop per case of he's gradient (a branch inside would keep it scalar) */
-#define EDGE_ROUND_ROW(DH)                                                                      \
-    _Pragma("omp simd") for (int c = 0; c < d; c++) {                                           \
-        float xu = xr[c], xi = xr[d + c], xo = xr[2 * d + c], ai = wi * gi[c], ao = wo * go[c]; \
-        float xh = (hr[c] + xu - mu) * rs, dz = rs * (g1[c] - s1 - xh * s2);                    \
-        DH;                                                                                     \
-        xr[c] = xu > 0 ? dz : 0.0f;                                                             \
-        xr[d + c] = xi > 0 ? ai : 0.0f;                                                         \
-        xr[2 * d + c] = xo > 0 ? ao : 0.0f;                                                     \
+#define EDGE_ROUND_ROW(DH)                                 \
+    _Pragma("omp simd") for (int c = 0; c < d; c++) {      \
+        float dz = rs * (g1[c] - s1 - xh[c] * s2);         \
+        DH;                                                \
+        dr[c] = pr[c] ? dz : 0.0f;                         \
+        dr[d + c] = pr[d + c] ? wi * gi[c] : 0.0f;         \
+        dr[2 * d + c] = pr[2 * d + c] ? wo * go[c] : 0.0f; \
     }
                 if (!dh) EDGE_ROUND_ROW((void)0)
                 else if (dh_fresh) EDGE_ROUND_ROW(dh[c] = dz)
@@ -1401,11 +1408,10 @@ static void edge_round_bwd(Node *n) {
                 float *qs = ps + (long)src[i] * C, *qt = pt + (long)dst[i] * C;
 #pragma omp simd
                 for (int c = 0; c < C; c++) {
-                    qs[c] += xr[c];
-                    qt[c] += xr[c];
+                    qs[c] += dr[c];
+                    qt[c] += dr[c];
                 }
             }
-            const float *dx = x + (long)r0 * C;
             if (he->grad) gemm_nt(r1 - r0, d, C, dx, C, we->data + (long)s * d * C, C, he->grad + (long)r0 * d, d, 1);
             float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
             gemm_tn(d, C, r1 - r0, he->data + (long)r0 * d, d, dx, C, pw, C, 1);
@@ -1632,23 +1638,24 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
     return tape_apply(g, &n);
 }
 
-/* The values whose signs decide every ReLU an op applies (gradient checks compare these patterns
- * at both ends of a finite difference: a switched sign is a kink, not a gradient error). */
-const float *op_relu_signs(const Node *n, long *count) {
+/* How many ReLUs node n applies; with signs, whether each one's input is > 0 (gradient checks
+ * compare these patterns at both ends of a finite difference: a switched sign is a kink, not a
+ * gradient error). An edge round knows its signs only when it keeps them for backward. */
+long op_relu_signs(const Node *n, unsigned char *signs) {
     const Tensor *t = n->op == OP_RELU                                                       ? n->in[0]
                       : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2] == EPI_RELU) ? n->out
                                                                                              : NULL;
     if (t) {
-        *count = t->numel;
-        return t->data;
+        for (long k = 0; signs && k < t->numel; k++) signs[k] = t->data[k] > 0;
+        return t->numel;
     }
-    if (n->op == OP_EDGE_ROUND) {
-        const EdgeRound *er = (const EdgeRound *)n->aux;
-        *count = 3L * er->M * er->d;
-        return er->x;
+    const EdgeRound *er = n->op == OP_EDGE_ROUND ? (const EdgeRound *)n->aux : NULL;
+    if (er && er->pos) {
+        long cnt = 3L * er->M * er->d;
+        if (signs) memcpy(signs, er->pos, (size_t)cnt);
+        return cnt;
     }
-    *count = 0;
-    return NULL;
+    return 0;
 }
 
 /* ======================= the table ======================= */

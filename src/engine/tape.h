@@ -31,8 +31,9 @@ extern const OpDef OPS[];
 /* 1 when op's backward writes every element of input k's gradient exactly once, so that it can
  * assign instead of adding when it is the first writer (Node.fresh). */
 int op_assigns(int op, int k);
-/* The values whose signs are n's ReLU pattern (relu's input, a fused op's activations), or NULL. */
-const float *op_relu_signs(const Node *n, long *count);
+/* How many ReLUs n applies (0 where it keeps no pattern); with signs (that many bytes), whether
+ * each one's input is > 0. */
+long op_relu_signs(const Node *n, unsigned char *signs);
 /* Runs op n->op: computes the output shape, allocates the output (with a grad buffer when any
  * input has one and the graph records; graph_backward zeroes it just before its first writer),
  * runs forward and records n on the tape. */
