@@ -557,8 +557,9 @@ TEST(train_evaluate_scores_every_intent) {
     run_free(&r);
 }
 
-/* theta_l2: the penalty is theta_l2/2 × the mean square of the generated weight matrices' entries
- * (biases excluded), per program, recomputed here from θ itself; and it trains (loss grows by it). */
+/* theta_l2: the penalty is theta_l2/2 × each program's mean square over the generated weight
+ * matrices' entries (biases excluded) above theta_ms, averaged over programs, recomputed here from
+ * θ itself: all of it with theta_ms = 0, only the larger program's excess with theta_ms between. */
 TEST(train_theta_penalty_value) {
     TrainConfig c;
     Err e = {{0}};
@@ -566,11 +567,13 @@ TEST(train_theta_penalty_value) {
     c.meta.width = 8;
     CHECK(!config_set(&c, "theta_l2=0.7", &e) && c.theta_l2 == 0.7f, "theta_l2: %s", e.msg);
     CHECK(config_set(&c, "theta_l2=-1", &e) == -1 && strstr(e.msg, "theta_l2=-1: want a number"), "'%s'", e.msg);
+    CHECK(!config_set(&c, "theta_ms=0.25", &e) && c.theta_ms == 0.25f, "theta_ms: %s", e.msg);
+    CHECK(config_set(&c, "theta_ms=-1", &e) == -1 && strstr(e.msg, "theta_ms=-1: want a number"), "'%s'", e.msg);
     Run r;
     CHECK(!run_init(&r, &c, &e), "run_init: %s", e.msg);
     BatchBuf bb;
     batch_alloc(&r, 2, 4, &bb);
-    Intent us[2] = {r.task.train[0], r.task.train[1]};
+    Intent us[2] = {r.task.train[0], r.task.train[5]};
     Rng rr;
     rng_seed(&rr, 5);
     for (int b = 0; b < 2; b++) task_sample(&r.task, us[b], SPLIT_TRAIN, &rr, 4, &bb.ex[b]);
@@ -583,7 +586,7 @@ TEST(train_theta_penalty_value) {
     batch_forward(&g, &r, &bb, &theta);
     CHECK(theta && theta->shape[0] == 2 && theta->shape[1] == (int)r.m.tpl.n_theta, "θ [2, %ld]", r.m.tpl.n_theta);
     if (theta) {
-        double want = 0;
+        double ms[2] = {0, 0};
         long nw = 0;
         for (int k = 0; k < r.m.tpl.n_tensors; k++) {
             const TplTensor *tt = &r.m.tpl.tensors[k];
@@ -592,13 +595,18 @@ TEST(train_theta_penalty_value) {
             for (int b = 0; b < 2; b++)
                 for (long j = 0; j < tt->numel; j++) {
                     double v = theta->data[(long)b * r.m.tpl.n_theta + tt->off + j];
-                    want += v * v;
+                    ms[b] += v * v;
                 }
         }
-        want *= 0.5 * 0.7 / (2.0 * nw);
-        Tensor *pen = theta_penalty(&g, &r, theta, 0.7f);
         CHECK(nw > 0 && nw < r.m.tpl.n_theta, "matrix entries %ld of %ld", nw, r.m.tpl.n_theta);
-        CHECK_REL(pen->data[0], want, 1e-5);
+        ms[0] /= nw;
+        ms[1] /= nw;
+        CHECK(fabs(ms[0] - ms[1]) > 1e-3 * ms[1], "two programs of the same size (%g, %g): no test of the bound", ms[0],
+              ms[1]);
+        CHECK_REL(theta_penalty(&g, &r, theta, 0.7f, 0.0f)->data[0], 0.35 * (ms[0] + ms[1]) / 2, 1e-5);
+        double mid = (ms[0] + ms[1]) / 2, hi = fmax(ms[0], ms[1]);
+        CHECK_REL(theta_penalty(&g, &r, theta, 0.7f, (float)mid)->data[0], 0.35 * (hi - (float)mid) / 2, 1e-4);
+        CHECK(theta_penalty(&g, &r, theta, 0.7f, (float)(2 * hi))->data[0] == 0.0f, "programs under theta_ms cost");
     }
     graph_free(&g);
     arena_free(&a);

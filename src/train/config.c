@@ -30,28 +30,28 @@ typedef struct {
     int B, N;
     float lr;
     int pe, head;
-    float gain, beta2, theta_l2;
+    float gain, beta2, theta_l2, theta_ms;
 } Row;
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 4, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f},
-    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"arc", METHOD_GNN, 32, 2, 0, 6000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 4, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.0f},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_GNN, 32, 2, 0, 6000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f},
     /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
      * test pair); first settings, not yet chosen by validation. direct reads the examples in
      * context: 3 × 93 cells before the test input's 93 */
-    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"arc-demo", METHOD_MLP, 32, 0, 0, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f},
-    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f},
+    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_MLP, 32, 0, 0, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
@@ -92,6 +92,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->clip = 1.0f;
     c->beta2 = row->beta2;
     c->theta_l2 = row->theta_l2;
+    c->theta_ms = row->theta_ms;
     config_set_steps(c, row->steps, 10);
     c->eval_n = demo ? 64 : 256; /* arc-demo: a program per row, 18 families */
     return 0;
@@ -106,12 +107,12 @@ void config_set_steps(TrainConfig *c, long steps, long evals) {
 void config_format(const TrainConfig *c, char *buf, size_t len) {
     snprintf(buf, len,
              "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g "
-             "theta_l2=%.9g warmup=%ld "
+             "theta_l2=%.9g theta_ms=%.9g warmup=%ld "
              "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
              "template=%s",
              c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
-             c->theta_l2, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds,
-             c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
+             c->theta_l2, c->theta_ms, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width,
+             c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -179,6 +180,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("clip", c->clip, 0.0f, 1e38f)
     FLT_KEY("beta2", c->beta2, 0.0f, 0.99999f)
     FLT_KEY("theta_l2", c->theta_l2, 0.0f, 1e6f)
+    FLT_KEY("theta_ms", c->theta_ms, 0.0f, 1e6f)
     INT_KEY("warmup", c->warmup, 0, 100000000L)
     INT_KEY("eval_every", c->eval_every, 1, 100000000L)
     INT_KEY("ckpt_every", c->ckpt_every, 1, 100000000L)
@@ -192,23 +194,24 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
 #undef INT_KEY
 #undef FLT_KEY
-    return err_set(
-        e,
-        "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 theta_l2 warmup "
-        "eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
-        key);
+    return err_set(e,
+                   "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 theta_l2 "
+                   "theta_ms warmup "
+                   "eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
+                   key);
 }
 
 /* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {"task",  "method", "seed",  "steps",    "B",      "N",          "lr",         "lr_min",
-                             "wd",    "clip",   "beta2", "theta_l2", "warmup", "eval_every", "ckpt_every", "eval_n",
-                             "width", "rounds", "mixer", "tie",      "pe",     "head",       "gain",       "template"};
+static const char *KEYS[] = {"task",       "method",     "seed",   "steps",   "B",        "N",        "lr",
+                             "lr_min",     "wd",         "clip",   "beta2",   "theta_l2", "theta_ms", "warmup",
+                             "eval_every", "ckpt_every", "eval_n", "width",   "rounds",   "mixer",    "tie",
+                             "pe",         "head",       "gain",   "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
 static const struct {
     const char *key, *was;
-} ADDED[] = {{"beta2", "beta2=0.999"}, {"gain", "gain=1"}, {"theta_l2", "theta_l2=0"}};
+} ADDED[] = {{"beta2", "beta2=0.999"}, {"gain", "gain=1"}, {"theta_l2", "theta_l2=0"}, {"theta_ms", "theta_ms=0"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");

@@ -15,7 +15,9 @@ typedef struct TrainConfig {
     int B, N;   /* intents per batch, examples per intent */
     float lr, lr_min, wd, clip;
     float beta2;    /* AdamW's second-moment decay (β₁ is 0.9) */
-    float theta_l2; /* meta-learners: + theta_l2/2 · mean square of the generated weight matrices */
+    float theta_l2; /* meta-learners: + theta_l2/2 · (mean square of the generated weight matrices,
+                       above theta_ms), per program */
+    float theta_ms; /* the mean square the penalty leaves free (0: it acts on all of it) */
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

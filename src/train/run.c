@@ -188,24 +188,27 @@ Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb, Tensor **theta) {
     return method_forward_theta(g, &r->m, &b, theta);
 }
 
-Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2) {
+Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2, float theta_ms) {
     const Template *t = &r->m.tpl;
     long n = t->n_theta, nw = 0;
-    float *w = arena_calloc(g->arena, (size_t)n * sizeof(float));
+    for (int k = 0; k < t->n_tensors; k++) nw += t->tensors[k].ndim == 2 ? t->tensors[k].numel : 0;
+    float *w = arena_calloc(g->arena, (size_t)n * sizeof(float)), *free_ms = arena_alloc(g->arena, sizeof(float));
     for (int k = 0; k < t->n_tensors; k++)
-        if (t->tensors[k].ndim == 2) {
-            for (long j = 0; j < t->tensors[k].numel; j++) w[t->tensors[k].off + j] = 1.0f;
-            nw += t->tensors[k].numel;
-        }
+        if (t->tensors[k].ndim == 2)
+            for (long j = 0; j < t->tensors[k].numel; j++) w[t->tensors[k].off + j] = 1.0f / (float)nw;
+    *free_ms = -theta_ms;
     int B = theta->shape[0];
-    Tensor *sq = op_mul(g, op_mul(g, theta, theta), tensor_wrap(g, w, NULL, SHAPE(1, (int)n)));
-    return op_scale(g, op_sum(g, sq), 0.5f * theta_l2 / (float)(B * (nw > 0 ? nw : 1)));
+    /* ms [B, 1]: each program's mean square over its matrix entries; only what exceeds theta_ms costs */
+    Tensor *ms = op_matmul(g, op_mul(g, theta, theta), tensor_wrap(g, w, NULL, SHAPE((int)n, 1)), 0, 0);
+    Tensor *over = op_relu(g, op_add(g, ms, tensor_wrap(g, free_ms, NULL, SHAPE(1, 1))));
+    return op_scale(g, op_sum(g, over), 0.5f * theta_l2 / (float)B);
 }
 
 Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb) {
     Tensor *theta = NULL;
     Tensor *loss = batch_loss(g, r, bb, batch_forward(g, r, bb, &theta));
-    if (r->cfg.theta_l2 > 0 && theta) loss = op_add(g, loss, theta_penalty(g, r, theta, r->cfg.theta_l2));
+    if (r->cfg.theta_l2 > 0 && theta)
+        loss = op_add(g, loss, theta_penalty(g, r, theta, r->cfg.theta_l2, r->cfg.theta_ms));
     return loss;
 }
 

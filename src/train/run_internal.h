@@ -16,9 +16,9 @@ void batch_free(BatchBuf *bb);
 void batch_pack(Run *r, BatchBuf *bb, const Intent *us);
 Tensor *batch_forward(Graph *g, Run *r, const BatchBuf *bb, Tensor **theta); /* theta: NULL, or gets θ */
 Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred);
-/* theta_l2/2 × the mean square of θ's weight-matrix entries (embeddings included; biases and
- * gains excluded), per program: [1]. */
-Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2);
+/* theta_l2/2 × max(0, ms − theta_ms), ms a program's mean square over θ's weight-matrix entries
+ * (embeddings included; biases and gains excluded), averaged over the programs: [1]. */
+Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2, float theta_ms);
 /* The training objective of one batch: batch_loss, plus theta_penalty when the config asks. */
 Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb);
 
