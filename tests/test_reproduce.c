@@ -353,6 +353,30 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
           "metrics.csv changed: the finished run was retrained");
     CHECK(exists(dir, "runs/sumfirst-gnn-s0/eval.json"), "eval.json not rewritten");
 
+    /* a run made before a setting was added (its config without theta_ms, which meant 0) still
+     * belongs to the plan: skipped, not refused */
+    ev = slurp(dir, "runs/sumfirst-gnn-s0/eval.json");
+    j = ev ? cJSON_Parse(ev) : NULL;
+    char *cfg = j ? cJSON_GetObjectItem(j, "config")->valuestring : NULL,
+         *at = cfg ? strstr(cfg, " theta_ms=0 ") : NULL;
+    CHECK(at, "eval.json's config has theta_ms=0");
+    if (at) {
+        memmove(at, at + strlen(" theta_ms=0"), strlen(at + strlen(" theta_ms=0")) + 1);
+        char *txt = cJSON_Print(j);
+        FILE *f = fopen(p, "w");
+        if (f) {
+            fputs(txt, f);
+            fclose(f);
+        }
+        free(txt);
+        rc = reproduce(&o, &s, &e);
+        CHECK(rc == 0 && s.skipped == 8 && s.trained == 0 && s.resumed == 0,
+              "a run without a later key: rc %d skipped %d trained %d resumed %d (%s)", rc, s.skipped, s.trained,
+              s.resumed, rc ? e.msg : "");
+    }
+    cJSON_Delete(j);
+    free(ev);
+
     /* another mode into the same folder is refused */
     ReproOptions q = o;
     q.mode = REPRO_QUICK;
