@@ -195,9 +195,8 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
 #undef INT_KEY
 #undef FLT_KEY
     return err_set(e,
-                   "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 theta_l2 "
-                   "theta_ms warmup "
-                   "eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
+                   "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 "
+                   "theta_l2 theta_ms warmup eval_every ckpt_every eval_n width rounds mixer tie pe head gain)",
                    key);
 }
 

@@ -192,15 +192,14 @@ Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2, flo
     const Template *t = &r->m.tpl;
     long n = t->n_theta, nw = 0;
     for (int k = 0; k < t->n_tensors; k++) nw += t->tensors[k].ndim == 2 ? t->tensors[k].numel : 0;
-    float *w = arena_calloc(g->arena, (size_t)n * sizeof(float)), *free_ms = arena_alloc(g->arena, sizeof(float));
+    float *w = arena_calloc(g->arena, (size_t)n * sizeof(float));
     for (int k = 0; k < t->n_tensors; k++)
         if (t->tensors[k].ndim == 2)
             for (long j = 0; j < t->tensors[k].numel; j++) w[t->tensors[k].off + j] = 1.0f / (float)nw;
-    *free_ms = -theta_ms;
     int B = theta->shape[0];
     /* ms [B, 1]: each program's mean square over its matrix entries; only what exceeds theta_ms costs */
     Tensor *ms = op_matmul(g, op_mul(g, theta, theta), tensor_wrap(g, w, NULL, SHAPE((int)n, 1)), 0, 0);
-    Tensor *over = op_relu(g, op_add(g, ms, tensor_wrap(g, free_ms, NULL, SHAPE(1, 1))));
+    Tensor *over = op_relu(g, op_add_scalar(g, ms, -theta_ms));
     return op_scale(g, op_sum(g, over), 0.5f * theta_l2 / (float)B);
 }
 
