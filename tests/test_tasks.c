@@ -3,6 +3,7 @@
 #include "test.h"
 #include "arc_runs.h"
 #include "tasks/task.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -331,6 +332,8 @@ TEST(tasks_addmod_split_sizes) {
         }
         CHECK(sizes[SPLIT_VAL] == hold && sizes[SPLIT_TEST] == hold && sizes[SPLIT_TRAIN] == p * p - 2 * hold,
               "p=%d: sizes %d/%d/%d, want %d/%d/%d", p, sizes[0], sizes[1], sizes[2], p * p - 2 * hold, hold, hold);
+        CHECK(task_train_size(&t, t.train[k]) == sizes[SPLIT_TRAIN], "p=%d: task_train_size %ld, train split %d", p,
+              task_train_size(&t, t.train[k]), sizes[SPLIT_TRAIN]);
         for (int i = 0; i < p * p; i++) CHECK(seen[i] == 1, "p=%d: pair %d in %d eval sets", p, i, seen[i]);
         free(seen);
         held += 2 * hold;
@@ -350,6 +353,54 @@ TEST(tasks_addmod_split_sizes) {
     CHECK(m == 100 && ex.n == 100, "max_n subset: %d", m);
     for (int i = 0; i < ex.n; i++) CHECK(task_split_of(&t, u, &ex, i) == SPLIT_TEST, "subset pair outside test");
     examples_free(&ex);
+}
+
+/* intent_mix and hold: mix 0, hold 0 draw the uniform stream of rng_int; ADDMOD at mix 1 draws
+ * each prime as often as its share of all training pairs, at mix 0.5 halfway between that and
+ * uniform; held intents (17, 41, 71 for hold=3) are never drawn; SUMFIRST (unbounded) is uniform. */
+static void check_draws(TestCtx *t_, const Task *t, const double *cdf, Rng *r, float mix, int hold) {
+    enum { DRAWS = 200000 };
+    int count[100] = {0};
+    double total = 0;
+    for (int k = 0; k < t->n_train; k++)
+        if (!task_held(t, hold, t->train[k])) total += task_train_size(t, t->train[k]);
+    for (int i = 0; i < DRAWS; i++) count[task_draw_intent(t, cdf, r).param]++;
+    int n = t->n_train - hold;
+    for (int k = 0; k < t->n_train; k++) {
+        int p = t->train[k].param;
+        double want = task_held(t, hold, t->train[k])
+                          ? 0
+                          : DRAWS * ((1 - mix) / n + mix * task_train_size(t, t->train[k]) / total),
+               sd = sqrt(want) + 1;
+        CHECK(fabs(count[p] - want) < 5 * sd, "mix %g hold %d: p=%d drawn %d times, want %.0f", mix, hold, p, count[p],
+              want);
+    }
+    CHECK(count[23] == 0 && count[53] == 0 && count[83] == 0, "an OOD prime was drawn");
+}
+
+TEST(tasks_intent_draw) {
+    Task t = get_task("addmod"), sf = get_task("sumfirst");
+    CHECK(task_intent_cdf(&t, 0.0f, 0) == NULL && task_intent_cdf(&sf, 1.0f, 0) == NULL, "expected the uniform draw");
+    Rng a, b;
+    rng_seed(&a, 9);
+    rng_seed(&b, 9);
+    for (int i = 0; i < 1000; i++) {
+        Intent u = task_draw_intent(&t, NULL, &a);
+        CHECK(u.param == t.train[rng_int(&b, t.n_train)].param, "uniform draw %d is not rng_int's", i);
+    }
+    int held[] = {17, 41, 71}, n_held = 0;
+    for (int k = 0; k < t.n_train; k++)
+        if (task_held(&t, 3, t.train[k]))
+            CHECK(n_held < 3 && t.train[k].param == held[n_held++], "held p=%d", t.train[k].param);
+    CHECK(n_held == 3, "%d held intents, want 3", n_held);
+    const float mixes[] = {1.0f, 0.5f, 0.0f};
+    const int holds[] = {0, 3, 3};
+    for (int c = 0; c < 3; c++) {
+        double *cdf = task_intent_cdf(&t, mixes[c], holds[c]);
+        CHECK(cdf && fabs(cdf[t.n_train - 1] - 1) < 1e-12, "mix %g hold %d: no cdf ending at 1", mixes[c], holds[c]);
+        if (cdf) check_draws(t_, &t, cdf, &a, mixes[c], holds[c]);
+        free(cdf);
+    }
 }
 
 /* ---- determinism ---- */

@@ -217,6 +217,37 @@ TEST(train_resume_extended_run_bit_identical) {
     threads_restore(nt);
 }
 
+/* intent_mix draws ADDMOD's primes by their training pairs: a resumed run draws the same intents
+ * (bit-identical), and they are not the uniform draw's (the parameters differ from intent_mix=0's). */
+TEST(train_intent_mix_resume_bit_identical) {
+    int nt = threads_save();
+    TrainConfig c;
+    tiny_config(&c, "addmod", METHOD_MLP, test_quick() ? 8 : 20);
+    c.warmup = 0;
+    c.lr_min = c.lr; /* the schedule of a run extended on resume is not the straight run's */
+    c.intent_mix = 1.0f;
+    char da[128], db[128], dc[128];
+    Run a, b, u;
+    if (!straight_and_resumed(t_, &c, c.steps / 2, &a, &b, da, db, "intent_mix resume")) {
+        Err e = {{0}};
+        TrainConfig c0 = c;
+        c0.intent_mix = 0.0f;
+        TrainOptions oc = {.dir = dc};
+        if (temp_dir(dc, sizeof dc, "resumeC")) {
+            CHECK(!run_init(&u, &c0, &e) && run_train(&u, &oc, &e) == 0, "intent_mix=0 run: %s", e.msg);
+            CHECK(u.m.ps.n == a.m.ps.n && memcmp(u.m.ps.data, a.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
+                  "intent_mix=1 trained the same parameters as the uniform draw");
+            run_free(&u);
+            rm_dir(dc);
+        }
+        run_free(&a);
+        run_free(&b);
+        rm_dir(da);
+        rm_dir(db);
+    }
+    threads_restore(nt);
+}
+
 /* Ctrl-C in the middle of a run, then --resume: the same as never stopping, with the full
  * warmup + cosine schedule. The SIGINT is raised by run_train's after_step hook once step `at` is
  * done: raise() runs the handler before it returns, so the next step sees the flag, completes,
@@ -555,6 +586,41 @@ TEST(train_evaluate_scores_every_intent) {
     r.task.train = saved;
     r.task.n_train = saved_n;
     run_free(&r);
+}
+
+/* hold=K: the K held intents are scored apart (held), the IID mean is over the others; a hold that
+ * leaves nothing to train on is refused. */
+TEST(train_evaluate_held_intents) {
+    TrainConfig c;
+    tiny_config(&c, "addmod", METHOD_MLP, 1);
+    c.eval_n = 8;
+    c.hold = 3;
+    Err e = {{0}};
+    Run r;
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
+    EvalReport rep;
+    run_evaluate(&r, SPLIT_VAL, 0, &rep);
+    CHECK(rep.n == r.task.n_train && rep.n_held == 3 && rep.n_iid == r.task.n_train - 3, "%d items, %d held, %d IID",
+          rep.n, rep.n_held, rep.n_iid);
+    double iid = 0, held = 0;
+    int nh = 0;
+    for (int i = 0; i < rep.n; i++) {
+        double a = rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0;
+        int p = rep.items[i].u.param, want = p == 17 || p == 41 || p == 71;
+        CHECK(rep.items[i].held == want, "p=%d held %d", p, rep.items[i].held);
+        if (rep.items[i].held) held += a, nh++;
+        else iid += a;
+    }
+    CHECK(nh == 3, "%d held", nh);
+    CHECK_NEAR(rep.iid, iid / (r.task.n_train - 3), 1e-12);
+    CHECK_NEAR(rep.held, held / 3, 1e-12);
+    eval_report_free(&rep);
+    c.hold = r.task.n_train;
+    run_free(&r);
+    CHECK(run_init(&r, &c, &e) == -1 && strstr(e.msg, "hold=22: addmod has 22 train intents"), "'%s'", e.msg);
 }
 
 /* theta_l2: the penalty is theta_l2/2 × each program's mean square over the generated weight

@@ -74,12 +74,15 @@ int cmd_eval(int argc, char **argv) {
     for (int i = 0; i < rep.n; i++) {
         char nm[64];
         task_intent_format(&run.task, rep.items[i].u, nm, sizeof nm);
-        printf("%-16s %-6s %6d %8.4f\n", nm, split_name(rep.items[i].split), rep.items[i].n,
-               rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0.0);
+        printf("%-16s %-6s %6d %8.4f\n", nm, rep.items[i].held ? "held" : split_name(rep.items[i].split),
+               rep.items[i].n, rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0.0);
     }
     printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\nOOD (mean over %d "
            "intents): %.4f\n",
            split_name(split), rep.n_iid, rep.iid, split_name(split), rep.iid_pooled, rep.n_ood, rep.ood);
+    if (rep.n_held)
+        printf("held (%s, mean over the %d train intents kept out of training, hold=%d): %.4f\n", split_name(split),
+               rep.n_held, run.cfg.hold, rep.held);
     if (rep.n_ood_ordinal && rep.n_ood_ordinal < rep.n_ood)
         printf("OOD (mean over the %d ordinal intents, no unseen category): %.4f\n", rep.n_ood_ordinal,
                rep.ood_ordinal);
@@ -126,6 +129,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "ood", rep.ood);
         cJSON_AddNumberToObject(o, "iid_pooled", rep.iid_pooled);
         if (rep.n_ood_ordinal) cJSON_AddNumberToObject(o, "ood_ordinal", rep.ood_ordinal);
+        if (rep.n_held) cJSON_AddNumberToObject(o, "held", rep.held);
         cJSON_AddNumberToObject(o, "params", (double)run.m.ps.n);
         cJSON_AddNumberToObject(o, "train_seconds", run.train_seconds);
         cJSON *arr = cJSON_AddArrayToObject(o, "intents");
@@ -137,6 +141,7 @@ int cmd_eval(int argc, char **argv) {
             cJSON_AddStringToObject(it, "split", split_name(rep.items[i].split));
             cJSON_AddNumberToObject(it, "n", rep.items[i].n);
             cJSON_AddNumberToObject(it, "correct", rep.items[i].correct);
+            if (rep.items[i].held) cJSON_AddTrueToObject(it, "held");
             cJSON_AddItemToArray(arr, it);
         }
         if (have_real) {

@@ -44,6 +44,8 @@ Split addmod_split_of(int p, int a, int b) {
     return rank < h ? SPLIT_VAL : rank < 2 * h ? SPLIT_TEST : SPLIT_TRAIN;
 }
 
+long addmod_train_size(int p) { return (long)p * p - 2L * n_hold(p); }
+
 static void write_pair(int p, int a, int b, int *tok, int *lab) {
     tok[0] = a;
     tok[1] = b;

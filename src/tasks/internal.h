@@ -17,6 +17,7 @@ Split sumfirst_split_of(const float *x);
 /* ADDMOD-p (addmod.c): one example into tok[3], lab[1]. */
 void addmod_draw(Intent u, Split s, Rng *r, int *tok, int *lab);
 Split addmod_split_of(int p, int a, int b);
+long addmod_train_size(int p);
 int addmod_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Examples *ex);
 
 /* 1D-ARC (arc1d.c): one generated pair; returns the row length (<= ARC_MAX_LEN). */
@@ -46,6 +47,7 @@ Split arc_split_of(const int *tok, int seq_len);
 int taskfile_load(const char *path, Task *t, Err *e);
 void taskfile_free(TaskFile *f);
 void taskfile_features(const Task *t, Intent u, float *feat);
+long taskfile_train_size(const Task *t, Intent u);
 int taskfile_intent_parse(const Task *t, const char *text, Intent *u, Err *e);
 void taskfile_intent_format(const Task *t, Intent u, char *buf, size_t len);
 void taskfile_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i);

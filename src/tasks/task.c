@@ -192,6 +192,53 @@ void task_features(const Task *t, Intent u, float *feat) {
     }
 }
 
+long task_train_size(const Task *t, Intent u) {
+    NP_ASSERT(intent_in(t->train, t->n_train, u), "not a train intent (%d, %d) of %s", u.family, u.param, t->name);
+    switch (t->kind) {
+    case TASK_ADDMOD: return addmod_train_size(u.param);
+    case TASK_FILE: return taskfile_train_size(t, u);
+    default: return 0;
+    }
+}
+
+int task_held(const Task *t, int hold, Intent u) {
+    for (int j = 0; j < hold; j++) {
+        int i = (int)(((long)(j + 1) * t->n_train * 2 + hold + 1) / (2 * (hold + 1)));
+        if (i < t->n_train && t->train[i].family == u.family && t->train[i].param == u.param) return 1;
+    }
+    return 0;
+}
+
+double *task_intent_cdf(const Task *t, float mix, int hold) {
+    double total = 0;
+    for (int i = 0; mix != 0 && i < t->n_train; i++) {
+        long n = task_train_size(t, t->train[i]);
+        if (n <= 0) mix = 0; /* an unbounded supply: uniform */
+        total += (double)n;
+    }
+    if (mix == 0 && hold == 0) return NULL;
+    double *cdf = xmalloc(sizeof *cdf * (size_t)t->n_train), sum = 0;
+    for (int i = 0; i < t->n_train; i++) {
+        double w = (1 - mix) + (mix != 0 ? mix * t->n_train * (double)task_train_size(t, t->train[i]) / total : 0);
+        cdf[i] = sum += task_held(t, hold, t->train[i]) ? 0 : w;
+    }
+    for (int i = 0; i < t->n_train; i++) cdf[i] /= sum;
+    return cdf;
+}
+
+Intent task_draw_intent(const Task *t, const double *cdf, Rng *r) {
+    if (!cdf) return t->train[rng_int(r, t->n_train)];
+    double x = rng_uniform(r);
+    int lo = 0, hi = t->n_train - 1; /* the first i with x < cdf[i] */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (x < cdf[mid]) hi = mid;
+        else lo = mid + 1;
+    }
+    while (lo > 0 && cdf[lo] == cdf[lo - 1]) lo--; /* rounding left cdf[n-1] < 1 and x above it: never a held intent */
+    return t->train[lo];
+}
+
 static void list_params(const Task *t, char *buf, size_t len) {
     size_t o = 0;
     buf[0] = 0;

@@ -567,6 +567,8 @@ static void copy_example(const Task *t, const TaskFile *f, int id, Examples *ex,
     for (int j = 0; j < f->out_w; j++) ex->lab[(size_t)i * t->out_len + j] = (int)out[j];
 }
 
+long taskfile_train_size(const Task *t, Intent u) { return tf(t)->n_ids[u.param][SPLIT_TRAIN]; }
+
 void taskfile_draw(const Task *t, Intent u, Split s, Rng *r, Examples *ex, int i) {
     const TaskFile *f = tf(t);
     int n = f->n_ids[u.param][s];

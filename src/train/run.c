@@ -80,6 +80,9 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     if (tp->n_theta > RUN_MAX_THETA)
         return err_set(e, "template '%s' has %ld weights, more than the %d a run supports", c->tpl, tp->n_theta,
                        RUN_MAX_THETA);
+    if (c->hold >= t->n_train)
+        return err_set(e, "hold=%d: %s has %d train intents, and at least one must be trained on", c->hold, t->name,
+                       t->n_train);
     MetaConfig mc = c->meta;
     mc.demo_len = t->demo_pairs ? t->seq_len : 0;
     mc.demo_pairs = t->demo_pairs;
@@ -300,6 +303,11 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
+        if ((s->held = task_held(t, r->cfg.hold, t->train[i]))) {
+            rep->held += s->n ? (double)s->correct / s->n : 0;
+            rep->n_held++;
+            continue;
+        }
         rep->iid += s->n ? (double)s->correct / s->n : 0;
         rep->n_iid++;
         correct += s->correct;
@@ -317,6 +325,7 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
         }
     }
     if (rep->n_iid) rep->iid /= rep->n_iid;
+    if (rep->n_held) rep->held /= rep->n_held;
     if (rep->n_ood) rep->ood /= rep->n_ood;
     if (rep->n_ood_ordinal) rep->ood_ordinal /= rep->n_ood_ordinal;
     rep->iid_pooled = total ? (double)correct / total : 0;

@@ -58,6 +58,7 @@ typedef struct IntentScore {
     Intent u;
     Split split;
     int n, correct;
+    int held; /* a train intent kept out of training (hold): in held, not in iid */
 } IntentScore;
 typedef struct EvalReport {
     int n;
@@ -66,10 +67,12 @@ typedef struct EvalReport {
     double iid_pooled;  /* correct / examples over all train intents: small intents (p = 2, 3, 5
                            have 1-3 test pairs) weigh by their examples, not as 1/22 each */
     double ood_ordinal; /* mean over the OOD intents that are ordinal (task_ood_ordinal) */
-    int n_iid, n_ood, n_ood_ordinal;
+    double held;        /* mean over the train intents held out of training (hold > 0), on iid_split */
+    int n_iid, n_ood, n_ood_ordinal, n_held;
 } EvalReport;
 /* iid_split: SPLIT_VAL or SPLIT_TEST for every train intent; with_ood adds every OOD intent on
- * SPLIT_OOD. iid and ood are means over intents. items is allocated: eval_report_free. */
+ * SPLIT_OOD. iid and ood are means over intents; the held intents (hold) count in held alone, so the
+ * IID-validation mean that chooses checkpoints is over the intents trained on. items is allocated: eval_report_free. */
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);
 void eval_report_free(EvalReport *rep);
 /* Accuracy of predictions on prepared examples of one intent (used for real 1D-ARC pairs too). */

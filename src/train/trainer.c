@@ -475,6 +475,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     Examples other; /* the examples of other ranks' intents: drawn (the stream is shared), not used */
     examples_alloc(t, c->N, &other);
     Intent *us = xmalloc(c->B * sizeof *us);
+    double *cdf = task_intent_cdf(t, c->intent_mix, c->hold);
     double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val,
            secs0 = r->train_seconds;
     long loss_n = 0, step0 = r->step;
@@ -482,7 +483,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
 
     while (r->step < c->steps) {
         for (int b = 0; b < c->B; b++) {
-            us[b] = t->train[rng_int(&r->data_rng, t->n_train)];
+            us[b] = task_draw_intent(t, cdf, &r->data_rng);
             task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, c->N, b >= b0 && b < b0 + nb ? &bb.ex[b - b0] : &other);
         }
         batch_pack(r, &bb, us + b0);
@@ -560,6 +561,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     if (vf) fclose(vf);
     examples_free(&other);
     free(us);
+    free(cdf);
     batch_free(&bb);
     graph_free(&g);
     arena_free(&arena);
