@@ -17,17 +17,19 @@ int intent_tokens(const Task *t, Intent u, int *itok) {
     }
 }
 
-/* U of one task of each train intent (no grad), then the θ head's scales from them. */
+/* U of one task of each trained intent (no grad), then the θ head's scales from them. */
 static void demo_calibration(Run *r, Rng rng, float *calib) {
     const Task *t = &r->task;
     Examples ex;
     examples_alloc(t, t->n_train, &ex);
+    int m = 0;
     for (int i = 0; i < t->n_train; i++) {
+        if (task_held(t, r->cfg.hold, t->train[i])) continue;
         Examples one;
         examples_alloc(t, 1, &one);
         task_sample(t, t->train[i], SPLIT_TRAIN, &rng, 1, &one);
         size_t n = (size_t)t->demo_pairs * t->seq_len;
-        memcpy(ex.demo + i * n, one.demo, n * sizeof(int));
+        memcpy(ex.demo + m++ * n, one.demo, n * sizeof(int));
         examples_free(&one);
     }
     Arena a;
@@ -35,12 +37,12 @@ static void demo_calibration(Run *r, Rng rng, float *calib) {
     arena_init(&a, 1 << 22);
     graph_init(&g, &a);
     g.no_grad = 1;
-    Tensor *u = method_encode_demo(&g, &r->m, ex.demo, t->n_train);
-    memcpy(calib, u->data, (size_t)t->n_train * t->n_feat * sizeof(float));
+    Tensor *u = method_encode_demo(&g, &r->m, ex.demo, m);
+    memcpy(calib, u->data, (size_t)m * t->n_feat * sizeof(float));
     graph_free(&g);
     arena_free(&a);
     examples_free(&ex);
-    method_calibrate(&r->m, calib, t->n_train);
+    method_calibrate(&r->m, calib, m);
 }
 
 int run_init(Run *r, const TrainConfig *c, Err *e) {
@@ -99,12 +101,13 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     rng_seed(&root, c->seed);
     Rng init = rng_fork(&root, 1);
     r->data_rng = rng_fork(&root, 2);
-    /* calibration intents: the train intents only (a demonstration task: one task of each, U
-     * from the new encoder, drawn from a stream of their own) */
+    /* calibration intents: the trained intents only, never an OOD or a held one (a demonstration
+     * task: one task of each, U from the new encoder, drawn from a stream of their own) */
     float *calib = xmalloc((size_t)t->n_train * t->n_feat * sizeof(float));
-    if (!t->demo_pairs)
-        for (int i = 0; i < t->n_train; i++) task_features(t, t->train[i], calib + (long)i * t->n_feat);
-    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs ? NULL : calib, t->n_train, &init, e);
+    int n_cal = 0;
+    for (int i = 0; !t->demo_pairs && i < t->n_train; i++)
+        if (!task_held(t, c->hold, t->train[i])) task_features(t, t->train[i], calib + (long)n_cal++ * t->n_feat);
+    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs ? NULL : calib, n_cal, &init, e);
     if (!rc && r->m.demo) demo_calibration(r, rng_fork(&root, 3), calib);
     free(calib);
     if (rc) return -1;
