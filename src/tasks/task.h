@@ -75,7 +75,7 @@ int taskfile_intent_tokens(const Task *t, Intent u, int *itok, int max, int *ext
 void task_features(const Task *t, Intent u, float *feat);
 /* How many distinct training inputs train intent u has: ADDMOD the p² pairs less its val and test
  * pairs, a task file its train examples; 0 where the generator's supply is unbounded (SUMFIRST,
- * ARC, arc-demo). The trainer can draw intents in proportion to a power of it (intent_pow). */
+ * ARC, arc-demo). The trainer can draw intents in proportion to it (intent_mix). */
 long task_train_size(const Task *t, Intent u);
 /* Whether train intent u is one of the `hold` train intents kept out of training to measure
  * generalization across intents without the OOD intents (the setting `hold`): evenly spaced
@@ -86,7 +86,7 @@ int task_held(const Task *t, int hold, Intent u);
  * uniform draw: mix 0 (or a task whose supply is unbounded) and hold 0. */
 double *task_intent_cdf(const Task *t, float mix, int hold);
 /* A train intent drawn from r: from cdf, or uniformly when it is NULL (one rng_int, the stream
- * of every run before intent_pow). */
+ * of every run before intent_mix). */
 Intent task_draw_intent(const Task *t, const double *cdf, Rng *r);
 
 /* A batch of examples. Exactly one input array is non-NULL: x (float [cap, in_dim], in_dim > 0) or
