@@ -363,14 +363,13 @@ static void check_draws(TestCtx *t_, const Task *t, const double *cdf, Rng *r, f
     int count[100] = {0};
     double total = 0;
     for (int k = 0; k < t->n_train; k++)
-        if (!task_held(t, hold, t->train[k])) total += task_train_size(t, t->train[k]);
+        if (!task_held(t, hold, k)) total += task_train_size(t, t->train[k]);
     for (int i = 0; i < DRAWS; i++) count[task_draw_intent(t, cdf, r).param]++;
     int n = t->n_train - hold;
     for (int k = 0; k < t->n_train; k++) {
         int p = t->train[k].param;
-        double want = task_held(t, hold, t->train[k])
-                          ? 0
-                          : DRAWS * ((1 - mix) / n + mix * task_train_size(t, t->train[k]) / total),
+        double want =
+                   task_held(t, hold, k) ? 0 : DRAWS * ((1 - mix) / n + mix * task_train_size(t, t->train[k]) / total),
                sd = sqrt(want) + 1;
         CHECK(fabs(count[p] - want) < 5 * sd, "mix %g hold %d: p=%d drawn %d times, want %.0f", mix, hold, p, count[p],
               want);
@@ -390,8 +389,7 @@ TEST(tasks_intent_draw) {
     }
     int held[] = {17, 41, 71}, n_held = 0;
     for (int k = 0; k < t.n_train; k++)
-        if (task_held(&t, 3, t.train[k]))
-            CHECK(n_held < 3 && t.train[k].param == held[n_held++], "held p=%d", t.train[k].param);
+        if (task_held(&t, 3, k)) CHECK(n_held < 3 && t.train[k].param == held[n_held++], "held p=%d", t.train[k].param);
     CHECK(n_held == 3, "%d held intents, want 3", n_held);
     const float mixes[] = {1.0f, 0.5f, 0.0f};
     const int holds[] = {0, 3, 3};

@@ -201,27 +201,24 @@ long task_train_size(const Task *t, Intent u) {
     }
 }
 
-int task_held(const Task *t, int hold, Intent u) {
-    for (int j = 0; j < hold; j++) {
-        int i = (int)(((long)(j + 1) * t->n_train * 2 + hold + 1) / (2 * (hold + 1)));
-        if (i < t->n_train && t->train[i].family == u.family && t->train[i].param == u.param) return 1;
-    }
+int task_held(const Task *t, int hold, int i) {
+    for (int j = 0; j < hold; j++) /* round((j + 1) · n / (hold + 1)) */
+        if (i == (int)(((long)(j + 1) * t->n_train * 2 + hold + 1) / (2 * (hold + 1)))) return 1;
     return 0;
 }
 
 double *task_intent_cdf(const Task *t, float mix, int hold) {
-    double total = 0;
-    for (int i = 0; mix != 0 && i < t->n_train; i++) {
-        long n = task_train_size(t, t->train[i]);
-        if (n <= 0) mix = 0; /* an unbounded supply: uniform */
-        total += (double)n;
-    }
-    if (mix == 0 && hold == 0) return NULL;
-    double *cdf = xmalloc(sizeof *cdf * (size_t)t->n_train), sum = 0;
+    double *cdf = xmalloc(sizeof *cdf * (size_t)t->n_train), total = 0, sum = 0;
     for (int i = 0; i < t->n_train; i++) {
-        double w = (1 - mix) + (mix != 0 ? mix * t->n_train * (double)task_train_size(t, t->train[i]) / total : 0);
-        cdf[i] = sum += task_held(t, hold, t->train[i]) ? 0 : w;
+        total += cdf[i] = (double)task_train_size(t, t->train[i]);
+        if (cdf[i] <= 0) mix = 0; /* an unbounded supply: uniform */
     }
+    if (mix == 0 && hold == 0) {
+        free(cdf);
+        return NULL;
+    }
+    for (int i = 0; i < t->n_train; i++)
+        cdf[i] = sum += task_held(t, hold, i) ? 0 : (1 - mix) + (mix != 0 ? mix * t->n_train * cdf[i] / total : 0);
     for (int i = 0; i < t->n_train; i++) cdf[i] /= sum;
     return cdf;
 }

@@ -77,10 +77,10 @@ void task_features(const Task *t, Intent u, float *feat);
  * pairs, a task file its train examples; 0 where the generator's supply is unbounded (SUMFIRST,
  * ARC, arc-demo). The trainer can draw intents in proportion to it (intent_mix). */
 long task_train_size(const Task *t, Intent u);
-/* Whether train intent u is one of the `hold` train intents kept out of training to measure
+/* Whether t->train[i] is one of the `hold` train intents kept out of training to measure
  * generalization across intents without the OOD intents (the setting `hold`): evenly spaced
  * through the train list, index round((j + 1) · n_train / (hold + 1)) for j < hold. */
-int task_held(const Task *t, int hold, Intent u);
+int task_held(const Task *t, int hold, int i);
 /* The cumulative probabilities of drawing each train intent (free() it): a mix of the uniform
  * draw (1 − mix) and of the draw ∝ task_train_size (mix), held intents never; NULL for the plain
  * uniform draw: mix 0 (or a task whose supply is unbounded) and hold 0. */

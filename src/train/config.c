@@ -30,28 +30,28 @@ typedef struct {
     int B, N;
     float lr;
     int pe, head;
-    float gain, beta2, theta_l2, theta_ms, intent_mix;
+    float gain, beta2, theta_l2, theta_ms;
 } Row;
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 4, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f, 0.0f},
-    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"arc", METHOD_GNN, 32, 2, 0, 12000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_MLP, 64, 0, 0, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 4000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 4, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_GNN, 32, 2, 0, 12000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f},
     /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
      * test pair); first settings, not yet chosen by validation. direct reads the examples in
      * context: 3 × 93 cells before the test input's 93 */
-    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"arc-demo", METHOD_MLP, 32, 0, 0, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
-    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_MLP, 32, 0, 0, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f},
 };
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
@@ -93,7 +93,6 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->beta2 = row->beta2;
     c->theta_l2 = row->theta_l2;
     c->theta_ms = row->theta_ms;
-    c->intent_mix = row->intent_mix;
     config_set_steps(c, row->steps, 10);
     c->eval_n = demo ? 64 : 256; /* arc-demo: a program per row, 18 families */
     return 0;

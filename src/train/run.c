@@ -24,7 +24,7 @@ static void demo_calibration(Run *r, Rng rng, float *calib) {
     examples_alloc(t, t->n_train, &ex);
     int m = 0;
     for (int i = 0; i < t->n_train; i++) {
-        if (task_held(t, r->cfg.hold, t->train[i])) continue;
+        if (task_held(t, r->cfg.hold, i)) continue;
         Examples one;
         examples_alloc(t, 1, &one);
         task_sample(t, t->train[i], SPLIT_TRAIN, &rng, 1, &one);
@@ -106,7 +106,7 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     float *calib = xmalloc((size_t)t->n_train * t->n_feat * sizeof(float));
     int n_cal = 0;
     for (int i = 0; !t->demo_pairs && i < t->n_train; i++)
-        if (!task_held(t, c->hold, t->train[i])) task_features(t, t->train[i], calib + (long)n_cal++ * t->n_feat);
+        if (!task_held(t, c->hold, i)) task_features(t, t->train[i], calib + (long)n_cal++ * t->n_feat);
     int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs ? NULL : calib, n_cal, &init, e);
     if (!rc && r->m.demo) demo_calibration(r, rng_fork(&root, 3), calib);
     free(calib);
@@ -306,7 +306,7 @@ void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep) {
     for (int i = 0; i < t->n_train; i++) {
         IntentScore *s = &rep->items[rep->n++];
         score_intent(r, t->train[i], iid_split, s);
-        if ((s->held = task_held(t, r->cfg.hold, t->train[i]))) {
+        if ((s->held = task_held(t, r->cfg.hold, i))) {
             rep->held += s->n ? (double)s->correct / s->n : 0;
             rep->n_held++;
             continue;

@@ -71,8 +71,9 @@ typedef struct EvalReport {
     int n_iid, n_ood, n_ood_ordinal, n_held;
 } EvalReport;
 /* iid_split: SPLIT_VAL or SPLIT_TEST for every train intent; with_ood adds every OOD intent on
- * SPLIT_OOD. iid and ood are means over intents; the held intents (hold) count in held alone, so the
- * IID-validation mean that chooses checkpoints is over the intents trained on. items is allocated: eval_report_free. */
+ * SPLIT_OOD. iid and ood are means over intents; the held intents (hold) count in held alone, so
+ * the IID-validation mean that chooses checkpoints is over the intents trained on. items is
+ * allocated: eval_report_free. */
 void run_evaluate(Run *r, Split iid_split, int with_ood, EvalReport *rep);
 void eval_report_free(EvalReport *rep);
 /* Accuracy of predictions on prepared examples of one intent (used for real 1D-ARC pairs too). */
