@@ -359,13 +359,16 @@ class MetaGNNStep(Step):
         return out
 
     def theta_penalty(self, theta):
-        """theta_l2/2 x the mean square of the weight matrices' entries per program (src/train/run.c)."""
+        """theta_l2/2 x what each program's mean square over its weight matrices' entries exceeds
+        theta_ms by, averaged over the batch (src/train/run.c)."""
         l2 = float(self.cfg.get("theta_l2", 0))
         if l2 <= 0:
             return 0.0
         mats = [v for n, v in theta.items() if len(self.tensors[n][2]) == 2]
         nw = sum(self.tensors[n][1] for n in theta if len(self.tensors[n][2]) == 2)
-        return 0.5 * l2 * sum((v * v).sum() for v in mats) / (self.B * nw)
+        ms = sum((v * v).flatten(1).sum(1) for v in mats) / nw  # [B]
+        over = torch.relu(ms - float(self.cfg.get("theta_ms", 0)))
+        return 0.5 * l2 * over.sum() / self.B
 
     def loss(self):
         theta = self.views(self.generate())
@@ -431,10 +434,10 @@ def bench(path, warmup, steps, check_only):
         err = float((got - ref).abs().max()) / max(float(ref.abs().max()), floor, 1e-30)
         if err > worst:
             worst, worst_view = err, n
-    ok = m.n_params == int(m.meta["n_params"]) and rel_l < 1e-3 and rel_g < 1e-3 and worst < 1e-3
+    ok = m.n_params == int(m.meta["n_params"]) and rel_l < 1e-5 and rel_g < 1e-4 and worst < 1e-3
     # a gradient mismatch at a batch with a ReLU at its kink is undecided (KINK), not a failure;
     # the loss must agree all the same (the forward is continuous there)
-    kink = not ok and rel_l < 1e-3 and KINK["margin"] < KINK_TOL
+    kink = not ok and rel_l < 1e-5 and KINK["margin"] < KINK_TOL
     print("torch_check task=%s method=%s params=%d neurop_params=%s torch_loss0=%.7g neurop_loss0=%.7g loss_rel=%.1e "
           "torch_gnorm0=%.7g neurop_gnorm0=%.7g gnorm_rel=%.1e grad_worst=%.1e (%s) relu_margin=%.1e %s"
           % (m.task, m.method, m.n_params, m.meta["n_params"], loss.item(), m.loss0, rel_l, gnorm, m.gnorm0, rel_g,

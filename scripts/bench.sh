@@ -148,7 +148,7 @@ step() {
     echo "info's count) / our median time. ceiling_gflops = cblas_sgemm [512,512]x[512,512], the better of"
     echo "OpenBLAS on 1 and on $T threads with the kernel named above, measured before and after the steps (the"
     echo "better of the two; both are in the output below). check: loss"
-    echo "and gradient norm at init, PyTorch against neurop, relative difference (ok below 1e-3)."
+    echo "and gradient norm at init, PyTorch against neurop, relative difference (ok below 1e-5 for the loss, 1e-4 for the norm, 1e-3 per gradient view)."
     echo
     for task in $tasks; do
       for method in $methods; do
