@@ -1,5 +1,7 @@
 #include "engine/adamw.h"
+#include "engine/err.h"
 #include <math.h>
+#include <stdlib.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -38,13 +40,26 @@ void adamw_step(AdamW *o, ParamSet *ps, float lr) {
     }
 }
 
+/* The squares are summed in fixed blocks, each in order, then the blocks in order: the same norm
+ * for every thread count. */
+#define NORM_BLOCK 8192
 float clip_grad_norm(ParamSet *ps, float max_norm) {
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (long k = 0; k < ps->n; k++) s += (double)ps->grad[k] * ps->grad[k];
+    long nb = (ps->n + NORM_BLOCK - 1) / NORM_BLOCK;
+    double *part = xmalloc(sizeof *part * (size_t)(nb > 0 ? nb : 1)), s = 0;
+#pragma omp parallel for schedule(static) if (nb > 4)
+    for (long b = 0; b < nb; b++) {
+        long lo = b * NORM_BLOCK, hi = lo + NORM_BLOCK < ps->n ? lo + NORM_BLOCK : ps->n;
+        double t = 0;
+#pragma omp simd reduction(+ : t)
+        for (long k = lo; k < hi; k++) t += (double)ps->grad[k] * ps->grad[k];
+        part[b] = t;
+    }
+    for (long b = 0; b < nb; b++) s += part[b];
+    free(part);
     float norm = (float)sqrt(s);
     if (norm > max_norm && norm > 0) {
         float f = max_norm / (norm + 1e-6f);
+#pragma omp parallel for simd schedule(static) if (ps->n > 65536)
         for (long k = 0; k < ps->n; k++) ps->grad[k] *= f;
     }
     return norm;

@@ -47,6 +47,7 @@ enum {
 
 #define PAR_MIN 32768      /* below this many elements a parallel region costs more than it saves */
 #define PAR_MEM (1L << 17) /* the same for pure memory traffic (copies, adds, ReLU) */
+#define PAR_EXP (1L << 14) /* the same for exponentials (softmax, cross-entropy): ~20 cycles each */
 #define SET_SHAPE(...)                         \
     do {                                       \
         int s_[] = {__VA_ARGS__};              \
@@ -410,6 +411,21 @@ static void add_partials(float *dst, const float *part, long stride, int T, long
         dst[k] = assign ? acc : dst[k] + acc;
     }
 }
+/* The same for G segments' weight and bias gradients in one pass (one per segment ran the small
+ * ones on one thread): segment s's partials are [K·N weights, N biases] at part + s·(K+1)·N, its
+ * gradients at w + s·K·N and b + s·N (either NULL: not wanted). */
+static void add_seg_partials(float *w, float *b, const float *part, long stride, int T, int G, long KN, int N) {
+    long per = KN + N, n = (long)G * per;
+#pragma omp parallel for schedule(static) if (n * T > PAR_MEM / 4)
+    for (long k = 0; k < n; k++) {
+        long s = k / per, j = k - s * per;
+        float *dst = j < KN ? (w ? w + s * KN + j : NULL) : (b ? b + s * N + (j - KN) : NULL);
+        if (!dst) continue;
+        float acc = 0;
+        for (int q = 0; q < T; q++) acc += part[(long)q * stride + k];
+        *dst += acc;
+    }
+}
 
 /* ======================= segmm: x [M, K], w [G, K, N], segments -> [M, N] ======================= */
 /* Row segment s (idx[s] .. idx[s+1]) is multiplied by w[s], plus bias[s]; ia[2] is what follows in
@@ -528,11 +544,7 @@ static void segmm_bwd(Node *n) {
         }
     }
     if (!sm->part) return;
-    for (int s = 0; s < G; s++) {
-        const float *ps = sm->part + (long)s * (K + 1) * N;
-        if (w->grad) add_partials(w->grad + (long)s * K * N, ps, sm->part_n, sm->T, (long)K * N, 0);
-        if (b && b->grad) add_partials(b->grad + (long)s * N, ps + (long)K * N, sm->part_n, sm->T, N, 0);
-    }
+    add_seg_partials(w->grad, b ? b->grad : NULL, sm->part, sm->part_n, sm->T, G, (long)K * N, N);
 }
 static Tensor *segmm(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G, int epi) {
     Node n = {.op = OP_SEGMM, .in = {x, w, bias}, .ia = {G, 0, epi}, .idx = arena_ints(g, seg, G + 1)};
@@ -924,7 +936,7 @@ static void softmax_fwd(Graph *g, Node *n) {
     const Tensor *a = n->in[0], *m = n->in[1];
     int C = a->shape[a->ndim - 1];
     long R = C ? a->numel / C : 0, mrows = m ? m->numel / C : 1;
-#pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
+#pragma omp parallel for schedule(static) if (a->numel > PAR_EXP)
     for (long r = 0; r < R; r++) {
         const float *x = a->data + r * C, *mk = m ? m->data + (r % mrows) * C : NULL;
         float *y = n->out->data + r * C, mx = -INFINITY;
@@ -1425,10 +1437,7 @@ static void edge_round_bwd(Node *n) {
     long P = er->part_n;
     if (xs->grad) add_partials(xs->grad, er->part + W, P, T, NR, (n->fresh >> 1) & 1);
     if (xt->grad) add_partials(xt->grad, er->part + W + NR, P, T, NR, (n->fresh >> 2) & 1);
-    for (int s = 0; s < G; s++) {
-        if (we->grad) add_partials(we->grad + (long)s * d * C, er->part + (long)s * (d + 1) * C, P, T, (long)d * C, 0);
-        if (be->grad) add_partials(be->grad + (long)s * C, er->part + (long)s * (d + 1) * C + (long)d * C, P, T, C, 0);
-    }
+    add_seg_partials(we->grad, be->grad, er->part, P, T, G, (long)d * C, C);
 }
 
 Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, Tensor *be, const int *src,
@@ -1600,7 +1609,7 @@ static void ce_fwd(Graph *g, Node *n) {
     int C = l->shape[l->ndim - 1];
     long R = l->numel / C, cnt = 0;
     n->aux = arena_alloc(g->arena, (R + 1) * sizeof(float)); /* log-sum-exp per row; aux[R] = 1/count */
-    double s = 0;
+#pragma omp parallel for schedule(static) if (R * C > PAR_EXP)
     for (long r = 0; r < R; r++) {
         const float *x = l->data + r * C;
         float mx = x[0];
@@ -1609,11 +1618,13 @@ static void ce_fwd(Graph *g, Node *n) {
         double z = 0;
         for (int c = 0; c < C; c++) z += exp((double)x[c] - mx);
         n->aux[r] = mx + (float)log(z);
+    }
+    double s = 0; /* summed in row order: the same for every thread count */
+    for (long r = 0; r < R; r++)
         if (n->idx[r] >= 0) {
-            s += n->aux[r] - x[n->idx[r]];
+            s += n->aux[r] - l->data[r * C + n->idx[r]];
             cnt++;
         }
-    }
     n->aux[R] = cnt ? 1.0f / cnt : 0.0f;
     n->out->data[0] = (float)(s * n->aux[R]);
 }
@@ -1623,6 +1634,7 @@ static void ce_bwd(Node *n) {
     int C = l->shape[l->ndim - 1];
     long R = l->numel / C;
     float k = n->out->grad[0] * n->aux[R];
+#pragma omp parallel for schedule(static) if (R * C > PAR_EXP)
     for (long r = 0; r < R; r++) {
         if (n->idx[r] < 0) continue;
         const float *x = l->data + r * C;
