@@ -27,6 +27,9 @@
 #   BENCH_SET         changes to the shipped defaults, e.g. "head=3 B=8" (neurop-bench-meta --set; the
 #                     PyTorch side reads the configuration from the dump); the results file says so
 #   BENCH_STEPS       timed steps per measurement, both sides (default 20, 10 for arc; after 5 warm-up steps)
+#   BENCH_ROUNDS      measurements per side of each step line, alternating ours and torch (default 3); a
+#                     line reports each side's best median, so a minute when the machine is busy with
+#                     something else (a shared VM: ±30%) counts against neither side
 #   BENCH_NOTE        a line of context written into the results files
 #   TORCH_MALLOC      default "tuned": PyTorch runs with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=64G, so
 #                     glibc keeps the step's large buffers instead of unmapping them and faulting them
@@ -100,6 +103,11 @@ engine() {
 }
 
 # ---------------------------------------------------------------- training steps
+# Of the lines on stdin that match the pattern, the one with the smallest ms= (none: nothing).
+fastest() {
+  grep "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) { print substr($i, 4) + 0, NR, $0; break } }' |
+    sort -n -k1,1 -k2,2 | head -n1 | cut -d' ' -f3- || true
+}
 step() {
   local OUT=bench/results/step.txt
   local tasks="${BENCH_TASKS:-sumfirst addmod arc}" methods="${BENCH_METHODS:-gnn direct}"
@@ -119,15 +127,19 @@ step() {
   # the ceiling before and after the steps (the better counts: other jobs only ever take from it)
   echo "bench: sgemm ceiling ..." >&2
   ours+="$("$BUILD/neurop-bench-meta" --ceiling)"$'\n'
-  # step by step, ours then torch, so both sides of a line see about the same load
+  # step by step, ours then torch, BENCH_ROUNDS times, so both sides of a line see about the same load
+  local rounds="${BENCH_ROUNDS:-3}" r
+  [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; return 2; }
   for task in $tasks; do
     for method in $methods; do
-      echo "bench: $task $method step ..." >&2
-      ours+="$("$BUILD/neurop-bench-meta" --dump "$tmp" --method "$method" ${nsteps[@]+"${nsteps[@]}"} ${nsets[@]+"${nsets[@]}"} "$task")"$'\n'
-      rc=0
-      t="$(env "${tenv[@]}" "$PY" dev/bench_step_torch.py "$tmp" ${nsteps[@]+"${nsteps[@]}"} "$task.$method")" || rc=$?
-      torch+="$t"$'\n'
-      [ "$rc" -eq 0 ] || failed=1
+      for ((r = 1; r <= rounds; r++)); do
+        echo "bench: $task $method step, round $r of $rounds ..." >&2
+        ours+="$("$BUILD/neurop-bench-meta" --dump "$tmp" --method "$method" ${nsteps[@]+"${nsteps[@]}"} ${nsets[@]+"${nsets[@]}"} "$task")"$'\n'
+        rc=0
+        t="$(env "${tenv[@]}" "$PY" dev/bench_step_torch.py "$tmp" ${nsteps[@]+"${nsteps[@]}"} "$task.$method")" || rc=$?
+        torch+="$t"$'\n'
+        [ "$rc" -eq 0 ] || failed=1
+      done
     done
   done
   echo "bench: sgemm ceiling ..." >&2
@@ -143,7 +155,8 @@ step() {
     echo
     echo "One training step (zero grads, forward, loss, backward, clip, AdamW) with the task's default config of"
     echo "the method (gnn: Meta-GNN -> θ -> batched target execution; direct: its own network on [U, X]); the"
-    echo "median of the timed steps after warm-up (5; then ${BENCH_STEPS:-20, 10 for arc}). The batch sampling is in neither"
+    echo "median of the timed steps after warm-up (5; then ${BENCH_STEPS:-20, 10 for arc}), the best of $rounds such medians per side,"
+    echo "measured alternately (ours, torch, ours, ...; every round is in the output below). The batch sampling is in neither"
     echo "time (ours: data_ms below; torch reuses one batch). gflops = the step's dense-product FLOPs (neurop"
     echo "info's count) / our median time. ceiling_gflops = cblas_sgemm [512,512]x[512,512], the better of"
     echo "OpenBLAS on 1 and on $T threads with the kernel named above, measured before and after the steps (the"
@@ -152,8 +165,8 @@ step() {
     echo
     for task in $tasks; do
       for method in $methods; do
-        o="$(grep "^meta_step task=$task method=$method " <<<"$ours" || true)"
-        t="$(grep "^torch_step task=$task method=$method " <<<"$torch" || true)"
+        o="$(fastest "^meta_step task=$task method=$method " <<<"$ours")"
+        t="$(fastest "^torch_step task=$task method=$method " <<<"$torch")"
         awk -v task="$task" -v method="$method" -v o="$o" -v t="$t" -v c="$ceiling" '
           function kv(s, key,   n, i, a, p) { n = split(s, a, " "); for (i = 1; i <= n; i++) { split(a[i], p, "="); if (p[1] == key) return p[2] } return "" }
           BEGIN {
@@ -163,7 +176,7 @@ step() {
                    task, method, om, tm, tm / om, gf, c, gf / c
           }'
         local k
-        k="$(grep "^torch_check task=$task method=$method " <<<"$torch" || true)"
+        k="$(grep -m1 "^torch_check task=$task method=$method " <<<"$torch" || true)"
         if [ -z "$k" ]; then echo "check task=$task method=$method FAILED (no torch_check line)"
         else sed 's/^torch_check /check /' <<<"$k"; fi
       done
