@@ -1,13 +1,18 @@
 /* Optimizer and friends: AdamW one and two steps against the formulas written out by hand (and
  * against torch.optim.AdamW's numbers), decay only where the view asks for it, gradient clipping,
- * the warmup + cosine schedule, and the RNG (known answers, determinism, ranges, uniformity). */
+ * the gradient norm's independence of the thread count, Grokfast's gradient filter, the warmup +
+ * cosine schedule, and the RNG (known answers, determinism, ranges, uniformity). */
 #include "test.h"
 #include "engine/adamw.h"
 #include "engine/params.h"
 #include "engine/rng.h"
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ================================ AdamW ================================ */
 
@@ -188,6 +193,82 @@ TEST(clip_grad_norm_global) {
     params_zero_grad(&ps);
     n = clip_grad_norm(&ps, 1.0f);
     CHECK(n == 0 && ps.grad[0] == 0 && ps.grad[1] == 0, "zero gradients: norm %g", n);
+    params_free(&ps);
+}
+
+/* Many blocks of the parallel sum: the norm of a double sum, and the same bits on 1 and 2 threads. */
+TEST(clip_grad_norm_thread_count_independent) {
+    ParamSet ps;
+    params_init(&ps);
+    params_add(&ps, "big.weight", SHAPE(301, 299)); /* 89,999: 11 blocks, the last one short */
+    params_finalize(&ps);
+    Rng r;
+    rng_seed(&r, 5);
+    float *g0 = xmalloc(ps.n * sizeof(float));
+    double want = 0;
+    for (long k = 0; k < ps.n; k++) {
+        g0[k] = rng_normal(&r);
+        want += (double)g0[k] * g0[k];
+    }
+    want = sqrt(want);
+    float norm[2];
+    int same = 1;
+    float *g1 = xmalloc(ps.n * sizeof(float));
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+#endif
+    for (int t = 0; t < 2; t++) {
+#ifdef _OPENMP
+        omp_set_num_threads(t + 1);
+#endif
+        memcpy(ps.grad, g0, ps.n * sizeof(float));
+        norm[t] = clip_grad_norm(&ps, 100.0f); /* below the norm (~300): scaled */
+        if (t == 0) memcpy(g1, ps.grad, ps.n * sizeof(float));
+        else same = !memcmp(g1, ps.grad, ps.n * sizeof(float));
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(nt);
+#endif
+    CHECK_NEAR(norm[0], want, 1e-6 * want);
+    CHECK(norm[0] == norm[1] && same, "1 and 2 threads: norms %.9g and %.9g, gradients %s", norm[0], norm[1],
+          same ? "equal" : "differ");
+    CHECK_NEAR(ps.grad[12345], g0[12345] * 100.0 / (want + 1e-6), 1e-6);
+    free(g0);
+    free(g1);
+    params_free(&ps);
+}
+
+/* Grokfast-EMA: the first step starts the average at the gradient (g' = (1 + λ) g), later steps
+ * decay it; the large view takes the parallel path. */
+TEST(grokfast_ema_by_hand) {
+    ParamSet ps;
+    params_init(&ps);
+    params_add(&ps, "a", SHAPE(3));
+    params_add(&ps, "big.weight", SHAPE(300, 300));
+    params_finalize(&ps);
+    float *ema = xcalloc(ps.n, sizeof(float));
+    const float alpha = 0.9f, lambda = 2.0f;
+    Rng r;
+    rng_seed(&r, 9);
+    double *e = xcalloc(ps.n, sizeof(double));
+    long bad = 0;
+    for (int step = 0; step < 3; step++) {
+        float *g = xmalloc(ps.n * sizeof(float));
+        for (long k = 0; k < ps.n; k++) ps.grad[k] = g[k] = rng_normal(&r);
+        grad_filter_ema(&ps, ema, alpha, lambda, step == 0);
+        for (long k = 0; k < ps.n; k++) {
+            e[k] = step == 0 ? g[k] : alpha * e[k] + (1.0 - alpha) * g[k];
+            double want = g[k] + lambda * e[k];
+            if (fabs(ps.grad[k] - want) > 1e-5 * fmax(1, fabs(want)) ||
+                fabs(ema[k] - e[k]) > 1e-5 * fmax(1, fabs(e[k])))
+                bad++;
+        }
+        if (step == 0) CHECK_NEAR(ps.grad[1], 3.0 * g[1], 1e-6 * fmax(1, fabs(g[1])));
+        free(g);
+    }
+    CHECK(bad == 0, "%ld of %ld elements off over 3 steps", bad, 3 * ps.n);
+    free(e);
+    free(ema);
     params_free(&ps);
 }
 

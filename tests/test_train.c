@@ -219,6 +219,28 @@ TEST(train_resume_extended_run_bit_identical) {
 
 /* intent_mix draws ADDMOD's primes by their training pairs: a resumed run draws the same intents
  * (bit-identical), and they are not the uniform draw's (the parameters differ from intent_mix=0's). */
+/* A setting that carries run state or changes the data stream: c (with the setting) resumed
+ * mid-run is bit-identical to c straight through, and c trains other parameters than `off` (the
+ * same run without the setting: the trainer does not ignore it). */
+static void setting_resumes_and_matters(TestCtx *t_, const TrainConfig *c, const TrainConfig *off, const char *what) {
+    char da[128], db[128], dc[128];
+    Run a, b, u;
+    if (straight_and_resumed(t_, c, c->steps / 2, &a, &b, da, db, what)) return;
+    Err e = {{0}};
+    TrainOptions oc = {.dir = dc};
+    if (temp_dir(dc, sizeof dc, "resumeC")) {
+        CHECK(!run_init(&u, off, &e) && run_train(&u, &oc, &e) == 0, "%s off: %s", what, e.msg);
+        CHECK(u.m.ps.n == a.m.ps.n && memcmp(u.m.ps.data, a.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
+              "%s trained the same parameters as the run without it", what);
+        run_free(&u);
+        rm_dir(dc);
+    }
+    run_free(&a);
+    run_free(&b);
+    rm_dir(da);
+    rm_dir(db);
+}
+
 TEST(train_intent_mix_resume_bit_identical) {
     int nt = threads_save();
     TrainConfig c;
@@ -226,25 +248,23 @@ TEST(train_intent_mix_resume_bit_identical) {
     c.warmup = 0;
     c.lr_min = c.lr; /* the schedule of a run extended on resume is not the straight run's */
     c.intent_mix = 1.0f;
-    char da[128], db[128], dc[128];
-    Run a, b, u;
-    if (!straight_and_resumed(t_, &c, c.steps / 2, &a, &b, da, db, "intent_mix resume")) {
-        Err e = {{0}};
-        TrainConfig c0 = c;
-        c0.intent_mix = 0.0f;
-        TrainOptions oc = {.dir = dc};
-        if (temp_dir(dc, sizeof dc, "resumeC")) {
-            CHECK(!run_init(&u, &c0, &e) && run_train(&u, &oc, &e) == 0, "intent_mix=0 run: %s", e.msg);
-            CHECK(u.m.ps.n == a.m.ps.n && memcmp(u.m.ps.data, a.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
-                  "intent_mix=1 trained the same parameters as the uniform draw");
-            run_free(&u);
-            rm_dir(dc);
-        }
-        run_free(&a);
-        run_free(&b);
-        rm_dir(da);
-        rm_dir(db);
-    }
+    TrainConfig off = c;
+    off.intent_mix = 0.0f;
+    setting_resumes_and_matters(t_, &c, &off, "intent_mix=1");
+    threads_restore(nt);
+}
+
+/* Grokfast's gradient average is run state: it must be saved and restored with the checkpoint. */
+TEST(train_grokfast_resume_bit_identical) {
+    int nt = threads_save();
+    TrainConfig c;
+    tiny_config(&c, "sumfirst", METHOD_GNN, test_quick() ? 8 : 20);
+    c.warmup = 0;
+    c.lr_min = c.lr;
+    c.grokfast = 2.0f;
+    TrainConfig off = c;
+    off.grokfast = 0.0f;
+    setting_resumes_and_matters(t_, &c, &off, "grokfast=2");
     threads_restore(nt);
 }
 

@@ -40,6 +40,15 @@ void adamw_step(AdamW *o, ParamSet *ps, float lr) {
     }
 }
 
+void grad_filter_ema(ParamSet *ps, float *ema, float alpha, float lambda, int first) {
+    float *g = ps->grad;
+#pragma omp parallel for simd schedule(static) if (ps->n > 65536)
+    for (long k = 0; k < ps->n; k++) {
+        ema[k] = first ? g[k] : alpha * ema[k] + (1.0f - alpha) * g[k];
+        g[k] += lambda * ema[k];
+    }
+}
+
 /* The squares are summed in fixed blocks, each in order, then the blocks in order: the same norm
  * for every thread count. */
 #define NORM_BLOCK 8192

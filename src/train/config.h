@@ -14,14 +14,17 @@ typedef struct TrainConfig {
     long steps; /* optimizer steps */
     int B, N;   /* intents per batch, examples per intent */
     float lr, lr_min, wd, clip;
-    float beta2;      /* AdamW's second-moment decay (β₁ is 0.9) */
-    float theta_l2;   /* meta-learners: + theta_l2/2 · (mean square of the generated weight matrices,
+    float beta2;          /* AdamW's second-moment decay (β₁ is 0.9) */
+    float theta_l2;       /* meta-learners: + theta_l2/2 · (mean square of the generated weight matrices,
                        above theta_ms), per program */
-    float theta_ms;   /* the mean square the penalty leaves free (0: it acts on all of it) */
-    float intent_mix; /* train intents drawn (1 − intent_mix) uniformly, intent_mix ∝ their distinct
+    float theta_ms;       /* the mean square the penalty leaves free (0: it acts on all of it) */
+    float intent_mix;     /* train intents drawn (1 − intent_mix) uniformly, intent_mix ∝ their distinct
                          training inputs (task_train_size; uniform where a task's supply is unbounded) */
-    int hold;         /* train intents kept out of training and scored apart (task_held): a measure
+    int hold;             /* train intents kept out of training and scored apart (task_held): a measure
                          of generalization across intents that needs no OOD intent */
+    float grokfast;       /* Grokfast-EMA: each gradient gets grokfast × an EMA of the gradients added
+                         before clipping (0: off) */
+    float grokfast_alpha; /* that EMA's decay per step */
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

@@ -113,6 +113,7 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
     r->opt.beta2 = c->beta2;
+    if (c->grokfast > 0) r->grad_ema = xcalloc((size_t)r->m.ps.n, sizeof(float));
     r->best_val = -1;
     r->best_step = -1;
     return 0;
@@ -122,6 +123,7 @@ void run_free(Run *r) {
     method_free(&r->m);
     task_free(&r->task);
     if (r->eval_arena.head) arena_free(&r->eval_arena);
+    free(r->grad_ema);
     memset(r, 0, sizeof *r);
 }
 

@@ -22,6 +22,7 @@ typedef struct Run {
     double train_seconds; /* wall time spent in run_train, summed over resumes */
     char machine[320];    /* where its checkpoint was last written (cpu_describe; "" if not recorded) */
     Arena eval_arena;     /* reused by every evaluation (allocated on first use) */
+    float *grad_ema;      /* with cfg.grokfast > 0: the gradients' EMA (saved in checkpoints), else NULL */
 } Run;
 
 /* The largest template a run trains (4,194,304 weights, 240 times the 1D-ARC target): the

@@ -35,18 +35,25 @@ static double now_s(void) {
 #define METRICS_HEADER "step,loss,lr,val_acc,seconds\n"
 
 /* ---- checkpoints ---- */
-/* Tensors: every parameter view by name; with moments, also "adam.m.<name>" and "adam.v.<name>".
- * Metadata: format, config, step, adam_t, data-RNG state, best validation, train time. */
+/* Tensors: every parameter view by name; with the optimizer state, also "adam.m.<name>" and
+ * "adam.v.<name>", and with grokfast "grokfast.ema.<name>". Metadata: format, config, step,
+ * adam_t, data-RNG state, best validation, train time. */
+static const char *const PART_PREFIX[] = {"", "adam.m.", "adam.v.", "grokfast.ema."};
+static int n_parts(const Run *r, int with_state) { return with_state ? (r->grad_ema ? 4 : 3) : 1; }
+static float *part_base(Run *r, int part) {
+    float *const base[] = {r->m.ps.data, r->m.ps.m, r->m.ps.v, r->grad_ema};
+    return base[part];
+}
 static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     ParamSet *ps = &r->m.ps;
-    int nv = ps->count, nt = with_state ? 3 * nv : nv;
+    int nv = ps->count, nt = n_parts(r, with_state) * nv;
     StTensor *ts = xcalloc(nt, sizeof *ts);
     char(*names)[128] = xcalloc(nt, sizeof *names);
     for (int k = 0; k < nt; k++) {
         int i = k % nv, part = k / nv;
         const ParamView *v = &ps->views[i];
-        float *base = part == 0 ? ps->data : part == 1 ? ps->m : ps->v;
-        snprintf(names[k], sizeof names[k], "%s%s", part == 0 ? "" : part == 1 ? "adam.m." : "adam.v.", v->name);
+        float *base = part_base(r, part);
+        snprintf(names[k], sizeof names[k], "%s%s", PART_PREFIX[part], v->name);
         ts[k].name = names[k];
         ts[k].ndim = v->ndim;
         for (int d = 0; d < v->ndim; d++) ts[k].shape[d] = v->shape[d];
@@ -142,16 +149,17 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         goto out;
     if (run_init(r, &c, e)) goto bad_config;
     ParamSet *ps = &r->m.ps;
-    if (st_count(f) != ps->count && st_count(f) != 3 * ps->count) {
+    int full = n_parts(r, 1) * ps->count;
+    if (st_count(f) != ps->count && st_count(f) != full) {
         err_set(e, "%s: %d tensors, the model has %d (%d with the optimizer state)", path, st_count(f), ps->count,
-                3 * ps->count);
+                full);
         goto out;
     }
-    for (int part = 0; part < (with_state ? 3 : 1); part++)
+    for (int part = 0; part < n_parts(r, with_state); part++)
         for (int i = 0; i < ps->count; i++) {
             const ParamView *v = &ps->views[i];
             char nm[128];
-            snprintf(nm, sizeof nm, "%s%s", part == 0 ? "" : part == 1 ? "adam.m." : "adam.v.", v->name);
+            snprintf(nm, sizeof nm, "%s%s", PART_PREFIX[part], v->name);
             const StTensor *t = st_find(f, nm);
             if (!t) {
                 err_set(e, "%s: tensor '%s' is missing", path, nm);
@@ -169,7 +177,7 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
                         t->ndim > 4 ? ",..." : "", want);
                 goto out;
             }
-            float *dst = (part == 0 ? ps->data : part == 1 ? ps->m : ps->v) + v->off;
+            float *dst = part_base(r, part) + v->off;
             memcpy(dst, t->data, v->numel * sizeof(float));
         }
     r->step = step;
@@ -500,6 +508,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         }
         graph_backward(&g, loss);
         reduce_grad(&r->m.ps, w);
+        if (r->grad_ema) grad_filter_ema(&r->m.ps, r->grad_ema, c->grokfast_alpha, c->grokfast, r->step == 0);
         /* ReLU maps NaN to 0, so a non-finite weight can leave the loss finite: the gradient shows it */
         float gnorm = clip_grad_norm(&r->m.ps, c->clip);
         if (!isfinite(gnorm)) {
