@@ -1649,8 +1649,9 @@ TEST(grad_segment_rmsnorm) {
 }
 
 /* The narrow-product kernels (gemm.c) against a float64 reference: every row tail (M mod the
- * register block), column counts that use one or both kernel widths or fall back to BLAS, K from 1
- * to past the block, strided operands, assignment and accumulation, A·B, A·Bᵀ and Aᵀ·B. */
+ * register block), column counts that use one or both kernel widths, N = 1 (its own loops) or fall
+ * back to BLAS, K from 1 to past the block, strided operands, assignment and accumulation, A·B,
+ * A·Bᵀ and Aᵀ·B. */
 TEST(gemm_kernels_match_reference) {
     Rng r;
     rng_seed(&r, 7);

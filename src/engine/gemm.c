@@ -4,6 +4,28 @@
 #include "engine/gemm.h"
 #include <cblas.h>
 
+/* N = 1 on any build. C[i] (+)= A[i, :] · B[:, 0], a dot product per row. */
+static void dot_rows(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    for (int i = 0; i < M; i++) {
+        const float *a = A + (long)i * lda;
+        float s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int k = 0; k < K; k++) s += a[k] * B[(long)k * ldb];
+        C[(long)i * ldc] = acc ? C[(long)i * ldc] + s : s;
+    }
+}
+/* C[m] (+)= Σ_k A[k, m] B[k, 0] (A stored [K, M]): the rows of A scaled and summed, k in order. */
+static void scaled_rows(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (!acc)
+        for (int m = 0; m < M; m++) C[(long)m * ldc] = 0.0f;
+    for (int k = 0; k < K; k++) {
+        const float *a = A + (long)k * lda;
+        float b = B[(long)k * ldb];
+#pragma omp simd
+        for (int m = 0; m < M; m++) C[(long)m * ldc] += a[m] * b;
+    }
+}
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define VL 16
@@ -92,25 +114,29 @@ static int fits(int N, int K) { return N % VL == 0 && K > 0 && (long)K * N <= GE
 
 void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M <= 0 || N <= 0) return;
-    if (fits(N, K)) gemm_core(M, N, K, A, lda, 1, B, ldb, C, ldc, acc);
+    if (N == 1 && K > 0) dot_rows(M, K, A, lda, B, ldb, C, ldc, acc);
+    else if (fits(N, K)) gemm_core(M, N, K, A, lda, 1, B, ldb, C, ldc, acc);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C,
                     ldc);
 }
 void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M <= 0 || N <= 0) return;
-    if (N % VL == 0 && K > 0) gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
+    if (N == 1 && K > 0) scaled_rows(M, K, A, lda, B, ldb, C, ldc, acc);
+    else if (N % VL == 0 && K > 0) gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
     else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
 }
 const char *gemm_kernel_name(void) { return KERNEL_NAME; }
 #else
 void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
-    if (M > 0 && N > 0)
+    if (M > 0 && N == 1 && K > 0) dot_rows(M, K, A, lda, B, ldb, C, ldc, acc);
+    else if (M > 0 && N > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C,
                     ldc);
 }
 void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
-    if (M > 0 && N > 0)
+    if (M > 0 && N == 1 && K > 0) scaled_rows(M, K, A, lda, B, ldb, C, ldc, acc);
+    else if (M > 0 && N > 0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
 }
 const char *gemm_kernel_name(void) { return "blas"; }
