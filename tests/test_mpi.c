@@ -73,7 +73,9 @@ static int have_mpi_build(TestCtx *t_) {
 
 /* 4 intents x 16 examples per step, a metrics row (and checkpoint) every step */
 #define RUN "train --task sumfirst --method mlp --seed 1 --quiet --set B=4 --set N=16 --set eval_every=1 --set eval_n=4"
-#define GNN "train --task addmod --method gnn --seed 2 --quiet --set B=4 --set N=16 --set eval_every=1 --set eval_n=4"
+#define GNN                                                                                                     \
+    "train --task addmod --method gnn --seed 2 --quiet --set B=4 --set N=16 --set eval_every=1 --set eval_n=4 " \
+    "--set lr=0.0002"
 
 TEST(mpi_train_two_ranks_same_loss_as_one_and_resume) {
     if (!have_mpi_build(t_)) return;
@@ -123,11 +125,13 @@ TEST(mpi_train_meta_gnn_two_ranks_same_loss_as_one) {
     /* Step 1's loss is the same forward on the same parameters, split by intent: equal to
      * rounding. Step 2 follows one update from the all-reduced gradient: Adam's first step is
      * lr·sign(g), so a parameter whose gradient is zero up to rounding may step either way (4.5e-5
-     * measured on an AMD EPYC). Later steps amplify those differences through the early steps'
-     * large curvature (loss 4.97 -> 6.11 -> 4.63), to 7e-4 by step 10 there. The SUMFIRST test
-     * above holds every step to 1e-4 over 50 steps, where nothing is that close to a kink. */
+     * measured on an AMD EPYC). At the default lr (1e-3) the later steps bounce (loss 7.8, 8.4,
+     * 7.4, 8.1 at steps 7-10) and amplify a change of rounding anywhere in the step to 0.8% by step
+     * 10; at lr 2e-4 the loss still falls 4× in 10 steps and the two runs stay within 1.1e-5. */
     for (int s = 0; s < STEPS && na == STEPS && nb == STEPS; s++)
-        CHECK_REL(b[s], a[s], s == 0 ? 1e-6 : s == 1 ? 2e-4 : 3e-3);
+        CHECK_REL(b[s], a[s], s == 0 ? 1e-6 : s == 1 ? 2e-4 : 5e-4);
+    CHECK(na == STEPS && a[STEPS - 1] < 0.5 * a[0],
+          "the loss did not fall (%g -> %g): the test would not see a wrong gradient", a[0], a[STEPS - 1]);
     sh("rm -rf '%s'", d);
 }
 
