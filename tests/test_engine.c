@@ -1477,6 +1477,70 @@ static void fused_matches(TestCtx *t_, const char *what, GcFn fused, GcFn ref, v
     arena_free(&a);
 }
 
+/* pair_encode: the Meta-GNN encoder fused (relu of an endpoint sum, a group's linear map, LayerNorm):
+ * a gradient check on two groups with runs of equal src (a slot's rows) and a t row never read; then
+ * against pair_relu + segmm_bias_ln at a size that takes the parallel tiles, with runs longer than a
+ * tile and segments of unequal length; and without gradients (no rows kept) the same bits. */
+typedef struct {
+    const int *src, *dst, *seg;
+    int G, M;
+} EncCtx;
+static Tensor *f_pair_encode(Graph *g, Tensor **in, void *ctx) {
+    EncCtx *c = ctx;
+    return op_pair_encode(g, in[0], c->src, in[1], c->dst, in[2], in[3], c->seg, c->G, c->M);
+}
+static Tensor *f_pair_encode_unfused(Graph *g, Tensor **in, void *ctx) {
+    EncCtx *c = ctx;
+    return op_segmm_bias_ln(g, op_pair_relu(g, in[0], c->src, in[1], c->dst, c->M), in[2], in[3], c->seg, c->G);
+}
+TEST(grad_pair_encode) {
+    static const int src[] = {0, 0, 1, 1, 2, 2, 3}, dst[] = {0, 1, 0, 1, 3, 2, 3}, seg[] = {0, 4, 7};
+    EncCtx c = {src, dst, seg, 2, 7};
+    GcIn in[] = {{SH(4, 5)}, {SH(5, 5)}, {SH(2, 5, 6)}, {SH(2, 6)}}; /* t row 4 never read */
+    GRADCHECK("pair_encode", f_pair_encode, &c, in);
+}
+TEST(pair_encode_matches_unfused_ops) {
+    enum { SLOTS = 1500, B = 4, M = SLOTS * B, C = 16, N = 8, G = 3 };
+    /* slot s has B rows (one per intent b); the last 40 slots' rows form one run of 160 > ROW_TILE
+     * rows (every row of the last slot), to test a tile that must grow to the end of a run */
+    int *src = xmalloc(M * sizeof(int)), *dst = xmalloc(M * sizeof(int)), seg[] = {0, 400 * B, 410 * B, M};
+    for (int i = 0; i < M; i++) {
+        int slot = i / B, grp = slot < 400 ? 0 : slot < 410 ? 1 : 2;
+        src[i] = i >= M - 160 ? SLOTS - 1 : slot;
+        dst[i] = grp * B + i % B;
+    }
+    EncCtx c = {src, dst, seg, G, M};
+    GcIn in[] = {{SH(SLOTS, C)}, {SH(G * B, C)}, {SH(G, C, N)}, {SH(G, N)}};
+    fused_matches(t_, "pair_encode", f_pair_encode, f_pair_encode_unfused, &c, 4, in, 1e-5, 11);
+    Rng r;
+    rng_seed(&r, 12);
+    float *data[4], *grad[4];
+    for (int k = 0; k < 4; k++) {
+        long n = shape_numel(in[k].ndim, in[k].shape);
+        data[k] = xmalloc(n * sizeof(float));
+        grad[k] = xcalloc(n, sizeof(float));
+        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
+    Tensor *ti[2][4];
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < 4; k++) ti[v][k] = tensor_wrap(&g, data[k], v ? NULL : grad[k], in[k].ndim, in[k].shape);
+    Tensor *with = f_pair_encode(&g, ti[0], &c), *without = f_pair_encode(&g, ti[1], &c);
+    CHECK(with->grad && !without->grad && with->numel == without->numel, "one output with a gradient, one without");
+    CHECK(!memcmp(with->data, without->data, with->numel * sizeof(float)), "pair_encode without gradients differs");
+    graph_free(&g);
+    arena_free(&a);
+    for (int k = 0; k < 4; k++) {
+        free(data[k]);
+        free(grad[k]);
+    }
+    free(src);
+    free(dst);
+}
+
 /* edge_round against the same round written with unfused ops (segmm_bias, edge_relu, slices,
  * segment means, add, layernorm): outputs and every input gradient agree to float rounding, at a
  * size that takes the parallel tiles and per-thread weight-gradient partials. (Central differences

@@ -41,6 +41,7 @@ enum {
     OP_CE,
     OP_EDGE_RELU,
     OP_EDGE_ROUND,
+    OP_PAIR_ENCODE,
     OP_SEGMENT_RMSNORM,
     OP_COUNT
 };
@@ -1458,6 +1459,211 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
     return tape_apply(g, &n);
 }
 
+/* ======================= pair_encode: LN(σ(s[src] + t[dst]) W[g] + b[g]) ======================= */
+/* ins: s [Rs, C], t [Rt, C], w [G, C, N], b [G, N]; idx = src (M), dst (M), seg (G+1); the LayerNorm
+ * has no gain or bias (eps SEGMM_LN_EPS). The Meta-GNN encoder's hidden layer and output in one
+ * pass per tile of rows: the hidden rows z = σ(s[src] + t[dst]) live in a per-thread buffer and are
+ * never stored; backward rebuilds them from s and t (additions, no product) and keeps only each
+ * row's 1/std. src is non-decreasing (a slot's rows are consecutive) and tiles end only where it
+ * changes, so every s row belongs to one tile: backward adds into s's gradient directly, in row
+ * order. t (a few rows: group × intent) and the weights get per-thread partial sums, added in
+ * thread order: deterministic per thread count. aux: PairEncode. */
+typedef struct {
+    int M, C, N, G, Rt, T, rows; /* rows: the longest tile */
+    Tiles tl;
+    float *rs;   /* [M]: the LayerNorm's 1/std (kept for backward) */
+    float *tile; /* per thread: [rows, C] z, then [rows, C] dz */
+    float *part; /* per thread: [G, C+1, N] weight and bias sums, then [Rt, C] t sums */
+    long part_n;
+} PairEncode;
+
+static void pair_encode_shape(const Node *n, int *ndim, int *shape) {
+    NP_ASSERT(n->nin == 4, "pair_encode: want 4 inputs");
+    const Tensor *s = n->ins[0], *t = n->ins[1], *w = n->ins[2], *b = n->ins[3];
+    int G = n->ia[0], M = n->ia[1];
+    NP_ASSERT(s->ndim == 2 && t->ndim == 2 && t->shape[1] == s->shape[1], "pair_encode: want s [Rs, C], t [Rt, C]");
+    int C = s->shape[1];
+    NP_ASSERT(w->ndim == 3 && w->shape[0] == G && w->shape[1] == C, "pair_encode: w must be [%d, %d, N]", G, C);
+    NP_ASSERT(b->numel == (long)G * w->shape[2], "pair_encode: b must be [%d, %d]", G, w->shape[2]);
+    const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
+    NP_ASSERT(seg[0] == 0 && seg[G] == M, "pair_encode: segments must cover rows 0..%d", M);
+    for (int k = 0; k < G; k++) NP_ASSERT(seg[k] <= seg[k + 1], "pair_encode: segments out of order");
+    for (int i = 0; i < M; i++) {
+        NP_ASSERT(src[i] >= 0 && src[i] < s->shape[0] && dst[i] >= 0 && dst[i] < t->shape[0],
+                  "pair_encode: row %d reads s row %d, t row %d", i, src[i], dst[i]);
+        NP_ASSERT(i == 0 || src[i] >= src[i - 1], "pair_encode: src must be non-decreasing (row %d)", i);
+    }
+    for (int k = 1; k < G; k++) /* a slot's rows in one segment, so that tiles can end at slots */
+        NP_ASSERT(seg[k] == 0 || seg[k] == M || src[seg[k]] != src[seg[k] - 1],
+                  "pair_encode: segment %d starts inside a run of equal src", k);
+    SET_SHAPE(M, w->shape[2]);
+}
+
+/* Row tiles of about ROW_TILE rows within a segment, each ending where src changes. */
+static Tiles slot_tiles(Graph *g, const int *seg, int G, int M, const int *src, int *longest) {
+    Tiles t = {0};
+    t.tile = arena_alloc(g->arena, (size_t)(2 * (M + G) + 2) * sizeof(int));
+    *longest = 1;
+    for (int k = 0; k < G; k++)
+        for (int r = seg[k], r1; r < seg[k + 1]; r = r1) {
+            r1 = r + ROW_TILE < seg[k + 1] ? r + ROW_TILE : seg[k + 1];
+            while (r1 < seg[k + 1] && src[r1] == src[r1 - 1]) r1++;
+            if (r1 - r > *longest) *longest = r1 - r;
+            t.tile[2 * t.n] = r;
+            t.tile[2 * t.n + 1] = k;
+            t.n++;
+        }
+    t.tile[2 * t.n] = M;
+    return t;
+}
+
+/* z rows r0..r1 of the tile: σ(s[src] + t[dst]) */
+static void pair_encode_z(const Node *n, int r0, int r1, float *z) {
+    const Tensor *s = n->ins[0], *t = n->ins[1];
+    int M = n->ia[1], C = s->shape[1];
+    const int *src = n->idx, *dst = n->idx + M;
+    for (int i = r0; i < r1; i++) {
+        const float *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
+        float *zr = z + (long)(i - r0) * C;
+#pragma omp simd
+        for (int c = 0; c < C; c++) {
+            float v = sr[c] + tr[c];
+            zr[c] = v > 0 ? v : 0.0f;
+        }
+    }
+}
+
+static void pair_encode_fwd(Graph *g, Node *n) {
+    const Tensor *s = n->ins[0], *w = n->ins[2], *b = n->ins[3];
+    int G = n->ia[0], M = n->ia[1], C = s->shape[1], N = w->shape[2];
+    const int *src = n->idx, *seg = n->idx + 2L * M;
+    int keep = n->out->grad != NULL;
+    g->flops += 2.0 * M * N * C * (1 + (keep && (n->ins[0]->grad || n->ins[1]->grad)) + (keep && (w->grad || b->grad)));
+    PairEncode *pe = arena_calloc(g->arena, sizeof *pe);
+    n->aux = (float *)pe;
+    pe->M = M;
+    pe->C = C;
+    pe->N = N;
+    pe->G = G;
+    pe->Rt = n->ins[1]->shape[0];
+    pe->T = threads_for((long)M * (C + N));
+    pe->tl = slot_tiles(g, seg, G, M, src, &pe->rows);
+    if (keep) pe->rs = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
+    pe->tile = arena_alloc(g->arena, (size_t)pe->T * 2 * pe->rows * C * sizeof(float));
+    pe->part_n = (long)G * (C + 1) * N + (long)pe->Rt * C;
+    if (keep) pe->part = arena_alloc(g->arena, (size_t)pe->T * pe->part_n * sizeof(float));
+#pragma omp parallel num_threads(pe->T) if (pe->T > 1)
+    {
+        int id = 0;
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+#endif
+        float *z = pe->tile + (long)id * 2 * pe->rows * C;
+#pragma omp for schedule(static)
+        for (int k = 0; k < pe->tl.n; k++) {
+            int r0, r1, sg;
+            tile_rows(&pe->tl, seg, k, &r0, &r1, &sg);
+            pair_encode_z(n, r0, r1, z);
+            float *y = n->out->data + (long)r0 * N;
+            gemm_nn(r1 - r0, N, C, z, C, w->data + (long)sg * C * N, N, y, N, 0);
+            const float *bb = b->data + (long)sg * N;
+            for (int i = r0; i < r1; i++, y += N) {
+#pragma omp simd
+                for (int c = 0; c < N; c++) y[c] += bb[c];
+                float mu, rs;
+                row_stats(y, N, SEGMM_LN_EPS, &mu, &rs);
+#pragma omp simd
+                for (int c = 0; c < N; c++) y[c] = (y[c] - mu) * rs;
+                if (keep) pe->rs[i] = rs;
+            }
+        }
+    }
+}
+
+static void pair_encode_bwd(Node *n) {
+    Tensor *s = n->ins[0], *t = n->ins[1], *w = n->ins[2], *b = n->ins[3];
+    const PairEncode *pe = (const PairEncode *)n->aux;
+    int G = pe->G, M = pe->M, C = pe->C, N = pe->N, T = pe->T;
+    const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
+    long W = (long)G * (C + 1) * N;
+    int want_z = s->grad || t->grad;
+#pragma omp parallel num_threads(T) if (T > 1)
+    {
+        int id = 0;
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+#endif
+        float *part = pe->part + (long)id * pe->part_n, *pt = part + W;
+        float *z = pe->tile + (long)id * 2 * pe->rows * C, *dz = z + (long)pe->rows * C;
+        memset(part, 0, (size_t)pe->part_n * sizeof(float));
+#pragma omp for schedule(static)
+        for (int k = 0; k < pe->tl.n; k++) {
+            int r0, r1, sg;
+            tile_rows(&pe->tl, seg, k, &r0, &r1, &sg);
+            pair_encode_z(n, r0, r1, z);
+            /* back through the LayerNorm, in place: out is x̂; every consumer of out has added its part */
+            for (int i = r0; i < r1; i++) {
+                float *dy = n->out->grad + (long)i * N;
+                const float *xh = n->out->data + (long)i * N;
+                float rs = pe->rs[i], s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
+                for (int c = 0; c < N; c++) {
+                    s1 += dy[c];
+                    s2 += dy[c] * xh[c];
+                }
+                s1 /= N;
+                s2 /= N;
+#pragma omp simd
+                for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
+            }
+            const float *dY = n->out->grad + (long)r0 * N, *wg = w->data + (long)sg * C * N;
+            float *pw = part + (long)sg * (C + 1) * N, *pb = pw + (long)C * N;
+            if (w->grad) gemm_tn(C, N, r1 - r0, z, C, dY, N, pw, N, 1);
+            if (b->grad)
+                for (int i = 0; i < r1 - r0; i++) {
+#pragma omp simd
+                    for (int c = 0; c < N; c++) pb[c] += dY[(long)i * N + c];
+                }
+            if (!want_z) continue;
+            gemm_nt(r1 - r0, C, N, dY, N, wg, N, dz, C, 0);
+            for (int i = r0; i < r1; i++) {
+                const float *zr = z + (long)(i - r0) * C;
+                float *dr = dz + (long)(i - r0) * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) dr[c] = zr[c] > 0 ? dr[c] : 0.0f;
+                if (s->grad) { /* this tile's own rows of s */
+                    float *gs = s->grad + (long)src[i] * C;
+#pragma omp simd
+                    for (int c = 0; c < C; c++) gs[c] += dr[c];
+                }
+                if (t->grad) {
+                    float *gt = pt + (long)dst[i] * C;
+#pragma omp simd
+                    for (int c = 0; c < C; c++) gt[c] += dr[c];
+                }
+            }
+        }
+    }
+    if (t->grad) add_partials(t->grad, pe->part + W, pe->part_n, T, (long)pe->Rt * C, 0);
+    add_seg_partials(w->grad, b->grad, pe->part, pe->part_n, T, G, (long)C * N, N);
+}
+
+Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, Tensor *w, Tensor *b,
+                       const int *seg, int G, int M) {
+    NP_ASSERT(M >= 0 && G >= 1, "pair_encode: %d rows, %d groups", M, G);
+    int *idx = arena_alloc(g->arena, (size_t)(2 * M + G + 1) * sizeof(int));
+    memcpy(idx, src, (size_t)M * sizeof(int));
+    memcpy(idx + M, dst, (size_t)M * sizeof(int));
+    memcpy(idx + 2L * M, seg, (size_t)(G + 1) * sizeof(int));
+    Tensor **ins = arena_alloc(g->arena, 4 * sizeof *ins);
+    ins[0] = s;
+    ins[1] = t;
+    ins[2] = w;
+    ins[3] = b;
+    Node n = {.op = OP_PAIR_ENCODE, .ins = ins, .nin = 4, .ia = {G, M}, .idx = idx};
+    return tape_apply(g, &n);
+}
+
 /* ======================= segment_rmsnorm: rows grouped by index, each column normalized ======================= */
 /* x [n, D], idx n group ids < G (ia[0]): y[i, c] = x[i, c] / sqrt(mean over rows j of i's group of
  * x[j, c]² + eps). aux keeps r = 1/sqrt(.) per (group, column). Backward:
@@ -1661,6 +1867,14 @@ long op_relu_signs(const Node *n, unsigned char *signs) {
         for (long k = 0; signs && k < t->numel; k++) signs[k] = t->data[k] > 0;
         return t->numel;
     }
+    if (n->op == OP_PAIR_ENCODE) { /* z is not kept: its signs from s and t */
+        const Tensor *s = n->ins[0], *tt = n->ins[1];
+        int M = n->ia[1], C = s->shape[1];
+        for (long i = 0; signs && i < M; i++)
+            for (int c = 0; c < C; c++)
+                signs[i * C + c] = s->data[(long)n->idx[i] * C + c] + tt->data[(long)n->idx[M + i] * C + c] > 0;
+        return (long)M * C;
+    }
     const EdgeRound *er = n->op == OP_EDGE_ROUND ? (const EdgeRound *)n->aux : NULL;
     if (er && er->pos) {
         long cnt = 3L * er->M * er->d;
@@ -1700,6 +1914,7 @@ const OpDef OPS[] = {
     [OP_CE] = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
     [OP_EDGE_RELU] = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
     [OP_EDGE_ROUND] = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
+    [OP_PAIR_ENCODE] = {"pair_encode", pair_encode_shape, pair_encode_fwd, pair_encode_bwd},
     [OP_SEGMENT_RMSNORM] = {"segment_rmsnorm", segment_rmsnorm_shape, segment_rmsnorm_fwd, segment_rmsnorm_bwd},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");

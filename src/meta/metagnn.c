@@ -185,9 +185,9 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, c
             slot_of[(long)s * B + b] = s;
             gb_of[(long)s * B + b] = slot_grp[s] * B + b;
         }
-    Tensor *z = op_pair_relu(g, ps_slot, slot_of, pu, gb_of, n * B); /* σ(W_p p_s + b₁ + W_U U_b) per row */
-    return op_segmm_bias_ln(g, z, params_tensor(g, ps, en->w2), params_tensor(g, ps, en->b2), seg,
-                            Gt); /* LN(W₂ z + b₂) */
+    /* LN(W₂ σ(W_p p_s + b₁ + W_U U_b) + b₂) per row, the hidden rows never stored */
+    return op_pair_encode(g, ps_slot, slot_of, pu, gb_of, params_tensor(g, ps, en->w2), params_tensor(g, ps, en->b2),
+                          seg, Gt, n * B);
 }
 
 Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
