@@ -1541,6 +1541,66 @@ TEST(pair_encode_matches_unfused_ops) {
     free(dst);
 }
 
+/* gather_product: a slot's two codes gathered and multiplied (rows repeated, one row paired with
+ * itself); then at a parallel size against gather, two slices and mul: the same values and the
+ * same gradient sums, bit for bit (the columns split across threads keep the rows' order). */
+typedef struct {
+    const int *pairs;
+    int n;
+} PairsCtx;
+static Tensor *f_gather_product(Graph *g, Tensor **in, void *ctx) {
+    PairsCtx *c = ctx;
+    return op_gather_product(g, in[0], c->pairs, c->n);
+}
+static Tensor *f_gather_product_unfused(Graph *g, Tensor **in, void *ctx) {
+    PairsCtx *c = ctx;
+    int d = in[0]->shape[1];
+    Tensor *both = op_reshape(g, op_gather(g, in[0], c->pairs, 2 * c->n), SHAPE(c->n, 2, d));
+    return op_mul(g, op_reshape(g, op_slice(g, both, 1, 0, 1), SHAPE(c->n, d)),
+                  op_reshape(g, op_slice(g, both, 1, 1, 1), SHAPE(c->n, d)));
+}
+TEST(grad_gather_product) {
+    static const int pairs[] = {0, 3, 2, 3, 1, 1, 0, 2, 3, 0};
+    PairsCtx c = {pairs, 5};
+    GcIn in[] = {{SH(5, 4)}}; /* row 4 never read */
+    GRADCHECK("gather_product", f_gather_product, &c, in);
+    enum { N = 20000, V = 300, D = 16 };
+    int *big = xmalloc(2 * N * sizeof(int));
+    for (int i = 0; i < 2 * N; i++) big[i] = (i * 37 + i / 7) % V;
+    PairsCtx bc = {big, N};
+    GcIn bin[] = {{SH(V, D)}};
+    Rng r;
+    rng_seed(&r, 21);
+    float *data = xmalloc(V * D * sizeof(float)), *ga = xcalloc(V * D, sizeof(float)),
+          *gb = xcalloc(V * D, sizeof(float));
+    for (int i = 0; i < V * D; i++) data[i] = (float)(2 * rng_uniform(&r) - 1);
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
+    float *out[2];
+    for (int v = 0; v < 2; v++) {
+        Tensor *t = tensor_wrap(&g, data, v ? gb : ga, 2, bin[0].shape);
+        Tensor *y = v ? f_gather_product_unfused(&g, &t, &bc) : f_gather_product(&g, &t, &bc);
+        Tensor *w = tensor_new(&g, y->ndim, y->shape);
+        for (long i = 0; i < y->numel; i++) w->data[i] = (float)((i % 17) - 8) / 8.0f;
+        graph_backward(&g, op_sum(&g, op_mul(&g, y, w)));
+        out[v] = xmalloc(y->numel * sizeof(float));
+        memcpy(out[v], y->data, y->numel * sizeof(float));
+        graph_reset(&g);
+    }
+    CHECK(!memcmp(out[0], out[1], (size_t)N * D * sizeof(float)), "gather_product differs from gather + mul");
+    CHECK(!memcmp(ga, gb, V * D * sizeof(float)), "gather_product's table gradient differs from the unfused sums");
+    graph_free(&g);
+    arena_free(&a);
+    free(out[0]);
+    free(out[1]);
+    free(data);
+    free(ga);
+    free(gb);
+    free(big);
+}
+
 /* edge_round against the same round written with unfused ops (segmm_bias, edge_relu, slices,
  * segment means, add, layernorm): outputs and every input gradient agree to float rounding, at a
  * size that takes the parallel tiles and per-thread weight-gradient partials. (Central differences

@@ -32,6 +32,7 @@ enum {
     OP_SOFTMAX,
     OP_LAYERNORM,
     OP_GATHER,
+    OP_GATHER_PRODUCT,
     OP_SCATTER_ADD,
     OP_SEGMENT_MEAN,
     OP_SUM,
@@ -1100,6 +1101,58 @@ Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n_idx) {
     return tape_apply(g, &n);
 }
 
+/* gather_product: out[i] = t[pairs[2i]] ⊙ t[pairs[2i+1]] (a slot's two learned codes multiplied,
+ * PE_PRODUCT), one pass instead of a gather, two slices and a product, each with a gradient buffer
+ * to fill. Backward splits t's columns across threads, so the repeated rows accumulate in row order:
+ * the same sums as the gather's serial scatter. */
+static void gather_product_shape(const Node *n, int *ndim, int *shape) {
+    const Tensor *t = n->in[0];
+    NP_ASSERT(t->ndim == 2, "gather_product: want a 2-D table");
+    for (int i = 0; i < 2 * n->ia[0]; i++)
+        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < t->shape[0], "gather_product: index %d out of [0, %d)", n->idx[i],
+                  t->shape[0]);
+    SET_SHAPE(n->ia[0], t->shape[1]);
+}
+static void gather_product_fwd(Graph *g, Node *n) {
+    const Tensor *t = n->in[0];
+    int D = t->shape[1];
+#pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
+    for (int i = 0; i < n->ia[0]; i++) {
+        const float *a = t->data + (long)n->idx[2 * i] * D, *b = t->data + (long)n->idx[2 * i + 1] * D;
+        float *o = n->out->data + (long)i * D;
+#pragma omp simd
+        for (int c = 0; c < D; c++) o[c] = a[c] * b[c];
+    }
+}
+static void gather_product_bwd(Node *n) {
+    const Tensor *t = n->in[0];
+    float *gt = t->grad;
+    if (!gt) return;
+    int D = t->shape[1];
+#pragma omp parallel if (n->out->numel > PAR_MEM)
+    {
+        int id = 0, nt = 1;
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        int c0 = D * id / nt, c1 = D * (id + 1) / nt;
+        for (int i = 0; i < n->ia[0]; i++) {
+            long ra = (long)n->idx[2 * i] * D, rb = (long)n->idx[2 * i + 1] * D;
+            const float *go = n->out->grad + (long)i * D;
+#pragma omp simd
+            for (int c = c0; c < c1; c++) gt[ra + c] += go[c] * t->data[rb + c];
+#pragma omp simd
+            for (int c = c0; c < c1; c++) gt[rb + c] += go[c] * t->data[ra + c];
+        }
+    }
+}
+Tensor *op_gather_product(Graph *g, Tensor *table, const int *pairs, int n) {
+    NP_ASSERT(n >= 0, "gather_product: %d rows", n);
+    Node nd = {.op = OP_GATHER_PRODUCT, .in = {table}, .ia = {n}, .idx = arena_ints(g, pairs, 2 * n)};
+    return tape_apply(g, &nd);
+}
+
 static void scatter_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *s = n->in[0];
     NP_ASSERT(s->ndim == 2, "scatter: src must be [n, D]");
@@ -1915,6 +1968,7 @@ const OpDef OPS[] = {
     [OP_EDGE_RELU] = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
     [OP_EDGE_ROUND] = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
     [OP_PAIR_ENCODE] = {"pair_encode", pair_encode_shape, pair_encode_fwd, pair_encode_bwd},
+    [OP_GATHER_PRODUCT] = {"gather_product", gather_product_shape, gather_product_fwd, gather_product_bwd},
     [OP_SEGMENT_RMSNORM] = {"segment_rmsnorm", segment_rmsnorm_shape, segment_rmsnorm_fwd, segment_rmsnorm_bwd},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");

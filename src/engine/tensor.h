@@ -123,6 +123,8 @@ Tensor *op_softmax(Graph *g, Tensor *a, const Tensor *mask);
 Tensor *op_layernorm(Graph *g, Tensor *x, Tensor *gain, Tensor *bias, float eps);
 /* out[i, :] = table[idx[i], :]; table [V, D] (or [*, D]), idx n ints in [0, V) -> [n, D]. */
 Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n);
+/* out[i] = table[pairs[2i]] ⊙ table[pairs[2i+1]] for n rows: two rows gathered and multiplied. */
+Tensor *op_gather_product(Graph *g, Tensor *table, const int *pairs, int n);
 /* out[idx[i], :] += src[i, :]; src [n, D] -> [n_out, D]. Repeated indices accumulate. */
 Tensor *op_scatter_add(Graph *g, Tensor *src, const int *idx, int n_out);
 /* Mean of the rows sent to each output row (rows that receive none are 0). */

@@ -91,11 +91,9 @@ void slot_codes_init(ParamSet *ps, const SlotCodes *c, Rng *r) {
 }
 
 Tensor *slot_codes(Graph *g, const ParamSet *ps, const SlotCodes *c, int n, int d) {
+    if (c->product) return op_gather_product(g, params_tensor(g, ps, c->table), c->row, n);
     Tensor *both = op_reshape(g, op_gather(g, params_tensor(g, ps, c->table), c->row, 2 * n), SHAPE(n, 2, d));
-    if (!c->product) return op_reshape(g, op_sum_axis(g, both, 1), SHAPE(n, d));
-    Tensor *a = op_reshape(g, op_slice(g, both, 1, 0, 1), SHAPE(n, d)),
-           *b = op_reshape(g, op_slice(g, both, 1, 1, 1), SHAPE(n, d));
-    return op_mul(g, a, b);
+    return op_reshape(g, op_sum_axis(g, both, 1), SHAPE(n, d));
 }
 
 Tensor *encoder_input(Graph *g, Tensor *u, const float *pe, int n_slots) {
