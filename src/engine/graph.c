@@ -180,7 +180,7 @@ void graph_backward(Graph *g, Tensor *loss) {
             if (p->grad_ready) continue;
             /* the first writer may assign instead of adding when it writes the whole buffer, and
              * no other input of this op shares it */
-            int alone = op_assigns(n->op, k) && in[k]->grad == p->out->grad && in[k]->numel == p->out->numel;
+            int alone = op_assigns(n, k) && in[k]->grad == p->out->grad && in[k]->numel == p->out->numel;
             for (int q = 0; q < nin && alone; q++)
                 if (q != k && in[q] && in[q]->node == in[k]->node) alone = 0;
             if (alone) {

@@ -648,14 +648,22 @@ static void binary_bwd(Node *n) {
     Tensor *A = n->in[0], *B = n->in[1];
     const float *a = A->data, *b = B->data, *go = n->out->grad;
     float *ga = A->grad, *gb = B->grad;
-    if (tensor_same_shape(A, B)) { /* no reduction: plain vectorizable loops */
+    if (tensor_same_shape(A, B)) { /* no reduction: plain vectorizable loops (assigned when fresh) */
         long N = n->out->numel;
         float sb = n->op == OP_SUB ? -1.0f : 1.0f;
         int mul = n->op == OP_MUL;
+        for (int k = 0; k < 2; k++) {
+            float *gk = k ? gb : ga;
+            const float *other = k ? a : b;
+            float sg = k ? sb : 1.0f;
+            if (!gk) continue;
+            if (n->fresh >> k & 1) {
 #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
-        for (long i = 0; i < N; i++) {
-            if (ga) ga[i] += mul ? go[i] * b[i] : go[i];
-            if (gb) gb[i] += mul ? go[i] * a[i] : sb * go[i];
+                for (long i = 0; i < N; i++) gk[i] = mul ? go[i] * other[i] : sg * go[i];
+            } else {
+#pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
+                for (long i = 0; i < N; i++) gk[i] += mul ? go[i] * other[i] : sg * go[i];
+            }
         }
         return;
     }
@@ -697,7 +705,10 @@ static void scale_bwd(Node *n) {
     const float *go = n->out->grad;
     if (!ga) return;
     float s = n->op == OP_SCALE ? n->fa[0] : 1.0f;
-    for (long i = 0; i < n->out->numel; i++) ga[i] += go[i] * s;
+    if (n->fresh & 1)
+        for (long i = 0; i < n->out->numel; i++) ga[i] = go[i] * s;
+    else
+        for (long i = 0; i < n->out->numel; i++) ga[i] += go[i] * s;
 }
 Tensor *op_scale(Graph *g, Tensor *a, float s) {
     Node n = {.op = OP_SCALE, .in = {a}, .fa = {s}};
@@ -903,13 +914,19 @@ static void act_bwd(Node *n) {
     const float *a = n->in[0]->data, *o = n->out->data, *go = n->out->grad;
     long N = n->out->numel;
     int op = n->op;
-    if (op == OP_RELU) {
+    if (op == OP_RELU && (n->fresh & 1)) {
+#pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
+        for (long i = 0; i < N; i++) ga[i] = a[i] > 0 ? go[i] : 0.0f;
+    } else if (op == OP_RELU) {
 #pragma omp parallel for simd schedule(static) if (N > PAR_MEM)
         for (long i = 0; i < N; i++) ga[i] += a[i] > 0 ? go[i] : 0.0f;
-        return;
-    }
+    } else if (n->fresh & 1) {
 #pragma omp parallel for schedule(static) if (N > PAR_MIN)
-    for (long i = 0; i < N; i++) ga[i] += go[i] * act_df(op, a[i], o[i]);
+        for (long i = 0; i < N; i++) ga[i] = go[i] * act_df(op, a[i], o[i]);
+    } else {
+#pragma omp parallel for schedule(static) if (N > PAR_MIN)
+        for (long i = 0; i < N; i++) ga[i] += go[i] * act_df(op, a[i], o[i]);
+    }
 }
 static Tensor *act(Graph *g, int op, Tensor *a) {
     Node n = {.op = op, .in = {a}};
@@ -956,7 +973,7 @@ static void softmax_fwd(Graph *g, Node *n) {
 static void softmax_bwd(Node *n) {
     Tensor *a = n->in[0];
     if (!a->grad) return;
-    int C = a->shape[a->ndim - 1];
+    int C = a->shape[a->ndim - 1], fresh = n->fresh & 1;
     long R = C ? a->numel / C : 0;
 #pragma omp parallel for schedule(static) if (a->numel > PAR_MIN)
     for (long r = 0; r < R; r++) {
@@ -964,7 +981,10 @@ static void softmax_bwd(Node *n) {
         float *dx = a->grad + r * C;
         double dot = 0;
         for (int c = 0; c < C; c++) dot += (double)dy[c] * y[c];
-        for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - (float)dot);
+        if (fresh)
+            for (int c = 0; c < C; c++) dx[c] = y[c] * (dy[c] - (float)dot);
+        else
+            for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - (float)dot);
     }
 }
 Tensor *op_softmax(Graph *g, Tensor *a, const Tensor *mask) {
@@ -1974,4 +1994,21 @@ const OpDef OPS[] = {
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");
 _Static_assert(OP_COUNT <= 64, "OpProfile holds 64 ops");
 const char *op_name(int op) { return op >= 0 && op < OP_COUNT ? OPS[op].name : NULL; }
-int op_assigns(int op, int k) { return (op == OP_SEGMM && k == 0) || (op == OP_EDGE_ROUND && k <= 2); }
+int op_assigns(const Node *n, int k) {
+    switch (n->op) {
+    case OP_SEGMM: return k == 0;
+    case OP_EDGE_ROUND: return k <= 2;
+    case OP_SCALE:
+    case OP_ADDS:
+    case OP_RELU:
+    case OP_GELU:
+    case OP_SILU:
+    case OP_TANH:
+    case OP_SIGMOID:
+    case OP_SOFTMAX: return k == 0;
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL: return tensor_same_shape(n->in[0], n->in[1]);
+    default: return 0;
+    }
+}

@@ -28,9 +28,9 @@ typedef struct OpDef {
 } OpDef;
 
 extern const OpDef OPS[];
-/* 1 when op's backward writes every element of input k's gradient exactly once, so that it can
+/* 1 when n's backward writes every element of input k's gradient exactly once, so that it can
  * assign instead of adding when it is the first writer (Node.fresh). */
-int op_assigns(int op, int k);
+int op_assigns(const Node *n, int k);
 /* How many ReLUs n applies (0 where it keeps no pattern); with signs (that many bytes), whether
  * each one's input is > 0. */
 long op_relu_signs(const Node *n, unsigned char *signs);
