@@ -144,17 +144,22 @@ Tensor *tape_apply(Graph *g, Node *n) {
     return n->out;
 }
 
-/* Zeroes node p's output gradient once, before anything adds to it. */
-static void grad_zero(Graph *g, Node *p) {
+/* Zeroes node p's output gradient once, before anything adds to it, except the elements
+ * [skip0, skip1) that the first writer assigns (none when skip0 == skip1). */
+static void grad_zero_except(Graph *g, Node *p, long skip0, long skip1) {
     if (p->grad_ready) return;
     double t0 = g->prof ? now_s() : 0;
     float *gr = p->out->grad;
     long N = p->out->numel;
-#pragma omp parallel for schedule(static) if (N > (1L << 17))
-    for (long i = 0; i < N; i++) gr[i] = 0.0f;
+    for (int part = 0; part < 2; part++) { /* [0, skip0), then [skip1, N) */
+        long a = part ? skip1 : 0, b = part ? N : skip0;
+#pragma omp parallel for schedule(static) if (b - a > (1L << 17))
+        for (long i = a; i < b; i++) gr[i] = 0.0f;
+    }
     p->grad_ready = 1;
     if (g->prof) g->prof->zero += now_s() - t0;
 }
+static void grad_zero(Graph *g, Node *p) { grad_zero_except(g, p, 0, 0); }
 
 /* Walks the tape backward. An output gradient is zeroed just before its first writer (the last of
  * its consumers) adds to it, so the buffer is written once in cache instead of zero-filled at
@@ -178,13 +183,15 @@ void graph_backward(Graph *g, Tensor *loss) {
             if (!in[k] || !in[k]->grad || !in[k]->node) continue;
             Node *p = &g->nodes[in[k]->node - 1];
             if (p->grad_ready) continue;
-            /* the first writer may assign instead of adding when it writes the whole buffer, and
-             * no other input of this op shares it */
-            int alone = op_assigns(n, k) && in[k]->grad == p->out->grad && in[k]->numel == p->out->numel;
+            /* the first writer may assign instead of adding when it writes the whole of what it
+             * reads (the buffer, or a row range of it: op_rows, op_reshape), and no other input of
+             * this op shares the buffer; the rest of a buffer is zeroed for its other consumers */
+            long off = in[k]->grad - p->out->grad;
+            int alone = op_assigns(n, k) && off >= 0 && off + in[k]->numel <= p->out->numel;
             for (int q = 0; q < nin && alone; q++)
                 if (q != k && in[q] && in[q]->node == in[k]->node) alone = 0;
             if (alone) {
-                p->grad_ready = 1;
+                grad_zero_except(g, p, off, off + in[k]->numel);
                 n->fresh |= 1u << k;
             } else grad_zero(g, p);
         }
