@@ -1477,6 +1477,39 @@ static void fused_matches(TestCtx *t_, const char *what, GcFn fused, GcFn ref, v
     arena_free(&a);
 }
 
+/* A fused op without gradients (synthesis: nothing kept for backward) must give the same bits as
+ * with them, on random inputs of the given shapes. */
+static void same_without_gradients(TestCtx *t_, const char *what, GcFn f, void *ctx, int nin, const GcIn *spec,
+                                   uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    float *data[GC_MAXIN], *grad[GC_MAXIN];
+    for (int k = 0; k < nin; k++) {
+        long n = shape_numel(spec[k].ndim, spec[k].shape);
+        data[k] = xmalloc(n * sizeof(float));
+        grad[k] = xcalloc(n, sizeof(float));
+        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
+    }
+    Arena a;
+    arena_init(&a, 1 << 20);
+    Graph g;
+    graph_init(&g, &a);
+    Tensor *ti[2][GC_MAXIN];
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < nin; k++)
+            ti[v][k] = tensor_wrap(&g, data[k], v ? NULL : grad[k], spec[k].ndim, spec[k].shape);
+    Tensor *with = f(&g, ti[0], ctx), *without = f(&g, ti[1], ctx);
+    CHECK(with->grad && !without->grad && with->numel == without->numel, "%s: one output with a gradient, one without",
+          what);
+    CHECK(!memcmp(with->data, without->data, with->numel * sizeof(float)), "%s without gradients differs", what);
+    graph_free(&g);
+    arena_free(&a);
+    for (int k = 0; k < nin; k++) {
+        free(data[k]);
+        free(grad[k]);
+    }
+}
+
 /* pair_encode: the Meta-GNN encoder fused (relu of an endpoint sum, a group's linear map, LayerNorm):
  * a gradient check on two groups with runs of equal src (a slot's rows) and a t row never read; then
  * against pair_relu + segmm_bias_ln at a size that takes the parallel tiles, with runs longer than a
@@ -1512,31 +1545,7 @@ TEST(pair_encode_matches_unfused_ops) {
     EncCtx c = {src, dst, seg, G, M};
     GcIn in[] = {{SH(SLOTS, C)}, {SH(G * B, C)}, {SH(G, C, N)}, {SH(G, N)}};
     fused_matches(t_, "pair_encode", f_pair_encode, f_pair_encode_unfused, &c, 4, in, 1e-5, 11);
-    Rng r;
-    rng_seed(&r, 12);
-    float *data[4], *grad[4];
-    for (int k = 0; k < 4; k++) {
-        long n = shape_numel(in[k].ndim, in[k].shape);
-        data[k] = xmalloc(n * sizeof(float));
-        grad[k] = xcalloc(n, sizeof(float));
-        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
-    }
-    Arena a;
-    arena_init(&a, 1 << 20);
-    Graph g;
-    graph_init(&g, &a);
-    Tensor *ti[2][4];
-    for (int v = 0; v < 2; v++)
-        for (int k = 0; k < 4; k++) ti[v][k] = tensor_wrap(&g, data[k], v ? NULL : grad[k], in[k].ndim, in[k].shape);
-    Tensor *with = f_pair_encode(&g, ti[0], &c), *without = f_pair_encode(&g, ti[1], &c);
-    CHECK(with->grad && !without->grad && with->numel == without->numel, "one output with a gradient, one without");
-    CHECK(!memcmp(with->data, without->data, with->numel * sizeof(float)), "pair_encode without gradients differs");
-    graph_free(&g);
-    arena_free(&a);
-    for (int k = 0; k < 4; k++) {
-        free(data[k]);
-        free(grad[k]);
-    }
+    same_without_gradients(t_, "pair_encode", f_pair_encode, &c, 4, in, 12);
     free(src);
     free(dst);
 }
@@ -1625,31 +1634,7 @@ TEST(edge_round_matches_unfused_ops) {
     GcIn in[] = {{SH(M, D)}, {SH(V, 3 * D)}, {SH(V, 3 * D)}, {SH(G, D, 3 * D)}, {SH(G, 3 * D)}};
     fused_matches(t_, "edge_round", f_edge_round, f_unfused_round, &c, 5, in, 1e-5, 7);
     /* without gradients (synthesis) the round keeps no x and uses per-thread tiles: the same bits */
-    Rng r;
-    rng_seed(&r, 8);
-    float *data[5], *grad[5];
-    for (int k = 0; k < 5; k++) {
-        long n = shape_numel(in[k].ndim, in[k].shape);
-        data[k] = xmalloc(n * sizeof(float));
-        grad[k] = xcalloc(n, sizeof(float));
-        for (long i = 0; i < n; i++) data[k][i] = (float)(2 * rng_uniform(&r) - 1);
-    }
-    Arena a;
-    arena_init(&a, 1 << 20);
-    Graph g;
-    graph_init(&g, &a);
-    Tensor *ti[2][5];
-    for (int v = 0; v < 2; v++)
-        for (int k = 0; k < 5; k++) ti[v][k] = tensor_wrap(&g, data[k], v ? NULL : grad[k], in[k].ndim, in[k].shape);
-    Tensor *with = f_edge_round(&g, ti[0], &c), *without = f_edge_round(&g, ti[1], &c);
-    CHECK(with->grad && !without->grad && with->numel == without->numel, "one output with a gradient, one without");
-    CHECK(!memcmp(with->data, without->data, with->numel * sizeof(float)), "edge_round without gradients differs");
-    graph_free(&g);
-    arena_free(&a);
-    for (int k = 0; k < 5; k++) {
-        free(data[k]);
-        free(grad[k]);
-    }
+    same_without_gradients(t_, "edge_round", f_edge_round, &c, 5, in, 8);
     free(bs);
     free(bd);
 }

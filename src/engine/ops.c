@@ -88,6 +88,21 @@ static int *arena_ints(Graph *g, const int *src, int n) {
     if (n > 0) memcpy(p, src, n * sizeof(int));
     return p;
 }
+/* The index array of an op over M rows with two endpoints each and G + 1 segment bounds:
+ * [src (M) | dst (M) | seg (G + 1)], an arena copy. */
+static int *rows_and_segments(Graph *g, const int *src, const int *dst, int M, const int *seg, int G) {
+    int *idx = arena_alloc(g->arena, (size_t)(2 * M + G + 1) * sizeof(int));
+    memcpy(idx, src, (size_t)M * sizeof(int));
+    memcpy(idx + M, dst, (size_t)M * sizeof(int));
+    memcpy(idx + 2L * M, seg, (size_t)(G + 1) * sizeof(int));
+    return idx;
+}
+/* An arena copy of n input pointers (ops with more than three inputs). */
+static Tensor **arena_tensors(Graph *g, Tensor *const *t, int n) {
+    Tensor **ins = arena_alloc(g->arena, (size_t)n * sizeof *ins);
+    memcpy(ins, t, (size_t)n * sizeof *ins);
+    return ins;
+}
 
 static void copy_shape(const Tensor *t, int *ndim, int *shape) {
     *ndim = t->ndim;
@@ -101,6 +116,17 @@ static void count_mm(Graph *g, const Node *n, double M, double N, double K) {
     g->flops += 2.0 * M * N * K * k;
 }
 
+/* Inside a parallel region: this thread's share [c0, c1) of D columns (threads that own columns
+ * of every row scatter into shared rows without races, in row order). */
+static void thread_columns(int D, int *c0, int *c1) {
+    int id = 0, nt = 1;
+#ifdef _OPENMP
+    id = omp_get_thread_num();
+    nt = omp_get_num_threads();
+#endif
+    *c0 = D * id / nt;
+    *c1 = D * (id + 1) / nt;
+}
 /* Threads for a job of `work` floats of memory traffic: one below PAR_MEM. */
 static int n_threads(void) {
 #ifdef _OPENMP
@@ -429,6 +455,26 @@ static void add_seg_partials(float *w, float *b, const float *part, long stride,
     }
 }
 
+/* Back through a LayerNorm without gain or bias (x̂ its output, rs its 1/std), one row of n: the
+ * input's gradient is rs (dy − s1 − x̂ s2) with s1 = mean dy and s2 = mean(dy x̂). */
+static inline void ln_row_means(const float *dy, const float *xh, int n, float *s1, float *s2) {
+    float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (int c = 0; c < n; c++) {
+        a += dy[c];
+        b += dy[c] * xh[c];
+    }
+    *s1 = a / n;
+    *s2 = b / n;
+}
+/* The same, in place in dy. */
+static inline void ln_row_backward(float *dy, const float *xh, float rs, int n) {
+    float s1, s2;
+    ln_row_means(dy, xh, n, &s1, &s2);
+#pragma omp simd
+    for (int c = 0; c < n; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
+}
+
 /* ======================= segmm: x [M, K], w [G, K, N], segments -> [M, N] ======================= */
 /* Row segment s (idx[s] .. idx[s+1]) is multiplied by w[s], plus bias[s]; ia[2] is what follows in
  * the same pass over each row tile: nothing, a ReLU (the output's sign is then the mask backward
@@ -517,21 +563,9 @@ static void segmm_bwd(Node *n) {
             /* back through the epilogue, in place: every consumer of out has added its part by now */
             if (epi == EPI_RELU)
                 for (long k = 0; k < (long)(r1 - r0) * N; k++) dY[k] = o[k] > 0 ? dY[k] : 0.0f;
-            else if (epi == EPI_LN) /* out is x̂: d pre = rs (dy - mean dy - x̂ mean(dy x̂)) */
-                for (int i = r0; i < r1; i++) {
-                    float *dy = n->out->grad + (long)i * N;
-                    const float *xh = n->out->data + (long)i * N;
-                    float rs = sm->stats[i], s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-                    for (int c = 0; c < N; c++) {
-                        s1 += dy[c];
-                        s2 += dy[c] * xh[c];
-                    }
-                    s1 /= N;
-                    s2 /= N;
-#pragma omp simd
-                    for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
-                }
+            else if (epi == EPI_LN) /* out is x̂ */
+                for (int i = r0; i < r1; i++)
+                    ln_row_backward(n->out->grad + (long)i * N, n->out->data + (long)i * N, sm->stats[i], N);
             if (x->grad) /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
                 gemm_nt(r1 - r0, K, N, dY, N, w->data + (long)s * K * N, N, x->grad + (long)r0 * K, K, !(n->fresh & 1));
             if (part) { /* dW += X^T dY, db += colsum dY */
@@ -1151,12 +1185,8 @@ static void gather_product_bwd(Node *n) {
     int D = t->shape[1];
 #pragma omp parallel if (n->out->numel > PAR_MEM)
     {
-        int id = 0, nt = 1;
-#ifdef _OPENMP
-        id = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        int c0 = D * id / nt, c1 = D * (id + 1) / nt;
+        int c0, c1;
+        thread_columns(D, &c0, &c1);
         for (int i = 0; i < n->ia[0]; i++) {
             long ra = (long)n->idx[2 * i] * D, rb = (long)n->idx[2 * i + 1] * D;
             const float *go = n->out->grad + (long)i * D;
@@ -1270,12 +1300,8 @@ static void edge_relu_bwd(Node *n) {
     const int *src = n->idx, *dst = n->idx + M;
 #pragma omp parallel if (n->out->numel > PAR_MEM)
     {
-        int id = 0, nt = 1;
-#ifdef _OPENMP
-        id = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        int c0 = C * id / nt, c1 = C * (id + 1) / nt;
+        int c0, c1;
+        thread_columns(C, &c0, &c1);
         for (int i = 0; i < M; i++) {
             const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
             float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
@@ -1467,14 +1493,8 @@ static void edge_round_bwd(Node *n) {
                 const unsigned char *pr = er->pos + (long)i * C;
                 /* back through the LayerNorm, whose x̂ is the output h' */
                 const float *xh = n->out->data + (long)i * d, *g1 = dy + (long)i * d;
-                float rs = er->rs[i], s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-                for (int c = 0; c < d; c++) {
-                    s1 += g1[c];
-                    s2 += g1[c] * xh[c];
-                }
-                s1 /= d;
-                s2 /= d;
+                float rs = er->rs[i], s1, s2;
+                ln_row_means(g1, xh, d, &s1, &s2);
                 const float *gi = da_in + (long)dst[i] * d, *go = da_out + (long)src[i] * d;
                 float wi = er->inv_in[dst[i]], wo = er->inv_out[src[i]];
                 float *dh = he->grad ? he->grad + (long)i * d : NULL;
@@ -1518,17 +1538,12 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
                       const int *dst, const int *seg, int G, float eps) {
     NP_ASSERT(he->ndim == 2 && xs->ndim == 2, "edge_round: he and xs must be 2-D");
     int M = he->shape[0];
-    int *idx = arena_alloc(g->arena, (size_t)(2 * M + G + 1) * sizeof(int));
-    memcpy(idx, src, (size_t)M * sizeof(int));
-    memcpy(idx + M, dst, (size_t)M * sizeof(int));
-    memcpy(idx + 2L * M, seg, (size_t)(G + 1) * sizeof(int));
-    Tensor **ins = arena_alloc(g->arena, 5 * sizeof *ins);
-    ins[0] = he;
-    ins[1] = xs;
-    ins[2] = xt;
-    ins[3] = we;
-    ins[4] = be;
-    Node n = {.op = OP_EDGE_ROUND, .ins = ins, .nin = 5, .ia = {G, xs->shape[0]}, .fa = {eps}, .idx = idx};
+    Node n = {.op = OP_EDGE_ROUND,
+              .ins = arena_tensors(g, (Tensor *[]){he, xs, xt, we, be}, 5),
+              .nin = 5,
+              .ia = {G, xs->shape[0]},
+              .fa = {eps},
+              .idx = rows_and_segments(g, src, dst, M, seg, G)};
     return tape_apply(g, &n);
 }
 
@@ -1675,20 +1690,8 @@ static void pair_encode_bwd(Node *n) {
             tile_rows(&pe->tl, seg, k, &r0, &r1, &sg);
             pair_encode_z(n, r0, r1, z);
             /* back through the LayerNorm, in place: out is x̂; every consumer of out has added its part */
-            for (int i = r0; i < r1; i++) {
-                float *dy = n->out->grad + (long)i * N;
-                const float *xh = n->out->data + (long)i * N;
-                float rs = pe->rs[i], s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-                for (int c = 0; c < N; c++) {
-                    s1 += dy[c];
-                    s2 += dy[c] * xh[c];
-                }
-                s1 /= N;
-                s2 /= N;
-#pragma omp simd
-                for (int c = 0; c < N; c++) dy[c] = rs * (dy[c] - s1 - xh[c] * s2);
-            }
+            for (int i = r0; i < r1; i++)
+                ln_row_backward(n->out->grad + (long)i * N, n->out->data + (long)i * N, pe->rs[i], N);
             const float *dY = n->out->grad + (long)r0 * N, *wg = w->data + (long)sg * C * N;
             float *pw = part + (long)sg * (C + 1) * N, *pb = pw + (long)C * N;
             if (w->grad) gemm_tn(C, N, r1 - r0, z, C, dY, N, pw, N, 1);
@@ -1724,16 +1727,11 @@ static void pair_encode_bwd(Node *n) {
 Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, Tensor *w, Tensor *b,
                        const int *seg, int G, int M) {
     NP_ASSERT(M >= 0 && G >= 1, "pair_encode: %d rows, %d groups", M, G);
-    int *idx = arena_alloc(g->arena, (size_t)(2 * M + G + 1) * sizeof(int));
-    memcpy(idx, src, (size_t)M * sizeof(int));
-    memcpy(idx + M, dst, (size_t)M * sizeof(int));
-    memcpy(idx + 2L * M, seg, (size_t)(G + 1) * sizeof(int));
-    Tensor **ins = arena_alloc(g->arena, 4 * sizeof *ins);
-    ins[0] = s;
-    ins[1] = t;
-    ins[2] = w;
-    ins[3] = b;
-    Node n = {.op = OP_PAIR_ENCODE, .ins = ins, .nin = 4, .ia = {G, M}, .idx = idx};
+    Node n = {.op = OP_PAIR_ENCODE,
+              .ins = arena_tensors(g, (Tensor *[]){s, t, w, b}, 4),
+              .nin = 4,
+              .ia = {G, M},
+              .idx = rows_and_segments(g, src, dst, M, seg, G)};
     return tape_apply(g, &n);
 }
 
