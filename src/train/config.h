@@ -14,17 +14,21 @@ typedef struct TrainConfig {
     long steps; /* optimizer steps */
     int B, N;   /* intents per batch, examples per intent */
     float lr, lr_min, wd, clip;
-    float beta2;          /* AdamW's second-moment decay (β₁ is 0.9) */
-    float theta_l2;       /* meta-learners: + theta_l2/2 · (mean square of the generated weight matrices,
-                       above theta_ms), per program */
-    float theta_ms;       /* the mean square the penalty leaves free (0: it acts on all of it) */
-    float intent_mix;     /* train intents drawn (1 − intent_mix) uniformly, intent_mix ∝ their distinct
-                         training inputs (task_train_size; uniform where a task's supply is unbounded) */
-    int hold;             /* train intents kept out of training and scored apart (task_held): a measure
-                         of generalization across intents that needs no OOD intent */
-    float grokfast;       /* Grokfast-EMA: each gradient gets grokfast × an EMA of the gradients added
-                         before clipping (0: off) */
-    float grokfast_alpha; /* that EMA's decay per step */
+    /* AdamW's second-moment decay (β₁ is 0.9) */
+    float beta2;
+    /* meta-learners: + theta_l2/2 · (mean square of the generated weight matrices, above
+     * theta_ms), per program; theta_ms is the mean square the penalty leaves free (0: it acts on
+     * all of it) */
+    float theta_l2, theta_ms;
+    /* train intents drawn (1 − intent_mix) uniformly, intent_mix ∝ their distinct training inputs
+     * (task_train_size; uniform where a task's supply is unbounded) */
+    float intent_mix;
+    /* train intents kept out of training and scored apart (task_held): a measure of generalization
+     * across intents that needs no OOD intent */
+    int hold;
+    /* Grokfast-EMA: each gradient gets grokfast × an average of the gradients (decay
+     * grokfast_alpha per step) added before clipping; 0: off */
+    float grokfast, grokfast_alpha;
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;
