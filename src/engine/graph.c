@@ -157,7 +157,10 @@ static void grad_zero_except(Graph *g, Node *p, long skip0, long skip1) {
         for (long i = a; i < b; i++) gr[i] = 0.0f;
     }
     p->grad_ready = 1;
-    if (g->prof) g->prof->zero += now_s() - t0;
+    if (g->prof) {
+        g->prof->zero += now_s() - t0;
+        g->prof->zeroed += N - (skip1 - skip0);
+    }
 }
 static void grad_zero(Graph *g, Node *p) { grad_zero_except(g, p, 0, 0); }
 

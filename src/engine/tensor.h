@@ -49,11 +49,12 @@ typedef struct Graph {
                                those their backward will do (for neurop info) */
     struct OpProfile *prof; /* NULL, or where each op's time is summed (op_profile_*) */
 } Graph;
-/* Seconds spent per op kind, forward and backward, and zero-filling gradient buffers: set
- * g->prof to a zeroed OpProfile and the tape sums into it as it runs (make bench --profile). */
+/* Seconds spent per op kind, forward and backward, and zero-filling gradient buffers (and the
+ * floats zeroed): set g->prof to a zeroed OpProfile and the tape sums into it as it runs (make
+ * bench --profile). */
 typedef struct OpProfile {
     double fwd[64], bwd[64], zero;
-    long calls[64];
+    long calls[64], zeroed;
 } OpProfile;
 const char *op_name(int op); /* NULL past the last op */
 void graph_init(Graph *g, Arena *a);
