@@ -409,18 +409,25 @@ Tensor *op_bmm_bias(Graph *g, Tensor *a, Tensor *b, Tensor *bias, int ta, int tb
 typedef struct {
     int n, *tile;
 } Tiles;
-static Tiles row_tiles(Graph *g, const int *seg, int G, int M) {
+/* With run (non-decreasing, e.g. a slot per row) a tile also ends only where run changes, so that no
+ * run of equal values is split; *longest (if asked) gets the longest tile. Snapping only lengthens
+ * tiles, so the unsnapped count bounds theirs. */
+static Tiles row_tiles(Graph *g, const int *seg, int G, int M, const int *run, int *longest) {
     Tiles t = {0};
-    int cap = 0;
+    int cap = 0, most = M > 0 ? 1 : 0;
     for (int s = 0; s < G; s++) cap += (seg[s + 1] - seg[s] + ROW_TILE - 1) / ROW_TILE;
     t.tile = arena_alloc(g->arena, (size_t)(2 * cap + 2) * sizeof(int));
     for (int s = 0; s < G; s++)
-        for (int r = seg[s]; r < seg[s + 1]; r += ROW_TILE) {
+        for (int r = seg[s], r1; r < seg[s + 1]; r = r1) {
+            r1 = r + ROW_TILE < seg[s + 1] ? r + ROW_TILE : seg[s + 1];
+            while (run && r1 < seg[s + 1] && run[r1] == run[r1 - 1]) r1++;
+            if (r1 - r > most) most = r1 - r;
             t.tile[2 * t.n] = r;
             t.tile[2 * t.n + 1] = s;
             t.n++;
         }
     t.tile[2 * t.n] = M;
+    if (longest) *longest = most > 0 ? most : 1;
     return t;
 }
 /* rows r0..r1 and segment s of tile t */
@@ -507,7 +514,7 @@ static void segmm_fwd(Graph *g, Node *n) {
     count_mm(g, n, M, N, K);
     Segmm *sm = arena_calloc(g->arena, sizeof *sm);
     n->aux = (float *)sm;
-    sm->tl = row_tiles(g, n->idx, G, M);
+    sm->tl = row_tiles(g, n->idx, G, M, NULL, NULL);
     sm->T = threads_for((long)M * (K + N));
     if (epi == EPI_LN) sm->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
     if (n->out->grad && (w->grad || (bias && bias->grad))) {
@@ -1387,7 +1394,7 @@ static void edge_round_fwd(Graph *g, Node *n) {
     er->G = G;
     er->Rn = Rn;
     er->nt = threads_for((long)M * C);
-    er->tl = row_tiles(g, seg, G, M);
+    er->tl = row_tiles(g, seg, G, M, NULL, NULL);
     er->inv_in = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
     er->inv_out = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
     for (int i = 0; i < M; i++) {
@@ -1587,23 +1594,6 @@ static void pair_encode_shape(const Node *n, int *ndim, int *shape) {
     SET_SHAPE(M, w->shape[2]);
 }
 
-/* Row tiles of about ROW_TILE rows within a segment, each ending where src changes. */
-static Tiles slot_tiles(Graph *g, const int *seg, int G, int M, const int *src, int *longest) {
-    Tiles t = {0};
-    t.tile = arena_alloc(g->arena, (size_t)(2 * (M + G) + 2) * sizeof(int));
-    *longest = 1;
-    for (int k = 0; k < G; k++)
-        for (int r = seg[k], r1; r < seg[k + 1]; r = r1) {
-            r1 = r + ROW_TILE < seg[k + 1] ? r + ROW_TILE : seg[k + 1];
-            while (r1 < seg[k + 1] && src[r1] == src[r1 - 1]) r1++;
-            if (r1 - r > *longest) *longest = r1 - r;
-            t.tile[2 * t.n] = r;
-            t.tile[2 * t.n + 1] = k;
-            t.n++;
-        }
-    t.tile[2 * t.n] = M;
-    return t;
-}
 
 /* z rows r0..r1 of the tile: σ(s[src] + t[dst]) */
 static void pair_encode_z(const Node *n, int r0, int r1, float *z) {
@@ -1635,7 +1625,7 @@ static void pair_encode_fwd(Graph *g, Node *n) {
     pe->G = G;
     pe->Rt = n->ins[1]->shape[0];
     pe->T = threads_for((long)M * (C + N));
-    pe->tl = slot_tiles(g, seg, G, M, src, &pe->rows);
+    pe->tl = row_tiles(g, seg, G, M, src, &pe->rows);
     if (keep) pe->rs = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
     pe->tile = arena_alloc(g->arena, (size_t)pe->T * 2 * pe->rows * C * sizeof(float));
     pe->part_n = (long)G * (C + 1) * N + (long)pe->Rt * C;
