@@ -1765,7 +1765,8 @@ TEST(gemm_kernels_match_reference) {
     Rng r;
     rng_seed(&r, 7);
     static float A[40 * 130], B[130 * 112], C[40 * 120], C0[40 * 120];
-    int Ns[] = {8, 16, 24, 32, 48, 96, 100, 1}, Ks[] = {1, 3, 32, 96, 129};
+    int Ns[] = {8, 16, 24, 32, 48, 96, 100, 1, 3, 10, 33},
+        Ks[] = {1, 3, 32, 96, 129}; /* 3, 10, 33, 100: masked tails */
     int lda = 130, ldb = 112, ldc = 120;
     for (int i = 0; i < 40 * 130; i++) A[i] = rng_normal(&r);
     for (int i = 0; i < 130 * 112; i++) B[i] = rng_normal(&r);

@@ -36,6 +36,10 @@ typedef __m512 vf;
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VZERO() _mm512_setzero_ps()
+typedef __mmask16 vmask;
+#define VMASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define VLOADM(p, m) _mm512_maskz_loadu_ps(m, p)
+#define VSTOREM(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define KERNEL_NAME "avx512 8x32"
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -47,6 +51,10 @@ typedef __m256 vf;
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VZERO() _mm256_setzero_ps()
+typedef __m256i vmask;
+#define VMASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define VLOADM(p, m) _mm256_maskload_ps(p, m)
+#define VSTOREM(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define KERNEL_NAME "avx2 6x16"
 #endif
 
@@ -70,8 +78,23 @@ typedef __m256 vf;
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) \
             VSTORE(C + (long)r * ldc + j * VL, c[r][j]);                                                          \
     }
-#define DEFINE_KERNELS(R) DEFINE_KERNEL(R, 1) DEFINE_KERNEL(R, 2)
+/* The same for the last n < VL columns: one vector whose lanes past n are neither read nor written. */
+#define DEFINE_TAIL(R)                                                                                            \
+    static void tail_##R(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C, int ldc,   \
+                         int acc, int n) {                                                                        \
+        vmask m = VMASK(n);                                                                                       \
+        vf c[R];                                                                                                  \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) c[r] = acc ? VLOADM(C + (long)r * ldc, m) : VZERO(); \
+        for (int k = 0; k < K; k++, A += aks) {                                                                   \
+            vf b = VLOADM(B + (long)k * ldb, m);                                                                  \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) c[r] = VFMA(VSET1(A[r * ars]), b, c[r]);         \
+        }                                                                                                         \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) VSTOREM(C + (long)r * ldc, m, c[r]);                 \
+    }
+#define DEFINE_KERNELS(R) DEFINE_KERNEL(R, 1) DEFINE_KERNEL(R, 2) DEFINE_TAIL(R)
 typedef void Kernel(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C, int ldc, int acc);
+typedef void Tail(int K, const float *A, long ars, long aks, const float *B, int ldb, float *C, int ldc, int acc,
+                  int n);
 DEFINE_KERNELS(1)
 DEFINE_KERNELS(2)
 DEFINE_KERNELS(3)
@@ -95,9 +118,14 @@ static Kernel *const KERNELS[MR + 1][2] = {
     {kernel_8x1, kernel_8x2},
 #endif
 };
+static Tail *const TAILS[MR + 1] = {NULL,   tail_1, tail_2, tail_3, tail_4, tail_5, tail_6,
+#if MR == 8
+                                    tail_7, tail_8
+#endif
+};
 
 /* C[M,N] (+)= A B with A[i, k] at A[i·ars + k·aks]: bands of MR rows (the last one shorter), each
- * across N in blocks of two vectors (the last block one vector). */
+ * across N in blocks of two vectors (then one vector, then a masked one for the last N mod VL). */
 static void gemm_core(int M, int N, int K, const float *A, long ars, long aks, const float *B, int ldb, float *C,
                       int ldc, int acc) {
     for (int i = 0; i < M; i += MR) {
@@ -107,10 +135,11 @@ static void gemm_core(int M, int N, int K, const float *A, long ars, long aks, c
         float *c = C + (long)i * ldc;
         int j = 0;
         for (; j + 2 * VL <= N; j += 2 * VL) k2(K, a, ars, aks, B + j, ldb, c + j, ldc, acc);
-        if (j < N) k1(K, a, ars, aks, B + j, ldb, c + j, ldc, acc);
+        if (j + VL <= N) k1(K, a, ars, aks, B + j, ldb, c + j, ldc, acc), j += VL;
+        if (j < N) TAILS[R](K, a, ars, aks, B + j, ldb, c + j, ldc, acc, N - j);
     }
 }
-static int fits(int N, int K) { return N % VL == 0 && K > 0 && (long)K * N <= GEMM_B_MAX; }
+static int fits(int N, int K) { return K > 0 && (long)K * N <= GEMM_B_MAX; }
 
 void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M <= 0 || N <= 0) return;
@@ -123,7 +152,7 @@ void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int l
 void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
     if (M <= 0 || N <= 0) return;
     if (N == 1 && K > 0) scaled_rows(M, K, A, lda, B, ldb, C, ldc, acc);
-    else if (N % VL == 0 && K > 0) gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
+    else if (K > 0) gemm_core(M, N, K, A, 1, lda, B, ldb, C, ldc, acc);
     else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
 }
 const char *gemm_kernel_name(void) { return KERNEL_NAME; }

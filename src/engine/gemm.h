@@ -4,10 +4,12 @@
  * docs/engine.md); these kernels read B in place, keep a block of C in registers
  * for the whole K loop, and write it once. Vector width and register block come from the
  * instruction set the build targets (AVX-512, or AVX2 with FMA; `make` builds with -march=native);
- * anything else, or N not a multiple of the vector width, goes to cblas_sgemm, except N = 1 (a
- * decoder's last layer: a BLAS call per 128-row tile cost more than its work), which is a dot
- * product per row (gemm_nn) or a sum of scaled rows (gemm_tn) on any build. Deterministic:
- * each C entry is one fused multiply-add chain over k in order. */
+ * the last N mod VL columns use masked loads and stores. Other builds go to cblas_sgemm, except
+ * N = 1 (a decoder's last layer: a BLAS call per 128-row tile cost more than its work), which is a
+ * dot product per row (gemm_nn) or a sum of scaled rows (gemm_tn) on any build. Also the many
+ * small products of attention (op_bmm: 33 x 33 x 8 per input and head on 1D-ARC), where a BLAS
+ * call's fixed cost is most of the work. Deterministic: each C entry is one fused multiply-add
+ * chain over k in order. */
 #ifndef NEUROP_GEMM_H
 #define NEUROP_GEMM_H
 

@@ -162,12 +162,26 @@ static void matmul_shape(const Node *n, int *ndim, int *shape) {
     copy_shape(a, ndim, shape);
     shape[*ndim - 1] = N;
 }
-/* C[M,N] = op(A) op(B) + beta C, as cblas_sgemm (row-major), but products of a few thousand
- * multiply-adds (attention over 3-10 positions, thousands of them per step) run as plain loops:
- * a BLAS call costs more than such a product. */
+/* C[M,N] = op(A) op(B) + beta C, as cblas_sgemm (row-major), but the products of attention (one
+ * per input and head, thousands of them per step) go to gemm.c's kernels while B fits in L1, and
+ * those of a few thousand multiply-adds run as plain loops: a BLAS call costs more than such a
+ * product. */
 #define SMALL_MM 8192
 static void sgemm_any(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
                       float *C, int ldc) {
+    int acc = beta != 0.0f, narrow = (long)N * K <= GEMM_B_MAX && (long)M * N * K > SMALL_MM;
+    if (narrow && !ta && !tb) {
+        gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+        return;
+    }
+    if (narrow && !ta && tb) {
+        gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc);
+        return;
+    }
+    if (narrow && ta && !tb) {
+        gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+        return;
+    }
     if ((long)M * N * K > SMALL_MM) {
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
                     lda, B, ldb, beta, C, ldc);
@@ -1882,8 +1896,8 @@ static void ce_fwd(Graph *g, Node *n) {
         float mx = x[0];
         for (int c = 1; c < C; c++)
             if (x[c] > mx) mx = x[c];
-        double z = 0;
-        for (int c = 0; c < C; c++) z += exp((double)x[c] - mx);
+        double z = 0; /* expf: the terms are in (0, 1], a float's precision is the loss's */
+        for (int c = 0; c < C; c++) z += expf(x[c] - mx);
         n->aux[r] = mx + (float)log(z);
     }
     double s = 0; /* summed in row order: the same for every thread count */
