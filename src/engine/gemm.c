@@ -171,14 +171,23 @@ void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int l
 const char *gemm_kernel_name(void) { return "blas"; }
 #endif
 
-void gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+void gemm_nt_reuse(GemmBt *bt, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                   int acc) {
     if (M <= 0 || N <= 0) return;
     if ((long)N * K > GEMM_B_MAX || K <= 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
         return;
     }
-    float bt[GEMM_B_MAX]; /* Bᵀ [K, N] */
-    for (int n = 0; n < N; n++)
-        for (int k = 0; k < K; k++) bt[(long)k * N + n] = B[(long)n * ldb + k];
-    gemm_nn(M, N, K, A, lda, bt, N, C, ldc, acc);
+    if (bt->b != B || bt->n != N || bt->k != K) { /* Bᵀ [K, N] */
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < K; k++) bt->t[(long)k * N + n] = B[(long)n * ldb + k];
+        bt->b = B;
+        bt->n = N;
+        bt->k = K;
+    }
+    gemm_nn(M, N, K, A, lda, bt->t, N, C, ldc, acc);
+}
+void gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    GemmBt bt = {.b = NULL};
+    gemm_nt_reuse(&bt, M, N, K, A, lda, B, ldb, C, ldc, acc);
 }

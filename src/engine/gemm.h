@@ -26,6 +26,17 @@ void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int l
  * (N·K ≤ GEMM_B_MAX, else cblas_sgemm), then gemm_nn. */
 void gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc);
 
+/* The same for a loop over row tiles that mostly reuses one B (a group's weight matrix): Bᵀ is
+ * kept in *bt and transposed again only when B, N or K change. Start with bt->b = NULL; one per
+ * thread (64 KiB: declare it inside the parallel region). */
+typedef struct {
+    const float *b;
+    int n, k;
+    float t[GEMM_B_MAX];
+} GemmBt;
+void gemm_nt_reuse(GemmBt *bt, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                   int acc);
+
 /* "avx512 8x32", "avx2 6x16" or "blas": the kernel gemm_nn and gemm_tn use on this build. */
 const char *gemm_kernel_name(void);
 #endif

@@ -575,6 +575,7 @@ static void segmm_bwd(Node *n) {
 #endif
         float *part = sm->part ? sm->part + (long)id * sm->part_n : NULL;
         if (part) memset(part, 0, (size_t)sm->part_n * sizeof(float));
+        GemmBt bt = {.b = NULL}; /* a group's Wᵀ, kept over its tiles */
 #pragma omp for schedule(static)
         for (int t = 0; t < sm->tl.n; t++) {
             int r0, r1, s;
@@ -588,7 +589,8 @@ static void segmm_bwd(Node *n) {
                 for (int i = r0; i < r1; i++)
                     ln_row_backward(n->out->grad + (long)i * N, n->out->data + (long)i * N, sm->stats[i], N);
             if (x->grad) /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
-                gemm_nt(r1 - r0, K, N, dY, N, w->data + (long)s * K * N, N, x->grad + (long)r0 * K, K, !(n->fresh & 1));
+                gemm_nt_reuse(&bt, r1 - r0, K, N, dY, N, w->data + (long)s * K * N, N, x->grad + (long)r0 * K, K,
+                              !(n->fresh & 1));
             if (part) { /* dW += X^T dY, db += colsum dY */
                 float *pw = part + (long)s * (K + 1) * N, *pb = pw + (long)K * N;
                 if (w->grad) gemm_tn(K, N, r1 - r0, x->data + (long)r0 * K, K, dY, N, pw, N, 1);
@@ -1505,6 +1507,7 @@ static void edge_round_bwd(Node *n) {
         float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR; /* this thread's sums */
         float *dx = er->tile + (long)id * ROW_TILE * C;                              /* the tile's dx */
         memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
+        GemmBt bt = {.b = NULL}; /* a group's W_eᵀ, kept over its tiles */
 #pragma omp for schedule(static)
         for (int t = 0; t < er->tl.n; t++) {
             int r0, r1, s;
@@ -1539,7 +1542,8 @@ static void edge_round_bwd(Node *n) {
                     qt[c] += dr[c];
                 }
             }
-            if (he->grad) gemm_nt(r1 - r0, d, C, dx, C, we->data + (long)s * d * C, C, he->grad + (long)r0 * d, d, 1);
+            if (he->grad)
+                gemm_nt_reuse(&bt, r1 - r0, d, C, dx, C, we->data + (long)s * d * C, C, he->grad + (long)r0 * d, d, 1);
             float *pw = pw0 + (long)s * (d + 1) * C, *pb = pw + (long)d * C;
             gemm_tn(d, C, r1 - r0, he->data + (long)r0 * d, d, dx, C, pw, C, 1);
             for (int i = 0; i < r1 - r0; i++) {
@@ -1688,6 +1692,7 @@ static void pair_encode_bwd(Node *n) {
         float *part = pe->part + (long)id * pe->part_n, *pt = part + W;
         float *z = pe->tile + (long)id * 2 * pe->rows * C, *dz = z + (long)pe->rows * C;
         memset(part, 0, (size_t)pe->part_n * sizeof(float));
+        GemmBt bt = {.b = NULL}; /* a group's Wᵀ, kept over its tiles */
 #pragma omp for schedule(static)
         for (int k = 0; k < pe->tl.n; k++) {
             int r0, r1, sg;
@@ -1705,7 +1710,7 @@ static void pair_encode_bwd(Node *n) {
                     for (int c = 0; c < N; c++) pb[c] += dY[(long)i * N + c];
                 }
             if (!want_z) continue;
-            gemm_nt(r1 - r0, C, N, dY, N, wg, N, dz, C, 0);
+            gemm_nt_reuse(&bt, r1 - r0, C, N, dY, N, wg, N, dz, C, 0);
             for (int i = r0; i < r1; i++) {
                 const float *zr = z + (long)(i - r0) * C;
                 float *dr = dz + (long)(i - r0) * C;
