@@ -27,8 +27,8 @@ void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int l
 void gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc);
 
 /* The same for a loop over row tiles that mostly reuses one B (a group's weight matrix): Bᵀ is
- * kept in *bt and transposed again only when B, N or K change. Start with bt->b = NULL; one per
- * thread (64 KiB: declare it inside the parallel region). */
+ * kept in *bt and transposed again only when B, N or K change. Set bt->b = NULL to start (not
+ * with an initializer, which would zero its 64 KiB); one per thread, inside the parallel region. */
 typedef struct {
     const float *b;
     int n, k;

@@ -575,7 +575,8 @@ static void segmm_bwd(Node *n) {
 #endif
         float *part = sm->part ? sm->part + (long)id * sm->part_n : NULL;
         if (part) memset(part, 0, (size_t)sm->part_n * sizeof(float));
-        GemmBt bt = {.b = NULL}; /* a group's Wᵀ, kept over its tiles */
+        GemmBt bt; /* a group's Wᵀ, kept over its tiles */
+        bt.b = NULL;
 #pragma omp for schedule(static)
         for (int t = 0; t < sm->tl.n; t++) {
             int r0, r1, s;
@@ -995,6 +996,28 @@ Tensor *op_silu(Graph *g, Tensor *a) { return act(g, OP_SILU, a); }
 Tensor *op_tanh(Graph *g, Tensor *a) { return act(g, OP_TANH, a); }
 Tensor *op_sigmoid(Graph *g, Tensor *a) { return act(g, OP_SIGMOID, a); }
 
+/* exp(x) for x <= 0, as softmax and cross-entropy need it (x minus the row's max or log-sum-exp):
+ * 2^n e^r with n = round(x / ln 2), ln 2 in two parts, and Cephes' degree-6 polynomial for e^r;
+ * within 2 ulp of expf, 0 below -87.3 (where e^x < FLT_MIN). Floats and ints only, no call, so
+ * a loop over it vectorizes: glibc's expf is a call per element (0.9 ms of softmax a 1D-ARC step). */
+static inline float exp_nonpos(float x) {
+    float xc = x < -87.3f ? -87.3f : x;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5·2^23 */
+    float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } s = {.i = ((int32_t)n + 127) << 23};
+    return x < -87.3f ? 0.0f : p * s.f;
+}
+
 /* ======================= softmax over the last axis, optional mask ======================= */
 static void softmax_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *a = n->in[0], *m = n->in[1];
@@ -1015,15 +1038,20 @@ static void softmax_fwd(Graph *g, Node *n) {
 #pragma omp parallel for schedule(static) if (a->numel > PAR_EXP)
     for (long r = 0; r < R; r++) {
         const float *x = a->data + r * C, *mk = m ? m->data + (r % mrows) * C : NULL;
-        float *y = n->out->data + r * C, mx = -INFINITY;
-        for (int c = 0; c < C; c++)
-            if ((!mk || mk[c] != 0) && x[c] > mx) mx = x[c];
-        double s = 0;
-        for (int c = 0; c < C; c++) {
-            y[c] = (!mk || mk[c] != 0) ? expf(x[c] - mx) : 0.0f;
-            s += y[c];
+        float *y = n->out->data + r * C, mx = -INFINITY, s = 0; /* s: C terms in [0, 1] */
+        if (mk) {                                               /* masked entries: left out of the max, 0 after */
+            for (int c = 0; c < C; c++)
+                if (mk[c] != 0 && x[c] > mx) mx = x[c];
+#pragma omp simd reduction(+ : s)
+            for (int c = 0; c < C; c++) s += y[c] = mk[c] != 0 ? exp_nonpos(x[c] - mx) : 0.0f;
+        } else { /* attention's rows: every loop a vector loop */
+#pragma omp simd reduction(max : mx)
+            for (int c = 0; c < C; c++) mx = x[c] > mx ? x[c] : mx;
+#pragma omp simd reduction(+ : s)
+            for (int c = 0; c < C; c++) s += y[c] = exp_nonpos(x[c] - mx);
         }
-        float inv = s > 0 ? (float)(1.0 / s) : 0.0f; /* a fully masked row gives zeros, not NaN */
+        float inv = s > 0 ? 1.0f / s : 0.0f; /* a fully masked row gives zeros, not NaN */
+#pragma omp simd
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
 }
@@ -1507,7 +1535,8 @@ static void edge_round_bwd(Node *n) {
         float *pw0 = er->part + (long)id * er->part_n, *ps = pw0 + W, *pt = ps + NR; /* this thread's sums */
         float *dx = er->tile + (long)id * ROW_TILE * C;                              /* the tile's dx */
         memset(pw0, 0, (size_t)(W + 2 * NR) * sizeof(float));
-        GemmBt bt = {.b = NULL}; /* a group's W_eᵀ, kept over its tiles */
+        GemmBt bt; /* a group's W_eᵀ, kept over its tiles */
+        bt.b = NULL;
 #pragma omp for schedule(static)
         for (int t = 0; t < er->tl.n; t++) {
             int r0, r1, s;
@@ -1692,7 +1721,8 @@ static void pair_encode_bwd(Node *n) {
         float *part = pe->part + (long)id * pe->part_n, *pt = part + W;
         float *z = pe->tile + (long)id * 2 * pe->rows * C, *dz = z + (long)pe->rows * C;
         memset(part, 0, (size_t)pe->part_n * sizeof(float));
-        GemmBt bt = {.b = NULL}; /* a group's Wᵀ, kept over its tiles */
+        GemmBt bt; /* a group's Wᵀ, kept over its tiles */
+        bt.b = NULL;
 #pragma omp for schedule(static)
         for (int k = 0; k < pe->tl.n; k++) {
             int r0, r1, sg;
@@ -1901,8 +1931,9 @@ static void ce_fwd(Graph *g, Node *n) {
         float mx = x[0];
         for (int c = 1; c < C; c++)
             if (x[c] > mx) mx = x[c];
-        double z = 0; /* expf: the terms are in (0, 1], a float's precision is the loss's */
-        for (int c = 0; c < C; c++) z += expf(x[c] - mx);
+        float z = 0; /* C terms in (0, 1], the largest 1 */
+#pragma omp simd reduction(+ : z)
+        for (int c = 0; c < C; c++) z += exp_nonpos(x[c] - mx);
         n->aux[r] = mx + (float)log(z);
     }
     double s = 0; /* summed in row order: the same for every thread count */
@@ -1925,7 +1956,9 @@ static void ce_bwd(Node *n) {
         if (n->idx[r] < 0) continue;
         const float *x = l->data + r * C;
         float *dx = l->grad + r * C;
-        for (int c = 0; c < C; c++) dx[c] += k * expf(x[c] - n->aux[r]);
+        float lse = n->aux[r];
+#pragma omp simd
+        for (int c = 0; c < C; c++) dx[c] += k * exp_nonpos(x[c] - lse);
         dx[n->idx[r]] -= k;
     }
 }
