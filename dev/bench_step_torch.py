@@ -29,7 +29,8 @@ src/program/exec.c:
   - decoders per group, then the θ head: head 0 raw * scale[tensor]; head 1 also centred per tensor
     and intent plus a per-tensor mean linear in U (head.mean.w U + head.mean.b); head 2 also each
     matrix's row means and column means removed (index_add_ segment means); head 3 then also each
-    tensor of each program divided by its root mean square; + 1 for LayerNorm gains;
+    tensor of each program divided by its root mean square, and the common term on vectors only;
+    + 1 for LayerNorm gains;
   - the target: MLP (baddbmm per layer) or a Transformer (embedding gather + positions, per-program
     q/k/v/o, softmax attention as [B*N*H, T, dh] bmm, MLP block, pre-LN or none, readout of the last
     position or of every position).
@@ -241,12 +242,14 @@ class MetaGNNStep(Step):
         self.slot_row = slot_row
         tensor_of = torch.empty(self.n_theta, dtype=torch.int64)
         offset = torch.zeros(self.n_theta)
+        is_vector = torch.zeros(self.n_theta, 1)  # head 3: only vectors keep the intent-linear common term
         for k, name in enumerate(self.names):
-            off, numel, _, init = self.tensors[name]
+            off, numel, shape, init = self.tensors[name]
             tensor_of[off:off + numel] = k
+            is_vector[off:off + numel] = float(len(shape) == 1)
             if init == TPL_INIT_GAIN:
                 offset[off:off + numel] = 1.0
-        self.tensor_of, self.offset = tensor_of, offset.view(1, -1)
+        self.tensor_of, self.offset, self.is_vector = tensor_of, offset.view(1, -1), is_vector
         # ---- the θ head's segment means: (ids, 1/count) per kind of segment ----
         def segments(ids):
             n = int(ids.max()) + 1
@@ -326,8 +329,10 @@ class MetaGNNStep(Step):
             c = c - self.segment_mean(c, "col").index_select(0, self.seg["col"][0])
         if self.head == 3:
             c = c * torch.rsqrt(self.segment_mean(c * c, "tensor") + HEAD_RMS_EPS).index_select(0, tof)
-        lin = torch.addmm(P["head.mean.b"], P["head.mean.w"], self.feat.t())                   # [T, B]
-        return (c * s + lin.index_select(0, tof)).t() + self.offset
+        lin = torch.addmm(P["head.mean.b"], P["head.mean.w"], self.feat.t()).index_select(0, tof)  # [n, B]
+        if self.head == 3:  # matrices without a common term: a constant on every entry is a rank-1 term
+            lin = lin * self.is_vector
+        return (c * s + lin).t() + self.offset
 
     def generate(self):
         P, B, d, V, E = self.P, self.B, self.d, self.V, self.E

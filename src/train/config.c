@@ -44,7 +44,7 @@ static const Row TABLE[] = {
     {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
-    {"arc", METHOD_GNN, 32, 2, 0, 12000, 2, 32, 1e-3f, PE_PRODUCT, 2, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"arc", METHOD_GNN, 32, 2, 0, 24000, 2, 32, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.999f, 0.0f, 0.0f},
     /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
      * test pair); first settings, not yet chosen by validation. direct reads the examples in
      * context: 3 × 93 cells before the test input's 93 */
