@@ -600,7 +600,8 @@ TEST(grad_softmax_with_and_without_mask) {
 
 /* Softmax and cross-entropy compute their exponentials with a polynomial (exp_nonpos, not expf):
  * every probability within 2.5e-7 relative of float64 over logits spread across [-110, 30], rows
- * whose smallest entries underflow to exactly 0, and the cross-entropy's loss and gradient alike. */
+ * whose smallest entries underflow to exactly 0, and the cross-entropy's loss and gradient alike;
+ * a NaN logit makes its row NaN. */
 TEST(softmax_and_cross_entropy_values_match_float64) {
     enum { R = 64, C = 37 };
     static float x[R * C], gx[R * C];
@@ -646,6 +647,14 @@ TEST(softmax_and_cross_entropy_values_match_float64) {
             gworst = fmax(gworst, fabs(gx[r * C + c] - want));
         }
     CHECK(gworst * cnt < 4e-6, "cross-entropy gradient: worst error %.3g of 1/count", gworst * cnt);
+    /* a NaN logit gives NaN probabilities, not a finite wrong row */
+    graph_reset(&g);
+    float nanrow[C];
+    for (int c = 0; c < C; c++) nanrow[c] = c == 5 ? NAN : -1.0f * c;
+    Tensor *pn = op_softmax(&g, tensor_from(&g, SHAPE(1, C), nanrow), NULL);
+    int finite = 0;
+    for (int c = 0; c < C; c++) finite += isfinite(pn->data[c]);
+    CHECK(finite == 0, "softmax of a row with a NaN: %d finite probabilities", finite);
     graph_free(&g);
     arena_free(&a);
 }

@@ -998,10 +998,11 @@ Tensor *op_sigmoid(Graph *g, Tensor *a) { return act(g, OP_SIGMOID, a); }
 
 /* exp(x) for x <= 0, as softmax and cross-entropy need it (x minus the row's max or log-sum-exp):
  * 2^n e^r with n = round(x / ln 2), ln 2 in two parts, and Cephes' degree-6 polynomial for e^r;
- * within 2 ulp of expf, 0 below -87.3 (where e^x < FLT_MIN). Floats and ints only, no call, so
- * a loop over it vectorizes: glibc's expf is a call per element (0.9 ms of softmax a 1D-ARC step). */
+ * within 2 ulp of expf, 0 below -87.3 (where e^x < FLT_MIN), NaN for NaN. Floats and ints only,
+ * no call, so a loop over it vectorizes: glibc's expf is a call per element (0.9 ms of softmax a
+ * 1D-ARC step). */
 static inline float exp_nonpos(float x) {
-    float xc = x < -87.3f ? -87.3f : x;
+    float xc = x > -87.3f ? x : -87.3f; /* NaN too: converting NaN to an int is undefined */
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5·2^23 */
     float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -1015,7 +1016,7 @@ static inline float exp_nonpos(float x) {
         int32_t i;
         float f;
     } s = {.i = ((int32_t)n + 127) << 23};
-    return x < -87.3f ? 0.0f : p * s.f;
+    return x > -87.3f ? p * s.f : x != x ? x : 0.0f;
 }
 
 /* ======================= softmax over the last axis, optional mask ======================= */
@@ -1050,7 +1051,7 @@ static void softmax_fwd(Graph *g, Node *n) {
 #pragma omp simd reduction(+ : s)
             for (int c = 0; c < C; c++) s += y[c] = exp_nonpos(x[c] - mx);
         }
-        float inv = s > 0 ? 1.0f / s : 0.0f; /* a fully masked row gives zeros, not NaN */
+        float inv = s == 0 ? 0.0f : 1.0f / s; /* a fully masked row gives zeros; a NaN stays NaN */
 #pragma omp simd
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
