@@ -830,3 +830,60 @@ TEST(meta_head_calibration_matches_standard_init) {
                 method_free(&m);
             }
 }
+
+/* head=3's promise, by construction: whatever the decoders emit, each generated tensor's spread
+ * about its mean is |s_T| (a matrix has no common term, so that is its root mean square), so a
+ * runaway of the decoders' outputs cannot reach the program (docs/meta.md; the 1D-ARC Meta-GNN
+ * default). The decoders' weights and biases are multiplied by 1000: under head=3 every tensor keeps
+ * its size, and with an intent-linear common term of 0.5 only its vectors take it; under head=2 the
+ * program grows with the decoders (the contrast shows the check can fail). */
+TEST(meta_head3_bounds_each_tensor_by_its_scale) {
+    for (int head = 2; head <= 3; head++) {
+        Template tpl;
+        Err e = {{0}};
+        CHECK(template_parse(TPL_TF_TEXT, &tpl, &e) == 0, "%s", e.msg);
+        Rng r;
+        rng_seed(&r, 17);
+        enum { F = 3, NC = 4 };
+        float calib[NC * F];
+        for (int i = 0; i < NC * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
+        MetaConfig cfg = {.width = 8, .rounds = 2, .tie = 1, .pe = 4, .head = head};
+        Method m;
+        CHECK(method_init(&m, METHOD_GNN, &cfg, &tpl, F, calib, NC, &r, &e) == 0, "%s", e.msg);
+        float *th0 = generate(&m, calib, NC);
+        for (int i = 0; i < m.ps.count; i++)
+            if (!strncmp(m.ps.views[i].name, "dec.", 4))
+                for (long j = 0; j < m.ps.views[i].numel; j++) m.ps.data[m.ps.views[i].off + j] *= 1000.0f;
+        int mb = params_find(&m.ps, "head.mean.b"); /* a common term on every tensor (0 at init) */
+        for (long j = 0; j < m.ps.views[mb].numel; j++) params_data(&m.ps, mb)[j] = 0.5f;
+        float *th1 = generate(&m, calib, NC);
+        const float *scale = params_data(&m.ps, params_find(&m.ps, "head.scale"));
+        double worst = 0, worst_mean = 0, grew = 0;
+        for (int k = 0; k < tpl.n_tensors; k++) {
+            const TplTensor *tt = &tpl.tensors[k];
+            for (int b = 0; b < NC; b++) {
+                double sp[2];
+                for (int q = 0; q < 2; q++) {
+                    const float *v = (q ? th1 : th0) + (long)b * tpl.n_theta + tt->off;
+                    double m1 = 0, m2 = 0;
+                    for (long j = 0; j < tt->numel; j++) m1 += v[j];
+                    m1 /= tt->numel;
+                    for (long j = 0; j < tt->numel; j++) m2 += (v[j] - m1) * (v[j] - m1);
+                    sp[q] = sqrt(m2 / tt->numel);
+                    if (q && tt->ndim == 2) worst_mean = fmax(worst_mean, fabs(m1) / fabs(scale[k]));
+                }
+                worst = fmax(worst, fabs(sp[1] - fabs(scale[k])) / fabs(scale[k]));
+                grew = fmax(grew, sp[1] / sp[0]);
+            }
+        }
+        if (head == 3) {
+            CHECK(worst < 1e-3, "head=3: a tensor's spread is off |s_T| by %.3g relative", worst);
+            CHECK(worst_mean < 1e-3, "head=3: a matrix has a common term %.3g of |s_T|", worst_mean);
+            /* not exactly 1: the RMS norm's eps (1e-4) shrinks a small tensor a little at the start */
+            CHECK(grew < 1.05, "head=3: a tensor grew %.3gx with the decoders", grew);
+        } else CHECK(grew > 100, "head=2: the program grew only %.3gx with its decoders x1000", grew);
+        free(th0);
+        free(th1);
+        method_free(&m);
+    }
+}
