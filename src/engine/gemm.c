@@ -4,43 +4,38 @@
 #include "engine/gemm.h"
 #include <cblas.h>
 
-/* N = 1 on any build. C[i] (+)= A[i, :] · B[:, 0], a dot product per row. */
-static void dot_rows(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
-    float b[GEMM_B_MAX]; /* B's column, contiguous: a strided read would not vectorize */
-    if (K > GEMM_B_MAX) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
-        return;
-    }
-    for (int k = 0; k < K; k++) b[k] = B[(long)k * ldb];
+/* N = 1 on any build. C[i] (+)= A[i, :] · B[:, 0], a dot product per row. Every caller's B is a
+ * contiguous column (ldb = 1): passed as a constant, so that the loop vectorizes. */
+static inline void dot_rows_ld(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                               int acc) {
     for (int i = 0; i < M; i++) {
         const float *a = A + (long)i * lda;
         float s = 0;
 #pragma omp simd reduction(+ : s)
-        for (int k = 0; k < K; k++) s += a[k] * b[k];
+        for (int k = 0; k < K; k++) s += a[k] * B[(long)k * ldb];
         C[(long)i * ldc] = acc ? C[(long)i * ldc] + s : s;
     }
 }
-/* C[m] (+)= Σ_k A[k, m] B[k, 0] (A stored [K, M]): the rows of A scaled and summed, k in order. */
-static void scaled_rows(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
-    if (ldc != 1) { /* a strided C would not vectorize: through a contiguous copy */
-        float c[GEMM_B_MAX];
-        if (M > GEMM_B_MAX) {
-            cblas_sgemv(CblasRowMajor, CblasTrans, K, M, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
-            return;
-        }
-        for (int m = 0; m < M; m++) c[m] = acc ? C[(long)m * ldc] : 0.0f;
-        scaled_rows(M, K, A, lda, B, ldb, c, 1, 1);
-        for (int m = 0; m < M; m++) C[(long)m * ldc] = c[m];
-        return;
-    }
+static void dot_rows(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (ldb == 1) dot_rows_ld(M, K, A, lda, B, 1, C, ldc, acc);
+    else dot_rows_ld(M, K, A, lda, B, ldb, C, ldc, acc);
+}
+/* C[m] (+)= Σ_k A[k, m] B[k, 0] (A stored [K, M]): the rows of A scaled and summed, k in order.
+ * Every caller's C is a column vector (ldc = 1), again passed as a constant. */
+static inline void scaled_rows_ld(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                                  int acc) {
     if (!acc)
-        for (int m = 0; m < M; m++) C[m] = 0.0f;
+        for (int m = 0; m < M; m++) C[(long)m * ldc] = 0.0f;
     for (int k = 0; k < K; k++) {
         const float *a = A + (long)k * lda;
         float b = B[(long)k * ldb];
 #pragma omp simd
-        for (int m = 0; m < M; m++) C[m] += a[m] * b;
+        for (int m = 0; m < M; m++) C[(long)m * ldc] += a[m] * b;
     }
+}
+static void scaled_rows(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int acc) {
+    if (ldc == 1) scaled_rows_ld(M, K, A, lda, B, ldb, C, 1, acc);
+    else scaled_rows_ld(M, K, A, lda, B, ldb, C, ldc, acc);
 }
 
 #if defined(__AVX512F__)

@@ -169,17 +169,11 @@ static void matmul_shape(const Node *n, int *ndim, int *shape) {
 #define SMALL_MM 8192
 static void sgemm_any(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
                       float *C, int ldc) {
-    int acc = beta != 0.0f, narrow = (long)N * K <= GEMM_B_MAX && (long)M * N * K > SMALL_MM;
-    if (narrow && !ta && !tb) {
-        gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc);
-        return;
-    }
-    if (narrow && !ta && tb) {
-        gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc);
-        return;
-    }
-    if (narrow && ta && !tb) {
-        gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+    if ((long)N * K <= GEMM_B_MAX && (long)M * N * K > SMALL_MM && !(ta && tb)) {
+        int acc = beta != 0.0f;
+        if (ta) gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc);
+        else if (tb) gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc);
+        else gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc);
         return;
     }
     if ((long)M * N * K > SMALL_MM) {
