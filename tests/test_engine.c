@@ -1434,33 +1434,6 @@ TEST(segmm_split_reduction_matches_and_is_deterministic) {
     CHECK(worst < 1e-4, "1 vs 2 threads: worst relative difference %g", worst);
 }
 
-/* edge_relu = relu(x + s[src] + t[dst]), with repeated and unused node rows; and a size that takes
- * the parallel (column-split) backward. */
-typedef struct {
-    const int *src, *dst;
-} EdgeCtx;
-static Tensor *f_edge_relu(Graph *g, Tensor **in, void *ctx) {
-    EdgeCtx *c = ctx;
-    return op_edge_relu(g, in[0], in[1], c->src, in[2], c->dst);
-}
-TEST(grad_edge_relu) {
-    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1}; /* t row 2 never read */
-    EdgeCtx c = {src, dst};
-    GcIn in[] = {{SH(6, 5)}, {SH(3, 5)}, {SH(4, 5)}};
-    GRADCHECK("edge_relu", f_edge_relu, &c, in);
-    enum { M = 6000, V = 300, C = 24 };
-    int *bs = xmalloc(M * sizeof(int)), *bd = xmalloc(M * sizeof(int));
-    for (int i = 0; i < M; i++) {
-        bs[i] = (i * 7) % V;
-        bd[i] = (i * 13 + 5) % V;
-    }
-    EdgeCtx bc = {bs, bd};
-    GcIn bin[] = {{SH(M, C)}, {SH(V, C)}, {SH(V, C)}};
-    GRADCHECK("edge_relu parallel", f_edge_relu, &bc, bin, .stride = 97);
-    free(bs);
-    free(bd);
-}
-
 /* edge_round: the Meta-GNN's fused message-passing round (two groups, repeated and unused node rows,
  * one node row that receives no edge), then a size that takes the parallel tiles and the per-thread
  * weight-gradient partials. Its output is [h' ; a+ ; a-]: all three are checked. */
@@ -1573,7 +1546,7 @@ static void same_without_gradients(TestCtx *t_, const char *what, GcFn f, void *
 
 /* pair_encode: the Meta-GNN encoder fused (relu of an endpoint sum, a group's linear map, LayerNorm):
  * a gradient check on two groups with runs of equal src (a slot's rows) and a t row never read; then
- * against pair_relu + segmm_bias_ln at a size that takes the parallel tiles, with runs longer than a
+ * against gathers, add, relu, segmm_bias and layernorm at a size that takes the parallel tiles, with runs longer than a
  * tile and segments of unequal length; and without gradients (no rows kept) the same bits. */
 typedef struct {
     const int *src, *dst, *seg;
@@ -1585,7 +1558,8 @@ static Tensor *f_pair_encode(Graph *g, Tensor **in, void *ctx) {
 }
 static Tensor *f_pair_encode_unfused(Graph *g, Tensor **in, void *ctx) {
     EncCtx *c = ctx;
-    return op_segmm_bias_ln(g, op_pair_relu(g, in[0], c->src, in[1], c->dst, c->M), in[2], in[3], c->seg, c->G);
+    Tensor *z = op_relu(g, op_add(g, op_gather(g, in[0], c->src, c->M), op_gather(g, in[1], c->dst, c->M)));
+    return op_layernorm(g, op_segmm_bias(g, z, in[2], in[3], c->seg, c->G), NULL, NULL, 1e-5f);
 }
 TEST(grad_pair_encode) {
     static const int src[] = {0, 0, 1, 1, 2, 2, 3}, dst[] = {0, 1, 0, 1, 3, 2, 3}, seg[] = {0, 4, 7};
@@ -1671,13 +1645,16 @@ TEST(grad_gather_product) {
     free(big);
 }
 
-/* edge_round against the same round written with unfused ops (segmm_bias, edge_relu, slices,
- * segment means, add, layernorm): outputs and every input gradient agree to float rounding, at a
+/* edge_round against the same round written with unfused ops (segmm_bias, gathers, adds, relu,
+ * slices, segment means, layernorm): outputs and every input gradient agree to float rounding, at a
  * size that takes the parallel tiles and per-thread weight-gradient partials. (Central differences
  * are no check at this size: among 10^5 ReLUs some step always crosses a kink.) */
 static Tensor *unfused_round(Graph *g, Tensor **in, const RoundCtx *c, int Rn) {
     int d = in[0]->shape[1];
-    Tensor *x = op_edge_relu(g, op_segmm_bias(g, in[0], in[3], in[4], c->seg, c->G), in[1], c->src, in[2], c->dst);
+    int M = in[0]->shape[0];
+    Tensor *x = op_relu(
+        g, op_add(g, op_add(g, op_segmm_bias(g, in[0], in[3], in[4], c->seg, c->G), op_gather(g, in[1], c->src, M)),
+                  op_gather(g, in[2], c->dst, M)));
     Tensor *parts[3] = {op_layernorm(g, op_add(g, in[0], op_slice(g, x, 1, 0, d)), NULL, NULL, 1e-5f),
                         op_segment_mean(g, op_slice(g, x, 1, d, d), c->dst, Rn),
                         op_segment_mean(g, op_slice(g, x, 1, 2 * d, d), c->src, Rn)};
@@ -1700,38 +1677,16 @@ TEST(edge_round_matches_unfused_ops) {
     free(bd);
 }
 
-/* pair_relu = relu(s[src] + t[dst]) (edge_relu without a per-row term); segmm_bias_relu. */
-static Tensor *f_pair_relu(Graph *g, Tensor **in, void *ctx) {
-    EdgeCtx *c = ctx;
-    return op_pair_relu(g, in[0], c->src, in[1], c->dst, 6);
-}
+/* segmm_bias_relu: the ReLU epilogue of a group's linear map (two groups and an empty one). */
 static Tensor *f_segmm_bias_relu(Graph *g, Tensor **x, void *c) {
     SegCtx *s = c;
     return op_segmm_bias_relu(g, x[0], x[1], x[2], s->seg, s->G);
 }
-static Tensor *f_segmm_bias_ln(Graph *g, Tensor **x, void *c) {
-    SegCtx *s = c;
-    return op_segmm_bias_ln(g, x[0], x[1], x[2], s->seg, s->G);
-}
-static Tensor *f_segmm_then_ln(Graph *g, Tensor **x, void *c) {
-    SegCtx *s = c;
-    return op_layernorm(g, op_segmm_bias(g, x[0], x[1], x[2], s->seg, s->G), NULL, NULL, 1e-5f);
-}
-TEST(grad_pair_relu_and_segmm_relu) {
-    static const int src[] = {0, 2, 2, 1, 0, 2}, dst[] = {1, 1, 0, 3, 3, 1};
-    EdgeCtx c = {src, dst};
-    GcIn in[] = {{SH(3, 5)}, {SH(4, 5)}};
-    GRADCHECK("pair_relu", f_pair_relu, &c, in);
+TEST(grad_segmm_bias_relu) {
     static const int seg[] = {0, 3, 3, 7};
     SegCtx sc = {seg, 3};
     GcIn sin[] = {{SH(7, 4)}, {SH(3, 4, 5)}, {SH(3, 5)}};
     GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
-    GRADCHECK("segmm_bias_ln", f_segmm_bias_ln, &sc, sin);
-    /* the fused LayerNorm equals the two ops, forward and backward, at a size that runs in parallel */
-    static const int bseg[] = {0, 4000, 4000, 9000};
-    SegCtx bc = {bseg, 3};
-    GcIn big[] = {{SH(9000, 8)}, {SH(3, 8, 16)}, {SH(3, 16)}};
-    fused_matches(t_, "segmm_bias_ln", f_segmm_bias_ln, f_segmm_then_ln, &bc, 3, big, 1e-5, 3);
 }
 
 /* The BLAS kernel choice (engine/cpu.c): a core is asked for only where OpenBLAS fell back to a

@@ -40,7 +40,6 @@ enum {
     OP_SUM_AXIS,
     OP_MSE,
     OP_CE,
-    OP_EDGE_RELU,
     OP_EDGE_ROUND,
     OP_PAIR_ENCODE,
     OP_SEGMENT_RMSNORM,
@@ -492,16 +491,14 @@ static inline void ln_row_backward(float *dy, const float *xh, float rs, int n) 
 
 /* ======================= segmm: x [M, K], w [G, K, N], segments -> [M, N] ======================= */
 /* Row segment s (idx[s] .. idx[s+1]) is multiplied by w[s], plus bias[s]; ia[2] is what follows in
- * the same pass over each row tile: nothing, a ReLU (the output's sign is then the mask backward
- * needs) or a LayerNorm without gain or bias (the output is x̂; its 1/std is kept). Weight
- * gradients are summed per thread over its tiles, then added in thread order (deterministic per
- * thread count). aux: [stats 2M if LN][T partials of G (K+1) N][the tiles]. */
-enum { EPI_NONE, EPI_RELU, EPI_LN };
-#define SEGMM_LN_EPS 1e-5f
+ * the same pass over each row tile: nothing, or a ReLU (the output's sign is then the mask backward
+ * needs). Weight gradients are summed per thread over its tiles, then added in thread order
+ * (deterministic per thread count). aux: a Segmm. */
+enum { EPI_NONE, EPI_RELU };
 typedef struct {
     Tiles tl;
     int T;
-    float *stats, *part;
+    float *part; /* T partials of G (K+1) N */
     long part_n;
 } Segmm;
 static void segmm_shape(const Node *n, int *ndim, int *shape) {
@@ -524,7 +521,6 @@ static void segmm_fwd(Graph *g, Node *n) {
     n->aux = (float *)sm;
     sm->tl = row_tiles(g, n->idx, G, M, NULL, NULL);
     sm->T = threads_for((long)M * (K + N));
-    if (epi == EPI_LN) sm->stats = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
     if (n->out->grad && (w->grad || (bias && bias->grad))) {
         sm->part_n = (long)G * (K + 1) * N;
         sm->part = arena_alloc(g->arena, (size_t)sm->T * sm->part_n * sizeof(float));
@@ -546,12 +542,6 @@ static void segmm_fwd(Graph *g, Node *n) {
             if (epi == EPI_RELU) {
 #pragma omp simd
                 for (int c = 0; c < N; c++) o[c] = o[c] > 0 ? o[c] : 0.0f;
-            } else if (epi == EPI_LN) {
-                float mu, rs;
-                row_stats(o, N, SEGMM_LN_EPS, &mu, &rs);
-#pragma omp simd
-                for (int c = 0; c < N; c++) o[c] = (o[c] - mu) * rs;
-                sm->stats[i] = rs;
             }
         }
     }
@@ -580,9 +570,6 @@ static void segmm_bwd(Node *n) {
             /* back through the epilogue, in place: every consumer of out has added its part by now */
             if (epi == EPI_RELU)
                 for (long k = 0; k < (long)(r1 - r0) * N; k++) dY[k] = o[k] > 0 ? dY[k] : 0.0f;
-            else if (epi == EPI_LN) /* out is x̂ */
-                for (int i = r0; i < r1; i++)
-                    ln_row_backward(n->out->grad + (long)i * N, n->out->data + (long)i * N, sm->stats[i], N);
             if (x->grad) /* dX = dY W^T (assigned when x's gradient is fresh: tiles cover every row once) */
                 gemm_nt_reuse(&bt, r1 - r0, K, N, dY, N, w->data + (long)s * K * N, N, x->grad + (long)r0 * K, K,
                               !(n->fresh & 1));
@@ -612,9 +599,6 @@ Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg,
 }
 Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) {
     return segmm(g, x, w, b, seg, G, EPI_RELU);
-}
-Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *b, const int *seg, int G) {
-    return segmm(g, x, w, b, seg, G, EPI_LN);
 }
 
 /* ======================= broadcasting elementwise: add, sub, mul ======================= */
@@ -1296,87 +1280,6 @@ Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) {
     return scatter(g, OP_SEGMENT_MEAN, src, idx, n_out);
 }
 
-/* ======================= edge_relu: relu(x + s[src] + t[dst]) ======================= */
-/* The message layer of a graph network in one pass: x [M, C] per edge row, s and t [*, C] per node
- * row, idx = src (M ints) then dst (M ints). Fusing it saves four [M, C] arrays and their grads. */
-static void edge_relu_shape(const Node *n, int *ndim, int *shape) {
-    const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    NP_ASSERT((!x || x->ndim == 2) && s->ndim == 2 && t->ndim == 2, "edge_relu: want 2-D x, s, t");
-    int M = n->ia[0], C = s->shape[1];
-    NP_ASSERT(!x || (x->shape[0] == M && x->shape[1] == C), "edge_relu: x must be [%d, %d]", M, C);
-    NP_ASSERT(t->shape[1] == C, "edge_relu: widths %d, %d", C, t->shape[1]);
-    for (int i = 0; i < M; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < s->shape[0] && n->idx[M + i] >= 0 && n->idx[M + i] < t->shape[0],
-                  "edge_relu: row %d reads node rows %d and %d", i, n->idx[i], n->idx[M + i]);
-    SET_SHAPE(M, C);
-}
-static void edge_relu_fwd(Graph *g, Node *n) {
-    const Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    int M = n->ia[0], C = s->shape[1];
-    const int *src = n->idx, *dst = n->idx + M;
-#pragma omp parallel for schedule(static) if (n->out->numel > PAR_MEM)
-    for (int i = 0; i < M; i++) {
-        const float *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
-        float *o = n->out->data + (long)i * C;
-        if (x) {
-            const float *xr = x->data + (long)i * C;
-#pragma omp simd
-            for (int c = 0; c < C; c++) {
-                float v = xr[c] + sr[c] + tr[c];
-                o[c] = v <= 0 ? 0.0f : v;
-            }
-        } else {
-#pragma omp simd
-            for (int c = 0; c < C; c++) {
-                float v = sr[c] + tr[c];
-                o[c] = v <= 0 ? 0.0f : v;
-            }
-        }
-    }
-}
-/* g[c] += go[c] where the ReLU's output o[c] is positive, c in [c0, c1) */
-static inline void relu_grad_add(float *g, const float *o, const float *go, int c0, int c1) {
-#pragma omp simd
-    for (int c = c0; c < c1; c++) g[c] += o[c] > 0 ? go[c] : 0.0f;
-}
-/* Threads own column ranges, so the scatters into s and t stay in row order: deterministic. */
-static void edge_relu_bwd(Node *n) {
-    Tensor *x = n->in[0], *s = n->in[1], *t = n->in[2];
-    int M = n->ia[0], C = s->shape[1];
-    const int *src = n->idx, *dst = n->idx + M;
-#pragma omp parallel if (n->out->numel > PAR_MEM)
-    {
-        int c0, c1;
-        thread_columns(C, &c0, &c1);
-        for (int i = 0; i < M; i++) {
-            const float *o = n->out->data + (long)i * C, *go = n->out->grad + (long)i * C;
-            float *gx = x && x->grad ? x->grad + (long)i * C : NULL;
-            float *gs = s->grad ? s->grad + (long)src[i] * C : NULL, *gt = t->grad ? t->grad + (long)dst[i] * C : NULL;
-            /* one loop per gradient, each a plain vector loop (a branch inside would keep it scalar) */
-            if (gx) relu_grad_add(gx, o, go, c0, c1);
-            if (gs) relu_grad_add(gs, o, go, c0, c1);
-            if (gt) relu_grad_add(gt, o, go, c0, c1);
-        }
-    }
-}
-static Tensor *edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
-    int *idx = arena_alloc(g->arena, (size_t)(M > 0 ? 2 * M : 1) * sizeof(int));
-    if (M > 0) {
-        memcpy(idx, src, M * sizeof(int));
-        memcpy(idx + M, dst, M * sizeof(int));
-    }
-    Node n = {.op = OP_EDGE_RELU, .in = {x, s, t}, .ia = {M}, .idx = idx};
-    return tape_apply(g, &n);
-}
-Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst) {
-    NP_ASSERT(x->ndim == 2, "edge_relu: x must be [M, C]");
-    return edge_relu(g, x, s, src, t, dst, x->shape[0]);
-}
-Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, int M) {
-    NP_ASSERT(M >= 0, "pair_relu: %d rows", M);
-    return edge_relu(g, NULL, s, src, t, dst, M);
-}
-
 /* ======================= edge_round: one message-passing round over a graph's edge rows ======================= */
 /* ins: he [M, d] edge states, xs and xt [Rn, 3d] node rows already multiplied by W_s and W_t,
  * we [G, d, 3d], be [G, 3d]; idx = src (M) then dst (M) node rows, then seg: G+1 edge-row segments
@@ -1598,13 +1501,14 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
 
 /* ======================= pair_encode: LN(σ(s[src] + t[dst]) W[g] + b[g]) ======================= */
 /* ins: s [Rs, C], t [Rt, C], w [G, C, N], b [G, N]; idx = src (M), dst (M), seg (G+1); the LayerNorm
- * has no gain or bias (eps SEGMM_LN_EPS). The Meta-GNN encoder's hidden layer and output in one
+ * has no gain or bias (eps PAIR_ENCODE_LN_EPS). The Meta-GNN encoder's hidden layer and output in one
  * pass per tile of rows: the hidden rows z = σ(s[src] + t[dst]) live in a per-thread buffer and are
  * never stored; backward rebuilds them from s and t (additions, no product) and keeps only each
  * row's 1/std. src is non-decreasing (a slot's rows are consecutive) and tiles end only where it
  * changes, so every s row belongs to one tile: backward adds into s's gradient directly, in row
  * order. t (a few rows: group × intent) and the weights get per-thread partial sums, added in
  * thread order: deterministic per thread count. aux: PairEncode. */
+#define PAIR_ENCODE_LN_EPS 1e-5f
 typedef struct {
     int M, C, N, G, Rt, T, rows; /* rows: the longest tile */
     Tiles tl;
@@ -1691,7 +1595,7 @@ static void pair_encode_fwd(Graph *g, Node *n) {
 #pragma omp simd
                 for (int c = 0; c < N; c++) y[c] += bb[c];
                 float mu, rs;
-                row_stats(y, N, SEGMM_LN_EPS, &mu, &rs);
+                row_stats(y, N, PAIR_ENCODE_LN_EPS, &mu, &rs);
 #pragma omp simd
                 for (int c = 0; c < N; c++) y[c] = (y[c] - mu) * rs;
                 if (keep) pe->rs[i] = rs;
@@ -1968,9 +1872,7 @@ Tensor *op_cross_entropy(Graph *g, Tensor *logits, const int *labels) {
  * compare these patterns at both ends of a finite difference: a switched sign is a kink, not a
  * gradient error). An edge round knows its signs only when it keeps them for backward. */
 long op_relu_signs(const Node *n, unsigned char *signs) {
-    const Tensor *t = n->op == OP_RELU                                                       ? n->in[0]
-                      : n->op == OP_EDGE_RELU || (n->op == OP_SEGMM && n->ia[2] == EPI_RELU) ? n->out
-                                                                                             : NULL;
+    const Tensor *t = n->op == OP_RELU ? n->in[0] : n->op == OP_SEGMM && n->ia[2] == EPI_RELU ? n->out : NULL;
     if (t) {
         for (long k = 0; signs && k < t->numel; k++) signs[k] = t->data[k] > 0;
         return t->numel;
@@ -2020,7 +1922,6 @@ const OpDef OPS[] = {
     [OP_SUM_AXIS] = {"sum_axis", sum_axis_shape, sum_axis_fwd, sum_axis_bwd},
     [OP_MSE] = {"mse", mse_check, mse_fwd, mse_bwd},
     [OP_CE] = {"cross_entropy", ce_shape, ce_fwd, ce_bwd},
-    [OP_EDGE_RELU] = {"edge_relu", edge_relu_shape, edge_relu_fwd, edge_relu_bwd},
     [OP_EDGE_ROUND] = {"edge_round", edge_round_shape, edge_round_fwd, edge_round_bwd},
     [OP_PAIR_ENCODE] = {"pair_encode", pair_encode_shape, pair_encode_fwd, pair_encode_bwd},
     [OP_GATHER_PRODUCT] = {"gather_product", gather_product_shape, gather_product_fwd, gather_product_bwd},

@@ -97,8 +97,6 @@ Tensor *op_segmm(Graph *g, Tensor *x, Tensor *w, const int *seg, int G);
 Tensor *op_segmm_bias(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
 /* relu(op_segmm_bias(...)) in one op (no separate pre-activation kept: the output's sign is the mask). */
 Tensor *op_segmm_bias_relu(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
-/* LayerNorm (no gain or bias, eps 1e-5) of each row of op_segmm_bias(...), in one op. */
-Tensor *op_segmm_bias_ln(Graph *g, Tensor *x, Tensor *w, Tensor *bias, const int *seg, int G);
 /* Elementwise with NumPy broadcasting (shapes aligned on the right, size-1 dims stretch). */
 Tensor *op_add(Graph *g, Tensor *a, Tensor *b);
 Tensor *op_sub(Graph *g, Tensor *a, Tensor *b);
@@ -133,11 +131,6 @@ Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out);
 /* Rows grouped by idx (n ints < G), each group's column scaled to unit root mean square:
  * y[i, c] = x[i, c] / sqrt(mean over i's group of x[., c]² + eps). */
 Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps);
-/* relu(x + s[src] + t[dst]): x [M, C], s and t [*, C], src and dst M row indices (repeats
- * allowed). A graph network's message layer in one op: edge rows read their endpoints' rows. */
-Tensor *op_edge_relu(Graph *g, Tensor *x, Tensor *s, const int *src, Tensor *t, const int *dst);
-/* relu(s[src] + t[dst]) for M rows: edge_relu without the per-row term. */
-Tensor *op_pair_relu(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, int M);
 /* One message-passing round over edge rows (the Meta-GNN's, metagnn.c), fused: with
  * x = relu(he W[g] + b[g] + xs[src] + xt[dst]) = [u | m+ | m-] (he [M, d], xs and xt [Rn, 3d],
  * w [G, d, 3d], b [G, 3d], seg the G+1 edge-row segments) returns [M + 2 Rn, d]: rows 0..M are
