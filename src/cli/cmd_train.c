@@ -133,6 +133,9 @@ int cmd_train(int argc, char **argv) {
                         run.best_val, run.best_step);
             fprintf(stderr, "; `neurop train --resume --out %s` continues\n", dir);
         }
+        /* every rank stopped at the same step (the stop is agreed in the step's reduction), and a
+         * rank's exit code 130 aborts the job (main.c): wait here until rank 0 has saved and said so */
+        dist_barrier();
     } else {
         rc = 0;
         if (!quiet)
