@@ -40,7 +40,7 @@ static const Row TABLE[] = {
     {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"addmod", METHOD_MLP, 64, 0, 0, 12000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.98f, 1.0f, 0.1f},
     {"addmod", METHOD_GMLP, 2, 0, 16, 12000, 8, 128, 1e-3f, PE_INDEX, 2, 2.0f, 0.98f, 1.0f, 0.1f},
-    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 4, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f},
+    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 8, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f},
     {"arc", METHOD_DIRECT, 192, 0, 0, 1000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"arc", METHOD_MLP, 32, 0, 0, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"arc", METHOD_GMLP, 2, 0, 8, 4000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
