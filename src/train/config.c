@@ -37,7 +37,7 @@ static const Row TABLE[] = {
     {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f},
     {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 1500, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 6000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f},
     {"addmod", METHOD_MLP, 64, 0, 0, 12000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.98f, 1.0f, 0.1f},
     {"addmod", METHOD_GMLP, 2, 0, 16, 12000, 8, 128, 1e-3f, PE_INDEX, 2, 2.0f, 0.98f, 1.0f, 0.1f},
     {"addmod", METHOD_GNN, 32, 2, 0, 12000, 8, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f},
