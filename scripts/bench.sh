@@ -9,7 +9,7 @@
 #           dumps; it checks that the loss and gradient norm at init equal neurop's), then the sgemm
 #           ceiling (before and after the steps) -> bench/results/step.txt. Prints one line per measured step:
 #   step task=T method=M ours_ms= torch_ms= speedup=torch_ms/ours_ms gflops= ceiling_gflops= ceiling_fraction=
-#           and after it that step's check line (check ... ok|MISMATCH); exits 1 when a check fails
+#           and after it that step's check line (check ... ok|KINK|MISMATCH); exits 1 when a check fails
 #           (the results file is written all the same, with the failure in it).
 # Each results file has the commands, the date, the commit, the machine and BLAS kernel, the load average.
 #   scripts/bench.sh [all|engine|step]      (default all)
@@ -138,7 +138,10 @@ step() {
         rc=0
         t="$(env "${tenv[@]}" "$PY" dev/bench_step_torch.py "$tmp" ${nsteps[@]+"${nsteps[@]}"} "$task.$method")" || rc=$?
         torch+="$t"$'\n'
-        [ "$rc" -eq 0 ] || failed=1
+        # 3: KINK, the loss equal but a gradient undecided because a ReLU of this batch sits within
+        # rounding of its kink (dev/bench_step_torch.py); the parity test in `make test` decides on
+        # another seed's batch. Anything else non-zero is a failure.
+        [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || failed=1
       done
     done
   done
