@@ -119,6 +119,12 @@ static Task task_make(TaskKind kind) {
     return t;
 }
 
+const char *task_builtin_id(const char *name) {
+    for (int i = 0; i < COUNT(task_aliases); i++)
+        if (name && !strcasecmp(name, task_aliases[i].alias)) return task_make(task_aliases[i].kind).name;
+    return NULL;
+}
+
 int task_get(const char *name, Task *out, Err *e) {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < COUNT(task_aliases); i++)

@@ -63,6 +63,9 @@ typedef struct Task {
  * "1darc", "arc1d"; or the path of a task file (ends in .jsonl), loaded and checked whole.
  * Unknown name or bad file -> -1 with one line in e (for a file: path, line and field). */
 int task_get(const char *name, Task *out, Err *e);
+/* The id task_get gives a built-in task of that name or alias ("1d-arc" -> "arc"), without making
+ * the task (arc-demo's reads the real 1D-ARC files); NULL when name is none of them. */
+const char *task_builtin_id(const char *name);
 /* Frees what task_get loaded (a file task's data); a no-op for the built-in tasks. */
 void task_free(Task *t);
 /* A file task's template text (its header's "template"), or NULL for the built-in tasks. */

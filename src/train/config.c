@@ -156,7 +156,12 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
         return 0;                                          \
     }
     if (!strcmp(key, "task")) {
-        Task t;
+        const char *id = task_builtin_id(v);
+        if (id) {
+            snprintf(c->task, sizeof c->task, "%s", id);
+            return 0;
+        }
+        Task t; /* a task file: loaded, so that a bad one is refused here */
         if (task_get(v, &t, e)) return -1;
         snprintf(c->task, sizeof c->task, "%s", t.id);
         task_free(&t);

@@ -45,7 +45,10 @@ static void demo_calibration(Run *r, Rng rng, float *calib) {
     method_calibrate(&r->m, calib, m);
 }
 
-int run_init(Run *r, const TrainConfig *c, Err *e) {
+/* calibrate = 0 when a checkpoint's parameters will replace the drawn ones: the θ head's scales are
+ * parameters, so calibrating (a generator pass per train intent, about two thirds of `neurop solve`'s
+ * time for one task) would be thrown away. */
+static int run_build(Run *r, const TrainConfig *c, int calibrate, Err *e) {
     memset(r, 0, sizeof *r);
     r->cfg = *c;
     if (task_get(c->task, &r->task, e)) return -1;
@@ -107,8 +110,9 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     int n_cal = 0;
     for (int i = 0; !t->demo_pairs && i < t->n_train; i++)
         if (!task_held(t, c->hold, i)) task_features(t, t->train[i], calib + (long)n_cal++ * t->n_feat);
-    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs ? NULL : calib, n_cal, &init, e);
-    if (!rc && r->m.demo) demo_calibration(r, rng_fork(&root, 3), calib);
+    int rc =
+        method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs || !calibrate ? NULL : calib, n_cal, &init, e);
+    if (!rc && r->m.demo && calibrate) demo_calibration(r, rng_fork(&root, 3), calib);
     free(calib);
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
@@ -118,6 +122,9 @@ int run_init(Run *r, const TrainConfig *c, Err *e) {
     r->best_step = -1;
     return 0;
 }
+
+int run_init(Run *r, const TrainConfig *c, Err *e) { return run_build(r, c, 1, e); }
+int run_init_to_load(Run *r, const TrainConfig *c, Err *e) { return run_build(r, c, 0, e); }
 
 void run_free(Run *r) {
     method_free(&r->m);

@@ -3,6 +3,10 @@
 #define NEUROP_RUN_INTERNAL_H
 #include "train/train.h"
 
+/* run_init without the θ head's calibration, for a run whose every parameter a checkpoint is about
+ * to replace (load_checkpoint). */
+int run_init_to_load(Run *r, const TrainConfig *c, Err *e);
+
 /* Flat buffers for a batch of B intents with N examples each. */
 typedef struct BatchBuf {
     int B, N;
