@@ -119,20 +119,26 @@ static Task task_make(TaskKind kind) {
     return t;
 }
 
-const char *task_builtin_id(const char *name) {
+/* The built-in task a name or alias means, or -1. */
+static int alias_kind(const char *name) {
     for (int i = 0; i < COUNT(task_aliases); i++)
-        if (name && !strcasecmp(name, task_aliases[i].alias)) return task_make(task_aliases[i].kind).name;
-    return NULL;
+        if (name && !strcasecmp(name, task_aliases[i].alias)) return (int)task_aliases[i].kind;
+    return -1;
+}
+
+const char *task_builtin_id(const char *name) {
+    int k = alias_kind(name);
+    return k < 0 ? NULL : task_make((TaskKind)k).name;
 }
 
 int task_get(const char *name, Task *out, Err *e) {
     memset(out, 0, sizeof *out);
-    for (int i = 0; i < COUNT(task_aliases); i++)
-        if (name && !strcasecmp(name, task_aliases[i].alias)) {
-            *out = task_make(task_aliases[i].kind);
-            out->id = out->name;
-            return out->kind == TASK_ARC_DEMO ? arcdemo_load_excluded(out, e) : 0;
-        }
+    int k = alias_kind(name);
+    if (k >= 0) {
+        *out = task_make((TaskKind)k);
+        out->id = out->name;
+        return out->kind == TASK_ARC_DEMO ? arcdemo_load_excluded(out, e) : 0;
+    }
     size_t n = name ? strlen(name) : 0;
     if (n > 6 && !strcmp(name + n - 6, ".jsonl")) return taskfile_load(name, out, e);
     return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc, arc-demo, or a task file PATH.jsonl)",
