@@ -727,6 +727,21 @@ TEST(train_arc_demo_resume_and_real_files) {
     EvalReport rep;
     run_evaluate(&a, SPLIT_VAL, 1, &rep);
     CHECK(rep.n == 18 && rep.items[0].n == 2 && rep.n_ood == 3, "%d intents, %d rows", rep.n, rep.items[0].n);
+    /* A run opened to be scored skips the real files' exclusion (only training draws need it; the
+     * resumed run b has it), and scores exactly as the run that trained. */
+    Run o;
+    CHECK(run_open(&o, da, "last", &e) == 0, "%s", e.msg);
+    CHECK(!o.task.excluded && o.task.n_excluded == 0 && b.task.excluded && b.task.n_excluded == 3004,
+          "excluded rows: opened %d, resumed %d", o.task.n_excluded, b.task.n_excluded);
+    EvalReport ro;
+    run_evaluate(&o, SPLIT_VAL, 1, &ro);
+    CHECK(ro.n == rep.n, "%d intents", ro.n);
+    for (int k = 0; k < ro.n && k < rep.n; k++)
+        CHECK(ro.items[k].n == rep.items[k].n && ro.items[k].correct == rep.items[k].correct,
+              "intent %d: %d of %d opened, %d of %d trained", k, ro.items[k].correct, ro.items[k].n,
+              rep.items[k].correct, rep.items[k].n);
+    eval_report_free(&ro);
+    run_free(&o);
     eval_report_free(&rep);
     char dir[1024];
     RealReport rr;

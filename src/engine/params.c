@@ -58,6 +58,7 @@ Tensor *params_tensor(Graph *g, const ParamSet *ps, int i) {
 void params_zero_grad(ParamSet *ps) { memset(ps->grad, 0, ps->n * sizeof(float)); }
 
 void params_fill_normal(ParamSet *ps, int i, Rng *r, float std) {
+    if (!r) return; /* a checkpoint fills them (method_init) */
     float *d = params_data(ps, i);
     for (long k = 0; k < ps->views[i].numel; k++) d[k] = std * rng_normal(r);
 }

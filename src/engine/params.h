@@ -32,6 +32,7 @@ float *params_data(const ParamSet *ps, int i);
 /* A Tensor over view i whose grad points into ps->grad (so backward accumulates there). */
 Tensor *params_tensor(Graph *g, const ParamSet *ps, int i);
 void params_zero_grad(ParamSet *ps);
+/* view i ~ N(0, std²) from r; r NULL leaves it as it is (zero), for a checkpoint to fill */
 void params_fill_normal(ParamSet *ps, int i, Rng *r, float std);
 void params_fill(ParamSet *ps, int i, float value);
 

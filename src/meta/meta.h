@@ -71,7 +71,8 @@ int method_parse(const char *name, MethodKind *k, Err *e); /* direct | mlp | gml
 int direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Template *net, Err *e);
 const char *method_name(MethodKind k); /* "direct", "Meta-MLP", ... */
 const char *method_id(MethodKind k);   /* "direct", "mlp", "gmlp", "gnn" */
-/* Builds the method for template tpl and n_feat intent features; draws φ from r. calib (B
+/* Builds the method for template tpl and n_feat intent features; draws φ from r (r NULL: φ is left
+ * zero, for a checkpoint to replace). calib (B
  * feature rows) sets each decoder group's output scale so the first θ has the standard init's
  * variance (ignored by direct). */
 int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *tpl, int n_feat, const float *calib,

@@ -278,6 +278,7 @@ int template_find(const Template *t, const char *name) {
 }
 
 void template_init_theta(const Template *t, float *theta, Rng *r) {
+    if (!r) return; /* a checkpoint fills θ (method_init) */
     for (int i = 0; i < t->n_tensors; i++) {
         const TplTensor *tt = &t->tensors[i];
         float *p = theta + tt->off;

@@ -44,7 +44,8 @@ int template_parse(const char *text, Template *t, Err *e);
 void template_format(const Template *t, char *buf, size_t len); /* parses back to the same */
 #define TPL_TEXT_MAX 512                                        /* enough for template_format of any template */
 int template_find(const Template *t, const char *name);         /* tensor index or -1 */
-/* Standard initialization of θ (the variance a PyTorch module would start with). */
+/* Standard initialization of θ (the variance a PyTorch module would start with); r NULL leaves θ
+ * as it is, for a checkpoint to fill. */
 void template_init_theta(const Template *t, float *theta, Rng *r);
 
 /* Runs B programs at once. theta [B, n_theta] (grad flows into it when it has one).

@@ -163,6 +163,8 @@ static int holds_excluded(const Task *t, const ArcDemo *d) {
 
 /* A new task of family u in split s: a training task never holds a real input row. */
 static void draw_task(const Task *t, Intent u, Split s, Rng *r, ArcDemo *d, Examples *ex, int i) {
+    NP_ASSERT(s != SPLIT_TRAIN || t->excluded, "arc-demo: a training task drawn without the real files' exclusion "
+                                               "(the task came from task_get_to_score)");
     for (;;) {
         arc_demo_generate(u.family, r, d);
         if (s == SPLIT_OOD) return;

@@ -131,19 +131,22 @@ const char *task_builtin_id(const char *name) {
     return k < 0 ? NULL : task_make((TaskKind)k).name;
 }
 
-int task_get(const char *name, Task *out, Err *e) {
+static int task_open(const char *name, int to_train, Task *out, Err *e) {
     memset(out, 0, sizeof *out);
     int k = alias_kind(name);
     if (k >= 0) {
         *out = task_make((TaskKind)k);
         out->id = out->name;
-        return out->kind == TASK_ARC_DEMO ? arcdemo_load_excluded(out, e) : 0;
+        return out->kind == TASK_ARC_DEMO && to_train ? arcdemo_load_excluded(out, e) : 0;
     }
     size_t n = name ? strlen(name) : 0;
     if (n > 6 && !strcmp(name + n - 6, ".jsonl")) return taskfile_load(name, out, e);
     return err_set(e, "unknown task '%s' (valid: sumfirst, addmod, arc, arc-demo, or a task file PATH.jsonl)",
                    name ? name : "");
 }
+
+int task_get(const char *name, Task *out, Err *e) { return task_open(name, 1, out, e); }
+int task_get_to_score(const char *name, Task *out, Err *e) { return task_open(name, 0, out, e); }
 
 void task_free(Task *t) {
     if (t->kind == TASK_FILE) taskfile_free(t->file);

@@ -55,7 +55,8 @@ typedef struct Task {
     int demo_pairs;            /* demonstration tasks (arc-demo): example pairs each program is made
                                   from (3); 0 for the intent tasks */
     uint64_t *excluded;        /* arc-demo: hashes of every real 1D-ARC input row, sorted; a
-                                  generated task holding one is never a training task (task_free) */
+                                  generated task holding one is never a training task (task_free;
+                                  NULL from task_get_to_score) */
     int n_excluded;
 } Task;
 
@@ -63,6 +64,10 @@ typedef struct Task {
  * "1darc", "arc1d"; or the path of a task file (ends in .jsonl), loaded and checked whole.
  * Unknown name or bad file -> -1 with one line in e (for a file: path, line and field). */
 int task_get(const char *name, Task *out, Err *e);
+/* task_get for a task that is only scored, solved or named, never trained on: arc-demo then skips
+ * reading the real 1D-ARC files, whose inputs only a draw from the train split must avoid (such a
+ * draw from this task stops the program). */
+int task_get_to_score(const char *name, Task *out, Err *e);
 /* The id task_get gives a built-in task of that name or alias ("1d-arc" -> "arc"), without making
  * the task (arc-demo's reads the real 1D-ARC files); NULL when name is none of them. */
 const char *task_builtin_id(const char *name);

@@ -56,7 +56,7 @@ static const Row TABLE[] = {
 
 int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e) {
     Task t;
-    if (task_get(task, &t, e)) return -1;
+    if (task_get_to_score(task, &t, e)) return -1;
     memset(c, 0, sizeof *c);
     snprintf(c->task, sizeof c->task, "%s", t.id);
     c->method = method;

@@ -45,13 +45,14 @@ static void demo_calibration(Run *r, Rng rng, float *calib) {
     method_calibrate(&r->m, calib, m);
 }
 
-/* calibrate = 0 when a checkpoint's parameters will replace the drawn ones: the θ head's scales are
- * parameters, so calibrating (a generator pass per train intent, about two thirds of `neurop solve`'s
- * time for one task) would be thrown away. */
-static int run_build(Run *r, const TrainConfig *c, int calibrate, Err *e) {
+/* fresh = 0 when a checkpoint's parameters will replace the drawn ones: then φ is not drawn and the
+ * θ head not calibrated (its scales are parameters too), work that would be thrown away (before:
+ * 90% of `neurop solve` on one task). to_train = 0: the run is only scored or solved, so arc-demo's
+ * task skips reading the real files that only training draws must avoid (half of the rest). */
+static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err *e) {
     memset(r, 0, sizeof *r);
     r->cfg = *c;
-    if (task_get(c->task, &r->task, e)) return -1;
+    if ((to_train ? task_get : task_get_to_score)(c->task, &r->task, e)) return -1;
     if (template_parse(c->tpl, &r->tpl, e)) return -1;
     const Task *t = &r->task;
     const Template *tp = &r->tpl;
@@ -110,9 +111,9 @@ static int run_build(Run *r, const TrainConfig *c, int calibrate, Err *e) {
     int n_cal = 0;
     for (int i = 0; !t->demo_pairs && i < t->n_train; i++)
         if (!task_held(t, c->hold, i)) task_features(t, t->train[i], calib + (long)n_cal++ * t->n_feat);
-    int rc =
-        method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs || !calibrate ? NULL : calib, n_cal, &init, e);
-    if (!rc && r->m.demo && calibrate) demo_calibration(r, rng_fork(&root, 3), calib);
+    int rc = method_init(&r->m, c->method, &mc, tp, t->n_feat, t->demo_pairs || !fresh ? NULL : calib, n_cal,
+                         fresh ? &init : NULL, e);
+    if (!rc && r->m.demo && fresh) demo_calibration(r, rng_fork(&root, 3), calib);
     free(calib);
     if (rc) return -1;
     r->opt = adamw_default(c->wd);
@@ -123,8 +124,8 @@ static int run_build(Run *r, const TrainConfig *c, int calibrate, Err *e) {
     return 0;
 }
 
-int run_init(Run *r, const TrainConfig *c, Err *e) { return run_build(r, c, 1, e); }
-int run_init_to_load(Run *r, const TrainConfig *c, Err *e) { return run_build(r, c, 0, e); }
+int run_init(Run *r, const TrainConfig *c, Err *e) { return run_build(r, c, 1, 1, e); }
+int run_init_to_load(Run *r, const TrainConfig *c, int to_train, Err *e) { return run_build(r, c, 0, to_train, e); }
 
 void run_free(Run *r) {
     method_free(&r->m);

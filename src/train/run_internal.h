@@ -3,9 +3,10 @@
 #define NEUROP_RUN_INTERNAL_H
 #include "train/train.h"
 
-/* run_init without the θ head's calibration, for a run whose every parameter a checkpoint is about
- * to replace (load_checkpoint). */
-int run_init_to_load(Run *r, const TrainConfig *c, Err *e);
+/* run_init for a run whose every parameter a checkpoint is about to replace (load_checkpoint): no
+ * parameter is drawn and the θ head is not calibrated. to_train: the run will train on (resume);
+ * otherwise it is only scored or solved, and its task is task_get_to_score's. */
+int run_init_to_load(Run *r, const TrainConfig *c, int to_train, Err *e);
 
 /* Flat buffers for a batch of B intents with N examples each. */
 typedef struct BatchBuf {

@@ -147,7 +147,7 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
         meta_long(f, "best_step", -1, step, &bstep, path, e) || meta_double(f, "best_val", &best, path, e) ||
         meta_double(f, "train_seconds", &secs, path, e) || meta_rng(f, &rng, path, e))
         goto out;
-    if (run_init_to_load(r, &c, e)) goto bad_config;
+    if (run_init_to_load(r, &c, with_state, e)) goto bad_config;
     ParamSet *ps = &r->m.ps;
     int full = n_parts(r, 1) * ps->count;
     if (st_count(f) != ps->count && st_count(f) != full) {
