@@ -59,7 +59,7 @@ static int parse_csv(const char *csv, const char *what, unsigned *mask, unsigned
 }
 static int one_task(const char *name, unsigned *bit, Err *e) {
     Task t;
-    if (task_get(name, &t, e)) return -1;
+    if (task_get_to_score(name, &t, e)) return -1;
     for (int i = 0; i < REPRO_N_TASKS; i++)
         if (!strcmp(rp_tasks[i], t.name)) {
             *bit = 1u << i;
