@@ -239,6 +239,33 @@ static int file_ok(const char *dir, const char *name) {
     return stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
+/* The modulus a program computes: a program that wraps at 73 is "mod 73" whatever p it was made
+ * for, plain addition wraps at none (mod 2p - 1), and exact match is counted at m = p. */
+TEST(clock_modulus_of_known_answers) {
+    static int pred[71 * 71];
+    int mod;
+    double agree, acc;
+    long same = 0;
+    for (int a = 0; a < 71; a++)
+        for (int b = 0; b < 71; b++) {
+            pred[a * 71 + b] = (a + b) % 73;
+            same += (a + b) % 73 == (a + b) % 71;
+        }
+    clock_modulus(pred, 71, 100, &mod, &agree, &acc);
+    CHECK(mod == 73 && agree == 1.0 && fabs(acc - same / (71.0 * 71)) < 1e-12, "mod %d agree %g acc %g (want %g)", mod,
+          agree, acc, same / (71.0 * 71));
+    for (int a = 0; a < 11; a++)
+        for (int b = 0; b < 11; b++) pred[a * 11 + b] = a + b;
+    clock_modulus(pred, 11, 100, &mod, &agree, &acc);
+    CHECK(mod == 21 && agree == 1.0 && fabs(acc - 66.0 / 121) < 1e-12, "plain addition: mod %d agree %g acc %g", mod,
+          agree, acc);
+    for (int a = 0; a < 11; a++)
+        for (int b = 0; b < 11; b++) pred[a * 11 + b] = (a + b) % 11 + (a == 3 && b == 4);
+    clock_modulus(pred, 11, 100, &mod, &agree, &acc);
+    CHECK(mod == 11 && agree == acc && fabs(acc - 120.0 / 121) < 1e-12, "one wrong answer: mod %d agree %g acc %g", mod,
+          agree, acc);
+}
+
 TEST(clock_analyze_untrained_run) {
     TrainConfig c;
     Err e = {{0}};
@@ -276,6 +303,9 @@ TEST(clock_analyze_untrained_run) {
     for (int i = 0; i < rep.n_primes; i++) {
         CHECK(rep.primes[i] == PRIMES[i], "prime %d is %d", i, rep.primes[i]);
         CHECK(isfinite(rep.pc1[i]), "PC1 of p = %d", rep.primes[i]);
+        CHECK(rep.mod[i] >= 2 && rep.mod[i] <= 100 && rep.acc[i] >= 0 && rep.acc[i] <= rep.mod_agree[i] &&
+                  rep.mod_agree[i] <= 1 && (rep.mod[i] != rep.primes[i] || rep.acc[i] == rep.mod_agree[i]),
+              "p = %d: exact %g, mod %d at %g", rep.primes[i], rep.acc[i], rep.mod[i], rep.mod_agree[i]);
         n_ood += rep.ood[i];
         sum += rep.pc1[i];
     }
@@ -367,6 +397,20 @@ TEST(clock_analyze_untrained_run) {
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) {}
+    run_free(&r);
+
+    /* a run that held p = 17, 41 and 71 out of training: exactly those are marked held */
+    c.hold = 3;
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "run_init with hold=3: %s", e.msg);
+        return;
+    }
+    CHECK(!clock_analyze(&r, CLOCK_PRIME, &rep2, &e), "%s", e.msg);
+    for (int i = 0; i < rep2.n_primes; i++) {
+        int p = rep2.primes[i];
+        CHECK(rep2.held[i] == (p == 17 || p == 41 || p == 71) && !rep.held[i], "p = %d: held %d (hold=3), %d (hold=0)",
+              p, rep2.held[i], rep.held[i]);
+    }
     run_free(&r);
 }
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -363,6 +364,47 @@ int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, Cl
 
 double clock_fit_eval(const ClockFit *f, double p) { return f->A * cos(f->omega / p + f->phi) + f->c; }
 
+/* ---- the modulus a program computes ------------------------------------------------------- */
+
+void clock_modulus(const int *pred, int p, int m_max, int *mod, double *agree, double *acc) {
+    long n = (long)p * p, best = -1;
+    *mod = p;
+    *acc = 0;
+    for (int m = 2; m <= m_max; m++) {
+        long hit = 0;
+        for (int a = 0; a < p; a++)
+            for (int b = 0; b < p; b++) hit += pred[a * p + b] == (a + b) % m;
+        if (m == p) *acc = (double)hit / (double)n;
+        if (hit > best || (hit == best && abs(m - p) < abs(*mod - p))) {
+            best = hit;
+            *mod = m;
+        }
+    }
+    *agree = (double)best / (double)n;
+}
+
+/* prime p's program θ on its p² pairs [a, b, '='], argmax per pair into pred */
+static void program_answers(Run *r, const float *theta, int p, int *pred) {
+    const Template *tp = &r->tpl;
+    int n = p * p, eq = r->task.vocab - 1; /* '=' is ADDMOD's last token */
+    int *tok = xmalloc((size_t)n * 3 * sizeof *tok);
+    for (int i = 0; i < n; i++) {
+        tok[3 * i] = i / p;
+        tok[3 * i + 1] = i % p;
+        tok[3 * i + 2] = eq;
+    }
+    Arena a;
+    Graph g;
+    arena_init(&a, 1 << 22);
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    Tensor *y = exec_transformer(&g, tp, tensor_wrap(&g, (float *)theta, NULL, SHAPE(1, tp->n_theta)), tok, 1, n);
+    for (int i = 0; i < n; i++) pred[i] = logits_argmax(y->data + (long)i * tp->classes, tp->classes);
+    graph_free(&g);
+    arena_free(&a);
+    free(tok);
+}
+
 /* ---- on a run ----------------------------------------------------------------------------- */
 
 int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
@@ -397,14 +439,17 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
         while (j > 0 && rep->primes[j - 1] > u.param) {
             rep->primes[j] = rep->primes[j - 1];
             rep->ood[j] = rep->ood[j - 1];
+            rep->held[j] = rep->held[j - 1];
             j--;
         }
         rep->primes[j] = u.param;
         rep->ood[j] = i >= t->n_train;
+        rep->held[j] = i < t->n_train && task_held(t, r->cfg.hold, i);
     }
     const long L = (long)V * d;
     float *theta = xmalloc(r->tpl.n_theta * sizeof *theta);
     double *flat = xmalloc((size_t)rep->n_primes * L * sizeof *flat);
+    int *pred = xmalloc((size_t)V * V * sizeof *pred);
     int rc = 0;
     for (int i = 0; i < rep->n_primes && !rc; i++) {
         Intent u = {0, rep->primes[i]};
@@ -418,10 +463,15 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
             flat[(size_t)i * L + l] = E[l];
         }
         if (!rc && u.param == p) rc = clock_plane(E, p, d, &rep->plane, e);
+        if (!rc) {
+            program_answers(r, theta, u.param, pred);
+            clock_modulus(pred, u.param, t->vocab - 1, &rep->mod[i], &rep->mod_agree[i], &rep->acc[i]);
+        }
     }
     if (!rc) rc = clock_pc1(flat, rep->n_primes, L, rep->pc1, &rep->pc1_var, e);
     if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 0, &rep->fit, e);
     if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 1, &rep->fit_c, e);
+    free(pred);
     free(flat);
     free(theta);
     return rc;
@@ -533,6 +583,10 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
         cJSON_AddBoolToObject(q, "ood", rep->ood[i]);
         cJSON_AddNumberToObject(q, "pc1", rep->pc1[i]);
         cJSON_AddNumberToObject(q, "fit", clock_fit_eval(&rep->fit, rep->primes[i]));
+        cJSON_AddBoolToObject(q, "held", rep->held[i]);
+        cJSON_AddNumberToObject(q, "acc", rep->acc[i]);
+        cJSON_AddNumberToObject(q, "modulus", rep->mod[i]);
+        cJSON_AddNumberToObject(q, "modulus_agree", rep->mod_agree[i]);
         cJSON_AddItemToArray(ps, q);
     }
     cJSON_AddItemToObject(x, "fit", fit_json(&rep->fit));

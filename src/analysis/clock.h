@@ -81,6 +81,13 @@ typedef struct ClockFit {
 int clock_fit_cos(const int *primes, const double *y, int n, int with_offset, ClockFit *f, Err *e);
 double clock_fit_eval(const ClockFit *f, double p);
 
+/* The modulus a program computes. pred[a·p + b] is its answer to a + b for every pair a, b < p;
+ * m runs over 2..m_max. *mod is the m whose (a + b) mod m agrees with most answers (on a tie, the
+ * one nearest p, then the smaller), *agree that share; *acc the share at m = p. A program that
+ * has learned an unseen prime computes mod p; one that snaps to a train prime computes mod that
+ * prime (docs/clock.md). For m >= 2p - 1 the sum never wraps, so plain addition is mod 2p - 1. */
+void clock_modulus(const int *pred, int p, int m_max, int *mod, double *agree, double *acc);
+
 /* ---- on a run ------------------------------------------------------------------------------ */
 
 typedef struct ClockReport {
@@ -91,15 +98,21 @@ typedef struct ClockReport {
     /* across primes, ascending */
     int n_primes;
     int primes[CLOCK_MAX_PRIMES], ood[CLOCK_MAX_PRIMES];
+    int held[CLOCK_MAX_PRIMES];   /* a train prime the run kept out of training (--set hold) */
     double pc1[CLOCK_MAX_PRIMES]; /* PC1 score of each prime's flattened embed.weight */
     int flat_rows, d;             /* flattened: rows 0..flat_rows-1 (all vocab rows) × d */
     double pc1_var;               /* PC1's share of the variance across primes */
     ClockFit fit;                 /* the paper's form A·cos(ω/p + φ), c = 0 */
     ClockFit fit_c;               /* with an offset c (PC1 scores are centred: docs/clock.md) */
+    /* each prime's program on all its p² pairs: exact match, and the modulus it computes
+     * (clock_modulus over m = 2..vocab-1) with that modulus' agreement */
+    double acc[CLOCK_MAX_PRIMES], mod_agree[CLOCK_MAX_PRIMES];
+    int mod[CLOCK_MAX_PRIMES];
 } ClockReport;
 
 /* Runs the analysis on an opened ADDMOD run whose method generates weights (not direct): θ =
- * run_synth(p) for every train and OOD prime, their `embed.weight`, and the plane of prime p
+ * run_synth(p) for every train and OOD prime, their `embed.weight` and the modulus each program
+ * computes, and the plane of prime p
  * (CLOCK_PRIME for the paper's). -1 with a one-line message for another task, the direct method,
  * a template without embed.weight, an invalid p, or non-finite generated weights. */
 int clock_analyze(Run *r, int p, ClockReport *rep, Err *e);

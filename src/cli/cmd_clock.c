@@ -118,6 +118,15 @@ int cmd_clock(int argc, char **argv) {
                fs[i]->r2, fs[i]->span < 1 ? "  (the cosine spans under 1 rad of phase: only a line in 1/p)" : "");
     }
     printf("  paper:   23.43*cos(5.672/p + 3.6310)             R2 > 0.94\n");
+    /* which modulus each program computes: an unseen prime's either follows p or snaps to a
+     * nearby train prime (docs/clock.md) */
+    printf("the modulus each prime's program computes (on all p^2 pairs; * = OOD, h = held out of training):\n");
+    for (int i = 0; i < rep.n_primes; i++) {
+        int p = rep.primes[i], m = rep.mod[i];
+        printf("  p = %2d%s exact %.3f  computes mod %d", p, rep.ood[i] ? "*" : rep.held[i] ? "h" : " ", rep.acc[i], m);
+        if (m != p) printf(" (%.3f of the pairs)%s", rep.mod_agree[i], m >= 2 * p - 1 ? ": never wraps" : "");
+        printf("\n");
+    }
     if (!out) return 0;
 
     if (mkdir_p(out, &e) || clock_write_data(&rep, out, &e)) {
