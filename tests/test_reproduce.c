@@ -385,6 +385,45 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     rm_rf(dir);
 }
 
+/* ADDMOD's clock section: the best run's clock, and what its programs for the unseen primes
+ * compute, in results.md and results.json. */
+TEST(reproduce_tiny_addmod_clock) {
+    char dir[128] = "/tmp/neurop-test-reproclock-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    Err e = {{0}};
+    ReproOptions o = {
+        .mode = REPRO_TINY, .seeds = 1, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 1, .no_studies = 1};
+    CHECK(!repro_parse_tasks("addmod", &o.tasks, &e), "%s", e.msg);
+    CHECK(!repro_parse_methods("gnn", &o.methods, &e), "%s", e.msg);
+    ReproSummary s;
+    int rc = reproduce(&o, &s, &e);
+    CHECK(rc == 0 && s.trained == 1, "rc %d (%s) trained %d", rc, e.msg, s.trained);
+    char *md = slurp(dir, "results.md");
+    CHECK(md && strstr(md, "## ADDMOD clock") && strstr(md, "| method | p = 23 | p = 53 | p = 83 |") &&
+              strstr(md, "| Meta-GNN | mod "),
+          "results.md: no table of what the unseen primes' programs compute");
+    char *json = slurp(dir, "results.json");
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    const cJSON *ck = j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clock"), 0) : NULL;
+    const cJSON *primes = ck ? cJSON_GetObjectItem(cJSON_GetObjectItem(ck, "across_primes"), "primes") : NULL;
+    CHECK(cJSON_GetArraySize(primes) == 25, "results.json: clock primes");
+    for (int i = 0; i < cJSON_GetArraySize(primes); i++) {
+        const cJSON *q = cJSON_GetArrayItem(primes, i);
+        double m = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "modulus")),
+               agree = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "modulus_agree")),
+               acc = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "acc"));
+        CHECK(m >= 2 && m <= 100 && acc >= 0 && acc <= agree && agree <= 1, "prime %d: mod %g, %g, exact %g", i, m,
+              agree, acc);
+    }
+    cJSON_Delete(j);
+    free(json);
+    free(md);
+    rm_rf(dir);
+}
+
 TEST(reproduce_tiny_with_worker_processes) {
     char dir[128] = "/tmp/neurop-test-reprojobs-XXXXXX";
     if (!mkdtemp(dir)) {

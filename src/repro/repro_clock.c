@@ -101,6 +101,36 @@ void rp_clock_md(const ClockSet *cs, Buf *md) {
     }
     rp_printf(md, "\nA clock means circularity ≥ 0.9, one turn, and no gap over 3/p of a turn (an arc is not a clock). "
                   "Plots: plots/clock-METHOD/clock.png.\n\n");
+    /* the unseen primes' programs: the modulus each computes says whether it follows p or snaps
+     * to a train prime (docs/clock.md) */
+    rp_printf(md, "What the same runs' programs for the unseen primes compute, on all p² pairs: the modulus m whose "
+                  "(a + b) mod m agrees with most answers, that share, and exact match at p.\n\n| method |");
+    const ClockItem *first = NULL;
+    for (int i = 0; i < cs->n && !first; i++)
+        if (cs->it[i].ok) first = &cs->it[i];
+    if (!first) {
+        rp_printf(md, "\n\n");
+        return;
+    }
+    int cols = 0;
+    for (int k = 0; k < first->rep.n_primes; k++)
+        if (first->rep.ood[k]) {
+            rp_printf(md, " p = %d |", first->rep.primes[k]);
+            cols++;
+        }
+    rp_printf(md, "\n|---|");
+    for (int k = 0; k < cols; k++) rp_printf(md, "---|");
+    rp_printf(md, "\n");
+    for (int i = 0; i < cs->n; i++) {
+        const ClockItem *ci = &cs->it[i];
+        if (!ci->ok) continue;
+        rp_printf(md, "| %s |", method_name(ci->method));
+        for (int k = 0; k < ci->rep.n_primes; k++)
+            if (ci->rep.ood[k])
+                rp_printf(md, " mod %d (%.3f), exact %.3f |", ci->rep.mod[k], ci->rep.mod_agree[k], ci->rep.acc[k]);
+        rp_printf(md, "\n");
+    }
+    rp_printf(md, "\n");
 }
 
 void rp_clock_json(const ClockSet *cs, cJSON *j) {
