@@ -385,21 +385,29 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     rm_rf(dir);
 }
 
+/* A tiny reproduction of tasks × methods into dir (a mkdtemp template, filled in) without
+ * studies, real files or plots; its return code, with the summary in s. */
+static int tiny_reproduce(TestCtx *t_, char *dir, const char *tasks, const char *methods, int seeds, int jobs,
+                          ReproOptions *o, ReproSummary *s, Err *e) {
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return -1;
+    }
+    *o = (ReproOptions){
+        .mode = REPRO_TINY, .seeds = seeds, .out = dir, .no_real = 1, .no_plots = 1, .jobs = jobs, .no_studies = 1};
+    CHECK(!repro_parse_tasks(tasks, &o->tasks, e), "%s", e->msg);
+    CHECK(!repro_parse_methods(methods, &o->methods, e), "%s", e->msg);
+    return reproduce(o, s, e);
+}
+
 /* ADDMOD's clock section: the best run's clock, and what its programs for the unseen primes
  * compute, in results.md and results.json. */
 TEST(reproduce_tiny_addmod_clock) {
     char dir[128] = "/tmp/neurop-test-reproclock-XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
     Err e = {{0}};
-    ReproOptions o = {
-        .mode = REPRO_TINY, .seeds = 1, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 1, .no_studies = 1};
-    CHECK(!repro_parse_tasks("addmod", &o.tasks, &e), "%s", e.msg);
-    CHECK(!repro_parse_methods("gnn", &o.methods, &e), "%s", e.msg);
+    ReproOptions o;
     ReproSummary s;
-    int rc = reproduce(&o, &s, &e);
+    int rc = tiny_reproduce(t_, dir, "addmod", "gnn", 1, 1, &o, &s, &e);
     CHECK(rc == 0 && s.trained == 1, "rc %d (%s) trained %d", rc, e.msg, s.trained);
     char *md = slurp(dir, "results.md");
     CHECK(md && strstr(md, "## ADDMOD clock") && strstr(md, "| method | p = 23 | p = 53 | p = 83 |") &&
@@ -426,17 +434,10 @@ TEST(reproduce_tiny_addmod_clock) {
 
 TEST(reproduce_tiny_with_worker_processes) {
     char dir[128] = "/tmp/neurop-test-reprojobs-XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
     Err e = {{0}};
-    ReproOptions o = {
-        .mode = REPRO_TINY, .seeds = 2, .out = dir, .no_real = 1, .no_plots = 1, .jobs = 2, .no_studies = 1};
-    CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e), "%s", e.msg);
-    CHECK(!repro_parse_methods("direct,gmlp", &o.methods, &e), "%s", e.msg);
+    ReproOptions o;
     ReproSummary s;
-    int rc = reproduce(&o, &s, &e);
+    int rc = tiny_reproduce(t_, dir, "sumfirst", "direct,gmlp", 2, 2, &o, &s, &e);
     CHECK(rc == 0 && s.total == 4 && s.trained == 4, "rc %d (%s) total %d trained %d", rc, e.msg, s.total, s.trained);
     const char *names[] = {"sumfirst-direct-s0", "sumfirst-gmlp-s0", "sumfirst-direct-s1", "sumfirst-gmlp-s1"};
     check_files(t_, dir, names, 4, 0);
