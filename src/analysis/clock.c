@@ -383,8 +383,9 @@ void clock_modulus(const int *pred, int p, int m_max, int *mod, double *agree, d
     *agree = (double)best / (double)n;
 }
 
-/* prime p's program θ on its p² pairs [a, b, '='], argmax per pair into pred */
-static void program_answers(Run *r, const float *theta, int p, int *pred) {
+/* prime p's program θ on its p² pairs [a, b, '='], argmax per pair into pred; a is reset and
+ * reused, one arena for all the primes */
+static void program_answers(Run *r, Arena *a, const float *theta, int p, int *pred) {
     const Template *tp = &r->tpl;
     int n = p * p, eq = r->task.vocab - 1; /* '=' is ADDMOD's last token */
     int *tok = xmalloc((size_t)n * 3 * sizeof *tok);
@@ -393,15 +394,13 @@ static void program_answers(Run *r, const float *theta, int p, int *pred) {
         tok[3 * i + 1] = i % p;
         tok[3 * i + 2] = eq;
     }
-    Arena a;
     Graph g;
-    arena_init(&a, 1 << 22);
-    graph_init(&g, &a);
+    arena_reset(a);
+    graph_init(&g, a);
     g.no_grad = 1;
     Tensor *y = exec_transformer(&g, tp, tensor_wrap(&g, (float *)theta, NULL, SHAPE(1, tp->n_theta)), tok, 1, n);
     for (int i = 0; i < n; i++) pred[i] = logits_argmax(y->data + (long)i * tp->classes, tp->classes);
     graph_free(&g);
-    arena_free(&a);
     free(tok);
 }
 
@@ -450,6 +449,8 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
     float *theta = xmalloc(r->tpl.n_theta * sizeof *theta);
     double *flat = xmalloc((size_t)rep->n_primes * L * sizeof *flat);
     int *pred = xmalloc((size_t)V * V * sizeof *pred);
+    Arena prog;
+    arena_init(&prog, 1 << 22);
     int rc = 0;
     for (int i = 0; i < rep->n_primes && !rc; i++) {
         Intent u = {0, rep->primes[i]};
@@ -464,13 +465,14 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
         }
         if (!rc && u.param == p) rc = clock_plane(E, p, d, &rep->plane, e);
         if (!rc) {
-            program_answers(r, theta, u.param, pred);
+            program_answers(r, &prog, theta, u.param, pred);
             clock_modulus(pred, u.param, t->vocab - 1, &rep->mod[i], &rep->mod_agree[i], &rep->acc[i]);
         }
     }
     if (!rc) rc = clock_pc1(flat, rep->n_primes, L, rep->pc1, &rep->pc1_var, e);
     if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 0, &rep->fit, e);
     if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 1, &rep->fit_c, e);
+    arena_free(&prog);
     free(pred);
     free(flat);
     free(theta);

@@ -20,10 +20,10 @@ static ArenaBlock *block_new(size_t cap) {
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
-    size_t align = cap >= HUGE_PAGE ? HUGE_PAGE : 64;
-    b->mem = aligned_alloc(align, (cap + align - 1) & ~(align - 1));
+    size_t align = cap >= HUGE_PAGE ? HUGE_PAGE : 64, size = (cap + align - 1) & ~(align - 1);
+    b->mem = aligned_alloc(align, size);
 #ifdef MADV_HUGEPAGE
-    if (b->mem && align == HUGE_PAGE) madvise(b->mem, (cap + align - 1) & ~(align - 1), MADV_HUGEPAGE);
+    if (b->mem && align == HUGE_PAGE) madvise(b->mem, size, MADV_HUGEPAGE);
 #endif
     if (!b->mem) {
         fprintf(stderr, "neurop: out of memory (arena block of %zu bytes)\n", cap);
