@@ -700,6 +700,99 @@ TEST(train_theta_penalty_value) {
     run_free(&r);
 }
 
+/* interp: the pair is two neighbouring trained primes (a held one is skipped, never an end), every
+ * such pair is drawn, s is in [0, 1); the penalty is interp × the mean square of θ(x) − ((1 − s)θ(a)
+ * + sθ(b)) recomputed here from three separate generations; tasks and methods without a number
+ * line are refused. */
+TEST(train_interp_penalty_value) {
+    TrainConfig c;
+    tiny_config(&c, "addmod", METHOD_GNN, 1);
+    c.hold = 3;
+    Err e = {{0}};
+    CHECK(!config_set(&c, "interp=2.5", &e) && c.interp == 2.5f, "interp: %s", e.msg);
+    CHECK(config_set(&c, "interp=-1", &e) == -1 && strstr(e.msg, "interp=-1: want a number"), "'%s'", e.msg);
+    Run r;
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "run_init: %s", e.msg);
+        return;
+    }
+    static const int trained[] = {2,  3,  5,  7,  11, 13, 19, 29, 31, 37,
+                                  43, 47, 59, 61, 67, 73, 79, 89, 97}; /* 23, 53, 83 OOD; 17, 41, 71 held */
+    const int nt = (int)(sizeof trained / sizeof *trained);
+    int seen[32] = {0}, bad = 0;
+    Rng saved = r.data_rng;
+    for (int i = 0; i < 2000; i++) {
+        double a, b, s;
+        Rng before = r.data_rng;
+        interp_draw(&r, &a, &b, &s);
+        bad += memcmp(&before, &r.data_rng, sizeof before) != 0;
+        int k = 0;
+        while (k < nt - 1 && trained[k] != (int)a) k++;
+        if (k < nt - 1 && trained[k + 1] == (int)b && s >= 0 && s < 1) seen[k]++;
+        else bad++;
+        rng_u64(&r.data_rng); /* the next step's stream */
+    }
+    r.data_rng = saved;
+    int pairs = 0;
+    for (int k = 0; k < nt - 1; k++) pairs += seen[k] > 0;
+    CHECK(bad == 0 && pairs == nt - 1, "%d bad draws; %d of %d neighbour pairs drawn", bad, pairs, nt - 1);
+
+    Arena ar;
+    arena_init(&ar, 1 << 22);
+    Graph g;
+    graph_init(&g, &ar);
+    const double a = 13, b = 19, s = 0.375;
+    long n = r.m.tpl.n_theta;
+    float th[3][8192], feat[8];
+    NP_ASSERT(n <= 8192 && r.task.n_feat <= 8, "θ %ld, %d features", n, r.task.n_feat);
+    const double at[3] = {a, b, a + s * (b - a)};
+    for (int k = 0; k < 3; k++) {
+        task_features_at(&r.task, at[k], feat);
+        memcpy(th[k], method_generate(&g, &r.m, tensor_wrap(&g, feat, NULL, SHAPE(1, r.task.n_feat)))->data,
+               sizeof(float) * (size_t)n);
+        graph_reset(&g);
+    }
+    double want = 0, spread = 0;
+    for (long j = 0; j < n; j++) {
+        double d = th[2][j] - ((1 - s) * th[0][j] + s * th[1][j]);
+        want += d * d;
+        spread += (double)(th[1][j] - th[0][j]) * (th[1][j] - th[0][j]);
+    }
+    want *= 2.5 / n;
+    CHECK(want > 1e-6 * spread / n, "θ is linear between 13 and 19 (%g): no test", want);
+    CHECK_REL(interp_penalty(&g, &r, a, b, s)->data[0], want, 1e-3);
+    graph_reset(&g);
+    CHECK(interp_penalty(&g, &r, a, b, 0)->data[0] < 1e-9 * spread, "s = 0 costs (%g)",
+          interp_penalty(&g, &r, a, b, 0)->data[0]);
+    graph_free(&g);
+    arena_free(&ar);
+    run_free(&r);
+
+    tiny_config(&c, "arc", METHOD_GNN, 1);
+    c.interp = 1;
+    CHECK(run_init(&r, &c, &e) == -1 &&
+              strstr(e.msg, "interp=1: needs a meta-learner, a task whose intent is one number"),
+          "arc: '%s'", e.msg);
+    tiny_config(&c, "sumfirst", METHOD_DIRECT, 1);
+    c.interp = 1;
+    CHECK(run_init(&r, &c, &e) == -1 && strstr(e.msg, "interp=1: needs a meta-learner"), "direct: '%s'", e.msg);
+}
+
+/* interp draws from a fork of the data stream: a resumed run is the run straight through, and the
+ * setting changes what is trained. */
+TEST(train_interp_resume_bit_identical) {
+    int nt = threads_save();
+    TrainConfig c;
+    tiny_config(&c, "sumfirst", METHOD_GNN, test_quick() ? 8 : 20);
+    c.warmup = 0;
+    c.lr_min = c.lr;
+    c.interp = 5.0f;
+    TrainConfig off = c;
+    off.interp = 0.0f;
+    setting_resumes_and_matters(t_, &c, &off, "interp=5");
+    threads_restore(nt);
+}
+
 /* arc-demo end to end at a tiny size: programs made from examples train, resume bit for bit,
  * and score every real file of the 18 families from its own examples. */
 TEST(train_arc_demo_resume_and_real_files) {

@@ -183,15 +183,8 @@ void task_features(const Task *t, Intent u, float *feat) {
     NP_ASSERT(task_intent_valid(t, u), "invalid intent (%d, %d) for %s", u.family, u.param, t->name);
     memset(feat, 0, sizeof *feat * (size_t)t->n_feat);
     switch (t->kind) {
-    case TASK_SUMFIRST: feat[0] = u.param / 10.0f; break;
-    case TASK_ADDMOD: {
-        /* Smooth in p and in 1/p (the paper's embedding follows a closed form in 1/p); all in (0, 1]. */
-        double p = u.param;
-        feat[0] = (float)(p / 100.0);
-        feat[1] = (float)(2.0 / p);
-        feat[2] = (float)(log(p) / log(100.0));
-        break;
-    }
+    case TASK_SUMFIRST: task_features_at(t, u.param, feat); break;
+    case TASK_ADDMOD: task_features_at(t, u.param, feat); break;
     case TASK_FILE: taskfile_features(t, u, feat); break;
     case TASK_ARC_DEMO: NP_ASSERT(0, "arc-demo: the intent is the examples, encoded by the method"); break;
     case TASK_ARC:
@@ -205,6 +198,22 @@ void task_features(const Task *t, Intent u, float *feat) {
         }
         break;
     }
+}
+
+int task_scalar_intent(const Task *t) { return t->kind == TASK_SUMFIRST || t->kind == TASK_ADDMOD; }
+
+void task_features_at(const Task *t, double x, float *feat) {
+    NP_ASSERT(task_scalar_intent(t) && x > 0, "task_features_at: %s at %g", t->name, x);
+    memset(feat, 0, sizeof *feat * (size_t)t->n_feat);
+    if (t->kind == TASK_SUMFIRST) {
+        feat[0] = (float)(x / 10.0);
+        return;
+    }
+    /* ADDMOD: smooth in p and in 1/p (the paper's embedding follows a closed form in 1/p); all
+     * in (0, 1] for p in [2, 100]. */
+    feat[0] = (float)(x / 100.0);
+    feat[1] = (float)(2.0 / x);
+    feat[2] = (float)(log(x) / log(100.0));
 }
 
 long task_train_size(const Task *t, Intent u) {

@@ -81,6 +81,11 @@ const char *task_template(const Task *t);
 int taskfile_intent_tokens(const Task *t, Intent u, int *itok, int max, int *extra_vocab);
 /* n_feat floats describing u (docs/tasks.md). */
 void task_features(const Task *t, Intent u, float *feat);
+/* Whether t's intent is one number on a line (SUMFIRST's n, ADDMOD's p), so that its features
+ * are defined between intents too. */
+int task_scalar_intent(const Task *t);
+/* The features of the intent "x" for such a task, x any real > 0: task_features at an integer. */
+void task_features_at(const Task *t, double x, float *feat);
 /* How many distinct training inputs train intent u has: ADDMOD the p² pairs less its val and test
  * pairs, a task file its train examples; 0 where the generator's supply is unbounded (SUMFIRST,
  * ARC, arc-demo). The trainer can draw intents in proportion to it (intent_mix). */

@@ -29,6 +29,10 @@ typedef struct TrainConfig {
     /* Grokfast-EMA: each gradient gets grokfast × an average of the gradients (decay
      * grokfast_alpha per step) added before clipping; 0: off */
     float grokfast, grokfast_alpha;
+    /* + interp × the mean square of θ(U(x)) − ((1 − s)·θ(U(a)) + s·θ(U(b))) at a point x = a + s(b − a)
+     * between two neighbouring trained intents a < b, drawn each step (task_scalar_intent tasks
+     * only); 0: off. A generator that snaps each intent to the nearest trained one pays for it. */
+    float interp;
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

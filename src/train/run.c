@@ -89,6 +89,11 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
     if (c->hold >= t->n_train)
         return err_set(e, "hold=%d: %s has %d train intents, and at least one must be trained on", c->hold, t->name,
                        t->n_train);
+    if (c->interp > 0 && (!task_scalar_intent(t) || c->method == METHOD_DIRECT || t->n_train - c->hold < 2))
+        return err_set(e,
+                       "interp=%g: needs a meta-learner, a task whose intent is one number (sumfirst, addmod) "
+                       "and two trained intents",
+                       c->interp);
     MetaConfig mc = c->meta;
     mc.demo_len = t->demo_pairs ? t->seq_len : 0;
     mc.demo_pairs = t->demo_pairs;
@@ -219,11 +224,55 @@ Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2, flo
     return op_scale(g, op_sum(g, over), 0.5f * theta_l2 / (float)B);
 }
 
+/* The trained intents in increasing order, each pair of neighbours a candidate; one pair and s
+ * are drawn from a fork of the data stream, which the draw leaves as it is: every rank draws the
+ * same, and a resumed run the same as an uninterrupted one. s is drawn anew each step because a
+ * fixed midpoint could be met by a generator that steps exactly there. */
+void interp_draw(const Run *r, double *a, double *b, double *s) {
+    const Task *t = &r->task;
+    int ix[64], n = 0;
+    for (int i = 0; i < t->n_train && n < 64; i++) {
+        if (task_held(t, r->cfg.hold, i)) continue;
+        int j = n++;
+        for (; j > 0 && t->train[ix[j - 1]].param > t->train[i].param; j--) ix[j] = ix[j - 1];
+        ix[j] = i;
+    }
+    NP_ASSERT(n >= 2, "interp: %d trained intents", n);
+    Rng q = rng_fork(&r->data_rng, 0x696e74657270ULL); /* "interp" */
+    int k = rng_int(&q, n - 1);
+    *s = rng_uniform(&q);
+    *a = t->train[ix[k]].param;
+    *b = t->train[ix[k + 1]].param;
+}
+
+/* A generator that computes an intent between two trained ones from its neighbours pays little
+ * here; one that snaps each intent to the nearest trained one pays about s(1 − s)·ms(θ(b) − θ(a)). */
+Tensor *interp_penalty(Graph *g, Run *r, double a, double b, double s) {
+    const Task *t = &r->task;
+    int nf = t->n_feat;
+    float *feat = arena_alloc(g->arena, (size_t)3 * nf * sizeof(float)),
+          *mix = arena_alloc(g->arena, 3 * sizeof(float));
+    task_features_at(t, a, feat);
+    task_features_at(t, b, feat + nf);
+    task_features_at(t, a + s * (b - a), feat + 2 * nf);
+    Tensor *theta = method_generate(g, &r->m, tensor_wrap(g, feat, NULL, SHAPE(3, nf))); /* [3, n_theta] */
+    mix[0] = (float)(1 - s);
+    mix[1] = (float)s;
+    mix[2] = -1;
+    Tensor *d = op_matmul(g, tensor_wrap(g, mix, NULL, SHAPE(1, 3)), theta, 0, 0); /* [1, n_theta] */
+    return op_scale(g, op_sum(g, op_mul(g, d, d)), r->cfg.interp / (float)theta->shape[1]);
+}
+
 Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb) {
     Tensor *theta = NULL;
     Tensor *loss = batch_loss(g, r, bb, batch_forward(g, r, bb, &theta));
     if (r->cfg.theta_l2 > 0 && theta)
         loss = op_add(g, loss, theta_penalty(g, r, theta, r->cfg.theta_l2, r->cfg.theta_ms));
+    if (r->cfg.interp > 0) {
+        double a, b, s;
+        interp_draw(r, &a, &b, &s);
+        loss = op_add(g, loss, interp_penalty(g, r, a, b, s));
+    }
     return loss;
 }
 

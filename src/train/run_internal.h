@@ -24,7 +24,13 @@ Tensor *batch_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor *pred);
 /* theta_l2/2 × max(0, ms − theta_ms), ms a program's mean square over θ's weight-matrix entries
  * (embeddings included; biases and gains excluded), averaged over the programs: [1]. */
 Tensor *theta_penalty(Graph *g, const Run *r, Tensor *theta, float theta_l2, float theta_ms);
-/* The training objective of one batch: batch_loss, plus theta_penalty when the config asks. */
+/* The config's interp pair for this step: neighbouring trained intents a < b (hold's held ones are
+ * not trained) and s in [0, 1), drawn from a fork of r->data_rng (left unchanged). */
+void interp_draw(const Run *r, double *a, double *b, double *s);
+/* interp × mean square of θ(x) − ((1 − s)·θ(a) + s·θ(b)), x = a + s(b − a), over all of θ: [1]. */
+Tensor *interp_penalty(Graph *g, Run *r, double a, double b, double s);
+/* The training objective of one batch: batch_loss, plus theta_penalty and interp_penalty when the
+ * config asks. */
 Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb);
 
 #endif
