@@ -306,6 +306,13 @@ TEST(clock_analyze_untrained_run) {
         CHECK(rep.mod[i] >= 2 && rep.mod[i] <= 100 && rep.acc[i] >= 0 && rep.acc[i] <= rep.mod_agree[i] &&
                   rep.mod_agree[i] <= 1 && (rep.mod[i] != rep.primes[i] || rep.acc[i] == rep.mod_agree[i]),
               "p = %d: exact %g, mod %d at %g", rep.primes[i], rep.acc[i], rep.mod[i], rep.mod_agree[i]);
+        int q = rep.primes[i];
+        CHECK(q < 3 ? rep.freq[i] == 0 && rep.freq_power[i] == 0
+                    : rep.freq[i] >= 1 && rep.freq[i] <= (q - 1) / 2 && rep.freq_power[i] > 0 && rep.freq_power[i] <= 1,
+              "p = %d: clock k %d (power %g)", q, rep.freq[i], rep.freq_power[i]);
+        if (q == CLOCK_PRIME)
+            CHECK(rep.freq[i] == pl->k && rep.freq_power[i] == pl->k_power, "p = 83: k %d, plane's %d", rep.freq[i],
+                  pl->k);
         n_ood += rep.ood[i];
         sum += rep.pc1[i];
     }

@@ -451,6 +451,7 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
     int *pred = xmalloc((size_t)V * V * sizeof *pred);
     Arena prog;
     arena_init(&prog, 1 << 22);
+    ClockPlane own;
     int rc = 0;
     for (int i = 0; i < rep->n_primes && !rc; i++) {
         Intent u = {0, rep->primes[i]};
@@ -464,6 +465,11 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
             flat[(size_t)i * L + l] = E[l];
         }
         if (!rc && u.param == p) rc = clock_plane(E, p, d, &rep->plane, e);
+        if (!rc && u.param >= 3) {
+            Err ignore; /* rows that do not vary have no frequency: k 0 */
+            rep->freq[i] = clock_plane(E, u.param, d, &own, &ignore) ? 0 : own.k;
+            rep->freq_power[i] = rep->freq[i] ? own.k_power : 0;
+        }
         if (!rc) {
             program_answers(r, &prog, theta, u.param, pred);
             clock_modulus(pred, u.param, t->vocab - 1, &rep->mod[i], &rep->mod_agree[i], &rep->acc[i]);
@@ -589,6 +595,8 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
         cJSON_AddNumberToObject(q, "acc", rep->acc[i]);
         cJSON_AddNumberToObject(q, "modulus", rep->mod[i]);
         cJSON_AddNumberToObject(q, "modulus_agree", rep->mod_agree[i]);
+        cJSON_AddNumberToObject(q, "k", rep->freq[i]);
+        cJSON_AddNumberToObject(q, "k_power", rep->freq_power[i]);
         cJSON_AddItemToArray(ps, q);
     }
     cJSON_AddItemToObject(x, "fit", fit_json(&rep->fit));

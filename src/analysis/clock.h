@@ -108,6 +108,13 @@ typedef struct ClockReport {
      * (clock_modulus over m = 2..vocab-1) with that modulus' agreement */
     double acc[CLOCK_MAX_PRIMES], mod_agree[CLOCK_MAX_PRIMES];
     int mod[CLOCK_MAX_PRIMES];
+    /* the dominant frequency k of each prime's own plane (clock_plane on its p used rows; 0 for
+     * p < 3) and its share of the plane's power. A generator whose programs follow p uses one
+     * family across primes (k = (p - 1)/2 or a fixed k: the angle per token a smooth function of
+     * p); k/p roughly constant with k jumping between neighbours is a family that cannot be
+     * interpolated (docs/clock.md) */
+    int freq[CLOCK_MAX_PRIMES];
+    double freq_power[CLOCK_MAX_PRIMES];
 } ClockReport;
 
 /* Runs the analysis on an opened ADDMOD run whose method generates weights (not direct): θ =

@@ -123,7 +123,11 @@ int cmd_clock(int argc, char **argv) {
     printf("the modulus each prime's program computes (on all p^2 pairs; * = OOD, h = held out of training):\n");
     for (int i = 0; i < rep.n_primes; i++) {
         int p = rep.primes[i], m = rep.mod[i];
-        printf("  p = %2d%s exact %.3f  computes mod %d", p, rep.ood[i] ? "*" : rep.held[i] ? "h" : " ", rep.acc[i], m);
+        printf("  p = %2d%s exact %.3f  clock k = %2d (%.2f)  computes mod %d", p,
+               rep.ood[i]    ? "*"
+               : rep.held[i] ? "h"
+                             : " ",
+               rep.acc[i], rep.freq[i], rep.freq_power[i], m);
         if (m != p) printf(" (%.3f of the pairs)%s", rep.mod_agree[i], m >= 2 * p - 1 ? ": never wraps" : "");
         printf("\n");
     }
