@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
@@ -45,7 +46,7 @@ static void rm_dir(const char *dir) {
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
+        if (unlink(p)) rm_dir(p); /* a folder (restarts' candidates) */
     }
     closedir(d);
     rmdir(dir);
@@ -790,6 +791,121 @@ TEST(train_interp_resume_bit_identical) {
     TrainConfig off = c;
     off.interp = 0.0f;
     setting_resumes_and_matters(t_, &c, &off, "interp=5");
+    threads_restore(nt);
+}
+
+/* restarts=3: three candidates (init 0, 1, 2) train to step 4 × eval_every, candidates.csv holds
+ * their validation, the one with the best held validation is chosen, and the run is then that
+ * candidate trained on: bit for bit the plain run with its init. A Ctrl-C inside a candidate
+ * stops the run; --resume finishes it to the same parameters. */
+static int file_exists_t(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void sigint_at_call(const Run *r, void *arg) {
+    (void)r;
+    if (--*(int *)arg == 0) raise(SIGINT);
+}
+
+TEST(train_restarts_choose_on_held_and_resume) {
+    int nt = threads_save();
+    TrainConfig c;
+    tiny_config(&c, "sumfirst", METHOD_MLP, 40); /* eval_every 10: candidates stop at step 40... */
+    c.steps = 60;
+    config_set_steps(&c, 60, 6); /* ...of 60, evaluated every 10 */
+    c.hold = 1;
+    c.restarts = 3;
+    Err e = {{0}};
+    char da[128], db[128], dp[128];
+    if (!temp_dir(da, sizeof da, "restartA") || !temp_dir(db, sizeof db, "restartB") ||
+        !temp_dir(dp, sizeof dp, "restartP")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
+    Run a, b, p;
+    TrainOptions oa = {.dir = da};
+    CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0, "restarts run: %s", e.msg);
+    /* candidates.csv: three rows, the chosen one the best held validation (lowest init on a tie) */
+    char *cc = path_join(da, "candidates.csv");
+    FILE *f = fopen(cc, "r");
+    int win = -1, rows = 0;
+    double best = -1;
+    if (f) {
+        char line[256];
+        CHECK(fgets(line, sizeof line, f) && !strcmp(line, "init,iid_val,held_val,chosen\n"), "header '%s'", line);
+        int j, chosen, nchosen = 0, want = -1;
+        double iid, held;
+        while (fscanf(f, "%d,%lf,%lf,%d\n", &j, &iid, &held, &chosen) == 4) {
+            CHECK(j == rows && iid >= 0 && iid <= 1 && held >= 0 && held <= 1, "row %d: %d %g %g", rows, j, iid, held);
+            if (held > best) best = held, want = j;
+            if (chosen) win = j, nchosen++;
+            rows++;
+        }
+        fclose(f);
+        CHECK(rows == 3 && nchosen == 1 && win == want, "%d rows, %d chosen (init %d, best held is init %d)", rows,
+              nchosen, win, want);
+    } else CHECK(0, "no %s", cc);
+    free(cc);
+    /* the plain run of the winner's init, straight through */
+    TrainConfig cp = c;
+    cp.restarts = 1;
+    cp.init = win < 0 ? 0 : win;
+    TrainOptions op = {.dir = dp};
+    CHECK(!run_init(&p, &cp, &e) && run_train(&p, &op, &e) == 0, "plain run: %s", e.msg);
+    CHECK(a.step == 60 && p.step == 60 && a.m.ps.n == p.m.ps.n &&
+              !memcmp(a.m.ps.data, p.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
+          "the run is not its chosen candidate trained on (init %d)", win);
+    CHECK(a.train_seconds > p.train_seconds, "training time %g counts one candidate only (%g)", a.train_seconds,
+          p.train_seconds);
+    if (win != 0) {
+        TrainConfig c0 = cp;
+        c0.init = 0;
+        Run q;
+        char dq[128];
+        TrainOptions oq = {.dir = temp_dir(dq, sizeof dq, "restartQ")};
+        CHECK(!run_init(&q, &c0, &e) && run_train(&q, &oq, &e) == 0, "init 0: %s", e.msg);
+        CHECK(memcmp(q.m.ps.data, p.m.ps.data, sizeof(float) * (size_t)p.m.ps.n), "init does not change the run");
+        run_free(&q);
+        rm_dir(dq);
+    }
+    /* interrupted in the second candidate, then resumed */
+    int calls = 40 + 7;
+    TrainOptions ob = {.dir = db, .after_step = sigint_at_call, .after_step_arg = &calls};
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = count_sigint;
+    sigaction(SIGINT, &sa, &old);
+    CHECK(!run_init(&b, &c, &e) && run_train(&b, &ob, &e) == 1, "the interrupted run returned otherwise: %s", e.msg);
+    char *lb = path_join(db, "last.safetensors");
+    CHECK(!file_exists_t(lb), "a checkpoint before the candidates were chosen");
+    free(lb);
+    run_free(&b);
+    memset(&b, 0, sizeof b);
+    TrainOptions ob2 = {.dir = db, .resume = 1};
+    CHECK(run_train(&b, &ob2, &e) == 0, "resume: %s", e.msg);
+    sigaction(SIGINT, &old, NULL);
+    CHECK(b.step == 60 && b.m.ps.n == a.m.ps.n && !memcmp(a.m.ps.data, b.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
+          "the resumed run differs from the straight one");
+    /* a folder with candidates is a run: refused without --force, cleared with it */
+    run_free(&b);
+    TrainOptions of = {.dir = db};
+    CHECK(!run_init(&b, &c, &e) && run_train(&b, &of, &e) == -1 && strstr(e.msg, "already holds a run"), "'%s'", e.msg);
+    run_free(&b);
+    of.force = 1;
+    CHECK(!run_init(&b, &c, &e) && run_train(&b, &of, &e) == 0 && b.step == 60 &&
+              !memcmp(a.m.ps.data, b.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
+          "--force: %s", e.msg);
+    run_free(&b);
+    /* hold 0 cannot choose */
+    c.hold = 0;
+    CHECK(run_init(&b, &c, &e) == -1 && strstr(e.msg, "restarts=3: the candidates are chosen on held intents"), "'%s'",
+          e.msg);
+    run_free(&a);
+    run_free(&p);
+    rm_dir(da);
+    rm_dir(db);
+    rm_dir(dp);
     threads_restore(nt);
 }
 

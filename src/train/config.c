@@ -94,6 +94,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->theta_l2 = row->theta_l2;
     c->theta_ms = row->theta_ms;
     c->grokfast_alpha = 0.98f; /* Grokfast's own default (Lee et al. 2024) */
+    c->restarts = 1;
     config_set_steps(c, row->steps, 10);
     c->eval_n = demo ? 64 : 256; /* arc-demo: a program per row, 18 families */
     return 0;
@@ -106,16 +107,16 @@ void config_set_steps(TrainConfig *c, long steps, long evals) {
 }
 
 void config_format(const TrainConfig *c, char *buf, size_t len) {
-    snprintf(
-        buf, len,
-        "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g "
-        "theta_l2=%.9g theta_ms=%.9g intent_mix=%.9g hold=%d grokfast=%.9g grokfast_alpha=%.9g interp=%.9g warmup=%ld "
-        "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
-        "template=%s",
-        c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
-        c->theta_l2, c->theta_ms, c->intent_mix, c->hold, c->grokfast, c->grokfast_alpha, c->interp, c->warmup,
-        c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe,
-        c->meta.head, c->meta.gain, c->tpl);
+    snprintf(buf, len,
+             "task=%s method=%s seed=%lu steps=%ld B=%d N=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g "
+             "theta_l2=%.9g theta_ms=%.9g intent_mix=%.9g hold=%d grokfast=%.9g grokfast_alpha=%.9g interp=%.9g "
+             "restarts=%d init=%d warmup=%ld "
+             "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
+             "template=%s",
+             c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->lr, c->lr_min, c->wd, c->clip, c->beta2,
+             c->theta_l2, c->theta_ms, c->intent_mix, c->hold, c->grokfast, c->grokfast_alpha, c->interp, c->restarts,
+             c->init, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width, c->meta.rounds, c->meta.mixer,
+             c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -194,6 +195,8 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("grokfast", c->grokfast, 0.0f, 100.0f)
     FLT_KEY("grokfast_alpha", c->grokfast_alpha, 0.0f, 0.9999f)
     FLT_KEY("interp", c->interp, 0.0f, 1e6f)
+    INT_KEY("restarts", c->restarts, 1, 64)
+    INT_KEY("init", c->init, 0, 1000000)
     INT_KEY("warmup", c->warmup, 0, 100000000L)
     INT_KEY("eval_every", c->eval_every, 1, 100000000L)
     INT_KEY("ckpt_every", c->ckpt_every, 1, 100000000L)
@@ -207,30 +210,36 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
 #undef INT_KEY
 #undef FLT_KEY
-    return err_set(
-        e,
-        "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 "
-        "theta_l2 theta_ms intent_mix hold grokfast grokfast_alpha interp warmup eval_every ckpt_every eval_n "
-        "width rounds mixer tie pe head gain)",
-        key);
+    return err_set(e,
+                   "unknown setting '%s' (valid: task method template seed steps B N lr lr_min wd clip beta2 "
+                   "theta_l2 theta_ms intent_mix hold grokfast grokfast_alpha interp restarts init warmup eval_every "
+                   "ckpt_every eval_n "
+                   "width rounds mixer tie pe head gain)",
+                   key);
 }
 
 /* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {"task",   "method",   "seed",           "steps",  "B",        "N",          "lr",
-                             "lr_min", "wd",       "clip",           "beta2",  "theta_l2", "theta_ms",   "intent_mix",
-                             "hold",   "grokfast", "grokfast_alpha", "interp", "warmup",   "eval_every", "ckpt_every",
-                             "eval_n", "width",    "rounds",         "mixer",  "tie",      "pe",         "head",
-                             "gain",   "template"};
+static const char *KEYS[] = {
+    "task",     "method", "seed",     "steps",      "B",          "N",      "lr",       "lr_min",         "wd",
+    "clip",     "beta2",  "theta_l2", "theta_ms",   "intent_mix", "hold",   "grokfast", "grokfast_alpha", "interp",
+    "restarts", "init",   "warmup",   "eval_every", "ckpt_every", "eval_n", "width",    "rounds",         "mixer",
+    "tie",      "pe",     "head",     "gain",       "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
 static const struct {
     const char *key, *was;
-} ADDED[] = {{"beta2", "beta2=0.999"},       {"gain", "gain=1"},
-             {"theta_l2", "theta_l2=0"},     {"theta_ms", "theta_ms=0"},
-             {"intent_mix", "intent_mix=0"}, {"hold", "hold=0"},
-             {"grokfast", "grokfast=0"},     {"grokfast_alpha", "grokfast_alpha=0.98"},
-             {"interp", "interp=0"}};
+} ADDED[] = {{"beta2", "beta2=0.999"},
+             {"gain", "gain=1"},
+             {"theta_l2", "theta_l2=0"},
+             {"theta_ms", "theta_ms=0"},
+             {"intent_mix", "intent_mix=0"},
+             {"hold", "hold=0"},
+             {"grokfast", "grokfast=0"},
+             {"grokfast_alpha", "grokfast_alpha=0.98"},
+             {"interp", "interp=0"},
+             {"restarts", "restarts=1"},
+             {"init", "init=0"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");

@@ -33,6 +33,11 @@ typedef struct TrainConfig {
      * between two neighbouring trained intents a < b, drawn each step (task_scalar_intent tasks
      * only); 0: off. A generator that snaps each intent to the nearest trained one pays for it. */
     float interp;
+    /* restarts > 1: the run first trains `restarts` candidates (the same run with init = 0, 1, ...)
+     * to their 4th validation (40% of the steps), keeps the one whose held intents score best
+     * (needs hold >= 1) and trains it on; 1: off. init: which draw of the initial parameters
+     * (0: the seed's own, as before the setting existed) */
+    int restarts, init;
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

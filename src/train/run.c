@@ -94,6 +94,8 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
                        "interp=%g: needs a meta-learner, a task whose intent is one number (sumfirst, addmod) "
                        "and two trained intents",
                        c->interp);
+    if (c->restarts > 1 && c->hold < 1)
+        return err_set(e, "restarts=%d: the candidates are chosen on held intents; set hold to 1 or more", c->restarts);
     MetaConfig mc = c->meta;
     mc.demo_len = t->demo_pairs ? t->seq_len : 0;
     mc.demo_pairs = t->demo_pairs;
@@ -108,7 +110,7 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
     }
     Rng root;
     rng_seed(&root, c->seed);
-    Rng init = rng_fork(&root, 1);
+    Rng init = rng_fork(&root, c->init ? 1000 + (uint64_t)c->init : 1); /* init 0: the draw of every older run */
     r->data_rng = rng_fork(&root, 2);
     /* calibration intents: the trained intents only, never an OOD or a held one (a demonstration
      * task: one task of each, U from the new encoder, drawn from a stream of their own) */

@@ -39,14 +39,21 @@ typedef struct TrainOptions {
     int resume;      /* continue from dir/last.safetensors */
     int force;       /* without resume: delete a run the folder holds and start over */
     long steps;      /* with resume: train on to this many steps (0: the run's own count) */
+    long stop_at;    /* > 0: stop once this step is done and saved, as if interrupted (returns 0) */
     int verbose;     /* 0: quiet, 1: progress (a live line on a terminal, log lines otherwise) */
-    /* Called after each step is complete (r->step counts it), before the next one starts; NULL for
-     * none. A Ctrl-C it raises is seen by the next step, which then saves and stops. */
+    /* Called after each step is complete (r->step counts it), before the next one starts, the
+     * candidates' steps included (restarts); NULL for none. A Ctrl-C it raises is seen by the next
+     * step, which then saves and stops. */
     void (*after_step)(const Run *r, void *arg);
     void *after_step_arg;
 } TrainOptions;
 /* Trains to cfg.steps, holding a lock on the folder (dir/lock: a second trainer is refused with
- * the holder's pid). Without resume, r is a fresh run_init and a folder that already holds a run
+ * the holder's pid). With cfg.restarts > 1 a new run first trains its candidates, each an ordinary
+ * run folder dir/candidates/init-J (resumed if it exists), to step 4 × eval_every, writes
+ * dir/candidates.csv (each one's IID and held validation there), and continues from the
+ * candidate with the best held validation (the lowest J on a tie): its checkpoints and CSVs
+ * become the run's, under the run's own config. Interrupted before that choice, --resume picks
+ * the candidates up where they stopped. Without resume, r is a fresh run_init and a folder that already holds a run
  * is refused unless force. With resume, r is rebuilt from the folder's checkpoint; if r was
  * run_init'ed, its config must agree with the folder's (apart from the step count), and a
  * finished run trains nothing. Returns 0; 1 when interrupted (Ctrl-C: the checkpoint is saved

@@ -278,8 +278,8 @@ static void intents_row(FILE *f, long step, const EvalReport *rep) {
 }
 
 /* What a run writes into its folder (eval.json is reproduce's); --force removes them all. */
-static const char *RUN_FILES[] = {"config.txt",       "metrics.csv",     "last.safetensors",
-                                  "best.safetensors", "val_intents.csv", "eval.json"};
+static const char *RUN_FILES[] = {"config.txt",      "metrics.csv", "last.safetensors", "best.safetensors",
+                                  "val_intents.csv", "eval.json",   "candidates.csv"};
 
 static int file_exists(const char *path) {
     struct stat st;
@@ -315,6 +315,34 @@ static int write_config(Run *r, const char *path, Err *e) {
     return atomic_write(path, write_text, cfg, e);
 }
 
+/* dir/candidates (restarts): refused like the run's files, or with force removed, each candidate
+ * folder holding only what a run writes. */
+static int remove_candidates(const TrainOptions *o, Err *e) {
+    char *cdir = path_join(o->dir, "candidates");
+    int rc = 0;
+    DIR *d = file_exists(cdir) ? opendir(cdir) : NULL;
+    if (d && !o->force)
+        rc =
+            err_set(e, "%s already holds a run (candidates): --resume continues it, --force deletes it and starts over",
+                    o->dir);
+    struct dirent *de;
+    while (d && !rc && (de = readdir(d))) {
+        if (strncmp(de->d_name, "init-", 5)) continue;
+        char *cd = path_join(cdir, de->d_name);
+        for (size_t i = 0; i <= sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
+            char *p = path_join(cd, i < sizeof RUN_FILES / sizeof *RUN_FILES ? RUN_FILES[i] : "lock");
+            if (file_exists(p) && unlink(p)) rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
+            free(p);
+        }
+        if (!rc && rmdir(cd)) rc = err_set(e, "cannot remove %s: %s", cd, strerror(errno));
+        free(cd);
+    }
+    if (d) closedir(d);
+    if (d && !rc && rmdir(cdir)) rc = err_set(e, "cannot remove %s: %s", cdir, strerror(errno));
+    free(cdir);
+    return rc;
+}
+
 /* A new run: the folder must hold no run, unless force (then the old one is deleted first, so
  * that no file of it can be mistaken for part of the new one). */
 static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const char *csv, Err *e) {
@@ -334,6 +362,7 @@ static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const c
         free(p);
         if (rc) return -1;
     }
+    if (remove_candidates(o, e)) return -1;
     if (write_config(r, cfgpath, e)) return -1;
     char *ih = intents_header(r), *icsv = path_join(o->dir, "val_intents.csv");
     int rc = atomic_write(csv, write_text, (void *)METRICS_HEADER, e) || atomic_write(icsv, write_text, ih, e) ? -1 : 0;
@@ -489,7 +518,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     long loss_n = 0, step0 = r->step;
     int rc = 0;
 
-    while (r->step < c->steps) {
+    while (r->step < c->steps && !(o->stop_at > 0 && r->step >= o->stop_at)) {
         for (int b = 0; b < c->B; b++) {
             us[b] = task_draw_intent(t, cdf, &r->data_rng);
             task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, c->N, b >= b0 && b < b0 + nb ? &bb.ex[b - b0] : &other);
@@ -523,7 +552,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
         loss_n++;
 
         int do_eval = r->step % c->eval_every == 0 || r->step == c->steps;
-        int do_ckpt = do_eval || r->step % c->ckpt_every == 0 || stop;
+        int do_ckpt = do_eval || r->step % c->ckpt_every == 0 || stop || r->step == o->stop_at;
         r->train_seconds = secs0 + (now_s() - t0);
         if (do_eval && lead) {
             EvalReport rep;
@@ -577,6 +606,134 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     return rc;
 }
 
+/* ---- restarts: candidates chosen on the held intents ---- */
+
+static int copy_file(const char *from, const char *to, Err *e) {
+    unsigned char *buf;
+    size_t n;
+    if (read_file(from, &buf, &n, e)) return -1;
+    int rc = atomic_write(to, write_text, buf, e);
+    free(buf);
+    return rc;
+}
+
+/* A checkpoint of the winner, rewritten under the run's own config (its parameters, state and
+ * step unchanged), so that the run folder's files all carry the config that made the run. */
+static int adopt_checkpoint(const char *from, const char *to, const TrainConfig *c, int with_state, double secs,
+                            Err *e) {
+    Run t;
+    int rc = load_checkpoint(&t, from, with_state, e);
+    if (!rc) {
+        t.cfg = *c;
+        t.train_seconds = secs;
+        rc = save_checkpoint(&t, to, with_state, e);
+    }
+    run_free(&t);
+    return rc;
+}
+
+typedef struct {
+    double iid, held;
+} CandScore;
+
+static int write_candidates(FILE *f, void *ctx, Err *e) {
+    (void)e;
+    const CandScore *s = ctx;
+    int n = (int)s[0].iid, win = (int)s[0].held;
+    fprintf(f, "init,iid_val,held_val,chosen\n");
+    for (int j = 0; j < n; j++) fprintf(f, "%d,%.6f,%.6f,%d\n", j, s[j + 1].iid, s[j + 1].held, j == win);
+    return 0;
+}
+
+static int run_candidates(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
+    const TrainConfig c = r->cfg;
+    int K = c.restarts, win = 0;
+    double secs = 0; /* the run's training time: every candidate's */
+    long at = 4 * c.eval_every < c.steps ? 4 * c.eval_every : c.steps;
+    char *cdir = path_join(o->dir, "candidates");
+    CandScore *sc = xcalloc((size_t)K + 1, sizeof *sc);
+    int rc = ensure_dir(cdir, e);
+    for (int j = 0; j < K && !rc; j++) {
+        char name[32];
+        snprintf(name, sizeof name, "init-%d", j);
+        char *dj = path_join(cdir, name), *lj = path_join(dj, "last.safetensors");
+        TrainConfig cj = c;
+        cj.restarts = 1;
+        cj.init = j;
+        Run rj;
+        TrainOptions oj = {.dir = dj,
+                           .resume = file_exists(lj),
+                           .stop_at = at,
+                           .verbose = o->verbose,
+                           .after_step = o->after_step,
+                           .after_step_arg = o->after_step_arg};
+        rc = run_init(&rj, &cj, e);
+        if (!rc) rc = run_train(&rj, &oj, e);
+        if (!rc && rj.step < at) rc = 1; /* interrupted */
+        if (!rc) {
+            EvalReport rep;
+            run_evaluate(&rj, SPLIT_VAL, 0, &rep);
+            sc[j + 1] = (CandScore){rep.iid, rep.held};
+            secs += rj.train_seconds;
+            eval_report_free(&rep);
+            if (sc[j + 1].held > sc[win + 1].held) win = j;
+            if (o->verbose)
+                fprintf(stderr, "candidate init=%d at step %ld: IID validation %.4f, held %.4f\n", j, at, sc[j + 1].iid,
+                        sc[j + 1].held);
+        }
+        run_free(&rj);
+        free(dj);
+        free(lj);
+    }
+    if (!rc) {
+        char name[32];
+        snprintf(name, sizeof name, "init-%d", win);
+        char *dw = path_join(cdir, name), *f[4];
+        const char *files[4] = {"last.safetensors", "best.safetensors", "metrics.csv", "val_intents.csv"};
+        for (int i = 0; i < 4; i++) f[i] = path_join(dw, files[i]);
+        char *icsv = path_join(o->dir, "val_intents.csv"), *ccsv = path_join(o->dir, "candidates.csv");
+        sc[0] = (CandScore){K, win};
+        /* the CSVs and best first: last.safetensors written last marks the choice as made */
+        rc = copy_file(f[2], csv, e) || copy_file(f[3], icsv, e) || adopt_checkpoint(f[1], best, &c, 0, secs, e) ||
+                     atomic_write(ccsv, write_candidates, sc, e) || adopt_checkpoint(f[0], last, &c, 1, secs, e)
+                 ? -1
+                 : 0;
+        if (!rc) {
+            run_free(r);
+            rc = load_checkpoint(r, last, 1, e);
+        }
+        if (!rc && o->verbose) fprintf(stderr, "continuing from candidate init=%d\n", win);
+        for (int i = 0; i < 4; i++) free(f[i]);
+        free(dw);
+        free(icsv);
+        free(ccsv);
+    }
+    free(sc);
+    free(cdir);
+    return rc;
+}
+
+/* --resume of a run interrupted while its candidates trained: no checkpoint yet, but a folder of
+ * candidates; the run is rebuilt from its config.txt. */
+static int candidates_pending(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, Err *e) {
+    char *cdir = path_join(o->dir, "candidates");
+    int pending = o->resume && !file_exists(last) && file_exists(cdir) && file_exists(cfgpath);
+    free(cdir);
+    if (!pending) return 0;
+    unsigned char *text;
+    size_t n;
+    TrainConfig c;
+    if (read_file(cfgpath, &text, &n, e)) return -1;
+    int rc = config_defaults("sumfirst", METHOD_GNN, &c, e) || config_parse((const char *)text, &c, e) ? -1 : 0;
+    free(text);
+    char what[700];
+    if (!rc && r->cfg.task[0] && config_conflict(&c, &r->cfg, what, sizeof what))
+        rc = err_set(e, "%s holds a run with %s: --resume continues a run as it was made", o->dir, what);
+    if (rc) return -1;
+    run_free(r);
+    return run_init(r, &c, e) ? -1 : 1;
+}
+
 int run_train(Run *r, const TrainOptions *o, Err *e) {
     struct stat st;
     if (o->resume && (stat(o->dir, &st) || !S_ISDIR(st.st_mode)))
@@ -596,7 +753,13 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     if (lead) remove_stale_tmp(o->dir);
     char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
          *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
-    int rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
+    int rc = candidates_pending(r, o, last, cfgpath, e);
+    if (rc == 0) rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
+    else if (rc == 1) rc = 0;
+    if (rc == 0 && r->cfg.restarts > 1 && !file_exists(last)) {
+        if (dist_size() > 1) rc = err_set(e, "restarts=%d: the candidates train in one process", r->cfg.restarts);
+        else rc = run_candidates(r, o, last, best, csv, e);
+    }
     if (rc == 0 && r->step < r->cfg.steps && r->cfg.B < dist_size()) /* a resumed run's B is known only now */
         rc =
             err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
