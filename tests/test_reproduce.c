@@ -411,7 +411,7 @@ TEST(reproduce_tiny_addmod_clock) {
     CHECK(rc == 0 && s.trained == 1, "rc %d (%s) trained %d", rc, e.msg, s.trained);
     char *md = slurp(dir, "results.md");
     CHECK(md && strstr(md, "## ADDMOD clock") && strstr(md, "| method | p = 23 | p = 53 | p = 83 |") &&
-              strstr(md, "| Meta-GNN | mod "),
+              strstr(md, "| Meta-GNN | mod ") && strstr(md, ", k "),
           "results.md: no table of what the unseen primes' programs compute");
     char *json = slurp(dir, "results.json");
     cJSON *j = json ? cJSON_Parse(json) : NULL;
@@ -423,8 +423,9 @@ TEST(reproduce_tiny_addmod_clock) {
         double m = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "modulus")),
                agree = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "modulus_agree")),
                acc = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "acc"));
-        CHECK(m >= 2 && m <= 100 && acc >= 0 && acc <= agree && agree <= 1, "prime %d: mod %g, %g, exact %g", i, m,
-              agree, acc);
+        double k = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "k"));
+        CHECK(m >= 2 && m <= 100 && acc >= 0 && acc <= agree && agree <= 1 && k >= 0 && k <= 48,
+              "prime %d: mod %g, %g, exact %g, k %g", i, m, agree, acc, k);
     }
     cJSON_Delete(j);
     free(json);

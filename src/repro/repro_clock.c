@@ -104,7 +104,9 @@ void rp_clock_md(const ClockSet *cs, Buf *md) {
     /* the unseen primes' programs: the modulus each computes says whether it follows p or snaps
      * to a train prime (docs/clock.md) */
     rp_printf(md, "What the same runs' programs for the unseen primes compute, on all p² pairs: the modulus m whose "
-                  "(a + b) mod m agrees with most answers, that share, and exact match at p.\n\n| method |");
+                  "(a + b) mod m agrees with most answers, that share, exact match at p, and the clock frequency k of "
+                  "the program's own embedding (k = (p − 1)/2 is the family of runs that interpolate between train "
+                  "primes; docs/clock.md).\n\n| method |");
     const ClockItem *first = NULL;
     for (int i = 0; i < cs->n && !first; i++)
         if (cs->it[i].ok) first = &cs->it[i];
@@ -127,7 +129,8 @@ void rp_clock_md(const ClockSet *cs, Buf *md) {
         rp_printf(md, "| %s |", method_name(ci->method));
         for (int k = 0; k < ci->rep.n_primes; k++)
             if (ci->rep.ood[k])
-                rp_printf(md, " mod %d (%.3f), exact %.3f |", ci->rep.mod[k], ci->rep.mod_agree[k], ci->rep.acc[k]);
+                rp_printf(md, " mod %d (%.3f), exact %.3f, k %d |", ci->rep.mod[k], ci->rep.mod_agree[k],
+                          ci->rep.acc[k], ci->rep.freq[k]);
         rp_printf(md, "\n");
     }
     rp_printf(md, "\n");
