@@ -218,8 +218,6 @@ TEST(train_resume_extended_run_bit_identical) {
     threads_restore(nt);
 }
 
-/* intent_mix draws ADDMOD's primes by their training pairs: a resumed run draws the same intents
- * (bit-identical), and they are not the uniform draw's (the parameters differ from intent_mix=0's). */
 /* A setting that carries run state or changes the data stream: c (with the setting) resumed
  * mid-run is bit-identical to c straight through, and c trains other parameters than `off` (the
  * same run without the setting: the trainer does not ignore it). */
@@ -242,32 +240,26 @@ static void setting_resumes_and_matters(TestCtx *t_, const TrainConfig *c, const
     rm_dir(db);
 }
 
-TEST(train_intent_mix_resume_bit_identical) {
+/* The tiny run of task and method with setting `on`, against the same run with `off`. */
+static void check_setting(TestCtx *t_, const char *task, MethodKind m, const char *on, const char *off) {
     int nt = threads_save();
-    TrainConfig c;
-    tiny_config(&c, "addmod", METHOD_MLP, test_quick() ? 8 : 20);
+    TrainConfig c, c_off;
+    Err e = {{0}};
+    tiny_config(&c, task, m, test_quick() ? 8 : 20);
     c.warmup = 0;
     c.lr_min = c.lr; /* the schedule of a run extended on resume is not the straight run's */
-    c.intent_mix = 1.0f;
-    TrainConfig off = c;
-    off.intent_mix = 0.0f;
-    setting_resumes_and_matters(t_, &c, &off, "intent_mix=1");
+    c_off = c;
+    CHECK(!config_set(&c, on, &e) && !config_set(&c_off, off, &e), "%s", e.msg);
+    setting_resumes_and_matters(t_, &c, &c_off, on);
     threads_restore(nt);
 }
 
+/* intent_mix draws ADDMOD's primes by their training pairs: a resumed run draws the same intents
+ * (bit-identical), and they are not the uniform draw's (the parameters differ from intent_mix=0's). */
+TEST(train_intent_mix_resume_bit_identical) { check_setting(t_, "addmod", METHOD_MLP, "intent_mix=1", "intent_mix=0"); }
+
 /* Grokfast's gradient average is run state: it must be saved and restored with the checkpoint. */
-TEST(train_grokfast_resume_bit_identical) {
-    int nt = threads_save();
-    TrainConfig c;
-    tiny_config(&c, "sumfirst", METHOD_GNN, test_quick() ? 8 : 20);
-    c.warmup = 0;
-    c.lr_min = c.lr;
-    c.grokfast = 2.0f;
-    TrainConfig off = c;
-    off.grokfast = 0.0f;
-    setting_resumes_and_matters(t_, &c, &off, "grokfast=2");
-    threads_restore(nt);
-}
+TEST(train_grokfast_resume_bit_identical) { check_setting(t_, "sumfirst", METHOD_GNN, "grokfast=2", "grokfast=0"); }
 
 /* Ctrl-C in the middle of a run, then --resume: the same as never stopping, with the full
  * warmup + cosine schedule. The SIGINT is raised by run_train's after_step hook once step `at` is
@@ -781,18 +773,7 @@ TEST(train_interp_penalty_value) {
 
 /* interp draws from a fork of the data stream: a resumed run is the run straight through, and the
  * setting changes what is trained. */
-TEST(train_interp_resume_bit_identical) {
-    int nt = threads_save();
-    TrainConfig c;
-    tiny_config(&c, "sumfirst", METHOD_GNN, test_quick() ? 8 : 20);
-    c.warmup = 0;
-    c.lr_min = c.lr;
-    c.interp = 5.0f;
-    TrainConfig off = c;
-    off.interp = 0.0f;
-    setting_resumes_and_matters(t_, &c, &off, "interp=5");
-    threads_restore(nt);
-}
+TEST(train_interp_resume_bit_identical) { check_setting(t_, "sumfirst", METHOD_GNN, "interp=5", "interp=0"); }
 
 /* restarts=3: three candidates (init 0, 1, 2) train to step 4 × eval_every, candidates.csv holds
  * their validation, the one with the best held validation is chosen, and the run is then that
