@@ -274,6 +274,8 @@ TEST(clock_analyze_untrained_run) {
     c.meta.rounds = 1;
     c.meta.mixer = 8;
     c.seed = 3;
+    c.hold = 0; /* every train prime trained; hold=3, the default, below */
+    c.restarts = 1;
     Run r;
     if (run_init(&r, &c, &e)) {
         CHECK(0, "run_init: %s", e.msg);

@@ -2,7 +2,9 @@
  * build-mpi/neurop, which `make test` builds (scripts/deps.sh --mpi installs Open MPI):
  * - R = 1 and R = 2 ranks give the same training loss at every step within 1e-4 relative, over
  *   50 steps of SUMFIRST Meta-MLP (same seed, same global batch), also across a --resume under
- *   MPI; and over the first 10 steps of ADDMOD Meta-GNN. Not 50 of Meta-GNN: its training
+ *   MPI; and over the first 10 steps of ADDMOD Meta-GNN (with its default restarts: three candidates
+ *   to step 4, each data-parallel, every rank choosing the same, then the chosen one trained on; a
+ *   run's metrics are the chosen candidate's up to its step 4). Not 50 of Meta-GNN: its training
  *   amplifies any change of float summation order (another BLAS kernel too) past 1e-4 within
  *   tens of steps on some seeds (docs/cluster.md, "Same results on any R");
  * - only rank 0 writes: one config, one metrics row per step;

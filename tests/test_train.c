@@ -792,6 +792,23 @@ static void sigint_at_call(const Run *r, void *arg) {
 TEST(train_restarts_choose_on_held_and_resume) {
     int nt = threads_save();
     TrainConfig c;
+    /* the defaults: ADDMOD Meta-GNN alone restarts (3 candidates on 3 held primes); a task file
+     * whose template is like ADDMOD's does not inherit its held intents */
+    static const struct {
+        const char *task;
+        MethodKind m;
+        int hold, restarts;
+    } defaults[] = {{"addmod", METHOD_GNN, 3, 3},
+                    {"addmod", METHOD_MLP, 0, 1},
+                    {"arc", METHOD_GNN, 0, 1},
+                    {"examples/count.jsonl", METHOD_GNN, 0, 1}};
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+        Err e0 = {{0}};
+        CHECK(!config_defaults(defaults[i].task, defaults[i].m, &c, &e0) && c.hold == defaults[i].hold &&
+                  c.restarts == defaults[i].restarts,
+              "%s %s: hold %d, restarts %d (%s)", defaults[i].task, method_id(defaults[i].m), c.hold, c.restarts,
+              e0.msg);
+    }
     tiny_config(&c, "sumfirst", METHOD_MLP, 40); /* eval_every 10: candidates stop at step 40... */
     c.steps = 60;
     config_set_steps(&c, 60, 6); /* ...of 60, evaluated every 10 */

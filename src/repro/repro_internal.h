@@ -68,6 +68,8 @@ typedef struct RunResult {
     char error[512];
     double iid, ood, val, train_s, eval_s;
     double iid_pooled, ood_ordinal; /* eval.json's; the plain means when it has none (older runs) */
+    double held;                    /* test exact match on the train intents held out of training */
+    int n_held;                     /* how many (0: none, and iid covers every train intent) */
     long params, best_step, steps;
     int n_int;
     struct {

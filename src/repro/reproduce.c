@@ -394,6 +394,10 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         cJSON_AddNumberToObject(j, "ood", rep.ood);
         cJSON_AddNumberToObject(j, "iid_pooled", rep.iid_pooled);
         if (rep.n_ood_ordinal) cJSON_AddNumberToObject(j, "ood_ordinal", rep.ood_ordinal);
+        if (rep.n_held) { /* train intents held out of training: not in iid (docs/training.md) */
+            cJSON_AddNumberToObject(j, "held", rep.held);
+            cJSON_AddNumberToObject(j, "n_held", rep.n_held);
+        }
         msg->iid = rep.iid;
         msg->ood = rep.ood;
         cJSON *arr = cJSON_AddArrayToObject(j, "intents");

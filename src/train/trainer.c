@@ -647,12 +647,13 @@ static int write_candidates(FILE *f, void *ctx, Err *e) {
 
 static int run_candidates(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
     const TrainConfig c = r->cfg;
-    int K = c.restarts, win = 0;
+    int K = c.restarts, win = 0, lead = dist_rank() == 0;
     double secs = 0; /* the run's training time: every candidate's */
     long at = 4 * c.eval_every < c.steps ? 4 * c.eval_every : c.steps;
     char *cdir = path_join(o->dir, "candidates");
     CandScore *sc = xcalloc((size_t)K + 1, sizeof *sc);
-    int rc = ensure_dir(cdir, e);
+    int rc = lead ? ensure_dir(cdir, e) : 0;
+    dist_barrier(); /* the candidates' folders need it on every rank */
     for (int j = 0; j < K && !rc; j++) {
         char name[32];
         snprintf(name, sizeof name, "init-%d", j);
@@ -670,14 +671,14 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
         rc = run_init(&rj, &cj, e);
         if (!rc) rc = run_train(&rj, &oj, e);
         if (!rc && rj.step < at) rc = 1; /* interrupted */
-        if (!rc) {
+        if (!rc) {                       /* every rank scores the same parameters, so every rank chooses the same */
             EvalReport rep;
             run_evaluate(&rj, SPLIT_VAL, 0, &rep);
             sc[j + 1] = (CandScore){rep.iid, rep.held};
             secs += rj.train_seconds;
             eval_report_free(&rep);
             if (sc[j + 1].held > sc[win + 1].held) win = j;
-            if (o->verbose)
+            if (o->verbose && lead)
                 fprintf(stderr, "candidate init=%d at step %ld: IID validation %.4f, held %.4f\n", j, at, sc[j + 1].iid,
                         sc[j + 1].held);
         }
@@ -694,15 +695,17 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
         char *icsv = path_join(o->dir, "val_intents.csv"), *ccsv = path_join(o->dir, "candidates.csv");
         sc[0] = (CandScore){K, win};
         /* the CSVs and best first: last.safetensors written last marks the choice as made */
-        rc = copy_file(f[2], csv, e) || copy_file(f[3], icsv, e) || adopt_checkpoint(f[1], best, &c, 0, secs, e) ||
-                     atomic_write(ccsv, write_candidates, sc, e) || adopt_checkpoint(f[0], last, &c, 1, secs, e)
-                 ? -1
-                 : 0;
+        if (lead)
+            rc = copy_file(f[2], csv, e) || copy_file(f[3], icsv, e) || adopt_checkpoint(f[1], best, &c, 0, secs, e) ||
+                         atomic_write(ccsv, write_candidates, sc, e) || adopt_checkpoint(f[0], last, &c, 1, secs, e)
+                     ? -1
+                     : 0;
+        dist_barrier(); /* rank 0 has written the run's checkpoint: every rank continues from it */
         if (!rc) {
             run_free(r);
             rc = load_checkpoint(r, last, 1, e);
         }
-        if (!rc && o->verbose) fprintf(stderr, "continuing from candidate init=%d\n", win);
+        if (!rc && o->verbose && lead) fprintf(stderr, "continuing from candidate init=%d\n", win);
         for (int i = 0; i < 4; i++) free(f[i]);
         free(dw);
         free(icsv);
@@ -756,10 +759,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     int rc = candidates_pending(r, o, last, cfgpath, e);
     if (rc == 0) rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
     else if (rc == 1) rc = 0;
-    if (rc == 0 && r->cfg.restarts > 1 && !file_exists(last)) {
-        if (dist_size() > 1) rc = err_set(e, "restarts=%d: the candidates train in one process", r->cfg.restarts);
-        else rc = run_candidates(r, o, last, best, csv, e);
-    }
+    if (rc == 0 && r->cfg.restarts > 1 && !file_exists(last)) rc = run_candidates(r, o, last, best, csv, e);
     if (rc == 0 && r->step < r->cfg.steps && r->cfg.B < dist_size()) /* a resumed run's B is known only now */
         rc =
             err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
