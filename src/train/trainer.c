@@ -632,26 +632,27 @@ static int adopt_checkpoint(const char *from, const char *to, const TrainConfig 
     return rc;
 }
 
+/* The candidates' validation at the choice: IID (trained intents) and held, per init. */
 typedef struct {
-    double iid, held;
-} CandScore;
+    int n, win;
+    double *iid, *held;
+} Candidates;
 
 static int write_candidates(FILE *f, void *ctx, Err *e) {
     (void)e;
-    const CandScore *s = ctx;
-    int n = (int)s[0].iid, win = (int)s[0].held;
+    const Candidates *c = ctx;
     fprintf(f, "init,iid_val,held_val,chosen\n");
-    for (int j = 0; j < n; j++) fprintf(f, "%d,%.6f,%.6f,%d\n", j, s[j + 1].iid, s[j + 1].held, j == win);
+    for (int j = 0; j < c->n; j++) fprintf(f, "%d,%.6f,%.6f,%d\n", j, c->iid[j], c->held[j], j == c->win);
     return 0;
 }
 
 static int run_candidates(Run *r, const TrainOptions *o, const char *last, const char *best, const char *csv, Err *e) {
     const TrainConfig c = r->cfg;
-    int K = c.restarts, win = 0, lead = dist_rank() == 0;
+    int K = c.restarts, lead = dist_rank() == 0;
     double secs = 0; /* the run's training time: every candidate's */
     long at = 4 * c.eval_every < c.steps ? 4 * c.eval_every : c.steps;
     char *cdir = path_join(o->dir, "candidates");
-    CandScore *sc = xcalloc((size_t)K + 1, sizeof *sc);
+    Candidates cs = {.n = K, .iid = xcalloc((size_t)K, sizeof(double)), .held = xcalloc((size_t)K, sizeof(double))};
     int rc = lead ? ensure_dir(cdir, e) : 0;
     dist_barrier(); /* the candidates' folders need it on every rank */
     for (int j = 0; j < K && !rc; j++) {
@@ -671,16 +672,18 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
         rc = run_init(&rj, &cj, e);
         if (!rc) rc = run_train(&rj, &oj, e);
         if (!rc && rj.step < at) rc = 1; /* interrupted */
-        if (!rc) {                       /* every rank scores the same parameters, so every rank chooses the same */
+        if (rc == 1 && o->verbose && lead) fprintf(stderr, "candidate init=%d stopped at step %ld\n", j, rj.step);
+        if (!rc) { /* every rank scores the same parameters, so every rank chooses the same */
             EvalReport rep;
             run_evaluate(&rj, SPLIT_VAL, 0, &rep);
-            sc[j + 1] = (CandScore){rep.iid, rep.held};
+            cs.iid[j] = rep.iid;
+            cs.held[j] = rep.held;
             secs += rj.train_seconds;
             eval_report_free(&rep);
-            if (sc[j + 1].held > sc[win + 1].held) win = j;
+            if (cs.held[j] > cs.held[cs.win]) cs.win = j;
             if (o->verbose && lead)
-                fprintf(stderr, "candidate init=%d at step %ld: IID validation %.4f, held %.4f\n", j, at, sc[j + 1].iid,
-                        sc[j + 1].held);
+                fprintf(stderr, "candidate init=%d at step %ld: IID validation %.4f, held %.4f\n", j, at, cs.iid[j],
+                        cs.held[j]);
         }
         run_free(&rj);
         free(dj);
@@ -688,16 +691,15 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
     }
     if (!rc) {
         char name[32];
-        snprintf(name, sizeof name, "init-%d", win);
+        snprintf(name, sizeof name, "init-%d", cs.win);
         char *dw = path_join(cdir, name), *f[4];
         const char *files[4] = {"last.safetensors", "best.safetensors", "metrics.csv", "val_intents.csv"};
         for (int i = 0; i < 4; i++) f[i] = path_join(dw, files[i]);
         char *icsv = path_join(o->dir, "val_intents.csv"), *ccsv = path_join(o->dir, "candidates.csv");
-        sc[0] = (CandScore){K, win};
         /* the CSVs and best first: last.safetensors written last marks the choice as made */
         if (lead)
             rc = copy_file(f[2], csv, e) || copy_file(f[3], icsv, e) || adopt_checkpoint(f[1], best, &c, 0, secs, e) ||
-                         atomic_write(ccsv, write_candidates, sc, e) || adopt_checkpoint(f[0], last, &c, 1, secs, e)
+                         atomic_write(ccsv, write_candidates, &cs, e) || adopt_checkpoint(f[0], last, &c, 1, secs, e)
                      ? -1
                      : 0;
         dist_barrier(); /* rank 0 has written the run's checkpoint: every rank continues from it */
@@ -705,13 +707,14 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
             run_free(r);
             rc = load_checkpoint(r, last, 1, e);
         }
-        if (!rc && o->verbose && lead) fprintf(stderr, "continuing from candidate init=%d\n", win);
+        if (!rc && o->verbose && lead) fprintf(stderr, "continuing from candidate init=%d\n", cs.win);
         for (int i = 0; i < 4; i++) free(f[i]);
         free(dw);
         free(icsv);
         free(ccsv);
     }
-    free(sc);
+    free(cs.iid);
+    free(cs.held);
     free(cdir);
     return rc;
 }
