@@ -435,6 +435,25 @@ TEST(reproduce_tiny_addmod_clock) {
         CHECK(m >= 2 && m <= 100 && acc >= 0 && acc <= agree && agree <= 1 && k >= 0 && k <= 48,
               "prime %d: mod %g, %g, exact %g, k %g", i, m, agree, acc, k);
     }
+    /* stopped while its candidates trained (no checkpoint of its own yet): the next reproduce
+     * resumes it, keeping the candidates, and gets the same numbers */
+    double iid0 = cell ? cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cell, "iid"), "mean")) : -1;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s'/runs/addmod-gnn-s0 && rm -f eval.json last.safetensors best.safetensors candidates.csv && "
+             "rm -f candidates/init-2/last.safetensors",
+             dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    ReproSummary s2;
+    CHECK(reproduce(&o, &s2, &e) == 0 && s2.resumed == 1 && s2.trained == 0, "rerun: rc (%s), resumed %d, trained %d",
+          e.msg, s2.resumed, s2.trained);
+    char *json2 = slurp(dir, "results.json");
+    cJSON *j2 = json2 ? cJSON_Parse(json2) : NULL;
+    const cJSON *cell2 = j2 ? cJSON_GetArrayItem(cJSON_GetObjectItem(j2, "results"), 0) : NULL;
+    CHECK(cell2 && cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cell2, "iid"), "mean")) == iid0,
+          "the resumed run's IID differs from the straight one's (%g)", iid0);
+    cJSON_Delete(j2);
+    free(json2);
     cJSON_Delete(j);
     free(json);
     free(md);

@@ -880,6 +880,10 @@ TEST(train_restarts_choose_on_held_and_resume) {
     free(lb);
     run_free(&b);
     memset(&b, 0, sizeof b);
+    /* as if the process had been killed before the second candidate's first checkpoint */
+    char *lc = path_join(db, "candidates/init-1/last.safetensors");
+    CHECK(unlink(lc) == 0, "no checkpoint of the interrupted candidate");
+    free(lc);
     TrainOptions ob2 = {.dir = db, .resume = 1};
     CHECK(run_train(&b, &ob2, &e) == 0, "resume: %s", e.msg);
     sigaction(SIGINT, &old, NULL);

@@ -333,7 +333,12 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         return 0;
     }
     if (rp_mkdir_p(it->dir, e)) return -1;
-    int resume = rp_file_exists(last);
+    char cands[1200];
+    rp_path(cands, sizeof cands, it, "candidates");
+    /* a run stopped while its restarts' candidates trained has no checkpoint of its own yet:
+     * resumed too, so that the candidates continue where they stopped */
+    struct stat cst;
+    int resume = rp_file_exists(last) || (stat(cands, &cst) == 0 && S_ISDIR(cst.st_mode));
     msg->how = resume ? RUN_RESUMED : RUN_TRAINED;
 
     Run r;

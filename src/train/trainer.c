@@ -663,8 +663,10 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
         cj.restarts = 1;
         cj.init = j;
         Run rj;
+        /* a candidate folder without a checkpoint (killed before its first) has nothing to keep */
         TrainOptions oj = {.dir = dj,
                            .resume = file_exists(lj),
+                           .force = !file_exists(lj),
                            .stop_at = at,
                            .verbose = o->verbose,
                            .after_step = o->after_step,
