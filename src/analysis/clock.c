@@ -464,11 +464,15 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
             }
             flat[(size_t)i * L + l] = E[l];
         }
-        if (!rc && u.param == p) rc = clock_plane(E, p, d, &rep->plane, e);
-        if (!rc && u.param >= 3) {
-            Err ignore; /* rows that do not vary have no frequency: k 0 */
-            rep->freq[i] = clock_plane(E, u.param, d, &own, &ignore) ? 0 : own.k;
-            rep->freq_power[i] = rep->freq[i] ? own.k_power : 0;
+        if (!rc && u.param >= 3) { /* each prime's own plane; the analysed prime's is the report's */
+            Err pe;
+            int bad = clock_plane(E, u.param, d, &own, &pe);
+            if (u.param == p) {
+                if (bad) rc = err_set(e, "%s", pe.msg);
+                else rep->plane = own;
+            }
+            rep->freq[i] = bad ? 0 : own.k; /* rows that do not vary have no frequency: k 0 */
+            rep->freq_power[i] = bad ? 0 : own.k_power;
         }
         if (!rc) {
             program_answers(r, &prog, theta, u.param, pred);

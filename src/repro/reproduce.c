@@ -321,8 +321,7 @@ static cJSON *intent_json(const Task *t, Intent u, Split s, int n, int correct) 
 /* Trains (or resumes) one run, evaluates its best checkpoint and writes eval.json. Returns 0,
  * 1 when interrupted, -1 on an error that stops the reproduction. */
 static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
-    char last[1200], best[1200], evalp[1200];
-    rp_path(last, sizeof last, it, "last.safetensors");
+    char best[1200], evalp[1200];
     rp_path(best, sizeof best, it, "best.safetensors");
     rp_path(evalp, sizeof evalp, it, "eval.json");
     double t0 = rp_now();
@@ -333,12 +332,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
         return 0;
     }
     if (rp_mkdir_p(it->dir, e)) return -1;
-    char cands[1200];
-    rp_path(cands, sizeof cands, it, "candidates");
-    /* a run stopped while its restarts' candidates trained has no checkpoint of its own yet:
-     * resumed too, so that the candidates continue where they stopped */
-    struct stat cst;
-    int resume = rp_file_exists(last) || (stat(cands, &cst) == 0 && S_ISDIR(cst.st_mode));
+    int resume = run_resumable(it->dir); /* a restarts run's candidates continue where they stopped */
     msg->how = resume ? RUN_RESUMED : RUN_TRAINED;
 
     Run r;

@@ -183,7 +183,7 @@ void task_features(const Task *t, Intent u, float *feat) {
     NP_ASSERT(task_intent_valid(t, u), "invalid intent (%d, %d) for %s", u.family, u.param, t->name);
     memset(feat, 0, sizeof *feat * (size_t)t->n_feat);
     switch (t->kind) {
-    case TASK_SUMFIRST: task_features_at(t, u.param, feat); break;
+    case TASK_SUMFIRST:
     case TASK_ADDMOD: task_features_at(t, u.param, feat); break;
     case TASK_FILE: taskfile_features(t, u, feat); break;
     case TASK_ARC_DEMO: NP_ASSERT(0, "arc-demo: the intent is the examples, encoded by the method"); break;

@@ -60,6 +60,9 @@ typedef struct TrainOptions {
  * first); -1 with a message on error (a NaN/Inf loss stops the run and keeps the last good
  * checkpoint). */
 int run_train(Run *r, const TrainOptions *o, Err *e);
+/* Whether dir holds a run that --resume continues: a checkpoint, or a restarts run stopped while
+ * its candidates trained. */
+int run_resumable(const char *dir);
 
 /* Exact match per intent on fixed evaluation sets. */
 typedef struct IntentScore {

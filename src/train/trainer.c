@@ -721,13 +721,28 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
     return rc;
 }
 
-/* --resume of a run interrupted while its candidates trained: no checkpoint yet, but a folder of
- * candidates; the run is rebuilt from its config.txt. */
-static int candidates_pending(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, Err *e) {
-    char *cdir = path_join(o->dir, "candidates");
-    int pending = o->resume && !file_exists(last) && file_exists(cdir) && file_exists(cfgpath);
+/* A run interrupted while its candidates trained: no checkpoint of its own, but a folder of them
+ * and its config. */
+static int candidates_pending(const char *dir) {
+    char *last = path_join(dir, "last.safetensors"), *cdir = path_join(dir, "candidates"),
+         *cfg = path_join(dir, "config.txt");
+    int pending = !file_exists(last) && file_exists(cdir) && file_exists(cfg);
+    free(last);
     free(cdir);
-    if (!pending) return 0;
+    free(cfg);
+    return pending;
+}
+
+int run_resumable(const char *dir) {
+    char *last = path_join(dir, "last.safetensors");
+    int yes = file_exists(last) || candidates_pending(dir);
+    free(last);
+    return yes;
+}
+
+/* --resume of such a run: it is rebuilt from its config.txt. */
+static int resume_candidates(Run *r, const TrainOptions *o, const char *cfgpath, Err *e) {
+    if (!o->resume || !candidates_pending(o->dir)) return 0;
     unsigned char *text;
     size_t n;
     TrainConfig c;
@@ -761,7 +776,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     if (lead) remove_stale_tmp(o->dir);
     char *last = path_join(o->dir, "last.safetensors"), *best = path_join(o->dir, "best.safetensors"),
          *csv = path_join(o->dir, "metrics.csv"), *cfgpath = path_join(o->dir, "config.txt");
-    int rc = candidates_pending(r, o, last, cfgpath, e);
+    int rc = resume_candidates(r, o, cfgpath, e);
     if (rc == 0) rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
     else if (rc == 1) rc = 0;
     if (rc == 0 && r->cfg.restarts > 1 && !file_exists(last)) rc = run_candidates(r, o, last, best, csv, e);
