@@ -952,6 +952,9 @@ TEST(train_arc_demo_resume_and_real_files) {
               "intent %d: %d of %d opened, %d of %d trained", k, ro.items[k].correct, ro.items[k].n,
               rep.items[k].correct, rep.items[k].n);
     eval_report_free(&ro);
+    /* neurop info counts a step's FLOPs on a run opened to be scored (it aborted here once) */
+    double fo = run_step_flops(&o), fb = run_step_flops(&b);
+    CHECK(fo > 1e6 && fo == fb, "FLOPs a step: opened %g, resumed %g", fo, fb);
     run_free(&o);
     eval_report_free(&rep);
     char dir[1024];

@@ -440,7 +440,9 @@ double run_step_flops(Run *r) {
     rng_seed(&rng, 1);
     for (int b = 0; b < r->cfg.B; b++) {
         us[b] = r->task.train[b % r->task.n_train];
-        task_sample(&r->task, us[b], SPLIT_TRAIN, &rng, r->cfg.N, &bb.ex[b]);
+        /* a validation draw costs what a training draw costs, and a run opened to be scored
+         * (run_open) may not draw training tasks: arc-demo's need the real files' exclusion */
+        task_sample(&r->task, us[b], SPLIT_VAL, &rng, r->cfg.N, &bb.ex[b]);
     }
     batch_pack(r, &bb, us);
     batch_loss(&g, r, &bb, batch_forward(&g, r, &bb, NULL)); /* counts forward and backward products */
