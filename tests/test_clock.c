@@ -319,6 +319,27 @@ TEST(clock_analyze_untrained_run) {
         sum += rep.pc1[i];
     }
     CHECK(n_ood == 3 && rep.ood[8] && rep.ood[15] && rep.ood[22], "OOD flags: %d", n_ood);
+    /* the odd composites from 9 to 97, the largest train prime, each scored mod itself */
+    static const int OFF[] = {9,  15, 21, 25, 27, 33, 35, 39, 45, 49, 51, 55,
+                              57, 63, 65, 69, 75, 77, 81, 85, 87, 91, 93, 95};
+    CHECK(rep.n_off == 24, "%d moduli between the primes", rep.n_off);
+    double off_sum = 0;
+    for (int j = 0; j < rep.n_off && j < 24; j++) {
+        CHECK(rep.off_q[j] == OFF[j], "modulus %d is %d", j, rep.off_q[j]);
+        CHECK(rep.off_mod[j] >= 2 && rep.off_mod[j] <= 100 && rep.off_acc[j] >= 0 &&
+                  rep.off_acc[j] <= rep.off_agree[j] && rep.off_agree[j] <= 1,
+              "q = %d: exact %g, mod %d at %g", rep.off_q[j], rep.off_acc[j], rep.off_mod[j], rep.off_agree[j]);
+        off_sum += rep.off_acc[j];
+    }
+    CHECK(fabs(rep.off_mean - off_sum / 24) < 1e-12, "mean %g, want %g", rep.off_mean, off_sum / 24);
+    { /* the program at x is the intent's when x is one: the same features, the same θ */
+        float *a = xmalloc(r.tpl.n_theta * sizeof *a), *b = xmalloc(r.tpl.n_theta * sizeof *b);
+        run_synth_at(&r, 83, a);
+        run_synth(&r, (Intent){0, 83}, b);
+        CHECK(!memcmp(a, b, r.tpl.n_theta * sizeof *a), "run_synth_at(83) differs from run_synth(p=83)");
+        free(a);
+        free(b);
+    }
     CHECK(fabs(sum) < 1e-6 * (1 + fabs(rep.pc1[0])), "PC1 scores sum to %g", sum);
     const ClockFit *fs[2] = {&rep.fit, &rep.fit_c};
     for (int i = 0; i < 2; i++) {
@@ -375,6 +396,10 @@ TEST(clock_analyze_untrained_run) {
     CHECK(cJSON_IsObject(plane) && cJSON_IsObject(across), "JSON sections missing");
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plane, "points")) == 83, "83 points");
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(across, "primes")) == 25, "25 primes");
+    const cJSON *between = cJSON_GetObjectItemCaseSensitive(j, "between_primes");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(between, "moduli")) == 24 &&
+              cJSON_GetObjectItemCaseSensitive(between, "mean")->valuedouble == rep.off_mean,
+          "between_primes in JSON");
     const cJSON *fit = cJSON_GetObjectItemCaseSensitive(across, "fit");
     CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(fit, "r2")) &&
               cJSON_GetObjectItemCaseSensitive(fit, "r2")->valuedouble == rep.fit.r2,

@@ -410,7 +410,8 @@ TEST(reproduce_tiny_addmod_clock) {
     int rc = tiny_reproduce(t_, dir, "addmod", "gnn", 1, 1, &o, &s, &e);
     CHECK(rc == 0 && s.trained == 1, "rc %d (%s) trained %d", rc, e.msg, s.trained);
     char *md = slurp(dir, "results.md");
-    CHECK(md && strstr(md, "## ADDMOD clock") && strstr(md, "| method | p = 23 | p = 53 | p = 83 |") &&
+    CHECK(md && strstr(md, "## ADDMOD clock") &&
+              strstr(md, "| method | p = 23 | p = 53 | p = 83 | odd composites 9..95 |") &&
               strstr(md, "| Meta-GNN | mod ") && strstr(md, ", k "),
           "results.md: no table of what the unseen primes' programs compute");
     /* ADDMOD Meta-GNN's default restarts on 3 held primes: said under the main table, in results.json */
@@ -421,6 +422,10 @@ TEST(reproduce_tiny_addmod_clock) {
     const cJSON *ck = j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clock"), 0) : NULL;
     const cJSON *primes = ck ? cJSON_GetObjectItem(cJSON_GetObjectItem(ck, "across_primes"), "primes") : NULL;
     CHECK(cJSON_GetArraySize(primes) == 25, "results.json: clock primes");
+    const cJSON *between = ck ? cJSON_GetObjectItem(ck, "between_primes") : NULL;
+    double bm = cJSON_GetNumberValue(cJSON_GetObjectItem(between, "mean"));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(between, "moduli")) == 24 && bm >= 0 && bm <= 1,
+          "results.json: the clock's odd composite moduli (mean %g)", bm);
     const cJSON *cell = j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0) : NULL;
     const cJSON *held = cell ? cJSON_GetObjectItem(cell, "held") : NULL;
     double hm = cJSON_GetNumberValue(cJSON_GetObjectItem(held, "mean"));

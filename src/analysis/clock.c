@@ -479,6 +479,22 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
             clock_modulus(pred, u.param, t->vocab - 1, &rep->mod[i], &rep->mod_agree[i], &rep->acc[i]);
         }
     }
+    /* the odd composites between the train primes */
+    int top = 0;
+    for (int i = 0; i < t->n_train; i++)
+        if (t->train[i].param > top) top = t->train[i].param;
+    for (int q = 9; q <= top && q < V && !rc; q += 2) {
+        int prime = 1;
+        for (int f = 3; f * f <= q; f += 2) prime = prime && q % f;
+        if (prime || rep->n_off == CLOCK_MAX_PRIMES) continue;
+        int j = rep->n_off++;
+        run_synth_at(r, q, theta);
+        program_answers(r, &prog, theta, q, pred);
+        rep->off_q[j] = q;
+        clock_modulus(pred, q, t->vocab - 1, &rep->off_mod[j], &rep->off_agree[j], &rep->off_acc[j]);
+        rep->off_mean += rep->off_acc[j];
+    }
+    if (rep->n_off) rep->off_mean /= rep->n_off;
     if (!rc) rc = clock_pc1(flat, rep->n_primes, L, rep->pc1, &rep->pc1_var, e);
     if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 0, &rep->fit, e);
     if (!rc) rc = clock_fit_cos(rep->primes, rep->pc1, rep->n_primes, 1, &rep->fit_c, e);
@@ -611,6 +627,17 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
     cJSON_AddNumberToObject(pp, "omega", 5.672);
     cJSON_AddNumberToObject(pp, "phi", 3.631);
     cJSON_AddNumberToObject(pp, "r2_min", 0.94);
+    cJSON *b = cJSON_AddObjectToObject(obj, "between_primes");
+    cJSON_AddNumberToObject(b, "mean", rep->off_mean);
+    cJSON *qs = cJSON_AddArrayToObject(b, "moduli");
+    for (int j = 0; j < rep->n_off; j++) {
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddNumberToObject(q, "q", rep->off_q[j]);
+        cJSON_AddNumberToObject(q, "acc", rep->off_acc[j]);
+        cJSON_AddNumberToObject(q, "modulus", rep->off_mod[j]);
+        cJSON_AddNumberToObject(q, "modulus_agree", rep->off_agree[j]);
+        cJSON_AddItemToArray(qs, q);
+    }
 }
 
 /* ---- the plot ----------------------------------------------------------------------------- */

@@ -115,11 +115,21 @@ typedef struct ClockReport {
      * interpolated (docs/clock.md) */
     int freq[CLOCK_MAX_PRIMES];
     double freq_power[CLOCK_MAX_PRIMES];
+    /* moduli between the train primes that are not primes: every odd composite q from 9 to the
+     * largest train prime, its program made from the intent features at q (run_synth_at) and scored
+     * mod q on all q² pairs, with the modulus it computes. No run trains, validates or is tested
+     * on them; they ask what the OOD primes ask (does the program follow the modulus between the
+     * trained ones, across the same gaps?) without being OOD intents (docs/clock.md). Odd only:
+     * every train prime but 2 is odd, and a clock of k = (q − 1)/2 needs an odd q. */
+    int n_off;
+    int off_q[CLOCK_MAX_PRIMES], off_mod[CLOCK_MAX_PRIMES];
+    double off_acc[CLOCK_MAX_PRIMES], off_agree[CLOCK_MAX_PRIMES];
+    double off_mean; /* mean of off_acc */
 } ClockReport;
 
 /* Runs the analysis on an opened ADDMOD run whose method generates weights (not direct): θ =
  * run_synth(p) for every train and OOD prime, their `embed.weight` and the modulus each program
- * computes, and the plane of prime p
+ * computes, the programs of the odd composite moduli between them, and the plane of prime p
  * (CLOCK_PRIME for the paper's). -1 with a one-line message for another task, the direct method,
  * a template without embed.weight, an invalid p, or non-finite generated weights. */
 int clock_analyze(Run *r, int p, ClockReport *rep, Err *e);

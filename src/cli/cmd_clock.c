@@ -131,6 +131,15 @@ int cmd_clock(int argc, char **argv) {
         if (m != p) printf(" (%.3f of the pairs)%s", rep.mod_agree[i], m >= 2 * p - 1 ? ": never wraps" : "");
         printf("\n");
     }
+    /* programs for moduli no run sees: whether they follow q says what the OOD primes would */
+    printf("between the train primes, the odd composite moduli (no run trains, validates or is tested on them):\n"
+           "  mean exact %.3f over %d moduli;",
+           rep.off_mean, rep.n_off);
+    for (int j = 0; j < rep.n_off; j++) {
+        printf("%s %d %.2f", j % 8 ? "," : "\n ", rep.off_q[j], rep.off_acc[j]);
+        if (rep.off_mod[j] != rep.off_q[j]) printf(" (mod %d)", rep.off_mod[j]);
+    }
+    printf("\n");
     if (!out) return 0;
 
     if (mkdir_p(out, &e) || clock_write_data(&rep, out, &e)) {

@@ -400,15 +400,27 @@ void eval_report_free(EvalReport *rep) {
     memset(rep, 0, sizeof *rep);
 }
 
-void run_synth(Run *r, Intent u, float *theta) {
+static void synth_features(Run *r, float *feat, float *theta) {
     Graph g;
     eval_graph(r, &g);
-    float *feat = xmalloc(r->task.n_feat * sizeof(float));
-    task_features(&r->task, u, feat);
     Tensor *th = method_generate(&g, &r->m, tensor_wrap(&g, feat, NULL, SHAPE(1, r->task.n_feat)));
     memcpy(theta, th->data, r->tpl.n_theta * sizeof(float));
-    free(feat);
     graph_free(&g);
+}
+
+void run_synth(Run *r, Intent u, float *theta) {
+    float *feat = xmalloc(r->task.n_feat * sizeof(float));
+    task_features(&r->task, u, feat);
+    synth_features(r, feat, theta);
+    free(feat);
+}
+
+void run_synth_at(Run *r, double x, float *theta) {
+    NP_ASSERT(task_scalar_intent(&r->task), "run_synth_at: %s has no scalar intent", r->task.name);
+    float *feat = xmalloc(r->task.n_feat * sizeof(float));
+    task_features_at(&r->task, x, feat);
+    synth_features(r, feat, theta);
+    free(feat);
 }
 
 void run_solve_demo(Run *r, const int *demo, const int *tok, float *theta, int *pred) {

@@ -94,6 +94,9 @@ int run_score(Run *r, Intent u, const Examples *ex);
 double run_step_flops(Run *r);
 /* θ = M(U) for one intent: n_theta floats (not for direct). */
 void run_synth(Run *r, Intent u, float *theta);
+/* The same for the intent features at any x of a scalar-intent task (task_features_at), which need
+ * not be one of its intents: the clock analysis's programs for moduli between the train primes. */
+void run_synth_at(Run *r, double x, float *theta);
 /* A demonstration task's test input tok (seq_len tokens) solved from its examples (demo:
  * demo_pairs * seq_len cells, in * 10 + out): the argmax colour of every cell into pred. theta
  * (n_theta floats, or NULL) gets the program made from the examples; direct makes none (it reads
