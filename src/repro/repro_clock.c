@@ -106,23 +106,27 @@ void rp_clock_md(const ClockSet *cs, Buf *md) {
     rp_printf(md, "What the same runs' programs for the unseen primes compute, on all p² pairs: the modulus m whose "
                   "(a + b) mod m agrees with most answers, that share, exact match at p, and the clock frequency k of "
                   "the program's own embedding (k = (p − 1)/2 is the family of runs that interpolate between train "
-                  "primes; docs/clock.md). The last column: the programs for the odd composite moduli from 9 to 95, "
-                  "which no run trains, validates or is tested on, scored mod themselves (mean exact): the same "
-                  "question as the unseen primes', asked without them.\n\n| method |");
+                  "primes; docs/clock.md).");
     const ClockItem *first = NULL;
     for (int i = 0; i < cs->n && !first; i++)
         if (cs->it[i].ok) first = &cs->it[i];
-    if (!first) {
+    if (!first || !first->rep.n_off) {
         rp_printf(md, "\n\n");
         return;
     }
+    int q0 = first->rep.off_q[0], q1 = first->rep.off_q[first->rep.n_off - 1];
+    rp_printf(md,
+              " The last column: the programs for the odd composite moduli from %d to %d, which no run trains, "
+              "validates or is tested on, scored mod themselves (mean exact): the same question as the unseen "
+              "primes', asked without them.\n\n| method |",
+              q0, q1);
     int cols = 0;
     for (int k = 0; k < first->rep.n_primes; k++)
         if (first->rep.ood[k]) {
             rp_printf(md, " p = %d |", first->rep.primes[k]);
             cols++;
         }
-    rp_printf(md, " odd composites 9..95 |\n|---|");
+    rp_printf(md, " odd composites %d..%d |\n|---|", q0, q1);
     for (int k = 0; k <= cols; k++) rp_printf(md, "---|");
     rp_printf(md, "\n");
     for (int i = 0; i < cs->n; i++) {
