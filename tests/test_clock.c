@@ -315,6 +315,10 @@ TEST(clock_analyze_untrained_run) {
         if (q == CLOCK_PRIME)
             CHECK(rep.freq[i] == pl->k && rep.freq_power[i] == pl->k_power, "p = 83: k %d, plane's %d", rep.freq[i],
                   pl->k);
+        /* the median margin's sign is the majority's: > 0 means at least half the pairs right */
+        CHECK(isfinite(rep.margin[i]) && (rep.margin[i] <= 0 || rep.acc[i] >= 0.5) &&
+                  (rep.margin[i] >= 0 || rep.acc[i] <= 0.5) && rep.size[i] > 0 && isfinite(rep.size[i]),
+              "p = %d: margin %g with exact %g, size %g", q, rep.margin[i], rep.acc[i], rep.size[i]);
         n_ood += rep.ood[i];
         sum += rep.pc1[i];
     }
@@ -337,6 +341,15 @@ TEST(clock_analyze_untrained_run) {
         run_synth_at(&r, 83, a);
         run_synth(&r, (Intent){0, 83}, b);
         CHECK(!memcmp(a, b, r.tpl.n_theta * sizeof *a), "run_synth_at(83) differs from run_synth(p=83)");
+        double ss = 0; /* the size, from the template's own list of weight matrices */
+        long nw = 0;
+        for (int k = 0; k < r.tpl.n_tensors; k++)
+            if (r.tpl.tensors[k].ndim == 2)
+                for (long l = 0; l < r.tpl.tensors[k].numel; l++, nw++)
+                    ss += (double)b[r.tpl.tensors[k].off + l] * b[r.tpl.tensors[k].off + l];
+        /* 6052 less the biases: q, k, v, o and fc2 16 each, fc1 48, unembed 100 */
+        CHECK(nw == 6052 - 5 * 16 - 48 - 100 && fabs(rep.size[22] - ss / nw) < 1e-12 * ss / nw,
+              "p = 83: size %g over %ld matrix entries, want %g", rep.size[22], nw, ss / nw);
         free(a);
         free(b);
     }

@@ -383,9 +383,28 @@ void clock_modulus(const int *pred, int p, int m_max, int *mod, double *agree, d
     *agree = (double)best / (double)n;
 }
 
-/* prime p's program θ on its p² pairs [a, b, '='], argmax per pair into pred; a is reset and
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* mean square of θ over the template's weight matrices */
+static double program_size(const Template *tp, const float *theta) {
+    double s = 0;
+    long n = 0;
+    for (int k = 0; k < tp->n_tensors; k++)
+        if (tp->tensors[k].ndim == 2) {
+            for (long j = 0; j < tp->tensors[k].numel; j++)
+                s += (double)theta[tp->tensors[k].off + j] * theta[tp->tensors[k].off + j];
+            n += tp->tensors[k].numel;
+        }
+    return n ? s / (double)n : 0;
+}
+
+/* prime p's program θ on its p² pairs [a, b, '='], argmax per pair into pred and, if margin is
+ * not NULL, the median of (the correct class's logit − the largest other's); a is reset and
  * reused, one arena for all the primes */
-static void program_answers(Run *r, Arena *a, const float *theta, int p, int *pred) {
+static void program_answers(Run *r, Arena *a, const float *theta, int p, int *pred, double *margin) {
     const Template *tp = &r->tpl;
     int n = p * p, eq = r->task.vocab - 1; /* '=' is ADDMOD's last token */
     int *tok = xmalloc((size_t)n * 3 * sizeof *tok);
@@ -399,7 +418,23 @@ static void program_answers(Run *r, Arena *a, const float *theta, int p, int *pr
     graph_init(&g, a);
     g.no_grad = 1;
     Tensor *y = exec_transformer(&g, tp, tensor_wrap(&g, (float *)theta, NULL, SHAPE(1, tp->n_theta)), tok, 1, n);
-    for (int i = 0; i < n; i++) pred[i] = logits_argmax(y->data + (long)i * tp->classes, tp->classes);
+    const int C = tp->classes;
+    double *mg = margin ? xmalloc((size_t)n * sizeof *mg) : NULL;
+    for (int i = 0; i < n; i++) {
+        const float *l = y->data + (long)i * C;
+        pred[i] = logits_argmax(l, C);
+        if (!mg) continue;
+        int lab = (i / p + i % p) % p;
+        double other = -INFINITY;
+        for (int c = 0; c < C; c++)
+            if (c != lab && l[c] > other) other = l[c];
+        mg[i] = (double)l[lab] - other;
+    }
+    if (mg) {
+        qsort(mg, (size_t)n, sizeof *mg, cmp_double);
+        *margin = n % 2 ? mg[n / 2] : 0.5 * (mg[n / 2 - 1] + mg[n / 2]);
+        free(mg);
+    }
     graph_free(&g);
     free(tok);
 }
@@ -475,7 +510,8 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
             rep->freq_power[i] = bad ? 0 : own.k_power;
         }
         if (!rc) {
-            program_answers(r, &prog, theta, u.param, pred);
+            program_answers(r, &prog, theta, u.param, pred, &rep->margin[i]);
+            rep->size[i] = program_size(&r->tpl, theta);
             clock_modulus(pred, u.param, t->vocab - 1, &rep->mod[i], &rep->mod_agree[i], &rep->acc[i]);
         }
     }
@@ -489,7 +525,7 @@ int clock_analyze(Run *r, int p, ClockReport *rep, Err *e) {
         if (prime || rep->n_off == CLOCK_MAX_PRIMES) continue;
         int j = rep->n_off++;
         run_synth_at(r, q, theta);
-        program_answers(r, &prog, theta, q, pred);
+        program_answers(r, &prog, theta, q, pred, NULL);
         rep->off_q[j] = q;
         clock_modulus(pred, q, t->vocab - 1, &rep->off_mod[j], &rep->off_agree[j], &rep->off_acc[j]);
         rep->off_mean += rep->off_acc[j];
@@ -617,6 +653,8 @@ void clock_to_json(const ClockReport *rep, cJSON *obj) {
         cJSON_AddNumberToObject(q, "modulus_agree", rep->mod_agree[i]);
         cJSON_AddNumberToObject(q, "k", rep->freq[i]);
         cJSON_AddNumberToObject(q, "k_power", rep->freq_power[i]);
+        cJSON_AddNumberToObject(q, "margin", rep->margin[i]);
+        cJSON_AddNumberToObject(q, "size", rep->size[i]);
         cJSON_AddItemToArray(ps, q);
     }
     cJSON_AddItemToObject(x, "fit", fit_json(&rep->fit));

@@ -120,14 +120,15 @@ int cmd_clock(int argc, char **argv) {
     printf("  paper:   23.43*cos(5.672/p + 3.6310)             R2 > 0.94\n");
     /* which modulus each program computes: an unseen prime's either follows p or snaps to a
      * nearby train prime (docs/clock.md) */
-    printf("the modulus each prime's program computes (on all p^2 pairs; * = OOD, h = held out of training):\n");
+    printf("the modulus each prime's program computes (on all p^2 pairs; * = OOD, h = held out of training;\n"
+           "margin: median of the correct logit minus the best other; size: mean square of its weight matrices):\n");
     for (int i = 0; i < rep.n_primes; i++) {
         int p = rep.primes[i], m = rep.mod[i];
-        printf("  p = %2d%s exact %.3f  clock k = %2d (%.2f)  computes mod %d", p,
+        printf("  p = %2d%s exact %.3f  margin %6.2f  size %.3f  clock k = %2d (%.2f)  computes mod %d", p,
                rep.ood[i]    ? "*"
                : rep.held[i] ? "h"
                              : " ",
-               rep.acc[i], rep.freq[i], rep.freq_power[i], m);
+               rep.acc[i], rep.margin[i], rep.size[i], rep.freq[i], rep.freq_power[i], m);
         if (m != p) printf(" (%.3f of the pairs)%s", rep.mod_agree[i], m >= 2 * p - 1 ? ": never wraps" : "");
         printf("\n");
     }
