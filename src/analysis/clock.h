@@ -118,8 +118,8 @@ typedef struct ClockReport {
     /* how sure and how large each program is: the median over its p² pairs of the correct class's
      * logit minus the largest other (all classes; > 0 where it is right), and the mean square of θ
      * over the template's weight matrices (what theta_l2 penalizes above theta_ms). A clock of more
-     * positions has finer angles between neighbouring answers, so a program that keeps one size
-     * for every p answers large primes with smaller margins (docs/clock.md) */
+     * positions puts neighbouring answers closer, so a large prime needs a larger program or finer
+     * angles to be answered as surely as a small one (docs/clock.md) */
     double margin[CLOCK_MAX_PRIMES], size[CLOCK_MAX_PRIMES];
     /* moduli between the train primes that are not primes: every odd composite q from 9 to the
      * largest train prime, its program made from the intent features at q (run_synth_at) and scored
