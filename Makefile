@@ -57,8 +57,13 @@ $(BUILD)/pic/%.o: %.c | $(BUILD)/deps.stamp
 $(BUILD)/libneurop.so: $(PIC_OBJ)
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
 
+# The program links OpenBLAS and libgomp statically (the same Debian builds, as archives): a shared
+# OpenBLAS costs 3 ms of symbol binding and thread starts at every launch, and a static libgomp
+# starts after cli/main.c has set its wait policy, so neurop need not restart itself (engine/cpu.h).
+# `neurop solve` on one task is a whole process; these were most of its start.
+NEUROP_LDLIBS ?= -Wl,-Bstatic -lopenblas -lgomp -Wl,-Bdynamic -Wl,--as-needed -lgfortran -lcjson -lm -lpthread -ldl
 $(BUILD)/neurop: $(CLI_OBJ) $(BUILD)/libneurop.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(NEUROP_LDLIBS)
 	@$(if $(filter 1,$(MPI)),true,ln -sf $(BUILD)/neurop neurop 2>/dev/null || true)
 
 # The test registry is every TEST(name) in tests/*.c, collected at build time.
@@ -87,7 +92,8 @@ test: $(BUILD)/neurop-tests $(BUILD)/neurop $(BUILD)/libneurop.so $(BUILD)/neuro
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: mpi
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDLIBS="-lopenblas -lcjson -lm -fopenmp -fsanitize=address,undefined" build-asan/neurop-tests build-asan/neurop
+	  LDLIBS="-lopenblas -lcjson -lm -fopenmp -fsanitize=address,undefined" \
+	  NEUROP_LDLIBS="-lopenblas -lcjson -lm -fopenmp -fsanitize=address,undefined" build-asan/neurop-tests build-asan/neurop
 	@ASAN_OPTIONS=detect_leaks=0 OMP_NUM_THREADS=2 NEUROP_TEST_QUICK=1 build-asan/neurop-tests
 
 # libFuzzer harnesses (tests/fuzz/) under ASan + UBSan, FUZZ_SECONDS each (default 60; CI: 2).

@@ -26,8 +26,12 @@ int main(void) {
     return (int)cblas_sdot(1, &x, 1, &x, 1) - 1 + (omp_get_max_threads() < 1);
 }
 C
+  # shared (the tests, the Python library) and static (the neurop program: Makefile, NEUROP_LDLIBS)
   $CC -std=c11 -fopenmp -I/usr/include/cjson "$d/t.c" -o "$d/t" -lopenblas -lcjson -lm >/dev/null 2>&1 \
-    && "$d/t" || rc=1
+    && "$d/t" \
+    && $CC -std=c11 -fopenmp -I/usr/include/cjson "$d/t.c" -o "$d/s" -Wl,-Bstatic -lopenblas -lgomp -Wl,-Bdynamic \
+         -Wl,--as-needed -lgfortran -lcjson -lm -lpthread -ldl >/dev/null 2>&1 \
+    && "$d/s" || rc=1
   rm -rf "$d"
   return $rc
 }

@@ -8,6 +8,7 @@
  * those two are checked on every call too); analytic gradients from graph_backward are compared to
  * central differences of that loss, element by element, for every input that takes a gradient. */
 #include "test.h"
+#include "cli.h"
 #include "engine/cpu.h"
 #include "engine/gemm.h"
 #include "engine/params.h"
@@ -1713,6 +1714,28 @@ TEST(cpu_blas_core_choice) {
     char d[512];
     cpu_describe(d, sizeof d);
     CHECK(strstr(d, "OpenBLAS ") && strstr(d, cpu_blas_core()), "cpu_describe: %s", d);
+}
+
+/* How neurop starts (engine/cpu.h). LD_DEBUG=libs makes ld.so name every shared library it starts
+ * and every program it initializes. Linked as the Makefile links it (libgomp and OpenBLAS static),
+ * neurop starts once, its OpenMP defaults set before libgomp reads them; with a shared libgomp
+ * (the sanitizer build) it restarts once so that libgomp reads them. Never once with a shared
+ * libgomp (the wait policy would be libgomp's default) nor twice without one (a wasted start). */
+TEST(cpu_neurop_starts_once_or_restarts_for_shared_openmp) {
+    char cmd[4400], line[1024];
+    snprintf(cmd, sizeof cmd,
+             "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY -u NEUROP_RESTARTED LD_DEBUG=libs '%s' help 2>&1 >/dev/null",
+             cli_bin());
+    FILE *p = popen(cmd, "r");
+    CHECK(p, "popen %s", cmd);
+    int starts = 0, shared_omp = 0;
+    while (fgets(line, sizeof line, p)) {
+        starts += strstr(line, "initialize program:") != NULL;
+        shared_omp |= strstr(line, "calling init:") && strstr(line, "libgomp");
+    }
+    CHECK(pclose(p) == 0, "%s failed", cmd);
+    CHECK(starts == (shared_omp ? 2 : 1), "neurop started %d times with %s libgomp", starts,
+          shared_omp ? "a shared" : "a static");
 }
 
 /* bmm with a fused bias: per batch element, and one batch element (rows split across threads,

@@ -47,6 +47,10 @@ static int dispatch(int argc, char **argv) {
     return 2;
 }
 
+/* Before the initializers of the statically linked libgomp and OpenBLAS (priority constructors run
+ * first), so that they start with neurop's environment and neurop need not restart (engine/cpu.h). */
+__attribute__((constructor(101))) static void early_env(void) { cpu_early_env(); }
+
 int main(int argc, char **argv) {
     cpu_setup(argv);         /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
     dist_init(&argc, &argv); /* under mpirun: this process is one rank of the job (train/dist.h) */

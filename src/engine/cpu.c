@@ -1,6 +1,8 @@
 /* CPU, BLAS kernel and floating-point mode (cpu.h). */
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include "engine/cpu.h"
 #include "engine/gemm.h"
+#include <link.h>
 #include <pmmintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,25 @@ void cpu_ftz(void) {
         _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
         _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
     }
+}
+
+static int names_library(struct dl_phdr_info *info, size_t size, void *lib) {
+    return info->dlpi_name && strstr(info->dlpi_name, lib) != NULL;
+}
+
+/* Whether a shared library whose file name contains lib is loaded (its initializer has run). */
+static int shared_library_loaded(const char *lib) { return dl_iterate_phdr(names_library, (void *)lib); }
+
+void cpu_early_env(void) {
+    /* Linked statically, libgomp and OpenBLAS read the environment in initializers that run after
+     * this one (cli/main.c's priority constructor); shared, they have read it already, and
+     * cpu_setup's restart is the only way. */
+    if (!shared_library_loaded("libgomp") && !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+        setenv("GOMP_SPINCOUNT", "20000", 1);
+    /* graph_init runs OpenBLAS single-threaded inside our OpenMP regions: its own pool of threads,
+     * which it starts at load, would only cost the start (about 3 ms of a 10 ms solve). */
+    if (!shared_library_loaded("libopenblas") && !getenv("OPENBLAS_NUM_THREADS"))
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
 }
 
 void cpu_setup(char **argv) {

@@ -13,6 +13,13 @@
  * denormals-are-zero on every OpenMP thread (cpu_ftz). */
 void cpu_setup(char **argv);
 
+/* Sets the same environment before any library reads it, where that is possible: called from the
+ * neurop program's constructor, which runs before statically linked libgomp and OpenBLAS start
+ * (the Makefile links them so), then cpu_setup needs no restart. Where they are shared libraries it
+ * sets nothing and cpu_setup restarts as before. Also OPENBLAS_NUM_THREADS=1 when unset (OpenBLAS
+ * runs single-threaded inside our OpenMP regions: its thread pool would only cost the start). */
+void cpu_early_env(void);
+
 /* Flush-to-zero / denormals-are-zero on the calling thread and on every thread of the OpenMP pool.
  * Subnormal floats (AdamW's second moments of rarely used weights) cost ~100 cycles each. */
 void cpu_ftz(void);
