@@ -167,12 +167,14 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, c
     int one_seg[2] = {0, n};
     const int *sseg = tie ? slot_seg : one_seg;
     int Gt = tie ? G : 1;
-    /* per slot: W_p p + b₁ -> [n, d] */
-    Tensor *pt = pe ? tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)) : tensor_zeros(g, SHAPE(n, NG_PE_DIM));
+    /* per slot: W_p p + b₁ -> [n, d]; without fixed features (codes, or none) that is b₁ of the
+     * slot's group, as the product with zero features would give exactly */
     int *slot_grp = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
     for (int k = 0; k < Gt; k++)
         for (int s = sseg[k]; s < sseg[k + 1]; s++) slot_grp[s] = k;
-    Tensor *ps_slot = op_segmm_bias(g, pt, params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt);
+    Tensor *ps_slot = pe ? op_segmm_bias(g, tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)),
+                                         params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt)
+                         : op_gather(g, params_tensor(g, ps, en->b1), slot_grp, n);
     if (pe_codes(m->cfg.pe)) ps_slot = op_add(g, ps_slot, slot_codes(g, ps, &en->codes, n, d));
     /* per intent and group: W_U U -> [G·B, d] */
     Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)),
