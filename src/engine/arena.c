@@ -2,13 +2,10 @@
  * so a training loop reaches a steady state with no malloc at all. */
 #include "engine/tensor.h"
 #include <string.h>
-#include <sys/mman.h>
 
-/* A block of 2 MiB or more is aligned to 2 MiB and asked for as transparent huge pages: a graph's
- * first use of its memory then takes one page fault per 2 MiB, not per 4 KiB. On a cold start that
- * was half of `neurop solve`'s time (8,300 faults, 22 ms of system time for a 35 MB graph). */
-#define HUGE_PAGE ((size_t)2 << 20)
-
+/* Blocks come from huge_alloc (err.h): a graph's first use of its memory takes one page fault per
+ * 2 MiB, not per 4 KiB. On a cold start that was half of `neurop solve`'s time (8,300 faults,
+ * 22 ms of system time for a 35 MB graph). */
 struct ArenaBlock {
     ArenaBlock *next;
     size_t cap, used;
@@ -20,11 +17,7 @@ static ArenaBlock *block_new(size_t cap) {
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
-    size_t align = cap >= HUGE_PAGE ? HUGE_PAGE : 64, size = (cap + align - 1) & ~(align - 1);
-    b->mem = aligned_alloc(align, size);
-#ifdef MADV_HUGEPAGE
-    if (b->mem && align == HUGE_PAGE) madvise(b->mem, size, MADV_HUGEPAGE);
-#endif
+    b->mem = cap >= ((size_t)2 << 20) ? huge_alloc(cap) : aligned_alloc(64, (cap + 63) & ~(size_t)63);
     if (!b->mem) {
         fprintf(stderr, "neurop: out of memory (arena block of %zu bytes)\n", cap);
         exit(2);

@@ -1,5 +1,7 @@
 #include "engine/err.h"
 #include <stdarg.h>
+#include <stdint.h>
+#include <sys/mman.h>
 
 /* Messages quote user input (file names, tokens, settings): a control byte in it is shown as
  * \xNN, so a message stays one line and cannot drive the terminal (colours, cursor moves). */
@@ -38,4 +40,16 @@ void *xcalloc(size_t n, size_t size) {
 void *xrealloc(void *p, size_t n) {
     void *q = realloc(p, n ? n : 1);
     return q ? q : oom(n);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+void *huge_alloc(size_t n) {
+    if (n < HUGE_PAGE) return malloc(n ? n : 1);
+    if (n > SIZE_MAX - HUGE_PAGE) return NULL;
+    size_t size = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    void *p = aligned_alloc(HUGE_PAGE, size);
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
 }

@@ -625,7 +625,7 @@ static char *read_header(const char *path, FILE *f, uint64_t size, uint64_t *hle
 /* Reads the data section and points each tensor into it. */
 static int load_data(const char *path, FILE *fp, StFile *f, uint64_t data_size, Err *e) {
     if (data_size > SIZE_MAX - 4) return err_set(e, "%s: data section too large for this machine", path);
-    f->data = malloc((size_t)data_size + 4); /* +4: a valid pointer even for an empty section */
+    f->data = huge_alloc((size_t)data_size + 4); /* +4: a valid pointer even for an empty section */
     if (!f->data) return err_set(e, "%s: out of memory for %" PRIu64 " bytes of tensor data", path, data_size);
     if (read_exact(path, fp, f->data, (size_t)data_size, "tensor data", e)) return -1;
     if (fgetc(fp) != EOF) return err_set(e, "%s: file grew while being read", path);
