@@ -112,7 +112,7 @@ run: all
 
 bench: all
 	@CC="$(CC)" scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory $(BUILD)/neurop-bench $(BUILD)/neurop-bench-meta
+	@$(MAKE) --no-print-directory $(BUILD)/neurop-bench $(BUILD)/neurop-bench-meta $(BUILD)/neurop-bench-process
 	scripts/bench.sh
 
 $(BUILD)/neurop-bench: $(BUILD)/bench/bench.o $(BUILD)/libneurop.a
@@ -121,7 +121,10 @@ $(BUILD)/neurop-bench: $(BUILD)/bench/bench.o $(BUILD)/libneurop.a
 # One training step per task and method (bench/bench_meta.c), for dev/bench_step_torch.py to compare against.
 $(BUILD)/neurop-bench-meta: $(BUILD)/bench/bench_meta.o $(BUILD)/libneurop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
--include $(BUILD)/bench/bench.d $(BUILD)/bench/bench_meta.d
+# Whole processes, spawn to exit (bench/bench_process.c; scripts/bench.sh solve).
+$(BUILD)/neurop-bench-process: $(BUILD)/bench/bench_process.o
+	$(CC) $(CFLAGS) -o $@ $^
+-include $(BUILD)/bench/bench.d $(BUILD)/bench/bench_meta.d $(BUILD)/bench/bench_process.d
 
 # gnuplot only draws the plots: installed here, not for the build (reproduce skips the PNGs without it).
 reproduce: all

@@ -12,7 +12,10 @@
 #           and after it that step's check line (check ... ok|KINK|MISMATCH); exits 1 when a check fails
 #           (the results file is written all the same, with the failure in it).
 # Each results file has the commands, the date, the commit, the machine and BLAS kernel, the load average.
-#   scripts/bench.sh [all|engine|step]      (default all)
+#   solve   one 1D-ARC task solved in its own process (neurop solve RUN TASK.json, spawn to exit;
+#           build/neurop-bench-process), beside a process that does nothing and the warm time per task
+#           -> bench/results/solve.txt
+#   scripts/bench.sh [all|engine|step|solve]      (default all)
 #   OMP_NUM_THREADS   thread count for both sides (default 2)
 #   GOMP_SPINCOUNT    default 20000, for both sides (both use libgomp): a short spin, then sleep, between
 #                     parallel regions, as neurop sets it (src/engine/cpu.c). With libgomp's long
@@ -30,6 +33,7 @@
 #   BENCH_ROUNDS      measurements per side of each step line, alternating ours and torch (default 3); a
 #                     line reports each side's best median, so a minute when the machine is busy with
 #                     something else (a shared VM: ±30%) counts against neither side
+#   BENCH_SPAWNS      runs of one solve task (and of neurop help) in the solve benchmark (default 30)
 #   BENCH_NOTE        a line of context written into the results files
 #   TORCH_MALLOC      default "tuned": PyTorch runs with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=64G, so
 #                     glibc keeps the step's large buffers instead of unmapping them and faulting them
@@ -39,7 +43,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT="${1:-all}"
-case "$WHAT" in all|engine|step) ;; *) echo "usage: scripts/bench.sh [all|engine|step]" >&2; exit 2 ;; esac
+case "$WHAT" in all|engine|step|solve) ;; *) echo "usage: scripts/bench.sh [all|engine|step|solve]" >&2; exit 2 ;; esac
 scripts/deps.sh --bench                      # python3-torch for the reference (idempotent)
 
 T="${OMP_NUM_THREADS:-2}"
@@ -48,7 +52,8 @@ export OMP_NUM_THREADS="$T"
 BUILD="${BUILD:-build}"
 PY=/usr/bin/python3                          # Debian's python3, the one python3-torch installs into
 mkdir -p bench/results
-[ -x "$BUILD/neurop-bench" ] && [ -x "$BUILD/neurop-bench-meta" ] || make --no-print-directory "$BUILD/neurop-bench" "$BUILD/neurop-bench-meta"
+[ -x "$BUILD/neurop-bench" ] && [ -x "$BUILD/neurop-bench-meta" ] && [ -x "$BUILD/neurop-bench-process" ] ||
+  make --no-print-directory "$BUILD/neurop-bench" "$BUILD/neurop-bench-meta" "$BUILD/neurop-bench-process"
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
 commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -203,8 +208,57 @@ step() {
   fi
 }
 
+# ---------------------------------------------------------------- one task, one process
+# `neurop solve RUN TASK.json` as a script calling it per task sees it: spawn to exit
+# (build/neurop-bench-process), on an arc-demo Meta-GNN run of the default size (2 training steps:
+# the synthesis costs the same whatever the weights). Beside it, in the same run: a process that
+# does nothing (`neurop help`), the warm time per task when one process solves every real file,
+# and what using a program from PyTorch starts with (a python3 that imports torch).
+solve() {
+  local OUT=bench/results/solve.txt tmp
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  local n="${BENCH_SPAWNS:-30}" task=data/1d-arc/1d_fill/1d_fill_0.json load_before load_after
+  local P="$BUILD/neurop-bench-process"
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_SPAWNS must be a positive integer, not '$n'" >&2; return 2; }
+  echo "bench: an arc-demo Meta-GNN run of the default size (2 steps) ..." >&2
+  "$BUILD/neurop" train --task arc-demo --method gnn --steps 2 --quiet --out "$tmp/run" >/dev/null
+  load_before="$(loadavg)"
+  echo "bench: one task per process, $n times; neurop help; python3 -c 'import torch' ..." >&2
+  local help="" one="" all torch r rounds="${BENCH_ROUNDS:-3}"
+  [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; return 2; }
+  for ((r = 1; r <= rounds; r++)); do   # alternating, as the step benchmark does; the best median counts
+    help+="$("$P" "$n" "$BUILD/neurop" help)"$'\n'
+    one+="$("$P" "$n" "$BUILD/neurop" solve "$tmp/run" "$task")"$'\n'
+  done
+  torch="$("$P" 5 env "${tenv[@]}" "$PY" -c "import torch")"
+  echo "bench: every real 1D-ARC file in one process ..." >&2
+  all="$("$BUILD/neurop" solve "$tmp/run" data/1d-arc | awk '$1 == "all" { print "warm tasks=" $2 " ms_per_task=" $5 }')"
+  load_after="$(loadavg)"
+  med() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$1" | sort -g | head -n1; }   # the best median
+  {
+    header "neurop solve benchmark" "scripts/bench.sh solve: $P $n $BUILD/neurop solve RUN $task; $P $n $BUILD/neurop help; $P 5 $PY -c 'import torch'; $BUILD/neurop solve RUN data/1d-arc" \
+      "$load_before" "$load_after"
+    echo
+    echo "RUN: neurop train --task arc-demo --method gnn --steps 2 (the default size: $("$BUILD/neurop" info "$tmp/run" | sed -n 's/^|θ| *//p'))."
+    echo "One task: spawn to exit, median of $n runs one after the other, the best of $rounds such medians (alternating"
+    echo "with neurop help; this VM's timings drift by a third over minutes). Warm: the mean time per task (synthesis"
+    echo "and run) when one process solves all the real files. Issue 18's goal for one task: under 10 ms."
+    echo
+    sed "s|$tmp/run|RUN|" <<<"${one%$'\n'}"
+    echo "${help%$'\n'}"
+    echo "$torch"
+    echo "$all"
+    awk -v o="$(med "$one")" -v h="$(med "$help")" -v t="$(med "$torch")" 'BEGIN {
+      printf "solve_one_task_ms=%.2f process_floor_ms=%.2f (neurop help) above_floor_ms=%.2f torch_import_ms=%.1f torch_import / solve_one_task = %.0f\n", o, h, o - h, t, t / o }'
+  } | tee "$OUT.tmp"
+  mv "$OUT.tmp" "$OUT"
+  echo "wrote $OUT" >&2
+}
+
 case "$WHAT" in
-  all) engine; echo; step ;;
+  all) engine; echo; step; echo; solve ;;
   engine) engine ;;
   step) step ;;
+  solve) solve ;;
 esac
