@@ -1716,6 +1716,43 @@ TEST(cpu_blas_core_choice) {
     CHECK(strstr(d, "OpenBLAS ") && strstr(d, cpu_blas_core()), "cpu_describe: %s", d);
 }
 
+/* tensor_release: in a no-grad graph the memory of a tensor let go goes to the next tensor of about
+ * its size (the smallest that fits, at most twice the size); a recording graph keeps everything
+ * (backward reads it); memory the arena does not hold (a wrapped parameter) is never handed out;
+ * a reset forgets what was given back. */
+TEST(engine_tensor_release_reuses_memory_only_without_grad) {
+    Arena a;
+    arena_init(&a, 1 << 16);
+    Graph g;
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    Tensor *x = tensor_new(&g, SHAPE(100, 10)), *y = tensor_new(&g, SHAPE(40, 10));
+    float *xd = x->data, *yd = y->data;
+    tensor_release(&g, x);
+    tensor_release(&g, y);
+    Tensor *z = tensor_new(&g, SHAPE(30, 10)); /* fits both: the smaller one */
+    CHECK(z->data == yd, "a 300-float tensor did not take the 400-float block given back");
+    Tensor *s = tensor_new(&g, SHAPE(10)); /* much smaller than the 1,000-float block: new memory */
+    CHECK(s->data != xd, "a 10-float tensor took a 1,000-float block");
+    Tensor *w = tensor_new(&g, SHAPE(1000));
+    CHECK(w->data == xd, "a 1,000-float tensor did not take the 1,000-float block given back");
+    Tensor *v = tensor_new(&g, SHAPE(1000));
+    CHECK(v->data != xd && v->data != yd, "a block was handed out twice");
+    float outside[64];
+    tensor_release(&g, tensor_wrap(&g, outside, NULL, SHAPE(64)));
+    CHECK(tensor_new(&g, SHAPE(64))->data != outside, "memory the arena does not hold was handed out");
+    tensor_release(&g, v);
+    graph_reset(&g);
+    CHECK(a.n_spare == 0, "%d blocks given back survive a reset", a.n_spare);
+    g.no_grad = 0;
+    Tensor *p = tensor_new(&g, SHAPE(50));
+    float *pd = p->data;
+    tensor_release(&g, p);
+    CHECK(tensor_new(&g, SHAPE(50))->data != pd && a.n_spare == 0, "a recording graph reused a tensor's memory");
+    graph_free(&g);
+    arena_free(&a);
+}
+
 /* How neurop starts (engine/cpu.h). LD_DEBUG=libs makes ld.so name every shared library it starts
  * and every program it initializes. Linked as the Makefile links it (libgomp and OpenBLAS static),
  * neurop starts once, its OpenMP defaults set before libgomp reads them; with a shared libgomp

@@ -28,6 +28,7 @@ static ArenaBlock *block_new(size_t cap) {
 void arena_init(Arena *a, size_t initial) {
     a->head = block_new(initial < 4096 ? 4096 : initial);
     a->used_total = a->peak = 0;
+    a->n_spare = 0;
 }
 
 void *arena_alloc(Arena *a, size_t bytes) {
@@ -61,6 +62,30 @@ void arena_reset(Arena *a) {
     }
     a->head->used = 0;
     a->used_total = 0;
+    a->n_spare = 0;
+}
+
+void arena_give_back(Arena *a, void *p, size_t bytes) {
+    if (!p || a->n_spare == ARENA_SPARES) return; /* full: that memory just stays unused */
+    int ours = 0; /* never memory the arena does not hold (a wrapped parameter tensor's) */
+    for (ArenaBlock *b = a->head; b && !ours; b = b->next)
+        ours = (char *)p >= b->mem && (char *)p + bytes <= b->mem + b->used;
+    if (!ours) return;
+    a->spare[a->n_spare] = p;
+    a->spare_bytes[a->n_spare++] = bytes;
+}
+
+void *arena_reuse(Arena *a, size_t bytes) {
+    int best = -1;
+    for (int i = 0; i < a->n_spare; i++)
+        if (a->spare_bytes[i] >= bytes && a->spare_bytes[i] / 2 <= bytes &&
+            (best < 0 || a->spare_bytes[i] < a->spare_bytes[best]))
+            best = i;
+    if (best < 0) return NULL;
+    void *p = a->spare[best];
+    a->spare[best] = a->spare[--a->n_spare];
+    a->spare_bytes[best] = a->spare_bytes[a->n_spare];
+    return p;
 }
 
 void arena_free(Arena *a) {

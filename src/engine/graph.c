@@ -56,8 +56,14 @@ static Tensor *header(Graph *g, int ndim, const int *shape) {
 
 Tensor *tensor_new(Graph *g, int ndim, const int *shape) {
     Tensor *t = header(g, ndim, shape);
-    t->data = arena_alloc(g->arena, t->numel * sizeof(float));
+    size_t bytes = t->numel * sizeof(float);
+    t->data = g->no_grad ? arena_reuse(g->arena, bytes) : NULL;
+    if (!t->data) t->data = arena_alloc(g->arena, bytes);
     return t;
+}
+
+void tensor_release(Graph *g, Tensor *t) {
+    if (g->no_grad && t) arena_give_back(g->arena, t->data, t->numel * sizeof(float));
 }
 
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape) {

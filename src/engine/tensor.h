@@ -29,14 +29,23 @@ typedef struct Tensor {
 /* Bump allocator reset once per step. After the first step it holds one block big enough for
  * a whole step, so the hot loop does not call malloc. */
 typedef struct ArenaBlock ArenaBlock;
+#define ARENA_SPARES 8
 typedef struct Arena {
     ArenaBlock *head;
     size_t used_total, peak;
+    void *spare[ARENA_SPARES]; /* memory given back (tensor_release), until reused or the reset */
+    size_t spare_bytes[ARENA_SPARES];
+    int n_spare;
 } Arena;
 void arena_init(Arena *a, size_t initial_bytes);
 void *arena_alloc(Arena *a, size_t bytes);  /* 64-byte aligned, uninitialized */
 void *arena_calloc(Arena *a, size_t bytes); /* zeroed */
 void arena_reset(Arena *a);                 /* frees nothing once warm; merges blocks */
+/* p (bytes long, from arena_alloc) will not be read again: a later arena_reuse may hand it out. */
+void arena_give_back(Arena *a, void *p, size_t bytes);
+/* The smallest block given back that holds bytes and is at most twice that (taken off the list),
+ * or NULL. */
+void *arena_reuse(Arena *a, size_t bytes);
 void arena_free(Arena *a);
 
 typedef struct Node Node;
@@ -65,6 +74,11 @@ void graph_backward(Graph *g, Tensor *loss);
 
 /* ---- making tensors (arena-owned unless stated) ---- */
 Tensor *tensor_new(Graph *g, int ndim, const int *shape); /* uninitialized data, no grad */
+/* In a no-grad graph: t's data will not be read again, and a later tensor of about its size takes
+ * its memory instead of new memory (a synthesis then touches half the memory: fresh pages cost the
+ * kernel's zeroing). t must own its data (an op's output or a reshape of one, not op_rows of part).
+ * Does nothing in a graph that records: backward reads every tensor. */
+void tensor_release(Graph *g, Tensor *t);
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape);
 Tensor *tensor_from(Graph *g, int ndim, const int *shape, const float *src); /* copies src */
 /* Wraps caller-owned memory (e.g. a parameter view); grad may be NULL. */

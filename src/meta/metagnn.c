@@ -175,7 +175,12 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, c
     Tensor *ps_slot = pe ? op_segmm_bias(g, tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)),
                                          params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt)
                          : op_gather(g, params_tensor(g, ps, en->b1), slot_grp, n);
-    if (pe_codes(m->cfg.pe)) ps_slot = op_add(g, ps_slot, slot_codes(g, ps, &en->codes, n, d));
+    if (pe_codes(m->cfg.pe)) {
+        Tensor *c = slot_codes(g, ps, &en->codes, n, d), *sum = op_add(g, ps_slot, c);
+        tensor_release(g, ps_slot);
+        tensor_release(g, c);
+        ps_slot = sum;
+    }
     /* per intent and group: W_U U -> [G·B, d] */
     Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)),
                             (int[]){1, 0, 2});
@@ -188,8 +193,10 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, c
             gb_of[(long)s * B + b] = slot_grp[s] * B + b;
         }
     /* LN(W₂ σ(W_p p_s + b₁ + W_U U_b) + b₂) per row, the hidden rows never stored */
-    return op_pair_encode(g, ps_slot, slot_of, pu, gb_of, params_tensor(g, ps, en->w2), params_tensor(g, ps, en->b2),
-                          seg, Gt, n * B);
+    Tensor *h = op_pair_encode(g, ps_slot, slot_of, pu, gb_of, params_tensor(g, ps, en->w2),
+                               params_tensor(g, ps, en->b2), seg, Gt, n * B);
+    tensor_release(g, ps_slot); /* synthesis (no-grad) reuses the memory of what is done with */
+    return h;
 }
 
 Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
@@ -206,6 +213,7 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
     Tensor *hv = encode(g, m, &net->enc_node, u, npe, V, ng->n_node_groups, ng->node_seg, nseg);
     Tensor *he = encode(g, m, &net->enc_edge, u, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
 
+    Tensor *he_mem = he; /* what holds he: the encoder's output, then the last round's */
     for (int k = 0; k < m->cfg.rounds; k++) {
         const Round *R = &net->rounds[k];
         Tensor *xs = op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn); /* W_s h per node row */
@@ -213,6 +221,8 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
         /* x_e = [u ‖ m⁺ ‖ m⁻]; out = [LN(h_e + u); a⁺; a⁻] */
         Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), src, dst,
                                     eseg, Ge, LN_EPS);
+        tensor_release(g, he_mem);
+        he_mem = out;
         he = op_rows(g, out, 0, E * B);
         Tensor *a_in = op_rows(g, out, E * B, V * B), *a_out = op_rows(g, out, E * B + V * B, V * B);
         Tensor *cat[3] = {hv, a_in, a_out};
@@ -222,6 +232,7 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
 
     /* decode every node and edge, then pick the slots in θ order: [n_theta·B] -> [B, n_theta] */
     Tensor *both[2] = {tied_mlp(g, ps, &net->dec_node, hv, nseg), tied_mlp(g, ps, &net->dec_edge, he, eseg)};
+    tensor_release(g, he_mem);
     Tensor *all = op_concat(g, both, 2, 0);
     long T = ng->n_theta;
     int *pick = arena_alloc(g->arena, (size_t)T * B * sizeof(int));

@@ -39,7 +39,9 @@ void tied_mlp_init(ParamSet *ps, const TiedMLP *m, Rng *r) {
 Tensor *tied_mlp(Graph *g, const ParamSet *ps, const TiedMLP *m, Tensor *x, const int *seg) {
     const TiedLinear *l1 = &m->l1;
     Tensor *z = op_segmm_bias_relu(g, x, params_tensor(g, ps, l1->w), params_tensor(g, ps, l1->b), seg, l1->G);
-    return tied_linear(g, ps, &m->l2, z, seg);
+    Tensor *y = tied_linear(g, ps, &m->l2, z, seg);
+    tensor_release(g, z);
+    return y;
 }
 
 int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int tie) {
