@@ -82,7 +82,7 @@ void cpu_early_env(void) {
     if (!shared_library_loaded("libgomp") && !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
         setenv("GOMP_SPINCOUNT", "20000", 1);
     /* graph_init runs OpenBLAS single-threaded inside our OpenMP regions: its own pool of threads,
-     * which it starts at load, would only cost the start (about 3 ms of a 10 ms solve). */
+     * which it starts at load, would only cost the start (about 3 ms of a one-task `neurop solve`). */
     if (!shared_library_loaded("libopenblas") && !getenv("OPENBLAS_NUM_THREADS"))
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
 }

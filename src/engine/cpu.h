@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /* Prepares the process environment, then (once) restarts the program so that libraries that read
- * it at load time see it: GOMP_SPINCOUNT=20000 (a short spin, then sleep, between OpenMP
+ * it at load time see it (no restart where cpu_early_env set it before they started): GOMP_SPINCOUNT=20000 (a short spin, then sleep, between OpenMP
  * regions: long spinning costs 10x on a loaded 2-core machine, sleeping at once a wake per region), and OPENBLAS_CORETYPE where OpenBLAS fell back to a generic kernel on a CPU
  * whose vector units it could use (Debian's OpenBLAS 0.3.21 does not know every Xeon and runs its
  * SSE3 kernel there, 4x slower). A setting already in the environment is never overridden.
