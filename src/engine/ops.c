@@ -1166,9 +1166,15 @@ static void gather_shape(const Node *n, int *ndim, int *shape) {
 }
 static void gather_fwd(Graph *g, Node *n) {
     int D = n->out->shape[1];
+    float *out = n->out->data;
+    const float *t = n->in[0]->data;
+    if (D == 1) { /* picking scalars (a Meta-GNN's θ from its decoded slots): no call per element */
 #pragma omp parallel for schedule(static) if (n->out->numel > PAR_MIN)
-    for (int i = 0; i < n->ia[0]; i++)
-        memcpy(n->out->data + (long)i * D, n->in[0]->data + (long)n->idx[i] * D, D * sizeof(float));
+        for (int i = 0; i < n->ia[0]; i++) out[i] = t[n->idx[i]];
+        return;
+    }
+#pragma omp parallel for schedule(static) if (n->out->numel > PAR_MIN)
+    for (int i = 0; i < n->ia[0]; i++) memcpy(out + (long)i * D, t + (long)n->idx[i] * D, D * sizeof(float));
 }
 static void gather_bwd(Node *n) {
     float *gt = n->in[0]->grad;
