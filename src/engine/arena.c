@@ -17,7 +17,7 @@ static ArenaBlock *block_new(size_t cap) {
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
-    b->mem = cap >= ((size_t)2 << 20) ? huge_alloc(cap) : aligned_alloc(64, (cap + 63) & ~(size_t)63);
+    b->mem = huge_alloc(cap);
     if (!b->mem) {
         fprintf(stderr, "neurop: out of memory (arena block of %zu bytes)\n", cap);
         exit(2);

@@ -30,7 +30,7 @@ void *xrealloc(void *p, size_t n);
 /* For a buffer that will be written whole: from 2 MiB up, aligned to 2 MiB, rounded up to whole
  * 2 MiB pages and asked for as transparent huge pages, so that its first use takes one page fault
  * per 2 MiB instead of one per 4 KiB (on this project's VMs a fault costs 1-2 µs: a 35 MB graph
- * took 8,300 of them). Smaller: plain malloc. NULL when out of memory; freed with free(). */
+ * took 8,300 of them). Smaller: 64-byte aligned. NULL when out of memory; freed with free(). */
 void *huge_alloc(size_t n);
 
 #endif
