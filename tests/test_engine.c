@@ -1546,44 +1546,55 @@ static void same_without_gradients(TestCtx *t_, const char *what, GcFn f, void *
 }
 
 /* pair_encode: the Meta-GNN encoder fused (relu of an endpoint sum, a group's linear map, LayerNorm):
- * a gradient check on two groups with runs of equal src (a slot's rows) and a t row never read; then
- * against gathers, add, relu, segmm_bias and layernorm at a size that takes the parallel tiles, with runs longer than a
- * tile and segments of unequal length; and without gradients (no rows kept) the same bits. */
+ * a gradient check on two groups with runs of equal src (a slot's rows) and a t row never read, with
+ * and without the per-group term sb; then against gathers, adds, relu, segmm_bias and layernorm at a
+ * size that takes the parallel tiles, with runs longer than a tile and segments of unequal length
+ * (with sb, the same bits forward as an add before the op); and without gradients (no rows kept)
+ * the same bits. */
 typedef struct {
-    const int *src, *dst, *seg;
-    int G, M;
+    const int *src, *dst, *seg, *grp; /* grp: each s row's group (the unfused reference's gather of sb) */
+    int G, M, Rs, with_sb;
 } EncCtx;
 static Tensor *f_pair_encode(Graph *g, Tensor **in, void *ctx) {
     EncCtx *c = ctx;
-    return op_pair_encode(g, in[0], c->src, in[1], c->dst, in[2], in[3], c->seg, c->G, c->M);
+    return op_pair_encode(g, in[0], c->src, c->with_sb ? in[4] : NULL, in[1], c->dst, in[2], in[3], c->seg, c->G, c->M);
 }
 static Tensor *f_pair_encode_unfused(Graph *g, Tensor **in, void *ctx) {
     EncCtx *c = ctx;
-    Tensor *z = op_relu(g, op_add(g, op_gather(g, in[0], c->src, c->M), op_gather(g, in[1], c->dst, c->M)));
+    Tensor *s = c->with_sb ? op_add(g, in[0], op_gather(g, in[4], c->grp, c->Rs)) : in[0];
+    Tensor *z = op_relu(g, op_add(g, op_gather(g, s, c->src, c->M), op_gather(g, in[1], c->dst, c->M)));
     return op_layernorm(g, op_segmm_bias(g, z, in[2], in[3], c->seg, c->G), NULL, NULL, 1e-5f);
 }
 TEST(grad_pair_encode) {
     static const int src[] = {0, 0, 1, 1, 2, 2, 3}, dst[] = {0, 1, 0, 1, 3, 2, 3}, seg[] = {0, 4, 7};
-    EncCtx c = {src, dst, seg, 2, 7};
-    GcIn in[] = {{SH(4, 5)}, {SH(5, 5)}, {SH(2, 5, 6)}, {SH(2, 6)}}; /* t row 4 never read */
+    EncCtx c = {src, dst, seg, NULL, 2, 7, 4, 0};
+    GcIn in[] = {{SH(4, 5)}, {SH(5, 5)}, {SH(2, 5, 6)}, {SH(2, 6)}, {SH(2, 5)}}; /* t row 4 never read */
     GRADCHECK("pair_encode", f_pair_encode, &c, in);
+    c.with_sb = 1;
+    GRADCHECK("pair_encode with sb", f_pair_encode, &c, in);
 }
 TEST(pair_encode_matches_unfused_ops) {
     enum { SLOTS = 1500, B = 4, M = SLOTS * B, C = 16, N = 8, G = 3 };
     /* slot s has B rows (one per intent b); the last 40 slots' rows form one run of 160 > ROW_TILE
      * rows (every row of the last slot), to test a tile that must grow to the end of a run */
     int *src = xmalloc(M * sizeof(int)), *dst = xmalloc(M * sizeof(int)), seg[] = {0, 400 * B, 410 * B, M};
+    int *grp = xmalloc(SLOTS * sizeof(int));
     for (int i = 0; i < M; i++) {
-        int slot = i / B, grp = slot < 400 ? 0 : slot < 410 ? 1 : 2;
+        int slot = i / B, g = slot < 400 ? 0 : slot < 410 ? 1 : 2;
         src[i] = i >= M - 160 ? SLOTS - 1 : slot;
-        dst[i] = grp * B + i % B;
+        dst[i] = g * B + i % B;
     }
-    EncCtx c = {src, dst, seg, G, M};
-    GcIn in[] = {{SH(SLOTS, C)}, {SH(G * B, C)}, {SH(G, C, N)}, {SH(G, N)}};
+    for (int s = 0; s < SLOTS; s++) grp[s] = s < 400 ? 0 : s < 410 ? 1 : 2;
+    EncCtx c = {src, dst, seg, grp, G, M, SLOTS, 0};
+    GcIn in[] = {{SH(SLOTS, C)}, {SH(G * B, C)}, {SH(G, C, N)}, {SH(G, N)}, {SH(G, C)}};
     fused_matches(t_, "pair_encode", f_pair_encode, f_pair_encode_unfused, &c, 4, in, 1e-5, 11);
     same_without_gradients(t_, "pair_encode", f_pair_encode, &c, 4, in, 12);
+    c.with_sb = 1;
+    fused_matches(t_, "pair_encode with sb", f_pair_encode, f_pair_encode_unfused, &c, 5, in, 1e-30, 13);
+    same_without_gradients(t_, "pair_encode with sb", f_pair_encode, &c, 5, in, 14);
     free(src);
     free(dst);
+    free(grp);
 }
 
 /* gather_product: a slot's two codes gathered and multiplied (rows repeated, one row paired with

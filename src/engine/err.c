@@ -42,7 +42,6 @@ void *xrealloc(void *p, size_t n) {
     return q ? q : oom(n);
 }
 
-#define HUGE_PAGE ((size_t)2 << 20)
 void *huge_alloc(size_t n) {
     if (n < HUGE_PAGE) return aligned_alloc(64, n ? (n + 63) & ~(size_t)63 : 64);
     if (n > SIZE_MAX - HUGE_PAGE) return NULL;

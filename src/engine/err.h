@@ -32,5 +32,6 @@ void *xrealloc(void *p, size_t n);
  * per 2 MiB instead of one per 4 KiB (on this project's VMs a fault costs 1-2 µs: a 35 MB graph
  * took 8,300 of them). Smaller: 64-byte aligned. NULL when out of memory; freed with free(). */
 void *huge_alloc(size_t n);
+#define HUGE_PAGE ((size_t)2 << 20)
 
 #endif

@@ -1505,9 +1505,11 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
     return tape_apply(g, &n);
 }
 
-/* ======================= pair_encode: LN(σ(s[src] + t[dst]) W[g] + b[g]) ======================= */
-/* ins: s [Rs, C], t [Rt, C], w [G, C, N], b [G, N]; idx = src (M), dst (M), seg (G+1); the LayerNorm
- * has no gain or bias (eps PAIR_ENCODE_LN_EPS). The Meta-GNN encoder's hidden layer and output in one
+/* ======================= pair_encode: LN(σ(s[src] + sb[g] + t[dst]) W[g] + b[g]) ======================= */
+/* ins: s [Rs, C], t [Rt, C], w [G, C, N], b [G, N], optionally sb [G, C] (a group's term of s: the
+ * encoder's b₁ beside the slots' codes, so that their sum is never stored); idx = src (M), dst (M),
+ * seg (G+1); the LayerNorm has no gain or bias (eps PAIR_ENCODE_LN_EPS). z adds (s + sb) + t, the
+ * order of an add before the op. The Meta-GNN encoder's hidden layer and output in one
  * pass per tile of rows: the hidden rows z = σ(s[src] + t[dst]) live in a per-thread buffer and are
  * never stored; backward rebuilds them from s and t (additions, no product) and keeps only each
  * row's 1/std. src is non-decreasing (a slot's rows are consecutive) and tiles end only where it
@@ -1519,17 +1521,19 @@ typedef struct {
     int M, C, N, G, Rt, T, rows; /* rows: the longest tile */
     Tiles tl;
     float *rs;   /* [M]: the LayerNorm's 1/std (kept for backward) */
+    float *sacc; /* [Rs, C]: this op's part of s's gradient, summed into sb's in slot order */
     float *tile; /* per thread: [rows, C] z, then [rows, C] dz */
     float *part; /* per thread: [G, C+1, N] weight and bias sums, then [Rt, C] t sums */
     long part_n;
 } PairEncode;
 
 static void pair_encode_shape(const Node *n, int *ndim, int *shape) {
-    NP_ASSERT(n->nin == 4, "pair_encode: want 4 inputs");
+    NP_ASSERT(n->nin == 4 || n->nin == 5, "pair_encode: want 4 or 5 inputs");
     const Tensor *s = n->ins[0], *t = n->ins[1], *w = n->ins[2], *b = n->ins[3];
     int G = n->ia[0], M = n->ia[1];
     NP_ASSERT(s->ndim == 2 && t->ndim == 2 && t->shape[1] == s->shape[1], "pair_encode: want s [Rs, C], t [Rt, C]");
     int C = s->shape[1];
+    NP_ASSERT(n->nin == 4 || n->ins[4]->numel == (long)G * C, "pair_encode: sb must be [%d, %d]", G, C);
     NP_ASSERT(w->ndim == 3 && w->shape[0] == G && w->shape[1] == C, "pair_encode: w must be [%d, %d, N]", G, C);
     NP_ASSERT(b->numel == (long)G * w->shape[2], "pair_encode: b must be [%d, %d]", G, w->shape[2]);
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
@@ -1547,19 +1551,30 @@ static void pair_encode_shape(const Node *n, int *ndim, int *shape) {
 }
 
 
-/* z rows r0..r1 of the tile: σ(s[src] + t[dst]) */
-static void pair_encode_z(const Node *n, int r0, int r1, float *z) {
+/* z rows r0..r1 of the tile (group sg): σ(s[src] + sb[sg] + t[dst]); signs: z > 0 only */
+static void pair_encode_z(const Node *n, int r0, int r1, int sg, float *z, unsigned char *signs) {
     const Tensor *s = n->ins[0], *t = n->ins[1];
     int M = n->ia[1], C = s->shape[1];
     const int *src = n->idx, *dst = n->idx + M;
+    const float *sb = n->nin == 5 ? n->ins[4]->data + (long)sg * C : NULL;
     for (int i = r0; i < r1; i++) {
         const float *sr = s->data + (long)src[i] * C, *tr = t->data + (long)dst[i] * C;
         float *zr = z + (long)(i - r0) * C;
+        if (sb) {
 #pragma omp simd
-        for (int c = 0; c < C; c++) {
-            float v = sr[c] + tr[c];
-            zr[c] = v > 0 ? v : 0.0f;
+            for (int c = 0; c < C; c++) {
+                float v = (sr[c] + sb[c]) + tr[c];
+                zr[c] = v > 0 ? v : 0.0f;
+            }
+        } else {
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float v = sr[c] + tr[c];
+                zr[c] = v > 0 ? v : 0.0f;
+            }
         }
+        if (signs)
+            for (int c = 0; c < C; c++) signs[(long)(i - r0) * C + c] = zr[c] > 0;
     }
 }
 
@@ -1579,6 +1594,8 @@ static void pair_encode_fwd(Graph *g, Node *n) {
     pe->T = threads_for((long)M * (C + N));
     pe->tl = row_tiles(g, seg, G, M, src, &pe->rows);
     if (keep) pe->rs = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * sizeof(float));
+    if (keep && n->nin == 5 && n->ins[4]->grad)
+        pe->sacc = arena_calloc(g->arena, (size_t)(s->numel > 0 ? s->numel : 1) * sizeof(float));
     pe->tile = arena_alloc(g->arena, (size_t)pe->T * 2 * pe->rows * C * sizeof(float));
     pe->part_n = (long)G * (C + 1) * N + (long)pe->Rt * C;
     if (keep) pe->part = arena_alloc(g->arena, (size_t)pe->T * pe->part_n * sizeof(float));
@@ -1593,7 +1610,7 @@ static void pair_encode_fwd(Graph *g, Node *n) {
         for (int k = 0; k < pe->tl.n; k++) {
             int r0, r1, sg;
             tile_rows(&pe->tl, seg, k, &r0, &r1, &sg);
-            pair_encode_z(n, r0, r1, z);
+            pair_encode_z(n, r0, r1, sg, z, NULL);
             float *y = n->out->data + (long)r0 * N;
             gemm_nn(r1 - r0, N, C, z, C, w->data + (long)sg * C * N, N, y, N, 0);
             const float *bb = b->data + (long)sg * N;
@@ -1616,7 +1633,7 @@ static void pair_encode_bwd(Node *n) {
     int G = pe->G, M = pe->M, C = pe->C, N = pe->N, T = pe->T;
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     long W = (long)G * (C + 1) * N;
-    int want_z = s->grad || t->grad;
+    int want_z = s->grad || t->grad || pe->sacc;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int id = 0;
@@ -1632,7 +1649,7 @@ static void pair_encode_bwd(Node *n) {
         for (int k = 0; k < pe->tl.n; k++) {
             int r0, r1, sg;
             tile_rows(&pe->tl, seg, k, &r0, &r1, &sg);
-            pair_encode_z(n, r0, r1, z);
+            pair_encode_z(n, r0, r1, sg, z, NULL);
             /* back through the LayerNorm, in place: out is x̂; every consumer of out has added its part */
             for (int i = r0; i < r1; i++)
                 ln_row_backward(n->out->grad + (long)i * N, n->out->data + (long)i * N, pe->rs[i], N);
@@ -1656,6 +1673,11 @@ static void pair_encode_bwd(Node *n) {
 #pragma omp simd
                     for (int c = 0; c < C; c++) gs[c] += dr[c];
                 }
+                if (pe->sacc) {
+                    float *sa = pe->sacc + (long)src[i] * C;
+#pragma omp simd
+                    for (int c = 0; c < C; c++) sa[c] += dr[c];
+                }
                 if (t->grad) {
                     float *gt = pt + (long)dst[i] * C;
 #pragma omp simd
@@ -1666,14 +1688,22 @@ static void pair_encode_bwd(Node *n) {
     }
     if (t->grad) add_partials(t->grad, pe->part + W, pe->part_n, T, (long)pe->Rt * C, 0);
     add_seg_partials(w->grad, b->grad, pe->part, pe->part_n, T, G, (long)C * N, N);
+    if (pe->sacc) /* serial, slot by slot in order: a gather's scatter would add the same sums */
+        for (int k = 0; k < G; k++)
+            for (int i = seg[k]; i < seg[k + 1]; i++) {
+                if (i > seg[k] && src[i] == src[i - 1]) continue;
+                float *gb = n->ins[4]->grad + (long)k * C;
+                const float *sa = pe->sacc + (long)src[i] * C;
+                for (int c = 0; c < C; c++) gb[c] += sa[c];
+            }
 }
 
-Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, Tensor *w, Tensor *b,
+Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *sb, Tensor *t, const int *dst, Tensor *w, Tensor *b,
                        const int *seg, int G, int M) {
     NP_ASSERT(M >= 0 && G >= 1, "pair_encode: %d rows, %d groups", M, G);
     Node n = {.op = OP_PAIR_ENCODE,
-              .ins = arena_tensors(g, (Tensor *[]){s, t, w, b}, 4),
-              .nin = 4,
+              .ins = arena_tensors(g, (Tensor *[]){s, t, w, b, sb}, sb ? 5 : 4),
+              .nin = sb ? 5 : 4,
               .ia = {G, M},
               .idx = rows_and_segments(g, src, dst, M, seg, G)};
     return tape_apply(g, &n);
@@ -1883,12 +1913,13 @@ long op_relu_signs(const Node *n, unsigned char *signs) {
         for (long k = 0; signs && k < t->numel; k++) signs[k] = t->data[k] > 0;
         return t->numel;
     }
-    if (n->op == OP_PAIR_ENCODE) { /* z is not kept: its signs from s and t */
-        const Tensor *s = n->ins[0], *tt = n->ins[1];
-        int M = n->ia[1], C = s->shape[1];
-        for (long i = 0; signs && i < M; i++)
-            for (int c = 0; c < C; c++)
-                signs[i * C + c] = s->data[(long)n->idx[i] * C + c] + tt->data[(long)n->idx[M + i] * C + c] > 0;
+    if (n->op == OP_PAIR_ENCODE) { /* z is not kept: its signs rebuilt as forward makes z */
+        int G = n->ia[0], M = n->ia[1], C = n->ins[0]->shape[1];
+        const int *seg = n->idx + 2L * M;
+        float *z = xmalloc((size_t)C * sizeof(float));
+        for (int k = 0; signs && k < G; k++)
+            for (int i = seg[k]; i < seg[k + 1]; i++) pair_encode_z(n, i, i + 1, k, z, signs + (long)i * C);
+        free(z);
         return (long)M * C;
     }
     const EdgeRound *er = n->op == OP_EDGE_ROUND ? (const EdgeRound *)n->aux : NULL;

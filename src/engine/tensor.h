@@ -152,11 +152,12 @@ Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps
  * (dst = v) and Rn rows of the mean of m- over its out-rows (src = v). Take them with op_rows. */
 Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, Tensor *b, const int *src,
                       const int *dst, const int *seg, int G, float eps);
-/* LN(relu(s[src] + t[dst]) W[g] + b[g]) for M rows (the Meta-GNN encoder, metagnn.c), fused: s [Rs,
- * C], t [Rt, C], w [G, C, N], b [G, N], seg the G+1 row segments; the LayerNorm has no gain or bias
- * (eps 1e-5). The hidden rows are never stored. src must be non-decreasing and no run of equal src
- * may cross a segment boundary (a slot's rows are consecutive and in one group). -> [M, N] */
-Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *t, const int *dst, Tensor *w, Tensor *b,
+/* LN(relu(s[src] + sb[g] + t[dst]) W[g] + b[g]) for M rows (the Meta-GNN encoder, metagnn.c), fused:
+ * s [Rs, C], sb [G, C] or NULL (none), t [Rt, C], w [G, C, N], b [G, N], seg the G+1 row segments (g
+ * is a row's segment); the LayerNorm has no gain or bias (eps 1e-5). The hidden rows are never
+ * stored. src must be non-decreasing and no run of equal src may cross a segment boundary (a slot's
+ * rows are consecutive and in one group). -> [M, N] */
+Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *sb, Tensor *t, const int *dst, Tensor *w, Tensor *b,
                        const int *seg, int G, int M);
 Tensor *op_sum(Graph *g, Tensor *a);  /* all elements -> [1] */
 Tensor *op_mean(Graph *g, Tensor *a); /* all elements -> [1] */

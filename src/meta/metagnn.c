@@ -167,20 +167,19 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, c
     int one_seg[2] = {0, n};
     const int *sseg = tie ? slot_seg : one_seg;
     int Gt = tie ? G : 1;
-    /* per slot: W_p p + b₁ -> [n, d]; without fixed features (codes, or none) that is b₁ of the
-     * slot's group, as the product with zero features would give exactly */
     int *slot_grp = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof(int));
     for (int k = 0; k < Gt; k++)
         for (int s = sseg[k]; s < sseg[k + 1]; s++) slot_grp[s] = k;
-    Tensor *ps_slot = pe ? op_segmm_bias(g, tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)),
-                                         params_tensor(g, ps, en->wp), params_tensor(g, ps, en->b1), sseg, Gt)
-                         : op_gather(g, params_tensor(g, ps, en->b1), slot_grp, n);
-    if (pe_codes(m->cfg.pe)) {
-        Tensor *c = slot_codes(g, ps, &en->codes, n, d), *sum = op_add(g, ps_slot, c);
-        tensor_release(g, ps_slot);
-        tensor_release(g, c);
-        ps_slot = sum;
-    }
+    /* per slot: W_p p + b₁ -> [n, d], or the codes c, with b₁ by group added in pair_encode (their
+     * sum never stored), or b₁ by group alone */
+    Tensor *b1 = params_tensor(g, ps, en->b1), *slot, *slot_b1 = NULL;
+    if (pe)
+        slot = op_segmm_bias(g, tensor_wrap(g, (float *)pe, NULL, SHAPE(n, NG_PE_DIM)), params_tensor(g, ps, en->wp),
+                             b1, sseg, Gt);
+    else if (pe_codes(m->cfg.pe)) {
+        slot = slot_codes(g, ps, &en->codes, n, d);
+        slot_b1 = b1;
+    } else slot = op_gather(g, b1, slot_grp, n);
     /* per intent and group: W_U U -> [G·B, d] */
     Tensor *pu = op_permute(g, op_reshape(g, op_matmul(g, u, params_tensor(g, ps, en->wu), 0, 0), SHAPE(B, Gt, d)),
                             (int[]){1, 0, 2});
@@ -193,9 +192,9 @@ static Tensor *encode(Graph *g, const Method *m, const Encoder *en, Tensor *u, c
             gb_of[(long)s * B + b] = slot_grp[s] * B + b;
         }
     /* LN(W₂ σ(W_p p_s + b₁ + W_U U_b) + b₂) per row, the hidden rows never stored */
-    Tensor *h = op_pair_encode(g, ps_slot, slot_of, pu, gb_of, params_tensor(g, ps, en->w2),
+    Tensor *h = op_pair_encode(g, slot, slot_of, slot_b1, pu, gb_of, params_tensor(g, ps, en->w2),
                                params_tensor(g, ps, en->b2), seg, Gt, n * B);
-    tensor_release(g, ps_slot); /* synthesis (no-grad) reuses the memory of what is done with */
+    tensor_release(g, slot); /* synthesis (no-grad) reuses the memory of what is done with */
     return h;
 }
 
