@@ -62,24 +62,56 @@ enum {
  * d = 32). The order is the same on every machine. */
 typedef float v8f __attribute__((vector_size(32)));
 static inline float lane_sum(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
-static inline void row_stats(const float *x, int n, float eps, float *mu_out, float *rs_out) {
-    v8f acc = {0}, sq = {0}, v;
-    float tail = 0, tail_sq = 0;
+static inline float row_sum(const float *x, int n) {
+    v8f acc = {0}, v;
+    float tail = 0;
     int c, full = n & ~7;
     for (c = 0; c < full; c += 8) {
         memcpy(&v, x + c, sizeof v);
         acc += v;
     }
     for (c = full; c < n; c++) tail += x[c];
-    float mu = (lane_sum(acc) + tail) / n;
+    return lane_sum(acc) + tail;
+}
+static inline float row_sqdev(const float *x, int n, float mu) {
+    v8f sq = {0}, v;
+    float tail_sq = 0;
+    int c, full = n & ~7;
     for (c = 0; c < full; c += 8) {
         memcpy(&v, x + c, sizeof v);
         v -= mu;
         sq += v * v;
     }
     for (c = full; c < n; c++) tail_sq += (x[c] - mu) * (x[c] - mu);
+    return lane_sum(sq) + tail_sq;
+}
+static inline void row_stats(const float *x, int n, float eps, float *mu_out, float *rs_out) {
+    float mu = row_sum(x, n) / n;
     *mu_out = mu;
-    *rs_out = 1.0f / sqrtf((lane_sum(sq) + tail_sq) / n + eps);
+    *rs_out = 1.0f / sqrtf(row_sqdev(x, n, mu) / n + eps);
+}
+
+/* LayerNorm without gain or bias, in place, on rows rows of n (stride n), each row's 1/std into rs:
+ * row_stats' arithmetic, but the divisions and square roots of up to 64 rows at once (vectorized)
+ * instead of one row's chain of division, square root and division after another: a fused op's
+ * tile of short rows (d = 32) waited on that chain. */
+static void ln_rows(float *y, int rows, int n, float eps, float *rs) {
+    enum { CH = 64 };
+    float mu[CH], r[CH];
+    for (int i0 = 0; i0 < rows; i0 += CH) {
+        int m = rows - i0 < CH ? rows - i0 : CH;
+        float *y0 = y + (long)i0 * n;
+        for (int i = 0; i < m; i++) mu[i] = row_sum(y0 + (long)i * n, n);
+        for (int i = 0; i < m; i++) mu[i] = mu[i] / n;
+        for (int i = 0; i < m; i++) r[i] = row_sqdev(y0 + (long)i * n, n, mu[i]);
+        for (int i = 0; i < m; i++) r[i] = 1.0f / sqrtf(r[i] / n + eps);
+        for (int i = 0; i < m; i++) {
+            float *yr = y0 + (long)i * n, a = mu[i], b = r[i];
+#pragma omp simd
+            for (int c = 0; c < n; c++) yr[c] = (yr[c] - a) * b;
+        }
+        if (rs) memcpy(rs + i0, r, (size_t)m * sizeof(float));
+    }
 }
 
 static int *arena_ints(Graph *g, const int *src, int n) {
@@ -1394,11 +1426,10 @@ static void edge_round_fwd(Graph *g, Node *n) {
                 }
 #pragma omp simd
                 for (int c = 0; c < d; c++) y[c] = hr[c] + xr[c];
-                float mu, rs;
-                row_stats(y, d, eps, &mu, &rs);
-#pragma omp simd
-                for (int c = 0; c < d; c++) y[c] = (y[c] - mu) * rs;
-                if (keep) er->rs[i] = rs;
+            }
+            ln_rows(h1 + (long)r0 * d, r1 - r0, d, eps, keep ? er->rs + r0 : NULL);
+            for (int i = r0; i < r1; i++) {
+                const float *xr = xtile + (long)(i - r0) * C;
                 float *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
 #pragma omp simd
                 for (int c = 0; c < d; c++) {
@@ -1617,12 +1648,8 @@ static void pair_encode_fwd(Graph *g, Node *n) {
             for (int i = r0; i < r1; i++, y += N) {
 #pragma omp simd
                 for (int c = 0; c < N; c++) y[c] += bb[c];
-                float mu, rs;
-                row_stats(y, N, PAIR_ENCODE_LN_EPS, &mu, &rs);
-#pragma omp simd
-                for (int c = 0; c < N; c++) y[c] = (y[c] - mu) * rs;
-                if (keep) pe->rs[i] = rs;
             }
+            ln_rows(n->out->data + (long)r0 * N, r1 - r0, N, PAIR_ENCODE_LN_EPS, keep ? pe->rs + r0 : NULL);
         }
     }
 }
