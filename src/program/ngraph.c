@@ -252,6 +252,9 @@ int ngraph_build(const Template *t, NGraph *g, Err *e) {
     memset(g, 0, sizeof *g);
     if (t->n_tensors == 0) return err_set(e, "ngraph: empty template");
     Builder b = {.t = t, .g = g};
+    /* every weight is an edge (every other θ slot a node): room for them at once, not by doubling
+     * and copying (half of opening an arc-demo run's neural graph); structural edges may add one */
+    grow_edges(&b, t->n_theta);
     if (t->kind == TPL_MLP) build_mlp(&b);
     else build_transformer(&b);
     g->n_theta = t->n_theta;
