@@ -1753,6 +1753,20 @@ TEST(engine_tensor_release_reuses_memory_only_without_grad) {
     tensor_release(&g, tensor_wrap(&g, outside, NULL, SHAPE(64)));
     CHECK(tensor_new(&g, SHAPE(64))->data != outside, "memory the arena does not hold was handed out");
     tensor_release(&g, v);
+    /* from 2 MiB up, whole 2 MiB pages: a 2.4 MB tensor's memory takes a 2.6 MB one (an edge
+     * round's output after the encoder's edge rows), a zeroed one's too; what lies past them is
+     * never handed out */
+    Tensor *big = tensor_new(&g, SHAPE(600000)), *zer = tensor_zeros(&g, SHAPE(600000));
+    float *bd = big->data, *zd = zer->data;
+    Tensor *after = tensor_new(&g, SHAPE(1000));
+    tensor_release(&g, big);
+    tensor_release(&g, zer);
+    Tensor *b2 = tensor_new(&g, SHAPE(650000)), *b3 = tensor_new(&g, SHAPE(650000));
+    CHECK((b2->data == bd || b2->data == zd) && (b3->data == bd || b3->data == zd) && b2->data != b3->data,
+          "a 2.6 MB tensor did not take a released 2.4 MB one's memory");
+    uintptr_t at = (uintptr_t)after->data, z0 = (uintptr_t)zd, b0 = (uintptr_t)bd, span = 4u << 20;
+    CHECK((at + 4000 <= z0 || at >= z0 + span) && (at + 4000 <= b0 || at >= b0 + span),
+          "a tensor allocated after them lies inside the two 2 MiB pages each was given");
     graph_reset(&g);
     CHECK(a.n_spare == 0, "%d blocks given back survive a reset", a.n_spare);
     g.no_grad = 0;

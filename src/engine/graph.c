@@ -77,7 +77,8 @@ void tensor_release(Graph *g, Tensor *t) {
 
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape) {
     Tensor *t = header(g, ndim, shape);
-    t->data = arena_calloc(g->arena, t->numel * sizeof(float));
+    t->data = arena_alloc(g->arena, data_bytes(g, t->numel)); /* tensor_release gives back as much */
+    memset(t->data, 0, t->numel * sizeof(float));
     return t;
 }
 
