@@ -68,16 +68,18 @@ Tensor *tensor_new(Graph *g, int ndim, const int *shape) {
     size_t bytes = data_bytes(g, t->numel);
     t->data = g->no_grad ? arena_reuse(g->arena, bytes) : NULL;
     if (!t->data) t->data = arena_alloc(g->arena, bytes);
+    t->owned = bytes;
     return t;
 }
 
 void tensor_release(Graph *g, Tensor *t) {
-    if (g->no_grad && t) arena_give_back(g->arena, t->data, data_bytes(g, t->numel));
+    if (g->no_grad && t && t->owned) arena_give_back(g->arena, t->data, t->owned);
 }
 
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape) {
     Tensor *t = header(g, ndim, shape);
-    t->data = arena_alloc(g->arena, data_bytes(g, t->numel)); /* tensor_release gives back as much */
+    t->owned = data_bytes(g, t->numel);
+    t->data = arena_alloc(g->arena, t->owned);
     memset(t->data, 0, t->numel * sizeof(float));
     return t;
 }
@@ -105,6 +107,7 @@ Tensor *op_reshape(Graph *g, Tensor *a, int ndim, const int *shape) {
     t->data = a->data;
     t->grad = a->grad;
     t->node = a->node;
+    t->owned = a->owned;
     return t;
 }
 

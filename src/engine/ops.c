@@ -1541,8 +1541,8 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, 
  * encoder's b₁ beside the slots' codes, so that their sum is never stored); idx = src (M), dst (M),
  * seg (G+1); the LayerNorm has no gain or bias (eps PAIR_ENCODE_LN_EPS). z adds (s + sb) + t, the
  * order of an add before the op. The Meta-GNN encoder's hidden layer and output in one
- * pass per tile of rows: the hidden rows z = σ(s[src] + t[dst]) live in a per-thread buffer and are
- * never stored; backward rebuilds them from s and t (additions, no product) and keeps only each
+ * pass per tile of rows: the hidden rows z = σ(s[src] + sb[g] + t[dst]) live in a per-thread buffer
+ * and are never stored; backward rebuilds them from s, sb and t (additions, no product) and keeps only each
  * row's 1/std. src is non-decreasing (a slot's rows are consecutive) and tiles end only where it
  * changes, so every s row belongs to one tile: backward adds into s's gradient directly, in row
  * order. t (a few rows: group × intent) and the weights get per-thread partial sums, added in
@@ -1614,7 +1614,8 @@ static void pair_encode_fwd(Graph *g, Node *n) {
     int G = n->ia[0], M = n->ia[1], C = s->shape[1], N = w->shape[2];
     const int *src = n->idx, *seg = n->idx + 2L * M;
     int keep = n->out->grad != NULL;
-    g->flops += 2.0 * M * N * C * (1 + (keep && (n->ins[0]->grad || n->ins[1]->grad)) + (keep && (w->grad || b->grad)));
+    int want_z = n->ins[0]->grad || n->ins[1]->grad || (n->nin == 5 && n->ins[4]->grad);
+    g->flops += 2.0 * M * N * C * (1 + (keep && want_z) + (keep && (w->grad || b->grad)));
     PairEncode *pe = arena_calloc(g->arena, sizeof *pe);
     n->aux = (float *)pe;
     pe->M = M;

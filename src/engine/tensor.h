@@ -22,8 +22,10 @@ typedef struct Tensor {
     int ndim;
     int shape[NT_MAXDIM];
     long numel;
-    int node; /* 1 + the tape entry whose output grad buffer this grad is (or
+    int node;     /* 1 + the tape entry whose output grad buffer this grad is (or
                  is a view of); 0: none (parameters, leaves) */
+    size_t owned; /* bytes of arena that data heads (tensor_new, tensor_zeros, a reshape of one):
+                     what tensor_release gives back; 0 for views and wrapped memory */
 } Tensor;
 
 /* Bump allocator reset once per step. After the first step it holds one block big enough for
@@ -76,8 +78,9 @@ void graph_backward(Graph *g, Tensor *loss);
 Tensor *tensor_new(Graph *g, int ndim, const int *shape); /* uninitialized data, no grad */
 /* In a no-grad graph: t's data will not be read again, and a later tensor of about its size takes
  * its memory instead of new memory (a synthesis then touches half the memory: fresh pages cost the
- * kernel's zeroing). t must own its data (an op's output or a reshape of one, not op_rows of part).
- * Does nothing in a graph that records: backward reads every tensor. */
+ * kernel's zeroing). Only memory t owns goes back (an op's output or a reshape of one): on a view
+ * (op_rows of part) or wrapped memory it does nothing. Does nothing in a graph that records:
+ * backward reads every tensor. */
 void tensor_release(Graph *g, Tensor *t);
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape);
 Tensor *tensor_from(Graph *g, int ndim, const int *shape, const float *src); /* copies src */
