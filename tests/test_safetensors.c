@@ -4,6 +4,7 @@
 #include "io/fileio.h"
 #include "io/safetensors.h"
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,59 @@ TEST(safetensors_round_trip_bit_exact) {
     f = st_read(path, &e);
     CHECK(f && st_count(f) == 0 && st_meta_count(f) == 0, "empty file: %s", f ? "wrong counts" : e.msg);
     st_free(f);
+    unlink(path);
+}
+
+/* st_open + st_read_into: the header alone, then each tensor straight where the caller wants it:
+ * adjacent destinations in one read, a NULL one skipped, every value bit-exact, and the header's
+ * checks as st_read's; a file cut short after st_open, or grown, is an error; st_free without
+ * st_read_into closes the file. */
+TEST(safetensors_open_then_read_into_place) {
+    float a[3] = {1.5f, -0.0f, bits_f32(0x00000001u)}, b[4] = {2, 3, 4, 5}, c[2] = {bits_f32(0x7fc01234u), 7};
+    StTensor ts[] = {{"a", 1, {3}, a}, {"b", 2, {2, 2}, b}, {"c", 1, {2}, c}};
+    char path[256];
+    tmp_path(path, sizeof path, "readinto");
+    Err e = {{0}};
+    CHECK(st_write(path, ts, 3, NULL, 0, &e) == 0, "st_write: %s", e.msg);
+    StFile *f = st_open(path, &e);
+    CHECK(f && st_count(f) == 3 && st_at(f, 0)->data == NULL, "st_open: %s", f ? "data read or wrong count" : e.msg);
+    if (!f) return;
+    float buf[16];
+    for (int i = 0; i < 16; i++) buf[i] = 99;
+    float *dst[3] = {buf, buf + 3, NULL}; /* a and b adjacent (one read), c skipped */
+    CHECK(st_read_into(f, dst, &e) == 0, "st_read_into: %s", e.msg);
+    CHECK(!memcmp(buf, a, sizeof a) && !memcmp(buf + 3, b, sizeof b) && buf[7] == 99, "values not in place");
+    st_free(f);
+    f = st_open(path, &e); /* c alone, into a place before a's */
+    float *only_c[3] = {NULL, NULL, buf + 8};
+    CHECK(f && st_read_into(f, only_c, &e) == 0 && !memcmp(buf + 8, c, sizeof c), "c alone: %s", e.msg);
+    st_free(f);
+    st_free(st_open(path, &e)); /* opened and never read: closed by st_free (ASan: no leak) */
+
+    /* cut short: a tensor larger than what stdio read ahead with the header */
+    static float big[8192];
+    StTensor bigt = {"big", 1, {8192}, big};
+    CHECK(st_write(path, &bigt, 1, NULL, 0, &e) == 0, "st_write: %s", e.msg);
+    f = st_open(path, &e);
+    CHECK(f != NULL, "st_open: %s", e.msg);
+    CHECK(truncate(path, 8 + 8) == 0, "truncate: %s", strerror(errno)); /* inside the header: data gone */
+    float *into_big[1] = {big};
+    if (f) {
+        CHECK(st_read_into(f, into_big, &e) == -1 && strstr(e.msg, "cannot read the tensor data"),
+              "a file cut short after st_open: '%s'", e.msg);
+        st_free(f);
+    }
+    CHECK(st_write(path, ts, 3, NULL, 0, &e) == 0, "st_write: %s", e.msg);
+    float *all[3] = {buf, buf + 3, buf + 7};
+    f = st_open(path, &e);
+    FILE *grow = fopen(path, "ab");
+    CHECK(grow && fputc(0, grow) != EOF && fclose(grow) == 0, "appending a byte");
+    if (f) {
+        CHECK(st_read_into(f, all, &e) == -1 && strstr(e.msg, "file grew while being read"), "a grown file: '%s'",
+              e.msg);
+        st_free(f);
+    }
+    CHECK(st_open("/nonexistent/x.safetensors", &e) == NULL && strstr(e.msg, "cannot open"), "missing: '%s'", e.msg);
     unlink(path);
 }
 

@@ -309,6 +309,8 @@ struct StFile {
     StMeta *meta;             /* keys and values owned */
     unsigned char *data;      /* the whole data section; tensors point into it */
     uint64_t *begin;          /* while reading: each tensor's offset in the data section */
+    FILE *fp;                 /* st_open: at the data section, until st_read_into */
+    char *path;               /* st_open: for messages */
 };
 
 static char *dup_str(const char *s) {
@@ -328,6 +330,8 @@ void st_free(StFile *f) {
     free(f->meta);
     free(f->data);
     free(f->begin);
+    if (f->fp) fclose(f->fp);
+    free(f->path);
     free(f);
 }
 
@@ -643,7 +647,7 @@ static void index_names(StFile *f) {
     qsort(f->by_name, (size_t)f->nt, sizeof *f->by_name, cmp_tensor_name);
 }
 
-StFile *st_read(const char *path, Err *e) {
+static StFile *read_st(const char *path, int with_data, Err *e) {
     uint64_t size, hlen;
     FILE *fp = open_sized(path, &size, e);
     if (!fp) return NULL;
@@ -658,12 +662,54 @@ StFile *st_read(const char *path, Err *e) {
     uint64_t data_size = size - 8 - hlen;
     int rc = root ? build_tensors(path, f, root, data_size, e) : -1;
     cJSON_Delete(root);
-    if (rc == 0) rc = load_data(path, fp, f, data_size, e);
-    fclose(fp);
+    if (rc == 0 && with_data) rc = load_data(path, fp, f, data_size, e);
+    if (with_data || rc) fclose(fp);
+    else { /* st_open: the data section is read later, from this same open file */ f->fp = fp;
+        f->path = dup_str(path);
+    }
     if (rc) {
         st_free(f);
         return NULL;
     }
     index_names(f);
     return f;
+}
+
+StFile *st_read(const char *path, Err *e) { return read_st(path, 1, e); }
+StFile *st_open(const char *path, Err *e) { return read_st(path, 0, e); }
+
+int st_read_into(StFile *f, float *const *dst, Err *e) {
+    NP_ASSERT(f->fp && f->begin, "st_read_into: the file was not opened with st_open, or was read already");
+    /* build_tensors checked that the tensors tile the data section: in file order, each begins
+     * where the one before ends; runs whose destinations also follow each other are one read */
+    int *order = xmalloc(sizeof *order * (size_t)(f->nt ? f->nt : 1)), rc = 0;
+    for (int i = 0; i < f->nt; i++) order[i] = i;
+    for (int i = 1; i < f->nt; i++) /* insertion sort by offset: files are written in order */
+        for (int j = i; j > 0 && f->begin[order[j]] < f->begin[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int a = 0; a < f->nt && !rc;) {
+        int i = order[a];
+        size_t bytes = (size_t)st_numel(&f->ts[i]) * sizeof(float);
+        int b = a + 1;
+        while (dst[i] && b < f->nt && dst[order[b]] == (float *)((char *)dst[i] + bytes)) {
+            bytes += (size_t)st_numel(&f->ts[order[b]]) * sizeof(float);
+            b++;
+        }
+        if (!dst[i])
+            rc =
+                fseeko(f->fp, (off_t)bytes, SEEK_CUR) ? err_set(e, "%s: cannot seek: %s", f->path, strerror(errno)) : 0;
+        else {
+            rc = read_exact(f->path, f->fp, dst[i], bytes, "tensor data", e);
+            if (!rc && !host_le()) swap32(dst[i], bytes / 4);
+        }
+        a = b;
+    }
+    if (!rc && fgetc(f->fp) != EOF) rc = err_set(e, "%s: file grew while being read", f->path);
+    free(order);
+    fclose(f->fp);
+    f->fp = NULL;
+    return rc;
 }

@@ -36,6 +36,11 @@ typedef struct StFile StFile;
  * tensor, where one is at fault) on any problem: I/O error, truncation, a malformed or oversized
  * header, a dtype other than F32, inconsistent shape/offsets, overlaps, holes or trailing bytes. */
 StFile *st_read(const char *path, Err *e);
+/* The same checks of the header, but no data read yet: every tensor's data is NULL until
+ * st_read_into puts tensor i (st_at order) at dst[i] (NULL: skip it), read straight from the file
+ * (no copy of the whole data section). Once per file; the file stays open until then (or st_free). */
+StFile *st_open(const char *path, Err *e);
+int st_read_into(StFile *f, float *const *dst, Err *e);
 
 /* Tensors in header order. st_at's index must be in [0, st_count). */
 int st_count(const StFile *f);

@@ -125,10 +125,11 @@ static int meta_rng(const StFile *f, Rng *rng, const char *path, Err *e) {
  * with_state, moments, step and RNG). Every tensor must have exactly the model's name and shape,
  * and the metadata its form, or nothing is loaded. */
 static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
-    memset(r, 0, sizeof *r); /* run_free is safe on r whatever happens below */
-    StFile *f = st_read(path, e);
+    memset(r, 0, sizeof *r);      /* run_free is safe on r whatever happens below */
+    StFile *f = st_open(path, e); /* the header now, the data straight into the parameters below */
     if (!f) return -1;
     int rc = -1;
+    float **dst = NULL;
     const char *fmt = st_meta(f, "format"), *cfgtext = st_meta(f, "config");
     if (!fmt || !cfgtext) {
         err_set(e, "%s: not a neurop checkpoint (no format or config in its metadata)", path);
@@ -155,6 +156,7 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
                 full);
         goto out;
     }
+    dst = xcalloc((size_t)st_count(f), sizeof *dst); /* tensors not loaded stay NULL: skipped */
     for (int part = 0; part < n_parts(r, with_state); part++)
         for (int i = 0; i < ps->count; i++) {
             const ParamView *v = &ps->views[i];
@@ -177,9 +179,9 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
                         t->ndim > 4 ? ",..." : "", want);
                 goto out;
             }
-            float *dst = part_base(r, part) + v->off;
-            memcpy(dst, t->data, v->numel * sizeof(float));
+            dst[t - st_at(f, 0)] = part_base(r, part) + v->off;
         }
+    if (st_read_into(f, dst, e)) goto out;
     r->step = step;
     r->opt.t = at;
     r->best_step = bstep;
@@ -196,6 +198,7 @@ bad_config : {
     err_set(e, "%s: %s", path, why);
 }
 out:
+    free(dst);
     st_free(f);
     return rc;
 }
