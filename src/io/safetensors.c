@@ -663,10 +663,10 @@ static StFile *read_st(const char *path, int with_data, Err *e) {
     int rc = root ? build_tensors(path, f, root, data_size, e) : -1;
     cJSON_Delete(root);
     if (rc == 0 && with_data) rc = load_data(path, fp, f, data_size, e);
-    if (with_data || rc) fclose(fp);
-    else { /* st_open: the data section is read later, from this same open file */ f->fp = fp;
+    if (rc == 0 && !with_data) { /* st_open: the data section is read later, from this same open file */
+        f->fp = fp;
         f->path = dup_str(path);
-    }
+    } else fclose(fp);
     if (rc) {
         st_free(f);
         return NULL;
@@ -678,24 +678,29 @@ static StFile *read_st(const char *path, int with_data, Err *e) {
 StFile *st_read(const char *path, Err *e) { return read_st(path, 1, e); }
 StFile *st_open(const char *path, Err *e) { return read_st(path, 0, e); }
 
+typedef struct {
+    uint64_t begin;
+    int i;
+} Placed;
+static int cmp_placed(const void *a, const void *b) {
+    uint64_t x = ((const Placed *)a)->begin, y = ((const Placed *)b)->begin;
+    return (x > y) - (x < y);
+}
+
 int st_read_into(StFile *f, float *const *dst, Err *e) {
     NP_ASSERT(f->fp && f->begin, "st_read_into: the file was not opened with st_open, or was read already");
     /* build_tensors checked that the tensors tile the data section: in file order, each begins
      * where the one before ends; runs whose destinations also follow each other are one read */
-    int *order = xmalloc(sizeof *order * (size_t)(f->nt ? f->nt : 1)), rc = 0;
-    for (int i = 0; i < f->nt; i++) order[i] = i;
-    for (int i = 1; i < f->nt; i++) /* insertion sort by offset: files are written in order */
-        for (int j = i; j > 0 && f->begin[order[j]] < f->begin[order[j - 1]]; j--) {
-            int t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
+    Placed *order = xmalloc(sizeof *order * (size_t)(f->nt ? f->nt : 1));
+    for (int i = 0; i < f->nt; i++) order[i] = (Placed){f->begin[i], i};
+    qsort(order, (size_t)f->nt, sizeof *order, cmp_placed);
+    int rc = 0;
     for (int a = 0; a < f->nt && !rc;) {
-        int i = order[a];
+        int i = order[a].i;
         size_t bytes = (size_t)st_numel(&f->ts[i]) * sizeof(float);
         int b = a + 1;
-        while (dst[i] && b < f->nt && dst[order[b]] == (float *)((char *)dst[i] + bytes)) {
-            bytes += (size_t)st_numel(&f->ts[order[b]]) * sizeof(float);
+        while (dst[i] && b < f->nt && dst[order[b].i] == (float *)((char *)dst[i] + bytes)) {
+            bytes += (size_t)st_numel(&f->ts[order[b].i]) * sizeof(float);
             b++;
         }
         if (!dst[i])
