@@ -1717,13 +1717,14 @@ static void pair_encode_bwd(Node *n) {
     if (t->grad) add_partials(t->grad, pe->part + W, pe->part_n, T, (long)pe->Rt * C, 0);
     add_seg_partials(w->grad, b->grad, pe->part, pe->part_n, T, G, (long)C * N, N);
     if (pe->sacc) /* serial, slot by slot in order: a gather's scatter would add the same sums */
-        for (int k = 0; k < G; k++)
+        for (int k = 0; k < G; k++) {
+            float *gb = n->ins[4]->grad + (long)k * C;
             for (int i = seg[k]; i < seg[k + 1]; i++) {
-                if (i > seg[k] && src[i] == src[i - 1]) continue;
-                float *gb = n->ins[4]->grad + (long)k * C;
+                if (i > seg[k] && src[i] == src[i - 1]) continue; /* each slot once: its first row */
                 const float *sa = pe->sacc + (long)src[i] * C;
                 for (int c = 0; c < C; c++) gb[c] += sa[c];
             }
+        }
 }
 
 Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *sb, Tensor *t, const int *dst, Tensor *w, Tensor *b,
