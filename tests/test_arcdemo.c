@@ -7,6 +7,7 @@
 #include "analysis/published.h"
 #include "arc_runs.h"
 #include "tasks/arcdemo.h"
+#include "train/config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,59 @@ TEST(arcdemo_task_rows_splits_and_real_rows) {
     task_intent_format(&t, (Intent){ARCD_SCALE_DP, -1}, name, sizeof name);
     CHECK(!strcmp(name, "1d_scale_dp"), "%s", name);
     free(d);
+    examples_free(&ex);
+    arc_set_free(&set);
+    task_free(&t);
+}
+
+/* arc-demo-all is arc-demo with every family trained: the three families arc-demo holds out draw
+ * train, validation and test tasks like the others (never a real input row in training), nothing
+ * is OOD, and the defaults are arc-demo's with the task's own id recorded. */
+TEST(arcdemo_all_trains_every_family) {
+    Task t;
+    Err e = {{0}};
+    CHECK(task_get("1D-ARC-demo-ALL", &t, &e) == 0, "%s", e.msg);
+    if (t.kind != TASK_ARC_DEMO) return;
+    CHECK(t.n_train == ARCD_N_FAMILIES && t.n_ood == 0 && !strcmp(t.id, "arc-demo-all") &&
+              !strcmp(t.name, "arc-demo") && !strcmp(task_label(&t), "arc-demo-all") && t.n_excluded == 3004,
+          "train %d ood %d id %s name %s excluded %d", t.n_train, t.n_ood, t.id, t.name, t.n_excluded);
+    for (int f = 0; f < ARCD_N_FAMILIES; f++) {
+        int listed = 0;
+        for (int i = 0; i < t.n_train; i++) listed += t.train[i].family == f && t.train[i].param == -1;
+        CHECK(listed == 1 && !task_is_ood(&t, (Intent){f, -1}), "%s: listed %d times", arc_demo_name(f), listed);
+    }
+    CHECK(!strcmp(task_builtin_id("arc-demo-all"), "arc-demo-all") &&
+              !strcmp(task_builtin_id("1d-arc-demo"), "arc-demo"),
+          "ids");
+    ArcSet set = {0};
+    char dir[1024];
+    CHECK(data_dir("1d-arc", dir, sizeof dir, &e) == 0 && arc_load_dir(dir, &set, &e) == 0, "%s", e.msg);
+    Examples ex;
+    examples_alloc(&t, 4, &ex);
+    Rng r;
+    rng_seed(&r, 5);
+    const int fam[3] = {ARCD_MOVE_3P, ARCD_PCOPY_MC, ARCD_RECOLOR_OE};
+    int real_hits = 0, per = test_quick() ? 6 : 60;
+    for (int k = 0; k < 3 * per; k++) {
+        Intent u = {fam[k % 3], -1};
+        Split s = (Split)(k / 3 % 3); /* train, val, test */
+        task_sample(&t, u, s, &r, 4, &ex);
+        for (int i = 0; i < 4; i++) {
+            CHECK(task_split_of(&t, u, &ex, i) == s, "%s row %d: split %d, asked %d", arc_demo_name(u.family), i,
+                  task_split_of(&t, u, &ex, i), s);
+            if (s == SPLIT_TRAIN) real_hits += real_row(&set, ex.tok + (size_t)i * t.seq_len, t.seq_len);
+        }
+    }
+    CHECK(real_hits == 0, "%d real input rows in training tasks", real_hits);
+    TrainConfig a, b;
+    CHECK(!config_defaults("arc-demo-all", METHOD_GNN, &a, &e) && !config_defaults("arc-demo", METHOD_GNN, &b, &e),
+          "%s", e.msg);
+    CHECK(!strcmp(a.task, "arc-demo-all") && !strcmp(b.task, "arc-demo"), "recorded tasks %s, %s", a.task, b.task);
+    memcpy(a.task, b.task, sizeof a.task);
+    char fa[2048], fb[2048];
+    config_format(&a, fa, sizeof fa);
+    config_format(&b, fb, sizeof fb);
+    CHECK(!strcmp(fa, fb), "arc-demo-all's defaults differ from arc-demo's:\n%s\n%s", fa, fb);
     examples_free(&ex);
     arc_set_free(&set);
     task_free(&t);

@@ -334,9 +334,17 @@ TEST(bad_inputs_solve) {
     free(prog);
     snprintf(args, sizeof args, "solve %s/run %s/1d_flip --json %s/s.json", dir, data, dir);
     rc = cli_run(args, out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "1d_flip                50") && strstr(out, "ms/task") &&
-              strstr(out, "GPT-4 objects") && strstr(out, "0.7000  1.0000"),
+    CHECK(rc == 0 && strstr(out, "1d_flip            trained      50") && strstr(out, "ms/task") &&
+              strstr(out, "GPT-4 objects") && strstr(out, "0.7000  1.0000") && !strstr(out, "held out"),
           "solve a folder (beside GPT-4's 35/50 and 50/50 on flip), exit %d: %s", rc, out);
+    /* the families arc-demo holds out are marked, and tests (a) and (b) summed apart */
+    snprintf(args, sizeof args, "solve %s/run %s", dir, data);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "1d_move_3p         held out     50") && strstr(out, "1d_recolor_oe      held out") &&
+              strstr(out, "1d_move_2p         trained      50") &&
+              strstr(out, "\ntrained                        751") &&
+              strstr(out, "\nheld out                       150"),
+          "solve every real file, exit %d: %s", rc, out);
     char *js = path_join(dir, "s.json");
     unsigned char *text = NULL;
     size_t len;
@@ -359,6 +367,22 @@ TEST(bad_inputs_solve) {
         rc = cli_run(args, out, sizeof out);
         CHECK(rc == bad[i].rc && strstr(out, bad[i].want) && one_line(out), "'%s': exit %d: %s", args, rc, out);
     }
+    /* arc-demo-all trains every family: none is held out, and it has no OOD intents to report */
+    snprintf(args, sizeof args,
+             "train --task 1d-arc-demo-all --method mlp --quiet --steps 2 --out %s/all --set width=8 --set eval_n=1 "
+             "--set B=2",
+             dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "train arc-demo-all, exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "solve %s/all %s/1d_move_3p", dir, data);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "1d_move_3p         trained      50") && !strstr(out, "held out"),
+          "solve with arc-demo-all, exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "eval %s/all --no-real", dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "on arc-demo-all,") && strstr(out, "mean over 18 intents") &&
+              strstr(out, "OOD: none (arc-demo-all holds no intent out)"),
+          "eval arc-demo-all, exit %d: %s", rc, out);
     /* direct reads the examples in context: it solves, and has no program to write */
     snprintf(args, sizeof args,
              "train --task arc-demo --method direct --quiet --steps 1 --out %s/direct --set width=8 --set eval_n=1 "

@@ -68,8 +68,8 @@ int cmd_eval(int argc, char **argv) {
     }
     EvalReport rep;
     run_evaluate(&run, split, 1, &rep);
-    printf("%s on %s, seed %lu, %s checkpoint (step %ld)\n", method_name(run.cfg.method), run.task.name, run.cfg.seed,
-           which, run.step);
+    printf("%s on %s, seed %lu, %s checkpoint (step %ld)\n", method_name(run.cfg.method), task_label(&run.task),
+           run.cfg.seed, which, run.step);
     printf("%-16s %-6s %6s %8s\n", "intent", "split", "n", "exact");
     for (int i = 0; i < rep.n; i++) {
         char nm[64];
@@ -77,9 +77,10 @@ int cmd_eval(int argc, char **argv) {
         printf("%-16s %-6s %6d %8.4f\n", nm, rep.items[i].held ? "held" : split_name(rep.items[i].split),
                rep.items[i].n, rep.items[i].n ? (double)rep.items[i].correct / rep.items[i].n : 0.0);
     }
-    printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\nOOD (mean over %d "
-           "intents): %.4f\n",
-           split_name(split), rep.n_iid, rep.iid, split_name(split), rep.iid_pooled, rep.n_ood, rep.ood);
+    printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\n", split_name(split),
+           rep.n_iid, rep.iid, split_name(split), rep.iid_pooled);
+    if (rep.n_ood) printf("OOD (mean over %d intents): %.4f\n", rep.n_ood, rep.ood);
+    else printf("OOD: none (%s holds no intent out)\n", run.task.id);
     if (rep.n_held)
         printf("held (%s, mean over the %d train intents kept out of training, hold=%d): %.4f\n", split_name(split),
                rep.n_held, run.cfg.hold, rep.held);
@@ -119,14 +120,15 @@ int cmd_eval(int argc, char **argv) {
     }
     if (json) { /* written atomically, like every file of neurop; cJSON escapes every string */
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "task", run.task.name);
+        cJSON_AddStringToObject(o, "task", task_label(&run.task));
         cJSON_AddStringToObject(o, "method", method_id(run.cfg.method));
         cJSON_AddNumberToObject(o, "seed", (double)run.cfg.seed);
         cJSON_AddStringToObject(o, "checkpoint", which);
         cJSON_AddNumberToObject(o, "step", (double)run.step);
         cJSON_AddStringToObject(o, "iid_split", split_name(split));
         cJSON_AddNumberToObject(o, "iid", rep.iid);
-        cJSON_AddNumberToObject(o, "ood", rep.ood);
+        if (rep.n_ood) cJSON_AddNumberToObject(o, "ood", rep.ood);
+        else cJSON_AddNullToObject(o, "ood"); /* the task holds no intent out */
         cJSON_AddNumberToObject(o, "iid_pooled", rep.iid_pooled);
         if (rep.n_ood_ordinal) cJSON_AddNumberToObject(o, "ood_ordinal", rep.ood_ordinal);
         if (rep.n_held) cJSON_AddNumberToObject(o, "held", rep.held);

@@ -33,7 +33,7 @@ int cmd_info(int argc, char **argv) {
     config_format(&run.cfg, cfg, sizeof cfg);
     template_format(&run.tpl, tpl, sizeof tpl);
     printf("run        %s\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target weights\n", argv[optind],
-           method_name(run.cfg.method), run.task.name, tpl, run.tpl.n_theta);
+           method_name(run.cfg.method), task_label(&run.task), tpl, run.tpl.n_theta);
     printf("trainable  %ld parameters\n", run.m.ps.n);
     /* parameters per part: the name up to its first '.' */
     for (int i = 0; i < run.m.ps.count;) {

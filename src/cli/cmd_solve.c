@@ -15,12 +15,13 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: neurop solve RUN TASK.json|DIR [--which best|last] [-o PROGRAM.safetensors] [--json FILE]\n"
-               "RUN is an arc-demo run (neurop train --task arc-demo). The program is made from the task's\n"
-               "three example pairs (one forward pass) and run on its test input.\n"
+               "RUN is an arc-demo or arc-demo-all run (neurop train --task arc-demo). The program is made from the\n"
+               "task's three example pairs (one forward pass) and run on its test input.\n"
                "  TASK.json  an ARC task of one-row grids: prints the predicted test output and, when the\n"
                "             file holds it, whether it is right\n"
                "  DIR        every *.json below DIR: test pairs solved per family (the file name without\n"
-               "             _<number>.json), and the time per task (synthesis and run)\n"
+               "             _<number>.json), whether the run trained the family or held it out, and\n"
+               "             the time per task (synthesis and run)\n"
                "  -o FILE    (one task) write the program: `neurop exec FILE`, or PyTorch via safetensors\n"
                "  --json F   (a folder) every number as JSON, written atomically\n");
 }
@@ -51,7 +52,7 @@ static void print_row(const char *label, const int *row, int len) {
 
 typedef struct {
     char family[64];
-    int n, solved;
+    int n, solved, held; /* held: a family the run's task held out of training (test b) */
     double ms;
 } FamScore;
 
@@ -73,7 +74,10 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
         }
         int f = 0;
         while (f < nf && strcmp(fs[f].family, family)) f++;
-        if (f == nf) snprintf(fs[nf++].family, sizeof fs->family, "%s", family);
+        if (f == nf) {
+            snprintf(fs[nf].family, sizeof fs->family, "%s", family);
+            fs[nf++].held = d->family >= 0 && task_is_ood(&run->task, (Intent){d->family, -1});
+        }
         fs[f].ms += solve_one(run, d, &ex, theta, pred);
         fs[f].solved += right(d, pred);
         fs[f].n++;
@@ -88,11 +92,14 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
     int have_pub = !data_dir("published", pdir, sizeof pdir, &pe) &&
                    snprintf(ppath, sizeof ppath, "%s/llm4arc-1d-arc.csv", pdir) > 0 &&
                    !published_load(ppath, &pub, &pe);
-    printf("%-18s %6s %7s %8s %9s%s\n", "family", "tasks", "solved", "exact", "ms/task",
+    printf("%-18s %-8s %6s %7s %8s %9s%s\n", "family", "training", "tasks", "solved", "exact", "ms/task",
            have_pub ? "   GPT-4   GPT-4 objects (LLM4ARC)" : "");
+    int part_n[2] = {0}, part_s[2] = {0}; /* trained, held out */
     for (int f = 0; f < nf; f++) {
-        printf("%-18s %6d %7d %8.4f %9.2f", fs[f].family, fs[f].n, fs[f].solved, (double)fs[f].solved / fs[f].n,
-               fs[f].ms / fs[f].n);
+        printf("%-18s %-8s %6d %7d %8.4f %9.2f", fs[f].family, fs[f].held ? "held out" : "trained", fs[f].n,
+               fs[f].solved, (double)fs[f].solved / fs[f].n, fs[f].ms / fs[f].n);
+        part_n[fs[f].held] += fs[f].n;
+        part_s[fs[f].held] += fs[f].solved;
         for (int k = 0; k < 2 && have_pub; k++) {
             const PublishedRow *row = published_find(&pub, fs[f].family, settings[k]);
             if (row) {
@@ -106,10 +113,14 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
         solved += fs[f].solved;
         ms += fs[f].ms;
     }
-    printf("%-18s %6d %7d %8.4f %9.2f", "all", n, solved, n ? (double)solved / n : 0, n ? ms / n : 0);
+    printf("%-18s %-8s %6d %7d %8.4f %9.2f", "all", "", n, solved, n ? (double)solved / n : 0, n ? ms / n : 0);
     for (int k = 0; k < 2 && have_pub; k++)
         if (pub_n[k]) printf(" %7.4f", (double)pub_s[k] / pub_n[k]);
     putchar('\n');
+    /* test (a), families seen in training, and test (b), families held out, when both are here */
+    for (int h = 0; h < 2 && part_n[0] && part_n[1]; h++)
+        printf("%-18s %-8s %6d %7d %8.4f\n", h ? "held out" : "trained", "", part_n[h], part_s[h],
+               (double)part_s[h] / part_n[h]);
     if (skipped) printf("%d task files skipped (above)\n", skipped);
     int rc = 0;
     if (json) {
@@ -121,9 +132,13 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
         cJSON_AddNumberToObject(o, "solved", solved);
         cJSON_AddNumberToObject(o, "skipped", skipped);
         cJSON_AddNumberToObject(o, "ms_per_task", n ? ms / n : 0);
+        cJSON_AddStringToObject(o, "task", task_label(&run->task));
+        cJSON_AddNumberToObject(o, "trained_tasks", part_n[0]);
+        cJSON_AddNumberToObject(o, "trained_solved", part_s[0]);
         for (int f = 0; f < nf; f++) {
             cJSON *it = cJSON_CreateObject();
             cJSON_AddStringToObject(it, "family", fs[f].family);
+            cJSON_AddBoolToObject(it, "trained", !fs[f].held);
             cJSON_AddNumberToObject(it, "tasks", fs[f].n);
             cJSON_AddNumberToObject(it, "solved", fs[f].solved);
             cJSON_AddNumberToObject(it, "ms_per_task", fs[f].ms / fs[f].n);

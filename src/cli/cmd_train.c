@@ -10,7 +10,8 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: neurop train --task T --method M [options]\n"
-               "  --task T        sumfirst | addmod | arc | PATH.jsonl (your own task: docs/tasks.md)\n"
+               "  --task T        sumfirst | addmod | arc | arc-demo | arc-demo-all | PATH.jsonl (your own task: "
+               "docs/tasks.md)\n"
                "  --method M      direct | mlp | gmlp | gnn\n"
                "  --seed S        seed of the initialization and the data stream (default 0)\n"
                "  --steps N       optimizer steps (default: per task and method, see docs/defaults.md)\n"
@@ -114,9 +115,9 @@ int cmd_train(int argc, char **argv) {
             strcpy(dir, out);
         } else {                 /* the task's name, not cfg.task: for a task file that is its path */
             mkdir("runs", 0755); /* default folders live under runs/ */
-            size_t n = strlen(run.task.name) + 64;
+            size_t n = strlen(task_label(&run.task)) + 64;
             dir = xmalloc(n);
-            snprintf(dir, n, "runs/%s-%s-s%lu", run.task.name, method_id(cfg.method), cfg.seed);
+            snprintf(dir, n, "runs/%s-%s-s%lu", task_label(&run.task), method_id(cfg.method), cfg.seed);
         }
     }
     TrainOptions o = {.dir = dir, .resume = resume, .force = force, .steps = want_steps, .verbose = !quiet};

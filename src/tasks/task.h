@@ -37,8 +37,10 @@ typedef struct TaskFile TaskFile; /* a loaded task file (taskfile.c) */
 
 typedef struct Task {
     TaskKind kind;
-    const char *name; /* "sumfirst", "addmod", "arc"; a task file's "task" name */
-    const char *id;   /* what task_get takes to make this task again: the name, or the file's absolute path */
+    const char *name; /* whose rows, template and defaults: "sumfirst", "addmod", "arc", "arc-demo" (also
+                         arc-demo-all's); a task file's "task" name */
+    const char *id;   /* what task_get takes to make this task again: the built-in's id ("arc-demo-all"),
+                         or the file's absolute path */
     int n_feat;       /* intent feature dimension */
     int seq_len;      /* tokens per input: 0 for SUMFIRST, 3 for ADDMOD, ARC_MAX_LEN for ARC.
                          A caller may raise an ARC task's seq_len (and out_len with it) for a
@@ -60,8 +62,10 @@ typedef struct Task {
     int n_excluded;
 } Task;
 
-/* "sumfirst" | "addmod" | "arc", case-insensitive; aliases "sumfirst-n", "addmod-p", "1d-arc",
- * "1darc", "arc1d"; or the path of a task file (ends in .jsonl), loaded and checked whole.
+/* "sumfirst" | "addmod" | "arc" | "arc-demo" | "arc-demo-all" (arc-demo with all 18 families trained
+ * and none held out), case-insensitive; aliases "sumfirst-n", "addmod-p", "1d-arc", "1darc",
+ * "arc1d", "1d-arc-demo", "1d-arc-demo-all"; or the path of a task file (ends in .jsonl), loaded
+ * and checked whole.
  * Unknown name or bad file -> -1 with one line in e (for a file: path, line and field). */
 int task_get(const char *name, Task *out, Err *e);
 /* task_get for a task that is only scored, solved or named, never trained on: arc-demo then skips
@@ -71,6 +75,8 @@ int task_get_to_score(const char *name, Task *out, Err *e);
 /* The id task_get gives a built-in task of that name or alias ("1d-arc" -> "arc"), without making
  * the task (arc-demo's reads the real 1D-ARC files); NULL when name is none of them. */
 const char *task_builtin_id(const char *name);
+/* What to call the task in a report: a built-in's id, a task file's "task" name. */
+const char *task_label(const Task *t);
 /* Frees what task_get loaded (a file task's data); a no-op for the built-in tasks. */
 void task_free(Task *t);
 /* A file task's template text (its header's "template"), or NULL for the built-in tasks. */

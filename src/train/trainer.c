@@ -230,10 +230,10 @@ static void progress(const Run *r, const TrainOptions *o, int tty, double loss, 
     double eta = sps > 0 ? left / sps : 0;
     if (tty) {
         fprintf(stderr, "\r%s/%s seed %lu  step %ld/%ld  loss %.4f  val %.3f  %.1f steps/s  ETA %.0fs   %s",
-                r->task.name, method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta,
+                task_label(&r->task), method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta,
                 final ? "\n" : "");
     } else {
-        fprintf(stderr, "%s/%s seed %lu step %ld/%ld loss %.5f val %.4f %.1f steps/s eta %.0fs\n", r->task.name,
+        fprintf(stderr, "%s/%s seed %lu step %ld/%ld loss %.5f val %.4f %.1f steps/s eta %.0fs\n", task_label(&r->task),
                 method_id(r->cfg.method), r->cfg.seed, r->step, r->cfg.steps, loss, val, sps, eta);
     }
     fflush(stderr);
