@@ -53,7 +53,7 @@ void neurop_close(NeuropRun *r) {
 }
 
 const char *neurop_template(const NeuropRun *r) { return r->tpl; }
-const char *neurop_task(const NeuropRun *r) { return r->run.task.name; }
+const char *neurop_task(const NeuropRun *r) { return task_label(&r->run.task); }
 const char *neurop_method(const NeuropRun *r) { return method_id(r->run.cfg.method); }
 long neurop_n_theta(const NeuropRun *r) { return r->run.tpl.n_theta; }
 int neurop_n_tensors(const NeuropRun *r) { return r->run.tpl.n_tensors; }
