@@ -20,7 +20,8 @@ NEUROP_API int neurop_api_version(void);
 NEUROP_API NeuropRun *neurop_open(const char *run_dir, const char *which, char *err, size_t errlen);
 NEUROP_API void neurop_close(NeuropRun *r);
 
-/* The program template's canonical text (see docs/programs.md), the task (a built-in's id, e.g. "arc-demo-all"; a task file's "task" name), the method. */
+/* The program template's canonical text (see docs/programs.md), the task (a built-in's id, e.g.
+ * "arc-demo-all"; a task file's "task" name), the method. */
 NEUROP_API const char *neurop_template(const NeuropRun *r);
 NEUROP_API const char *neurop_task(const NeuropRun *r);
 NEUROP_API const char *neurop_method(const NeuropRun *r);

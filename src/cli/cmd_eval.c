@@ -80,7 +80,7 @@ int cmd_eval(int argc, char **argv) {
     printf("IID (%s, mean over %d intents): %.4f\nIID (%s, pooled over all examples): %.4f\n", split_name(split),
            rep.n_iid, rep.iid, split_name(split), rep.iid_pooled);
     if (rep.n_ood) printf("OOD (mean over %d intents): %.4f\n", rep.n_ood, rep.ood);
-    else printf("OOD: none (%s holds no intent out)\n", run.task.id);
+    else printf("OOD: none (%s holds no intent out)\n", task_label(&run.task));
     if (rep.n_held)
         printf("held (%s, mean over the %d train intents kept out of training, hold=%d): %.4f\n", split_name(split),
                rep.n_held, run.cfg.hold, rep.held);

@@ -148,7 +148,7 @@ static int task_open(const char *name, int to_train, Task *out, Err *e) {
     int a = alias_index(name);
     if (a >= 0) {
         *out = task_make(task_aliases[a].kind);
-        out->id = task_builtin_id(name);
+        out->id = task_aliases[a].variant ? task_aliases[a].variant : out->name;
         if (task_aliases[a].variant) { /* arc-demo-all, the only variant */
             out->train = arcdemo_all;
             out->n_train = COUNT(arcdemo_all);
