@@ -20,6 +20,16 @@ override BUILD := build-mpi
 DEPS_GROUP := --mpi
 endif
 
+# The commit the program is built from, for a reproduction's report (src/repro/repro_report.c): the
+# report names the code that made it, whatever folder it runs in. $(BUILD)/commit.h is rewritten only
+# when the commit or the uncommitted state changes, so only that file recompiles then.
+NEUROP_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+NEUROP_DIRTY  := $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo 1 || echo 0)
+$(shell mkdir -p $(BUILD) && printf '\043define NEUROP_COMMIT "%s"\n\043define NEUROP_DIRTY %s\n' '$(NEUROP_COMMIT)' \
+    '$(NEUROP_DIRTY)' > $(BUILD)/commit.h.tmp && { cmp -s $(BUILD)/commit.h.tmp $(BUILD)/commit.h || \
+    mv $(BUILD)/commit.h.tmp $(BUILD)/commit.h; }; rm -f $(BUILD)/commit.h.tmp)
+$(BUILD)/src/repro/repro_report.o $(BUILD)/pic/src/repro/repro_report.o: override CFLAGS += -I$(BUILD)
+
 LIB_SRC  := $(sort $(wildcard src/engine/*.c src/io/*.c src/program/*.c src/tasks/*.c src/meta/*.c src/train/*.c \
                                src/analysis/*.c src/repro/*.c src/api/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

@@ -62,6 +62,17 @@ static char *slurp(const char *dir, const char *rel) {
     return read_file(p, &buf, &len, &e) ? NULL : (char *)buf;
 }
 
+/* results.json's top-level string `key`, or NULL */
+static char *json_string(const char *dir, const char *key) {
+    char *text = slurp(dir, "results.json"), *v = NULL;
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    const cJSON *o = cJSON_GetObjectItem(j, key);
+    if (cJSON_IsString(o)) v = strdup(o->valuestring);
+    cJSON_Delete(j);
+    free(text);
+    return v;
+}
+
 static int have_gnuplot(void) { return system("gnuplot --version >/dev/null 2>&1") == 0; }
 
 static int in01(const cJSON *o, const char *key) {
@@ -330,8 +341,19 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
               m4 = mtime_ns(dir, "runs/scale-x2-gnn-s0/eval.json"),
               m5 = mtime_ns(dir, "runs/ablate-tie0-s0/metrics.csv");
     usleep(20000);
+    /* from a folder outside any git checkout: the report still names the commit the code was built
+     * from (a pinned build is run from another checkout), the same as the first invocation's */
+    char *commit1 = json_string(dir, "commit"), cwd[1024];
+    CHECK(commit1 && strlen(commit1) == 40, "results.json: commit '%s', want a 40-digit hash", commit1 ? commit1 : "");
+    CHECK(getcwd(cwd, sizeof cwd) && chdir(dir) == 0, "chdir %s", dir);
     rc = reproduce(&o, &s, &e);
+    CHECK(chdir(cwd) == 0, "chdir back");
     CHECK(rc == 0, "second reproduce: %s", e.msg);
+    char *commit2 = json_string(dir, "commit");
+    CHECK(commit1 && commit2 && !strcmp(commit1, commit2), "run from %s, the report names commit '%s', want '%s'", dir,
+          commit2 ? commit2 : "", commit1 ? commit1 : "");
+    free(commit1);
+    free(commit2);
     CHECK(s.skipped == 8 && s.trained == 0 && s.resumed == 0, "second run: skipped %d trained %d resumed %d", s.skipped,
           s.trained, s.resumed);
     CHECK(m1 == mtime_ns(dir, "runs/sumfirst-gnn-s0/eval.json"), "eval.json rewritten");

@@ -1,6 +1,7 @@
 /* The report of a reproduction, rebuilt from the run folders alone: results.md, results.json and
  * gnuplot plots (see reproduce.h and docs/reproduce.md). The studies' sections come from
  * repro_studies.c; everything else here is about the main table's runs (the first n_main). */
+#include "commit.h" /* generated: $(BUILD)/commit.h */
 #include "engine/cpu.h"
 #include "io/fileio.h"
 #include "repro/repro_internal.h"
@@ -396,18 +397,6 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
 
 /* ---- the report: results.md and results.json -------------------------------------------- */
 
-static void run_cmd(const char *cmd, char *out, size_t n) {
-    out[0] = 0;
-    FILE *p = popen(cmd, "r");
-    if (!p) return;
-    if (!fgets(out, (int)n, p)) out[0] = 0;
-    /* drain */
-    char tmp[256];
-    while (fgets(tmp, sizeof tmp, p)) {}
-    pclose(p);
-    rp_strip(out);
-}
-
 
 /* Per-family IID (test) exact match of one arc run: mean over the family's train intents. */
 static int family_iid(const RunResult *r, const char *fam, double *v) {
@@ -473,7 +462,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     if (x->study_seeds) rp_printf(&md, "; studies: %d per variant (0..%d)", x->study_seeds, x->study_seeds - 1);
     rp_printf(&md, " |\n");
     rp_printf(&md, "| command | `%s` |\n", o->command ? o->command : "neurop reproduce");
-    rp_printf(&md, "| commit | %s%s |\n", ri->commit, ri->dirty ? " (working tree modified)" : "");
+    rp_printf(&md, "| commit | %s%s |\n", ri->commit, ri->dirty ? " (built with uncommitted changes)" : "");
     rp_printf(&md, "| date | %s |\n", ri->date);
     rp_printf(&md, "| machine | %d CPUs (%s), %d OpenMP thread%s per process, %d job%s |\n", ri->nproc, ri->cpu,
               ri->threads, ri->threads == 1 ? "" : "s", o->jobs > 1 ? o->jobs : 1, o->jobs > 1 ? "s" : "");
@@ -939,13 +928,10 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
 
     ReportInfo ri = {0};
     ri.total_run_s = total_run;
-    run_cmd("git rev-parse HEAD 2>/dev/null", ri.commit, sizeof ri.commit);
-    if (!ri.commit[0]) snprintf(ri.commit, sizeof ri.commit, "unknown");
-    else {
-        char st[256];
-        run_cmd("git status --porcelain --untracked-files=no 2>/dev/null", st, sizeof st);
-        ri.dirty = st[0] != 0;
-    }
+    /* the commit the program was built from (the Makefile's commit.h), not the git folder it runs in:
+     * a pinned build run from another checkout must name its own code */
+    snprintf(ri.commit, sizeof ri.commit, "%s", NEUROP_COMMIT);
+    ri.dirty = NEUROP_DIRTY;
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
