@@ -56,7 +56,6 @@ double rp_num(const cJSON *o, const char *key, double dflt);
 const char *rp_str(const cJSON *o, const char *key);
 void rp_dur(double s, char *buf, size_t n); /* 42s, 3m05s, 1h02m */
 void rp_path(char *buf, size_t n, const PlanItem *it, const char *file);
-void rp_strip(char *s); /* trailing newline and spaces */
 /* Reads every run folder of the plan back and writes results.md, results.json and the plots. */
 int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e);
 

@@ -215,7 +215,8 @@ void rp_dur(double s, char *buf, size_t n) {
 
 void rp_path(char *buf, size_t n, const PlanItem *it, const char *file) { snprintf(buf, n, "%s/%s", it->dir, file); }
 
-void rp_strip(char *s) {
+/* trailing newline and spaces */
+static void rp_strip(char *s) {
     size_t n = strlen(s);
     while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) s[--n] = 0;
 }
