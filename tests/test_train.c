@@ -86,6 +86,7 @@ static void tiny_config(TrainConfig *c, const char *task, MethodKind m, long ste
     c->ckpt_every = c->eval_every;
     c->eval_n = 16;
     c->seed = 7;
+    c->N_after = 0; /* ADDMOD Meta-GNN's 256 would dwarf N = 8 */
 }
 
 /* All parameters and both AdamW moments equal bit for bit; step and optimizer state too. */
@@ -774,6 +775,56 @@ TEST(train_interp_penalty_value) {
 /* interp draws from a fork of the data stream: a resumed run is the run straight through, and the
  * setting changes what is trained. */
 TEST(train_interp_resume_bit_identical) { check_setting(t_, "sumfirst", METHOD_GNN, "interp=5", "interp=0"); }
+
+/* N_after: the examples per intent from the choice step (4 × eval_every) on. Before it the run is
+ * the run without the setting, bit for bit; after it the parameters differ; a run resumed after the
+ * switch is the straight run. ADDMOD Meta-GNN alone has it; an older config without the key means 0. */
+TEST(train_N_after_takes_over_at_the_choice_step) {
+    int nt = threads_save();
+    TrainConfig c, c_off;
+    Err e = {{0}};
+    CHECK(!config_defaults("addmod", METHOD_GNN, &c, &e) && c.N == 128 && c.N_after == 256 &&
+              config_choice_step(&c) == 4800 && config_N_at(&c, 4799) == 128 && config_N_at(&c, 4800) == 256,
+          "ADDMOD Meta-GNN: N %d, N_after %d, choice at %ld (%s)", c.N, c.N_after, config_choice_step(&c), e.msg);
+    CHECK(!config_defaults("addmod", METHOD_MLP, &c, &e) && c.N_after == 0 && config_N_at(&c, 11999) == c.N,
+          "ADDMOD Meta-MLP: N_after %d", c.N_after);
+    char text[1200], *at;
+    config_defaults("addmod", METHOD_GNN, &c, &e);
+    config_format(&c, text, sizeof text);
+    at = strstr(text, " N_after=256");
+    CHECK(at != NULL, "no N_after in '%s'", text);
+    if (at) memmove(at, at + strlen(" N_after=256"), strlen(at + strlen(" N_after=256")) + 1);
+    c_off = c;
+    CHECK(!config_parse(text, &c_off, &e) && c_off.N_after == 0 && c_off.N == 128, "old config: N_after %d (%s)",
+          c_off.N_after, e.msg);
+
+    tiny_config(&c, "sumfirst", METHOD_MLP, 20);
+    config_set_steps(&c, 20, 10); /* evaluated every 2: the choice step is 8 */
+    c.warmup = 0;
+    c.lr_min = c.lr;
+    c_off = c;
+    c.N_after = 2 * c.N;
+    char da[128], db[128];
+    if (!temp_dir(da, sizeof da, "nafterA") || !temp_dir(db, sizeof db, "nafterB")) {
+        CHECK(0, "mkdtemp failed");
+        threads_restore(nt);
+        return;
+    }
+    Run a, b;
+    TrainOptions oa = {.dir = da, .stop_at = 8}, ob = {.dir = db, .stop_at = 8};
+    CHECK(!run_init(&a, &c, &e) && run_train(&a, &oa, &e) == 0 && !run_init(&b, &c_off, &e) &&
+              run_train(&b, &ob, &e) == 0,
+          "runs to the choice step: %s", e.msg);
+    CHECK(a.step == 8 && b.step == 8 && a.m.ps.n == b.m.ps.n &&
+              !memcmp(a.m.ps.data, b.m.ps.data, sizeof(float) * (size_t)a.m.ps.n),
+          "N_after changed the run before the choice step");
+    run_free(&a);
+    run_free(&b);
+    rm_dir(da);
+    rm_dir(db);
+    setting_resumes_and_matters(t_, &c, &c_off, "N_after=16"); /* resumed at step 10, after the switch */
+    threads_restore(nt);
+}
 
 /* restarts=3: three candidates (init 0, 1, 2) train to step 4 × eval_every, candidates.csv holds
  * their validation, the one with the best held validation is chosen, and the run is then that

@@ -118,12 +118,14 @@ int repro_config(const char *task, MethodKind m, ReproMode mode, unsigned long s
             c->steps = c->steps / QUICK[i].div > 20 ? c->steps / QUICK[i].div : 20;
             if (c->B > QUICK[i].B) c->B = QUICK[i].B;
             if (c->N > QUICK[i].N) c->N = QUICK[i].N;
+            if (c->N_after > QUICK[i].N) c->N_after = QUICK[i].N;
         }
         c->eval_n = 128;
     } else {
         c->steps = 20;
         c->B = 2;
         c->N = 8;
+        c->N_after = 0;
         c->eval_n = 16;
         evals = 4;
     }

@@ -13,6 +13,9 @@ typedef struct TrainConfig {
     unsigned long seed;
     long steps; /* optimizer steps */
     int B, N;   /* intents per batch, examples per intent */
+    /* examples per intent from the choice step on (config_choice_step: where restarts choose);
+     * 0: N throughout */
+    int N_after;
     float lr, lr_min, wd, clip;
     /* AdamW's second-moment decay (β₁ is 0.9) */
     float beta2;
@@ -54,6 +57,11 @@ int config_parse(const char *text, TrainConfig *c, Err *e);
 /* Sets the step count and what follows from it: warmup 5%, `evals` IID-validation evaluations
  * (and checkpoints) over the run. */
 void config_set_steps(TrainConfig *c, long steps, long evals);
+/* The step where restarts choose their candidate (the 4th validation, 40% of the steps) and
+ * N_after takes over from N. */
+long config_choice_step(const TrainConfig *c);
+/* Examples per intent of the training step that follows step `step` (0-based count of steps done). */
+int config_N_at(const TrainConfig *c, long step);
 /* Applies one "key=value" override (the CLI's --set). */
 int config_set(TrainConfig *c, const char *kv, Err *e);
 /* The first setting in which a and b differ, apart from the step count and what follows from it

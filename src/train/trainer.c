@@ -511,9 +511,10 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     int b0, nb;
     my_intents(c->B, &b0, &nb);
     BatchBuf bb;
-    batch_alloc(r, nb, c->N, &bb);
+    int n_max = c->N_after > c->N ? c->N_after : c->N;
+    batch_alloc(r, nb, n_max, &bb);
     Examples other; /* the examples of other ranks' intents: drawn (the stream is shared), not used */
-    examples_alloc(t, c->N, &other);
+    examples_alloc(t, n_max, &other);
     Intent *us = xmalloc(c->B * sizeof *us);
     double *cdf = task_intent_cdf(t, c->intent_mix, c->hold);
     double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val,
@@ -522,9 +523,10 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     int rc = 0;
 
     while (r->step < c->steps && !(o->stop_at > 0 && r->step >= o->stop_at)) {
+        bb.N = config_N_at(c, r->step);
         for (int b = 0; b < c->B; b++) {
             us[b] = task_draw_intent(t, cdf, &r->data_rng);
-            task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, c->N, b >= b0 && b < b0 + nb ? &bb.ex[b - b0] : &other);
+            task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, bb.N, b >= b0 && b < b0 + nb ? &bb.ex[b - b0] : &other);
         }
         batch_pack(r, &bb, us + b0);
         params_zero_grad(&r->m.ps);
@@ -653,7 +655,7 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
     const TrainConfig c = r->cfg;
     int K = c.restarts, lead = dist_rank() == 0;
     double secs = 0; /* the run's training time: every candidate's */
-    long at = 4 * c.eval_every < c.steps ? 4 * c.eval_every : c.steps;
+    long at = config_choice_step(&c);
     char *cdir = path_join(o->dir, "candidates");
     Candidates cs = {.n = K, .iid = xcalloc((size_t)K, sizeof(double)), .held = xcalloc((size_t)K, sizeof(double))};
     int rc = lead ? ensure_dir(cdir, e) : 0;
