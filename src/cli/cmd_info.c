@@ -50,6 +50,8 @@ int cmd_info(int argc, char **argv) {
     printf("step       B=%d %s x N=%d %s; %.3g dense-product FLOPs per training step (forward + backward)\n", run.cfg.B,
            run.task.demo_pairs ? "programs (a task's examples each)" : "intents", run.cfg.N,
            run.task.demo_pairs ? "rows" : "examples", run_step_flops(&run));
+    if (run.cfg.N_after > 0)
+        printf("           N=%d from step %ld on (N_after)\n", run.cfg.N_after, config_choice_step(&run.cfg));
     printf("trained    %ld steps in %.1f s; best IID-validation %.4f at step %ld\nconfig     %s\n", run.step,
            run.train_seconds, run.best_val, run.best_step, cfg);
     char mach[512];
