@@ -500,6 +500,30 @@ TEST(graph_counts_product_flops) {
     arena_free(&a);
 }
 
+TEST(released_memory_is_reused_as_a_whole_block) {
+    /* a no-grad graph: a tensor that takes a larger released block owns all of it and gives all of
+     * it back, so the larger tensor after it fits again (the Meta-GNN's edge states take turns so) */
+    Arena a;
+    arena_init(&a, 0);
+    Graph g;
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    int big = 3 * (int)(HUGE_PAGE / sizeof(float)) / 64, small = 2 * (int)(HUGE_PAGE / sizeof(float)) / 64;
+    Tensor *t1 = tensor_new(&g, SHAPE(big, 64));
+    tensor_release(&g, t1);
+    Tensor *t2 = tensor_new(&g, SHAPE(small, 64));
+    CHECK(t2->data == t1->data, "a 4 MiB tensor did not take the released 6 MiB block");
+    CHECK(t2->owned == t1->owned, "it owns %zu bytes of the %zu-byte block", t2->owned, t1->owned);
+    tensor_release(&g, t2);
+    Tensor *t3 = tensor_new(&g, SHAPE(big, 64));
+    CHECK(t3->data == t1->data, "the 6 MiB tensor after it took new memory");
+    tensor_release(&g, t3);
+    Tensor *t4 = tensor_new(&g, SHAPE(small / 4, 64)); /* under half the block: new memory */
+    CHECK(t4->data != t1->data, "a tensor of a twelfth of the block took it");
+    graph_free(&g);
+    arena_free(&a);
+}
+
 TEST(grad_add_sub_mul_broadcasting) {
     static const struct {
         const char *name;

@@ -75,7 +75,7 @@ void arena_give_back(Arena *a, void *p, size_t bytes) {
     a->spare_bytes[a->n_spare++] = bytes;
 }
 
-void *arena_reuse(Arena *a, size_t bytes) {
+void *arena_reuse(Arena *a, size_t bytes, size_t *got) {
     int best = -1;
     for (int i = 0; i < a->n_spare; i++)
         if (a->spare_bytes[i] >= bytes && a->spare_bytes[i] / 2 <= bytes &&
@@ -83,6 +83,7 @@ void *arena_reuse(Arena *a, size_t bytes) {
             best = i;
     if (best < 0) return NULL;
     void *p = a->spare[best];
+    *got = a->spare_bytes[best];
     a->spare[best] = a->spare[--a->n_spare];
     a->spare_bytes[best] = a->spare_bytes[a->n_spare];
     return p;

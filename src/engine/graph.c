@@ -56,8 +56,7 @@ static Tensor *header(Graph *g, int ndim, const int *shape) {
 
 /* The arena memory a tensor's data takes. In a no-grad graph, from 2 MiB up, whole 2 MiB pages (the
  * arena's blocks are huge pages, and a page's untouched tail costs nothing), so that a slightly larger
- * later tensor can take it when tensor_release gives it back: an edge round's output (its edge rows
- * and two node aggregates) after the encoder's edge rows. */
+ * later tensor can take it when tensor_release gives it back. */
 static size_t data_bytes(const Graph *g, long numel) {
     size_t bytes = (size_t)numel * sizeof(float);
     return g->no_grad && bytes >= HUGE_PAGE ? (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1) : bytes;
@@ -66,9 +65,9 @@ static size_t data_bytes(const Graph *g, long numel) {
 Tensor *tensor_new(Graph *g, int ndim, const int *shape) {
     Tensor *t = header(g, ndim, shape);
     size_t bytes = data_bytes(g, t->numel);
-    t->data = g->no_grad ? arena_reuse(g->arena, bytes) : NULL;
-    if (!t->data) t->data = arena_alloc(g->arena, bytes);
     t->owned = bytes;
+    t->data = g->no_grad ? arena_reuse(g->arena, bytes, &t->owned) : NULL; /* owns the whole block */
+    if (!t->data) t->data = arena_alloc(g->arena, bytes);
     return t;
 }
 

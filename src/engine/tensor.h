@@ -45,9 +45,9 @@ void *arena_calloc(Arena *a, size_t bytes); /* zeroed */
 void arena_reset(Arena *a);                 /* frees nothing once warm; merges blocks */
 /* p (bytes long, from arena_alloc) will not be read again: a later arena_reuse may hand it out. */
 void arena_give_back(Arena *a, void *p, size_t bytes);
-/* The smallest block given back that holds bytes and is at most twice that (taken off the list),
- * or NULL. */
-void *arena_reuse(Arena *a, size_t bytes);
+/* The smallest block given back that holds bytes and is at most twice that (taken off the list;
+ * *got = its whole size, which a later give-back returns), or NULL. */
+void *arena_reuse(Arena *a, size_t bytes, size_t *got);
 void arena_free(Arena *a);
 
 typedef struct Node Node;

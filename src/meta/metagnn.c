@@ -208,6 +208,11 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
     int Gn = tie ? ng->n_node_groups : 1, Ge = tie ? ng->n_edge_groups : 1;
     int *src = endpoint_rows(g, ng->src, E, B), *dst = endpoint_rows(g, ng->dst, E, B);
 
+    if (g->no_grad) { /* synthesis: the edge tensors take turns in two slots of a round's output size */
+        Tensor *slot[2];
+        for (int i = 0; i < 2; i++) slot[i] = tensor_new(g, SHAPE(E * B + 2 * V * B, m->cfg.width));
+        for (int i = 0; i < 2; i++) tensor_release(g, slot[i]);
+    }
     const float *npe = pe_select(g, ng->node_pe, V, m->cfg.pe), *epe = pe_select(g, ng->edge_pe, E, m->cfg.pe);
     Tensor *hv = encode(g, m, &net->enc_node, u, npe, V, ng->n_node_groups, ng->node_seg, nseg);
     Tensor *he = encode(g, m, &net->enc_edge, u, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
