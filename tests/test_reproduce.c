@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static void rm_rf(const char *dir) {
     char cmd[600];
@@ -513,6 +516,77 @@ TEST(reproduce_tiny_with_worker_processes) {
     rc = reproduce(&o, &s, &e);
     CHECK(rc == 0 && s.skipped == 4 && s.trained == 0, "second run: skipped %d", s.skipped);
     rm_rf(dir);
+}
+
+/* A run half-trained at one thread (as a --jobs worker trains it) is not continued at two: the
+ * invocation is refused before anything trains, naming the folder and both thread counts; the same
+ * for a restarts run's candidate. With --jobs 2 (a worker's one thread) it resumes. */
+TEST(reproduce_refuses_to_resume_at_another_thread_count) {
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    char dir[128] = "/tmp/neurop-test-reprothreads-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    Err e = {{0}};
+    TrainConfig c;
+    CHECK(!repro_config("sumfirst", METHOD_MLP, REPRO_TINY, 0, &c, &e), "%s", e.msg);
+    char plan[1024];
+    config_format(&c, plan, sizeof plan);
+    c.steps = 10; /* killed at step 10 of the planned 20: config.txt is the plan's */
+    char half[512], runs[256];
+    snprintf(runs, sizeof runs, "%s/runs", dir);
+    mkdir(runs, 0755);
+    snprintf(half, sizeof half, "%s/runs/sumfirst-mlp-s0", dir);
+    omp_set_num_threads(1);
+    Run r;
+    CHECK(!run_init(&r, &c, &e), "%s", e.msg);
+    TrainOptions to = {.dir = half};
+    CHECK(run_train(&r, &to, &e) == 0, "%s", e.msg);
+    run_free(&r);
+    char cfgp[600];
+    snprintf(cfgp, sizeof cfgp, "%s/config.txt", half);
+    FILE *f = fopen(cfgp, "w");
+    if (f) {
+        fprintf(f, "%s\n", plan);
+        fclose(f);
+    }
+    ReproOptions o = {.mode = REPRO_TINY,
+                      .seeds = 1,
+                      .out = dir,
+                      .no_real = 1,
+                      .no_plots = 1,
+                      .no_studies = 1,
+                      .jobs = 1,
+                      .command = "test"};
+    CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e) && !repro_parse_methods("mlp", &o.methods, &e), "%s", e.msg);
+    ReproSummary s;
+    omp_set_num_threads(2);
+    int rc = reproduce(&o, &s, &e);
+    CHECK(rc == -1 && strstr(e.msg, "sumfirst-mlp-s0 was trained so far with threads=1") &&
+              strstr(e.msg, "gives its runs threads=2") && strstr(e.msg, "--jobs"),
+          "rc %d: '%s'", rc, e.msg);
+    CHECK(!exists(dir, "runs/sumfirst-mlp-s0/eval.json"), "the refused run was trained on");
+
+    /* a candidate of ADDMOD Meta-GNN's restarts, the same */
+    char cand[600], src[1800];
+    snprintf(cand, sizeof cand, "%s/runs/addmod-gnn-s0/candidates/init-1", dir);
+    snprintf(src, sizeof src, "mkdir -p %s && cp %s/last.safetensors %s/", cand, half, cand);
+    CHECK(system(src) == 0, "%s", src);
+    ReproOptions oa = o;
+    CHECK(!repro_parse_tasks("addmod", &oa.tasks, &e) && !repro_parse_methods("gnn", &oa.methods, &e), "%s", e.msg);
+    rc = reproduce(&oa, &s, &e);
+    CHECK(rc == -1 && strstr(e.msg, "addmod-gnn-s0 was trained so far with threads=1"), "candidate: rc %d: '%s'", rc,
+          e.msg);
+
+    o.jobs = 2; /* its workers run one thread each: the run resumes */
+    rc = reproduce(&o, &s, &e);
+    CHECK(rc == 0 && s.resumed == 1 && exists(dir, "runs/sumfirst-mlp-s0/eval.json"),
+          "--jobs 2: rc %d (%s), resumed %d", rc, e.msg, s.resumed);
+    omp_set_num_threads(nt);
+    rm_rf(dir);
+#endif
 }
 
 TEST(reproduce_configs_and_lists) {

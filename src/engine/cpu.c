@@ -129,12 +129,16 @@ static void cpu_model(char *buf, size_t n) {
 }
 
 void cpu_describe(char *buf, size_t len) {
-    char model[256];
-    cpu_model(model, sizeof model);
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
+    cpu_describe_at(buf, len, threads);
+}
+
+void cpu_describe_at(char *buf, size_t len, int threads) {
+    char model[256];
+    cpu_model(model, sizeof model);
     const char *cfg = openblas_get_config(), *core = cpu_blas_core();
     const char *how = getenv("NEUROP_BLAS_CHOSEN")  ? ", chosen by neurop for this CPU"
                       : getenv("OPENBLAS_CORETYPE") ? ", from OPENBLAS_CORETYPE"

@@ -40,5 +40,7 @@ const char *cpu_blas_core_wanted(const char *current, CpuFeatures f);
  * machine (gemm: the narrow-product kernel this build has, gemm.h). A run is bit-identical for a
  * seed only on the same CPU model, BLAS build and kernel, gemm kernel, and thread count. */
 void cpu_describe(char *buf, size_t len);
+/* The same for a process running `threads` OpenMP threads (a reproduction's worker runs one). */
+void cpu_describe_at(char *buf, size_t len, int threads);
 const char *cpu_blas_core(void); /* openblas_get_corename() */
 #endif

@@ -934,12 +934,13 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
     gmtime_r(&now, &tm);
     strftime(ri.date, sizeof ri.date, "%Y-%m-%d %H:%M:%S UTC", &tm);
     ri.nproc = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    cpu_describe(ri.cpu, sizeof ri.cpu); /* the CPU and the OpenBLAS kernel: bit-identity holds per both */
 #ifdef _OPENMP
     ri.threads = o->jobs > 1 ? 1 : omp_get_max_threads();
 #else
     ri.threads = 1;
 #endif
+    /* the CPU, the OpenBLAS kernel and the runs' thread count: bit-identity holds per all three */
+    cpu_describe_at(ri.cpu, sizeof ri.cpu, ri.threads);
     char plots[1000];
     snprintf(plots, sizeof plots, "%s/plots", x->out);
     int rc = rp_mkdir_p(plots, e);

@@ -2,8 +2,10 @@
  * and its bookkeeping: resume by files, progress, worker processes. The report it ends with is in
  * repro_report.c. */
 #include "analysis/realarc.h"
+#include "engine/cpu.h"
 #include "io/fileio.h"
 #include "io/gnuplot.h"
+#include "io/safetensors.h"
 #include "repro/repro_internal.h"
 #include "train/dist.h"
 #include "train/train.h"
@@ -257,11 +259,52 @@ static int build_plan(Ctx *x, Err *e) {
 }
 
 
-/* A run folder made with another configuration must not be mixed into this plan. */
-static int check_folder(const PlanItem *it, Err *e) {
+/* A checkpoint written on another machine or at another thread count (its "machine" differs from
+ * `want`, what this invocation's runs record) must not be continued: the run would be neither the
+ * one its seed makes there nor here. Checkpoints from before the record have none to compare. */
+static int check_machine(const char *ckpt, const char *dir, const char *want, Err *e) {
+    if (!rp_file_exists(ckpt)) return 0;
+    StFile *f = st_open(ckpt, e);
+    if (!f) return -1;
+    const char *had = st_meta(f, "machine");
+    int rc = 0;
+    if (had && *had && strcmp(had, want)) {
+        const char *th = strstr(had, "threads="), *tw = strstr(want, "threads=");
+        int threads_only = th && tw && (th - had) == (tw - want) && !strncmp(had, want, (size_t)(th - had));
+        if (threads_only)
+            rc = err_set(e,
+                         "%s was trained so far with %s, this invocation gives its runs %s (a seed's run is "
+                         "bit-identical only at one thread count): run with the --jobs (or OMP_NUM_THREADS) it had, or "
+                         "remove that folder to train it afresh",
+                         dir, th, tw);
+        else
+            rc = err_set(e,
+                         "%s was trained so far on another machine (%.160s): a seed's run is bit-identical only "
+                         "on one CPU, BLAS kernel and thread count; remove that folder to train it afresh here",
+                         dir, had);
+    }
+    st_free(f);
+    return rc;
+}
+
+/* A run folder made with another configuration must not be mixed into this plan, nor one whose
+ * checkpoints (its own, or its restarts' candidates') were written on another `machine`. */
+static int check_folder(const PlanItem *it, const char *machine, Err *e) {
     char path[1200], have[1200] = "";
     rp_path(path, sizeof path, it, "eval.json");
-    if (rp_file_exists(path)) {
+    int done = rp_file_exists(path);
+    if (!done) {
+        rp_path(path, sizeof path, it, "last.safetensors");
+        if (check_machine(path, it->dir, machine, e)) return -1;
+        for (int j = 0; j < it->cfg.restarts && it->cfg.restarts > 1; j++) {
+            char name[64];
+            snprintf(name, sizeof name, "candidates/init-%d/last.safetensors", j);
+            rp_path(path, sizeof path, it, name);
+            if (check_machine(path, it->dir, machine, e)) return -1;
+        }
+        rp_path(path, sizeof path, it, "eval.json");
+    }
+    if (done) {
         cJSON *j = rp_read_json(path, e);
         if (!j) return -1;
         const char *c = rp_str(j, "config");
@@ -750,7 +793,14 @@ int reproduce(const ReproOptions *o, ReproSummary *s, Err *e) {
     unsigned tm = o->tasks ? o->tasks : 7u;
     if (!rc && x.verbose && !x.real_dir && (tm & 4u))
         fprintf(stderr, "neurop reproduce: no real 1D-ARC test: %s\n", x.real_note);
-    for (int i = 0; !rc && i < x.n; i++) rc = check_folder(&x.items[i], e);
+    /* what a run trained now records: a worker process (--jobs) runs one OpenMP thread */
+    int threads = 1;
+#ifdef _OPENMP
+    threads = dist_size() == 1 && o->jobs > 1 ? 1 : omp_get_max_threads();
+#endif
+    char machine[320];
+    cpu_describe_at(machine, sizeof machine, threads);
+    for (int i = 0; !rc && i < x.n; i++) rc = check_folder(&x.items[i], machine, e);
     char runs[1000];
     snprintf(runs, sizeof runs, "%s/runs", x.out);
     if (!rc) rc = rp_mkdir_p(runs, e);
