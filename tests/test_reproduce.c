@@ -278,30 +278,21 @@ static void check_studies(TestCtx *t_, const char *dir, int plots) {
     cJSON_Delete(j);
 }
 
-TEST(reproduce_tiny_writes_every_file_and_resumes) {
-    char dir[128] = "/tmp/neurop-test-repro-XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
+/* dir/runs/sumfirst-mlp-s0 as a tiny reproduction's run stopped half-way leaves it: the planned
+ * config, trained to 10 of its 20 steps, its config.txt the planned one (as for a run killed at
+ * step 10). Its path in half; the planned step count returned. */
+static long half_run(TestCtx *t_, const char *dir, char *half, size_t n) {
     Err e = {{0}};
-    ReproOptions o = {.mode = REPRO_TINY, .seeds = 1, .out = dir, .no_real = 1, .jobs = 1, .command = "test"};
-    CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e), "%s", e.msg);
-    CHECK(!repro_parse_methods("mlp,gnn", &o.methods, &e), "%s", e.msg);
-
-    /* A run stopped half-way: the planned config, trained to 10 of its 20 steps (its folder's
-     * config.txt is the planned one, as for a run killed at step 10). */
     TrainConfig c;
     CHECK(!repro_config("sumfirst", METHOD_MLP, REPRO_TINY, 0, &c, &e), "%s", e.msg);
-    char plan[1024], half[512];
+    char plan[1024], runs[256];
     config_format(&c, plan, sizeof plan);
     long planned_steps = c.steps;
     c.steps = 10;
-    Run r;
-    char runs[256];
     snprintf(runs, sizeof runs, "%s/runs", dir);
     mkdir(runs, 0755);
-    snprintf(half, sizeof half, "%s/runs/sumfirst-mlp-s0", dir);
+    snprintf(half, n, "%s/runs/sumfirst-mlp-s0", dir);
+    Run r;
     CHECK(!run_init(&r, &c, &e), "%s", e.msg);
     TrainOptions to = {.dir = half};
     CHECK(run_train(&r, &to, &e) == 0, "%s", e.msg);
@@ -313,6 +304,25 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
         fprintf(f, "%s\n", plan);
         fclose(f);
     }
+    return planned_steps;
+}
+
+TEST(reproduce_tiny_writes_every_file_and_resumes) {
+    char dir[128] = "/tmp/neurop-test-repro-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    Err e = {{0}};
+    ReproOptions o = {.mode = REPRO_TINY, .seeds = 1, .out = dir, .no_real = 1, .jobs = 1, .command = "test"};
+    CHECK(!repro_parse_tasks("sumfirst", &o.tasks, &e), "%s", e.msg);
+    CHECK(!repro_parse_methods("mlp,gnn", &o.methods, &e), "%s", e.msg);
+
+    char half[512], plan[1024];
+    long planned_steps = half_run(t_, dir, half, sizeof half);
+    TrainConfig c;
+    CHECK(!repro_config("sumfirst", METHOD_MLP, REPRO_TINY, 0, &c, &e), "%s", e.msg);
+    config_format(&c, plan, sizeof plan);
 
     ReproSummary s;
     int rc = reproduce(&o, &s, &e);
@@ -530,28 +540,9 @@ TEST(reproduce_refuses_to_resume_at_another_thread_count) {
         return;
     }
     Err e = {{0}};
-    TrainConfig c;
-    CHECK(!repro_config("sumfirst", METHOD_MLP, REPRO_TINY, 0, &c, &e), "%s", e.msg);
-    char plan[1024];
-    config_format(&c, plan, sizeof plan);
-    c.steps = 10; /* killed at step 10 of the planned 20: config.txt is the plan's */
-    char half[512], runs[256];
-    snprintf(runs, sizeof runs, "%s/runs", dir);
-    mkdir(runs, 0755);
-    snprintf(half, sizeof half, "%s/runs/sumfirst-mlp-s0", dir);
+    char half[512];
     omp_set_num_threads(1);
-    Run r;
-    CHECK(!run_init(&r, &c, &e), "%s", e.msg);
-    TrainOptions to = {.dir = half};
-    CHECK(run_train(&r, &to, &e) == 0, "%s", e.msg);
-    run_free(&r);
-    char cfgp[600];
-    snprintf(cfgp, sizeof cfgp, "%s/config.txt", half);
-    FILE *f = fopen(cfgp, "w");
-    if (f) {
-        fprintf(f, "%s\n", plan);
-        fclose(f);
-    }
+    half_run(t_, dir, half, sizeof half);
     ReproOptions o = {.mode = REPRO_TINY,
                       .seeds = 1,
                       .out = dir,
