@@ -379,7 +379,8 @@ static void check_draws(TestCtx *t_, const Task *t, const double *cdf, Rng *r, f
 
 TEST(tasks_intent_draw) {
     Task t = get_task("addmod"), sf = get_task("sumfirst");
-    CHECK(task_intent_cdf(&t, 0.0f, 0) == NULL && task_intent_cdf(&sf, 1.0f, 0) == NULL, "expected the uniform draw");
+    CHECK(task_intent_cdf(&t, 0.0f, 0.0f, 0) == NULL && task_intent_cdf(&sf, 1.0f, 0.0f, 0) == NULL,
+          "expected the uniform draw");
     Rng a, b;
     rng_seed(&a, 9);
     rng_seed(&b, 9);
@@ -394,11 +395,54 @@ TEST(tasks_intent_draw) {
     const float mixes[] = {1.0f, 0.5f, 0.0f};
     const int holds[] = {0, 3, 3};
     for (int c = 0; c < 3; c++) {
-        double *cdf = task_intent_cdf(&t, mixes[c], holds[c]);
+        double *cdf = task_intent_cdf(&t, mixes[c], 0.0f, holds[c]);
         CHECK(cdf && fabs(cdf[t.n_train - 1] - 1) < 1e-12, "mix %g hold %d: no cdf ending at 1", mixes[c], holds[c]);
         if (cdf) check_draws(t_, &t, cdf, &a, mixes[c], holds[c]);
         free(cdf);
     }
+}
+
+/* family_mix: 1D-ARC at 1 draws each of its 7 rules as often (a recolour colour 1/56, a move
+ * distance 1/28, flip 1/7), at 0.5 halfway from the uniform draw over its 17 intents; ADDMOD (one
+ * family) draws as without it, through a cdf. */
+TEST(tasks_intent_draw_by_family) {
+    Task t = get_task("arc"), am = get_task("addmod");
+    enum { DRAWS = 200000 };
+    int fams = 0, size[16] = {0};
+    for (int k = 0; k < t.n_train; k++) fams += size[t.train[k].family]++ == 0;
+    CHECK(fams == 7 && t.n_train == 17, "1D-ARC: %d families over %d train intents", fams, t.n_train);
+    Rng r;
+    rng_seed(&r, 3);
+    const float fm[] = {1.0f, 0.5f};
+    for (int c = 0; c < 2; c++) {
+        double *cdf = task_intent_cdf(&t, 0.0f, fm[c], 0);
+        CHECK(cdf && fabs(cdf[t.n_train - 1] - 1) < 1e-12, "family_mix %g: no cdf ending at 1", fm[c]);
+        if (!cdf) continue;
+        int count[32] = {0};
+        for (int i = 0; i < DRAWS; i++) {
+            Intent u = task_draw_intent(&t, cdf, &r);
+            for (int k = 0; k < t.n_train; k++)
+                count[k] += t.train[k].family == u.family && t.train[k].param == u.param;
+        }
+        for (int k = 0; k < t.n_train; k++) {
+            double want = DRAWS * ((1 - fm[c]) / t.n_train + fm[c] / (fams * (double)size[t.train[k].family])),
+                   sd = sqrt(want) + 1;
+            CHECK(fabs(count[k] - want) < 5 * sd, "family_mix %g: intent %d drawn %d times, want %.0f", fm[c], k,
+                  count[k], want);
+        }
+        free(cdf);
+    }
+    double *one = task_intent_cdf(&am, 0.0f, 1.0f, 0);
+    for (int k = 0; one && k < am.n_train; k++)
+        CHECK(fabs(one[k] - (k + 1.0) / am.n_train) < 1e-12, "ADDMOD family_mix 1: cdf[%d] %g", k, one[k]);
+    CHECK(one != NULL, "ADDMOD family_mix 1: no cdf");
+    free(one);
+    double *held = task_intent_cdf(&am, 0.0f, 1.0f, 3);
+    for (int k = 0; held && k < am.n_train; k++)
+        CHECK(!task_held(&am, 3, k) || (k > 0 ? held[k] == held[k - 1] : held[k] == 0), "a held prime drawn");
+    free(held);
+    task_free(&t);
+    task_free(&am);
 }
 
 /* ---- determinism ---- */

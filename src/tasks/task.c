@@ -252,19 +252,38 @@ int task_held(const Task *t, int hold, int i) {
     return 0;
 }
 
-double *task_intent_cdf(const Task *t, float mix, int hold) {
-    double *cdf = xmalloc(sizeof *cdf * (size_t)t->n_train), total = 0, sum = 0;
-    for (int i = 0; i < t->n_train; i++) {
+double *task_intent_cdf(const Task *t, float mix, float family_mix, int hold) {
+    int n = t->n_train;
+    double *cdf = xmalloc(sizeof *cdf * (size_t)n), total = 0, sum = 0;
+    for (int i = 0; i < n; i++) {
         total += cdf[i] = (double)task_train_size(t, t->train[i]);
         if (cdf[i] <= 0) mix = 0; /* an unbounded supply: uniform */
     }
-    if (mix == 0 && hold == 0) {
+    if (mix == 0 && family_mix == 0 && hold == 0) {
         free(cdf);
         return NULL;
     }
-    for (int i = 0; i < t->n_train; i++)
-        cdf[i] = sum += task_held(t, hold, i) ? 0 : (1 - mix) + (mix != 0 ? mix * t->n_train * cdf[i] / total : 0);
-    for (int i = 0; i < t->n_train; i++) cdf[i] /= sum;
+    /* q: the draw over intents (unnormalized), held ones never */
+    for (int i = 0; i < n; i++)
+        cdf[i] = task_held(t, hold, i) ? 0 : (1 - mix) + (mix != 0 ? mix * n * cdf[i] / total : 0);
+    if (family_mix > 0) { /* with probability family_mix a family uniformly, then q within it */
+        double *q = xmalloc(sizeof *q * (size_t)n), qsum = 0;
+        int F = 0;
+        for (int i = 0; i < n; i++) qsum += q[i] = cdf[i];
+        for (int i = 0; i < n; i++) {
+            int first = 1;
+            for (int k = 0; k < i; k++) first &= !(t->train[k].family == t->train[i].family && q[k] > 0);
+            F += first && q[i] > 0;
+        }
+        for (int i = 0; i < n; i++) {
+            double fam = 0;
+            for (int k = 0; k < n; k++) fam += t->train[k].family == t->train[i].family ? q[k] : 0;
+            cdf[i] = q[i] > 0 ? (1 - family_mix) * q[i] / qsum + family_mix * q[i] / (F * fam) : 0;
+        }
+        free(q);
+    }
+    for (int i = 0; i < n; i++) cdf[i] = sum += cdf[i];
+    for (int i = 0; i < n; i++) cdf[i] /= sum;
     return cdf;
 }
 

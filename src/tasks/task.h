@@ -100,10 +100,12 @@ long task_train_size(const Task *t, Intent u);
  * generalization across intents without the OOD intents (the setting `hold`): evenly spaced
  * through the train list, index round((j + 1) · n_train / (hold + 1)) for j < hold. */
 int task_held(const Task *t, int hold, int i);
-/* The cumulative probabilities of drawing each train intent (free() it): a mix of the uniform
- * draw (1 − mix) and of the draw ∝ task_train_size (mix), held intents never; NULL for the plain
- * uniform draw: mix 0 (or a task whose supply is unbounded) and hold 0. */
-double *task_intent_cdf(const Task *t, float mix, int hold);
+/* The cumulative probabilities of drawing each train intent (free() it): q, a mix of the uniform
+ * draw (1 − mix) and of the draw ∝ task_train_size (mix), held intents never; then with
+ * probability family_mix a family is drawn uniformly and an intent within it by q (1D-ARC: each
+ * of its 7 rules as often, whether it has 1 value or 8). NULL for the plain uniform draw: mix 0
+ * (or a task whose supply is unbounded), family_mix 0 and hold 0. */
+double *task_intent_cdf(const Task *t, float mix, float family_mix, int hold);
 /* A train intent drawn from r: from cdf, or uniformly when it is NULL (one rng_int, the stream
  * of every run before intent_mix). */
 Intent task_draw_intent(const Task *t, const double *cdf, Rng *r);

@@ -26,6 +26,10 @@ typedef struct TrainConfig {
     /* train intents drawn (1 − intent_mix) uniformly, intent_mix ∝ their distinct training inputs
      * (task_train_size; uniform where a task's supply is unbounded) */
     float intent_mix;
+    /* with probability family_mix a step's intent is drawn as a family uniformly, then an intent
+     * of it (task_intent_cdf): 1D-ARC's rules as often as each other, not in proportion to how
+     * many values each has */
+    float family_mix;
     /* train intents kept out of training and scored apart (task_held): a measure of generalization
      * across intents that needs no OOD intent */
     int hold;

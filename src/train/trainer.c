@@ -516,7 +516,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     Examples other; /* the examples of other ranks' intents: drawn (the stream is shared), not used */
     examples_alloc(t, n_max, &other);
     Intent *us = xmalloc(c->B * sizeof *us);
-    double *cdf = task_intent_cdf(t, c->intent_mix, c->hold);
+    double *cdf = task_intent_cdf(t, c->intent_mix, c->family_mix, c->hold);
     double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val,
            secs0 = r->train_seconds;
     long loss_n = 0, step0 = r->step;
