@@ -302,9 +302,9 @@ static int check_folder(const PlanItem *it, const char *machine, Err *e) {
             rp_path(path, sizeof path, it, name);
             if (check_machine(path, it->dir, machine, e)) return -1;
         }
-        rp_path(path, sizeof path, it, "eval.json");
     }
     if (done) {
+        rp_path(path, sizeof path, it, "eval.json");
         cJSON *j = rp_read_json(path, e);
         if (!j) return -1;
         const char *c = rp_str(j, "config");
