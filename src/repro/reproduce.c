@@ -296,7 +296,7 @@ static int check_folder(const PlanItem *it, const char *machine, Err *e) {
     if (!done) {
         rp_path(path, sizeof path, it, "last.safetensors");
         if (check_machine(path, it->dir, machine, e)) return -1;
-        for (int j = 0; j < it->cfg.restarts && it->cfg.restarts > 1; j++) {
+        for (int j = 0; j < it->cfg.restarts; j++) { /* a restarts run's candidates */
             char name[64];
             snprintf(name, sizeof name, "candidates/init-%d/last.safetensors", j);
             rp_path(path, sizeof path, it, name);

@@ -267,20 +267,16 @@ double *task_intent_cdf(const Task *t, float mix, float family_mix, int hold) {
     for (int i = 0; i < n; i++)
         cdf[i] = task_held(t, hold, i) ? 0 : (1 - mix) + (mix != 0 ? mix * n * cdf[i] / total : 0);
     if (family_mix > 0) { /* with probability family_mix a family uniformly, then q within it */
-        double *q = xmalloc(sizeof *q * (size_t)n), qsum = 0;
-        int F = 0;
-        for (int i = 0; i < n; i++) qsum += q[i] = cdf[i];
+        double *fam = xcalloc((size_t)n, sizeof *fam), qsum = 0, shares = 0; /* fam: q over i's family */
         for (int i = 0; i < n; i++) {
-            int first = 1;
-            for (int k = 0; k < i; k++) first &= !(t->train[k].family == t->train[i].family && q[k] > 0);
-            F += first && q[i] > 0;
+            qsum += cdf[i];
+            for (int k = 0; k < n; k++) fam[i] += t->train[k].family == t->train[i].family ? cdf[k] : 0;
         }
-        for (int i = 0; i < n; i++) {
-            double fam = 0;
-            for (int k = 0; k < n; k++) fam += t->train[k].family == t->train[i].family ? q[k] : 0;
-            cdf[i] = q[i] > 0 ? (1 - family_mix) * q[i] / qsum + family_mix * q[i] / (F * fam) : 0;
-        }
-        free(q);
+        for (int i = 0; i < n; i++) shares += cdf[i] > 0 ? cdf[i] / fam[i] : 0;
+        int F = (int)lround(shares); /* each drawn family's shares sum to 1: F counts them */
+        for (int i = 0; i < n; i++)
+            cdf[i] = cdf[i] > 0 ? (1 - family_mix) * cdf[i] / qsum + family_mix * cdf[i] / (F * fam[i]) : 0;
+        free(fam);
     }
     for (int i = 0; i < n; i++) cdf[i] = sum += cdf[i];
     for (int i = 0; i < n; i++) cdf[i] /= sum;
