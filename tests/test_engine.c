@@ -728,6 +728,42 @@ TEST(grad_gather_scatter_segment_mean_repeated_indices) {
     free(bidx);
 }
 
+/* A run of one index is summed in a register (scatter_fwd): the bits must be those of adding one
+ * row at a time into the output, in row order, or a synthesized θ would change with the op. */
+TEST(scatter_runs_sum_in_row_order) {
+    enum { N = 5000, D = 2, OUT = 700 };
+    Arena a;
+    Graph g;
+    arena_init(&a, 1 << 20);
+    graph_init(&g, &a);
+    g.no_grad = 1;
+    Rng r;
+    rng_seed(&r, 7);
+    int *idx = xmalloc(N * sizeof(int));
+    float *src = xmalloc(N * D * sizeof(float)), *want = xcalloc(OUT * D, sizeof(float));
+    float cnt[OUT] = {0};
+    for (int i = 0; i < N; i++) /* runs of 1-40 rows; an index may come back in a later run */
+        idx[i] = i && rng_uniform(&r) < 0.95 ? idx[i - 1] : (int)(rng_uniform(&r) * OUT);
+    for (int i = 0; i < N * D; i++) src[i] = (float)rng_normal(&r) * 1e3f;
+    for (int i = 0; i < N; i++) cnt[idx[i]] += 1.0f;
+    for (int op = 0; op < 2; op++) {
+        for (int i = 0; i < OUT * D; i++) want[i] = 0;
+        for (int i = 0; i < N; i++) {
+            float w = op ? 1.0f / cnt[idx[i]] : 1.0f;
+            for (int d = 0; d < D; d++) want[idx[i] * D + d] += w * src[i * D + d];
+        }
+        Tensor *t = tensor_wrap(&g, src, NULL, SHAPE(N, D));
+        Tensor *y = op ? op_segment_mean(&g, t, idx, OUT) : op_scatter_add(&g, t, idx, OUT);
+        CHECK(!memcmp(y->data, want, OUT * D * sizeof(float)), "%s: not the bits of row-order addition",
+              op ? "segment_mean" : "scatter_add");
+    }
+    free(idx);
+    free(src);
+    free(want);
+    graph_free(&g);
+    arena_free(&a);
+}
+
 TEST(grad_reductions_and_losses) {
     GcIn in[] = {{SH(3, 4)}};
     GRADCHECK("sum", f_sum, NULL, in);

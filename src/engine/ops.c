@@ -1278,20 +1278,36 @@ static void scatter_shape(const Node *n, int *ndim, int *shape) {
         NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "scatter: index %d out of [0, %d)", n->idx[i], n->ia[0]);
     SET_SHAPE(n->ia[0], s->shape[1]);
 }
+/* Rows in a run of one index (a θ tensor's entries, a matrix row's) are summed in a register, in row
+ * order: the same additions as one row at a time into dst, without a store-to-load chain per row
+ * (the θ head's three means over 33,258 entries took 0.5 ms of a 7.5 ms synthesis that way). */
+static int run_end(const int *idx, int i, int N) {
+    int j = i + 1;
+    while (j < N && idx[j] == idx[i]) j++;
+    return j;
+}
 static void scatter_fwd(Graph *g, Node *n) {
     const Tensor *s = n->in[0];
     int N = s->shape[0], D = s->shape[1];
+    const int *idx = n->idx;
     memset(n->out->data, 0, n->out->numel * sizeof(float));
     if (n->op == OP_SEGMENT_MEAN) {
         n->aux = arena_calloc(g->arena, (n->ia[0] > 0 ? n->ia[0] : 1) * sizeof(float)); /* 1 / count */
-        for (int i = 0; i < N; i++) n->aux[n->idx[i]] += 1.0f;
+        for (int i = 0, j; i < N; i = j) {
+            j = run_end(idx, i, N);
+            n->aux[idx[i]] += (float)(j - i); /* exact: counts stay below 2^24 (RUN_MAX_THETA) */
+        }
         for (int o = 0; o < n->ia[0]; o++) n->aux[o] = n->aux[o] > 0 ? 1.0f / n->aux[o] : 0.0f;
     }
-    for (int i = 0; i < N; i++) {
-        float *dst = n->out->data + (long)n->idx[i] * D;
-        const float *src = s->data + (long)i * D;
-        float w = n->op == OP_SEGMENT_MEAN ? n->aux[n->idx[i]] : 1.0f;
-        for (int d = 0; d < D; d++) dst[d] += w * src[d];
+    for (int i = 0, j; i < N; i = j) {
+        j = run_end(idx, i, N);
+        float *dst = n->out->data + (long)idx[i] * D;
+        float w = n->op == OP_SEGMENT_MEAN ? n->aux[idx[i]] : 1.0f;
+        for (int d = 0; d < D; d++) {
+            float acc = dst[d];
+            for (int k = i; k < j; k++) acc += w * s->data[(long)k * D + d];
+            dst[d] = acc;
+        }
     }
 }
 static void scatter_bwd(Node *n) {
