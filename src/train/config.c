@@ -156,6 +156,15 @@ static int parse_float(const char *key, const char *v, float lo, float hi, float
     return 0;
 }
 
+/* Every key of the text form, in config_format's order. */
+static const char *KEYS[] = {
+    "task",       "method",   "seed",           "steps",  "B",        "N",        "N_after",    "lr",
+    "lr_min",     "wd",       "clip",           "beta2",  "theta_l2", "theta_ms", "intent_mix", "family_mix",
+    "hold",       "grokfast", "grokfast_alpha", "interp", "restarts", "init",     "warmup",     "eval_every",
+    "ckpt_every", "eval_n",   "width",          "rounds", "mixer",    "tie",      "pe",         "head",
+    "gain",       "template"};
+#define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
+
 int config_set(TrainConfig *c, const char *kv, Err *e) {
     const char *eq = strchr(kv, '=');
     if (!eq) return err_set(e, "'%s': want key=value", kv);
@@ -234,23 +243,12 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
 #undef INT_KEY
 #undef FLT_KEY
-    return err_set(
-        e,
-        "unknown setting '%s' (valid: task method template seed steps B N N_after lr lr_min wd clip beta2 "
-        "theta_l2 theta_ms intent_mix family_mix hold grokfast grokfast_alpha interp restarts init warmup eval_every "
-        "ckpt_every eval_n "
-        "width rounds mixer tie pe head gain)",
-        key);
+    char valid[512] = "";
+    for (int k = 0; k < N_KEYS; k++)
+        snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", k ? " " : "", KEYS[k]);
+    return err_set(e, "unknown setting '%s' (valid: %s)", key, valid);
 }
 
-/* Every key of the text form, in config_format's order. */
-static const char *KEYS[] = {
-    "task",       "method",   "seed",           "steps",  "B",        "N",        "N_after",    "lr",
-    "lr_min",     "wd",       "clip",           "beta2",  "theta_l2", "theta_ms", "intent_mix", "family_mix",
-    "hold",       "grokfast", "grokfast_alpha", "interp", "restarts", "init",     "warmup",     "eval_every",
-    "ckpt_every", "eval_n",   "width",          "rounds", "mixer",    "tie",      "pe",         "head",
-    "gain",       "template"};
-#define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 /* Keys added after the first run folders were written, with the value every run before them used:
  * an older config without the key means that value; any other missing key is an error. */
 static const struct {
