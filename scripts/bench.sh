@@ -210,47 +210,67 @@ step() {
 
 # ---------------------------------------------------------------- one task, one process
 # `neurop solve RUN TASK.json` as a script calling it per task sees it: spawn to exit
-# (build/neurop-bench-process), on an arc-demo Meta-GNN run of the default size (2 training steps:
-# the synthesis costs the same whatever the weights). Beside it, in the same run: a process that
-# does nothing (`neurop help`), the warm time per task when one process solves every real file,
-# and what using a program from PyTorch starts with (a python3 that imports torch).
+# (build/neurop-bench-process), on an arc-demo run of the default size of each method that makes a
+# program (2 training steps: the synthesis costs the same whatever the weights), at the benchmark's
+# thread count and at one thread (a small synthesis can lose more to waking the second core than it
+# gains). Beside them, in the same run: a process that does nothing (`neurop help`), the warm time
+# per task when one process solves every real file, and what using a program from PyTorch starts
+# with (a python3 that imports torch).
 solve() {
   local OUT=bench/results/solve.txt tmp
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
-  local n="${BENCH_SPAWNS:-30}" task=data/1d-arc/1d_fill/1d_fill_0.json load_before load_after
-  local P="$BUILD/neurop-bench-process"
+  local n="${BENCH_SPAWNS:-30}" task=data/1d-arc/1d_fill/1d_fill_0.json load_before load_after m
+  local P="$BUILD/neurop-bench-process" methods="gnn mlp"
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_SPAWNS must be a positive integer, not '$n'" >&2; return 2; }
-  echo "bench: an arc-demo Meta-GNN run of the default size (2 steps) ..." >&2
-  "$BUILD/neurop" train --task arc-demo --method gnn --steps 2 --quiet --out "$tmp/run" >/dev/null
+  for m in $methods; do
+    echo "bench: an arc-demo $m run of the default size (2 steps) ..." >&2
+    "$BUILD/neurop" train --task arc-demo --method "$m" --steps 2 --quiet --out "$tmp/$m" >/dev/null
+  done
   load_before="$(loadavg)"
-  echo "bench: one task per process, $n times; neurop help; python3 -c 'import torch' ..." >&2
-  local help="" one="" all torch r rounds="${BENCH_ROUNDS:-3}"
+  echo "bench: one task per process, $n times per method and thread count; neurop help; python3 -c 'import torch' ..." >&2
+  local help="" all="" torch r rounds="${BENCH_ROUNDS:-3}" th ths="$T"
+  [ "$T" = 1 ] || ths="$T 1"
+  declare -A one
   [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; return 2; }
   for ((r = 1; r <= rounds; r++)); do   # alternating, as the step benchmark does; the best median counts
     help+="$("$P" "$n" "$BUILD/neurop" help)"$'\n'
-    one+="$("$P" "$n" "$BUILD/neurop" solve "$tmp/run" "$task")"$'\n'
+    for m in $methods; do
+      for th in $ths; do
+        one[$m.$th]+="$(OMP_NUM_THREADS=$th "$P" "$n" "$BUILD/neurop" solve "$tmp/$m" "$task") threads=$th"$'\n'
+      done
+    done
   done
   torch="$("$P" 5 env "${tenv[@]}" "$PY" -c "import torch")"
   echo "bench: every real 1D-ARC file in one process ..." >&2
-  all="$("$BUILD/neurop" solve "$tmp/run" data/1d-arc | awk '$1 == "all" { print "warm tasks=" $2 " ms_per_task=" $5 }')"
+  for m in $methods; do
+    all+="$("$BUILD/neurop" solve "$tmp/$m" data/1d-arc | awk -v m="$m" '$1 == "all" { print "warm method=" m " tasks=" $2 " ms_per_task=" $5 }')"$'\n'
+  done
   load_after="$(loadavg)"
   med() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$1" | sort -g | head -n1; }   # the best median
   {
-    header "neurop solve benchmark" "scripts/bench.sh solve: $P $n $BUILD/neurop solve RUN $task; $P $n $BUILD/neurop help; $P 5 $PY -c 'import torch'; $BUILD/neurop solve RUN data/1d-arc" \
+    header "neurop solve benchmark" "scripts/bench.sh solve: $P $n $BUILD/neurop solve RUN $task (RUN: Meta-GNN and Meta-MLP; OMP_NUM_THREADS=${ths// / and }); $P $n $BUILD/neurop help; $P 5 $PY -c 'import torch'; $BUILD/neurop solve RUN data/1d-arc" \
       "$load_before" "$load_after"
     echo
-    echo "RUN: neurop train --task arc-demo --method gnn --steps 2 (the default size: $("$BUILD/neurop" info "$tmp/run" | sed -n 's/^|θ| *//p'))."
+    for m in $methods; do
+      echo "RUN $m: neurop train --task arc-demo --method $m --steps 2 (the default size: $("$BUILD/neurop" info "$tmp/$m" | sed -n 's/^|θ| *//p'))."
+    done
     echo "One task: spawn to exit, median of $n runs one after the other, the best of $rounds such medians (alternating"
     echo "with neurop help; this VM's timings drift by a third over minutes). Warm: the mean time per task (synthesis"
     echo "and run) when one process solves all the real files. Issue 18's goal for one task: under 10 ms."
     echo
-    sed "s|$tmp/run|RUN|" <<<"${one%$'\n'}"
+    for m in $methods; do
+      for th in $ths; do sed "s|$tmp/$m|RUN-$m|" <<<"${one[$m.$th]%$'\n'}"; done
+    done
     echo "${help%$'\n'}"
     echo "$torch"
-    echo "$all"
-    awk -v o="$(med "$one")" -v h="$(med "$help")" -v t="$(med "$torch")" 'BEGIN {
-      printf "solve_one_task_ms=%.2f process_floor_ms=%.2f (neurop help) above_floor_ms=%.2f torch_import_ms=%.1f torch_import / solve_one_task = %.0f\n", o, h, o - h, t, t / o }'
+    echo "${all%$'\n'}"
+    for m in $methods; do
+      for th in $ths; do
+        awk -v m="$m" -v th="$th" -v o="$(med "${one[$m.$th]}")" -v h="$(med "$help")" -v t="$(med "$torch")" 'BEGIN {
+          printf "solve_one_task method=%s threads=%s ms=%.2f process_floor_ms=%.2f (neurop help) above_floor_ms=%.2f torch_import_ms=%.1f torch_import / solve_one_task = %.0f\n", m, th, o, h, o - h, t, t / o }'
+      done
+    done
   } | tee "$OUT.tmp"
   mv "$OUT.tmp" "$OUT"
   echo "wrote $OUT" >&2
