@@ -13,7 +13,8 @@
 #           (the results file is written all the same, with the failure in it).
 # Each results file has the commands, the date, the commit, the machine and BLAS kernel, the load average.
 #   solve   one 1D-ARC task solved in its own process (neurop solve RUN TASK.json, spawn to exit;
-#           build/neurop-bench-process), beside a process that does nothing and the warm time per task
+#           build/neurop-bench-process) by an arc-demo Meta-GNN and a Meta-MLP run, each at
+#           OMP_NUM_THREADS and at one thread, beside a process that does nothing and the warm time per task
 #           -> bench/results/solve.txt
 #   scripts/bench.sh [all|engine|step|solve]      (default all)
 #   OMP_NUM_THREADS   thread count for both sides (default 2)
