@@ -317,7 +317,7 @@ TEST(arcdemo_task_rows_splits_and_real_rows) {
     Err e = {{0}};
     CHECK(task_get("arc-demo", &t, &e) == 0, "%s", e.msg);
     if (t.kind != TASK_ARC_DEMO) return;
-    CHECK(t.n_train == 15 && t.n_ood == 3 && t.demo_pairs == 3 && t.seq_len == ARC_DEMO_MAX_LEN && t.n_excluded == 3004,
+    CHECK(t.n_train == 15 && t.n_ood == 3 && t.demo_pairs == 3 && t.seq_len == ARC_DEMO_MAX_LEN && t.n_excluded == 5653,
           "train %d ood %d pairs %d len %d excluded %d", t.n_train, t.n_ood, t.demo_pairs, t.seq_len, t.n_excluded);
     ArcSet set = {0};
     char dir[1024];
@@ -367,6 +367,105 @@ TEST(arcdemo_task_rows_splits_and_real_rows) {
     task_free(&t);
 }
 
+/* relabel: colours renamed by first appearance in the examples, then the test input (never the
+ * test output); a task's rows, labels and demonstrations renamed alike; on the real files the
+ * renaming loses nothing (every test output colour is shown) and makes the recolour tasks alike;
+ * and a relabelled training task never holds a real input row as the network sees it. */
+TEST(arcdemo_relabel) {
+    ArcDemo *d = calloc(1, sizeof *d);
+    d->len = 5;
+    const int rows[8][5] = {{0, 5, 5, 0, 3}, {0, 3, 3, 0, 5}, {7, 0, 0, 0, 0}, {7, 0, 0, 0, 0},
+                            {0, 0, 5, 0, 0}, {0, 0, 5, 0, 0}, {0, 9, 0, 0, 0}, {0, 8, 0, 0, 6}};
+    for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
+        memcpy(d->in[i], rows[2 * i], sizeof rows[0]);
+        memcpy(d->out[i], rows[2 * i + 1], sizeof rows[0]);
+    }
+    int m[ARC_COLOURS];
+    arc_demo_colours(d, m);
+    /* 5 3 7 from the examples, 9 from the test input; 1 2 4 6 8 (the test output's 8 and 6 among
+     * them) take 5..9 in order */
+    const int want[ARC_COLOURS] = {0, 5, 6, 2, 7, 1, 8, 3, 9, 4};
+    CHECK(!memcmp(m, want, sizeof want), "map %d %d %d %d %d %d %d %d %d %d", m[0], m[1], m[2], m[3], m[4], m[5], m[6],
+          m[7], m[8], m[9]);
+    Task t;
+    Err e = {{0}};
+    CHECK(task_get("arc-demo-all", &t, &e) == 0, "%s", e.msg);
+    if (t.kind != TASK_ARC_DEMO) return;
+    Examples raw, rel;
+    examples_alloc(&t, 1, &raw);
+    examples_alloc(&t, 1, &rel);
+    arc_demo_example(&t, d, 3, &raw, 0);
+    t.relabel = 1;
+    arc_demo_example(&t, d, 3, &rel, 0);
+    size_t nd = (size_t)t.demo_pairs * t.seq_len;
+    for (size_t j = 0; j < (size_t)t.seq_len; j++)
+        CHECK(rel.tok[j] == m[raw.tok[j]] && rel.lab[j] == (raw.lab[j] < 0 ? -1 : m[raw.lab[j]]), "cell %zu", j);
+    for (size_t j = 0; j < nd; j++)
+        CHECK(rel.demo[j] == m[raw.demo[j] / ARC_COLOURS] * ARC_COLOURS + m[raw.demo[j] % ARC_COLOURS], "demo %zu", j);
+    /* the real files: nothing lost, and the recolour maps collapse (size -> colour of
+     * 1d_recolor_cnt, parity -> colour of 1d_recolor_oe, over every bar of a task's four pairs) */
+    ArcSet set;
+    int n, lost = 0, distinct[2][2] = {{0}};
+    ArcDemo *real = real_tasks(t_, &set, &n);
+    unsigned seen[2][2][64];
+    for (int k = 0; k < n; k++) {
+        arc_demo_colours(&real[k], m);
+        int shown[ARC_COLOURS] = {0};
+        for (int i = 0; i < ARC_DEMO_PAIRS; i++)
+            for (int j = 0; j < real[k].len; j++) {
+                shown[real[k].in[i][j]] = 1;
+                if (i < ARC_DEMO_EXAMPLES) shown[real[k].out[i][j]] = 1;
+            }
+        for (int j = 0; j < real[k].len; j++) lost += !shown[real[k].out[ARC_DEMO_EXAMPLES][j]];
+        int f = real[k].family == ARCD_RECOLOR_CNT ? 0 : real[k].family == ARCD_RECOLOR_OE ? 1 : -1;
+        if (f < 0) continue;
+        for (int r = 0; r < 2; r++) { /* r = 0 as is, 1 relabelled */
+            unsigned sig = 0;
+            for (int i = 0; i < ARC_DEMO_PAIRS; i++)
+                for (int j = 0; j < real[k].len;) {
+                    int q = j;
+                    while (q < real[k].len && real[k].in[i][q] == real[k].in[i][j]) q++;
+                    int c = real[k].out[i][j], key = f ? (q - j) % 2 : q - j - 1;
+                    if (real[k].in[i][j]) sig |= 1u << (key * ARC_COLOURS + (r ? m[c] : c));
+                    j = q;
+                }
+            int dup = 0;
+            for (int q = 0; q < distinct[f][r]; q++) dup |= seen[f][r][q] == sig;
+            if (!dup) seen[f][r][distinct[f][r]++] = sig;
+        }
+    }
+    CHECK(lost == 0, "%d test output cells of a colour the task does not show", lost);
+    CHECK(distinct[0][0] == 49 && distinct[0][1] == 6 && distinct[1][0] == 34 && distinct[1][1] == 2,
+          "size maps %d -> %d, parity maps %d -> %d", distinct[0][0], distinct[0][1], distinct[1][0], distinct[1][1]);
+    /* the real rows relabelled as their tasks are: no relabelled training draw holds one */
+    for (int i = 0, k = 0; i < set.n; k++) {
+        arc_demo_colours(&real[k], m);
+        for (int q = 0; q < ARC_DEMO_PAIRS; q++, i++)
+            for (int j = 0; j < set.pairs[i].len; j++) set.pairs[i].in[j] = m[set.pairs[i].in[j]];
+    }
+    Examples ex;
+    examples_alloc(&t, 4, &ex);
+    int hits[2] = {0}, per = test_quick() ? 4 : 40, n_excluded = t.n_excluded;
+    for (int x = 0; x < 2; x++) { /* x = 0: without the exclusion, to show that it has work to do */
+        Rng r;
+        rng_seed(&r, 9);
+        t.n_excluded = x ? n_excluded : 0;
+        for (int k = 0; k < ARCD_N_FAMILIES * per; k++) {
+            task_sample(&t, t.train[k % t.n_train], SPLIT_TRAIN, &r, 4, &ex);
+            for (int i = 0; i < 4; i++) hits[x] += real_row(&set, ex.tok + (size_t)i * t.seq_len, t.seq_len);
+        }
+    }
+    CHECK(hits[0] > 0 && hits[1] == 0, "relabelled real input rows in relabelled training tasks: %d, excluded %d",
+          hits[0], hits[1]);
+    examples_free(&ex);
+    examples_free(&raw);
+    examples_free(&rel);
+    free(real);
+    free(d);
+    arc_set_free(&set);
+    task_free(&t);
+}
+
 /* arc-demo-all is arc-demo with every family trained: the three families arc-demo holds out draw
  * train, validation and test tasks like the others (never a real input row in training), nothing
  * is OOD, and the defaults are arc-demo's with the task's own id recorded. */
@@ -376,7 +475,7 @@ TEST(arcdemo_all_trains_every_family) {
     CHECK(task_get("1D-ARC-demo-ALL", &t, &e) == 0, "%s", e.msg);
     if (t.kind != TASK_ARC_DEMO) return;
     CHECK(t.n_train == ARCD_N_FAMILIES && t.n_ood == 0 && !strcmp(t.id, "arc-demo-all") &&
-              !strcmp(t.name, "arc-demo") && !strcmp(task_label(&t), "arc-demo-all") && t.n_excluded == 3004,
+              !strcmp(t.name, "arc-demo") && !strcmp(task_label(&t), "arc-demo-all") && t.n_excluded == 5653,
           "train %d ood %d id %s name %s excluded %d", t.n_train, t.n_ood, t.id, t.name, t.n_excluded);
     for (int f = 0; f < ARCD_N_FAMILIES; f++) {
         int listed = 0;

@@ -383,6 +383,34 @@ TEST(bad_inputs_solve) {
     CHECK(rc == 0 && strstr(out, "on arc-demo-all,") && strstr(out, "mean over 18 intents") &&
               strstr(out, "OOD: none (arc-demo-all holds no intent out)"),
           "eval arc-demo-all, exit %d: %s", rc, out);
+    /* relabel=1: the program read the task renamed, and solve answers and writes it in the task's
+     * own colours: the written program, run on the test input, prints the predicted row */
+    snprintf(args, sizeof args,
+             "train --task arc-demo --method mlp --quiet --steps 2 --out %s/rel --set width=8 --set eval_n=1 "
+             "--set B=2 --set relabel=1",
+             dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "train relabel=1, exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "solve %s/rel %s/1d_move_dp/1d_move_dp_3.json -o %s/rel.safetensors", dir, data, dir);
+    rc = cli_run(args, out, sizeof out);
+    char *in = strstr(out, "test in "), *pr = strstr(out, "predicted "), *nl = pr ? strchr(pr, '\n') : NULL;
+    CHECK(rc == 0 && in && pr && nl, "solve relabel=1, exit %d: %s", rc, out);
+    if (in && pr && nl) {
+        char row[400], want[400], *input = path_join(dir, "in.txt");
+        snprintf(row, sizeof row, "%.*s", (int)(pr - in - 9), in + 8); /* without its newline */
+        snprintf(want, sizeof want, "%.*s", (int)(nl - pr - 10), pr + 10);
+        for (int k = 0, cells = 30; k < 93 - cells; k++) strcat(row, " 0"); /* 1d_move_dp_3: 30 cells */
+        write_text(input, row);
+        snprintf(args, sizeof args, "exec %s/rel.safetensors --input %s", dir, input);
+        rc = cli_run(args, out, sizeof out);
+        CHECK(rc == 0 && !strncmp(out, want + 1, strlen(want) - 1) && strspn(want, " 0") < strlen(want),
+              "the written program, exit %d: '%.*s', solve predicted '%s'", rc, (int)strlen(want), out, want);
+        free(input);
+    }
+    snprintf(args, sizeof args, "train --task addmod --method mlp --steps 1 --out %s/x --set relabel=1", dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "relabel=1 renames the colours of an arc-demo task") && one_line(out),
+          "relabel on addmod, exit %d: %s", rc, out);
     /* direct reads the examples in context: it solves, and has no program to write */
     snprintf(args, sizeof args,
              "train --task arc-demo --method direct --quiet --steps 1 --out %s/direct --set width=8 --set eval_n=1 "

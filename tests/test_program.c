@@ -435,6 +435,44 @@ TEST(program_symmetries_preserve_function) {
     }
 }
 
+/* template_rename_tokens: the renamed program on tokens c gives the original's logits on map[c],
+ * class c's being the original's class map[c]: the same arithmetic, so to the bit. */
+TEST(program_rename_tokens) {
+    for (int k = 2; k < N_TEMPLATES; k++) {
+        Template t;
+        parse_ok(t_, TEMPLATES[k], &t);
+        Rng r;
+        rng_seed(&r, 300 + k);
+        int N = 4, n = t.vocab < t.classes ? t.vocab : t.classes, map[16];
+        for (int c = 0; c < n; c++) map[c] = c;
+        rng_shuffle_int(&r, map, n);
+        float *th = random_theta(&t, 1, &r), *x, *renamed = xmalloc(t.n_theta * sizeof *renamed);
+        int *tok;
+        random_inputs(&t, 1, N, &r, &x, &tok);
+        int *mapped = xmalloc((size_t)N * t.len * sizeof *mapped);
+        for (int i = 0; i < N * t.len; i++) mapped[i] = tok[i] < n ? map[tok[i]] : tok[i];
+        memcpy(renamed, th, t.n_theta * sizeof *th);
+        template_rename_tokens(&t, renamed, map, n);
+        long n_out, n2;
+        float *y = run(&t, th, 1, N, x, mapped, &n_out), *y2 = run(&t, renamed, 1, N, x, tok, &n2);
+        int bad = 0, moved = 0;
+        for (long row = 0; row < n_out / t.classes; row++)
+            for (int c = 0; c < t.classes; c++) {
+                int from = c < n ? map[c] : c;
+                bad += y2[row * t.classes + c] != y[row * t.classes + from];
+                moved += y2[row * t.classes + c] != y[row * t.classes + c];
+            }
+        CHECK(bad == 0 && moved > 0, "%s: %d logits differ, %d moved", TEMPLATES[k], bad, moved);
+        free(th);
+        free(renamed);
+        free(x);
+        free(tok);
+        free(mapped);
+        free(y);
+        free(y2);
+    }
+}
+
 /* Swaps rows i and j (length n at off) of every program's θ. */
 static void swap_rows(const Template *t, float *th, int B, long off, int i, int j, int n) {
     for (int b = 0; b < B; b++)

@@ -1009,7 +1009,7 @@ TEST(train_arc_demo_resume_and_real_files) {
      * resumed run b has it), and scores exactly as the run that trained. */
     Run o;
     CHECK(run_open(&o, da, "last", &e) == 0, "%s", e.msg);
-    CHECK(!o.task.excluded && o.task.n_excluded == 0 && b.task.excluded && b.task.n_excluded == 3004,
+    CHECK(!o.task.excluded && o.task.n_excluded == 0 && b.task.excluded && b.task.n_excluded == 5653,
           "excluded rows: opened %d, resumed %d", o.task.n_excluded, b.task.n_excluded);
     EvalReport ro;
     run_evaluate(&o, SPLIT_VAL, 1, &ro);

@@ -37,6 +37,13 @@ static double solve_one(Run *run, const ArcDemo *d, Examples *ex, float *theta, 
     arc_demo_example(&run->task, d, ARC_DEMO_EXAMPLES, ex, 0);
     double t0 = now_ms();
     run_solve_demo(run, ex->demo, ex->tok, theta, pred);
+    if (run->task.relabel) { /* the program read the task renamed: its answer and θ in the task's own colours */
+        int map[ARC_COLOURS], inv[ARC_COLOURS];
+        arc_demo_colours(d, map);
+        for (int c = 0; c < ARC_COLOURS; c++) inv[map[c]] = c;
+        for (int j = 0; j < d->len; j++) pred[j] = inv[pred[j]];
+        if (theta && run->cfg.method != METHOD_DIRECT) template_rename_tokens(&run->tpl, theta, map, ARC_COLOURS);
+    }
     return now_ms() - t0;
 }
 

@@ -277,6 +277,23 @@ int template_find(const Template *t, const char *name) {
     return -1;
 }
 
+/* Row c of the tensor becomes its row map[c], for c < n. */
+static void permute_rows(const Template *t, float *theta, const char *name, const int *map, int n) {
+    const TplTensor *tt = &t->tensors[template_find(t, name)];
+    long w = tt->ndim == 2 ? tt->shape[1] : 1;
+    float *p = theta + tt->off, *old = xmalloc(sizeof *old * (size_t)(n * w));
+    memcpy(old, p, sizeof *old * (size_t)(n * w));
+    for (int c = 0; c < n; c++) memcpy(p + c * w, old + map[c] * w, sizeof *p * (size_t)w);
+    free(old);
+}
+
+void template_rename_tokens(const Template *t, float *theta, const int *map, int n) {
+    NP_ASSERT(t->kind == TPL_TRANSFORMER && n <= t->vocab && n <= t->classes, "renaming %d tokens of a template", n);
+    permute_rows(t, theta, "embed.weight", map, n);
+    permute_rows(t, theta, "unembed.weight", map, n);
+    permute_rows(t, theta, "unembed.bias", map, n);
+}
+
 void template_init_theta(const Template *t, float *theta, Rng *r) {
     if (!r) return; /* a checkpoint fills θ (method_init) */
     for (int i = 0; i < t->n_tensors; i++) {

@@ -48,6 +48,12 @@ int template_find(const Template *t, const char *name);         /* tensor index 
  * as it is, for a checkpoint to fill. */
 void template_init_theta(const Template *t, float *theta, Rng *r);
 
+/* θ of the Transformer program that reads token c as the program θ read token map[c] and answers
+ * class c where it answered map[c], for c < n (map a permutation of 0..n-1; n <= vocab, classes):
+ * the embedding and read-out rows permuted. A program made for a task with renamed colours
+ * (arc-demo's relabel) becomes one that reads and writes the task's own colours. */
+void template_rename_tokens(const Template *t, float *theta, const int *map, int n);
+
 /* Runs B programs at once. theta [B, n_theta] (grad flows into it when it has one).
  * MLP: x [B, N, widths[0]] -> [B, N, widths[n_layers]].
  * Transformer: tok = B*N*len token ids (row-major [B, N, len]) -> logits [B, N, classes] when

@@ -102,6 +102,18 @@ int arc_demo_from_pairs(const ArcPair *p, int n, ArcDemo *d, Err *e) {
     return 0;
 }
 
+void arc_demo_colours(const ArcDemo *d, int map[ARC_COLOURS]) {
+    int next = 1;
+    memset(map, 0, sizeof *map * ARC_COLOURS);
+    for (int r = 0; r < 2 * ARC_DEMO_EXAMPLES + 1; r++) { /* in0 out0 in1 out1 in2 out2, test in */
+        const int *row = r == 2 * ARC_DEMO_EXAMPLES ? d->in[ARC_DEMO_EXAMPLES] : r % 2 ? d->out[r / 2] : d->in[r / 2];
+        for (int j = 0; j < d->len; j++)
+            if (row[j] > 0 && !map[row[j]]) map[row[j]] = next++;
+    }
+    for (int c = 1; c < ARC_COLOURS; c++)
+        if (!map[c]) map[c] = next++;
+}
+
 int arc_demo_next(const ArcSet *set, int *i, int max_len, ArcDemo *d, Err *e) {
     int first = *i;
     while (*i < set->n && !strcmp(set->pairs[*i].path, set->pairs[first].path)) (*i)++;
@@ -113,7 +125,15 @@ int arc_demo_next(const ArcSet *set, int *i, int max_len, ArcDemo *d, Err *e) {
 
 /* ---- arc-demo, the task (task.c dispatches here) ------------------------------------------- */
 
-#define DEMO_SALT 0x4144u /* "AD" */
+#define DEMO_SALT 0x4144u    /* "AD" */
+#define RELABEL_SALT 0x4152u /* "AR": a row relabelled (the exclusion's second half) */
+
+/* The colours as the network sees them: renamed by arc_demo_colours, or as they are. */
+static void seen_colours(int relabel, const ArcDemo *d, int map[ARC_COLOURS]) {
+    if (relabel) arc_demo_colours(d, map);
+    else
+        for (int c = 0; c < ARC_COLOURS; c++) map[c] = c;
+}
 
 /* A row as the network sees it: its cells without the trailing background. */
 static uint64_t row_hash(uint64_t salt, const int *row, int n) {
@@ -138,12 +158,13 @@ void arc_demo_example(const Task *t, const ArcDemo *d, int pair, Examples *ex, i
     NP_ASSERT(i >= 0 && i < ex->cap && pair >= 0 && pair < ARC_DEMO_PAIRS, "row %d of %d, pair %d", i, ex->cap, pair);
     NP_ASSERT(d->len >= 1 && d->len <= t->seq_len, "a task of %d cells in rows of %d", d->len, t->seq_len);
     int T = t->seq_len, *tok = ex->tok + (size_t)i * T, *lab = ex->lab + (size_t)i * t->out_len;
-    int *demo = ex->demo + (size_t)i * t->demo_pairs * T;
+    int *demo = ex->demo + (size_t)i * t->demo_pairs * T, m[ARC_COLOURS];
+    seen_colours(t->relabel, d, m);
     for (int j = 0; j < T; j++) {
-        tok[j] = j < d->len ? d->in[pair][j] : 0;
-        lab[j] = j < d->len ? d->out[pair][j] : -1;
+        tok[j] = j < d->len ? m[d->in[pair][j]] : 0;
+        lab[j] = j < d->len ? m[d->out[pair][j]] : -1;
         for (int e = 0; e < ARC_DEMO_EXAMPLES; e++)
-            demo[e * T + j] = j < d->len ? d->in[e][j] * ARC_COLOURS + d->out[e][j] : 0;
+            demo[e * T + j] = j < d->len ? m[d->in[e][j]] * ARC_COLOURS + m[d->out[e][j]] : 0;
     }
     if (i >= ex->n) ex->n = i + 1;
 }
@@ -153,9 +174,17 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Input row i of d as a network with that relabel setting sees it, hashed. */
+static uint64_t seen_hash(int relabel, const ArcDemo *d, int i) {
+    int m[ARC_COLOURS], row[ARC_DEMO_MAX_LEN];
+    seen_colours(relabel, d, m);
+    for (int j = 0; j < d->len; j++) row[j] = m[d->in[i][j]];
+    return row_hash(relabel ? RELABEL_SALT : DEMO_SALT, row, d->len);
+}
+
 static int holds_excluded(const Task *t, const ArcDemo *d) {
     for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
-        uint64_t h = row_hash(DEMO_SALT, d->in[i], d->len);
+        uint64_t h = seen_hash(t->relabel, d, i);
         if (bsearch(&h, t->excluded, (size_t)t->n_excluded, sizeof h, cmp_u64)) return 1;
     }
     return 0;
@@ -186,11 +215,28 @@ int arcdemo_load_excluded(Task *t, Err *e) {
         arc_set_free(&set);
         return err_set(e, "arc-demo keeps the real 1D-ARC files out of training and needs them: %s", e->msg);
     }
-    t->excluded = xmalloc(sizeof *t->excluded * (size_t)(set.n > 0 ? set.n : 1));
-    for (int i = 0; i < set.n; i++) t->excluded[i] = row_hash(DEMO_SALT, set.pairs[i].in, set.pairs[i].len);
-    qsort(t->excluded, (size_t)set.n, sizeof *t->excluded, cmp_u64);
+    /* every input row as is and relabelled, so that the task serves either setting (t->relabel
+     * is the run's, set after the task is made) */
+    t->excluded = xmalloc(sizeof *t->excluded * (size_t)(2 * set.n + 1));
+    ArcDemo *d = xmalloc(sizeof *d);
+    int m = 0;
+    for (int i = 0; i < set.n;) {
+        if (arc_demo_next(&set, &i, ARC_DEMO_MAX_LEN, d, e)) {
+            free(d);
+            free(t->excluded);
+            t->excluded = NULL;
+            arc_set_free(&set);
+            return err_set(e, "arc-demo keeps the real 1D-ARC files out of training: %s", e->msg);
+        }
+        for (int k = 0; k < ARC_DEMO_PAIRS; k++) {
+            t->excluded[m++] = seen_hash(0, d, k);
+            t->excluded[m++] = seen_hash(1, d, k);
+        }
+    }
+    free(d);
+    qsort(t->excluded, (size_t)m, sizeof *t->excluded, cmp_u64);
     int n = 0;
-    for (int i = 0; i < set.n; i++)
+    for (int i = 0; i < m; i++)
         if (!n || t->excluded[i] != t->excluded[n - 1]) t->excluded[n++] = t->excluded[i];
     t->n_excluded = n;
     arc_set_free(&set);

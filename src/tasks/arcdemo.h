@@ -65,8 +65,16 @@ int arc_demo_from_pairs(const ArcPair *pairs, int n, ArcDemo *d, Err *e);
  * than max_len cells (a template's len). */
 int arc_demo_next(const ArcSet *set, int *i, int max_len, ArcDemo *d, Err *e);
 
+/* The task's colours renamed by first appearance: map[c] is colour c's new name. 0 (background)
+ * stays 0; the others are numbered 1, 2, ... in the order they first appear in the examples
+ * (input, then output, pair by pair), then in the test input; colours the task does not show take
+ * the remaining names in increasing order. A permutation of 0..ARC_COLOURS-1 read from the examples
+ * and the test input only, never the test output. */
+void arc_demo_colours(const ArcDemo *d, int map[ARC_COLOURS]);
+
 /* Row i of ex (an arc-demo task's examples): pair `pair` of d (0..2 an example, 3 the test pair)
- * padded to t->seq_len (labels -1 beyond the row), with d's examples as its demonstrations. */
+ * padded to t->seq_len (labels -1 beyond the row), with d's examples as its demonstrations; every
+ * colour renamed by arc_demo_colours when t->relabel. */
 void arc_demo_example(const Task *t, const ArcDemo *d, int pair, Examples *ex, int i);
 
 #endif

@@ -56,9 +56,12 @@ typedef struct Task {
     TaskFile *file;            /* TASK_FILE only: the loaded file, freed by task_free */
     int demo_pairs;            /* demonstration tasks (arc-demo): example pairs each program is made
                                   from (3); 0 for the intent tasks */
-    uint64_t *excluded;        /* arc-demo: hashes of every real 1D-ARC input row, sorted; a
-                                  generated task holding one is never a training task (task_free;
-                                  NULL from task_get_to_score) */
+    int relabel;               /* arc-demo: each task's colours renamed by first appearance
+                                  (arc_demo_colours) before a network sees them; the run's setting */
+    uint64_t *excluded;        /* arc-demo: hashes of every real 1D-ARC input row as the network sees
+                                  it, as is and relabelled (two salts), sorted; a generated task
+                                  holding one is never a training task (task_free; NULL from
+                                  task_get_to_score) */
     int n_excluded;
 } Task;
 

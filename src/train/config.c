@@ -111,6 +111,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->restarts = file ? 1 : row->restarts;
     config_set_steps(c, row->steps, 10);
     c->eval_n = demo ? 64 : 256; /* arc-demo: a program per row, 18 families */
+    c->relabel = 0;
     return 0;
 }
 
@@ -134,11 +135,11 @@ void config_format(const TrainConfig *c, char *buf, size_t len) {
         "interp=%.9g "
         "restarts=%d init=%d warmup=%ld "
         "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
-        "template=%s",
+        "relabel=%d template=%s",
         c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->N_after, c->lr, c->lr_min, c->wd, c->clip,
         c->beta2, c->theta_l2, c->theta_ms, c->intent_mix, c->family_mix, c->hold, c->grokfast, c->grokfast_alpha,
         c->interp, c->restarts, c->init, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width,
-        c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->tpl);
+        c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->relabel, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -162,7 +163,7 @@ static const char *KEYS[] = {
     "lr_min",     "wd",       "clip",           "beta2",  "theta_l2", "theta_ms", "intent_mix", "family_mix",
     "hold",       "grokfast", "grokfast_alpha", "interp", "restarts", "init",     "warmup",     "eval_every",
     "ckpt_every", "eval_n",   "width",          "rounds", "mixer",    "tie",      "pe",         "head",
-    "gain",       "template"};
+    "gain",       "relabel",  "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 
 int config_set(TrainConfig *c, const char *kv, Err *e) {
@@ -241,6 +242,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("pe", c->meta.pe, 0, 4)
     INT_KEY("head", c->meta.head, 0, 3)
     FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
+    INT_KEY("relabel", c->relabel, 0, 1)
 #undef INT_KEY
 #undef FLT_KEY
     char valid[512] = "";
@@ -265,7 +267,8 @@ static const struct {
              {"restarts", "restarts=1"},
              {"init", "init=0"},
              {"N_after", "N_after=0"},
-             {"family_mix", "family_mix=0"}};
+             {"family_mix", "family_mix=0"},
+             {"relabel", "relabel=0"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");

@@ -45,6 +45,9 @@ typedef struct TrainConfig {
      * (needs hold >= 1) and trains it on; 1: off. init: which draw of the initial parameters
      * (0: the seed's own, as before the setting existed) */
     int restarts, init;
+    /* arc-demo: each task's colours renamed by first appearance before the network sees them
+     * (arc_demo_colours; docs/tasks.md), 1; as they are, 0 */
+    int relabel;
     long warmup;
     long eval_every; /* IID-validation evaluation (and best-checkpoint choice) period */
     long ckpt_every;

@@ -94,6 +94,9 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
                        "interp=%g: needs a meta-learner, a task whose intent is one number (sumfirst, addmod) "
                        "and two trained intents",
                        c->interp);
+    if (c->relabel && !t->demo_pairs)
+        return err_set(e, "relabel=1 renames the colours of an arc-demo task's examples; %s has none", t->name);
+    r->task.relabel = c->relabel;
     if (c->restarts > 1 && c->hold < 1)
         return err_set(e, "restarts=%d: the candidates are chosen on held intents; set hold to 1 or more", c->restarts);
     MetaConfig mc = c->meta;
