@@ -509,6 +509,9 @@ TEST(arcdemo_all_trains_every_family) {
     CHECK(!config_defaults("arc-demo-all", METHOD_GNN, &a, &e) && !config_defaults("arc-demo", METHOD_GNN, &b, &e),
           "%s", e.msg);
     CHECK(!strcmp(a.task, "arc-demo-all") && !strcmp(b.task, "arc-demo"), "recorded tasks %s, %s", a.task, b.task);
+    TrainConfig c;
+    CHECK(!config_defaults("arc", METHOD_GNN, &c, &e) && a.relabel == 1 && c.relabel == 0,
+          "relabel: arc-demo-all %d, arc %d", a.relabel, c.relabel);
     memcpy(a.task, b.task, sizeof a.task);
     char fa[2048], fb[2048];
     config_format(&a, fa, sizeof fa);

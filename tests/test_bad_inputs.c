@@ -302,6 +302,16 @@ static int one_line(const char *s) {
     return nl && !nl[1];
 }
 
+/* A tiny arc-demo run, dir/name, two steps: cli_run's exit code, its output in out. */
+static int train_tiny(const char *dir, const char *name, const char *task, const char *method, const char *extra,
+                      char *out, size_t n) {
+    char args[1400];
+    snprintf(args, sizeof args,
+             "train --task %s --method %s --quiet --steps 2 --out %s/%s --set width=8 --set eval_n=1 --set B=2 %s",
+             task, method, dir, name, extra);
+    return cli_run(args, out, n);
+}
+
 /* neurop solve on a tiny arc-demo run: one task prints its prediction and writes the program, a
  * folder is scored per family into JSON; every misuse is one line and a non-zero exit. */
 TEST(bad_inputs_solve) {
@@ -314,12 +324,10 @@ TEST(bad_inputs_solve) {
     char data[1024];
     Err e;
     CHECK(data_dir("1d-arc", data, sizeof data, &e) == 0, "%s", e.msg);
-    snprintf(args, sizeof args,
-             "train --task arc-demo --method gnn --quiet --steps 2 --out %s/run --set width=8 --set rounds=1 "
-             "--set eval_n=1 --set B=2 --set \"template=transformer vocab=10 len=93 d=8 heads=2 mlp=16 classes=10 "
-             "layers=1 prenorm=1 readout=all act=relu\"",
-             dir);
-    int rc = cli_run(args, out, sizeof out);
+    int rc = train_tiny(dir, "run", "arc-demo", "gnn",
+                        "--set rounds=1 --set \"template=transformer vocab=10 len=93 d=8 heads=2 mlp=16 classes=10 "
+                        "layers=1 prenorm=1 readout=all act=relu\"",
+                        out, sizeof out);
     CHECK(rc == 0, "train exit %d: %s", rc, out);
     snprintf(args, sizeof args, "solve %s/run %s/1d_move_dp/1d_move_dp_3.json -o %s/p.safetensors", dir, data, dir);
     rc = cli_run(args, out, sizeof out);
@@ -368,11 +376,7 @@ TEST(bad_inputs_solve) {
         CHECK(rc == bad[i].rc && strstr(out, bad[i].want) && one_line(out), "'%s': exit %d: %s", args, rc, out);
     }
     /* arc-demo-all trains every family: none is held out, and it has no OOD intents to report */
-    snprintf(args, sizeof args,
-             "train --task 1d-arc-demo-all --method mlp --quiet --steps 2 --out %s/all --set width=8 --set eval_n=1 "
-             "--set B=2",
-             dir);
-    rc = cli_run(args, out, sizeof out);
+    rc = train_tiny(dir, "all", "1d-arc-demo-all", "mlp", "", out, sizeof out);
     CHECK(rc == 0, "train arc-demo-all, exit %d: %s", rc, out);
     snprintf(args, sizeof args, "solve %s/all %s/1d_move_3p", dir, data);
     rc = cli_run(args, out, sizeof out);
@@ -385,11 +389,7 @@ TEST(bad_inputs_solve) {
           "eval arc-demo-all, exit %d: %s", rc, out);
     /* relabel=1: the program read the task renamed, and solve answers and writes it in the task's
      * own colours: the written program, run on the test input, prints the predicted row */
-    snprintf(args, sizeof args,
-             "train --task arc-demo --method mlp --quiet --steps 2 --out %s/rel --set width=8 --set eval_n=1 "
-             "--set B=2 --set relabel=1",
-             dir);
-    rc = cli_run(args, out, sizeof out);
+    rc = train_tiny(dir, "rel", "arc-demo", "mlp", "--set relabel=1", out, sizeof out);
     CHECK(rc == 0, "train relabel=1, exit %d: %s", rc, out);
     snprintf(args, sizeof args, "solve %s/rel %s/1d_move_dp/1d_move_dp_3.json -o %s/rel.safetensors", dir, data, dir);
     rc = cli_run(args, out, sizeof out);
@@ -412,11 +412,7 @@ TEST(bad_inputs_solve) {
     CHECK(rc == 2 && strstr(out, "relabel=1 renames the colours of an arc-demo task") && one_line(out),
           "relabel on addmod, exit %d: %s", rc, out);
     /* direct reads the examples in context: it solves, and has no program to write */
-    snprintf(args, sizeof args,
-             "train --task arc-demo --method direct --quiet --steps 1 --out %s/direct --set width=8 --set eval_n=1 "
-             "--set B=2",
-             dir);
-    rc = cli_run(args, out, sizeof out);
+    rc = train_tiny(dir, "direct", "arc-demo", "direct", "", out, sizeof out);
     CHECK(rc == 0, "train direct, exit %d: %s", rc, out);
     snprintf(args, sizeof args, "solve %s/direct %s/1d_flip/1d_flip_0.json", dir, data);
     rc = cli_run(args, out, sizeof out);

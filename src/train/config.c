@@ -111,7 +111,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
     c->restarts = file ? 1 : row->restarts;
     config_set_steps(c, row->steps, 10);
     c->eval_n = demo ? 64 : 256; /* arc-demo: a program per row, 18 families */
-    c->relabel = 0;
+    c->relabel = demo;           /* arc-demo: colours renamed by first appearance (docs/defaults.md) */
     return 0;
 }
 
