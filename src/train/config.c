@@ -56,7 +56,7 @@ static const Row TABLE[] = {
     /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
      * test pair); first settings, not yet chosen by validation, except Meta-GNN's beta2 0.98 (with
      * 0.999 it peaks by step 3000 and falls on 3 seeds of 3) and normalized head (with the colours
-     * relabelled, head=2 peaks by step 3000 and falls), and Meta-MLP's 30,000 steps (its IID
+     * relabelled, head=2 peaks by step 3000 and falls on 3 seeds of 3), and Meta-MLP's 30,000 steps (its IID
      * validation rises to about step 27,000 on every seed run; docs/defaults.md). direct reads the
      * examples in context: 3 × 93 cells before the test input's 93 */
     {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f},
