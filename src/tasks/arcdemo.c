@@ -174,17 +174,18 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Input row i of d as a network with that relabel setting sees it, hashed. */
-static uint64_t seen_hash(int relabel, const ArcDemo *d, int i) {
-    int m[ARC_COLOURS], row[ARC_DEMO_MAX_LEN];
-    seen_colours(relabel, d, m);
+/* Input row i of d as a network with that relabel setting sees it (m: seen_colours), hashed. */
+static uint64_t seen_hash(int relabel, const int m[ARC_COLOURS], const ArcDemo *d, int i) {
+    int row[ARC_DEMO_MAX_LEN];
     for (int j = 0; j < d->len; j++) row[j] = m[d->in[i][j]];
     return row_hash(relabel ? RELABEL_SALT : DEMO_SALT, row, d->len);
 }
 
 static int holds_excluded(const Task *t, const ArcDemo *d) {
+    int m[ARC_COLOURS];
+    seen_colours(t->relabel, d, m);
     for (int i = 0; i < ARC_DEMO_PAIRS; i++) {
-        uint64_t h = seen_hash(t->relabel, d, i);
+        uint64_t h = seen_hash(t->relabel, m, d, i);
         if (bsearch(&h, t->excluded, (size_t)t->n_excluded, sizeof h, cmp_u64)) return 1;
     }
     return 0;
@@ -228,9 +229,12 @@ int arcdemo_load_excluded(Task *t, Err *e) {
             arc_set_free(&set);
             return err_set(e, "arc-demo keeps the real 1D-ARC files out of training: %s", e->msg);
         }
+        int as_is[ARC_COLOURS], relabelled[ARC_COLOURS];
+        seen_colours(0, d, as_is);
+        seen_colours(1, d, relabelled);
         for (int k = 0; k < ARC_DEMO_PAIRS; k++) {
-            t->excluded[m++] = seen_hash(0, d, k);
-            t->excluded[m++] = seen_hash(1, d, k);
+            t->excluded[m++] = seen_hash(0, as_is, d, k);
+            t->excluded[m++] = seen_hash(1, relabelled, d, k);
         }
     }
     free(d);
