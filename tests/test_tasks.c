@@ -364,7 +364,7 @@ static void check_draws(TestCtx *t_, const Task *t, const double *cdf, Rng *r, f
     double total = 0;
     for (int k = 0; k < t->n_train; k++)
         if (!task_held(t, hold, k)) total += task_train_size(t, t->train[k]);
-    for (int i = 0; i < DRAWS; i++) count[task_draw_intent(t, cdf, r).param]++;
+    for (int i = 0; i < DRAWS; i++) count[t->train[task_draw_intent(t, cdf, r)].param]++;
     int n = t->n_train - hold;
     for (int k = 0; k < t->n_train; k++) {
         int p = t->train[k].param;
@@ -385,7 +385,7 @@ TEST(tasks_intent_draw) {
     rng_seed(&a, 9);
     rng_seed(&b, 9);
     for (int i = 0; i < 1000; i++) {
-        Intent u = task_draw_intent(&t, NULL, &a);
+        Intent u = t.train[task_draw_intent(&t, NULL, &a)];
         CHECK(u.param == t.train[rng_int(&b, t.n_train)].param, "uniform draw %d is not rng_int's", i);
     }
     int held[] = {17, 41, 71}, n_held = 0;
@@ -420,7 +420,7 @@ TEST(tasks_intent_draw_by_family) {
         if (!cdf) continue;
         int count[32] = {0};
         for (int i = 0; i < DRAWS; i++) {
-            Intent u = task_draw_intent(&t, cdf, &r);
+            Intent u = t.train[task_draw_intent(&t, cdf, &r)];
             for (int k = 0; k < t.n_train; k++)
                 count[k] += t.train[k].family == u.family && t.train[k].param == u.param;
         }

@@ -97,6 +97,9 @@ static void check_same_state(TestCtx *t_, const char *what, const Run *a, const 
     CHECK(a->step == b->step && a->opt.t == b->opt.t, "%s: step %ld/%ld, adam t %ld/%ld", what, a->step, b->step,
           a->opt.t, b->opt.t);
     CHECK(!memcmp(a->data_rng.s, b->data_rng.s, sizeof a->data_rng.s), "%s: the data RNG streams differ", what);
+    CHECK(!a->focus_err == !b->focus_err &&
+              (!a->focus_err || !memcmp(a->focus_err, b->focus_err, sizeof(float) * (size_t)a->task.n_train)),
+          "%s: the focus error averages differ", what);
     const float *bufs[3][2] = {{pa->data, pb->data}, {pa->m, pb->m}, {pa->v, pb->v}};
     const char *names[3] = {"parameters", "AdamW first moments", "AdamW second moments"};
     for (int k = 0; k < 3; k++) {
@@ -261,6 +264,75 @@ TEST(train_intent_mix_resume_bit_identical) { check_setting(t_, "addmod", METHOD
 
 /* Grokfast's gradient average is run state: it must be saved and restored with the checkpoint. */
 TEST(train_grokfast_resume_bit_identical) { check_setting(t_, "sumfirst", METHOD_GNN, "grokfast=2", "grokfast=0"); }
+
+/* focus's error averages are run state (checkpoint metadata) and steer the draw. ADDMOD's small
+ * primes are guessed right often enough that the averages leave 1 within the first half. */
+TEST(train_focus_resume_bit_identical) { check_setting(t_, "addmod", METHOD_MLP, "focus=1", "focus=0"); }
+
+/* focus draws ∝ err + 0.05 with probability focus, held intents never; the training batches move
+ * err from 1 toward their error; bad metadata is refused with a message. */
+TEST(train_focus_draws_where_batches_fail) {
+    int nt = threads_save();
+    TrainConfig c;
+    Err e = {{0}};
+    tiny_config(&c, "addmod", METHOD_MLP, 40);
+    CHECK(!config_set(&c, "focus=0.5", &e) && !config_set(&c, "hold=2", &e), "%s", e.msg);
+    Run r;
+    if (run_init(&r, &c, &e)) {
+        CHECK(0, "run_init: %s", e.msg);
+        threads_restore(nt);
+        return;
+    }
+    int n = r.task.n_train, held = 0, count[64] = {0};
+    CHECK(n <= 64 && r.focus_err, "%d train intents, focus_err %p", n, (void *)r.focus_err);
+    for (int i = 0; i < n; i++) {
+        CHECK(r.focus_err[i] == 1.0f, "intent %d starts at err %g, not 1", i, r.focus_err[i]);
+        r.focus_err[i] = i == 0 ? 1.0f : 0.0f;
+        held += task_held(&r.task, c.hold, i);
+    }
+    CHECK(!task_held(&r.task, c.hold, 0) && held == 2, "hold=2 holds %d (intent 0 held: %d)", held,
+          task_held(&r.task, c.hold, 0));
+    Rng rng;
+    rng_seed(&rng, 1);
+    const int draws = 40000;
+    double *cdf = task_intent_cdf(&r.task, c.intent_mix, c.family_mix, c.hold); /* the trainer's usual draw */
+    for (int k = 0; k < draws; k++) count[focus_draw(&r, cdf, &rng)]++;
+    free(cdf);
+    /* half uniform over the n − 2 trained intents, half ∝ err + 0.05 */
+    double want0 = 0.5 / (n - held) + 0.5 * 1.05 / (1.05 + 0.05 * (n - held - 1));
+    CHECK(fabs((double)count[0] / draws - want0) < 0.01, "intent 0 drawn %.4f of the time, want %.4f",
+          (double)count[0] / draws, want0);
+    for (int i = 0; i < n; i++)
+        if (task_held(&r.task, c.hold, i)) CHECK(count[i] == 0, "held intent %d drawn %d times", i, count[i]);
+    /* metadata: what is written reads back; anything else is one error */
+    char *text = focus_format(&r);
+    for (int i = 0; i < n; i++) r.focus_err[i] = 0.5f;
+    CHECK(!focus_parse(&r, text, "ckpt", &e) && r.focus_err[0] == 1.0f && r.focus_err[1] == 0.0f, "round trip: %s",
+          e.msg);
+    free(text);
+    const char *bad[] = {NULL, "", "1,0", "1,x", "2,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0", "nan"};
+    for (int k = 0; k < (int)(sizeof bad / sizeof *bad); k++) {
+        e.msg[0] = 0;
+        CHECK(focus_parse(&r, bad[k], "ckpt", &e) && strstr(e.msg, "focus_err"), "'%s' accepted (%s)",
+              bad[k] ? bad[k] : "(none)", e.msg);
+    }
+    run_free(&r);
+    /* training moves the averages off 1, into [0, 1] */
+    char dir[128];
+    if (temp_dir(dir, sizeof dir, "focus")) {
+        TrainOptions o = {.dir = dir};
+        CHECK(!run_init(&r, &c, &e) && run_train(&r, &o, &e) == 0, "training: %s", e.msg);
+        int moved = 0, in_range = 1;
+        for (int i = 0; i < n && r.focus_err; i++) {
+            moved += r.focus_err[i] < 1.0f;
+            in_range &= r.focus_err[i] >= 0.0f && r.focus_err[i] <= 1.0f;
+        }
+        CHECK(moved > 0 && in_range, "after 40 steps %d of %d averages left 1 (all in [0, 1]: %d)", moved, n, in_range);
+        run_free(&r);
+        rm_dir(dir);
+    }
+    threads_restore(nt);
+}
 
 /* Ctrl-C in the middle of a run, then --resume: the same as never stopping, with the full
  * warmup + cosine schedule. The SIGINT is raised by run_train's after_step hook once step `at` is

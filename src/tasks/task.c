@@ -283,8 +283,8 @@ double *task_intent_cdf(const Task *t, float mix, float family_mix, int hold) {
     return cdf;
 }
 
-Intent task_draw_intent(const Task *t, const double *cdf, Rng *r) {
-    if (!cdf) return t->train[rng_int(r, t->n_train)];
+int task_draw_intent(const Task *t, const double *cdf, Rng *r) {
+    if (!cdf) return rng_int(r, t->n_train);
     double x = rng_uniform(r);
     int lo = 0, hi = t->n_train - 1; /* the first i with x < cdf[i] */
     while (lo < hi) {
@@ -293,7 +293,7 @@ Intent task_draw_intent(const Task *t, const double *cdf, Rng *r) {
         else lo = mid + 1;
     }
     while (lo > 0 && cdf[lo] == cdf[lo - 1]) lo--; /* rounding left cdf[n-1] < 1 and x above it: never a held intent */
-    return t->train[lo];
+    return lo;
 }
 
 static void list_params(const Task *t, char *buf, size_t len) {

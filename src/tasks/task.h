@@ -109,9 +109,9 @@ int task_held(const Task *t, int hold, int i);
  * of its 7 rules as often, whether it has 1 value or 8). NULL for the plain uniform draw: mix 0
  * (or a task whose supply is unbounded), family_mix 0 and hold 0. */
 double *task_intent_cdf(const Task *t, float mix, float family_mix, int hold);
-/* A train intent drawn from r: from cdf, or uniformly when it is NULL (one rng_int, the stream
- * of every run before intent_mix). */
-Intent task_draw_intent(const Task *t, const double *cdf, Rng *r);
+/* A train intent drawn from r, as its index into t->train: from cdf, or uniformly when it is NULL
+ * (one rng_int, the stream of every run before intent_mix). */
+int task_draw_intent(const Task *t, const double *cdf, Rng *r);
 
 /* A batch of examples. Exactly one input array is non-NULL: x (float [cap, in_dim], in_dim > 0) or
  * tok (int [cap, seq_len]); exactly one label array: y (float [cap, out_len], in_dim > 0) or

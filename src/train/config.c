@@ -132,15 +132,15 @@ void config_format(const TrainConfig *c, char *buf, size_t len) {
     snprintf(
         buf, len,
         "task=%s method=%s seed=%lu steps=%ld B=%d N=%d N_after=%d lr=%.9g lr_min=%.9g wd=%.9g clip=%.9g beta2=%.9g "
-        "theta_l2=%.9g theta_ms=%.9g intent_mix=%.9g family_mix=%.9g hold=%d grokfast=%.9g grokfast_alpha=%.9g "
-        "interp=%.9g "
-        "restarts=%d init=%d warmup=%ld "
+        "theta_l2=%.9g theta_ms=%.9g intent_mix=%.9g family_mix=%.9g focus=%.9g hold=%d grokfast=%.9g "
+        "grokfast_alpha=%.9g interp=%.9g restarts=%d init=%d warmup=%ld "
         "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
         "relabel=%d template=%s",
         c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->N_after, c->lr, c->lr_min, c->wd, c->clip,
-        c->beta2, c->theta_l2, c->theta_ms, c->intent_mix, c->family_mix, c->hold, c->grokfast, c->grokfast_alpha,
-        c->interp, c->restarts, c->init, c->warmup, c->eval_every, c->ckpt_every, c->eval_n, c->meta.width,
-        c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->relabel, c->tpl);
+        c->beta2, c->theta_l2, c->theta_ms, c->intent_mix, c->family_mix, c->focus, c->hold, c->grokfast,
+        c->grokfast_alpha, c->interp, c->restarts, c->init, c->warmup, c->eval_every, c->ckpt_every, c->eval_n,
+        c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->relabel,
+        c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -160,11 +160,11 @@ static int parse_float(const char *key, const char *v, float lo, float hi, float
 
 /* Every key of the text form, in config_format's order. */
 static const char *KEYS[] = {
-    "task",       "method",   "seed",           "steps",  "B",        "N",        "N_after",    "lr",
-    "lr_min",     "wd",       "clip",           "beta2",  "theta_l2", "theta_ms", "intent_mix", "family_mix",
-    "hold",       "grokfast", "grokfast_alpha", "interp", "restarts", "init",     "warmup",     "eval_every",
-    "ckpt_every", "eval_n",   "width",          "rounds", "mixer",    "tie",      "pe",         "head",
-    "gain",       "relabel",  "template"};
+    "task",       "method",     "seed",     "steps",          "B",        "N",        "N_after",    "lr",
+    "lr_min",     "wd",         "clip",     "beta2",          "theta_l2", "theta_ms", "intent_mix", "family_mix",
+    "focus",      "hold",       "grokfast", "grokfast_alpha", "interp",   "restarts", "init",       "warmup",
+    "eval_every", "ckpt_every", "eval_n",   "width",          "rounds",   "mixer",    "tie",        "pe",
+    "head",       "gain",       "relabel",  "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 
 int config_set(TrainConfig *c, const char *kv, Err *e) {
@@ -226,6 +226,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     FLT_KEY("theta_ms", c->theta_ms, 0.0f, 1e6f)
     FLT_KEY("intent_mix", c->intent_mix, 0.0f, 1.0f)
     FLT_KEY("family_mix", c->family_mix, 0.0f, 1.0f)
+    FLT_KEY("focus", c->focus, 0.0f, 1.0f)
     INT_KEY("hold", c->hold, 0, 64)
     FLT_KEY("grokfast", c->grokfast, 0.0f, 100.0f)
     FLT_KEY("grokfast_alpha", c->grokfast_alpha, 0.0f, 0.9999f)
@@ -269,7 +270,8 @@ static const struct {
              {"init", "init=0"},
              {"N_after", "N_after=0"},
              {"family_mix", "family_mix=0"},
-             {"relabel", "relabel=0"}};
+             {"relabel", "relabel=0"},
+             {"focus", "focus=0"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");

@@ -30,6 +30,9 @@ typedef struct TrainConfig {
      * of it (task_intent_cdf): 1D-ARC's rules as often as each other, not in proportion to how
      * many values each has */
     float family_mix;
+    /* with probability focus a step's intent is drawn instead in proportion to how often the
+     * training batches still get it wrong (focus.c: an average over its recent batches); 0: off */
+    float focus;
     /* train intents kept out of training and scored apart (task_held): a measure of generalization
      * across intents that needs no OOD intent */
     int hold;

@@ -129,6 +129,7 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
     r->opt = adamw_default(c->wd);
     r->opt.beta2 = c->beta2;
     if (c->grokfast > 0) r->grad_ema = xcalloc((size_t)r->m.ps.n, sizeof(float));
+    focus_alloc(r);
     r->best_val = -1;
     r->best_step = -1;
     return 0;
@@ -142,6 +143,7 @@ void run_free(Run *r) {
     task_free(&r->task);
     if (r->eval_arena.head) arena_free(&r->eval_arena);
     free(r->grad_ema);
+    free(r->focus_err);
     memset(r, 0, sizeof *r);
 }
 
@@ -268,9 +270,10 @@ Tensor *interp_penalty(Graph *g, Run *r, double a, double b, double s) {
     return op_scale(g, op_sum(g, op_mul(g, d, d)), r->cfg.interp / (float)theta->shape[1]);
 }
 
-Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb) {
-    Tensor *theta = NULL;
-    Tensor *loss = batch_loss(g, r, bb, batch_forward(g, r, bb, &theta));
+Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor **pred) {
+    Tensor *theta = NULL, *out = batch_forward(g, r, bb, &theta);
+    if (pred) *pred = out;
+    Tensor *loss = batch_loss(g, r, bb, out);
     if (r->cfg.theta_l2 > 0 && theta)
         loss = op_add(g, loss, theta_penalty(g, r, theta, r->cfg.theta_l2, r->cfg.theta_ms));
     if (r->cfg.interp > 0) {

@@ -30,7 +30,19 @@ void interp_draw(const Run *r, double *a, double *b, double *s);
 /* interp × mean square of θ(x) − ((1 − s)·θ(a) + s·θ(b)), x = a + s(b − a), over all of θ: [1]. */
 Tensor *interp_penalty(Graph *g, Run *r, double a, double b, double s);
 /* The training objective of one batch: batch_loss, plus theta_penalty and interp_penalty when the
- * config asks. */
-Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb);
+ * config asks; pred (NULL, or) gets the batch's predictions. */
+Tensor *batch_train_loss(Graph *g, Run *r, const BatchBuf *bb, Tensor **pred);
+
+/* focus.c: with cfg.focus > 0, a share of the steps drawn where the training batches still fail. */
+void focus_alloc(Run *r); /* r->focus_err, every intent at 1; nothing when focus is 0 */
+/* A step's intent, as an index into r->task.train: ∝ the batches' error with probability focus,
+ * else task_draw_intent(cdf). */
+int focus_draw(const Run *r, const double *cdf, Rng *rng);
+/* After a step's forward: each drawn intent's error average takes in the exact match of its rows
+ * in pred (this rank's bb->B intents, from global index b0; drawn: all cfg.B intents' indices). */
+void focus_update(Run *r, const BatchBuf *bb, const Tensor *pred, const int *drawn, int b0);
+/* focus_err as checkpoint metadata (malloc'd; NULL when focus is off) and back. */
+char *focus_format(const Run *r);
+int focus_parse(Run *r, const char *text, const char *path, Err *e);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct Run {
     char machine[320];    /* where its checkpoint was last written (cpu_describe; "" if not recorded) */
     Arena eval_arena;     /* reused by every evaluation (allocated on first use) */
     float *grad_ema;      /* with cfg.grokfast > 0: the gradients' EMA (saved in checkpoints), else NULL */
+    float *focus_err;     /* with cfg.focus > 0: per train intent, its batches' error (focus.c), else NULL */
 } Run;
 
 /* The largest template a run trains (4,194,304 weights, 240 times the 1D-ARC target): the

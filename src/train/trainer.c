@@ -37,7 +37,8 @@ static double now_s(void) {
 /* ---- checkpoints ---- */
 /* Tensors: every parameter view by name; with the optimizer state, also "adam.m.<name>" and
  * "adam.v.<name>", and with grokfast "grokfast.ema.<name>". Metadata: format, config, step,
- * adam_t, data-RNG state, best validation, train time. */
+ * adam_t, data-RNG state, best validation, train time, machine; with focus and the optimizer state,
+ * focus_err. */
 static const char *const PART_PREFIX[] = {"", "adam.m.", "adam.v.", "grokfast.ema."};
 static int n_parts(const Run *r, int with_state) { return with_state ? (r->grad_ema ? 4 : 3) : 1; }
 static float *part_base(Run *r, int part) {
@@ -77,8 +78,14 @@ static int save_checkpoint(Run *r, const char *path, int with_state, Err *e) {
                      {"best_val", best},
                      {"best_step", bstep},
                      {"train_seconds", secs},
-                     {"machine", r->machine}};
-    int rc = st_write(path, ts, nt, meta, (int)(sizeof meta / sizeof *meta), e);
+                     {"machine", r->machine},
+                     {"focus_err", NULL}};
+    int n_meta = (int)(sizeof meta / sizeof *meta);
+    char *focus = with_state ? focus_format(r) : NULL;
+    if (focus) meta[n_meta - 1].value = focus;
+    else n_meta--; /* a run without focus, and best.safetensors, have no "focus_err" */
+    int rc = st_write(path, ts, nt, meta, n_meta, e);
+    free(focus);
     free(ts);
     free(names);
     return rc;
@@ -188,6 +195,7 @@ static int load_checkpoint(Run *r, const char *path, int with_state, Err *e) {
     r->best_val = best;
     r->train_seconds = secs;
     r->data_rng = rng;
+    if (with_state && focus_parse(r, st_meta(f, "focus_err"), path, e)) goto out;
     const char *machine = st_meta(f, "machine"); /* informative only: older checkpoints lack it */
     snprintf(r->machine, sizeof r->machine, "%s", machine ? machine : "");
     rc = 0;
@@ -516,6 +524,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     Examples other; /* the examples of other ranks' intents: drawn (the stream is shared), not used */
     examples_alloc(t, n_max, &other);
     Intent *us = xmalloc(c->B * sizeof *us);
+    int *drawn = xmalloc(c->B * sizeof *drawn); /* us[b] = t->train[drawn[b]] */
     double *cdf = task_intent_cdf(t, c->intent_mix, c->family_mix, c->hold);
     double t0 = now_s(), t_last = t0, loss_sum = 0, last_val = r->best_val < 0 ? 0 : r->best_val,
            secs0 = r->train_seconds;
@@ -525,13 +534,16 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     while (r->step < c->steps && !(o->stop_at > 0 && r->step >= o->stop_at)) {
         bb.N = config_N_at(c, r->step);
         for (int b = 0; b < c->B; b++) {
-            us[b] = task_draw_intent(t, cdf, &r->data_rng);
+            drawn[b] = focus_draw(r, cdf, &r->data_rng);
+            us[b] = t->train[drawn[b]];
             task_sample(t, us[b], SPLIT_TRAIN, &r->data_rng, bb.N, b >= b0 && b < b0 + nb ? &bb.ex[b - b0] : &other);
         }
         batch_pack(r, &bb, us + b0);
         params_zero_grad(&r->m.ps);
-        Tensor *loss = batch_train_loss(&g, r, &bb);
+        Tensor *pred;
+        Tensor *loss = batch_train_loss(&g, r, &bb, &pred);
         float lv = loss->data[0];
+        focus_update(r, &bb, pred, drawn, b0);
         /* stop: Ctrl-C as every rank sees it at this step (one seen later counts at the next) */
         int stop = interrupted;
         float w = reduce_loss(&lv, loss_terms(r, &bb), &stop);
@@ -604,6 +616,7 @@ static int train_loop(Run *r, const TrainOptions *o, const char *last, const cha
     if (vf) fclose(vf);
     examples_free(&other);
     free(us);
+    free(drawn);
     free(cdf);
     batch_free(&bb);
     graph_free(&g);
