@@ -31,7 +31,7 @@ static int show_program(const Run *run, const char *path, Intent u, int k, Err *
     Tensor *theta = tensor_wrap(&g, p.theta, NULL, SHAPE(1, (int)p.t.n_theta));
     Tensor *out = p.t.kind == TPL_MLP ? exec_mlp(&g, &p.t, theta, tensor_wrap(&g, ex.x, NULL, SHAPE(1, n, t->in_dim)))
                                       : exec_transformer(&g, &p.t, theta, ex.tok, 1, n);
-    int per = t->kind == TASK_SUMFIRST ? 1 : t->out_len * t->n_classes, right = 0;
+    int per = task_pred_width(t), right = 0;
     printf("running %s (intent %s) on %d inputs it never saw:\n", path, p.intent, n);
     for (int i = 0; i < n; i++) {
         const float *pr = out->data + (long)i * per;

@@ -526,6 +526,8 @@ int task_eval_set(const Task *t, Intent u, Split s, int max_n, uint64_t seed, Ex
 
 /* ---- scoring ---- */
 
+int task_pred_width(const Task *t) { return t->in_dim > 0 ? t->out_len : t->out_len * t->n_classes; }
+
 int task_correct(const Task *t, const float *pred, const Examples *ex, int i) {
     NP_ASSERT(i >= 0 && i < ex->n, "example %d of %d", i, ex->n);
     if (t->kind == TASK_SUMFIRST) {

@@ -165,6 +165,9 @@ const char *arc_family_name(int family);        /* "move" ... "denoise" */
  * [out_len, n_classes] logits, row-major (ADDMOD: argmax = label; ARC: the argmax of every cell
  * whose label is not -1 is right). */
 int task_correct(const Task *t, const float *pred, const Examples *ex, int i);
+/* The floats of one example's prediction as task_correct reads it: out_len for a regression
+ * (SUMFIRST: 1), out_len × n_classes logits otherwise. */
+int task_pred_width(const Task *t);
 
 /* The independent reference rule of an ARC intent (family + param): writes the output row of
  * in[0..len) into out[0..len). It reads the rule's objects off the input and shares no code

@@ -49,7 +49,7 @@ int focus_draw(const Run *r, const double *cdf, Rng *rng) {
 void focus_update(Run *r, const BatchBuf *bb, const Tensor *pred, const int *drawn, int b0) {
     if (!r->focus_err) return;
     const Task *t = &r->task;
-    int B = r->cfg.B, N = bb->N, per = t->in_dim > 0 ? t->out_len : t->out_len * t->n_classes;
+    int B = r->cfg.B, N = bb->N, per = task_pred_width(t);
     float *acc = xcalloc((size_t)B, sizeof *acc); /* [B] exact match of each intent's rows; others' 0 here */
     for (int k = 0; k < bb->B; k++) {
         int correct = 0;

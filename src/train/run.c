@@ -308,7 +308,7 @@ static int score_demo(Run *r, const Examples *ex) {
     Graph g;
     eval_graph(r, &g);
     size_t nd = (size_t)t->demo_pairs * t->seq_len;
-    int per = t->out_len * t->n_classes;
+    int per = task_pred_width(t);
     for (int s = 0; s < ex->n; s += chunk) {
         int n = ex->n - s < chunk ? ex->n - s : chunk;
         Batch b = {.B = n, .N = 1, .tok = ex->tok + (size_t)s * t->seq_len, .demo = ex->demo + s * nd};
@@ -331,7 +331,7 @@ int run_score(Run *r, Intent u, const Examples *ex) {
     eval_graph(r, &g);
     BatchBuf bb;
     batch_alloc(r, 1, chunk, &bb);
-    int per = t->in_dim > 0 ? t->out_len : t->out_len * t->n_classes;
+    int per = task_pred_width(t);
     for (int s = 0; s < ex->n; s += chunk) {
         int n = ex->n - s < chunk ? ex->n - s : chunk;
         Examples *cur = &bb.ex[0];
