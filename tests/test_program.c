@@ -14,6 +14,7 @@ static const char *const TEMPLATES[] = {
     "transformer vocab=9 len=4 d=8 heads=2 mlp=10 classes=6 layers=1 prenorm=0 readout=last",
     "transformer vocab=7 len=5 d=12 heads=3 mlp=9 classes=5 layers=2 prenorm=1 readout=all act=gelu",
     "transformer vocab=7 len=3 d=8 heads=4 mlp=6 classes=4 layers=2 prenorm=0 readout=all",
+    "transformer vocab=6 len=7 d=8 heads=2 mlp=10 classes=6 layers=2 prenorm=1 readout=all window=3",
 };
 #define N_TEMPLATES (int)(sizeof TEMPLATES / sizeof *TEMPLATES)
 
@@ -200,6 +201,10 @@ TEST(program_template_errors) {
         {"transformer vocab=101 vocab=101 len=3 d=16 heads=2 mlp=48 classes=100", "'vocab' given twice"},
         {"transformer vocab=101 len=3 d 16", "'d' is not key=value"},
         {"transformer vocab=65536 len=65536 d=65536 heads=1 mlp=1 classes=1", "too many parameters"},
+        {"transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 window=3",
+         "window=3 reaches past every cell of a row of len=3 (at most 2)"},
+        {"transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 window=-1", "window=-1 is not an integer in [0,"},
+        {"transformer vocab=65536 len=65536 d=1 heads=1 mlp=1 classes=1 window=65535", "window=65535: too many"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         Template t;
@@ -387,6 +392,59 @@ TEST(program_exec_grad_matches_finite_differences) {
     check_grad(t_, "mlp 4-6-5-3 act=tanh,gelu");
     check_grad(t_, "transformer vocab=5 len=3 d=8 heads=2 mlp=6 classes=4 layers=1 prenorm=1 readout=last act=gelu");
     check_grad(t_, "transformer vocab=5 len=3 d=6 heads=3 mlp=5 classes=3 layers=2 prenorm=0 readout=all act=tanh");
+    check_grad(t_, "transformer vocab=4 len=5 d=6 heads=2 mlp=5 classes=3 layers=1 prenorm=1 readout=all window=2");
+}
+
+/* A window adds its rows to the embedding and nothing else: with its table zero the program is the
+ * same one without a window (to the bit), and each of its rows is read (changing one changes the
+ * output) exactly when a cell sees that token at that offset, token 0 past the row's ends. */
+TEST(program_window_reads_neighbours) {
+    Template t, t0;
+    const char *base = "transformer vocab=4 len=6 d=8 heads=2 mlp=10 classes=4 layers=1 prenorm=1 readout=all";
+    char text[256];
+    snprintf(text, sizeof text, "%s window=2", base);
+    parse_ok(t_, text, &t);
+    parse_ok(t_, base, &t0);
+    int wi = template_find(&t, "window.weight");
+    CHECK(wi == 2 && t.tensors[wi].shape[0] == 16 && t.tensors[wi].shape[1] == 8 && t.n_theta == t0.n_theta + 16 * 8 &&
+              !strcmp(t.tensors[3].name, t0.tensors[2].name),
+          "window.weight: tensor %d [%d, %d], |θ| %ld vs %ld", wi, wi >= 0 ? t.tensors[wi].shape[0] : -1,
+          wi >= 0 ? t.tensors[wi].shape[1] : -1, t.n_theta, t0.n_theta);
+    if (wi != 2) return;
+    Rng r;
+    rng_seed(&r, 77);
+    float *th0 = random_theta(&t0, 1, &r), *th = xmalloc(t.n_theta * sizeof *th);
+    long woff = t.tensors[wi].off, wn = t.tensors[wi].numel;
+    memcpy(th, th0, woff * sizeof *th); /* embed, pos */
+    memset(th + woff, 0, wn * sizeof *th);
+    memcpy(th + woff + wn, th0 + woff, (t0.n_theta - woff) * sizeof *th);
+    int tok[6] = {1, 1, 2, 2, 1, 1}; /* one row: token 0 only past its ends, token 3 nowhere */
+    long n0, n1;
+    float *y0 = run(&t0, th0, 1, 1, NULL, tok, &n0), *y1 = run(&t, th, 1, 1, NULL, tok, &n1);
+    CHECK(n0 == n1 && !memcmp(y0, y1, n0 * sizeof *y0), "a zero window changes the output");
+    /* block k: offset k - 2 (k < 2) or k - 1; a row is read iff some cell sees its token there */
+    int reads = 0, unread = 0;
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < 4; c++) {
+            int o = k < 2 ? k - 2 : k - 1, seen = 0;
+            for (int i = 0; i < 6; i++) seen |= (i + o >= 0 && i + o < 6 ? tok[i + o] : 0) == c;
+            float *th2 = xmalloc(t.n_theta * sizeof *th2);
+            memcpy(th2, th, t.n_theta * sizeof *th2);
+            for (int j = 0; j < 8; j++) th2[woff + (long)(k * 4 + c) * 8 + j] = 1.0f;
+            long n2;
+            float *y2 = run(&t, th2, 1, 1, NULL, tok, &n2);
+            int changed = memcmp(y1, y2, n1 * sizeof *y1) != 0;
+            CHECK(changed == seen, "window row (offset %d, token %d): read %d, seen %d", o, c, changed, seen);
+            reads += seen;
+            unread += !seen;
+            free(th2);
+            free(y2);
+        }
+    CHECK(reads > 0 && unread > 0, "the test reads %d rows and leaves %d: it checks nothing", reads, unread);
+    free(th0);
+    free(th);
+    free(y0);
+    free(y1);
 }
 
 /* ---------------------------------------------------------------- symmetries, functionally */
@@ -445,7 +503,8 @@ TEST(program_rename_tokens) {
         rng_seed(&r, 300 + k);
         int N = 4, n = t.vocab < t.classes ? t.vocab : t.classes, map[16];
         for (int c = 0; c < n; c++) map[c] = c;
-        rng_shuffle_int(&r, map, n);
+        if (t.window) rng_shuffle_int(&r, map + 1, n - 1); /* token 0 is what a window reads past the ends */
+        else rng_shuffle_int(&r, map, n);
         float *th = random_theta(&t, 1, &r), *x, *renamed = xmalloc(t.n_theta * sizeof *renamed);
         int *tok;
         random_inputs(&t, 1, N, &r, &x, &tok);

@@ -83,6 +83,9 @@ class Transformer(nn.Module):
     def __init__(self, tpl):
         super().__init__()
         self.embed, self.pos = nn.Embedding(tpl.vocab, tpl.d), nn.Embedding(tpl.len, tpl.d)
+        if tpl.window:   # each cell also reads its neighbours' tokens, one table row per (offset, token)
+            self.window = nn.Embedding(2 * tpl.window * tpl.vocab, tpl.d)
+        self.W = tpl.window
         self.layers = nn.ModuleList(Block(tpl) for _ in range(tpl.layers))
         if tpl.prenorm:
             self.ln_f = nn.LayerNorm(tpl.d, eps=LN_EPS)
@@ -97,7 +100,13 @@ class Transformer(nn.Module):
             raise ValueError("Transformer program: tokens must be integer ids (e.g. torch.long), got %s" % tok.dtype)
         if tok.numel() and (tok.min() < 0 or tok.max() >= self.vocab):
             raise ValueError("Transformer program: token ids must be in [0, %d)" % self.vocab)
-        x = self.embed(tok) + self.pos.weight
+        x = self.embed(tok)
+        if self.W:   # offsets -W..-1 then 1..W, one block of vocab rows each; past the row's ends: token 0
+            padded = F.pad(tok, (self.W, self.W))
+            offsets = [o for o in range(-self.W, self.W + 1) if o]
+            for k, o in enumerate(offsets):
+                x = x + self.window(padded[:, self.W + o:self.W + o + self.len] + k * self.vocab)
+        x = x + self.pos.weight
         for block in self.layers:
             x = block(x)
         if self.prenorm:

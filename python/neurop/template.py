@@ -4,7 +4,7 @@ refuses, with ValueError."""
 
 ACTS = ("none", "relu", "gelu", "tanh", "silu")
 MAX_LAYERS, MAX_WIDTH, MAX_WORDS = 16, 65536, 32
-TF_KEYS = ("vocab", "len", "d", "heads", "mlp", "classes", "layers", "prenorm", "readout", "act")
+TF_KEYS = ("vocab", "len", "d", "heads", "mlp", "classes", "layers", "prenorm", "readout", "act", "window")
 
 
 def _int(key, s, lo, hi):
@@ -15,7 +15,7 @@ def _int(key, s, lo, hi):
     except ValueError:
         v = None
     if v is None or not lo <= v <= hi:
-        if lo == 0:
+        if lo == 0 and hi == 1:
             raise ValueError("template: %s=%s is not 0 or 1" % (key, s))
         raise ValueError("template: %s=%s is not an integer in [%d, %d]" % (key, s, lo, hi))
     return v
@@ -29,7 +29,8 @@ def _act(s, what):
 
 class Template:
     """kind "mlp": widths, acts (one per layer, the last is out=).
-    kind "transformer": vocab, len, d, heads, mlp, classes, layers, prenorm, readout ("last"|"all"), act.
+    kind "transformer": vocab, len, d, heads, mlp, classes, layers, prenorm, readout ("last"|"all"), act,
+    window (0: none; docs/programs.md).
     tensors: [(name, shape)] in θ order; n_theta: their total size."""
 
     def __init__(self, text):
@@ -89,7 +90,7 @@ class Template:
                 self.acts[l] = names[0 if len(names) == 1 else l]
 
     def _parse_transformer(self, w):
-        v = {"layers": 1, "prenorm": 1, "readout": "last", "act": "relu"}
+        v = {"layers": 1, "prenorm": 1, "readout": "last", "act": "relu", "window": 0}
         seen = set()
         for word in w[1:]:
             if "=" not in word:
@@ -112,6 +113,8 @@ class Template:
                 v[key] = val
             elif key == "act":
                 v[key] = _act(val, "act")
+            elif key == "window":
+                v[key] = _int("window", val, 0, MAX_WIDTH)
             else:
                 v[key] = _int(key, val, 1, MAX_WIDTH)
         for key in TF_KEYS[:6]:
@@ -119,6 +122,11 @@ class Template:
                 raise ValueError("template: transformer needs %s=" % key)
         if v["d"] % v["heads"]:
             raise ValueError("template: heads=%d does not divide d=%d" % (v["heads"], v["d"]))
+        if v["window"] >= v["len"]:
+            raise ValueError("template: window=%d reaches past every cell of a row of len=%d (at most %d)"
+                             % (v["window"], v["len"], v["len"] - 1))
+        if 2 * v["window"] * v["vocab"] > 2 ** 31 - 1:
+            raise ValueError("template: window=%d: too many parameters (2·window·vocab rows)" % v["window"])
         for key, val in v.items():
             setattr(self, key, val)
 
@@ -136,6 +144,8 @@ class Template:
         def ln(p):
             return [(p + ".weight", (d,)), (p + ".bias", (d,))] if self.prenorm else []
         t += [("embed.weight", (self.vocab, d)), ("pos.weight", (self.len, d))]
+        if self.window:
+            t += [("window.weight", (2 * self.window * self.vocab, d))]
         for l in range(self.layers):
             p = "layers.%d." % l
             t += ln(p + "ln1")
@@ -149,7 +159,7 @@ class Template:
         if self.kind == "transformer":
             return ("transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s"
                     % (self.vocab, self.len, self.d, self.heads, self.mlp, self.classes, self.layers, self.prenorm,
-                       self.readout, self.act))
+                       self.readout, self.act) + (" window=%d" % self.window if self.window else ""))
         s = "mlp " + "-".join(map(str, self.widths))
         hidden = self.acts[:-1]
         if hidden:

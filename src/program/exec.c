@@ -59,16 +59,29 @@ Tensor *exec_mlp(Graph *g, const Template *t, Tensor *theta, Tensor *x) {
 }
 
 /* x E[tok] + P[pos] for every program: [B, N*T, d]. Program b's table is rows b*vocab.. of the
- * stacked [B*vocab, d] embedding, so one gather serves the whole batch. */
+ * stacked [B*vocab, d] embedding, so one gather serves the whole batch. With a window, each
+ * program's table is [E; window] ((2W+1)·vocab rows) and a cell gathers 2W + 1 rows, summed:
+ * its own token's and each neighbour's at that offset (token 0 past the row's ends). */
 static Tensor *embed(Graph *g, const Template *t, Tensor *theta, const int *tok, int B, int N) {
-    int T = t->len, d = t->d, n = B * N * T;
-    int *idx = arena_alloc(g->arena, (size_t)n * sizeof *idx);
+    int T = t->len, d = t->d, n = B * N * T, W = t->window, K = 2 * W + 1, rows = K * t->vocab;
+    int *idx = arena_alloc(g->arena, (size_t)n * K * sizeof *idx);
     for (int i = 0; i < n; i++) {
         NP_ASSERT(tok[i] >= 0 && tok[i] < t->vocab, "exec_transformer: token %d out of [0, %d)", tok[i], t->vocab);
-        idx[i] = (i / (N * T)) * t->vocab + tok[i];
+        int *ix = idx + (size_t)i * K, base = (i / (N * T)) * rows, c = i % T;
+        ix[0] = base + tok[i];
+        for (int k = 0; k < 2 * W; k++) { /* block k + 1: offset k − W, or k − W + 1 from k = W on */
+            int o = k < W ? k - W : k - W + 1, j = c + o;
+            ix[1 + k] = base + (k + 1) * t->vocab + (j >= 0 && j < T ? tok[i + o] : 0);
+        }
     }
-    Tensor *E = op_reshape(g, theta_view(g, t, theta, "embed.weight"), SHAPE(B * t->vocab, d));
-    Tensor *x = op_reshape(g, op_gather(g, E, idx, n), SHAPE(B, N, T, d));
+    Tensor *E = theta_view(g, t, theta, "embed.weight");
+    if (W) {
+        Tensor *both[2] = {E, theta_view(g, t, theta, "window.weight")};
+        E = op_concat(g, both, 2, 1);
+    }
+    Tensor *x = op_gather(g, op_reshape(g, E, SHAPE(B * rows, d)), idx, n * K);
+    if (W) x = op_sum_axis(g, op_reshape(g, x, SHAPE(n, K, d)), 1);
+    x = op_reshape(g, x, SHAPE(B, N, T, d));
     Tensor *P = op_reshape(g, theta_view(g, t, theta, "pos.weight"), SHAPE(B, 1, T, d));
     return op_reshape(g, op_add(g, x, P), SHAPE(B, N * T, d));
 }

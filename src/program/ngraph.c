@@ -240,9 +240,12 @@ static void build_transformer(Builder *b) {
     const Template *t = b->t;
     int tok = add_nodes(b, "input.token", t->vocab, NULL, SP_NONE, 0);
     int pos = add_nodes(b, "input.pos", t->len, NULL, SP_NONE, 0);
+    /* a window's (offset, token) pairs: input nodes like the tokens, one per row of its table */
+    int win = t->window ? add_nodes(b, "input.window", 2 * t->window * t->vocab, NULL, SP_NONE, 0) : -1;
     int x = add_nodes(b, "res.0", t->d, NULL, SP_CH, 0);
     add_weight_edges(b, "embed.weight", tok, x, 1);
     add_weight_edges(b, "pos.weight", pos, x, 1);
+    if (t->window) add_weight_edges(b, "window.weight", win, x, 1);
     for (int l = 0; l < t->n_layers; l++) x = build_block(b, l, x);
     x = add_norm(b, "ln_f", x);
     add_linear(b, "output", "unembed", x, t->classes, SP_NONE, 0);

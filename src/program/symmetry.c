@@ -111,7 +111,8 @@ static void transformer_axes(const char *name, int sp[2]) {
     int l;
     char rest[48];
     sp[0] = sp[1] = SP_NONE;
-    if (!strcmp(name, "embed.weight") || !strcmp(name, "pos.weight") || !strcmp(name, "unembed.weight")) {
+    if (!strcmp(name, "embed.weight") || !strcmp(name, "pos.weight") || !strcmp(name, "window.weight") ||
+        !strcmp(name, "unembed.weight")) {
         sp[1] = SP_CH;
         return;
     }

@@ -77,6 +77,7 @@ static int layout_transformer(Template *t, Err *e) {
     if (add_tensor(t, e, TPL_INIT_EMBED, 1, 2, t->vocab, d, "embed.weight") ||
         add_tensor(t, e, TPL_INIT_EMBED, 1, 2, t->len, d, "pos.weight"))
         return -1;
+    if (t->window && add_tensor(t, e, TPL_INIT_EMBED, 1, 2, 2 * t->window * t->vocab, d, "window.weight")) return -1;
     char p[64];
     for (int l = 0; l < t->n_layers; l++) {
         static const char *const qkvo[] = {"q", "k", "v", "o"};
@@ -105,7 +106,7 @@ static int parse_int(const char *key, const char *s, int lo, int max, int *out, 
     errno = 0;
     long v = strtol(s, &end, 10);
     if (!*s || *end || errno || v < lo || v > max) {
-        if (lo == 0) return err_set(e, "template: %s=%s is not 0 or 1", key, s);
+        if (lo == 0 && max == 1) return err_set(e, "template: %s=%s is not 0 or 1", key, s);
         return err_set(e, "template: %s=%s is not an integer in [%d, %d]", key, s, lo, max);
     }
     *out = (int)v;
@@ -177,9 +178,9 @@ static int parse_mlp(char **w, int nw, Template *t, Err *e) {
     return layout_mlp(t, e);
 }
 
-enum { K_VOCAB, K_LEN, K_D, K_HEADS, K_MLP, K_CLASSES, K_LAYERS, K_PRENORM, K_READOUT, K_ACT, N_KEYS };
-static const char *const TF_KEYS[N_KEYS] = {"vocab",   "len",    "d",       "heads",   "mlp",
-                                            "classes", "layers", "prenorm", "readout", "act"};
+enum { K_VOCAB, K_LEN, K_D, K_HEADS, K_MLP, K_CLASSES, K_LAYERS, K_PRENORM, K_READOUT, K_ACT, K_WINDOW, N_KEYS };
+static const char *const TF_KEYS[N_KEYS] = {"vocab",  "len",     "d",       "heads", "mlp",   "classes",
+                                            "layers", "prenorm", "readout", "act",   "window"};
 
 static int tf_value(Template *t, int k, const char *v, Err *e) {
     int *ints[] = {&t->vocab, &t->len, &t->d, &t->heads, &t->mlp, &t->classes};
@@ -191,6 +192,7 @@ static int tf_value(Template *t, int k, const char *v, Err *e) {
         return 0;
     }
     if (k == K_PRENORM) return parse_int("prenorm", v, 0, 1, &t->prenorm, e);
+    if (k == K_WINDOW) return parse_int("window", v, 0, TPL_MAX_WIDTH, &t->window, e);
     if (k == K_READOUT) {
         if (strcmp(v, "last") && strcmp(v, "all")) return err_set(e, "template: readout=%s is not 'last' or 'all'", v);
         t->readout_last = !strcmp(v, "last");
@@ -215,7 +217,7 @@ static int parse_transformer(char **w, int nw, Template *t, Err *e) {
         if (k == N_KEYS)
             return err_set(e,
                            "template: unknown transformer key '%s' (known: vocab len d heads mlp classes layers "
-                           "prenorm readout act)",
+                           "prenorm readout act window)",
                            w[i]);
         if (seen[k]++) return err_set(e, "template: '%s' given twice", w[i]);
         if (tf_value(t, k, eq + 1, e)) return -1;
@@ -223,6 +225,11 @@ static int parse_transformer(char **w, int nw, Template *t, Err *e) {
     for (int k = 0; k < K_LAYERS; k++)
         if (!seen[k]) return err_set(e, "template: transformer needs %s=", TF_KEYS[k]);
     if (t->d % t->heads) return err_set(e, "template: heads=%d does not divide d=%d", t->heads, t->d);
+    if (t->window >= t->len)
+        return err_set(e, "template: window=%d reaches past every cell of a row of len=%d (at most %d)", t->window,
+                       t->len, t->len - 1);
+    if (2L * t->window * t->vocab > INT_MAX)
+        return err_set(e, "template: window=%d: too many parameters (2·window·vocab rows)", t->window);
     return layout_transformer(t, e);
 }
 
@@ -269,6 +276,9 @@ void template_format(const Template *t, char *buf, size_t len) {
              "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
              t->vocab, t->len, t->d, t->heads, t->mlp, t->classes, t->n_layers, t->prenorm,
              t->readout_last ? "last" : "all", act_name(t->mlp_act));
+    /* without a window the text is what it was before the key existed (run folders keep it) */
+    size_t n = strlen(buf);
+    if (t->window && n < len) snprintf(buf + n, len - n, " window=%d", t->window);
 }
 
 int template_find(const Template *t, const char *name) {
@@ -277,11 +287,11 @@ int template_find(const Template *t, const char *name) {
     return -1;
 }
 
-/* Row c of the tensor becomes its row map[c], for c < n. */
-static void permute_rows(const Template *t, float *theta, const char *name, const int *map, int n) {
+/* Row r0 + c of the tensor becomes its row r0 + map[c], for c < n. */
+static void permute_block(const Template *t, float *theta, const char *name, long r0, const int *map, int n) {
     const TplTensor *tt = &t->tensors[template_find(t, name)];
     long w = tt->ndim == 2 ? tt->shape[1] : 1;
-    float *p = theta + tt->off, *old = xmalloc(sizeof *old * (size_t)(n * w));
+    float *p = theta + tt->off + r0 * w, *old = xmalloc(sizeof *old * (size_t)(n * w));
     memcpy(old, p, sizeof *old * (size_t)(n * w));
     for (int c = 0; c < n; c++) memcpy(p + c * w, old + map[c] * w, sizeof *p * (size_t)w);
     free(old);
@@ -289,9 +299,12 @@ static void permute_rows(const Template *t, float *theta, const char *name, cons
 
 void template_rename_tokens(const Template *t, float *theta, const int *map, int n) {
     NP_ASSERT(t->kind == TPL_TRANSFORMER && n <= t->vocab && n <= t->classes, "renaming %d tokens of a template", n);
-    permute_rows(t, theta, "embed.weight", map, n);
-    permute_rows(t, theta, "unembed.weight", map, n);
-    permute_rows(t, theta, "unembed.bias", map, n);
+    NP_ASSERT(!t->window || map[0] == 0, "renaming token 0, which a window reads past the row's ends");
+    permute_block(t, theta, "embed.weight", 0, map, n);
+    for (int k = 0; k < 2 * t->window; k++) /* each offset's block of the window table */
+        permute_block(t, theta, "window.weight", k * t->vocab, map, n);
+    permute_block(t, theta, "unembed.weight", 0, map, n);
+    permute_block(t, theta, "unembed.bias", 0, map, n);
 }
 
 void template_init_theta(const Template *t, float *theta, Rng *r) {

@@ -31,6 +31,10 @@ typedef struct Template {
     /* Transformer */
     int vocab, len, d, heads, mlp, classes, prenorm, readout_last;
     Act mlp_act;
+    /* window=W (0: none): each cell also reads its W neighbours on either side through a table of
+     * its own, "window.weight" [2W·vocab, d]: row (k·vocab + c) is token c at offset k − W (k < W)
+     * or k − W + 1 (k ≥ W); cells past either end of the row read as token 0 */
+    int window;
     /* derived: the parameter tensors and |θ| */
     int n_tensors;
     TplTensor tensors[TPL_MAX_TENSORS];
@@ -38,7 +42,7 @@ typedef struct Template {
 } Template;
 
 /* "mlp 10-16-1 act=relu" | "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100
- *  layers=1 prenorm=1 readout=last act=relu". Refuses unknown keys, zero widths, heads not
+ *  layers=1 prenorm=1 readout=last act=relu [window=W]". Refuses unknown keys, zero widths, heads not
  * dividing d, and the like, with one clear line. */
 int template_parse(const char *text, Template *t, Err *e);
 void template_format(const Template *t, char *buf, size_t len); /* parses back to the same */
@@ -51,7 +55,8 @@ void template_init_theta(const Template *t, float *theta, Rng *r);
 /* θ of the Transformer program that reads token c as the program θ read token map[c] and answers
  * class c where it answered map[c], for c < n (map a permutation of 0..n-1; n <= vocab, classes):
  * the embedding and read-out rows permuted. A program made for a task with renamed colours
- * (arc-demo's relabel) becomes one that reads and writes the task's own colours. */
+ * (arc-demo's relabel) becomes one that reads and writes the task's own colours. With a window,
+ * map[0] must be 0 (the token read past the row's ends). */
 void template_rename_tokens(const Template *t, float *theta, const int *map, int n);
 
 /* Runs B programs at once. theta [B, n_theta] (grad flows into it when it has one).

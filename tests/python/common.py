@@ -25,7 +25,7 @@ def random_tensors(tpl, rng):
             a = 1 + 0.3 * rng.standard_normal(shape)
         elif len(shape) == 1:
             a = 0.3 * rng.standard_normal(shape)
-        elif name in ("embed.weight", "pos.weight"):
+        elif name in ("embed.weight", "pos.weight", "window.weight"):
             a = rng.standard_normal(shape)
         else:
             a = rng.standard_normal(shape) / np.sqrt(shape[1])

@@ -26,6 +26,8 @@ TRANSFORMERS = [
     "transformer vocab=9 len=6 d=6 heads=1 mlp=7 classes=9 prenorm=0 readout=all act=silu",
     "transformer vocab=4 len=2 d=4 heads=2 mlp=5 classes=2 layers=3 act=none",
     "transformer vocab=101 len=3 d=16 heads=2 mlp=48 classes=100 prenorm=0",                   # ADDMOD's
+    "transformer vocab=6 len=9 d=8 heads=2 mlp=10 classes=6 layers=2 readout=all window=3",   # a window
+    "transformer vocab=5 len=4 d=8 heads=2 mlp=6 classes=3 prenorm=0 window=3",                # reaching both ends
 ]
 
 
@@ -111,6 +113,8 @@ class ProgramTest(unittest.TestCase):
                           ("transformer vocab=5 len=3 d=8 heads=2 mlp=6", "needs classes="),
                           ("transformer vocab=5 len=3 d=8 heads=2 mlp=6 classes=3 readout=first", "readout=first"),
                           ("transformer vocab=5 len=3 d=8 heads=2 mlp=6 classes=3 layers=17", "too many layers"),
+                          ("transformer vocab=5 len=3 d=8 heads=2 mlp=6 classes=3 window=3", "window=3 reaches past every cell of a row of len=3 (at most 2)"),
+                          ("transformer vocab=5 len=3 d=8 heads=2 mlp=6 classes=3 window=x", "window=x is not an integer in [0, 65536]"),
                           ("transformer vocab=5 vocab=5", "given twice")]:
             with self.assertRaises(ValueError) as cm:
                 neurop.Template(text)
