@@ -425,14 +425,15 @@ TEST(meta_grad_gnn_full_chain) {
  * the examples' cells in context. */
 /* The tiny Transformer case's configuration for method k on a demonstration task: three
  * examples of len cells each. */
-static MetaConfig demo_cfg(MethodKind k, Template *tpl, int len) {
+static MetaConfig demo_cfg_of(const char *text, MethodKind k, Template *tpl, int len) {
     Err e;
-    NP_ASSERT(!template_parse(TPL_TF_TEXT, tpl, &e), "%s", e.msg);
+    NP_ASSERT(!template_parse(text, tpl, &e), "%s", e.msg);
     MetaConfig cfg = tiny_cfg(k, tpl);
     cfg.demo_len = len;
     cfg.demo_pairs = 3;
     return cfg;
 }
+static MetaConfig demo_cfg(MethodKind k, Template *tpl, int len) { return demo_cfg_of(TPL_TF_TEXT, k, tpl, len); }
 
 TEST(meta_grad_demo_encoder_full_chain) {
     for (MethodKind k = METHOD_DIRECT; k <= METHOD_GNN; k++) { /* direct: the examples in context */
@@ -440,6 +441,28 @@ TEST(meta_grad_demo_encoder_full_chain) {
         MetaConfig cfg = demo_cfg(k, &tpl, 4);
         /* seed: a draw whose probes find kink-free directions for all four */
         gradcheck_method(t_, TPL_TF_TEXT, k, &cfg, 61 + k, per_view());
+    }
+}
+
+/* A template's window reaches every network that reads cells: the program, the examples' encoder
+ * and direct's in-context network, and the gradient through each of them is right. */
+#define TPL_TF_WINDOW TPL_TF_TEXT " window=1"
+TEST(meta_window_reaches_the_encoder_and_direct) {
+    for (MethodKind k = METHOD_DIRECT; k <= METHOD_GNN; k++) {
+        Template tpl;
+        MetaConfig cfg = demo_cfg_of(TPL_TF_WINDOW, k, &tpl, 4);
+        Method m;
+        Rng r;
+        Err e;
+        rng_seed(&r, 5);
+        CHECK(tpl.window == 1 && method_init(&m, k, &cfg, &tpl, 8, NULL, 0, &r, &e) == 0, "%s", e.msg);
+        if (k == METHOD_DIRECT) {
+            Template net;
+            CHECK(direct_network(&tpl, &m.cfg, 8, &net, &e) == 0 && net.window == 1 && net.len == 3 + 3 * 4,
+                  "direct's network: window %d, len %d", net.window, net.len);
+        } else CHECK(m.demo && m.demo->tpl.window == 1 && m.demo->tpl.len == 4, "the encoder reads no window");
+        method_free(&m);
+        gradcheck_method(t_, TPL_TF_WINDOW, k, &cfg, 71 + k, per_view());
     }
 }
 

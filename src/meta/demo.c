@@ -2,7 +2,8 @@
  *
  *   z_{e,j} = E(pair e)_j          a one-layer Transformer over the pair's cells, one token per
  *                                  cell, in·10 + out (so a cell sees its input and output colour,
- *                                  and by attention the rest of the pair)
+ *                                  its neighbours' through the target template's window, and by
+ *                                  attention the rest of the pair)
  *   U       = LN(mean_{e,j} z_{e,j})   over the examples and their cells
  *
  * The mean over examples makes U the same for any order of them (permutation-invariant, a
@@ -13,12 +14,13 @@
 #include "meta/meta_internal.h"
 #include <string.h>
 
-int demo_encoder_add(DemoEncoder *d, ParamSet *ps, int len, int pairs, int n_feat, Err *e) {
+int demo_encoder_add(DemoEncoder *d, ParamSet *ps, int len, int window, int pairs, int n_feat, Err *e) {
     char spec[TPL_TEXT_MAX];
     int heads = n_feat % 4 == 0 ? 4 : n_feat % 2 == 0 ? 2 : 1;
     snprintf(spec, sizeof spec,
-             "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=1 prenorm=1 readout=all act=relu",
-             DEMO_VOCAB, len, n_feat, heads, 2 * n_feat, n_feat);
+             "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=1 prenorm=1 readout=all act=relu "
+             "window=%d",
+             DEMO_VOCAB, len, n_feat, heads, 2 * n_feat, n_feat, window);
     memset(d, 0, sizeof *d);
     if (template_parse(spec, &d->tpl, e)) return -1;
     d->pairs = pairs;

@@ -21,9 +21,11 @@ int direct_network(const Template *t, const MetaConfig *cfg, int n_feat, Templat
         int heads = t->heads, mlp = t->mlp * w / t->d;
         while (w % heads) heads--;
         snprintf(spec, sizeof spec,
-                 "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s",
+                 "transformer vocab=%d len=%d d=%d heads=%d mlp=%d classes=%d layers=%d prenorm=%d readout=%s act=%s "
+                 "window=%d",
                  t->vocab + cfg->itok_vocab, t->len + cfg->itok_len, w, heads, mlp > 0 ? mlp : w, t->classes,
-                 t->n_layers, t->prenorm, t->readout_last ? "last" : "all", t->mlp_act == ACT_GELU ? "gelu" : "relu");
+                 t->n_layers, t->prenorm, t->readout_last ? "last" : "all", t->mlp_act == ACT_GELU ? "gelu" : "relu",
+                 t->window);
     }
     return template_parse(spec, net, e);
 }

@@ -39,7 +39,7 @@ int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *
         m->cfg.itok_vocab = DEMO_VOCAB;
     } else if (cfg->demo_len > 0) { /* declared first: the methods finalize the parameter set */
         m->demo = xcalloc(1, sizeof *m->demo);
-        if (demo_encoder_add(m->demo, &m->ps, cfg->demo_len, cfg->demo_pairs, n_feat, e)) {
+        if (demo_encoder_add(m->demo, &m->ps, cfg->demo_len, tpl->window, cfg->demo_pairs, n_feat, e)) {
             method_free(m);
             return -1;
         }

@@ -86,14 +86,15 @@ Tensor *direct_forward(Graph *g, Method *m, const Batch *b);
 void direct_free(Method *m);
 
 /* The demonstration encoder (demo.c): a one-layer Transformer over each example pair's cells
- * (token in * 10 + out), its outputs averaged over cells and examples, then LayerNorm -> U. */
+ * (token in * 10 + out), with the target template's window, its outputs averaged over cells and
+ * examples, then LayerNorm -> U. */
 #define DEMO_VOCAB 100 /* 10 input colours × 10 output colours */
 typedef struct DemoEncoder {
     Template tpl; /* vocab 100, len demo_len, d = classes = n_feat */
     int theta;    /* its weights: one [1, n_theta] parameter, "demo.theta" */
     int pairs;
 } DemoEncoder;
-int demo_encoder_add(DemoEncoder *d, ParamSet *ps, int len, int pairs, int n_feat, Err *e);
+int demo_encoder_add(DemoEncoder *d, ParamSet *ps, int len, int window, int pairs, int n_feat, Err *e);
 void demo_encoder_init(const DemoEncoder *d, ParamSet *ps, Rng *r);
 Tensor *demo_encode(Graph *g, const ParamSet *ps, const DemoEncoder *d, const int *demo, int B); /* [B, n_feat] */
 
