@@ -213,6 +213,7 @@ class MetaGNNStep(Step):
         self.d, self.K = int(meta["width"]), int(meta["rounds"])
         self.pe_dim, self.pe, self.head = int(meta["pe_dim"]), int(meta["pe"]), int(meta["head"])
         assert self.cfg["tie"] == "1", "the tied Meta-GNN only"
+        self.base = self.cfg.get("base", "0") == "1"  # θ₀ beside the generated program (head.c)
         assert self.head in (0, 1, 2, 3), "θ head %d: this script knows heads 0 to 3" % self.head
         # ---- the neural graph ----
         self.src, self.dst = ints(T["g.src"]), ints(T["g.dst"])
@@ -280,6 +281,8 @@ class MetaGNNStep(Step):
             p += [("dec.%s.0.weight" % part, (G, d, d)), ("dec.%s.0.bias" % part, (G, d)),
                   ("dec.%s.1.weight" % part, (G, d, 1)), ("dec.%s.1.bias" % part, (G, 1))]
         p.append(("head.scale", (len(self.tensors), 1)))
+        if self.base:
+            p.append(("head.base", (1, self.n_theta)))
         if self.head:
             p += [("head.mean.w", (len(self.tensors), F_)), ("head.mean.b", (len(self.tensors), 1))]
         return p
@@ -320,8 +323,9 @@ class MetaGNNStep(Step):
         """raw [n_theta, B] -> θ [B, n_theta] (src/meta/meta.c, theta_head)."""
         P = self.P
         s = P["head.scale"].view(-1).index_select(0, self.tensor_of).view(-1, 1)              # [n, 1]
+        off = self.offset + P["head.base"] if self.base else self.offset                     # [1, n]
         if not self.head:
-            return (raw * s).t() + self.offset
+            return (raw * s).t() + off
         tof = self.tensor_of
         c = raw - self.segment_mean(raw, "tensor").index_select(0, tof)
         if self.head >= 2:
@@ -332,7 +336,7 @@ class MetaGNNStep(Step):
         lin = torch.addmm(P["head.mean.b"], P["head.mean.w"], self.feat.t()).index_select(0, tof)  # [n, B]
         if self.head == 3:  # matrices without a common term: a constant on every entry is a rank-1 term
             lin = lin * self.is_vector
-        return (c * s + lin).t() + self.offset
+        return (c * s + lin).t() + off
 
     def generate(self):
         P, B, d, V, E = self.P, self.B, self.d, self.V, self.E

@@ -539,9 +539,13 @@ TEST(meta_grad_ablations) {
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 63, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GMLP, &c, 64, per_view());
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 65, per_view());
-    /* ... and each tensor normalized to unit RMS (head=3) */
+    /* ... and each tensor normalized to unit RMS (head=3), with and without a base program θ₀ */
     c.head = 3;
     gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 66, per_view());
+    c.base = 1;
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_GNN, &c, 67, per_view());
+    gradcheck_method(t_, TPL_TF_TEXT, METHOD_MLP, &c, 68, per_view());
+    c.base = 0;
     c.head = 2;
     c.pe = 3;
     c.head = 1;
@@ -565,6 +569,53 @@ static float *generate(Method *m, const float *feat, int B) {
     graph_free(&g);
     arena_free(&a);
     return out;
+}
+
+/* base=1: θ = θ₀ + the generated program. θ₀ is zero at the start, so the first θ is base=0's bit for
+ * bit (the same φ: θ₀ is drawn from no random stream), and it is one program for every intent: a θ₀
+ * set by hand is added to each intent's θ and changes nothing else. On the plain and the normalized
+ * head, for the three generators. */
+TEST(meta_base_program_is_shared) {
+    Template tpl;
+    Err e;
+    NP_ASSERT(!template_parse(TPL_TF_TEXT, &tpl, &e), "%s", e.msg);
+    const float feat[3 * 3] = {0.3f, -0.7f, 0.1f, -0.2f, 0.9f, 0.5f, 0.8f, 0.4f, -0.6f};
+    const float calib[4 * 3] = {0.1f, 0.2f, -0.3f, 0.5f, -0.5f, 0.2f, -0.9f, 0.3f, 0.7f, 0.0f, 0.6f, -0.4f};
+    for (MethodKind k = METHOD_MLP; k <= METHOD_GNN; k++)
+        for (int head = 0; head <= 3; head += 3) {
+            MetaConfig c0 = tiny_cfg(k, &tpl), c1;
+            c0.head = head;
+            c0.pe = k == METHOD_MLP ? 1 : 4;
+            c1 = c0;
+            c1.base = 1;
+            Method m0, m1;
+            Rng r0, r1;
+            rng_seed(&r0, 17);
+            rng_seed(&r1, 17);
+            CHECK(method_init(&m0, k, &c0, &tpl, 3, calib, 4, &r0, &e) == 0, "%s", e.msg);
+            CHECK(method_init(&m1, k, &c1, &tpl, 3, calib, 4, &r1, &e) == 0, "%s", e.msg);
+            int vb = params_find(&m1.ps, "head.base");
+            CHECK(params_find(&m0.ps, "head.base") < 0 && vb >= 0 && m1.ps.views[vb].numel == tpl.n_theta &&
+                      m1.ps.n == m0.ps.n + tpl.n_theta,
+                  "%s head %d: θ₀ is not one vector of |θ| = %ld", method_name(k), head, tpl.n_theta);
+            long T = tpl.n_theta;
+            float *a = generate(&m0, feat, 3), *b = generate(&m1, feat, 3);
+            CHECK(!memcmp(a, b, 3 * T * sizeof(float)), "%s head %d: θ₀ = 0 changes the first θ", method_name(k), head);
+            free(b);
+            float *base = m1.ps.data + m1.ps.views[vb].off;
+            for (long j = 0; j < T; j++) base[j] = 0.01f * (float)(j % 7) - 0.03f;
+            b = generate(&m1, feat, 3);
+            double worst = 0;
+            for (int i = 0; i < 3; i++)
+                for (long j = 0; j < T; j++)
+                    worst = fmax(worst, fabs((double)b[i * T + j] - a[i * T + j] - base[j]) / (1 + fabs(a[i * T + j])));
+            CHECK(worst < 1e-6, "%s head %d: θ with θ₀ set minus θ without is not θ₀ (worst %.3g)", method_name(k),
+                  head, worst);
+            free(a);
+            free(b);
+            method_free(&m0);
+            method_free(&m1);
+        }
 }
 
 typedef struct EqRes {

@@ -13,6 +13,7 @@
 #include "train/run_internal.h"
 #include "train/train.h"
 #include <dirent.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,39 @@ TEST(train_resume_extended_run_bit_identical) {
         rm_dir(da);
         rm_dir(db);
     }
+    threads_restore(nt);
+}
+
+/* base=1: θ₀ is a parameter like any other (saved, restored: a resumed run is the straight one bit
+ * for bit), training moves it off zero, and direct, which has no generated program, refuses it. */
+TEST(train_base_resumes_and_learns) {
+    int nt = threads_save();
+    const long steps = test_quick() ? 8 : 20;
+    TrainConfig c;
+    Err e = {{0}};
+    tiny_config(&c, "sumfirst", METHOD_GNN, steps);
+    c.warmup = 0;
+    c.lr_min = c.lr;
+    CHECK(!config_set(&c, "base=1", &e), "%s", e.msg);
+    char da[128], db[128];
+    Run a, b;
+    if (!straight_and_resumed(t_, &c, steps / 2, &a, &b, da, db, "base=1")) {
+        int v = params_find(&a.m.ps, "head.base");
+        double moved = 0;
+        for (long j = 0; v >= 0 && j < a.m.ps.views[v].numel; j++)
+            moved = fmax(moved, fabs(a.m.ps.data[a.m.ps.views[v].off + j]));
+        CHECK(v >= 0 && moved > 1e-4, "base=1: θ₀ %s after %ld steps (largest |entry| %.3g)",
+              v >= 0 ? "did not move" : "is not a parameter", steps, moved);
+        run_free(&a);
+        run_free(&b);
+        rm_dir(da);
+        rm_dir(db);
+    }
+    TrainConfig d;
+    tiny_config(&d, "sumfirst", METHOD_DIRECT, 2);
+    CHECK(!config_set(&d, "base=1", &e), "%s", e.msg);
+    Run r;
+    CHECK(run_init(&r, &d, &e) == -1 && strstr(e.msg, "base=1 adds a learned program"), "direct: '%s'", e.msg);
     threads_restore(nt);
 }
 

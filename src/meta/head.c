@@ -5,8 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat) {
+void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int base, int n_feat) {
     h->scale = params_add(ps, "head.scale", SHAPE(t->n_tensors, 1));
+    h->base = base ? params_add(ps, "head.base", SHAPE(1, t->n_theta)) : -1; /* zero: the first θ as without */
     h->centred = centred;
     if (centred) { /* zero at init: the first θ is the centred, scaled raw output */
         h->mean_w = params_add(ps, "head.mean.w", SHAPE(t->n_tensors, n_feat));
@@ -57,6 +58,7 @@ Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Templ
     int n = (int)t->n_theta;
     Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
     Tensor *off = tensor_wrap(g, h->offset, NULL, SHAPE(1, n));
+    if (h->base >= 0) off = op_add(g, off, params_tensor(g, ps, h->base)); /* θ₀ + offset, [1, n] */
     if (!h->centred) return op_add(g, op_mul(g, raw, op_reshape(g, s, SHAPE(1, n))), off);
     Tensor *r = op_permute(g, raw, (int[]){1, 0});                  /* [n, B] */
     Tensor *mu = op_segment_mean(g, r, h->tensor_of, t->n_tensors); /* [T, B] */

@@ -33,6 +33,8 @@ typedef struct MetaConfig {
     int head;       /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U;
                          2 also each matrix's row and column means removed; 3 also each tensor
                          scaled to unit RMS before its scale s_T (meta_internal.h) */
+    int base;       /* 1: θ = θ₀ + the generated program, θ₀ one learned program that every intent
+                         shares, zero at the start (docs/meta.md, "A base program") */
     float gain;     /* the first θ's size: gain × a standard init's (theta_head_calibrate); 0 means 1,
                          so a zero-initialized MetaConfig stays the plain calibration */
     int itok_len;   /* direct on a Transformer template: intent tokens prepended to each input */

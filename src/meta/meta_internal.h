@@ -17,12 +17,12 @@ Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x
  * with one learned scale per θ tensor (calibrated at init to the standard init's spread) and
  * offset 1 for LayerNorm gains, 0 elsewhere. */
 typedef struct ThetaHead {
-    int scale, mean_w, mean_b, centred, n_rows, n_cols;
+    int scale, mean_w, mean_b, centred, n_rows, n_cols, base; /* base: θ₀'s view, -1 without (cfg.base 0) */
     int *tensor_of, *row_of, *col_of; /* θ index -> its tensor; its row and column ids (centred 2) */
     float *offset;
     float *lin_mask; /* head 3: 1 on vectors' slots, 0 on matrices' (no common mode) */
 } ThetaHead;
-void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int n_feat);
+void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int base, int n_feat);
 /* centred (cfg.head = 1): θ_T = s_T·(raw_T − mean(raw_T)) + W_T·U + c_T + offset, the mean taken over
  * each tensor's slots per intent. A group-tied decoder moves all slots of a tensor together; here
  * that common mode is one explicit, linear-in-U scalar per tensor instead, so it can neither swamp
@@ -35,7 +35,9 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
  * tensor is one learned scalar that AdamW moves by at most a few lr per step, and no drift of the
  * generator's outputs can blow a program's weights up (weight normalization, Salimans & Kingma 2016).
  * A matrix then has no common mode either (W_T·U + c_T applies to vectors only): a constant added to
- * every entry is a rank-1 term of operator norm |m|·√(rows·cols) that nothing bounds. */
+ * every entry is a rank-1 term of operator norm |m|·√(rows·cols) that nothing bounds.
+ * Base (cfg.base = 1): θ₀ added to every program, one learned vector of |θ| shared by all intents and
+ * zero at the start, so the first θ is the one without it. */
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, Tensor *u);
 /* Sets each tensor's scale so that θ's spread matches the standard init on the calibration intents. */
 void theta_head_calibrate(Method *m, ThetaHead *h, const float *calib, int n_calib);

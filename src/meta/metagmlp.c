@@ -37,7 +37,7 @@ int gmlp_init(Method *m, Rng *r) {
     n->mix2_w = params_add(ps, "mix.1.weight", SHAPE(h, Z));
     n->mix2_b = params_add(ps, "mix.1.bias", SHAPE(Z));
     tied_mlp_add(ps, &n->dec, "dec", Gt, w, w, 1);
-    theta_head_add(&n->head, ps, t, m->cfg.head, m->n_feat);
+    theta_head_add(&n->head, ps, t, m->cfg.head, m->cfg.base, m->n_feat);
     if (pe_codes(m->cfg.pe)) { /* each θ slot's two indices, from its node or edge */
         int *ix = xcalloc(2 * t->n_theta, sizeof *ix), one[2] = {0, (int)t->n_theta};
         for (int v = 0; v < G->n_nodes; v++)

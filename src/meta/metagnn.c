@@ -105,7 +105,7 @@ int gnn_init(Method *m, Rng *r) {
     }
     tied_mlp_add(ps, &net->dec_node, "dec.node", Gn, d, d, 1);
     tied_mlp_add(ps, &net->dec_edge, "dec.edge", Ge, d, d, 1);
-    theta_head_add(&net->head, ps, &m->tpl, m->cfg.head, m->n_feat);
+    theta_head_add(&net->head, ps, &m->tpl, m->cfg.head, m->cfg.base, m->n_feat);
     params_finalize(ps);
 
     encoder_init(ps, &net->enc_node, F, d, r);

@@ -20,7 +20,7 @@ int mlp_init(Method *m, Rng *r) {
         snprintf(nm, sizeof nm, "mlp.%d.bias", l);
         n->b[l] = params_add(ps, nm, SHAPE(dims[l + 1]));
     }
-    theta_head_add(&n->head, ps, &m->tpl, m->cfg.head, m->n_feat);
+    theta_head_add(&n->head, ps, &m->tpl, m->cfg.head, m->cfg.base, m->n_feat);
     params_finalize(ps);
     for (int l = 0; l < 3; l++) params_fill_normal(ps, n->w[l], r, 1.0f / sqrtf((float)dims[l]));
     params_fill(ps, n->head.scale, 1.0f);

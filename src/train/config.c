@@ -44,21 +44,22 @@ typedef struct {
     int N_after;        /* examples per intent once restarts have chosen (0: N) */
     float family_mix;   /* 1D-ARC: its 7 rules drawn as often as each other (0: its 17 intents) */
     float focus;        /* the share of steps drawn where the training batches miss (focus.c) */
+    int base;           /* a learned base program θ₀ beside the generated one (meta.h) */
 } Row;
 /* clang-format off */ /* one row a line */
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 6000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"addmod", METHOD_MLP, 64, 0, 0, 24000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f},
-    {"addmod", METHOD_GMLP, 2, 0, 16, 12000, 8, 128, 1e-3f, PE_INDEX, 2, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f},
-    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 8, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f, 3, 3, 256, 0.0f, 0.0f},
-    {"arc", METHOD_DIRECT, 192, 0, 0, 6000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f},
-    {"arc", METHOD_MLP, 32, 0, 0, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f},
-    {"arc", METHOD_GMLP, 2, 0, 8, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"arc", METHOD_GNN, 32, 2, 0, 36000, 2, 32, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 6000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"addmod", METHOD_MLP, 64, 0, 0, 24000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 12000, 8, 128, 1e-3f, PE_INDEX, 2, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 8, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f, 3, 3, 256, 0.0f, 0.0f, 0},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 6000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f, 0},
+    {"arc", METHOD_MLP, 32, 0, 0, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f, 0},
+    {"arc", METHOD_GMLP, 2, 0, 8, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"arc", METHOD_GNN, 32, 2, 0, 36000, 2, 32, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f, 0},
     /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
      * test pair); first settings, not yet chosen by validation, except Meta-GNN's beta2 0.98 (with
      * 0.999 it peaks by step 3000 and falls on 3 seeds of 3) and normalized head (with the colours
@@ -66,10 +67,10 @@ static const Row TABLE[] = {
      * steps (its IID validation rises to about step 27,000 on every seed run) and focus 0.5 (ahead
      * on 3 seeds of 3; docs/defaults.md). direct reads the examples in context: 3 × 93 cells
      * before the test input's 93 */
-    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"arc-demo", METHOD_MLP, 32, 0, 0, 30000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.5f},
-    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
-    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"arc-demo", METHOD_MLP, 32, 0, 0, 30000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.5f, 0},
+    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
 };
 /* clang-format on */
 
@@ -101,7 +102,8 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
                            .tie = 1,
                            .pe = row->pe,
                            .head = row->head,
-                           .gain = row->gain};
+                           .gain = row->gain,
+                           .base = row->base};
     c->seed = 0;
     c->B = row->B;
     c->N = row->N;
@@ -144,12 +146,12 @@ void config_format(const TrainConfig *c, char *buf, size_t len) {
         "theta_l2=%.9g theta_ms=%.9g intent_mix=%.9g family_mix=%.9g focus=%.9g hold=%d grokfast=%.9g "
         "grokfast_alpha=%.9g interp=%.9g restarts=%d init=%d warmup=%ld "
         "eval_every=%ld ckpt_every=%ld eval_n=%d width=%d rounds=%d mixer=%d tie=%d pe=%d head=%d gain=%.9g "
-        "relabel=%d template=%s",
+        "base=%d relabel=%d template=%s",
         c->task, method_id(c->method), c->seed, c->steps, c->B, c->N, c->N_after, c->lr, c->lr_min, c->wd, c->clip,
         c->beta2, c->theta_l2, c->theta_ms, c->intent_mix, c->family_mix, c->focus, c->hold, c->grokfast,
         c->grokfast_alpha, c->interp, c->restarts, c->init, c->warmup, c->eval_every, c->ckpt_every, c->eval_n,
-        c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->relabel,
-        c->tpl);
+        c->meta.width, c->meta.rounds, c->meta.mixer, c->meta.tie, c->meta.pe, c->meta.head, c->meta.gain, c->meta.base,
+        c->relabel, c->tpl);
 }
 
 static int parse_long(const char *key, const char *v, long lo, long hi, long *out, Err *e) {
@@ -173,7 +175,7 @@ static const char *KEYS[] = {
     "lr_min",     "wd",         "clip",     "beta2",          "theta_l2", "theta_ms", "intent_mix", "family_mix",
     "focus",      "hold",       "grokfast", "grokfast_alpha", "interp",   "restarts", "init",       "warmup",
     "eval_every", "ckpt_every", "eval_n",   "width",          "rounds",   "mixer",    "tie",        "pe",
-    "head",       "gain",       "relabel",  "template"};
+    "head",       "gain",       "base",     "relabel",        "template"};
 #define N_KEYS (int)(sizeof KEYS / sizeof *KEYS)
 
 int config_set(TrainConfig *c, const char *kv, Err *e) {
@@ -253,6 +255,7 @@ int config_set(TrainConfig *c, const char *kv, Err *e) {
     INT_KEY("pe", c->meta.pe, 0, 4)
     INT_KEY("head", c->meta.head, 0, 3)
     FLT_KEY("gain", c->meta.gain, 0.01f, 100.0f)
+    INT_KEY("base", c->meta.base, 0, 1)
     INT_KEY("relabel", c->relabel, 0, 1)
 #undef INT_KEY
 #undef FLT_KEY
@@ -280,7 +283,8 @@ static const struct {
              {"N_after", "N_after=0"},
              {"family_mix", "family_mix=0"},
              {"relabel", "relabel=0"},
-             {"focus", "focus=0"}};
+             {"focus", "focus=0"},
+             {"base", "base=0"}};
 
 static int key_index(const char *kv) {
     size_t n = strcspn(kv, "=");

@@ -97,6 +97,8 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
     if (c->relabel && !t->demo_pairs)
         return err_set(e, "relabel=1 renames the colours of an arc-demo task's examples; %s has none", t->name);
     r->task.relabel = c->relabel;
+    if (c->meta.base && c->method == METHOD_DIRECT)
+        return err_set(e, "base=1 adds a learned program to a generator's; direct trains its network itself");
     if (c->restarts > 1 && c->hold < 1)
         return err_set(e, "restarts=%d: the candidates are chosen on held intents; set hold to 1 or more", c->restarts);
     MetaConfig mc = c->meta;

@@ -26,14 +26,14 @@ BENCH = os.path.join(os.path.dirname(os.path.abspath(os.environ.get("NEUROP_BIN"
 
 
 class ShippedParityTest(unittest.TestCase):
-    def check(self, task):
+    def check(self, task, methods=("gnn", "direct"), extra=()):
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        for method in ("gnn", "direct"):
+        for method in methods:
             kinks = []
             for seed in range(3):
                 with tempfile.TemporaryDirectory() as d:
                     p = subprocess.run([BENCH, "--dump", d, "--method", method, "--warmup", "0", "--steps", "1",
-                                        "--set", "seed=%d" % seed, task], capture_output=True, text=True, env=env)
+                                        "--set", "seed=%d" % seed, *extra, task], capture_output=True, text=True, env=env)
                     self.assertEqual(p.returncode, 0, p.stderr)
                     q = subprocess.run([sys.executable, os.path.join(ROOT, "dev", "bench_step_torch.py"), d,
                                         task + "." + method, "--check-only"], capture_output=True, text=True, env=env)
@@ -55,6 +55,10 @@ class ShippedParityTest(unittest.TestCase):
 
     def test_arc(self):
         self.check("arc")
+
+    def test_base_program(self):
+        """base=1 (a learned θ₀ added to every generated program): its gradient and the rest's."""
+        self.check("arc", ("gnn",), ("--set", "base=1"))
 
 
 if __name__ == "__main__":
