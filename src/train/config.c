@@ -44,22 +44,21 @@ typedef struct {
     int N_after;        /* examples per intent once restarts have chosen (0: N) */
     float family_mix;   /* 1D-ARC: its 7 rules drawn as often as each other (0: its 17 intents) */
     float focus;        /* the share of steps drawn where the training batches miss (focus.c) */
-    int base;           /* a learned base program θ₀ beside the generated one (meta.h) */
 } Row;
 /* clang-format off */ /* one row a line */
 static const Row TABLE[] = {
-    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"addmod", METHOD_DIRECT, 160, 0, 0, 6000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"addmod", METHOD_MLP, 64, 0, 0, 24000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"addmod", METHOD_GMLP, 2, 0, 16, 12000, 8, 128, 1e-3f, PE_INDEX, 2, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 8, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f, 3, 3, 256, 0.0f, 0.0f, 0},
-    {"arc", METHOD_DIRECT, 192, 0, 0, 6000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f, 0},
-    {"arc", METHOD_MLP, 32, 0, 0, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f, 0},
-    {"arc", METHOD_GMLP, 2, 0, 8, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"arc", METHOD_GNN, 32, 2, 0, 36000, 2, 32, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f, 0},
+    {"sumfirst", METHOD_DIRECT, 320, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"sumfirst", METHOD_MLP, 256, 0, 0, 3000, 8, 64, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"sumfirst", METHOD_GMLP, 4, 0, 64, 3000, 8, 64, 1e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"sumfirst", METHOD_GNN, 32, 3, 0, 2000, 8, 64, 3e-3f, PE_INDEX, 1, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"addmod", METHOD_DIRECT, 160, 0, 0, 6000, 8, 128, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"addmod", METHOD_MLP, 64, 0, 0, 24000, 8, 128, 1e-3f, PE_INDEX, 0, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f},
+    {"addmod", METHOD_GMLP, 2, 0, 16, 12000, 8, 128, 1e-3f, PE_INDEX, 2, 2.0f, 0.98f, 1.0f, 0.1f, 0, 1, 0, 0.0f, 0.0f},
+    {"addmod", METHOD_GNN, 32, 2, 0, 12000, 8, 128, 1e-3f, PE_PRODUCT, 2, 2.0f, 0.98f, 1.0f, 0.1f, 3, 3, 256, 0.0f, 0.0f},
+    {"arc", METHOD_DIRECT, 192, 0, 0, 6000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f},
+    {"arc", METHOD_MLP, 32, 0, 0, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f},
+    {"arc", METHOD_GMLP, 2, 0, 8, 12000, 4, 32, 1e-3f, PE_INDEX, 0, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"arc", METHOD_GNN, 32, 2, 0, 36000, 2, 32, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 1.0f, 0.0f},
     /* arc-demo: B programs (each from one task's examples), N = 4 rows each (its examples and its
      * test pair); first settings, not yet chosen by validation, except Meta-GNN's beta2 0.98 (with
      * 0.999 it peaks by step 3000 and falls on 3 seeds of 3) and normalized head (with the colours
@@ -67,10 +66,10 @@ static const Row TABLE[] = {
      * steps (its IID validation rises to about step 27,000 on every seed run) and focus 0.5 (ahead
      * on 3 seeds of 3; docs/defaults.md). direct reads the examples in context: 3 × 93 cells
      * before the test input's 93 */
-    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"arc-demo", METHOD_MLP, 32, 0, 0, 30000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.5f, 0},
-    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
-    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f, 0},
+    {"arc-demo", METHOD_DIRECT, 192, 0, 0, 1000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"arc-demo", METHOD_MLP, 32, 0, 0, 30000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.5f},
+    {"arc-demo", METHOD_GMLP, 2, 0, 8, 4000, 8, 4, 1e-3f, PE_INDEX, 0, 1.0f, 0.999f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
+    {"arc-demo", METHOD_GNN, 32, 2, 0, 6000, 8, 4, 1e-3f, PE_PRODUCT, 3, 1.0f, 0.98f, 0.0f, 0.0f, 0, 1, 0, 0.0f, 0.0f},
 };
 /* clang-format on */
 
@@ -102,8 +101,7 @@ int config_defaults(const char *task, MethodKind method, TrainConfig *c, Err *e)
                            .tie = 1,
                            .pe = row->pe,
                            .head = row->head,
-                           .gain = row->gain,
-                           .base = row->base};
+                           .gain = row->gain}; /* base 0: no row uses a base program yet */
     c->seed = 0;
     c->B = row->B;
     c->N = row->N;
