@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xmmintrin.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -1771,6 +1772,23 @@ TEST(grad_segmm_bias_relu) {
     SegCtx sc = {seg, 3};
     GcIn sin[] = {{SH(7, 4)}, {SH(3, 4, 5)}, {SH(3, 5)}};
     GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
+}
+
+/* cpu_setup (main) set flush-to-zero on the main thread only, before any OpenMP thread existed:
+ * every thread of a parallel region, started since, flushes a subnormal product to zero. */
+TEST(cpu_ftz_on_every_openmp_thread) {
+    int flushed[4] = {0}, ran = 0;
+#pragma omp parallel num_threads(4) reduction(+ : ran)
+    {
+        int id = 0;
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+#endif
+        volatile float tiny = 1e-30f, y = tiny * 1e-10f; /* 1e-40: subnormal unless flushed */
+        flushed[id] = y == 0.0f && (_mm_getcsr() & 0x8040) == 0x8040;
+        ran += 1;
+    }
+    for (int i = 0; i < ran; i++) CHECK(flushed[i], "OpenMP thread %d of %d keeps subnormals", i, ran);
 }
 
 /* The BLAS kernel choice (engine/cpu.c): a core is asked for only where OpenBLAS fell back to a

@@ -114,7 +114,11 @@ static void ln_rows(float *y, int rows, int n, float eps, float *rs) {
     }
 }
 
-static int *arena_ints(Graph *g, const int *src, int n) {
+/* An op's index argument as its node keeps it: an arena copy, since a recorded node is run again
+ * by backward after the caller's array may be gone; a no-grad graph records nothing, and an op
+ * there is done with its indices when it returns. */
+static const int *arena_ints(Graph *g, const int *src, int n) {
+    if (g->no_grad) return src;
     int *p = arena_alloc(g->arena, (n > 0 ? n : 1) * sizeof(int));
     if (n > 0) memcpy(p, src, n * sizeof(int));
     return p;

@@ -54,30 +54,53 @@ void theta_head_free(ThetaHead *h) {
     h->offset = h->lin_mask = NULL;
 }
 
+/* x - means[id[j]] per row j of x [n, B]; x and the means are done with */
+static Tensor *minus_means(Graph *g, Tensor *x, Tensor *means, const int *id, int n) {
+    Tensor *m = op_gather(g, means, id, n), *y = op_sub(g, x, m);
+    tensor_release(g, m);
+    tensor_release(g, x);
+    tensor_release(g, means);
+    return y;
+}
+
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, Tensor *u) {
     int n = (int)t->n_theta;
     Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
     Tensor *off = tensor_wrap(g, h->offset, NULL, SHAPE(1, n));
     if (h->base >= 0) off = op_add(g, off, params_tensor(g, ps, h->base)); /* θ₀ + offset, [1, n] */
     if (!h->centred) return op_add(g, op_mul(g, raw, op_reshape(g, s, SHAPE(1, n))), off);
+    /* tensor_release: a synthesis (no-grad) reuses the memory of what it is done with */
     Tensor *r = op_permute(g, raw, (int[]){1, 0});                  /* [n, B] */
     Tensor *mu = op_segment_mean(g, r, h->tensor_of, t->n_tensors); /* [T, B] */
     Tensor *lin =
         op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1), params_tensor(g, ps, h->mean_b)); /* [T, B] */
-    Tensor *c = op_sub(g, r, op_gather(g, mu, h->tensor_of, n));
+    Tensor *c = minus_means(g, r, mu, h->tensor_of, n);
     if (h->centred >= 2) { /* a vector's row and column are the whole vector: its mean is already 0 */
-        c = op_sub(g, c, op_gather(g, op_segment_mean(g, c, h->row_of, h->n_rows), h->row_of, n));
-        c = op_sub(g, c, op_gather(g, op_segment_mean(g, c, h->col_of, h->n_cols), h->col_of, n));
+        c = minus_means(g, c, op_segment_mean(g, c, h->row_of, h->n_rows), h->row_of, n);
+        c = minus_means(g, c, op_segment_mean(g, c, h->col_of, h->n_cols), h->col_of, n);
     }
     /* head 3: each tensor of each program at unit RMS, so that s_T alone sets its size: the
      * generator chooses directions, and no drift of its outputs can grow a weight matrix */
     Tensor *common = op_gather(g, lin, h->tensor_of, n); /* [n, B] */
     if (h->centred == 3) {
-        c = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, 1e-4f);
-        common = op_mul(g, common, tensor_wrap(g, h->lin_mask, NULL, SHAPE(n, 1)));
+        Tensor *cn = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, 1e-4f);
+        tensor_release(g, c);
+        c = cn;
+        Tensor *masked = op_mul(g, common, tensor_wrap(g, h->lin_mask, NULL, SHAPE(n, 1)));
+        tensor_release(g, common);
+        common = masked;
     }
-    Tensor *th = op_add(g, op_mul(g, c, s), common);
-    return op_add(g, op_permute(g, th, (int[]){1, 0}), off);
+    Tensor *cs = op_mul(g, c, s);
+    tensor_release(g, c);
+    tensor_release(g, s);
+    Tensor *th = op_add(g, cs, common);
+    tensor_release(g, cs);
+    tensor_release(g, common);
+    Tensor *tb = op_permute(g, th, (int[]){1, 0});
+    tensor_release(g, th);
+    Tensor *out = op_add(g, tb, off);
+    tensor_release(g, tb);
+    return out;
 }
 
 /* The spread a standard initialization gives each kind of tensor (the decoders start there). */

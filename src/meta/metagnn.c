@@ -151,11 +151,13 @@ void gnn_free(Method *m) {
     free(net);
 }
 
-/* idx[e·B + b] = node[e]·B + b: the row of an edge's endpoint for the same intent */
-static int *endpoint_rows(Graph *g, const int *node, int E, int B) {
-    int *idx = arena_alloc(g->arena, (size_t)(E > 0 ? E : 1) * B * sizeof(int));
-    for (int e = 0; e < E; e++)
-        for (int b = 0; b < B; b++) idx[(long)e * B + b] = node[e] * B + b;
+/* idx[i·B + b] = row[i]·B + b: row[i] (an edge's endpoint, a θ slot's node or edge) for each of B
+ * intents; row itself for one intent */
+static const int *intent_rows(Graph *g, const int *row, int n, int B) {
+    if (B == 1) return row;
+    int *idx = arena_alloc(g->arena, (size_t)(n > 0 ? n : 1) * B * sizeof(int));
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < B; b++) idx[(long)i * B + b] = row[i] * B + b;
     return idx;
 }
 
@@ -206,7 +208,7 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
     int *nseg = rows_by_group(g, ng->node_seg, ng->n_node_groups, V, B, tie);
     int *eseg = rows_by_group(g, ng->edge_seg, ng->n_edge_groups, E, B, tie);
     int Gn = tie ? ng->n_node_groups : 1, Ge = tie ? ng->n_edge_groups : 1;
-    int *src = endpoint_rows(g, ng->src, E, B), *dst = endpoint_rows(g, ng->dst, E, B);
+    const int *src = intent_rows(g, ng->src, E, B), *dst = intent_rows(g, ng->dst, E, B);
 
     if (g->no_grad) { /* synthesis: the edge tensors take turns in two slots of a round's output size */
         Tensor *slot[2];
@@ -225,23 +227,35 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
         /* x_e = [u ‖ m⁺ ‖ m⁻]; out = [LN(h_e + u); a⁺; a⁻] */
         Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), src, dst,
                                     eseg, Ge, LN_EPS);
+        tensor_release(g, xs);
+        tensor_release(g, xt);
         tensor_release(g, he_mem);
         he_mem = out;
         he = op_rows(g, out, 0, E * B);
         Tensor *a_in = op_rows(g, out, E * B, V * B), *a_out = op_rows(g, out, E * B + V * B, V * B);
-        Tensor *cat[3] = {hv, a_in, a_out};
-        hv = op_layernorm(g, op_add(g, hv, tied_mlp(g, ps, &R->node, op_concat(g, cat, 3, 1), nseg)), NULL, NULL,
-                          LN_EPS);
+        Tensor *cat[3] = {hv, a_in, a_out}, *x = op_concat(g, cat, 3, 1), *y = tied_mlp(g, ps, &R->node, x, nseg);
+        tensor_release(g, x);
+        Tensor *sum = op_add(g, hv, y);
+        tensor_release(g, y);
+        tensor_release(g, hv);
+        hv = op_layernorm(g, sum, NULL, NULL, LN_EPS);
+        tensor_release(g, sum);
     }
 
     /* decode every node and edge, then pick the slots in θ order: [n_theta·B] -> [B, n_theta] */
     Tensor *both[2] = {tied_mlp(g, ps, &net->dec_node, hv, nseg), tied_mlp(g, ps, &net->dec_edge, he, eseg)};
     tensor_release(g, he_mem);
+    tensor_release(g, hv);
     Tensor *all = op_concat(g, both, 2, 0);
+    tensor_release(g, both[0]);
+    tensor_release(g, both[1]);
     long T = ng->n_theta;
-    int *pick = arena_alloc(g->arena, (size_t)T * B * sizeof(int));
-    for (long j = 0; j < T; j++)
-        for (int b = 0; b < B; b++) pick[j * B + b] = net->slot_row[j] * B + b;
-    Tensor *raw = op_permute(g, op_reshape(g, op_gather(g, all, pick, (int)(T * B)), SHAPE((int)T, B)), (int[]){1, 0});
-    return theta_head(g, ps, &net->head, &m->tpl, raw, u);
+    const int *pick = intent_rows(g, net->slot_row, (int)T, B); /* each θ slot's row */
+    Tensor *picked = op_gather(g, all, pick, (int)(T * B));
+    tensor_release(g, all);
+    Tensor *raw = op_permute(g, op_reshape(g, picked, SHAPE((int)T, B)), (int[]){1, 0});
+    tensor_release(g, picked);
+    Tensor *theta = theta_head(g, ps, &net->head, &m->tpl, raw, u);
+    tensor_release(g, raw);
+    return theta;
 }
