@@ -66,13 +66,20 @@ void arena_reset(Arena *a) {
 }
 
 void arena_give_back(Arena *a, void *p, size_t bytes) {
-    if (!p || a->n_spare == ARENA_SPARES) return; /* full: that memory just stays unused */
+    if (!p) return;
     int ours = 0; /* never memory the arena does not hold (a wrapped parameter tensor's) */
     for (ArenaBlock *b = a->head; b && !ours; b = b->next)
         ours = (char *)p >= b->mem && (char *)p + bytes <= b->mem + b->used;
     if (!ours) return;
-    a->spare[a->n_spare] = p;
-    a->spare_bytes[a->n_spare++] = bytes;
+    int k = a->n_spare;
+    if (k == ARENA_SPARES) { /* full: the smallest spare stays unused, if this one is larger */
+        k = 0;
+        for (int i = 1; i < ARENA_SPARES; i++)
+            if (a->spare_bytes[i] < a->spare_bytes[k]) k = i;
+        if (a->spare_bytes[k] >= bytes) return;
+    } else a->n_spare++;
+    a->spare[k] = p;
+    a->spare_bytes[k] = bytes;
 }
 
 void *arena_reuse(Arena *a, size_t bytes, size_t *got) {

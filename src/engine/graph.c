@@ -54,17 +54,9 @@ static Tensor *header(Graph *g, int ndim, const int *shape) {
     return t;
 }
 
-/* The arena memory a tensor's data takes. In a no-grad graph, from 2 MiB up, whole 2 MiB pages (the
- * arena's blocks are huge pages, and a page's untouched tail costs nothing), so that a slightly larger
- * later tensor can take it when tensor_release gives it back. */
-static size_t data_bytes(const Graph *g, long numel) {
-    size_t bytes = (size_t)numel * sizeof(float);
-    return g->no_grad && bytes >= HUGE_PAGE ? (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1) : bytes;
-}
-
 Tensor *tensor_new(Graph *g, int ndim, const int *shape) {
     Tensor *t = header(g, ndim, shape);
-    size_t bytes = data_bytes(g, t->numel);
+    size_t bytes = (size_t)t->numel * sizeof(float);
     t->owned = bytes;
     t->data = g->no_grad ? arena_reuse(g->arena, bytes, &t->owned) : NULL; /* owns the whole block */
     if (!t->data) t->data = arena_alloc(g->arena, bytes);
@@ -77,7 +69,7 @@ void tensor_release(Graph *g, Tensor *t) {
 
 Tensor *tensor_zeros(Graph *g, int ndim, const int *shape) {
     Tensor *t = header(g, ndim, shape);
-    t->owned = data_bytes(g, t->numel);
+    t->owned = (size_t)t->numel * sizeof(float);
     t->data = arena_alloc(g->arena, t->owned);
     memset(t->data, 0, t->numel * sizeof(float));
     return t;

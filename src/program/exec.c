@@ -87,12 +87,15 @@ static Tensor *embed(Graph *g, const Template *t, Tensor *theta, const int *tok,
 }
 
 /* [B, N*T, d] <-> [B*N*H, T, dh]: one attention problem per (program, input, head). */
+/* Both take x's memory back (tensor_release: a no-grad run reuses what it is done with). */
 static Tensor *split_heads(Graph *g, Tensor *x, int B, int N, int T, int H, int dh) {
     Tensor *y = op_permute(g, op_reshape(g, x, SHAPE(B * N, T, H, dh)), (int[]){0, 2, 1, 3});
+    tensor_release(g, x);
     return op_reshape(g, y, SHAPE(B * N * H, T, dh));
 }
 static Tensor *merge_heads(Graph *g, Tensor *x, int B, int N, int T, int H, int dh) {
     Tensor *y = op_permute(g, op_reshape(g, x, SHAPE(B * N, H, T, dh)), (int[]){0, 2, 1, 3});
+    tensor_release(g, x);
     return op_reshape(g, y, SHAPE(B, N * T, H * dh));
 }
 
@@ -111,22 +114,39 @@ static Tensor *attention(Graph *g, const Template *t, Tensor *theta, Tensor *h, 
         snprintf(p, sizeof p, "layers.%d.attn.%c", l, "qkv"[k]);
         qkv[k] = split_heads(g, linear(g, t, theta, h, p), B, N, T, H, dh);
     }
-    Tensor *s = op_scale(g, op_bmm(g, qkv[0], qkv[1], 0, 1), 1.0f / sqrtf((float)dh));
-    Tensor *ctx = op_bmm(g, op_softmax(g, s, NULL), qkv[2], 0, 0);
+    Tensor *qk = op_bmm(g, qkv[0], qkv[1], 0, 1), *s = op_scale(g, qk, 1.0f / sqrtf((float)dh));
+    tensor_release(g, qk);
+    Tensor *a = op_softmax(g, s, NULL), *ctx = op_bmm(g, a, qkv[2], 0, 0);
+    for (int k = 0; k < 3; k++) tensor_release(g, qkv[k]);
+    tensor_release(g, s);
+    tensor_release(g, a);
     snprintf(p, sizeof p, "layers.%d.attn.o", l);
-    return linear(g, t, theta, merge_heads(g, ctx, B, N, T, H, dh), p);
+    Tensor *merged = merge_heads(g, ctx, B, N, T, H, dh), *out = linear(g, t, theta, merged, p);
+    tensor_release(g, merged);
+    return out;
 }
 
+/* x + attention, then + the MLP; x and what the block makes on the way are given back (a no-grad
+ * run reuses their memory). */
 static Tensor *block(Graph *g, const Template *t, Tensor *theta, Tensor *x, int l, int B, int N) {
     char p[64], q[64];
     snprintf(p, sizeof p, "layers.%d.ln1", l);
-    x = op_add(g, x, attention(g, t, theta, norm(g, t, theta, x, p), l, B, N));
+    Tensor *h = norm(g, t, theta, x, p), *a = attention(g, t, theta, h, l, B, N), *x1 = op_add(g, x, a);
+    if (h != x) tensor_release(g, h); /* without prenorm, h is x */
+    tensor_release(g, a);
+    tensor_release(g, x);
     snprintf(p, sizeof p, "layers.%d.ln2", l);
-    Tensor *h = norm(g, t, theta, x, p);
+    h = norm(g, t, theta, x1, p);
     snprintf(p, sizeof p, "layers.%d.mlp.fc1", l);
     snprintf(q, sizeof q, "layers.%d.mlp.fc2", l);
-    h = linear(g, t, theta, activate(g, linear(g, t, theta, h, p), t->mlp_act), q);
-    return op_add(g, x, h);
+    Tensor *z = linear(g, t, theta, h, p), *za = activate(g, z, t->mlp_act), *m = linear(g, t, theta, za, q);
+    if (h != x1) tensor_release(g, h);
+    if (za != z) tensor_release(g, za); /* an identity activation returns z itself */
+    tensor_release(g, z);
+    Tensor *out = op_add(g, x1, m);
+    tensor_release(g, m);
+    tensor_release(g, x1);
+    return out;
 }
 
 int logits_argmax(const float *logits, int n) {
