@@ -95,15 +95,51 @@ static inline void row_stats(const float *x, int n, float eps, float *mu_out, fl
  * row_stats' arithmetic, but the divisions and square roots of up to 64 rows at once (vectorized)
  * instead of one row's chain of division, square root and division after another: a fused op's
  * tile of short rows (d = 32) waited on that chain. */
+/* lane_sum of eight vectors: out[k] = lane_sum(a[k]), the same additions in the same order, by
+ * shuffles that put the eight rows' partial sums side by side (a lane_sum alone reduces one vector
+ * across its lanes, a third of ln_rows' time at width 16). */
+static inline void lane_sums8(const v8f a[8], float out[8]) {
+    v8f w[4], z[2];
+    for (int r = 0; r < 4; r++) /* rows r and r + 4: a0+a4, a1+a5, a2+a6, a3+a7 */
+        w[r] = __builtin_shufflevector(a[r], a[r + 4], 0, 1, 2, 3, 8, 9, 10, 11) +
+               __builtin_shufflevector(a[r], a[r + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int k = 0; k < 2; k++) /* (a0+a4)+(a1+a5) and (a2+a6)+(a3+a7) */
+        z[k] = __builtin_shufflevector(w[2 * k], w[2 * k + 1], 0, 2, 4, 6, 8, 10, 12, 14) +
+               __builtin_shufflevector(w[2 * k], w[2 * k + 1], 1, 3, 5, 7, 9, 11, 13, 15);
+    v8f s = __builtin_shufflevector(z[0], z[1], 0, 2, 4, 6, 8, 10, 12, 14) +
+            __builtin_shufflevector(z[0], z[1], 1, 3, 5, 7, 9, 11, 13, 15); /* rows 0 4 1 5 2 6 3 7 */
+    s = __builtin_shufflevector(s, s, 0, 2, 4, 6, 1, 3, 5, 7);
+    memcpy(out, &s, sizeof s);
+}
+
+/* row_sum (mu = NULL) or row_sqdev about mu[k] of eight rows of n (n a multiple of 8), into out. */
+static inline void rows8_sums(const float *x, int n, const float *mu, float *out) {
+    v8f acc[8], v;
+    for (int k = 0; k < 8; k++) {
+        acc[k] = (v8f){0};
+        for (int c = 0; c < n; c += 8) {
+            memcpy(&v, x + (long)k * n + c, sizeof v);
+            if (mu) {
+                v -= mu[k];
+                acc[k] += v * v;
+            } else acc[k] += v;
+        }
+    }
+    lane_sums8(acc, out);
+    for (int k = 0; k < 8; k++) out[k] += 0.0f; /* row_sum's empty tail: the same zero's sign */
+}
+
 static void ln_rows(float *y, int rows, int n, float eps, float *rs) {
     enum { CH = 64 };
     float mu[CH], r[CH];
     for (int i0 = 0; i0 < rows; i0 += CH) {
-        int m = rows - i0 < CH ? rows - i0 : CH;
+        int m = rows - i0 < CH ? rows - i0 : CH, m8 = n % 8 ? 0 : m & ~7;
         float *y0 = y + (long)i0 * n;
-        for (int i = 0; i < m; i++) mu[i] = row_sum(y0 + (long)i * n, n);
+        for (int i = 0; i < m8; i += 8) rows8_sums(y0 + (long)i * n, n, NULL, mu + i);
+        for (int i = m8; i < m; i++) mu[i] = row_sum(y0 + (long)i * n, n);
         for (int i = 0; i < m; i++) mu[i] = mu[i] / n;
-        for (int i = 0; i < m; i++) r[i] = row_sqdev(y0 + (long)i * n, n, mu[i]);
+        for (int i = 0; i < m8; i += 8) rows8_sums(y0 + (long)i * n, n, mu + i, r + i);
+        for (int i = m8; i < m; i++) r[i] = row_sqdev(y0 + (long)i * n, n, mu[i]);
         for (int i = 0; i < m; i++) r[i] = 1.0f / sqrtf(r[i] / n + eps);
         for (int i = 0; i < m; i++) {
             float *yr = y0 + (long)i * n, a = mu[i], b = r[i];
