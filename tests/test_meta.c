@@ -639,15 +639,20 @@ static EqRes equivariance(Method *m, NGraph *g, int k, Rng *r, const float *feat
         for (long i = 0; i < T; i++) moved_any |= tp[i] != i;
     }
     float *th = generate(m, feat, B);
-    size_t nb = (size_t)g->n_nodes * NG_PE_DIM * sizeof(float), eb = (size_t)g->n_edges * NG_PE_DIM * sizeof(float);
-    float *npe = xmalloc(nb), *epe = xmalloc(eb);
-    memcpy(npe, g->node_pe, nb);
-    memcpy(epe, g->edge_pe, eb);
-    for (int v = 0; v < g->n_nodes; v++)
+    /* the encodings, where the graph has them (a Meta-GNN with codes or none builds it without) */
+    int has_pe = g->node_pe != NULL;
+    size_t nb = has_pe ? (size_t)g->n_nodes * NG_PE_DIM * sizeof(float) : 0,
+           eb = has_pe ? (size_t)g->n_edges * NG_PE_DIM * sizeof(float) : 0;
+    float *npe = xmalloc(nb + 1), *epe = xmalloc(eb + 1);
+    if (has_pe) {
+        memcpy(npe, g->node_pe, nb);
+        memcpy(epe, g->edge_pe, eb);
+    }
+    for (int v = 0; v < g->n_nodes && has_pe; v++)
         memcpy(g->node_pe + (long)np[v] * NG_PE_DIM, npe + (long)v * NG_PE_DIM, NG_PE_DIM * sizeof(float));
     for (int e = 0; e < g->n_edges; e++) {
         NP_ASSERT(ep[e] >= 0, "symmetry: edge %d has no image", e);
-        memcpy(g->edge_pe + (long)ep[e] * NG_PE_DIM, epe + (long)e * NG_PE_DIM, NG_PE_DIM * sizeof(float));
+        if (has_pe) memcpy(g->edge_pe + (long)ep[e] * NG_PE_DIM, epe + (long)e * NG_PE_DIM, NG_PE_DIM * sizeof(float));
     }
     /* learned codes (pe=3, 4) are looked up per slot: slot perm[v] takes the rows slot v had */
     SlotCodes *codes[2] = {NULL, NULL};
@@ -664,8 +669,10 @@ static EqRes equivariance(Method *m, NGraph *g, int k, Rng *r, const float *feat
                 for (int a = 0; a < 2; a++) codes[w]->row[2 * perm[v] + a] = saved[w][2 * v + a];
         }
     float *th2 = generate(m, feat, B);
-    memcpy(g->node_pe, npe, nb);
-    memcpy(g->edge_pe, epe, eb); /* restore */
+    if (has_pe) { /* restore */
+        memcpy(g->node_pe, npe, nb);
+        memcpy(g->edge_pe, epe, eb);
+    }
     for (int w = 0; w < 2; w++)
         if (saved[w]) {
             memcpy(codes[w]->row, saved[w], 2 * (size_t)(w ? g->n_edges : g->n_nodes) * sizeof(int));
@@ -693,6 +700,7 @@ static EqRes equivariance(Method *m, NGraph *g, int k, Rng *r, const float *feat
  * slots of a group could share an encoding by accident, and with none (pe=0) all members of a
  * group get identical inputs, so θ would be invariant for trivial reasons. */
 static void random_pe(NGraph *g, Rng *r) {
+    if (!g->node_pe) return; /* built without them: the method reads none */
     for (long i = 0; i < (long)g->n_nodes * NG_PE_DIM; i++) g->node_pe[i] = (float)(2 * rng_uniform(r) - 1);
     for (long i = 0; i < (long)g->n_edges * NG_PE_DIM; i++) g->edge_pe[i] = (float)(2 * rng_uniform(r) - 1);
 }
@@ -778,7 +786,7 @@ TEST(meta_mlp_gmlp_not_equivariant) {
         for (int i = 0; i < B * F; i++) feat[i] = (float)(2 * rng_uniform(&r) - 1);
         for (int i = 0; i < 4 * F; i++) calib[i] = (float)(2 * rng_uniform(&r) - 1);
         NGraph g;
-        if (ngraph_build(&tpl, &g, &e)) {
+        if (ngraph_build(&tpl, &g, 1, &e)) {
             CHECK(0, "%s", e.msg);
             continue;
         }

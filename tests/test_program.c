@@ -463,7 +463,7 @@ TEST(program_symmetries_preserve_function) {
         NGraph g;
         Err e;
         parse_ok(t_, TEMPLATES[k], &t);
-        CHECK(ngraph_build(&t, &g, &e) == 0, "%s", e.msg);
+        CHECK(ngraph_build(&t, &g, 1, &e) == 0, "%s", e.msg);
         Rng r;
         rng_seed(&r, 100 + k);
         int B = 2, N = 5;

@@ -18,7 +18,7 @@ static const char *const GRAPH_TEMPLATES[] = {
 
 static int build(TestCtx *t_, const char *text, Template *t, NGraph *g) {
     Err e = {{0}};
-    if (template_parse(text, t, &e) || ngraph_build(t, g, &e)) {
+    if (template_parse(text, t, &e) || ngraph_build(t, g, 1, &e)) {
         CHECK(0, "%s: %s", text, e.msg);
         return -1;
     }
@@ -66,6 +66,38 @@ TEST(program_graph_slots_cover_theta_once) {
         free(vals);
         free(rows);
         ngraph_free(&g);
+    }
+}
+
+/* Without encodings (what a Meta-GNN with learned codes builds) the graph is the same graph:
+ * every group, edge, slot and index as with them, and no encodings. */
+TEST(program_graph_without_encodings_is_the_same_graph) {
+    for (int k = 0; k < N_GT; k++) {
+        Template t;
+        NGraph a, b;
+        Err e = {{0}};
+        if (build(t_, GRAPH_TEMPLATES[k], &t, &a)) continue;
+        CHECK(ngraph_build(&t, &b, 0, &e) == 0, "%s", e.msg);
+        CHECK(a.node_pe && a.edge_pe && !b.node_pe && !b.edge_pe, "%s: encodings built %d %d, %d %d",
+              GRAPH_TEMPLATES[k], !!a.node_pe, !!a.edge_pe, !!b.node_pe, !!b.edge_pe);
+        CHECK(a.n_nodes == b.n_nodes && a.n_edges == b.n_edges && a.n_node_groups == b.n_node_groups &&
+                  a.n_edge_groups == b.n_edge_groups,
+              "%s: sizes differ", GRAPH_TEMPLATES[k]);
+        if (a.n_nodes != b.n_nodes || a.n_edges != b.n_edges) goto next;
+        CHECK(!memcmp(a.node_group, b.node_group, a.n_nodes * sizeof *a.node_group) &&
+                  !memcmp(a.node_slot, b.node_slot, a.n_nodes * sizeof *a.node_slot) &&
+                  !memcmp(a.node_ix, b.node_ix, 2 * a.n_nodes * sizeof *a.node_ix) &&
+                  !memcmp(a.edge_group, b.edge_group, a.n_edges * sizeof *a.edge_group) &&
+                  !memcmp(a.src, b.src, a.n_edges * sizeof *a.src) &&
+                  !memcmp(a.dst, b.dst, a.n_edges * sizeof *a.dst) &&
+                  !memcmp(a.edge_slot, b.edge_slot, a.n_edges * sizeof *a.edge_slot) &&
+                  !memcmp(a.edge_ix, b.edge_ix, 2 * a.n_edges * sizeof *a.edge_ix) &&
+                  !memcmp(a.node_seg, b.node_seg, (a.n_node_groups + 1) * sizeof *a.node_seg) &&
+                  !memcmp(a.edge_seg, b.edge_seg, (a.n_edge_groups + 1) * sizeof *a.edge_seg),
+              "%s: the graph differs without encodings", GRAPH_TEMPLATES[k]);
+    next:
+        ngraph_free(&a);
+        ngraph_free(&b);
     }
 }
 

@@ -157,7 +157,7 @@ int cmd_graph(int argc, char **argv) {
     Template t;
     NGraph g;
     Err e;
-    if (template_parse(text, &t, &e) || ngraph_build(&t, &g, &e)) {
+    if (template_parse(text, &t, &e) || ngraph_build(&t, &g, 1, &e)) {
         fprintf(stderr, "neurop graph: %s\n", e.msg);
         return 1;
     }

@@ -20,6 +20,7 @@ typedef struct Builder {
     const Template *t;
     NGraph *g;
     int cap_nodes, cap_edges, cap_ngroups, cap_egroups;
+    int pe; /* build node_pe and edge_pe (else NULL) */
 } Builder;
 
 static void pe_enc(float *out, int x, int n) {
@@ -56,7 +57,7 @@ static void grow_nodes(Builder *b, int need) {
     while (g->n_nodes + need > b->cap_nodes) b->cap_nodes = b->cap_nodes ? 2 * b->cap_nodes : 256;
     g->node_group = xrealloc(g->node_group, b->cap_nodes * sizeof *g->node_group);
     g->node_slot = xrealloc(g->node_slot, b->cap_nodes * sizeof *g->node_slot);
-    g->node_pe = xrealloc(g->node_pe, (size_t)b->cap_nodes * NG_PE_DIM * sizeof *g->node_pe);
+    if (b->pe) g->node_pe = xrealloc(g->node_pe, (size_t)b->cap_nodes * NG_PE_DIM * sizeof *g->node_pe);
     g->node_ix = xrealloc(g->node_ix, (size_t)b->cap_nodes * 2 * sizeof *g->node_ix);
 }
 static void grow_edges(Builder *b, long need) {
@@ -67,7 +68,7 @@ static void grow_edges(Builder *b, long need) {
     g->src = xrealloc(g->src, b->cap_edges * sizeof *g->src);
     g->dst = xrealloc(g->dst, b->cap_edges * sizeof *g->dst);
     g->edge_slot = xrealloc(g->edge_slot, b->cap_edges * sizeof *g->edge_slot);
-    g->edge_pe = xrealloc(g->edge_pe, (size_t)b->cap_edges * NG_PE_DIM * sizeof *g->edge_pe);
+    if (b->pe) g->edge_pe = xrealloc(g->edge_pe, (size_t)b->cap_edges * NG_PE_DIM * sizeof *g->edge_pe);
     g->edge_ix = xrealloc(g->edge_ix, (size_t)b->cap_edges * 2 * sizeof *g->edge_ix);
 }
 
@@ -85,10 +86,11 @@ static int add_nodes(Builder *b, const char *name, int n, const char *bias, int 
         int v = g->n_nodes++;
         g->node_group[v] = g->n_node_groups - 1;
         g->node_slot[v] = ti >= 0 ? b->t->tensors[ti].off + i : -1;
-        float *pe = g->node_pe + (size_t)v * NG_PE_DIM;
-        pe_enc(pe, i, n);
         g->node_ix[2 * v] = i;
         g->node_ix[2 * v + 1] = heads > 0 ? i / (n / heads) : 0;
+        if (!b->pe) continue;
+        float *pe = g->node_pe + (size_t)v * NG_PE_DIM;
+        pe_enc(pe, i, n);
         if (heads > 0) pe_enc(pe + NG_PE_AXIS, i / (n / heads), heads);
         else memset(pe + NG_PE_AXIS, 0, NG_PE_AXIS * sizeof *pe);
     }
@@ -108,12 +110,14 @@ static void push_edge(Builder *b, int src, int dst, long slot, int row, int col,
     g->edge_slot[e] = slot;
     g->edge_ix[2 * e] = row;
     g->edge_ix[2 * e + 1] = col;
+    if (!b->pe) return;
     memcpy(g->edge_pe + (size_t)e * NG_PE_DIM, pe_row, NG_PE_AXIS * sizeof *pe_row);
     memcpy(g->edge_pe + (size_t)e * NG_PE_DIM + NG_PE_AXIS, pe_col, NG_PE_AXIS * sizeof *pe_col);
 }
 
-/* pe_enc(i, n) for i < n: [n, NG_PE_AXIS], caller frees */
-static float *pe_table(int n) {
+/* pe_enc(i, n) for i < n: [n, NG_PE_AXIS], caller frees; NULL when the graph has no encodings */
+static float *pe_table(const Builder *b, int n) {
+    if (!b->pe) return NULL;
     float *t = xmalloc((size_t)(n > 0 ? n : 1) * NG_PE_AXIS * sizeof *t);
     for (int i = 0; i < n; i++) pe_enc(t + (size_t)i * NG_PE_AXIS, i, n);
     return t;
@@ -136,11 +140,12 @@ static void add_weight_edges(Builder *b, const char *name, int src0, int dst0, i
     const TplTensor *tt = &b->t->tensors[ti];
     int R = tt->shape[0], C = tt->shape[1];
     open_edge_group(b, name, ti, 0, tt->numel);
-    float *pr = pe_table(R), *pc = pe_table(C);
+    float *pr = pe_table(b, R), *pc = pe_table(b, C);
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++)
             push_edge(b, rows_are_src ? src0 + r : src0 + c, rows_are_src ? dst0 + c : dst0 + r,
-                      tt->off + (long)r * C + c, r, c, pr + (size_t)r * NG_PE_AXIS, pc + (size_t)c * NG_PE_AXIS);
+                      tt->off + (long)r * C + c, r, c, pr ? pr + (size_t)r * NG_PE_AXIS : NULL,
+                      pc ? pc + (size_t)c * NG_PE_AXIS : NULL);
     free(pr);
     free(pc);
     close_edge_group(b);
@@ -152,9 +157,9 @@ static void add_diag_edges(Builder *b, const char *name, const char *gain, int s
     int ti = gain ? template_find(b->t, gain) : -1;
     NP_ASSERT(!gain || (ti >= 0 && b->t->tensors[ti].numel == n), "ngraph: gain '%s'", gain);
     open_edge_group(b, gain ? gain : name, ti, !gain, n);
-    float *pe = pe_table(n);
+    float *pe = pe_table(b, n);
     for (int i = 0; i < n; i++) {
-        const float *p = pe + (size_t)i * NG_PE_AXIS;
+        const float *p = pe ? pe + (size_t)i * NG_PE_AXIS : NULL;
         push_edge(b, src0 + i, dst0 + i, ti >= 0 ? b->t->tensors[ti].off + i : -1, i, i, p, p);
     }
     free(pe);
@@ -251,10 +256,10 @@ static void build_transformer(Builder *b) {
     add_linear(b, "output", "unembed", x, t->classes, SP_NONE, 0);
 }
 
-int ngraph_build(const Template *t, NGraph *g, Err *e) {
+int ngraph_build(const Template *t, NGraph *g, int with_pe, Err *e) {
     memset(g, 0, sizeof *g);
     if (t->n_tensors == 0) return err_set(e, "ngraph: empty template");
-    Builder b = {.t = t, .g = g};
+    Builder b = {.t = t, .g = g, .pe = with_pe};
     /* every weight is an edge (every other θ slot a node): room for them at once, not by doubling
      * and copying (half of opening an arc-demo run's neural graph); structural edges may add one */
     grow_edges(&b, t->n_theta);

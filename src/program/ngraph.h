@@ -41,7 +41,9 @@ typedef struct NGraph {
     long n_theta;
 } NGraph;
 
-int ngraph_build(const Template *t, NGraph *g, Err *e);
+/* with_pe: also node_pe and edge_pe (sinusoidal encodings of each slot's indices), which only the
+ * pe=1/2 generators and `neurop graph --json` read; else they are NULL (a tenth of opening a run). */
+int ngraph_build(const Template *t, NGraph *g, int with_pe, Err *e);
 void ngraph_free(NGraph *g);
 /* For every θ index i, which row of the stacked [nodes; edges] holds it: node v is row v, edge e
  * is row n_nodes + e. A decoder that produces one scalar per node and per edge gets θ with
