@@ -372,6 +372,29 @@ TEST(run_folder_synth_and_eval_json_cannot_destroy_a_run) {
     rm_rf(dir);
 }
 
+/* neurop info reads where training stands (last.safetensors), or best.safetensors where only that
+ * was kept (a run copied or trimmed to what synthesis needs), and says which. */
+TEST(run_folder_info_reads_best_where_last_is_gone) {
+    char dir[128], args[1024], out[4096];
+    if (!tmpdir(dir, sizeof dir, "info")) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(args, sizeof args, TINY " --steps 4 --out %s", dir);
+    CHECK(cli_run(args, out, sizeof out) == 0, "%s", out);
+    snprintf(args, sizeof args, "info %s", dir);
+    CHECK(cli_run(args, out, sizeof out) == 0 && strstr(out, "(last.safetensors)") && strstr(out, "trained    4 steps"),
+          "info: %s", out);
+    char *lp = path_join(dir, "last.safetensors");
+    CHECK(unlink(lp) == 0, "unlink %s", lp);
+    free(lp);
+    CHECK(cli_run(args, out, sizeof out) == 0 && strstr(out, "(best.safetensors: there is no last.safetensors)"),
+          "info without last: %s", out);
+    rm_rf(dir);
+    snprintf(args, sizeof args, "info %s", dir);
+    CHECK(cli_run(args, out, sizeof out) == 1 && strstr(out, "no such run folder"), "info on nothing: %s", out);
+}
+
 /* best.safetensors is the evaluation with the highest IID-validation accuracy in metrics.csv,
  * not the first one (Meta-MLP on SUMFIRST improves at every one of these evaluations). */
 TEST(run_folder_best_checkpoint_is_the_best_evaluation) {

@@ -1,10 +1,13 @@
 /* neurop info RUN: what a run is: template, parameter counts, FLOPs per training step. */
 #include "cli/commands.h"
 #include "engine/cpu.h"
+#include "io/fileio.h"
 #include "train/train.h"
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cmd_info(int argc, char **argv) {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -12,8 +15,10 @@ int cmd_info(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
-            printf("usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step; "
-                   "this machine's CPU and BLAS kernel\n");
+            printf(
+                "usage: neurop info RUN\n  template, trainable parameters (per part), |θ|, FLOPs per training step; "
+                "this machine's CPU and BLAS kernel\n  (from RUN/last.safetensors, or best.safetensors where only that "
+                "is kept)\n");
             return 0;
         }
         fprintf(stderr, "usage: neurop info RUN\n");
@@ -25,14 +30,22 @@ int cmd_info(int argc, char **argv) {
     }
     Err e = {{0}};
     Run run;
-    if (run_open(&run, argv[optind], "last", &e)) {
+    /* the last checkpoint (where training stands), or the best where only that was kept */
+    char *last = path_join(argv[optind], "last.safetensors"), *best = path_join(argv[optind], "best.safetensors");
+    struct stat st;
+    const char *which = stat(last, &st) && !stat(best, &st) ? "best" : "last";
+    free(last);
+    free(best);
+    if (run_open(&run, argv[optind], which, &e)) {
         fprintf(stderr, "neurop info: %s\n", e.msg);
         return 1;
     }
     char cfg[2048], tpl[TPL_TEXT_MAX];
     config_format(&run.cfg, cfg, sizeof cfg);
     template_format(&run.tpl, tpl, sizeof tpl);
-    printf("run        %s\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target weights\n", argv[optind],
+    printf("run        %s (%s.safetensors%s)\nmethod     %s\ntask       %s\ntemplate   %s\n|θ|        %ld target "
+           "weights\n",
+           argv[optind], which, strcmp(which, "best") ? "" : ": there is no last.safetensors",
            method_name(run.cfg.method), task_label(&run.task), tpl, run.tpl.n_theta);
     printf("trainable  %ld parameters\n", run.m.ps.n);
     /* parameters per part: the name up to its first '.' */
