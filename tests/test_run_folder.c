@@ -32,6 +32,18 @@ static char *tmpdir(char *buf, size_t n, const char *tag) {
     snprintf(buf, n, "/tmp/neurop-test-%s-XXXXXX", tag);
     return mkdtemp(buf);
 }
+/* A new folder /tmp/neurop-test-TAG-* holding a TINY run of `steps` steps: 0, or -1 (failed, checked). */
+static int tiny_run(TestCtx *t_, char *dir, size_t n, const char *tag, int steps) {
+    char args[1024], out[4096];
+    if (!tmpdir(dir, n, tag)) {
+        CHECK(0, "mkdtemp");
+        return -1;
+    }
+    snprintf(args, sizeof args, TINY " --steps %d --out %s", steps, dir);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "the first run: %s", out);
+    return rc ? -1 : 0;
+}
 static void rm_rf(const char *dir) {
     char cmd[9000];
     if (strncmp(dir, "/tmp/neurop-test-", 17)) return;
@@ -79,12 +91,7 @@ static int count_rows(const char *csv, long step) { /* rows of metrics.csv for s
 
 TEST(run_folder_train_into_existing_run_refused_force_starts_over) {
     char dir[128], args[1024], out[4096];
-    if (!tmpdir(dir, sizeof dir, "exist")) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
-    snprintf(args, sizeof args, TINY " --steps 8 --out %s", dir);
-    CHECK(cli_run(args, out, sizeof out) == 0, "first run: %s", out);
+    if (tiny_run(t_, dir, sizeof dir, "exist", 8)) return;
     char *csv = slurp(dir, "metrics.csv"), *cfg = slurp(dir, "config.txt");
     unsigned char *best = NULL;
     size_t nbest = 0;
@@ -93,6 +100,7 @@ TEST(run_folder_train_into_existing_run_refused_force_starts_over) {
     CHECK(!read_file(bp, &best, &nbest, &e), "%s", e.msg);
     free(bp);
     /* the same command again, and another seed: both refused, nothing touched */
+    snprintf(args, sizeof args, TINY " --steps 8 --out %s", dir);
     int rc = cli_run(args, out, sizeof out);
     CHECK(rc == 1, "training into a finished run: exit %d, want 1 (%s)", rc, out);
     CHECK(strstr(out, dir) && strstr(out, "--resume") && strstr(out, "--force"), "the refusal: %s", out);
@@ -120,12 +128,7 @@ TEST(run_folder_train_into_existing_run_refused_force_starts_over) {
 
 TEST(run_folder_resume_checks_the_run_and_extends_it) {
     char dir[128], args[1024], out[4096];
-    if (!tmpdir(dir, sizeof dir, "resume")) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
-    snprintf(args, sizeof args, TINY " --steps 4 --out %s", dir);
-    CHECK(cli_run(args, out, sizeof out) == 0, "first run: %s", out);
+    if (tiny_run(t_, dir, sizeof dir, "resume", 4)) return;
     char *cfg = slurp(dir, "config.txt");
     long last_size = file_size(dir, "last.safetensors");
     /* another seed, method or setting is another run */
@@ -275,12 +278,7 @@ TEST(run_folder_long_out_path_not_cut) {
 
 TEST(run_folder_stale_temp_files_removed) {
     char dir[128], args[1024], out[4096];
-    if (!tmpdir(dir, sizeof dir, "stale")) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
-    snprintf(args, sizeof args, TINY " --steps 2 --out %s", dir);
-    CHECK(cli_run(args, out, sizeof out) == 0, "%s", out);
+    if (tiny_run(t_, dir, sizeof dir, "stale", 2)) return;
     char *p = path_join(dir, "last.safetensors.tmp.99999"), *q = path_join(dir, "notes.tmp.1");
     FILE *f = fopen(p, "w");
     if (f) {
@@ -345,12 +343,7 @@ TEST(run_folder_interrupt_before_first_eval_says_how_to_resume) {
  * JSON atomically. */
 TEST(run_folder_synth_and_eval_json_cannot_destroy_a_run) {
     char dir[128], args[1024], out[4096];
-    if (!tmpdir(dir, sizeof dir, "synth")) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
-    snprintf(args, sizeof args, TINY " --steps 2 --out %s", dir);
-    CHECK(cli_run(args, out, sizeof out) == 0, "%s", out);
+    if (tiny_run(t_, dir, sizeof dir, "synth", 2)) return;
     long best = file_size(dir, "best.safetensors");
     snprintf(args, sizeof args, "synth %s --intent n=4 -o %s/best.safetensors", dir, dir);
     int rc = cli_run(args, out, sizeof out);
@@ -376,12 +369,7 @@ TEST(run_folder_synth_and_eval_json_cannot_destroy_a_run) {
  * was kept (a run copied or trimmed to what synthesis needs), and says which. */
 TEST(run_folder_info_reads_best_where_last_is_gone) {
     char dir[128], args[1024], out[4096];
-    if (!tmpdir(dir, sizeof dir, "info")) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
-    snprintf(args, sizeof args, TINY " --steps 4 --out %s", dir);
-    CHECK(cli_run(args, out, sizeof out) == 0, "%s", out);
+    if (tiny_run(t_, dir, sizeof dir, "info", 4)) return;
     snprintf(args, sizeof args, "info %s", dir);
     CHECK(cli_run(args, out, sizeof out) == 0 && strstr(out, "(last.safetensors)") && strstr(out, "trained    4 steps"),
           "info: %s", out);
