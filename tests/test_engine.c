@@ -1774,8 +1774,8 @@ TEST(grad_segmm_bias_relu) {
     GRADCHECK("segmm_bias_relu", f_segmm_bias_relu, &sc, sin);
 }
 
-/* cpu_setup (main) set flush-to-zero on the main thread only, before any OpenMP thread existed:
- * every thread of a parallel region, started since, flushes a subnormal product to zero. */
+/* cpu_setup (main) set flush-to-zero: every thread of a parallel region flushes a subnormal
+ * product to zero (four threads: more than the pool may have had, so new ones too). */
 TEST(cpu_ftz_on_every_openmp_thread) {
     int flushed[4] = {0}, ran = 0;
 #pragma omp parallel num_threads(4) reduction(+ : ran)

@@ -10,7 +10,7 @@
  * whose vector units it could use (Debian's OpenBLAS 0.3.21 does not know every Xeon and runs its
  * SSE3 kernel there, 4x slower). A setting already in the environment is never overridden.
  * Returns only when no restart was needed (or the restart failed). Then sets flush-to-zero and
- * denormals-are-zero (cpu_ftz), before any OpenMP thread exists. */
+ * denormals-are-zero on every OpenMP thread (cpu_ftz). */
 void cpu_setup(char **argv);
 
 /* Sets the same environment before any library reads it, where that is possible: called from the
@@ -20,10 +20,8 @@ void cpu_setup(char **argv);
  * runs single-threaded inside our OpenMP regions: its thread pool would only cost the start). */
 void cpu_early_env(void);
 
-/* Flush-to-zero / denormals-are-zero on the calling thread, and so on every OpenMP thread when it
- * is called before the first parallel region: the pool's threads are started by this thread then
- * and begin with its floating-point environment (pthread_create). Subnormal floats (AdamW's second
- * moments of rarely used weights) cost ~100 cycles each. */
+/* Flush-to-zero / denormals-are-zero on the calling thread and on every thread of the OpenMP pool.
+ * Subnormal floats (AdamW's second moments of rarely used weights) cost ~100 cycles each. */
 void cpu_ftz(void);
 
 /* What the CPU can run, as the kernel choice needs it. */
