@@ -91,10 +91,6 @@ static inline void row_stats(const float *x, int n, float eps, float *mu_out, fl
     *rs_out = 1.0f / sqrtf(row_sqdev(x, n, mu) / n + eps);
 }
 
-/* LayerNorm without gain or bias, in place, on rows rows of n (stride n), each row's 1/std into rs:
- * row_stats' arithmetic, but the divisions and square roots of up to 64 rows at once (vectorized)
- * instead of one row's chain of division, square root and division after another: a fused op's
- * tile of short rows (d = 32) waited on that chain. */
 /* lane_sum of eight vectors: out[k] = lane_sum(a[k]), the same additions in the same order, by
  * shuffles that put the eight rows' partial sums side by side (a lane_sum alone reduces one vector
  * across its lanes, a third of ln_rows' time at width 16). */
@@ -129,6 +125,10 @@ static inline void rows8_sums(const float *x, int n, const float *mu, float *out
     for (int k = 0; k < 8; k++) out[k] += 0.0f; /* row_sum's empty tail: the same zero's sign */
 }
 
+/* LayerNorm without gain or bias, in place, on rows rows of n (stride n), each row's 1/std into rs:
+ * row_stats' arithmetic, but the divisions and square roots of up to 64 rows at once (vectorized)
+ * instead of one row's chain of division, square root and division after another: a fused op's
+ * tile of short rows (d = 32) waited on that chain. */
 static void ln_rows(float *y, int rows, int n, float eps, float *rs) {
     enum { CH = 64 };
     float mu[CH], r[CH];

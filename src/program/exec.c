@@ -86,8 +86,8 @@ static Tensor *embed(Graph *g, const Template *t, Tensor *theta, const int *tok,
     return op_reshape(g, op_add(g, x, P), SHAPE(B, N * T, d));
 }
 
-/* [B, N*T, d] <-> [B*N*H, T, dh]: one attention problem per (program, input, head). */
-/* Both take x's memory back (tensor_release: a no-grad run reuses what it is done with). */
+/* [B, N*T, d] <-> [B*N*H, T, dh]: one attention problem per (program, input, head). Both give x's
+ * memory back (tensor_release: a no-grad run reuses what it is done with). */
 static Tensor *split_heads(Graph *g, Tensor *x, int B, int N, int T, int H, int dh) {
     Tensor *y = op_permute(g, op_reshape(g, x, SHAPE(B * N, T, H, dh)), (int[]){0, 2, 1, 3});
     tensor_release(g, x);
