@@ -249,7 +249,9 @@ solve() {
   for m in $methods; do
     for th in $ths; do
       inproc+="in_process method=$m threads=$th first_task_ms=$(for ((i = 0; i < n; i++)); do
-        OMP_NUM_THREADS=$th "$BUILD/neurop" solve "$tmp/$m" "$task" | sed -n 's/.* in \([0-9.]*\) ms$/\1/p'
+        # into a file, read once the process has ended: nothing runs beside it
+        OMP_NUM_THREADS=$th "$BUILD/neurop" solve "$tmp/$m" "$task" >"$tmp/out"
+        sed -n 's/.* in \([0-9.]*\) ms$/\1/p' "$tmp/out"
       done | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"$'\n'
     done
   done
