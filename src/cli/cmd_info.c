@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 int cmd_info(int argc, char **argv) {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -32,8 +31,7 @@ int cmd_info(int argc, char **argv) {
     Run run;
     /* the last checkpoint (where training stands), or the best where only that was kept */
     char *last = path_join(argv[optind], "last.safetensors"), *best = path_join(argv[optind], "best.safetensors");
-    struct stat st;
-    const char *which = stat(last, &st) && !stat(best, &st) ? "best" : "last";
+    const char *which = !file_exists(last) && file_exists(best) ? "best" : "last";
     free(last);
     free(best);
     if (run_open(&run, argv[optind], which, &e)) {

@@ -167,6 +167,11 @@ char *path_join(const char *dir, const char *file) {
     return p;
 }
 
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int dir_lock(const char *dir, Err *e) {
     char *path = path_join(dir, "lock");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);

@@ -28,6 +28,9 @@ int read_file(const char *path, unsigned char **buf, size_t *len, Err *e);
  * folder name is never cut short). */
 char *path_join(const char *dir, const char *file);
 
+/* Whether path is a regular file (a checkpoint, a report) that can be opened. */
+int file_exists(const char *path);
+
 /* Takes an exclusive advisory lock (flock) on dir/lock and writes this process's pid into it, so
  * that a second process asking for the same folder is refused with the holder's pid. Returns
  * the file descriptor to pass to dir_unlock (the lock also ends when the process dies), or -1

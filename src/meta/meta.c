@@ -32,8 +32,7 @@ int method_init(Method *m, MethodKind k, const MetaConfig *cfg, const Template *
         return err_set(e, "%s: width %d, rounds %d, mixer %d are not a valid configuration", NAMES[k], cfg->width,
                        cfg->rounds, cfg->mixer);
     params_init(&m->ps);
-    /* the Meta-GNN with learned codes (or none) never reads the graph's sinusoidal encodings */
-    int with_pe = !(k == METHOD_GNN && (pe_codes(cfg->pe) || cfg->pe == PE_OFF));
+    int with_pe = k == METHOD_GMLP || pe_reads_encodings(cfg->pe); /* Meta-gMLP copies them whatever its pe */
     if (k == METHOD_GNN || k == METHOD_GMLP)
         if (ngraph_build(tpl, &m->ng, with_pe, e)) return -1;
     if (cfg->demo_len > 0 && k == METHOD_DIRECT) { /* in context: the examples' cells come first */

@@ -23,6 +23,8 @@ typedef enum { METHOD_DIRECT, METHOD_MLP, METHOD_GMLP, METHOD_GNN, METHOD_COUNT 
  * (docs/meta.md, "Learned codes") */
 enum { PE_OFF = 0, PE_FULL = 1, PE_INDEX = 2, PE_ONEHOT = 3, PE_PRODUCT = 4 };
 static inline int pe_codes(int pe) { return pe == PE_ONEHOT || pe == PE_PRODUCT; }
+/* Whether a generator with this mode reads the neural graph's sinusoidal encodings (pe=1, 2). */
+static inline int pe_reads_encodings(int pe) { return pe != PE_OFF && !pe_codes(pe); }
 
 typedef struct MetaConfig {
     int width;      /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */

@@ -55,7 +55,7 @@ int *rows_by_group(Graph *g, const int *slot_seg, int G, int n_slots, int B, int
 }
 
 const float *pe_select(Graph *g, const float *pe, long n, int mode) {
-    if (mode == PE_OFF || pe_codes(mode) || !pe) return NULL;
+    if (!pe_reads_encodings(mode) || !pe) return NULL;
     if (mode == PE_FULL) return pe;
     float *out = arena_calloc(g->arena, (size_t)(n > 0 ? n : 1) * NG_PE_DIM * sizeof(float));
     for (long i = 0; i < n; i++)

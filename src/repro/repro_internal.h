@@ -48,7 +48,6 @@ typedef struct Buf {
 void rp_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 double rp_now(void);
-int rp_file_exists(const char *path);
 int rp_mkdir_p(const char *dir, Err *e);
 int rp_write_text(const char *path, const char *text, Err *e); /* atomic */
 cJSON *rp_read_json(const char *path, Err *e);

@@ -27,7 +27,7 @@ void rp_load_result(const PlanItem *it, RunResult *r) {
     memset(r, 0, sizeof *r);
     char path[1200];
     rp_path(path, sizeof path, it, "eval.json");
-    if (!rp_file_exists(path)) return;
+    if (!file_exists(path)) return;
     Err e = {{0}};
     cJSON *j = rp_read_json(path, &e);
     if (!j) {
@@ -306,7 +306,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
                 snprintf(script, sizeof script, "curves_%s.gp", rp_tasks[t]);
                 snprintf(path, sizeof path, "%s/curves_%s.png", plots, rp_tasks[t]);
                 unlink(path);
-                if (gnuplot_run(plots, script, NULL) == 0 && rp_file_exists(path)) made++;
+                if (gnuplot_run(plots, script, NULL) == 0 && file_exists(path)) made++;
                 else rp_printf(failed, "%s%s", failed->n ? ", " : "", script);
             }
         }
@@ -386,7 +386,7 @@ static int make_plots(const Ctx *x, Cell *cells, int nc, const char *plots, Buf 
         if (!x->o->no_plots) {
             snprintf(path, sizeof path, "%s/ood.png", plots);
             unlink(path);
-            if (gnuplot_run(plots, "ood.gp", NULL) == 0 && rp_file_exists(path)) made++;
+            if (gnuplot_run(plots, "ood.gp", NULL) == 0 && file_exists(path)) made++;
             else rp_printf(failed, "%sood.gp", failed->n ? ", " : "");
         }
     }
@@ -666,12 +666,12 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
         for (int t = 0; t < REPRO_N_TASKS; t++) {
             char p[1200];
             snprintf(p, sizeof p, "%s/plots/curves_%s.png", x->out, rp_tasks[t]);
-            if (rp_file_exists(p))
+            if (file_exists(p))
                 rp_printf(&md, "![training curves, %s](plots/curves_%s.png)\n\n", rp_task_titles[t], rp_tasks[t]);
         }
         char p[1200];
         snprintf(p, sizeof p, "%s/plots/ood.png", x->out);
-        if (rp_file_exists(p)) rp_printf(&md, "![OOD exact match per method](plots/ood.png)\n\n");
+        if (file_exists(p)) rp_printf(&md, "![OOD exact match per method](plots/ood.png)\n\n");
         if (ri->plot_note[0]) rp_printf(&md, "Note: %s.\n\n", ri->plot_note);
         rp_printf(&md,
                   "Each PNG has its gnuplot script (.gp) and data (.dat) beside it: `cd plots && gnuplot ood.gp`.\n\n");
@@ -730,7 +730,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
         if (t < REPRO_N_TASKS) snprintf(rel, sizeof rel, "plots/curves_%s.png", rp_tasks[t]);
         else snprintf(rel, sizeof rel, t == REPRO_N_TASKS ? "plots/ood.png" : "plots/scaling.png");
         snprintf(p, sizeof p, "%s/%s", x->out, rel);
-        if (rp_file_exists(p)) cJSON_AddItemToArray(files, cJSON_CreateString(rel));
+        if (file_exists(p)) cJSON_AddItemToArray(files, cJSON_CreateString(rel));
     }
     cJSON *res = cJSON_AddArrayToObject(j, "results");
     for (int c = 0; c < nc; c++) {

@@ -10,6 +10,7 @@
  * MetaConfig field changed, so steps, learning rate and the meta-learner's width stay the
  * defaults'. Seeds: min(3, seeds) in full mode, 1 in quick and tiny; tiny keeps four scaling and
  * two ablation runs so the CI check stays fast. */
+#include "io/fileio.h"
 #include "repro/repro_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -285,7 +286,7 @@ int rp_studies_plot(const Ctx *x, const Studies *st, const char *plots, int run,
         else if (run) {
             snprintf(p1, sizeof p1, "%s/scaling.png", plots);
             unlink(p1);
-            if (gnuplot_run(plots, "scaling.gp", NULL) == 0 && rp_file_exists(p1)) made = 1;
+            if (gnuplot_run(plots, "scaling.gp", NULL) == 0 && file_exists(p1)) made = 1;
             else rp_printf(failed, "%sscaling.gp", failed->n ? ", " : "");
         }
     }
@@ -351,7 +352,7 @@ void rp_studies_md(const Ctx *x, const Studies *st, Buf *md) {
             md, "\nIID: the mean over seeds of the train intents' test split. Params: the meta-learner's trainable "
                 "parameters (Meta-gMLP's mixer reads every slot's embedding, so it grows with θ; Meta-GNN's group-tied "
                 "weights do not). Train s: the training loop's wall time per run, mean over seeds.\n\n");
-        if (rp_file_exists(p)) rp_printf(md, "![scaling study](plots/scaling.png)\n\n");
+        if (file_exists(p)) rp_printf(md, "![scaling study](plots/scaling.png)\n\n");
     }
     int any_ablate = 0;
     for (int v = 0; v < N_VARIANTS; v++) any_ablate |= VARIANTS[v].study == RP_STUDY_ABLATE && st->rows[v].on;

@@ -143,11 +143,6 @@ double rp_now(void) {
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-int rp_file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 int rp_mkdir_p(const char *dir, Err *e) {
     char p[1024];
     if (strlen(dir) >= sizeof p) return err_set(e, "%s: path too long", dir);
@@ -263,7 +258,7 @@ static int build_plan(Ctx *x, Err *e) {
  * `want`, what this invocation's runs record) must not be continued: the run would be neither the
  * one its seed makes there nor here. Checkpoints from before the record have none to compare. */
 static int check_machine(const char *ckpt, const char *dir, const char *want, Err *e) {
-    if (!rp_file_exists(ckpt)) return 0;
+    if (!file_exists(ckpt)) return 0;
     StFile *f = st_open(ckpt, e);
     if (!f) return -1;
     const char *had = st_meta(f, "machine");
@@ -292,7 +287,7 @@ static int check_machine(const char *ckpt, const char *dir, const char *want, Er
 static int check_folder(const PlanItem *it, const char *machine, Err *e) {
     char path[1200], have[1200] = "";
     rp_path(path, sizeof path, it, "eval.json");
-    int done = rp_file_exists(path);
+    int done = file_exists(path);
     if (!done) {
         rp_path(path, sizeof path, it, "last.safetensors");
         if (check_machine(path, it->dir, machine, e)) return -1;
@@ -312,7 +307,7 @@ static int check_folder(const PlanItem *it, const char *machine, Err *e) {
         cJSON_Delete(j);
     } else {
         rp_path(path, sizeof path, it, "config.txt");
-        if (!rp_file_exists(path)) return 0;
+        if (!file_exists(path)) return 0;
         unsigned char *buf;
         size_t len;
         if (read_file(path, &buf, &len, e)) return -1;
@@ -373,7 +368,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     double t0 = rp_now();
     memset(msg, 0, sizeof *msg);
     msg->iid = msg->ood = -1;
-    if (rp_file_exists(evalp)) {
+    if (file_exists(evalp)) {
         msg->how = RUN_SKIPPED;
         return 0;
     }
@@ -425,7 +420,7 @@ static int run_one(const Ctx *x, const PlanItem *it, RunMsg *msg, Err *e) {
     }
     double te0 = rp_now();
     int evaluated = 0;
-    if (rp_file_exists(best)) {
+    if (file_exists(best)) {
         Run b;
         if (run_open(&b, it->dir, "best", e)) {
             cJSON_Delete(j);
@@ -696,7 +691,7 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
     for (int i = 0; i < x->n; i++) {
         char path[1200];
         rp_path(path, sizeof path, &x->items[i], "eval.json");
-        if (rp_file_exists(path)) {
+        if (file_exists(path)) {
             state[i] = 1;
             s->skipped++;
             cJSON *j = rp_read_json(path, NULL); /* its cost feeds the ETA */

@@ -292,13 +292,14 @@ static void intents_row(FILE *f, long step, const EvalReport *rep) {
 static const char *RUN_FILES[] = {"config.txt",      "metrics.csv", "last.safetensors", "best.safetensors",
                                   "val_intents.csv", "eval.json",   "candidates.csv"};
 
-static int file_exists(const char *path) {
+/* a file or a folder */
+static int path_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
 static const char *kept(const char *last) {
-    return file_exists(last) ? "the last good checkpoint is intact" : "no checkpoint was written yet";
+    return path_exists(last) ? "the last good checkpoint is intact" : "no checkpoint was written yet";
 }
 
 /* Temporary files of atomic writes whose process died mid-write (name.tmp.<pid>), for the files
@@ -331,7 +332,7 @@ static int write_config(Run *r, const char *path, Err *e) {
 static int remove_candidates(const TrainOptions *o, Err *e) {
     char *cdir = path_join(o->dir, "candidates");
     int rc = 0;
-    DIR *d = file_exists(cdir) ? opendir(cdir) : NULL;
+    DIR *d = path_exists(cdir) ? opendir(cdir) : NULL;
     if (d && !o->force)
         rc =
             err_set(e, "%s already holds a run (candidates): --resume continues it, --force deletes it and starts over",
@@ -342,7 +343,7 @@ static int remove_candidates(const TrainOptions *o, Err *e) {
         char *cd = path_join(cdir, de->d_name);
         for (size_t i = 0; i <= sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
             char *p = path_join(cd, i < sizeof RUN_FILES / sizeof *RUN_FILES ? RUN_FILES[i] : "lock");
-            if (file_exists(p) && unlink(p)) rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
+            if (path_exists(p) && unlink(p)) rc = err_set(e, "cannot remove %s: %s", p, strerror(errno));
             free(p);
         }
         if (!rc && rmdir(cd)) rc = err_set(e, "cannot remove %s: %s", cd, strerror(errno));
@@ -363,7 +364,7 @@ static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const c
     for (size_t i = 0; i < sizeof RUN_FILES / sizeof *RUN_FILES; i++) {
         char *p = path_join(o->dir, RUN_FILES[i]);
         int rc = 0;
-        if (file_exists(p)) {
+        if (path_exists(p)) {
             if (!o->force)
                 rc =
                     err_set(e, "%s already holds a run (%s): --resume continues it, --force deletes it and starts over",
@@ -386,7 +387,7 @@ static int start_run(Run *r, const TrainOptions *o, const char *cfgpath, const c
  * or a failed checkpoint write in between) would otherwise appear twice once the step is redone.
  * commas: the count a whole row has (a row cut short by a crash has fewer). */
 static int trim_csv(const char *csv, const char *header, int commas_want, long step, Err *e) {
-    if (!file_exists(csv)) return atomic_write(csv, write_text, (void *)header, e);
+    if (!path_exists(csv)) return atomic_write(csv, write_text, (void *)header, e);
     unsigned char *buf;
     size_t len;
     if (read_file(csv, &buf, &len, e)) return -1;
@@ -416,7 +417,7 @@ static int trim_csv(const char *csv, const char *header, int commas_want, long s
  * folder's run: a resume only continues, it never changes a run's settings; o->steps may extend
  * it. config.txt is rewritten (an extended run has a new step count). */
 static int resume_run(Run *r, const TrainOptions *o, const char *last, const char *cfgpath, const char *csv, Err *e) {
-    if (!file_exists(last))
+    if (!path_exists(last))
         return err_set(e, "%s: no checkpoint to resume (no last.safetensors); --force starts the run over", o->dir);
     TrainConfig want = r->cfg;
     int check = want.task[0] != 0;
@@ -683,8 +684,8 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
         Run rj;
         /* a candidate folder without a checkpoint (killed before its first) has nothing to keep */
         TrainOptions oj = {.dir = dj,
-                           .resume = file_exists(lj),
-                           .force = !file_exists(lj),
+                           .resume = path_exists(lj),
+                           .force = !path_exists(lj),
                            .stop_at = at,
                            .verbose = o->verbose,
                            .after_step = o->after_step,
@@ -744,7 +745,7 @@ static int run_candidates(Run *r, const TrainOptions *o, const char *last, const
 static int candidates_pending(const char *dir) {
     char *last = path_join(dir, "last.safetensors"), *cdir = path_join(dir, "candidates"),
          *cfg = path_join(dir, "config.txt");
-    int pending = !file_exists(last) && file_exists(cdir) && file_exists(cfg);
+    int pending = !path_exists(last) && path_exists(cdir) && path_exists(cfg);
     free(last);
     free(cdir);
     free(cfg);
@@ -753,7 +754,7 @@ static int candidates_pending(const char *dir) {
 
 int run_resumable(const char *dir) {
     char *last = path_join(dir, "last.safetensors");
-    int yes = file_exists(last) || candidates_pending(dir);
+    int yes = path_exists(last) || candidates_pending(dir);
     free(last);
     return yes;
 }
@@ -797,7 +798,7 @@ int run_train(Run *r, const TrainOptions *o, Err *e) {
     int rc = resume_candidates(r, o, cfgpath, e);
     if (rc == 0) rc = o->resume ? resume_run(r, o, last, cfgpath, csv, e) : start_run(r, o, cfgpath, csv, e);
     else if (rc == 1) rc = 0;
-    if (rc == 0 && r->cfg.restarts > 1 && !file_exists(last)) rc = run_candidates(r, o, last, best, csv, e);
+    if (rc == 0 && r->cfg.restarts > 1 && !path_exists(last)) rc = run_candidates(r, o, last, best, csv, e);
     if (rc == 0 && r->step < r->cfg.steps && r->cfg.B < dist_size()) /* a resumed run's B is known only now */
         rc =
             err_set(e, "B = %d intents per step cannot be shared by %d ranks (at most B ranks)", r->cfg.B, dist_size());
