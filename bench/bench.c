@@ -260,7 +260,7 @@ static void bench_mlp(Rng *r) {
 }
 
 int main(int argc, char **argv) {
-    cpu_setup(argv, 0);
+    cpu_setup(argv);
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();

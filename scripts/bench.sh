@@ -19,9 +19,7 @@
 #   scripts/bench.sh [all|engine|step|solve]      (default all)
 #   OMP_NUM_THREADS   thread count for both sides (default 2)
 #   GOMP_SPINCOUNT    default 20000, for both sides (both use libgomp): a short spin, then sleep, between
-#                     parallel regions, as neurop sets it for long jobs (src/engine/cpu.c); the solve
-#                     benchmark runs neurop without it (neurop solve spins longer: engine/cpu.h) unless
-#                     it was set before bench.sh started. With libgomp's long
+#                     parallel regions, as neurop sets it (src/engine/cpu.c). With libgomp's long
 #                     default spin any other process on the machine makes every parallel region wait
 #                     for a descheduled thread (8-30x on a shared 2-core box); OMP_WAIT_POLICY=passive
 #                     (sleep at once) costs a wake per region. A policy set in the environment is kept.
@@ -51,7 +49,6 @@ scripts/deps.sh --bench                      # python3-torch for the reference (
 
 T="${OMP_NUM_THREADS:-2}"
 export OMP_NUM_THREADS="$T"
-SPIN_SET="${GOMP_SPINCOUNT:+1}"             # the caller's own setting, kept for every side
 [ -n "${OMP_WAIT_POLICY:-}" ] || export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-20000}"
 BUILD="${BUILD:-build}"
 PY=/usr/bin/python3                          # Debian's python3, the one python3-torch installs into
@@ -222,9 +219,6 @@ step() {
 # with (a python3 that imports torch).
 solve() {
   local OUT=bench/results/solve.txt tmp
-  # neurop as a user runs it: its own spin for a burst (engine/cpu.h), unless the caller set one
-  # (solve runs last in `all`: nothing after it needs the benchmark's setting)
-  [ -n "$SPIN_SET" ] || unset GOMP_SPINCOUNT
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
   local n="${BENCH_SPAWNS:-30}" task=data/1d-arc/1d_fill/1d_fill_0.json load_before load_after m

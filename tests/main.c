@@ -62,7 +62,7 @@ static int peak_rss(char **cmd) {
 
 int main(int argc, char **argv) {
     if (argc > 2 && !strcmp(argv[1], "--peak-rss")) return peak_rss(argv + 2);
-    cpu_setup(argv, 0);
+    cpu_setup(argv);
     int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;

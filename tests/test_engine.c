@@ -1905,35 +1905,6 @@ TEST(cpu_neurop_starts_once_or_restarts_for_shared_openmp) {
           shared_omp ? "a shared" : "a static");
 }
 
-/* cpu_early_env's spin for a burst (one synthesis: `neurop solve`) and for a long job, never over a
- * setting the environment already has; where libgomp is a shared library (the sanitizer build) it
- * has read its environment already and cpu_early_env sets nothing (cpu_setup restarts). */
-TEST(cpu_early_env_spins_longer_for_a_burst) {
-    char *had = getenv("GOMP_SPINCOUNT"), *policy = getenv("OMP_WAIT_POLICY");
-    char saved[64] = "", saved_policy[64] = "";
-    if (had) snprintf(saved, sizeof saved, "%s", had);
-    if (policy) snprintf(saved_policy, sizeof saved_policy, "%s", policy);
-    unsetenv("OMP_WAIT_POLICY");
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[1024];
-    int shared_omp = 0;
-    while (maps && fgets(line, sizeof line, maps)) shared_omp |= strstr(line, "libgomp") != NULL;
-    if (maps) fclose(maps);
-    for (int burst = 0; burst < 2; burst++) {
-        unsetenv("GOMP_SPINCOUNT");
-        cpu_early_env(burst);
-        const char *got = getenv("GOMP_SPINCOUNT"), *want = shared_omp ? NULL : burst ? "300000" : "20000";
-        CHECK(want ? got && !strcmp(got, want) : !got, "burst %d: GOMP_SPINCOUNT %s, want %s", burst,
-              got ? got : "unset", want ? want : "unset");
-        setenv("GOMP_SPINCOUNT", "7", 1);
-        cpu_early_env(burst);
-        CHECK(!strcmp(getenv("GOMP_SPINCOUNT"), "7"), "burst %d overrode the environment's spin count", burst);
-    }
-    if (had) setenv("GOMP_SPINCOUNT", saved, 1);
-    else unsetenv("GOMP_SPINCOUNT");
-    if (policy) setenv("OMP_WAIT_POLICY", saved_policy, 1);
-}
-
 /* bmm with a fused bias: per batch element, and one batch element (rows split across threads,
  * weight and bias gradients summed per thread), against bmm + add at a size that runs in parallel. */
 typedef struct {

@@ -11,20 +11,19 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
     const char *help;
-    int burst; /* its parallel work is one synthesis of milliseconds: threads spin longer (engine/cpu.h) */
 } commands[] = {
-    {"train", cmd_train, "train a method (direct, mlp, gmlp, gnn) on a task", 0},
-    {"eval", cmd_eval, "IID and OOD exact match of a run, per intent", 0},
-    {"synth", cmd_synth, "synthesize the program for an intent (one forward pass) into a file", 1},
-    {"solve", cmd_solve, "an ARC task (or a folder of them): the program made from its examples, run on its test", 1},
-    {"clock", cmd_clock, "ADDMOD clock: PCA of the embeddings an addmod run generates; PC1 across primes vs 1/p", 0},
-    {"info", cmd_info, "a run's template, parameter counts and FLOPs per step", 0},
-    {"demo", cmd_demo, "the main job (make run): train Meta-GNN, evaluate, synthesize an unseen program, run it", 0},
-    {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)", 0},
-    {"graph", cmd_graph, "the neural graph of a template: groups, counts, symmetries (--dot, --json)", 0},
-    {"exec", cmd_exec, "run a program file on inputs from a file or stdin", 0},
+    {"train", cmd_train, "train a method (direct, mlp, gmlp, gnn) on a task"},
+    {"eval", cmd_eval, "IID and OOD exact match of a run, per intent"},
+    {"synth", cmd_synth, "synthesize the program for an intent (one forward pass) into a file"},
+    {"solve", cmd_solve, "an ARC task (or a folder of them): the program made from its examples, run on its test"},
+    {"clock", cmd_clock, "ADDMOD clock: PCA of the embeddings an addmod run generates; PC1 across primes vs 1/p"},
+    {"info", cmd_info, "a run's template, parameter counts and FLOPs per step"},
+    {"demo", cmd_demo, "the main job (make run): train Meta-GNN, evaluate, synthesize an unseen program, run it"},
+    {"data", cmd_data, "print samples of a task (SUMFIRST, ADDMOD, 1D-ARC)"},
+    {"graph", cmd_graph, "the neural graph of a template: groups, counts, symmetries (--dot, --json)"},
+    {"exec", cmd_exec, "run a program file on inputs from a file or stdin"},
     {"reproduce", cmd_reproduce,
-     "train and evaluate every method on every task over seeds; write results/ (--quick, --tiny)", 0},
+     "train and evaluate every method on every task over seeds; write results/ (--quick, --tiny)"},
 };
 
 static void usage(FILE *f) {
@@ -48,21 +47,13 @@ static int dispatch(int argc, char **argv) {
     return 2;
 }
 
-static int burst(int argc, char **argv) {
-    for (size_t i = 0; argc > 1 && argv && i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].burst;
-    return 0;
-}
-
 /* Before the initializers of the statically linked libgomp and OpenBLAS (priority constructors run
- * first), so that they start with neurop's environment and neurop need not restart (engine/cpu.h).
- * glibc passes a constructor the program's arguments. */
-__attribute__((constructor(101))) static void early_env(int argc, char **argv) { cpu_early_env(burst(argc, argv)); }
+ * first), so that they start with neurop's environment and neurop need not restart (engine/cpu.h). */
+__attribute__((constructor(101))) static void early_env(void) { cpu_early_env(); }
 
 int main(int argc, char **argv) {
-    cpu_setup(argv,
-              burst(argc, argv)); /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
-    dist_init(&argc, &argv);      /* under mpirun: this process is one rank of the job (train/dist.h) */
+    cpu_setup(argv);         /* OpenMP wait policy, the BLAS kernel for this CPU, flush-to-zero (engine/cpu.h) */
+    dist_init(&argc, &argv); /* under mpirun: this process is one rank of the job (train/dist.h) */
     int rc = dispatch(argc, argv);
     /* a rank that stops with an error may leave others waiting on it: stop the job, never hang */
     if (rc) dist_abort(rc);

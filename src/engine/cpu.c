@@ -79,29 +79,26 @@ static int names_library(struct dl_phdr_info *info, size_t size, void *lib) {
 /* Whether a shared library whose file name contains lib is loaded (its initializer has run). */
 static int shared_library_loaded(const char *lib) { return dl_iterate_phdr(names_library, (void *)lib); }
 
-const char *cpu_spin_count(int burst) { return burst ? "300000" : "20000"; }
-
-void cpu_early_env(int burst) {
+void cpu_early_env(void) {
     /* Linked statically, libgomp and OpenBLAS read the environment in initializers that run after
      * this one (cli/main.c's priority constructor); shared, they have read it already, and
      * cpu_setup's restart is the only way. */
     if (!shared_library_loaded("libgomp") && !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
-        setenv("GOMP_SPINCOUNT", cpu_spin_count(burst), 1);
+        setenv("GOMP_SPINCOUNT", "20000", 1);
     /* graph_init runs OpenBLAS single-threaded inside our OpenMP regions: its own pool of threads,
      * which it starts at load, would only cost the start (about 3 ms of a one-task `neurop solve`). */
     if (!shared_library_loaded("libopenblas") && !getenv("OPENBLAS_NUM_THREADS"))
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
 }
 
-void cpu_setup(char **argv, int burst) {
+void cpu_setup(char **argv) {
     int restart = 0;
-    /* OpenMP threads between parallel regions: a short spin, then sleep. Sleeping at once (passive)
-     * costs a futex wake per region, and a step has a few hundred (ADDMOD Meta-GNN on 2 threads:
-     * 30.5 ms passive, 23 ms with the short spin); spinning long (libgomp's default, or active)
-     * makes a loaded 2-core machine wait for descheduled threads (10x slower). A burst spins as
-     * long as libgomp's default (cpu_spin_count). */
+    /* OpenMP threads between parallel regions: a short spin (about 20-50 µs), then sleep. Sleeping at
+     * once (passive) costs a futex wake per region, and a step has a few hundred (ADDMOD Meta-GNN on
+     * 2 threads: 30.5 ms passive, 23 ms with the short spin); spinning long (libgomp's default, or
+     * active) makes a loaded 2-core machine wait for descheduled threads (10x slower). */
     if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
-        setenv("GOMP_SPINCOUNT", cpu_spin_count(burst), 1);
+        setenv("GOMP_SPINCOUNT", "20000", 1);
         restart = 1;
     }
     const char *want = getenv("OPENBLAS_CORETYPE") ? NULL : cpu_blas_core_wanted(cpu_blas_core(), cpu_features());

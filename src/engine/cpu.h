@@ -5,29 +5,20 @@
 #include <stddef.h>
 
 /* Prepares the process environment, then (once) restarts the program so that libraries that read
- * it at load time see it (no restart where cpu_early_env set it before they started):
- * GOMP_SPINCOUNT, how long an idle OpenMP thread spins before it sleeps between parallel regions
- * (cpu_spin_count), and OPENBLAS_CORETYPE where OpenBLAS fell back to a generic kernel on a CPU
+ * it at load time see it (no restart where cpu_early_env set it before they started): GOMP_SPINCOUNT=20000 (a short spin, then sleep, between OpenMP
+ * regions: long spinning costs 10x on a loaded 2-core machine, sleeping at once a wake per region), and OPENBLAS_CORETYPE where OpenBLAS fell back to a generic kernel on a CPU
  * whose vector units it could use (Debian's OpenBLAS 0.3.21 does not know every Xeon and runs its
  * SSE3 kernel there, 4x slower). A setting already in the environment is never overridden.
  * Returns only when no restart was needed (or the restart failed). Then sets flush-to-zero and
- * denormals-are-zero on every OpenMP thread (cpu_ftz). burst: see cpu_spin_count. */
-void cpu_setup(char **argv, int burst);
-
-/* GOMP_SPINCOUNT for a process: 20,000 (a short spin, then sleep) for long jobs (training, tests,
- * benchmarks): spinning long makes a loaded 2-core machine wait for descheduled threads (10x
- * slower), sleeping at once costs a wake per region. 300,000 (libgomp's own default) for a burst,
- * a process whose parallel work is one synthesis of a few milliseconds (`neurop solve`): its
- * threads would otherwise sleep in the gaps between its few dozen regions, and a sleeping vCPU's
- * wake cost one two-thread task up to tens of ms (median 10-23 ms against 8.6; docs/engine.md). */
-const char *cpu_spin_count(int burst);
+ * denormals-are-zero on every OpenMP thread (cpu_ftz). */
+void cpu_setup(char **argv);
 
 /* Sets the same environment before any library reads it, where that is possible: called from the
  * neurop program's constructor, which runs before statically linked libgomp and OpenBLAS start
  * (the Makefile links them so), then cpu_setup needs no restart. Where they are shared libraries it
  * sets nothing and cpu_setup restarts as before. Also OPENBLAS_NUM_THREADS=1 when unset (OpenBLAS
  * runs single-threaded inside our OpenMP regions: its thread pool would only cost the start). */
-void cpu_early_env(int burst);
+void cpu_early_env(void);
 
 /* Flush-to-zero / denormals-are-zero on the calling thread and on every thread of the OpenMP pool.
  * Subnormal floats (AdamW's second moments of rarely used weights) cost ~100 cycles each. */
