@@ -175,6 +175,18 @@ static Tensor **arena_tensors(Graph *g, Tensor *const *t, int n) {
     return ins;
 }
 
+/* The first i with x[i] outside [0, hi), or -1. A shape rule checks every index an op will read;
+ * one branch-free pass (vectorized) over arrays of tens of thousands of rows, the offender looked
+ * for only when there is one (a check per element cost a synthesis 2.5% of its time). */
+static long first_outside(const int *x, long n, long hi) {
+    unsigned lim = hi > 0x7fffffffL ? 0x80000000u : (unsigned)(hi > 0 ? hi : 0), any = 0;
+    for (long i = 0; i < n; i++) any |= (unsigned)x[i] >= lim;
+    if (!any) return -1;
+    long i = 0;
+    while ((unsigned)x[i] < lim) i++;
+    return i;
+}
+
 static void copy_shape(const Tensor *t, int *ndim, int *shape) {
     *ndim = t->ndim;
     memcpy(shape, t->shape, sizeof t->shape);
@@ -1232,8 +1244,8 @@ static void gather_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *t = n->in[0];
     int D = t->shape[t->ndim - 1];
     long V = t->numel / (D ? D : 1);
-    for (int i = 0; i < n->ia[0]; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < V, "gather: index %d out of [0, %ld)", n->idx[i], V);
+    long bad = first_outside(n->idx, n->ia[0], V);
+    NP_ASSERT(bad < 0, "gather: index %d out of [0, %ld)", n->idx[bad], V);
     SET_SHAPE(n->ia[0], D);
 }
 static void gather_fwd(Graph *g, Node *n) {
@@ -1270,9 +1282,8 @@ Tensor *op_gather(Graph *g, Tensor *table, const int *idx, int n_idx) {
 static void gather_product_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *t = n->in[0];
     NP_ASSERT(t->ndim == 2, "gather_product: want a 2-D table");
-    for (int i = 0; i < 2 * n->ia[0]; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < t->shape[0], "gather_product: index %d out of [0, %d)", n->idx[i],
-                  t->shape[0]);
+    long bad = first_outside(n->idx, 2L * n->ia[0], t->shape[0]);
+    NP_ASSERT(bad < 0, "gather_product: index %d out of [0, %d)", n->idx[bad], t->shape[0]);
     SET_SHAPE(n->ia[0], t->shape[1]);
 }
 static void gather_product_fwd(Graph *g, Node *n) {
@@ -1314,8 +1325,8 @@ Tensor *op_gather_product(Graph *g, Tensor *table, const int *pairs, int n) {
 static void scatter_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *s = n->in[0];
     NP_ASSERT(s->ndim == 2, "scatter: src must be [n, D]");
-    for (int i = 0; i < s->shape[0]; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "scatter: index %d out of [0, %d)", n->idx[i], n->ia[0]);
+    long bad = first_outside(n->idx, s->shape[0], n->ia[0]);
+    NP_ASSERT(bad < 0, "scatter: index %d out of [0, %d)", n->idx[bad], n->ia[0]);
     SET_SHAPE(n->ia[0], s->shape[1]);
 }
 /* Rows in a run of one index (a θ tensor's entries, a matrix row's) are summed in a register, in row
@@ -1413,8 +1424,8 @@ static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     const int *seg = n->idx + 2L * M;
     NP_ASSERT(seg[0] == 0 && seg[G] == M, "edge_round: segments must cover rows 0..%d", M);
     for (int s = 0; s < G; s++) NP_ASSERT(seg[s] <= seg[s + 1], "edge_round: segments out of order");
-    for (int i = 0; i < 2 * M; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < Rn, "edge_round: row %d reads node row %d", i % (M ? M : 1), n->idx[i]);
+    long bad = first_outside(n->idx, 2L * M, Rn);
+    NP_ASSERT(bad < 0, "edge_round: row %ld reads node row %d", bad % (M ? M : 1), n->idx[bad]);
     SET_SHAPE(M + 2 * Rn, d);
 }
 
@@ -1626,11 +1637,14 @@ static void pair_encode_shape(const Node *n, int *ndim, int *shape) {
     const int *src = n->idx, *dst = n->idx + M, *seg = n->idx + 2L * M;
     NP_ASSERT(seg[0] == 0 && seg[G] == M, "pair_encode: segments must cover rows 0..%d", M);
     for (int k = 0; k < G; k++) NP_ASSERT(seg[k] <= seg[k + 1], "pair_encode: segments out of order");
-    for (int i = 0; i < M; i++) {
-        NP_ASSERT(src[i] >= 0 && src[i] < s->shape[0] && dst[i] >= 0 && dst[i] < t->shape[0],
-                  "pair_encode: row %d reads s row %d, t row %d", i, src[i], dst[i]);
-        NP_ASSERT(i == 0 || src[i] >= src[i - 1], "pair_encode: src must be non-decreasing (row %d)", i);
-    }
+    long bad = first_outside(src, M, s->shape[0]);
+    NP_ASSERT(bad < 0, "pair_encode: row %ld reads s row %d", bad, src[bad]);
+    bad = first_outside(dst, M, t->shape[0]);
+    NP_ASSERT(bad < 0, "pair_encode: row %ld reads t row %d", bad, dst[bad]);
+    int down = 0;
+    for (int i = 1; i < M; i++) down |= src[i] < src[i - 1];
+    for (int i = 1; down && i < M; i++)
+        NP_ASSERT(src[i] >= src[i - 1], "pair_encode: src must be non-decreasing (row %d)", i);
     for (int k = 1; k < G; k++) /* a slot's rows in one segment, so that tiles can end at slots */
         NP_ASSERT(seg[k] == 0 || seg[k] == M || src[seg[k]] != src[seg[k] - 1],
                   "pair_encode: segment %d starts inside a run of equal src", k);
@@ -1801,9 +1815,8 @@ Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *sb, Tensor *
 static void segment_rmsnorm_shape(const Node *n, int *ndim, int *shape) {
     const Tensor *x = n->in[0];
     NP_ASSERT(x->ndim == 2, "segment_rmsnorm: x must be [n, D]");
-    for (int i = 0; i < x->shape[0]; i++)
-        NP_ASSERT(n->idx[i] >= 0 && n->idx[i] < n->ia[0], "segment_rmsnorm: group %d out of [0, %d)", n->idx[i],
-                  n->ia[0]);
+    long bad = first_outside(n->idx, x->shape[0], n->ia[0]);
+    NP_ASSERT(bad < 0, "segment_rmsnorm: group %d out of [0, %d)", n->idx[bad], n->ia[0]);
     copy_shape(x, ndim, shape);
 }
 static void segment_rmsnorm_fwd(Graph *g, Node *n) {
