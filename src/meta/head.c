@@ -19,11 +19,13 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
         h->n_rows = h->n_cols = 0;
         for (int k = 0; k < t->n_tensors; k++) {
             const TplTensor *tt = &t->tensors[k];
-            int mat = tt->ndim == 2, C = mat ? tt->shape[1] : 1;
-            for (long j = 0; j < tt->numel; j++) {
-                h->row_of[tt->off + j] = h->n_rows + (mat ? (int)(j / C) : 0);
-                h->col_of[tt->off + j] = h->n_cols + (mat ? (int)(j % C) : 0);
-            }
+            int mat = tt->ndim == 2, C = mat ? tt->shape[1] : 1, R = mat ? tt->shape[0] : 1;
+            long j = tt->off;
+            for (int r = 0; r < R; r++) /* a vector: one row of numel columns, all of id 0 */
+                for (long c = 0; c < (mat ? C : tt->numel); c++, j++) {
+                    h->row_of[j] = h->n_rows + r;
+                    h->col_of[j] = h->n_cols + (mat ? (int)c : 0);
+                }
             h->n_rows += mat ? tt->shape[0] : 1;
             h->n_cols += C;
         }
