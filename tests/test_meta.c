@@ -571,6 +571,47 @@ static float *generate(Method *m, const float *feat, int B) {
     return out;
 }
 
+/* A synthesis's θ head is one pass per tensor (op_theta_head); training's is the composition of
+ * ops whose backward it needs. The two give the same bits: heads 1-3, with and without θ₀, on both
+ * template kinds, three intents, after the biases and θ₀ are moved off their zero start. */
+TEST(meta_theta_head_synthesis_is_the_composition_bit_for_bit) {
+    const char *tpls[2] = {TPL_TF_TEXT, TPL_MLP_TEXT};
+    for (int k = 0; k < 2; k++)
+        for (int head = 1; head <= 3; head++)
+            for (int base = 0; base <= 1; base++) {
+                Case c;
+                Template tpl;
+                Err e;
+                NP_ASSERT(!template_parse(tpls[k], &tpl, &e), "%s", e.msg);
+                MetaConfig cfg = tiny_cfg(METHOD_GNN, &tpl);
+                cfg.head = head;
+                cfg.base = base;
+                cfg.pe = 4;
+                if (case_init(t_, &c, tpls[k], METHOD_GNN, &cfg, 70 + head + 3 * base)) return;
+                ParamSet *ps = &c.m.ps;
+                Rng r;
+                rng_seed(&r, 9);
+                for (int i = 0; i < ps->count; i++)
+                    if (!strcmp(ps->views[i].name, "head.base") || strstr(ps->views[i].name, "head.mean"))
+                        params_fill_normal(ps, i, &r, 0.3f);
+                float *fused = generate(&c.m, c.feat, c.B);
+                Arena a;
+                arena_init(&a, 1 << 20);
+                Graph g;
+                graph_init(&g, &a); /* recording: theta_head composes its ops */
+                Tensor *th = method_generate(&g, &c.m, tensor_wrap(&g, c.feat, NULL, SHAPE(c.B, c.m.n_feat)));
+                CHECK(g.n_nodes > 0 && th->numel == (long)c.B * c.tpl.n_theta, "the composition did not record");
+                long diff = 0;
+                for (long i = 0; i < th->numel; i++) diff += memcmp(&fused[i], &th->data[i], sizeof(float)) != 0;
+                CHECK(diff == 0, "%s head=%d base=%d: %ld of %ld θ entries differ from the composition", tpls[k], head,
+                      base, diff, th->numel);
+                graph_free(&g);
+                arena_free(&a);
+                free(fused);
+                case_free(&c);
+            }
+}
+
 /* base=1: θ = θ₀ + the generated program. θ₀ is zero at the start, so the first θ is base=0's bit for
  * bit (the same φ: θ₀ is drawn from no random stream), and it is one program for every intent: a θ₀
  * set by hand is added to each intent's θ and changes nothing else. On the plain and the normalized

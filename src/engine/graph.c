@@ -126,6 +126,7 @@ Tensor *tape_apply(Graph *g, Node *n) {
         for (int k = 0; k < n->nin; k++)
             if (n->ins[k]->grad) needs_grad = 1;
     }
+    NP_ASSERT(!needs_grad || OPS[n->op].backward, "%s: forward only, in a no-grad graph", OPS[n->op].name);
     n->out = tensor_new(g, ndim, shape);
     if (needs_grad) { /* zeroed in graph_backward, just before its first writer, while it is in cache */
         n->out->grad = arena_alloc(g->arena, n->out->numel * sizeof(float));

@@ -43,6 +43,7 @@ enum {
     OP_EDGE_ROUND,
     OP_PAIR_ENCODE,
     OP_SEGMENT_RMSNORM,
+    OP_THETA_HEAD,
     OP_COUNT
 };
 
@@ -2029,6 +2030,100 @@ long op_relu_signs(const Node *n, unsigned char *signs) {
     return 0;
 }
 
+/* ======================= theta_head: a synthesis's θ head in one pass per tensor ======================= */
+/* ins: raw [B, n], scale [T] (s_t), lin [T, B] (the common mode w_t·U + c_t), off [n], mask [n] or
+ * absent; idx: per tensor t its first slot, rows, columns and 1 for a matrix (4 ints); ia = {T,
+ * centred}; fa = {eps}. Per tensor and intent, what meta/head.c's theta_head composes from
+ * segment_mean, gather, sub, segment_rmsnorm, mul and add, with the same operations in the same
+ * order (each mean a sum of w·x in slot order, w = 1/count), so the same bits:
+ *   c = x − mean(x); a matrix's row means, then its column means, removed (centred ≥ 2; a vector's
+ *   "row" and "column" are the whole vector); c / √(mean c² + eps) (centred 3);
+ *   θ = (c·s_t + lin_t·mask) + off (mask 1 when absent).
+ * Tensors are independent: threads take them in any order and the bits do not depend on it.
+ * Forward only (no-grad graphs): training keeps the composition, whose backward it needs. */
+static void theta_head_shape(const Node *n, int *ndim, int *shape) {
+    NP_ASSERT(n->nin == 4 || n->nin == 5, "theta_head: want 4 or 5 inputs");
+    const Tensor *raw = n->ins[0];
+    int T = n->ia[0];
+    NP_ASSERT(raw->ndim == 2, "theta_head: raw must be [B, n]");
+    int B = raw->shape[0];
+    long N = raw->shape[1];
+    NP_ASSERT(n->ins[1]->numel == T && n->ins[2]->numel == (long)T * B && n->ins[3]->numel == N &&
+                  (n->nin == 4 || n->ins[4]->numel == N),
+              "theta_head: scale [%d], lin [%d, %d], off and mask [%ld] expected", T, T, B, N);
+    for (int t = 0; t < T; t++) {
+        const int *L = n->idx + 4 * t;
+        NP_ASSERT(L[0] >= 0 && L[1] >= 1 && L[2] >= 1 && L[0] + (long)L[1] * L[2] <= N && (L[3] || L[1] == 1),
+                  "theta_head: tensor %d at %d of %d x %d outside [0, %ld)", t, L[0], L[1], L[2], N);
+    }
+    copy_shape(raw, ndim, shape);
+}
+static void theta_head_fwd(Graph *g, Node *n) {
+    const Tensor *raw = n->ins[0];
+    const float *scale = n->ins[1]->data, *lin = n->ins[2]->data, *off = n->ins[3]->data,
+                *mask = n->nin == 5 ? n->ins[4]->data : NULL;
+    int T = n->ia[0], centred = n->ia[1], B = raw->shape[0], most = 1;
+    long N = raw->shape[1];
+    float eps = n->fa[0];
+    for (int t = 0; t < T; t++)
+        if (n->idx[4 * t + 2] > most) most = n->idx[4 * t + 2];
+    int nt = threads_for((long)B * N);
+    float *colsum = arena_alloc(g->arena, (size_t)nt * most * sizeof(float)); /* per thread */
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (nt > 1)
+    for (int tb = 0; tb < T * B; tb++) {
+        int t = tb / B, b = tb % B, id = 0;
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+#endif
+        const int *L = n->idx + 4 * t;
+        int R = L[1], C = L[2], mat = L[3];
+        long m = (long)R * C;
+        const float *x = raw->data + (long)b * N + L[0];
+        float *y = n->out->data + (long)b * N + L[0], *cs = colsum + (long)id * most;
+        float w = 1.0f / (float)m, acc = 0.0f;
+        for (long k = 0; k < m; k++) acc += w * x[k];
+        for (long k = 0; k < m; k++) y[k] = x[k] - acc;
+        if (centred >= 2 && mat) {
+            float wr = 1.0f / (float)C, wc = 1.0f / (float)R;
+            for (int r = 0; r < R; r++) {
+                float *yr = y + (long)r * C, a = 0.0f;
+                for (int c = 0; c < C; c++) a += wr * yr[c];
+                for (int c = 0; c < C; c++) yr[c] = yr[c] - a;
+            }
+            for (int c = 0; c < C; c++) cs[c] = 0.0f;
+            for (int r = 0; r < R; r++)
+                for (int c = 0; c < C; c++) cs[c] += wc * y[(long)r * C + c];
+            for (int r = 0; r < R; r++)
+                for (int c = 0; c < C; c++) y[(long)r * C + c] = y[(long)r * C + c] - cs[c];
+        } else if (centred >= 2)
+            for (int pass = 0; pass < 2; pass++) { /* the vector's row mean, then its column mean */
+                float a = 0.0f;
+                for (long k = 0; k < m; k++) a += w * y[k];
+                for (long k = 0; k < m; k++) y[k] = y[k] - a;
+            }
+        if (centred == 3) {
+            float q = 0.0f;
+            for (long k = 0; k < m; k++) q += y[k] * y[k];
+            float rs = 1.0f / sqrtf(q / (float)m + eps);
+            for (long k = 0; k < m; k++) y[k] = y[k] * rs;
+        }
+        float s = scale[t], l = lin[(long)t * B + b];
+        const float *mk = mask ? mask + L[0] : NULL, *o = off + L[0];
+        for (long k = 0; k < m; k++) y[k] = (y[k] * s + (mk ? l * mk[k] : l)) + o[k];
+    }
+}
+Tensor *op_theta_head(Graph *g, Tensor *raw, Tensor *scale, Tensor *lin, Tensor *off, Tensor *mask, const int *layout,
+                      int T, int centred, float eps) {
+    NP_ASSERT(g->no_grad, "theta_head: forward only, for no-grad graphs");
+    Node n = {.op = OP_THETA_HEAD,
+              .ins = arena_tensors(g, (Tensor *[]){raw, scale, lin, off, mask}, mask ? 5 : 4),
+              .nin = mask ? 5 : 4,
+              .ia = {T, centred},
+              .fa = {eps},
+              .idx = arena_ints(g, layout, 4 * T)};
+    return tape_apply(g, &n);
+}
+
 /* ======================= the table ======================= */
 const OpDef OPS[] = {
     [OP_MATMUL] = {"matmul", matmul_shape, matmul_fwd, matmul_bwd},
@@ -2061,6 +2156,7 @@ const OpDef OPS[] = {
     [OP_PAIR_ENCODE] = {"pair_encode", pair_encode_shape, pair_encode_fwd, pair_encode_bwd},
     [OP_GATHER_PRODUCT] = {"gather_product", gather_product_shape, gather_product_fwd, gather_product_bwd},
     [OP_SEGMENT_RMSNORM] = {"segment_rmsnorm", segment_rmsnorm_shape, segment_rmsnorm_fwd, segment_rmsnorm_bwd},
+    [OP_THETA_HEAD] = {"theta_head", theta_head_shape, theta_head_fwd, NULL},
 };
 _Static_assert(sizeof OPS / sizeof *OPS == OP_COUNT, "one row of OPS per op");
 _Static_assert(OP_COUNT <= 64, "OpProfile holds 64 ops");

@@ -162,6 +162,11 @@ Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, T
  * rows are consecutive and in one group). -> [M, N] */
 Tensor *op_pair_encode(Graph *g, Tensor *s, const int *src, Tensor *sb, Tensor *t, const int *dst, Tensor *w, Tensor *b,
                        const int *seg, int G, int M);
+/* The θ head of a synthesis (meta/head.c) in one pass per tensor, bit for bit what theta_head's
+ * composition of ops gives, forward only (no-grad graphs): raw [B, n], scale [T], lin [T, B], off [n],
+ * mask [n] or NULL, layout 4 ints per tensor (first slot, rows, columns, 1 for a matrix) -> [B, n]. */
+Tensor *op_theta_head(Graph *g, Tensor *raw, Tensor *scale, Tensor *lin, Tensor *off, Tensor *mask, const int *layout,
+                      int T, int centred, float eps);
 Tensor *op_sum(Graph *g, Tensor *a);  /* all elements -> [1] */
 Tensor *op_mean(Graph *g, Tensor *a); /* all elements -> [1] */
 /* Sum over axis, keeping it as size 1 (so the result broadcasts back against a). */

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#define RMS_EPS 1e-4f /* head 3: a tensor whose entries are all ~0 stays ~0 */
+
 void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int base, int n_feat) {
     h->scale = params_add(ps, "head.scale", SHAPE(t->n_tensors, 1));
     h->base = base ? params_add(ps, "head.base", SHAPE(1, t->n_theta)) : -1; /* zero: the first θ as without */
@@ -30,6 +32,15 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
             h->n_cols += C;
         }
     }
+    h->layout = xmalloc(4 * (t->n_tensors > 0 ? t->n_tensors : 1) * sizeof(int));
+    for (int k = 0; k < t->n_tensors; k++) {
+        const TplTensor *tt = &t->tensors[k];
+        int mat = tt->ndim == 2;
+        h->layout[4 * k] = (int)tt->off;
+        h->layout[4 * k + 1] = mat ? tt->shape[0] : 1;
+        h->layout[4 * k + 2] = mat ? tt->shape[1] : (int)tt->numel;
+        h->layout[4 * k + 3] = mat;
+    }
     h->tensor_of = xmalloc(t->n_theta * sizeof(int));
     h->offset = xmalloc(t->n_theta * sizeof(float));
     h->lin_mask = NULL;
@@ -52,31 +63,33 @@ void theta_head_free(ThetaHead *h) {
     free(h->row_of);
     free(h->col_of);
     free(h->lin_mask);
-    h->tensor_of = h->row_of = h->col_of = NULL;
+    free(h->layout);
+    h->tensor_of = h->row_of = h->col_of = h->layout = NULL;
     h->offset = h->lin_mask = NULL;
 }
 
-/* x - means[id[j]] per row j of x [n, B]; x and the means are done with */
+/* x - means[id[j]] per row j of x [n, B] */
 static Tensor *minus_means(Graph *g, Tensor *x, Tensor *means, const int *id, int n) {
-    Tensor *m = op_gather(g, means, id, n), *y = op_sub(g, x, m);
-    tensor_release(g, m);
-    tensor_release(g, x);
-    tensor_release(g, means);
-    return y;
+    return op_sub(g, x, op_gather(g, means, id, n));
 }
 
 Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Template *t, Tensor *raw, Tensor *u) {
     int n = (int)t->n_theta;
-    Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
     Tensor *off = tensor_wrap(g, h->offset, NULL, SHAPE(1, n));
     if (h->base >= 0) off = op_add(g, off, params_tensor(g, ps, h->base)); /* θ₀ + offset, [1, n] */
-    if (!h->centred) return op_add(g, op_mul(g, raw, op_reshape(g, s, SHAPE(1, n))), off);
-    /* tensor_release: a synthesis (no-grad) reuses the memory of what it is done with */
-    Tensor *r = op_permute(g, raw, (int[]){1, 0});                  /* [n, B] */
-    Tensor *mu = op_segment_mean(g, r, h->tensor_of, t->n_tensors); /* [T, B] */
+    if (!h->centred) {
+        Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
+        return op_add(g, op_mul(g, raw, op_reshape(g, s, SHAPE(1, n))), off);
+    }
     Tensor *lin =
         op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1), params_tensor(g, ps, h->mean_b)); /* [T, B] */
-    Tensor *c = minus_means(g, r, mu, h->tensor_of, n);
+    Tensor *mask = h->centred == 3 ? tensor_wrap(g, h->lin_mask, NULL, SHAPE(n, 1)) : NULL;
+    if (g->no_grad) /* a synthesis: the arithmetic below in one pass per tensor, tensors in parallel */
+        return op_theta_head(g, raw, params_tensor(g, ps, h->scale), lin, off, mask, h->layout, t->n_tensors,
+                             h->centred, RMS_EPS);
+    Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
+    Tensor *r = op_permute(g, raw, (int[]){1, 0});                             /* [n, B] */
+    Tensor *c = minus_means(g, r, op_segment_mean(g, r, h->tensor_of, t->n_tensors), h->tensor_of, n);
     if (h->centred >= 2) { /* a vector's row and column are the whole vector: its mean is already 0 */
         c = minus_means(g, c, op_segment_mean(g, c, h->row_of, h->n_rows), h->row_of, n);
         c = minus_means(g, c, op_segment_mean(g, c, h->col_of, h->n_cols), h->col_of, n);
@@ -84,25 +97,12 @@ Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Templ
     /* head 3: each tensor of each program at unit RMS, so that s_T alone sets its size: the
      * generator chooses directions, and no drift of its outputs can grow a weight matrix */
     Tensor *common = op_gather(g, lin, h->tensor_of, n); /* [n, B] */
-    if (h->centred == 3) {
-        Tensor *cn = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, 1e-4f);
-        tensor_release(g, c);
-        c = cn;
-        Tensor *masked = op_mul(g, common, tensor_wrap(g, h->lin_mask, NULL, SHAPE(n, 1)));
-        tensor_release(g, common);
-        common = masked;
+    if (mask) {
+        c = op_segment_rmsnorm(g, c, h->tensor_of, t->n_tensors, RMS_EPS);
+        common = op_mul(g, common, mask);
     }
-    Tensor *cs = op_mul(g, c, s);
-    tensor_release(g, c);
-    tensor_release(g, s);
-    Tensor *th = op_add(g, cs, common);
-    tensor_release(g, cs);
-    tensor_release(g, common);
-    Tensor *tb = op_permute(g, th, (int[]){1, 0});
-    tensor_release(g, th);
-    Tensor *out = op_add(g, tb, off);
-    tensor_release(g, tb);
-    return out;
+    Tensor *th = op_add(g, op_mul(g, c, s), common);
+    return op_add(g, op_permute(g, th, (int[]){1, 0}), off);
 }
 
 /* The spread a standard initialization gives each kind of tensor (the decoders start there). */
