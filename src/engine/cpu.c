@@ -58,18 +58,13 @@ const char *cpu_blas_core_wanted(const char *current, CpuFeatures f) {
     return NULL;
 }
 
-/* Each thread of the pool sets its own (threads started later inherit the caller's). The region
- * also starts the pool early, so that its second thread is up while `neurop solve` opens a run:
- * started inside the synthesis instead, one task takes 2 ms longer on two threads (`neurop help`
- * 1.2 ms shorter; session 33). */
+/* On the calling thread only: every thread started after it inherits its floating-point environment
+ * (POSIX: a new thread gets its creator's), and the OpenMP pool starts later, at the first parallel
+ * region, from this thread. Starting the pool here would hold the process until the second vCPU
+ * of a 2-core VM is up (about 1 ms there); run_open starts it while it reads the run instead. */
 void cpu_ftz(void) {
     _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
     _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-#pragma omp parallel
-    {
-        _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-        _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-    }
 }
 
 static int names_library(struct dl_phdr_info *info, size_t size, void *lib) {

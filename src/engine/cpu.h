@@ -20,8 +20,9 @@ void cpu_setup(char **argv);
  * runs single-threaded inside our OpenMP regions: its thread pool would only cost the start). */
 void cpu_early_env(void);
 
-/* Flush-to-zero / denormals-are-zero on the calling thread and on every thread of the OpenMP pool.
- * Subnormal floats (AdamW's second moments of rarely used weights) cost ~100 cycles each. */
+/* Flush-to-zero / denormals-are-zero on the calling thread, and so on every thread it starts later
+ * (the OpenMP pool: call it before the first parallel region). Subnormal floats (AdamW's second
+ * moments of rarely used weights) cost ~100 cycles each. */
 void cpu_ftz(void);
 
 /* What the CPU can run, as the kernel choice needs it. */

@@ -217,7 +217,15 @@ int run_open(Run *r, const char *dir, const char *which, Err *e) {
     char file[32];
     snprintf(file, sizeof file, "%s.safetensors", which);
     char *path = path_join(dir, file);
-    int rc = load_checkpoint(r, path, 0, e);
+    int rc = 0;
+    /* The OpenMP pool's threads start while this one reads the run: a program is made from it next
+     * (neurop solve), and a thread's start holds the first parallel region about 1 ms on a 2-vCPU VM.
+     * The other threads only arrive; the region ends with the run open. */
+#pragma omp parallel
+    {
+#pragma omp master
+        rc = load_checkpoint(r, path, 0, e);
+    }
     free(path);
     return rc;
 }
