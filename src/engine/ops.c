@@ -2058,6 +2058,12 @@ static void theta_head_shape(const Node *n, int *ndim, int *shape) {
     }
     copy_shape(raw, ndim, shape);
 }
+/* y = x − Σ w·x (x in order from 0): one mean removed the way segment_mean, gather and sub remove it */
+static inline void minus_mean(const float *x, float *y, long m, float w) {
+    float acc = 0.0f;
+    for (long k = 0; k < m; k++) acc += w * x[k];
+    for (long k = 0; k < m; k++) y[k] = x[k] - acc;
+}
 static void theta_head_fwd(Graph *g, Node *n) {
     const Tensor *raw = n->ins[0];
     const float *scale = n->ins[1]->data, *lin = n->ins[2]->data, *off = n->ins[3]->data,
@@ -2080,27 +2086,18 @@ static void theta_head_fwd(Graph *g, Node *n) {
         long m = (long)R * C;
         const float *x = raw->data + (long)b * N + L[0];
         float *y = n->out->data + (long)b * N + L[0], *cs = colsum + (long)id * most;
-        float w = 1.0f / (float)m, acc = 0.0f;
-        for (long k = 0; k < m; k++) acc += w * x[k];
-        for (long k = 0; k < m; k++) y[k] = x[k] - acc;
+        float w = 1.0f / (float)m;
+        minus_mean(x, y, m, w);
         if (centred >= 2 && mat) {
-            float wr = 1.0f / (float)C, wc = 1.0f / (float)R;
-            for (int r = 0; r < R; r++) {
-                float *yr = y + (long)r * C, a = 0.0f;
-                for (int c = 0; c < C; c++) a += wr * yr[c];
-                for (int c = 0; c < C; c++) yr[c] = yr[c] - a;
-            }
+            float wc = 1.0f / (float)R;
+            for (int r = 0; r < R; r++) minus_mean(y + (long)r * C, y + (long)r * C, C, 1.0f / (float)C);
             for (int c = 0; c < C; c++) cs[c] = 0.0f;
             for (int r = 0; r < R; r++)
                 for (int c = 0; c < C; c++) cs[c] += wc * y[(long)r * C + c];
             for (int r = 0; r < R; r++)
                 for (int c = 0; c < C; c++) y[(long)r * C + c] = y[(long)r * C + c] - cs[c];
         } else if (centred >= 2)
-            for (int pass = 0; pass < 2; pass++) { /* the vector's row mean, then its column mean */
-                float a = 0.0f;
-                for (long k = 0; k < m; k++) a += w * y[k];
-                for (long k = 0; k < m; k++) y[k] = y[k] - a;
-            }
+            for (int pass = 0; pass < 2; pass++) minus_mean(y, y, m, w); /* a vector's row mean, then its column mean */
         if (centred == 3) {
             float q = 0.0f;
             for (long k = 0; k < m; k++) q += y[k] * y[k];

@@ -7,6 +7,15 @@
 
 #define RMS_EPS 1e-4f /* head 3: a tensor whose entries are all ~0 stays ~0 */
 
+/* A tensor as the head sees it: a matrix of R rows and C columns, or a vector as one row of numel
+ * columns (its row and its column are the whole vector). Returns 1 for a matrix. */
+static int rows_cols(const TplTensor *tt, int *R, int *C) {
+    int mat = tt->ndim == 2;
+    *R = mat ? tt->shape[0] : 1;
+    *C = mat ? tt->shape[1] : (int)tt->numel;
+    return mat;
+}
+
 void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, int base, int n_feat) {
     h->scale = params_add(ps, "head.scale", SHAPE(t->n_tensors, 1));
     h->base = base ? params_add(ps, "head.base", SHAPE(1, t->n_theta)) : -1; /* zero: the first θ as without */
@@ -20,26 +29,16 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
         h->col_of = xmalloc(t->n_theta * sizeof(int));
         h->n_rows = h->n_cols = 0;
         for (int k = 0; k < t->n_tensors; k++) {
-            const TplTensor *tt = &t->tensors[k];
-            int mat = tt->ndim == 2, C = mat ? tt->shape[1] : 1, R = mat ? tt->shape[0] : 1;
-            long j = tt->off;
-            for (int r = 0; r < R; r++) /* a vector: one row of numel columns, all of id 0 */
-                for (long c = 0; c < (mat ? C : tt->numel); c++, j++) {
+            int R, C, mat = rows_cols(&t->tensors[k], &R, &C);
+            long j = t->tensors[k].off;
+            for (int r = 0; r < R; r++)
+                for (int c = 0; c < C; c++, j++) {
                     h->row_of[j] = h->n_rows + r;
-                    h->col_of[j] = h->n_cols + (mat ? (int)c : 0);
+                    h->col_of[j] = h->n_cols + (mat ? c : 0);
                 }
-            h->n_rows += mat ? tt->shape[0] : 1;
-            h->n_cols += C;
+            h->n_rows += R;
+            h->n_cols += mat ? C : 1;
         }
-    }
-    h->layout = xmalloc(4 * (t->n_tensors > 0 ? t->n_tensors : 1) * sizeof(int));
-    for (int k = 0; k < t->n_tensors; k++) {
-        const TplTensor *tt = &t->tensors[k];
-        int mat = tt->ndim == 2;
-        h->layout[4 * k] = (int)tt->off;
-        h->layout[4 * k + 1] = mat ? tt->shape[0] : 1;
-        h->layout[4 * k + 2] = mat ? tt->shape[1] : (int)tt->numel;
-        h->layout[4 * k + 3] = mat;
     }
     h->tensor_of = xmalloc(t->n_theta * sizeof(int));
     h->offset = xmalloc(t->n_theta * sizeof(float));
@@ -63,8 +62,7 @@ void theta_head_free(ThetaHead *h) {
     free(h->row_of);
     free(h->col_of);
     free(h->lin_mask);
-    free(h->layout);
-    h->tensor_of = h->row_of = h->col_of = h->layout = NULL;
+    h->tensor_of = h->row_of = h->col_of = NULL;
     h->offset = h->lin_mask = NULL;
 }
 
@@ -84,9 +82,15 @@ Tensor *theta_head(Graph *g, const ParamSet *ps, const ThetaHead *h, const Templ
     Tensor *lin =
         op_add(g, op_matmul(g, params_tensor(g, ps, h->mean_w), u, 0, 1), params_tensor(g, ps, h->mean_b)); /* [T, B] */
     Tensor *mask = h->centred == 3 ? tensor_wrap(g, h->lin_mask, NULL, SHAPE(n, 1)) : NULL;
-    if (g->no_grad) /* a synthesis: the arithmetic below in one pass per tensor, tensors in parallel */
-        return op_theta_head(g, raw, params_tensor(g, ps, h->scale), lin, off, mask, h->layout, t->n_tensors,
-                             h->centred, RMS_EPS);
+    if (g->no_grad) { /* a synthesis: the arithmetic below in one pass per tensor, tensors in parallel */
+        int *layout = arena_alloc(g->arena, (size_t)(t->n_tensors > 0 ? t->n_tensors : 1) * 4 * sizeof(int));
+        for (int k = 0; k < t->n_tensors; k++) {
+            layout[4 * k] = (int)t->tensors[k].off;
+            layout[4 * k + 3] = rows_cols(&t->tensors[k], &layout[4 * k + 1], &layout[4 * k + 2]);
+        }
+        return op_theta_head(g, raw, params_tensor(g, ps, h->scale), lin, off, mask, layout, t->n_tensors, h->centred,
+                             RMS_EPS);
+    }
     Tensor *s = op_gather(g, params_tensor(g, ps, h->scale), h->tensor_of, n); /* [n, 1] */
     Tensor *r = op_permute(g, raw, (int[]){1, 0});                             /* [n, B] */
     Tensor *c = minus_means(g, r, op_segment_mean(g, r, h->tensor_of, t->n_tensors), h->tensor_of, n);

@@ -19,7 +19,6 @@ Tensor *tied_linear(Graph *g, const ParamSet *ps, const TiedLinear *l, Tensor *x
 typedef struct ThetaHead {
     int scale, mean_w, mean_b, centred, n_rows, n_cols, base; /* base: θ₀'s view, -1 without (cfg.base 0) */
     int *tensor_of, *row_of, *col_of; /* θ index -> its tensor; its row and column ids (centred 2) */
-    int *layout;                      /* per tensor: first slot, rows, columns, 1 for a matrix (op_theta_head) */
     float *offset;
     float *lin_mask; /* head 3: 1 on vectors' slots, 0 on matrices' (no common mode) */
 } ThetaHead;
