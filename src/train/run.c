@@ -149,9 +149,13 @@ void run_free(Run *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* A no-grad graph over the run's evaluation arena (kept across calls: no page faults per call). */
+/* A no-grad graph over the run's evaluation arena (kept across calls: no page faults per call).
+ * Its first block is 64 MiB of address space, not of memory: the kernel zeroes a page when it is
+ * first touched, so a block costs what is used of it, and one block that never grows touches less
+ * than a chain of doubling blocks, each left with its last huge page partly used (a Meta-GNN
+ * synthesis at width 32: 28.6 against 32.6 MB resident). */
 static void eval_graph(Run *r, Graph *g) {
-    if (!r->eval_arena.head) arena_init(&r->eval_arena, 1 << 22);
+    if (!r->eval_arena.head) arena_init(&r->eval_arena, (size_t)64 << 20);
     graph_init(g, &r->eval_arena);
     arena_reset(&r->eval_arena);
     g->no_grad = 1;
