@@ -43,7 +43,7 @@ void *xrealloc(void *p, size_t n) {
 }
 
 void *huge_alloc(size_t n) {
-    if (n < HUGE_PAGE / 2) return aligned_alloc(64, n ? (n + 63) & ~(size_t)63 : 64);
+    if (n < HUGE_PAGE / 4) return aligned_alloc(64, n ? (n + 63) & ~(size_t)63 : 64);
     if (n > SIZE_MAX - HUGE_PAGE) return NULL;
     size_t size = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     void *p = aligned_alloc(HUGE_PAGE, size);
