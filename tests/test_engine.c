@@ -1505,7 +1505,10 @@ typedef struct {
 } RoundCtx;
 static Tensor *f_edge_round(Graph *g, Tensor **in, void *ctx) {
     RoundCtx *c = ctx;
-    return op_edge_round(g, in[0], in[1], in[2], in[3], in[4], c->src, c->dst, c->seg, c->G, 1e-5f);
+    int M = c->seg[c->G], Rn = in[1]->shape[0];
+    Tensor *inv = tensor_new(g, SHAPE(2, Rn));
+    edge_inv_degrees(c->src, c->dst, M, Rn, inv->data);
+    return op_edge_round(g, in[0], in[1], in[2], in[3], in[4], inv, c->src, c->dst, c->seg, c->G, 1e-5f);
 }
 TEST(grad_edge_round) {
     static const int src[] = {0, 2, 2, 1, 0, 2, 4}, dst[] = {1, 1, 0, 3, 3, 1, 0}, seg[] = {0, 4, 7};

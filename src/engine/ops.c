@@ -1403,16 +1403,16 @@ Tensor *op_segment_mean(Graph *g, Tensor *src, const int *idx, int n_out) {
 typedef struct {
     int M, d, G, Rn, nt;
     Tiles tl;
-    float *inv_in, *inv_out; /* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v) */
-    unsigned char *pos;      /* [M, 3d]: x > 0 (kept for backward) */
-    float *rs;               /* [M]: the LayerNorm's 1/std (kept for backward) */
-    float *tile;             /* per thread: [ROW_TILE, 3d], x in forward, dx in backward */
-    float *part;             /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
-    long part_n;             /* floats per thread */
+    const float *inv_in, *inv_out; /* [Rn]: 1 / (rows with dst = v), 1 / (rows with src = v): ins[5] */
+    unsigned char *pos;            /* [M, 3d]: x > 0 (kept for backward) */
+    float *rs;                     /* [M]: the LayerNorm's 1/std (kept for backward) */
+    float *tile;                   /* per thread: [ROW_TILE, 3d], x in forward, dx in backward */
+    float *part;                   /* per thread: forward [Rn, 2d] sums; backward [G, d+1, 3d] then [2, Rn, 3d] */
+    long part_n;                   /* floats per thread */
 } EdgeRound;
 
 static void edge_round_shape(const Node *n, int *ndim, int *shape) {
-    NP_ASSERT(n->nin == 5, "edge_round: want 5 inputs");
+    NP_ASSERT(n->nin == 6, "edge_round: want 6 inputs");
     const Tensor *he = n->ins[0], *xs = n->ins[1], *xt = n->ins[2], *we = n->ins[3], *be = n->ins[4];
     int G = n->ia[0], Rn = n->ia[1];
     NP_ASSERT(he->ndim == 2 && xs->ndim == 2 && xt->ndim == 2, "edge_round: want 2-D he, xs, xt");
@@ -1422,6 +1422,8 @@ static void edge_round_shape(const Node *n, int *ndim, int *shape) {
     NP_ASSERT(we->ndim == 3 && we->shape[0] == G && we->shape[1] == d && we->shape[2] == C,
               "edge_round: we must be [%d, %d, %d]", G, d, C);
     NP_ASSERT(be->numel == (long)G * C, "edge_round: be must be [%d, %d]", G, C);
+    NP_ASSERT(n->ins[5]->numel == 2L * Rn && !n->ins[5]->grad, "edge_round: inv must be [2, %d], without a gradient",
+              Rn);
     const int *seg = n->idx + 2L * M;
     NP_ASSERT(seg[0] == 0 && seg[G] == M, "edge_round: segments must cover rows 0..%d", M);
     for (int s = 0; s < G; s++) NP_ASSERT(seg[s] <= seg[s + 1], "edge_round: segments out of order");
@@ -1443,16 +1445,8 @@ static void edge_round_fwd(Graph *g, Node *n) {
     er->Rn = Rn;
     er->nt = threads_for((long)M * C);
     er->tl = row_tiles(g, seg, G, M, NULL, NULL);
-    er->inv_in = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
-    er->inv_out = arena_calloc(g->arena, (size_t)(Rn > 0 ? Rn : 1) * sizeof(float));
-    for (int i = 0; i < M; i++) {
-        er->inv_in[dst[i]] += 1.0f;
-        er->inv_out[src[i]] += 1.0f;
-    }
-    for (int v = 0; v < Rn; v++) {
-        er->inv_in[v] = er->inv_in[v] > 0 ? 1.0f / er->inv_in[v] : 0.0f;
-        er->inv_out[v] = er->inv_out[v] > 0 ? 1.0f / er->inv_out[v] : 0.0f;
-    }
+    er->inv_in = n->ins[5]->data;
+    er->inv_out = er->inv_in + Rn;
     int keep = n->out->grad != NULL; /* without a gradient (synthesis) nothing is kept */
     if (keep) {
         er->pos = arena_alloc(g->arena, (size_t)(M > 0 ? M : 1) * C);
@@ -1478,33 +1472,27 @@ static void edge_round_fwd(Graph *g, Node *n) {
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             const float *b = be->data + (long)s * C;
             gemm_nn(r1 - r0, C, d, he->data + (long)r0 * d, d, we->data + (long)s * d * C, C, xtile, C, 0);
+            /* x's three parts at once, in registers: u into h', m⁺ and m⁻ into the node sums */
             for (int i = r0; i < r1; i++) {
-                float *xr = xtile + (long)(i - r0) * C, *y = h1 + (long)i * d;
-                const float *sr = xs->data + (long)src[i] * C, *tr = xt->data + (long)dst[i] * C,
-                            *hr = he->data + (long)i * d;
+                const float *xr = xtile + (long)(i - r0) * C, *sr = xs->data + (long)src[i] * C,
+                            *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
+                float *y = h1 + (long)i * d, *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
 #pragma omp simd
-                for (int c = 0; c < C; c++) {
-                    float v = xr[c] + b[c] + sr[c] + tr[c];
-                    xr[c] = v > 0 ? v : 0.0f;
+                for (int c = 0; c < d; c++) {
+                    float u = xr[c] + b[c] + sr[c] + tr[c];
+                    float mi = xr[d + c] + b[d + c] + sr[d + c] + tr[d + c];
+                    float mo = xr[2 * d + c] + b[2 * d + c] + sr[2 * d + c] + tr[2 * d + c];
+                    y[c] = hr[c] + (u > 0 ? u : 0.0f);
+                    pi[c] += mi > 0 ? mi : 0.0f;
+                    po[c] += mo > 0 ? mo : 0.0f;
                 }
                 if (keep) {
                     unsigned char *pr = er->pos + (long)i * C;
 #pragma omp simd
-                    for (int c = 0; c < C; c++) pr[c] = xr[c] > 0;
+                    for (int c = 0; c < C; c++) pr[c] = xr[c] + b[c] + sr[c] + tr[c] > 0;
                 }
-#pragma omp simd
-                for (int c = 0; c < d; c++) y[c] = hr[c] + xr[c];
             }
             ln_rows(h1 + (long)r0 * d, r1 - r0, d, eps, keep ? er->rs + r0 : NULL);
-            for (int i = r0; i < r1; i++) {
-                const float *xr = xtile + (long)(i - r0) * C;
-                float *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
-#pragma omp simd
-                for (int c = 0; c < d; c++) {
-                    pi[c] += xr[d + c];
-                    po[c] += xr[2 * d + c];
-                }
-            }
         }
     }
     /* the means: the threads' sums in thread order, times 1 / count */
@@ -1591,13 +1579,23 @@ static void edge_round_bwd(Node *n) {
     add_seg_partials(we->grad, be->grad, er->part, P, T, G, (long)d * C, C);
 }
 
-Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, Tensor *be, const int *src,
+void edge_inv_degrees(const int *src, const int *dst, int M, int Rn, float *inv) {
+    float *in = inv, *out = inv + Rn;
+    memset(inv, 0, 2 * (size_t)Rn * sizeof *inv);
+    for (int i = 0; i < M; i++) {
+        in[dst[i]] += 1.0f;
+        out[src[i]] += 1.0f;
+    }
+    for (int v = 0; v < 2 * Rn; v++) inv[v] = inv[v] > 0 ? 1.0f / inv[v] : 0.0f;
+}
+
+Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *we, Tensor *be, Tensor *inv, const int *src,
                       const int *dst, const int *seg, int G, float eps) {
     NP_ASSERT(he->ndim == 2 && xs->ndim == 2, "edge_round: he and xs must be 2-D");
     int M = he->shape[0];
     Node n = {.op = OP_EDGE_ROUND,
-              .ins = arena_tensors(g, (Tensor *[]){he, xs, xt, we, be}, 5),
-              .nin = 5,
+              .ins = arena_tensors(g, (Tensor *[]){he, xs, xt, we, be, inv}, 6),
+              .nin = 6,
               .ia = {G, xs->shape[0]},
               .fa = {eps},
               .idx = rows_and_segments(g, src, dst, M, seg, G)};

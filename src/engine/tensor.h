@@ -152,9 +152,13 @@ Tensor *op_segment_rmsnorm(Graph *g, Tensor *x, const int *idx, int G, float eps
  * x = relu(he W[g] + b[g] + xs[src] + xt[dst]) = [u | m+ | m-] (he [M, d], xs and xt [Rn, 3d],
  * w [G, d, 3d], b [G, 3d], seg the G+1 edge-row segments) returns [M + 2 Rn, d]: rows 0..M are
  * LN(he + u) (no gain or bias), then Rn rows of the mean of m+ over each node row's in-rows
- * (dst = v) and Rn rows of the mean of m- over its out-rows (src = v). Take them with op_rows. */
-Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, Tensor *b, const int *src,
+ * (dst = v) and Rn rows of the mean of m- over its out-rows (src = v). Take them with op_rows.
+ * inv [2, Rn], without a gradient: the means' weights, as edge_inv_degrees makes them from the
+ * same src and dst (a graph's, made once for all its rounds). */
+Tensor *op_edge_round(Graph *g, Tensor *he, Tensor *xs, Tensor *xt, Tensor *w, Tensor *b, Tensor *inv, const int *src,
                       const int *dst, const int *seg, int G, float eps);
+/* inv[v] = 1 / (rows i < M with dst[i] = v) and inv[Rn + v] = 1 / (rows with src[i] = v), 0 for none */
+void edge_inv_degrees(const int *src, const int *dst, int M, int Rn, float *inv);
 /* LN(relu(s[src] + sb[g] + t[dst]) W[g] + b[g]) for M rows (the Meta-GNN encoder, metagnn.c), fused:
  * s [Rs, C], sb [G, C] or NULL (none), t [Rt, C], w [G, C, N], b [G, N], seg the G+1 row segments (g
  * is a row's segment); the LayerNorm has no gain or bias (eps 1e-5). The hidden rows are never

@@ -48,6 +48,7 @@ typedef struct GNN {
     Round *rounds;
     TiedMLP dec_node, dec_edge;
     int *slot_row;              /* θ index -> its node v, or n_nodes + its edge e */
+    float *inv_deg;             /* [2, n_nodes]: each node's 1 / in-degree, then 1 / out-degree (0: none) */
     int *node_seg1, *edge_seg1; /* group ranges over slots (not rows) */
 } GNN;
 
@@ -126,6 +127,8 @@ int gnn_init(Method *m, Rng *r) {
     tied_mlp_init(ps, &net->dec_edge, r);
     params_fill(ps, net->head.scale, 1.0f);
 
+    net->inv_deg = xmalloc(2 * (size_t)(ng->n_nodes > 0 ? ng->n_nodes : 1) * sizeof(float));
+    edge_inv_degrees(ng->src, ng->dst, ng->n_edges, ng->n_nodes, net->inv_deg);
     net->slot_row = xmalloc(ng->n_theta * sizeof(int));
     for (int v = 0; v < ng->n_nodes; v++)
         if (ng->node_slot[v] >= 0) net->slot_row[ng->node_slot[v]] = v;
@@ -146,6 +149,7 @@ void gnn_free(Method *m) {
     theta_head_free(&net->head);
     free(net->rounds);
     free(net->slot_row);
+    free(net->inv_deg);
     free(net->enc_node.codes.row);
     free(net->enc_edge.codes.row);
     free(net);
@@ -209,6 +213,13 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
     int *eseg = rows_by_group(g, ng->edge_seg, ng->n_edge_groups, E, B, tie);
     int Gn = tie ? ng->n_node_groups : 1, Ge = tie ? ng->n_edge_groups : 1;
     const int *src = intent_rows(g, ng->src, E, B), *dst = intent_rows(g, ng->dst, E, B);
+    Tensor *inv = tensor_wrap(g, net->inv_deg, NULL, SHAPE(2, V)); /* node row v·B + b has node v's degrees */
+    if (B > 1) {
+        Tensor *rows = tensor_new(g, SHAPE(2, V * B));
+        for (int k = 0; k < 2 * V; k++)
+            for (int b = 0; b < B; b++) rows->data[(long)k * B + b] = net->inv_deg[k];
+        inv = rows;
+    }
 
     if (g->no_grad) { /* synthesis: the edge tensors take turns in two slots of a round's output size */
         Tensor *slot[2];
@@ -225,8 +236,8 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
         Tensor *xs = op_segmm(g, hv, params_tensor(g, ps, R->ws), nseg, Gn); /* W_s h per node row */
         Tensor *xt = op_segmm(g, hv, params_tensor(g, ps, R->wt), nseg, Gn); /* W_t h per node row */
         /* x_e = [u ‖ m⁺ ‖ m⁻]; out = [LN(h_e + u); a⁺; a⁻] */
-        Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), src, dst,
-                                    eseg, Ge, LN_EPS);
+        Tensor *out = op_edge_round(g, he, xs, xt, params_tensor(g, ps, R->we), params_tensor(g, ps, R->be), inv, src,
+                                    dst, eseg, Ge, LN_EPS);
         tensor_release(g, xs);
         tensor_release(g, xt);
         tensor_release(g, he_mem);
