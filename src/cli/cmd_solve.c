@@ -32,7 +32,8 @@ static double now_ms(void) {
     return 1e3 * t.tv_sec + 1e-6 * t.tv_nsec;
 }
 
-/* Makes the program of d (its examples) and runs it on d's test input: pred, θ, and the time. */
+/* Makes the program of d (its examples) and runs it on d's test input: pred, θ (theta NULL: not
+ * wanted, not copied out), and the time. */
 static double solve_one(Run *run, const ArcDemo *d, Examples *ex, float *theta, int *pred) {
     arc_demo_example(&run->task, d, ARC_DEMO_EXAMPLES, ex, 0);
     double t0 = now_ms();
@@ -69,7 +70,6 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
     ArcDemo *d = xmalloc(sizeof *d);
     Examples ex;
     examples_alloc(&run->task, 1, &ex);
-    float *theta = xmalloc(run->tpl.n_theta * sizeof(float));
     int *pred = xmalloc(run->task.seq_len * sizeof(int));
     for (int i = 0; i < set->n;) {
         const char *family = set->pairs[i].family;
@@ -85,7 +85,7 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
             snprintf(fs[nf].family, sizeof fs->family, "%s", family);
             fs[nf++].held = d->family >= 0 && task_is_ood(&run->task, (Intent){d->family, -1});
         }
-        fs[f].ms += solve_one(run, d, &ex, theta, pred);
+        fs[f].ms += solve_one(run, d, &ex, NULL, pred);
         fs[f].solved += right(d, pred);
         fs[f].n++;
     }
@@ -163,7 +163,6 @@ static int solve_dir(Run *run, const ArcSet *set, const char *json, Err *e) {
     }
     published_free(&pub);
     free(pred);
-    free(theta);
     examples_free(&ex);
     free(d);
     free(fs);
@@ -179,7 +178,7 @@ static int solve_file(Run *run, const ArcSet *set, const char *out, Err *e) {
     }
     Examples ex;
     examples_alloc(&run->task, 1, &ex);
-    float *theta = xmalloc(run->tpl.n_theta * sizeof(float));
+    float *theta = out ? xmalloc(run->tpl.n_theta * sizeof(float)) : NULL; /* -o: the program to write */
     int *pred = xmalloc(run->task.seq_len * sizeof(int));
     double ms = solve_one(run, d, &ex, theta, pred);
     print_row("test in", d->in[ARC_DEMO_EXAMPLES], d->len);
