@@ -52,3 +52,7 @@ void *huge_alloc(size_t n) {
 #endif
     return p;
 }
+void *xhuge_alloc(size_t n) {
+    void *p = huge_alloc(n);
+    return p ? p : oom(n);
+}

@@ -34,6 +34,7 @@ void *xrealloc(void *p, size_t n);
  * ms in 4 KiB pages, 0.1-0.2 in one huge page): the two meet near 300 KiB. Smaller: 64-byte
  * aligned. NULL when out of memory; freed with free(). */
 void *huge_alloc(size_t n);
+void *xhuge_alloc(size_t n); /* huge_alloc that exits with a message when out of memory, as xmalloc */
 #define HUGE_PAGE ((size_t)2 << 20)
 
 #endif

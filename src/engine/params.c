@@ -28,8 +28,7 @@ int params_add(ParamSet *ps, const char *name, int ndim, const int *shape) {
 void params_finalize(ParamSet *ps) {
     /* written whole by every run (initialized or loaded): huge pages (err.h); the optimizer's
      * buffers stay lazily zeroed, untouched when a run is opened only to synthesize */
-    ps->data = huge_alloc(ps->n * sizeof(float));
-    if (!ps->data) ps->data = xcalloc(ps->n, sizeof(float));
+    ps->data = xhuge_alloc(ps->n * sizeof(float));
     memset(ps->data, 0, ps->n * sizeof(float));
     ps->grad = xcalloc(ps->n, sizeof(float));
     ps->m = xcalloc(ps->n, sizeof(float));

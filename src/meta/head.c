@@ -28,8 +28,7 @@ void theta_head_add(ThetaHead *h, ParamSet *ps, const Template *t, int centred, 
      * the template's 37,098 weights, in huge pages (huge_alloc, err.h), where apart they took 180
      * page faults */
     size_t T = (size_t)t->n_theta, n_tables = 2 + 2 * (centred >= 2) + (centred == 3);
-    h->tensor_of = huge_alloc(n_tables * T * sizeof(int));
-    if (!h->tensor_of) h->tensor_of = xmalloc(n_tables * T * sizeof(int)); /* exits if this fails too */
+    h->tensor_of = xhuge_alloc(n_tables * T * sizeof(int));
     h->offset = (float *)(void *)(h->tensor_of + T);
     float *next = h->offset + T;
     h->row_of = h->col_of = NULL;

@@ -68,9 +68,7 @@ static void grow_edges(Builder *b, long need) {
     if (g->n_edges + need <= b->cap_edges) return;
     while (g->n_edges + need > b->cap_edges) b->cap_edges = b->cap_edges ? 2 * b->cap_edges : 1024;
     size_t n = (size_t)b->cap_edges, pe = b->pe ? NG_PE_DIM : 0;
-    size_t bytes = n * (sizeof(long) + (5 + pe) * sizeof(int));
-    char *block = huge_alloc(bytes);
-    if (!block) block = xmalloc(bytes); /* which exits with a message if this fails too */
+    char *block = xhuge_alloc(n * (sizeof(long) + (5 + pe) * sizeof(int)));
     long *slot = (long *)(void *)block;
     int *ix = (int *)(slot + n), *group = ix + 2 * n, *src = group + n, *dst = src + n;
     float *epe = pe ? (float *)(dst + n) : NULL;
