@@ -514,8 +514,9 @@ TEST(arcdemo_all_trains_every_family) {
           "relabel: arc-demo-all %d, arc %d", a.relabel, c.relabel);
     TrainConfig m;
     CHECK(!config_defaults("arc-demo-all", METHOD_MLP, &m, &e) && m.focus == 0.5f && a.focus == 0.5f && c.focus == 0 &&
-              a.steps == 15000,
-          "focus: arc-demo Meta-MLP %g, Meta-GNN %g (%ld steps), arc %g", m.focus, a.focus, a.steps, c.focus);
+              a.steps == 30000 && a.meta.width == 16,
+          "focus: arc-demo Meta-MLP %g, Meta-GNN %g (%ld steps, width %d), arc %g", m.focus, a.focus, a.steps,
+          a.meta.width, c.focus);
     memcpy(a.task, b.task, sizeof a.task);
     char fa[2048], fb[2048];
     config_format(&a, fa, sizeof fa);
