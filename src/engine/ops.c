@@ -1472,25 +1472,27 @@ static void edge_round_fwd(Graph *g, Node *n) {
             tile_rows(&er->tl, seg, t, &r0, &r1, &s);
             const float *b = be->data + (long)s * C;
             gemm_nn(r1 - r0, C, d, he->data + (long)r0 * d, d, we->data + (long)s * d * C, C, xtile, C, 0);
-            /* x's three parts at once, in registers: u into h', m⁺ and m⁻ into the node sums */
+            /* x's three parts at once, in registers: u into h', m⁺ and m⁻ into the node sums (and,
+             * recording, where each is on); one vector loop per case, as a branch inside would keep
+             * it scalar */
             for (int i = r0; i < r1; i++) {
                 const float *xr = xtile + (long)(i - r0) * C, *sr = xs->data + (long)src[i] * C,
                             *tr = xt->data + (long)dst[i] * C, *hr = he->data + (long)i * d;
                 float *y = h1 + (long)i * d, *pi = ain + (long)dst[i] * d, *po = aout + (long)src[i] * d;
-#pragma omp simd
-                for (int c = 0; c < d; c++) {
-                    float u = xr[c] + b[c] + sr[c] + tr[c];
-                    float mi = xr[d + c] + b[d + c] + sr[d + c] + tr[d + c];
-                    float mo = xr[2 * d + c] + b[2 * d + c] + sr[2 * d + c] + tr[2 * d + c];
-                    y[c] = hr[c] + (u > 0 ? u : 0.0f);
-                    pi[c] += mi > 0 ? mi : 0.0f;
-                    po[c] += mo > 0 ? mo : 0.0f;
-                }
-                if (keep) {
-                    unsigned char *pr = er->pos + (long)i * C;
-#pragma omp simd
-                    for (int c = 0; c < C; c++) pr[c] = xr[c] + b[c] + sr[c] + tr[c] > 0;
-                }
+                unsigned char *pr = keep ? er->pos + (long)i * C : NULL;
+#define EDGE_ROUND_X(POS)                                                        \
+    _Pragma("omp simd") for (int c = 0; c < d; c++) {                            \
+        float u = xr[c] + b[c] + sr[c] + tr[c];                                  \
+        float mi = xr[d + c] + b[d + c] + sr[d + c] + tr[d + c];                 \
+        float mo = xr[2 * d + c] + b[2 * d + c] + sr[2 * d + c] + tr[2 * d + c]; \
+        y[c] = hr[c] + (u > 0 ? u : 0.0f);                                       \
+        pi[c] += mi > 0 ? mi : 0.0f;                                             \
+        po[c] += mo > 0 ? mo : 0.0f;                                             \
+        POS;                                                                     \
+    }
+                if (pr) EDGE_ROUND_X(pr[c] = u > 0; pr[d + c] = mi > 0; pr[2 * d + c] = mo > 0)
+                else EDGE_ROUND_X((void)0)
+#undef EDGE_ROUND_X
             }
             ln_rows(h1 + (long)r0 * d, r1 - r0, d, eps, keep ? er->rs + r0 : NULL);
         }
