@@ -40,7 +40,7 @@ typedef struct {
     int B, N;
     float lr;
     int pe, head;
-    float gain, beta2, wd, theta_l2, theta_ms; /* wd: AdamW's weight decay on the generator's matrices */
+    float gain, beta2, wd, theta_l2, theta_ms;
     int hold, restarts; /* restarts (1: none) chosen on `hold` held intents */
     int N_after;        /* examples per intent once restarts have chosen (0: N) */
     float family_mix;   /* 1D-ARC: its 7 rules drawn as often as each other (0: its 17 intents) */
