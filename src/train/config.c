@@ -23,11 +23,11 @@ static const struct {
 };
 
 /* Per (task, method): width, rounds, mixer, steps, B, N, lr, positional encodings, θ head, init gain,
- * AdamW's β₂ and weight decay (wd; 1 on ADDMOD's Meta-MLP, where it makes the generator interpolate
- * between primes, docs/defaults.md), the penalty on the generated weights (theta_l2, theta_ms), restarts chosen on
- * held intents (hold, restarts), the examples per intent after that choice (N_after) and the
- * share of steps whose intent is drawn by family (family_mix: 1D-ARC's rules equally) or where
- * the training batches still miss (focus: arc-demo's late families). Widths
+ * AdamW's β₂ and weight decay (wd: 1 on ADDMOD's Meta-MLP, whose generator then gets more moduli
+ * it never trained on right, docs/defaults.md), the penalty on the generated weights (theta_l2,
+ * theta_ms), restarts chosen on held intents (hold, restarts), the examples per intent after that
+ * choice (N_after) and the share of steps whose intent is drawn by family (family_mix: 1D-ARC's
+ * rules equally) or where the training batches still miss (focus: arc-demo's late families). Widths
  * keep the trainable parameter counts of the four methods within a small factor of each other
  * (neurop info prints them). Steps and B were first set by cost (the full reproduction in about two
  * hours of a 2-core machine); Meta-GNN's on ADDMOD and 1D-ARC, and the 1D-ARC baselines' and ADDMOD
