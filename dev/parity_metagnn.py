@@ -14,8 +14,9 @@ Everything is re-derived here from the written descriptions, not from neurop's n
     LayerNorms without gain or bias (eps 1e-5), and the θ head θ = raw * scale[tensor];
   - the target execution (ReLU hidden layers, linear output) and the MSE loss.
 
-Two cases (prefixes c0., c1.): the SUMFIRST template mlp 10-16-1 (width 8, 2 rounds) and a deeper
-mlp 4-6-5-2 (width 6, 3 rounds). Parameters are drawn here (biases non-zero, so every gradient path
+Three cases (prefixes c0., c1., c2.): the SUMFIRST template mlp 10-16-1 (width 8, 2 rounds), a deeper
+mlp 4-6-5-2 (width 6, 3 rounds), and mlp 10-16-1 again with the intent MLP (imlp = 5: the encoders
+read U' = W₄ relu(W₃ U + b₃) + b₄, 16 features, in place of U). Parameters are drawn here (biases non-zero, so every gradient path
 is exercised), rounded to float32, and the whole step runs in float64 from those values. A draw
 whose pre-ReLU values come closer to 0 than 1e-4 is rejected (float32 and float64 could disagree
 on the side of the kink).
@@ -50,7 +51,9 @@ OUT = os.path.join(ROOT, "tests", "fixtures", "metagnn_parity.safetensors")
 CASES = [
     dict(template="mlp 10-16-1 act=relu", widths=[10, 16, 1], width=8, rounds=2, n_feat=3, B=3, N=5, seed=1),
     dict(template="mlp 4-6-5-2 act=relu", widths=[4, 6, 5, 2], width=6, rounds=3, n_feat=2, B=2, N=4, seed=2),
+    dict(template="mlp 10-16-1 act=relu", widths=[10, 16, 1], width=8, rounds=2, n_feat=3, B=3, N=5, seed=3, imlp=5),
 ]
+IMLP_OUT = 16  # the intent MLP's outputs (metagnn.c)
 
 
 def f32(t):
@@ -122,6 +125,11 @@ def param_shapes(c, G):
     """Every parameter of metagnn.c, in its declaration order, with its shape."""
     d, F, Gn, Ge = c["width"], c["n_feat"], G["Gn"], G["Ge"]
     p = []
+    if c.get("imlp"):  # declared first; one set of weights (G = 1), U -> IMLP_OUT
+        h = c["imlp"]
+        p += [("imlp.0.weight", (1, F, h)), ("imlp.0.bias", (1, h)), ("imlp.1.weight", (1, h, IMLP_OUT)),
+              ("imlp.1.bias", (1, IMLP_OUT))]
+        F = IMLP_OUT
     for part, Gk in (("node", Gn), ("edge", Ge)):
         p += [("enc.%s.pe.weight" % part, (Gk, PE_DIM, d)), ("enc.%s.u.weight" % part, (F, Gk * d)),
               ("enc.%s.0.bias" % part, (Gk, d)), ("enc.%s.1.weight" % part, (Gk, d, d)), ("enc.%s.1.bias" % part, (Gk, d))]
@@ -182,8 +190,13 @@ def forward(c, G, P, feat, x, y, K):
         z = K.relu(tied(P[prefix + ".0.weight"], P[prefix + ".0.bias"], h, grp))
         return tied(P[prefix + ".1.weight"], P[prefix + ".1.bias"], z, grp)
 
+    ue = feat                                                              # U', what the encoders read
+    if c.get("imlp"):
+        z = K.relu(feat @ P["imlp.0.weight"][0] + P["imlp.0.bias"][0])
+        ue = z @ P["imlp.1.weight"][0] + P["imlp.1.bias"][0]
+
     def encode(part, pe, grp, Gk):
-        pu = (feat @ P["enc.%s.u.weight" % part]).view(B, Gk, d)          # [B, G, d]
+        pu = (ue @ P["enc.%s.u.weight" % part]).view(B, Gk, d)            # [B, G, d]
         ps = torch.einsum("np,npd->nd", pe, P["enc.%s.pe.weight" % part][grp]) + P["enc.%s.0.bias" % part][grp]
         z = K.relu(ps.unsqueeze(0) + pu[:, grp, :])                        # [B, n, d]
         return ln(tied(P["enc.%s.1.weight" % part], P["enc.%s.1.bias" % part], z, grp))
@@ -253,7 +266,8 @@ def make_case(c):
     for name, _ in shapes:
         tensors.append((name, P[name].detach()))
         tensors.append(("grad." + name, P[name].grad))
-    meta = {"template": c["template"], "width": str(c["width"]), "rounds": str(c["rounds"]), "n_feat": str(c["n_feat"])}
+    meta = {"template": c["template"], "width": str(c["width"]), "rounds": str(c["rounds"]), "n_feat": str(c["n_feat"]),
+            "imlp": str(c.get("imlp", 0))}
     return tensors, meta
 
 

@@ -57,10 +57,10 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
     char key[32];
     snprintf(key, sizeof key, "%stemplate", pre);
     const char *tpl_text = st_meta(f, key);
-    int width, rounds, n_feat;
+    int width, rounds, n_feat, imlp;
     CHECK(tpl_text != NULL, "fixture has no '%s'", key);
     if (!tpl_text || meta_int(t_, f, pre, "width", &width) || meta_int(t_, f, pre, "rounds", &rounds) ||
-        meta_int(t_, f, pre, "n_feat", &n_feat))
+        meta_int(t_, f, pre, "n_feat", &n_feat) || meta_int(t_, f, pre, "imlp", &imlp))
         return;
     const StTensor *feat = need(t_, f, pre, "feat"), *x = need(t_, f, pre, "x"), *y = need(t_, f, pre, "y");
     const StTensor *loss_ref = need(t_, f, pre, "loss"), *theta_ref = need(t_, f, pre, "theta");
@@ -72,7 +72,7 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
         CHECK(0, "%s", e.msg);
         return;
     }
-    MetaConfig cfg = {.width = width, .rounds = rounds, .mixer = 1, .tie = 1, .pe = 1};
+    MetaConfig cfg = {.width = width, .rounds = rounds, .mixer = 1, .imlp = imlp, .tie = 1, .pe = 1};
     Method m;
     Rng r;
     rng_seed(&r, 1);
@@ -92,7 +92,8 @@ static void check_case(TestCtx *t_, const StFile *f, int k) {
         const char *nm = st_at(f, i)->name;
         if (!strncmp(nm, pre, strlen(pre)) &&
             (!strncmp(nm + strlen(pre), "enc.", 4) || !strncmp(nm + strlen(pre), "mp.", 3) ||
-             !strncmp(nm + strlen(pre), "dec.", 4) || !strncmp(nm + strlen(pre), "head.", 5)))
+             !strncmp(nm + strlen(pre), "imlp.", 5) || !strncmp(nm + strlen(pre), "dec.", 4) ||
+             !strncmp(nm + strlen(pre), "head.", 5)))
             n_fixture_params++;
     }
     CHECK(n_fixture_params == ps->count, "%s: the fixture has %d parameter tensors, the model %d", tpl_text,
@@ -178,6 +179,15 @@ TEST(meta_gnn_parity_with_pytorch) {
     }
     int n = cases ? atoi(cases) : 0;
     CHECK(n >= 1, "%s: no cases", FIXTURE);
-    for (int k = 0; k < n; k++) check_case(t_, f, k);
+    int with_imlp = 0; /* a case must cover the intent MLP (ADDMOD's row reads U through it) */
+    for (int k = 0; k < n; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "c%d.imlp", k);
+        const char *v = st_meta(f, key);
+        with_imlp += v && atoi(v) > 0;
+        check_case(t_, f, k);
+    }
+    CHECK(with_imlp >= 1, "%s: no case with the intent MLP (regenerate with /usr/bin/python3 dev/parity_metagnn.py)",
+          FIXTURE);
     st_free(f);
 }

@@ -299,6 +299,44 @@ TEST(train_intent_mix_resume_bit_identical) { check_setting(t_, "addmod", METHOD
 /* Grokfast's gradient average is run state: it must be saved and restored with the checkpoint. */
 TEST(train_grokfast_resume_bit_identical) { check_setting(t_, "sumfirst", METHOD_GNN, "grokfast=2", "grokfast=0"); }
 
+/* The intent MLP (Meta-GNN only): a run with it resumes bit-identically, the encoders read its 16
+ * outputs in place of U's features, training moves it, and the other methods refuse it. */
+TEST(train_imlp_resumes_and_is_gnn_only) {
+    int nt = threads_save();
+    TrainConfig c;
+    Err e = {{0}};
+    tiny_config(&c, "addmod", METHOD_GNN, test_quick() ? 8 : 20);
+    c.warmup = 0;
+    c.lr_min = c.lr; /* the schedule of a run extended on resume is not the straight run's */
+    CHECK(!config_set(&c, "imlp=8", &e) && !config_set(&c, "restarts=1", &e), "%s", e.msg);
+    char da[128], db[128];
+    Run a, b, r0;
+    if (!straight_and_resumed(t_, &c, c.steps / 2, &a, &b, da, db, "imlp=8")) {
+        CHECK(!run_init(&r0, &c, &e), "%s", e.msg); /* the same run, untrained */
+        const ParamSet *ps = &a.m.ps;
+        int w = params_find(ps, "imlp.0.weight"), o = params_find(ps, "imlp.1.weight"),
+            u = params_find(ps, "enc.node.u.weight");
+        CHECK(w >= 0 && o >= 0 && u >= 0 && ps->views[w].shape[1] == 3 && ps->views[w].shape[2] == 8 &&
+                  ps->views[o].shape[2] == 16 && ps->views[u].shape[0] == 16,
+              "imlp=8: want imlp.0.weight [1, 3, 8], imlp.1.weight [1, 8, 16] and enc.node.u.weight [16, ...]");
+        if (w >= 0)
+            CHECK(memcmp(ps->data + ps->views[w].off, r0.m.ps.data + ps->views[w].off,
+                         sizeof(float) * (size_t)ps->views[w].numel),
+                  "imlp=8: training left the intent MLP at its initial values");
+        run_free(&r0);
+        run_free(&a);
+        run_free(&b);
+        rm_dir(da);
+        rm_dir(db);
+    }
+    TrainConfig d;
+    tiny_config(&d, "addmod", METHOD_MLP, 2);
+    CHECK(!config_set(&d, "imlp=8", &e), "%s", e.msg);
+    Run r;
+    CHECK(run_init(&r, &d, &e) == -1 && strstr(e.msg, "imlp=8: the intent MLP is Meta-GNN's"), "mlp: '%s'", e.msg);
+    threads_restore(nt);
+}
+
 /* focus's error averages are run state (checkpoint metadata) and steer the draw. ADDMOD's small
  * primes are guessed right often enough that the averages leave 1 within the first half. */
 TEST(train_focus_resume_bit_identical) { check_setting(t_, "addmod", METHOD_MLP, "focus=1", "focus=0"); }

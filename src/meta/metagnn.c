@@ -3,8 +3,9 @@
  * style tying); s and t are the source and target of edge e, σ is ReLU, U the intent's features.
  * As shipped on ADDMOD and 1D-ARC (pe=4, head=2; config.c has every task's row):
  *
+ *   intent  U' = W₄ σ(W₃ U + b₃) + b₄                       one MLP for the whole graph     (ADDMOD: imlp=64)
  *   codes   c_v = C₀^{g(v)}[i_v] ⊙ C₁^{g(v)}[j_v]        learned, per group, axis and index    (pe=4)
- *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U + c_v + b₁^{g(v)}) + b₂^{g(v)})           (same for edges)
+ *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U' + c_v + b₁^{g(v)}) + b₂^{g(v)})          (same for edges)
  *   round   x_e = σ(W_e^{g(e)} h_e + W_s^{g(s)} h_s + W_t^{g(t)} h_t + b^{g(e)}) = [u_e ‖ m⁺_e ‖ m⁻_e]
  *           h_e ← LN(h_e + u_e)                                                 edge update
  *           a⁺_v = mean_{e=(s→v)} m⁺_e,   a⁻_v = mean_{e=(v→t)} m⁻_e            along and against edges
@@ -20,6 +21,9 @@
  * common mode per tensor is w_T·U + c_T, linear in the intent (docs/meta.md). s_T, one per θ
  * tensor, is calibrated so the first θ has gain × a standard init's size (head.c). pe=1/2 give
  * fixed sinusoidal/index features W_p p_v instead of c_v (SUMFIRST); head=0 is θ = s_T·r.
+ * The intent MLP gives every encoder the intent through one shared hidden layer, as Meta-MLP reads
+ * it: on ADDMOD, read linearly (imlp=0: U' = U) or beside the MLP's outputs, it lets runs snap a
+ * prime between two trained ones to a neighbour's program (docs/defaults.md). The θ head reads U.
  * Structural edges carry messages but are never decoded. All updates of a round read the previous
  * round's states. Mean aggregation and group tying make the map equivariant: permuting the graph by
  * a symmetry of the template permutes θ the same way when the codes move with it.
@@ -33,6 +37,7 @@
 #include <string.h>
 
 #define LN_EPS 1e-5f
+#define IMLP_OUT 16 /* the intent MLP's outputs: the encoders' U' */
 
 typedef struct Encoder {
     int wp, wu, b1, w2, b2;
@@ -47,6 +52,7 @@ typedef struct GNN {
     Encoder enc_node, enc_edge;
     Round *rounds;
     TiedMLP dec_node, dec_edge;
+    TiedMLP imlp;               /* cfg.imlp > 0: the intent MLP, U -> IMLP_OUT */
     int *slot_row;              /* θ index -> its node v, or n_nodes + its edge e */
     float *inv_deg;             /* [2, n_nodes]: each node's 1 / in-degree, then 1 / out-degree (0: none) */
     int *node_seg1, *edge_seg1; /* group ranges over slots (not rows) */
@@ -80,6 +86,10 @@ int gnn_init(Method *m, Rng *r) {
     GNN *net = xcalloc(1, sizeof *net);
     m->impl = net;
     ParamSet *ps = &m->ps;
+    if (m->cfg.imlp > 0) {
+        tied_mlp_add(ps, &net->imlp, "imlp", 1, F, m->cfg.imlp, IMLP_OUT);
+        F = IMLP_OUT; /* the encoders read U' = MLP(U) */
+    }
     encoder_add(ps, &net->enc_node, "enc.node", Gn, F, d);
     encoder_add(ps, &net->enc_edge, "enc.edge", Ge, F, d);
     if (pe_codes(m->cfg.pe)) {
@@ -109,6 +119,7 @@ int gnn_init(Method *m, Rng *r) {
     theta_head_add(&net->head, ps, &m->tpl, m->cfg.head, m->cfg.base, m->n_feat);
     params_finalize(ps);
 
+    if (m->cfg.imlp > 0) tied_mlp_init(ps, &net->imlp, r);
     encoder_init(ps, &net->enc_node, F, d, r);
     encoder_init(ps, &net->enc_edge, F, d, r);
     if (pe_codes(m->cfg.pe)) {
@@ -227,8 +238,17 @@ Tensor *gnn_generate(Graph *g, Method *m, Tensor *u) {
         for (int i = 0; i < 2; i++) tensor_release(g, slot[i]);
     }
     const float *npe = pe_select(g, ng->node_pe, V, m->cfg.pe), *epe = pe_select(g, ng->edge_pe, E, m->cfg.pe);
-    Tensor *hv = encode(g, m, &net->enc_node, u, npe, V, ng->n_node_groups, ng->node_seg, nseg);
-    Tensor *he = encode(g, m, &net->enc_edge, u, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
+    /* U' = MLP(U) [B, IMLP_OUT], what the encoders read (the θ head reads U); its group range is
+     * arena memory because the backward pass reads it */
+    Tensor *ue = u;
+    if (m->cfg.imlp > 0) {
+        int *one = arena_alloc(g->arena, 2 * sizeof(int));
+        one[0] = 0;
+        one[1] = B;
+        ue = tied_mlp(g, ps, &net->imlp, u, one);
+    }
+    Tensor *hv = encode(g, m, &net->enc_node, ue, npe, V, ng->n_node_groups, ng->node_seg, nseg);
+    Tensor *he = encode(g, m, &net->enc_edge, ue, epe, E, ng->n_edge_groups, ng->edge_seg, eseg);
 
     Tensor *he_mem = he; /* what holds he: the encoder's output, then the last round's */
     for (int k = 0; k < m->cfg.rounds; k++) {

@@ -99,6 +99,9 @@ static int run_build(Run *r, const TrainConfig *c, int fresh, int to_train, Err 
     r->task.relabel = c->relabel;
     if (c->meta.base && c->method == METHOD_DIRECT)
         return err_set(e, "base=1 adds a learned program to a generator's; direct trains its network itself");
+    if (c->meta.imlp > 0 && c->method != METHOD_GNN)
+        return err_set(e, "imlp=%d: the intent MLP is Meta-GNN's (method gnn); %s reads the intent its own way",
+                       c->meta.imlp, method_id(c->method));
     if (c->restarts > 1 && c->hold < 1)
         return err_set(e, "restarts=%d: the candidates are chosen on held intents; set hold to 1 or more", c->restarts);
     MetaConfig mc = c->meta;
