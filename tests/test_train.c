@@ -223,6 +223,16 @@ TEST(train_resume_extended_run_bit_identical) {
     threads_restore(nt);
 }
 
+/* A tiny run of task and method with `setting` is refused by run_init with a message holding `why`. */
+static void check_refused(TestCtx *t_, const char *task, MethodKind m, const char *setting, const char *why) {
+    TrainConfig c;
+    Err e = {{0}};
+    tiny_config(&c, task, m, 2);
+    CHECK(!config_set(&c, setting, &e), "%s", e.msg);
+    Run r;
+    CHECK(run_init(&r, &c, &e) == -1 && strstr(e.msg, why), "%s, %s: '%s'", method_id(m), setting, e.msg);
+}
+
 /* base=1: θ₀ is a parameter like any other (saved, restored: a resumed run is the straight one bit
  * for bit), training moves it off zero, and direct, which has no generated program, refuses it. */
 TEST(train_base_resumes_and_learns) {
@@ -248,11 +258,7 @@ TEST(train_base_resumes_and_learns) {
         rm_dir(da);
         rm_dir(db);
     }
-    TrainConfig d;
-    tiny_config(&d, "sumfirst", METHOD_DIRECT, 2);
-    CHECK(!config_set(&d, "base=1", &e), "%s", e.msg);
-    Run r;
-    CHECK(run_init(&r, &d, &e) == -1 && strstr(e.msg, "base=1 adds a learned program"), "direct: '%s'", e.msg);
+    check_refused(t_, "sumfirst", METHOD_DIRECT, "base=1", "base=1 adds a learned program");
     threads_restore(nt);
 }
 
@@ -329,11 +335,7 @@ TEST(train_imlp_resumes_and_is_gnn_only) {
         rm_dir(da);
         rm_dir(db);
     }
-    TrainConfig d;
-    tiny_config(&d, "addmod", METHOD_MLP, 2);
-    CHECK(!config_set(&d, "imlp=8", &e), "%s", e.msg);
-    Run r;
-    CHECK(run_init(&r, &d, &e) == -1 && strstr(e.msg, "imlp=8: the intent MLP is Meta-GNN's"), "mlp: '%s'", e.msg);
+    check_refused(t_, "addmod", METHOD_MLP, "imlp=8", "imlp=8: the intent MLP is Meta-GNN's");
     threads_restore(nt);
 }
 
