@@ -14,10 +14,10 @@ Everything is re-derived here from the written descriptions, not from neurop's n
     LayerNorms without gain or bias (eps 1e-5), and the θ head θ = raw * scale[tensor];
   - the target execution (ReLU hidden layers, linear output) and the MSE loss.
 
-Three cases (prefixes c0., c1., c2.): the SUMFIRST template mlp 10-16-1 (width 8, 2 rounds), a deeper
-mlp 4-6-5-2 (width 6, 3 rounds), and mlp 10-16-1 again with the intent MLP (imlp = 5: the encoders
-read U' = W₄ relu(W₃ U + b₃) + b₄, 16 features, in place of U). Parameters are drawn here (biases non-zero, so every gradient path
-is exercised), rounded to float32, and the whole step runs in float64 from those values. A draw
+Three cases (prefixes c0., c1., c2.): the SUMFIRST template mlp 10-16-1 (width 8, 2 rounds), a
+deeper mlp 4-6-5-2 (width 6, 3 rounds), and mlp 10-16-1 again with the intent MLP (imlp = 5: the
+encoders read U' = W₄ relu(W₃ U + b₃) + b₄, 16 features, in place of U). Parameters are drawn here
+(biases non-zero, so every gradient path is exercised), rounded to float32, and the whole step runs in float64 from those values. A draw
 whose pre-ReLU values come closer to 0 than 1e-4 is rejected (float32 and float64 could disagree
 on the side of the kink).
 

@@ -30,8 +30,8 @@ typedef struct MetaConfig {
     int width;      /* hidden width: GNN/gMLP node and edge state, MLP hidden units, direct d */
     int rounds;     /* Meta-GNN message-passing rounds k */
     int mixer;      /* Meta-gMLP mixer hidden width */
-    int imlp;       /* Meta-GNN: hidden width of an MLP on U whose outputs the encoders read beside U
-                         (0: U alone; metagnn.c) */
+    int imlp;       /* Meta-GNN: hidden width of an MLP on U whose outputs the encoders read in place of
+                         U (0: none, the encoders read U; metagnn.c) */
     int tie;        /* 1: one set of weights per group; 0: one set shared by all (ablation) */
     int pe;         /* positional encodings at the encoder input: PE_* above */
     int head;       /* θ head: 0 scale per tensor; 1 also centred per tensor, mean linear in U;
