@@ -179,7 +179,7 @@ TEST(meta_gnn_parity_with_pytorch) {
     }
     int n = cases ? atoi(cases) : 0;
     CHECK(n >= 1, "%s: no cases", FIXTURE);
-    int with_imlp = 0; /* a case must cover the intent MLP (ADDMOD's row reads U through it) */
+    int with_imlp = 0; /* a case must cover the intent MLP (the imlp setting) */
     for (int k = 0; k < n; k++) {
         char key[32];
         snprintf(key, sizeof key, "c%d.imlp", k);

@@ -22,8 +22,9 @@
  * fixed sinusoidal/index features W_p p_v instead of c_v (SUMFIRST); head=0 is θ = s_T·r.
  * imlp=H (a setting no row uses yet) puts an MLP on the intent before the encoders, which then read
  * U' = W₄ σ(W₃ U + b₃) + b₄ (16 features, one MLP for the whole graph) in place of U; the θ head
- * still reads U. It reads the intent through a shared hidden layer as Meta-MLP does: on ADDMOD, read
- * linearly, p lets runs snap a prime between two trained ones to a neighbour's program (docs/meta.md).
+ * still reads U. It reads the intent through a shared hidden layer as Meta-MLP does: on ADDMOD the
+ * linear reading of p lets runs snap a prime between two trained ones to a neighbour's program
+ * (docs/meta.md).
  * Structural edges carry messages but are never decoded. All updates of a round read the previous
  * round's states. Mean aggregation and group tying make the map equivariant: permuting the graph by
  * a symmetry of the template permutes θ the same way when the codes move with it.
