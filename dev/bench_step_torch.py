@@ -21,7 +21,8 @@ src/program/exec.c:
   - rows slot-major, intent-minor (row = slot*B + b), so each group is a contiguous row range; a
     group-tied linear map is a loop over groups of torch.addmm on row slices, then torch.cat;
   - encoder h = LN(W2 relu(W_U U + W_p p + b1 [+ c]) + b2), W_p p + b1 [+ c] computed once per slot; with
-    learned codes (pe 3, 4) c is the slot's two code-table rows added (3) or multiplied (4);
+    learned codes (pe 3, 4) c is the slot's two code-table rows added (3) or multiplied (4); with
+    the intent MLP (imlp=H) the encoders read U' = W4 relu(W3 U + b3) + b4 (16 features) for U;
   - k rounds: x_e = relu(W_e h_e + b + (W_s h)[src] + (W_t h)[dst]) = [u | m+ | m-] (the second add and
     the ReLU in place, as a PyTorch user would write it to spare two [E*B, 3d] buffers);
     h_e <- LN(h_e + u); a+ = mean over in-edges of m+, a- = mean over out-edges of m-
@@ -65,6 +66,7 @@ EPS = 1e-5
 TPL_INIT_GAIN = 2          # src/program/template.h: WEIGHT, BIAS, GAIN, EMBED
 PE_CODES = (3, 4)          # src/meta/meta.h: PE_ONEHOT (codes added), PE_PRODUCT (multiplied)
 HEAD_RMS_EPS = 1e-4        # src/meta/meta.c, theta_head: head 3's op_segment_rmsnorm
+IMLP_OUT = 16              # src/meta/metagnn.c: the intent MLP's outputs, what the encoders read
 
 
 def read_safetensors(path):
@@ -214,6 +216,7 @@ class MetaGNNStep(Step):
         self.pe_dim, self.pe, self.head = int(meta["pe_dim"]), int(meta["pe"]), int(meta["head"])
         assert self.cfg["tie"] == "1", "the tied Meta-GNN only"
         self.base = self.cfg.get("base", "0") == "1"  # θ₀ beside the generated program (head.c)
+        self.imlp = int(self.cfg.get("imlp", "0"))      # the intent MLP's hidden width (0: none)
         assert self.head in (0, 1, 2, 3), "θ head %d: this script knows heads 0 to 3" % self.head
         # ---- the neural graph ----
         self.src, self.dst = ints(T["g.src"]), ints(T["g.dst"])
@@ -267,8 +270,13 @@ class MetaGNNStep(Step):
         """Every parameter of metagnn.c with its shape, derived from the configuration."""
         d, F_, Gn, Ge, P = self.d, self.F, self.Gn, self.Ge, self.pe_dim
         p = []
+        Fe = F_   # what the encoders read: U, or the intent MLP's IMLP_OUT outputs
+        if self.imlp:   # declared first; one set of weights (G = 1)
+            p += [("imlp.0.weight", (1, F_, self.imlp)), ("imlp.0.bias", (1, self.imlp)),
+                  ("imlp.1.weight", (1, self.imlp, IMLP_OUT)), ("imlp.1.bias", (1, IMLP_OUT))]
+            Fe = IMLP_OUT
         for part, G in (("node", Gn), ("edge", Ge)):
-            p += [("enc.%s.pe.weight" % part, (G, P, d)), ("enc.%s.u.weight" % part, (F_, G * d)),
+            p += [("enc.%s.pe.weight" % part, (G, P, d)), ("enc.%s.u.weight" % part, (Fe, G * d)),
                   ("enc.%s.0.bias" % part, (G, d)), ("enc.%s.1.weight" % part, (G, d, d)), ("enc.%s.1.bias" % part, (G, d))]
         if self.pe in PE_CODES:
             p += [("enc.%s.code" % part, (self.code_rows[part], d)) for part in ("node", "edge")]
@@ -303,14 +311,14 @@ class MetaGNNStep(Step):
         z = relu(self.tied(x, P[prefix + ".0.weight"], P[prefix + ".0.bias"], rows))
         return self.tied(z, P[prefix + ".1.weight"], P[prefix + ".1.bias"], rows)
 
-    def encode(self, part, pe, sizes, rows, n):
+    def encode(self, part, pe, sizes, rows, n, ue):
         P, B, d = self.P, self.B, self.d
         G = len(sizes)
         ps = self.tied(pe, P["enc.%s.pe.weight" % part], P["enc.%s.0.bias" % part], sizes)       # [n, d] per slot
         if self.pe in PE_CODES:
             c = P["enc.%s.code" % part].index_select(0, self.code_row[part].view(-1)).view(n, 2, d)
             ps = ps + (c[:, 0] * c[:, 1] if self.pe == 4 else c[:, 0] + c[:, 1])
-        pu = (self.feat @ P["enc.%s.u.weight" % part]).view(B, G, d).transpose(0, 1)            # [G, B, d] per intent
+        pu = (ue @ P["enc.%s.u.weight" % part]).view(B, G, d).transpose(0, 1)            # [G, B, d] per intent
         pu = pu.repeat_interleave(torch.tensor(sizes), dim=0, output_size=n)                    # [n, B, d]
         z = relu(ps.unsqueeze(1) + pu).reshape(n * B, d)
         return F.layer_norm(self.tied(z, P["enc.%s.1.weight" % part], P["enc.%s.1.bias" % part], rows), (d,), eps=EPS)
@@ -340,8 +348,9 @@ class MetaGNNStep(Step):
 
     def generate(self):
         P, B, d, V, E = self.P, self.B, self.d, self.V, self.E
-        hv = self.encode("node", self.node_pe, self.node_sizes, self.node_rows, V)          # [V*B, d]
-        he = self.encode("edge", self.edge_pe, self.edge_sizes, self.edge_rows, E)          # [E*B, d]
+        ue = self.tied_mlp("imlp", self.feat, [B]) if self.imlp else self.feat              # U' [B, F'], the encoders'
+        hv = self.encode("node", self.node_pe, self.node_sizes, self.node_rows, V, ue)      # [V*B, d]
+        he = self.encode("edge", self.edge_pe, self.edge_sizes, self.edge_rows, E, ue)      # [E*B, d]
         for k in range(self.K):
             p = "mp.%d." % k
             xs = self.tied(hv, P[p + "src.weight"], None, self.node_rows).view(V, B, 3 * d).index_select(0, self.src)

@@ -305,12 +305,17 @@ TEST(train_intent_mix_resume_bit_identical) { check_setting(t_, "addmod", METHOD
 /* Grokfast's gradient average is run state: it must be saved and restored with the checkpoint. */
 TEST(train_grokfast_resume_bit_identical) { check_setting(t_, "sumfirst", METHOD_GNN, "grokfast=2", "grokfast=0"); }
 
-/* The intent MLP (Meta-GNN only): a run with it resumes bit-identically, the encoders read its 16
- * outputs in place of U's features, training moves it, and the other methods refuse it. */
+/* The intent MLP (Meta-GNN only): ADDMOD's row has it and 1D-ARC's not, a run with it resumes
+ * bit-identically, the encoders read its 16 outputs in place of U's features, training moves it,
+ * and the other methods refuse it. */
 TEST(train_imlp_resumes_and_is_gnn_only) {
     int nt = threads_save();
     TrainConfig c;
     Err e = {{0}};
+    CHECK(!config_defaults("addmod", METHOD_GNN, &c, &e) && c.meta.imlp == 64 && c.steps == 24000,
+          "ADDMOD Meta-GNN: imlp %d, %ld steps (%s)", c.meta.imlp, c.steps, e.msg);
+    CHECK(!config_defaults("arc", METHOD_GNN, &c, &e) && c.meta.imlp == 0, "1D-ARC Meta-GNN: imlp %d (%s)", c.meta.imlp,
+          e.msg);
     tiny_config(&c, "addmod", METHOD_GNN, test_quick() ? 8 : 20);
     c.warmup = 0;
     c.lr_min = c.lr; /* the schedule of a run extended on resume is not the straight run's */
@@ -930,7 +935,7 @@ TEST(train_N_after_takes_over_at_the_choice_step) {
     TrainConfig c, c_off;
     Err e = {{0}};
     CHECK(!config_defaults("addmod", METHOD_GNN, &c, &e) && c.N == 128 && c.N_after == 256 &&
-              config_choice_step(&c) == 4800 && config_N_at(&c, 4799) == 128 && config_N_at(&c, 4800) == 256,
+              config_choice_step(&c) == 9600 && config_N_at(&c, 9599) == 128 && config_N_at(&c, 9600) == 256,
           "ADDMOD Meta-GNN: N %d, N_after %d, choice at %ld (%s)", c.N, c.N_after, config_choice_step(&c), e.msg);
     CHECK(!config_defaults("addmod", METHOD_MLP, &c, &e) && c.N_after == 0 && config_N_at(&c, 11999) == c.N,
           "ADDMOD Meta-MLP: N_after %d", c.N_after);

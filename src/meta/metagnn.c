@@ -1,10 +1,11 @@
 /* Meta-GNN: a structure-aware graph hypernetwork over the neural graph (V, E) of the template.
  * Every weight matrix below exists once per group g(·) and is shared by all its members (DeepSets
  * style tying); s and t are the source and target of edge e, σ is ReLU, U the intent's features.
- * As shipped on ADDMOD and 1D-ARC (pe=4, head=2; config.c has every task's row):
+ * As shipped on ADDMOD (pe=4, head=2, imlp=64; config.c has every task's row):
  *
+ *   intent  U' = W₄ σ(W₃ U + b₃) + b₄                    one MLP for the whole graph     (imlp=64)
  *   codes   c_v = C₀^{g(v)}[i_v] ⊙ C₁^{g(v)}[j_v]        learned, per group, axis and index    (pe=4)
- *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U + c_v + b₁^{g(v)}) + b₂^{g(v)})           (same for edges)
+ *   encode  h_v = LN(W₂^{g(v)} σ(W_U^{g(v)} U' + c_v + b₁^{g(v)}) + b₂^{g(v)})          (same for edges)
  *   round   x_e = σ(W_e^{g(e)} h_e + W_s^{g(s)} h_s + W_t^{g(t)} h_t + b^{g(e)}) = [u_e ‖ m⁺_e ‖ m⁻_e]
  *           h_e ← LN(h_e + u_e)                                                 edge update
  *           a⁺_v = mean_{e=(s→v)} m⁺_e,   a⁻_v = mean_{e=(v→t)} m⁻_e            along and against edges
@@ -19,12 +20,13 @@
  * D removes the row-plus-column modes a tied generator's steps are dominated by, and the one
  * common mode per tensor is w_T·U + c_T, linear in the intent (docs/meta.md). s_T, one per θ
  * tensor, is calibrated so the first θ has gain × a standard init's size (head.c). pe=1/2 give
- * fixed sinusoidal/index features W_p p_v instead of c_v (SUMFIRST); head=0 is θ = s_T·r.
- * imlp=H (a setting no row uses yet) puts an MLP on the intent before the encoders, which then read
- * U' = W₄ σ(W₃ U + b₃) + b₄ (16 features, one MLP for the whole graph) in place of U; the θ head
- * still reads U. It reads the intent through a shared hidden layer as Meta-MLP does: on ADDMOD the
- * linear reading of p lets runs snap a prime between two trained ones to a neighbour's program
- * (docs/meta.md).
+ * fixed sinusoidal/index features W_p p_v instead of c_v (SUMFIRST); head=0 is θ = s_T·r; head=3
+ * (1D-ARC) also divides each program's D(r_T) by its root mean square and keeps w_T·U + c_T on
+ * vectors only.
+ * imlp=0 (1D-ARC, SUMFIRST) has the encoders read U' = U; imlp=H puts an MLP of H hidden units
+ * on the intent (16 outputs); the θ head reads U either way. The MLP reads the intent through a
+ * shared hidden layer, as Meta-MLP does: on ADDMOD the linear reading of p lets runs snap a prime
+ * between two trained ones to a neighbour's program (docs/meta.md).
  * Structural edges carry messages but are never decoded. All updates of a round read the previous
  * round's states. Mean aggregation and group tying make the map equivariant: permuting the graph by
  * a symmetry of the template permutes θ the same way when the codes move with it.
