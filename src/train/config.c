@@ -23,8 +23,8 @@ static const struct {
 };
 
 /* Per (task, method): width, rounds, mixer, the intent MLP's width (imlp: ADDMOD's Meta-GNN reads p
- * through one, in place of reading it linearly, so that no run snaps an unseen prime to a
- * neighbour's program, docs/defaults.md), steps, B, N, lr, positional encodings, θ head, init gain,
+ * through one, in place of reading it linearly: fewer runs snap an unseen prime to a neighbour's
+ * program, docs/defaults.md), steps, B, N, lr, positional encodings, θ head, init gain,
  * AdamW's β₂ and weight decay (wd: 1 on ADDMOD's Meta-MLP, whose generator then gets more moduli
  * it never trained on right, docs/defaults.md), the penalty on the generated weights (theta_l2,
  * theta_ms), restarts chosen on held intents (hold, restarts), the examples per intent after that
