@@ -110,6 +110,14 @@ static void check_results_json(TestCtx *t_, const char *dir, int n_methods, int 
                 *jm = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "missing");
     CHECK(cJSON_IsNumber(jf) && jf->valuedouble == 0 && cJSON_IsNumber(jm) && jm->valuedouble == 0,
           "runs.failed and runs.missing: 0 in a complete reproduction");
+    /* every run trained here: one machine, the invocation's own, with every run */
+    const cJSON *rm = cJSON_GetObjectItem(j, "run_machines"), *m0 = cJSON_GetArrayItem(rm, 0);
+    const char *cpu = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "machine"), "cpu")),
+               *m0n = cJSON_GetStringValue(cJSON_GetObjectItem(m0, "machine"));
+    CHECK(cJSON_GetArraySize(rm) == 1 && cpu && m0n && !strcmp(cpu, m0n) && strstr(m0n, "kernel") &&
+              cJSON_GetObjectItem(m0, "runs")->valuedouble == n_methods * seeds + study_runs,
+          "run_machines: want one entry, this machine's (%s) with every run, got %d entries (%s)", cpu ? cpu : "?",
+          cJSON_GetArraySize(rm), m0n ? m0n : "?");
     const cJSON *res = cJSON_GetObjectItem(j, "results");
     CHECK(cJSON_GetArraySize(res) == n_methods, "results has %d entries, want %d", cJSON_GetArraySize(res), n_methods);
     const cJSON *r;
@@ -408,6 +416,42 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
         CHECK(rc == 0 && s.skipped == 8 && s.trained == 0 && s.resumed == 0,
               "a run without a later key: rc %d skipped %d trained %d resumed %d (%s)", rc, s.skipped, s.trained,
               s.resumed, rc ? e.msg : "");
+    }
+    cJSON_Delete(j);
+    free(ev);
+
+    /* a run finished on another machine (a reproduction across sessions): the report names both
+     * machines and how many runs each trained */
+    ev = slurp(dir, "runs/ablate-tie0-s0/eval.json");
+    j = ev ? cJSON_Parse(ev) : NULL;
+    CHECK(j && cJSON_IsString(cJSON_GetObjectItem(j, "machine")), "eval.json names its machine");
+    if (j) {
+        const char *other = "cpu=Other CPU; blas=OpenBLAS (kernel Haswell); gemm=avx2 6x16; threads=1";
+        cJSON_ReplaceItemInObject(j, "machine", cJSON_CreateString(other));
+        char *txt = cJSON_Print(j), q[600];
+        snprintf(q, sizeof q, "%s/runs/ablate-tie0-s0/eval.json", dir);
+        FILE *f = fopen(q, "w");
+        if (f) {
+            fputs(txt, f);
+            fclose(f);
+        }
+        free(txt);
+        rc = reproduce(&o, &s, &e);
+        CHECK(rc == 0 && s.skipped == 8, "rc %d skipped %d", rc, s.skipped);
+        char *rj = slurp(dir, "results.json"), *md = slurp(dir, "results.md");
+        cJSON *r = rj ? cJSON_Parse(rj) : NULL;
+        const cJSON *rm = cJSON_GetObjectItem(r, "run_machines");
+        const cJSON *a = cJSON_GetArrayItem(rm, 0), *b = cJSON_GetArrayItem(rm, 1);
+        CHECK(cJSON_GetArraySize(rm) == 2 && cJSON_GetObjectItem(a, "runs")->valuedouble == 7 &&
+                  cJSON_GetObjectItem(b, "runs")->valuedouble == 1 &&
+                  !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b, "machine")), other),
+              "run_machines: want this machine with 7 runs, then the other with 1");
+        CHECK(md && strstr(md, "| runs trained on | 7 runs: cpu=") && strstr(md, "| | 1 run: cpu=Other CPU;") &&
+                  strstr(md, "**The runs were trained on 2 machines**"),
+              "results.md does not name both machines: %.1500s", md ? md : "(none)");
+        cJSON_Delete(r);
+        free(rj);
+        free(md);
     }
     cJSON_Delete(j);
     free(ev);

@@ -429,11 +429,57 @@ static int real_exact(const RunResult *r, const char *family, double *v, int *n)
     return 0;
 }
 
+/* The machines that trained the finished runs (eval.json's "machine": CPU, BLAS kernel, gemm kernel,
+ * threads), most runs first. A reproduction that spans sessions can span machines, and a run is
+ * bit-identical only on its own, so the report names every one, not only this invocation's. */
+#define MAX_MACHINES 16
+typedef struct MachineRuns {
+    char name[320];
+    int runs;
+} MachineRuns;
+typedef struct Machines {
+    int n, runs, other; /* runs: finished runs in all; other: those on machines past MAX_MACHINES */
+    MachineRuns m[MAX_MACHINES];
+} Machines;
+
+static void tally_machines(const Ctx *x, Machines *ms) {
+    memset(ms, 0, sizeof *ms);
+    for (int i = 0; i < x->n; i++) {
+        char path[1200];
+        rp_path(path, sizeof path, &x->items[i], "eval.json");
+        if (!file_exists(path)) continue;
+        Err e = {{0}};
+        cJSON *j = rp_read_json(path, &e);
+        if (!j || rp_str(j, "error")) { /* a failed run trained nothing the tables use */
+            cJSON_Delete(j);
+            continue;
+        }
+        const char *m = rp_str(j, "machine");
+        if (!m) m = "(not recorded)";
+        int k = 0;
+        while (k < ms->n && strcmp(ms->m[k].name, m)) k++;
+        if (k == MAX_MACHINES) ms->other++;
+        else {
+            if (k == ms->n) snprintf(ms->m[ms->n++].name, sizeof ms->m[0].name, "%s", m);
+            ms->m[k].runs++;
+        }
+        ms->runs++;
+        cJSON_Delete(j);
+    }
+    for (int k = 1; k < ms->n; k++) /* most runs first; a stable insertion sort keeps ties first-seen */
+        for (int l = k; l > 0 && ms->m[l].runs > ms->m[l - 1].runs; l--) {
+            MachineRuns t = ms->m[l];
+            ms->m[l] = ms->m[l - 1];
+            ms->m[l - 1] = t;
+        }
+}
+
 typedef struct ReportInfo {
     double wall;
     char date[64], cpu[320], plot_note[512];
     int nproc, threads, gnuplot, plots_made;
     double total_run_s;
+    Machines machines;
 } ReportInfo;
 
 static void md_paper(Buf *b, int t, MethodKind m) {
@@ -470,8 +516,20 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     rp_printf(&md, "| wall time of this invocation | %s (runs: %d made now, %d resumed, %d already done) |\n", wall,
               s->trained, s->resumed, s->skipped);
     rp_printf(&md, "| time of all runs | %s (training + evaluation, summed over runs) |\n", tot);
+    const Machines *ms = &ri->machines;
+    for (int k = 0; k < ms->n + (ms->other > 0); k++)
+        rp_printf(&md, "%s %s%d run%s: %s |\n", k ? "| |" : "| runs trained on |",
+                  ms->n == 1 && !ms->other ? "all " : "", k < ms->n ? ms->m[k].runs : ms->other,
+                  (k < ms->n ? ms->m[k].runs : ms->other) == 1 ? "" : "s",
+                  k < ms->n ? ms->m[k].name : "on further machines (see their eval.json)");
     rp_printf(&md, "| runs | %d of %d complete%s |\n\n", complete, total,
               s->interrupted ? " — **interrupted: run the same command again to continue**" : "");
+    if (ms->n + (ms->other > 0) > 1)
+        rp_printf(&md,
+                  "**The runs were trained on %d machines** (their CPU, BLAS kernel, gemm kernel or thread count "
+                  "differ; each run's eval.json names its own). A run is bit-identical only on its own machine, so "
+                  "the spread over seeds below also spans these roundings (docs/reproduce.md).\n\n",
+                  ms->n + (ms->other > 0));
 
     /* main table */
     rp_printf(&md, "## Exact match: IID test and OOD, mean ± std over seeds\n\n");
@@ -650,7 +708,7 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     }
     rp_printf(&md,
               "\nTraining time is the wall time of the training loop (IID-validation evaluations and checkpoints "
-              "included), summed over resumes, on this machine with %d thread%s%s.\n\n",
+              "included), summed over resumes, on the machine each run names (above) with %d thread%s%s.\n\n",
               ri->threads, ri->threads == 1 ? "" : "s", o->jobs > 1 ? " while other runs trained beside it" : "");
 
     rp_studies_md(x, st, &md);
@@ -709,6 +767,13 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     cJSON_AddStringToObject(mach, "cpu", ri->cpu);
     cJSON_AddNumberToObject(mach, "omp_threads", ri->threads);
     cJSON_AddNumberToObject(mach, "jobs", o->jobs > 1 ? o->jobs : 1);
+    cJSON *rm = cJSON_AddArrayToObject(j, "run_machines");
+    for (int k = 0; k < ms->n + (ms->other > 0); k++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "machine", k < ms->n ? ms->m[k].name : "(further machines)");
+        cJSON_AddNumberToObject(m, "runs", k < ms->n ? ms->m[k].runs : ms->other);
+        cJSON_AddItemToArray(rm, m);
+    }
     cJSON_AddNumberToObject(j, "wall_seconds", ri->wall);
     cJSON_AddNumberToObject(j, "run_seconds_total", ri->total_run_s);
     cJSON *runs = cJSON_AddObjectToObject(j, "runs");
@@ -941,6 +1006,7 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
 #endif
     /* the CPU, the OpenBLAS kernel and the runs' thread count: bit-identity holds per all three */
     cpu_describe_at(ri.cpu, sizeof ri.cpu, ri.threads);
+    tally_machines(x, &ri.machines);
     char plots[1000];
     snprintf(plots, sizeof plots, "%s/plots", x->out);
     int rc = rp_mkdir_p(plots, e);
