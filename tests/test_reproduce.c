@@ -65,6 +65,19 @@ static char *slurp(const char *dir, const char *rel) {
     return read_file(p, &buf, &len, &e) ? NULL : (char *)buf;
 }
 
+/* Writes j as dir/rel (a test's edit of a run's eval.json). */
+static void write_json(const char *dir, const char *rel, const cJSON *j) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    char *txt = cJSON_Print(j);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs(txt, f);
+        fclose(f);
+    }
+    free(txt);
+}
+
 /* results.json's top-level string `key`, or NULL */
 static char *json_string(const char *dir, const char *key) {
     char *text = slurp(dir, "results.json"), *v = NULL;
@@ -405,13 +418,7 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     CHECK(at, "eval.json's config has theta_ms=0");
     if (at) {
         memmove(at, at + strlen(" theta_ms=0"), strlen(at + strlen(" theta_ms=0")) + 1);
-        char *txt = cJSON_Print(j);
-        FILE *f = fopen(p, "w");
-        if (f) {
-            fputs(txt, f);
-            fclose(f);
-        }
-        free(txt);
+        write_json(dir, "runs/sumfirst-gnn-s0/eval.json", j);
         rc = reproduce(&o, &s, &e);
         CHECK(rc == 0 && s.skipped == 8 && s.trained == 0 && s.resumed == 0,
               "a run without a later key: rc %d skipped %d trained %d resumed %d (%s)", rc, s.skipped, s.trained,
@@ -428,14 +435,7 @@ TEST(reproduce_tiny_writes_every_file_and_resumes) {
     if (j) {
         const char *other = "cpu=Other CPU; blas=OpenBLAS (kernel Haswell); gemm=avx2 6x16; threads=1";
         cJSON_ReplaceItemInObject(j, "machine", cJSON_CreateString(other));
-        char *txt = cJSON_Print(j), q[600];
-        snprintf(q, sizeof q, "%s/runs/ablate-tie0-s0/eval.json", dir);
-        FILE *f = fopen(q, "w");
-        if (f) {
-            fputs(txt, f);
-            fclose(f);
-        }
-        free(txt);
+        write_json(dir, "runs/ablate-tie0-s0/eval.json", j);
         rc = reproduce(&o, &s, &e);
         CHECK(rc == 0 && s.skipped == 8, "rc %d skipped %d", rc, s.skipped);
         char *rj = slurp(dir, "results.json"), *md = slurp(dir, "results.md");
