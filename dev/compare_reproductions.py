@@ -8,8 +8,9 @@ Reads every finished run's eval.json (nothing else) and prints, per model (task,
 least one seed finished in both, over the seeds finished in both:
   - IID and OOD exact match, mean ± std over seeds (sample std), in A and in B;
   - Δ OOD = mean B − mean A, and the seed spread: the two OOD stds pooled, √((s_A² + s_B²)/2);
-  - "within" when |Δ OOD| ≤ spread, "outside" otherwise (with one seed there is no spread:
-    "n/a" unless the runs agree exactly);
+  - "within" when |Δ OOD| ≤ spread, "outside" otherwise; with fewer than 3 seeds a spread says
+    little (two seeds of a model at chance can agree to 0.001), so the verdict is "n/a" there
+    unless every seed's OOD is the same at both roundings;
   - how many seeds trained the same run (same best validation at the same step: the rounding
     did not change the path), and the largest per-seed |Δ OOD|.
 Exits 2 on a bad argument, 1 when the two share no finished run. Standard library only.
@@ -68,12 +69,13 @@ def compare(a, b):
         ood_a, ood_b = mean_std([e["ood"] for e in ea]), mean_std([e["ood"] for e in eb])
         delta = ood_b[0] - ood_a[0]
         same = sum(x["best_val"] == y["best_val"] and x["best_step"] == y["best_step"] for x, y in zip(ea, eb))
-        if len(seeds) > 1:
-            spread = math.sqrt((ood_a[1] ** 2 + ood_b[1] ** 2) / 2)
-            verdict = "within" if abs(delta) <= spread else "outside"
+        spread = math.sqrt((ood_a[1] ** 2 + ood_b[1] ** 2) / 2) if len(seeds) > 1 else float("nan")
+        if all(x["ood"] == y["ood"] for x, y in zip(ea, eb)):
+            verdict = "within"
+        elif len(seeds) < 3:
+            verdict = "n/a"
         else:
-            spread = float("nan")
-            verdict = "within" if delta == 0 else "n/a"
+            verdict = "within" if abs(delta) <= spread else "outside"
         rows.append(dict(task=task, method=ea[0].get("method_name", method), seeds=seeds, iid_a=iid_a,
                          iid_b=iid_b, ood_a=ood_a, ood_b=ood_b, delta=delta, spread=spread,
                          verdict=verdict, same=same,

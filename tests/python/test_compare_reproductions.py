@@ -20,7 +20,7 @@ def write_run(folder, name, task, method, seed, iid, ood, best_val=0.5, best_ste
         f.write("task=%s\n" % task)
     if finished:
         with open(os.path.join(d, "eval.json"), "w") as f:
-            json.dump(dict(task=task, method=method, method_name={"mlp": "Meta-MLP", "gnn": "Meta-GNN"}[method],
+            json.dump(dict(task=task, method=method, method_name={"direct": "direct", "mlp": "Meta-MLP", "gnn": "Meta-GNN"}[method],
                            seed=seed, iid=iid, ood=ood, best_val=best_val, best_step=best_step,
                            machine="cpu=X; blas=K"), f)
 
@@ -29,12 +29,16 @@ class TestCompareReproductions(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.a, self.b = (os.path.join(self.tmp.name, x) for x in "ab")
-        # Meta-GNN: OOD 0.6, 0.8 against 0.7, 0.8 (seed 2 only in B): Δ 0.05, spread 0.112: within
-        write_run(self.a, "addmod-gnn-s0", "addmod", "gnn", 0, 0.9, 0.6, best_val=0.91)
-        write_run(self.a, "addmod-gnn-s1", "addmod", "gnn", 1, 0.9, 0.8, best_val=0.92)
-        write_run(self.b, "addmod-gnn-s0", "addmod", "gnn", 0, 0.9, 0.7, best_val=0.93)
-        write_run(self.b, "addmod-gnn-s1", "addmod", "gnn", 1, 0.9, 0.8, best_val=0.94)
-        write_run(self.b, "addmod-gnn-s2", "addmod", "gnn", 2, 0.9, 0.9)
+        # Meta-GNN: OOD 0.6, 0.8, 0.7 against 0.7, 0.8, 0.75 (seed 3 only in B): Δ 0.05, spread 0.079:
+        # within
+        for seed, ood_a, ood_b in ((0, 0.6, 0.7), (1, 0.8, 0.8), (2, 0.7, 0.75)):
+            write_run(self.a, "addmod-gnn-s%d" % seed, "addmod", "gnn", seed, 0.9, ood_a, best_val=0.91 + seed)
+            write_run(self.b, "addmod-gnn-s%d" % seed, "addmod", "gnn", seed, 0.9, ood_b, best_val=0.95 + seed)
+        write_run(self.b, "addmod-gnn-s3", "addmod", "gnn", 3, 0.9, 0.9)
+        # direct: two seeds, far apart, but two seeds give no verdict
+        for seed, ood_a, ood_b in ((0, 0.30, 0.60), (1, 0.31, 0.61)):
+            write_run(self.a, "addmod-direct-s%d" % seed, "addmod", "direct", seed, 0.9, ood_a)
+            write_run(self.b, "addmod-direct-s%d" % seed, "addmod", "direct", seed, 0.9, ood_b, best_val=0.6)
         # Meta-MLP: Δ 0.253 against a spread of 0.168: outside; seed 0 the same run at both roundings
         for seed, ood_a, bv_a, ood_b, bv_b in ((0, 0.50, 0.97, 0.50, 0.97), (1, 0.52, 0.96, 0.90, 0.98),
                                                (2, 0.54, 0.95, 0.92, 0.99)):
@@ -52,11 +56,14 @@ class TestCompareReproductions(unittest.TestCase):
     def test_rows(self):
         rows = cr.compare(cr.runs(self.a), cr.runs(self.b))
         self.assertEqual([(r["task"], r["method"]) for r in rows],
-                         [("addmod", "Meta-MLP"), ("addmod", "Meta-GNN"), ("ablate-rounds0", "Meta-GNN")])
-        mlp, gnn, ablate = rows
-        self.assertEqual(gnn["seeds"], [0, 1])                 # seed 2 is in B only
+                         [("addmod", "direct"), ("addmod", "Meta-MLP"), ("addmod", "Meta-GNN"),
+                          ("ablate-rounds0", "Meta-GNN")])
+        direct, mlp, gnn, ablate = rows
+        self.assertAlmostEqual(direct["delta"], 0.30)
+        self.assertEqual(direct["verdict"], "n/a")
+        self.assertEqual(gnn["seeds"], [0, 1, 2])              # seed 3 is in B only
         self.assertAlmostEqual(gnn["delta"], 0.05)
-        self.assertAlmostEqual(gnn["spread"], 0.1118, places=4)
+        self.assertAlmostEqual(gnn["spread"], 0.0791, places=4)
         self.assertEqual(gnn["verdict"], "within")
         self.assertEqual(gnn["same"], 0)
         self.assertAlmostEqual(mlp["delta"], 0.2533, places=4)
