@@ -523,6 +523,9 @@ static void report_done(const Ctx *x, Progress *p, char *state, const RunMsg *m)
     eta(x, p, state, et, sizeof et);
     if (m->interrupted)
         fprintf(stderr, "%s: interrupted (its last checkpoint is saved; run again to resume it)\n", it->name);
+    else if (m->how == RUN_SKIPPED) /* finished by another invocation into this folder since the plan was made */
+        fprintf(stderr, "[%*d/%d] %-22s done by another invocation  elapsed %s  ETA %s\n", x->n >= 100 ? 3 : 2,
+                finished, x->n, it->name, el, et);
     else if (m->iid < 0)
         fprintf(stderr, "[%*d/%d] %-22s FAILED (see its eval.json)  elapsed %s  ETA %s\n", x->n >= 100 ? 3 : 2,
                 finished, x->n, it->name, el, et);
@@ -612,6 +615,7 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
         else {
             s->trained += m.how == RUN_TRAINED;
             s->resumed += m.how == RUN_RESUMED;
+            s->skipped += m.how == RUN_SKIPPED;
             s->failed += m.failed;
         }
         report_done(x, p, state, &m);
@@ -665,6 +669,7 @@ static int run_ranks(const Ctx *x, Progress *p, char *state, const int *pending,
             else {
                 s->trained += m.how == RUN_TRAINED;
                 s->resumed += m.how == RUN_RESUMED;
+                s->skipped += m.how == RUN_SKIPPED;
                 s->failed += m.failed;
             }
             report_done(x, p, state, &m);
@@ -744,6 +749,7 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
             }
             s->trained += m.how == RUN_TRAINED;
             s->resumed += m.how == RUN_RESUMED;
+            s->skipped += m.how == RUN_SKIPPED;
             s->failed += m.failed;
             report_done(x, &p, state, &m);
         }
