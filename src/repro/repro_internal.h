@@ -64,6 +64,7 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e);
 typedef struct RunResult {
     int present, ok; /* eval.json read; it has numbers */
     char error[512];
+    char machine[320]; /* the machine that trained it (eval.json's; empty when not recorded) */
     double iid, ood, val, train_s, eval_s;
     double iid_pooled, ood_ordinal; /* eval.json's; the plain means when it has none (older runs) */
     double held;                    /* test exact match on the train intents held out of training */

@@ -36,8 +36,9 @@ void rp_load_result(const PlanItem *it, RunResult *r) {
         return;
     }
     r->present = 1;
-    const char *err = rp_str(j, "error");
+    const char *err = rp_str(j, "error"), *machine = rp_str(j, "machine");
     if (err) snprintf(r->error, sizeof r->error, "%s", err);
+    if (machine) snprintf(r->machine, sizeof r->machine, "%s", machine);
     r->params = (long)rp_num(j, "params", 0);
     r->train_s = rp_num(j, "train_seconds", 0);
     r->eval_s = rp_num(j, "eval_seconds", 0);
@@ -431,40 +432,30 @@ static int real_exact(const RunResult *r, const char *family, double *v, int *n)
 
 /* The machines that trained the finished runs (eval.json's "machine": CPU, BLAS kernel, gemm kernel,
  * threads), most runs first. A reproduction that spans sessions can span machines, and a run is
- * bit-identical only on its own, so the report names every one, not only this invocation's. */
+ * bit-identical only on its own, so the report names every one, not only this invocation's. The
+ * last slot gathers the runs of machines past the others. */
 #define MAX_MACHINES 16
 typedef struct MachineRuns {
     char name[320];
     int runs;
 } MachineRuns;
 typedef struct Machines {
-    int n, runs, other; /* runs: finished runs in all; other: those on machines past MAX_MACHINES */
+    int n;
     MachineRuns m[MAX_MACHINES];
 } Machines;
 
-static void tally_machines(const Ctx *x, Machines *ms) {
+static void tally_machines(const RunResult *rr, int n, Machines *ms) {
     memset(ms, 0, sizeof *ms);
-    for (int i = 0; i < x->n; i++) {
-        char path[1200];
-        rp_path(path, sizeof path, &x->items[i], "eval.json");
-        if (!file_exists(path)) continue;
-        Err e = {{0}};
-        cJSON *j = rp_read_json(path, &e);
-        if (!j || rp_str(j, "error")) { /* a failed run trained nothing the tables use */
-            cJSON_Delete(j);
-            continue;
-        }
-        const char *m = rp_str(j, "machine");
-        if (!m) m = "(not recorded)";
+    for (int i = 0; i < n; i++) {
+        if (!rr[i].present || rr[i].error[0]) continue; /* a failed run trained nothing the tables use */
+        const char *m = rr[i].machine[0] ? rr[i].machine : "(not recorded)";
         int k = 0;
         while (k < ms->n && strcmp(ms->m[k].name, m)) k++;
-        if (k == MAX_MACHINES) ms->other++;
-        else {
-            if (k == ms->n) snprintf(ms->m[ms->n++].name, sizeof ms->m[0].name, "%s", m);
-            ms->m[k].runs++;
-        }
-        ms->runs++;
-        cJSON_Delete(j);
+        if (k == MAX_MACHINES) k--; /* the last slot: further machines */
+        else if (k == ms->n)
+            snprintf(ms->m[ms->n++].name, sizeof ms->m[0].name, "%s",
+                     k < MAX_MACHINES - 1 ? m : "further machines (see their eval.json)");
+        ms->m[k].runs++;
     }
     for (int k = 1; k < ms->n; k++) /* most runs first; a stable insertion sort keeps ties first-seen */
         for (int l = k; l > 0 && ms->m[l].runs > ms->m[l - 1].runs; l--) {
@@ -517,19 +508,17 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
               s->trained, s->resumed, s->skipped);
     rp_printf(&md, "| time of all runs | %s (training + evaluation, summed over runs) |\n", tot);
     const Machines *ms = &ri->machines;
-    for (int k = 0; k < ms->n + (ms->other > 0); k++)
-        rp_printf(&md, "%s %s%d run%s: %s |\n", k ? "| |" : "| runs trained on |",
-                  ms->n == 1 && !ms->other ? "all " : "", k < ms->n ? ms->m[k].runs : ms->other,
-                  (k < ms->n ? ms->m[k].runs : ms->other) == 1 ? "" : "s",
-                  k < ms->n ? ms->m[k].name : "on further machines (see their eval.json)");
+    for (int k = 0; k < ms->n; k++)
+        rp_printf(&md, "%s %s%d run%s: %s |\n", k ? "| |" : "| runs trained on |", ms->n == 1 ? "all " : "",
+                  ms->m[k].runs, ms->m[k].runs == 1 ? "" : "s", ms->m[k].name);
     rp_printf(&md, "| runs | %d of %d complete%s |\n\n", complete, total,
               s->interrupted ? " — **interrupted: run the same command again to continue**" : "");
-    if (ms->n + (ms->other > 0) > 1)
+    if (ms->n > 1)
         rp_printf(&md,
                   "**The runs were trained on %d machines** (their CPU, BLAS kernel, gemm kernel or thread count "
                   "differ; each run's eval.json names its own). A run is bit-identical only on its own machine, so "
                   "the spread over seeds below also spans these roundings (docs/reproduce.md).\n\n",
-                  ms->n + (ms->other > 0));
+                  ms->n);
 
     /* main table */
     rp_printf(&md, "## Exact match: IID test and OOD, mean ± std over seeds\n\n");
@@ -768,10 +757,10 @@ static int write_report(const Ctx *x, Cell *cells, int nc, const Studies *st, co
     cJSON_AddNumberToObject(mach, "omp_threads", ri->threads);
     cJSON_AddNumberToObject(mach, "jobs", o->jobs > 1 ? o->jobs : 1);
     cJSON *rm = cJSON_AddArrayToObject(j, "run_machines");
-    for (int k = 0; k < ms->n + (ms->other > 0); k++) {
+    for (int k = 0; k < ms->n; k++) {
         cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "machine", k < ms->n ? ms->m[k].name : "(further machines)");
-        cJSON_AddNumberToObject(m, "runs", k < ms->n ? ms->m[k].runs : ms->other);
+        cJSON_AddStringToObject(m, "machine", ms->m[k].name);
+        cJSON_AddNumberToObject(m, "runs", ms->m[k].runs);
         cJSON_AddItemToArray(rm, m);
     }
     cJSON_AddNumberToObject(j, "wall_seconds", ri->wall);
@@ -1006,7 +995,7 @@ int rp_report(const Ctx *x, ReproSummary *s, double t0, Err *e) {
 #endif
     /* the CPU, the OpenBLAS kernel and the runs' thread count: bit-identity holds per all three */
     cpu_describe_at(ri.cpu, sizeof ri.cpu, ri.threads);
-    tally_machines(x, &ri.machines);
+    tally_machines(rr, x->n, &ri.machines);
     char plots[1000];
     snprintf(plots, sizeof plots, "%s/plots", x->out);
     int rc = rp_mkdir_p(plots, e);

@@ -536,6 +536,14 @@ static void report_done(const Ctx *x, Progress *p, char *state, const RunMsg *m)
     fflush(stderr);
 }
 
+/* A run's report in the invocation's counts: trained, resumed, done by another invocation, failed. */
+static void count_run(ReproSummary *s, const RunMsg *m) {
+    s->trained += m->how == RUN_TRAINED;
+    s->resumed += m->how == RUN_RESUMED;
+    s->skipped += m->how == RUN_SKIPPED;
+    s->failed += m->failed;
+}
+
 static volatile sig_atomic_t parent_interrupted;
 static void on_parent_sigint(int sig) {
     (void)sig;
@@ -612,12 +620,7 @@ static int run_workers(const Ctx *x, Progress *p, char *state, const int *pendin
         if (k != (ssize_t)sizeof m) break;
         if (m.interrupted) s->interrupted = 1;
         else if (m.error) bad = 1;
-        else {
-            s->trained += m.how == RUN_TRAINED;
-            s->resumed += m.how == RUN_RESUMED;
-            s->skipped += m.how == RUN_SKIPPED;
-            s->failed += m.failed;
-        }
+        else count_run(s, &m);
         report_done(x, p, state, &m);
     }
     close(dp[0]);
@@ -666,12 +669,7 @@ static int run_ranks(const Ctx *x, Progress *p, char *state, const int *pending,
         if (m.idx >= 0) {
             if (m.interrupted) s->interrupted = 1;
             else if (m.error) bad = 1;
-            else {
-                s->trained += m.how == RUN_TRAINED;
-                s->resumed += m.how == RUN_RESUMED;
-                s->skipped += m.how == RUN_SKIPPED;
-                s->failed += m.failed;
-            }
+            else count_run(s, &m);
             report_done(x, p, state, &m);
             if (m.interrupted) state[m.idx] = 0;
         }
@@ -747,10 +745,7 @@ static int execute(const Ctx *x, ReproSummary *s, Err *e) {
                 state[i] = 0;
                 break;
             }
-            s->trained += m.how == RUN_TRAINED;
-            s->resumed += m.how == RUN_RESUMED;
-            s->skipped += m.how == RUN_SKIPPED;
-            s->failed += m.failed;
+            count_run(s, &m);
             report_done(x, &p, state, &m);
         }
     }
